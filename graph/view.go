@@ -1,0 +1,269 @@
+package graph
+
+import (
+	"time"
+
+	"github.com/flowtop/flowtop/tracing"
+)
+
+// The types in this file are the graph's read API: small immutable values that
+// readers (the TUI, the CLI printers) get from a [Graph]. A reader may keep them as
+// long as it likes; the graph never mutates a value it has handed out.
+
+// Status is an event's derived state.
+type Status uint8
+
+// Event statuses.
+const (
+	StatusInFlight     Status = iota // hops seen, no final outcome yet
+	StatusSucceeded                  // every known consumer succeeded
+	StatusRetrying                   // a consumer failed and the message is being retried
+	StatusFailed                     // a consumer failed and no retry is pending
+	StatusDeadLettered               // a copy sits in a dead-letter queue
+	StatusRedriven                   // moved back from a DLQ
+	StatusReplayed                   // replayed by flowtop
+)
+
+var statusNames = [...]string{"in flight", "ok", "retrying", "failed", "dead-lettered", "redriven", "replayed"}
+
+// String returns the status as shown to users.
+func (s Status) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return "unknown"
+}
+
+// Final reports whether no further hops are expected without human action.
+func (s Status) Final() bool {
+	return s == StatusSucceeded || s == StatusFailed || s == StatusDeadLettered
+}
+
+// FlowSort names the column that orders the Flows list.
+type FlowSort uint8
+
+// Sort orders for [FlowQuery].
+const (
+	SortRecent  FlowSort = iota // last activity, newest first
+	SortStarted                 // first seen, newest first
+	SortLatency                 // end-to-end latency, slowest first
+	SortHops                    // hop count, most first
+	SortStatus                  // worst status first
+	SortCost                    // cost, highest first
+)
+
+// FlowQuery asks for one window of the Flows list.
+type FlowQuery struct {
+	Filter string // substring or fuzzy match on IDs, type, components; empty matches all
+	Invert bool   // keep rows that do not match Filter
+	Sort   FlowSort
+	Offset int // rows to skip after sorting and filtering
+	Limit  int // rows to return at most; the screen height
+}
+
+// FlowRow is one event as a row of the Flows screen.
+type FlowRow struct {
+	ID      string // the event's primary ID (its strongest key's value)
+	Type    string // detail-type, CloudEvents type, S3 event name, or "" when unknown
+	Source  string // the producer: a component name or event source
+	LastHop string // the component of the latest hop
+	Hops    int
+	Status  Status
+	First   time.Time
+	Last    time.Time
+	Latency time.Duration // first hop to last hop
+	CostUSD float64
+}
+
+// FlowPage is the answer to a [FlowQuery].
+type FlowPage struct {
+	Rows    []FlowRow
+	Matched int    // rows matching the filter, before Offset and Limit
+	Version uint64 // the graph version this page was cut from
+}
+
+// HopKind says what happened at a hop.
+type HopKind uint8
+
+// Hop kinds.
+const (
+	HopPublish    HopKind = iota // a producer published the event
+	HopBroker                    // a broker (bus, topic, queue) held or routed it
+	HopInvoke                    // a consumer invocation processed it
+	HopDeadLetter                // it landed in a DLQ
+	HopRedrive                   // it was redriven
+	HopReplay                    // it was replayed
+	HopSpan                      // a span that fits none of the above
+)
+
+var hopKindNames = [...]string{"publish", "broker", "invoke", "dead-letter", "redrive", "replay", "span"}
+
+// String returns a short lowercase name.
+func (k HopKind) String() string {
+	if int(k) < len(hopKindNames) {
+		return hopKindNames[k]
+	}
+	return "unknown"
+}
+
+// HopStatus is one hop's outcome.
+type HopStatus uint8
+
+// Hop statuses.
+const (
+	HopOK HopStatus = iota
+	HopError
+	HopTimeout
+	HopPending // seen started, not finished
+	HopMissing // the model knows it must exist, but nothing has been seen yet
+)
+
+var hopStatusNames = [...]string{"ok", "error", "timeout", "pending", "missing"}
+
+// String returns a short lowercase name.
+func (s HopStatus) String() string {
+	if int(s) < len(hopStatusNames) {
+		return hopStatusNames[s]
+	}
+	return "unknown"
+}
+
+// Hop is one step of an event's path.
+type Hop struct {
+	Parent    int // index in Lineage.Hops of the hop that caused this one; -1 for a root
+	Depth     int // branch depth, for drawing fan-out
+	Kind      HopKind
+	Component tracing.Component
+	Time      time.Time
+	Duration  time.Duration // how long the hop itself took (an invocation's Duration)
+	Latency   time.Duration // from the parent hop's time to this hop's time
+	Status    HopStatus
+	Attempt   int    // 1 for a first delivery; 2, 3, … for retries
+	ColdStart bool   // for invocations
+	ErrorType string // for failed invocations
+	Keys      []tracing.Key
+	// Evidence says what joined this hop to its parent ("sqs body envelope id",
+	// "span link", "request id in app log"), and Confidence how sure that is (0–1).
+	Evidence   string
+	Confidence float64
+	CostUSD    float64
+	Logs       []LogLine // the invocation's log lines, oldest first
+}
+
+// LogLine is one log line shown under a hop. Message is raw; display code sanitises it.
+type LogLine struct {
+	Time      time.Time
+	Kind      tracing.LogKind
+	Level     string
+	RequestID string
+	Message   string
+}
+
+// SpanRow is one row of an event's span waterfall.
+type SpanRow struct {
+	Span    tracing.Span
+	Depth   int           // nesting depth (parents and links)
+	Offset  time.Duration // start relative to the lineage's first span
+	ViaLink bool          // reached through a span link or an async hop rather than a parent
+}
+
+// Lineage is one event's whole path.
+type Lineage struct {
+	ID      string
+	Type    string
+	Status  Status
+	Keys    []tracing.Key // every key known for the event
+	Hops    []Hop         // ordered causally, then by time; a parent always precedes its children
+	Spans   []SpanRow     // the waterfall, in display order
+	DLQ     []DLQMessage  // copies of the event that sit in DLQs
+	First   time.Time
+	Last    time.Time
+	CostUSD float64
+	Version uint64
+}
+
+// Match is one event found by an ID or ID prefix.
+type Match struct {
+	ID   string
+	Key  tracing.Key // the key that matched
+	Type string
+	Last time.Time
+}
+
+// FunctionStats is one function's figures over a window.
+type FunctionStats struct {
+	Name            string
+	Architecture    string
+	MemoryMB        int // configured
+	Invocations     uint64
+	Errors          uint64
+	Timeouts        uint64
+	ColdStarts      uint64
+	P50, P95, P99   time.Duration
+	MaxMemoryUsedMB int // the highest seen
+	AvgMemoryUsedMB float64
+	GBSeconds       float64
+	CostUSD         float64   // for the window
+	CostPerMonthUSD float64   // the window's rate projected over 30 days
+	Rate            []float64 // invocations per second, one value per recent interval, oldest first
+}
+
+// QueueStats is one queue's state, as known from the DLQ collector and the events seen.
+type QueueStats struct {
+	Name            string
+	IsDLQ           bool
+	Depth           int
+	InFlight        int
+	OldestAge       time.Duration
+	Sources         []string // for a DLQ
+	DeadLetterQueue string   // for a source queue
+	MaxReceiveCount int
+	FIFO            bool
+	Updated         time.Time
+}
+
+// DLQMessage is one message seen in a DLQ, joined to its event and to the
+// consumer error that sent it there where known.
+type DLQMessage struct {
+	Queue        string
+	MessageID    string
+	EventID      string // the lineage ID it belongs to
+	Body         string // raw
+	ReceiveCount int
+	SentAt       time.Time
+	SourceQueue  string
+	Error        string // the last consumer error type or message, "" when unknown
+	Attributes   map[string]string
+}
+
+// MapNode is one component on the Map screen.
+type MapNode struct {
+	Component tracing.Component
+	Rate      float64 // observations per second
+	ErrorPct  float64
+	P95       time.Duration
+}
+
+// MapEdge is one edge between two components.
+type MapEdge struct {
+	From, To tracing.Component
+	Rate     float64 // events per second along the edge
+	ErrorPct float64
+	P95      time.Duration // latency from From's hop to To's hop
+}
+
+// MapView is the component map.
+type MapView struct {
+	Nodes []MapNode
+	Edges []MapEdge
+}
+
+// Totals are the graph's own figures for the header.
+type Totals struct {
+	Events       int     // events held
+	Observations uint64  // observations ingested since start
+	Evicted      uint64  // events evicted to keep memory bounded
+	Unparsed     uint64  // observations that carried an unparsed reason
+	RatePerSec   float64 // observations per second, recent
+	Version      uint64
+}

@@ -1,0 +1,134 @@
+package sandbox
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fault is what to inject into calls of one service, or of one operation.
+// Rates are probabilities from 0 to 1, drawn per call.
+type Fault struct {
+	Throttle float64       // answer with the service's throttling error
+	Error5xx float64       // answer 500 InternalFailure
+	Drop     float64       // close the connection without answering
+	Latency  time.Duration // add this delay before answering
+}
+
+// Faults holds the faults to inject, by "service" or "service.Operation"
+// (e.g. "sqs" or "sqs.SendMessage"); the more specific entry wins.
+type Faults struct {
+	mu    sync.Mutex
+	rules map[string]Fault
+	rnd   *rand.Rand
+}
+
+// NewFaults returns an empty fault set with a deterministic random source.
+func NewFaults(seed uint64) *Faults {
+	return &Faults{rules: map[string]Fault{}, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+// Set installs f for target ("sqs", "sqs.SendMessage", or "*" for every service).
+func (f *Faults) Set(target string, fault Fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules[target] = fault
+}
+
+// Clear removes every fault.
+func (f *Faults) Clear() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.rules)
+}
+
+type faultKind uint8
+
+const (
+	faultNone faultKind = iota
+	faultLatency
+	faultThrottle
+	fault5xx
+	faultDrop
+)
+
+type decision struct {
+	kind  faultKind
+	delay time.Duration
+}
+
+func (f *Faults) decide(svc, op string) decision {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rule, ok := f.rules[svc+"."+op]
+	if !ok {
+		rule, ok = f.rules[svc]
+	}
+	if !ok {
+		rule, ok = f.rules["*"]
+	}
+	if !ok {
+		return decision{}
+	}
+	x := f.rnd.Float64()
+	switch {
+	case x < rule.Throttle:
+		return decision{kind: faultThrottle}
+	case x < rule.Throttle+rule.Error5xx:
+		return decision{kind: fault5xx}
+	case x < rule.Throttle+rule.Error5xx+rule.Drop:
+		return decision{kind: faultDrop}
+	case rule.Latency > 0:
+		return decision{kind: faultLatency, delay: rule.Latency}
+	}
+	return decision{}
+}
+
+// ParseChaos reads the `--chaos` flag syntax: comma-separated
+// target:kind=value items, e.g. "sqs:throttle=0.1,logs.FilterLogEvents:5xx=0.05,*:latency=20ms,xray:drop=0.01".
+func ParseChaos(spec string) (map[string]Fault, error) {
+	out := map[string]Fault{}
+	if strings.TrimSpace(spec) == "" {
+		return out, nil
+	}
+	for _, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		target, setting, ok := strings.Cut(item, ":")
+		if !ok || target == "" {
+			return nil, fmt.Errorf("sandbox: chaos %q: want target:kind=value, e.g. sqs:throttle=0.1", item)
+		}
+		kind, value, ok := strings.Cut(setting, "=")
+		if !ok {
+			return nil, fmt.Errorf("sandbox: chaos %q: want kind=value after the colon", item)
+		}
+		fault := out[target]
+		switch kind {
+		case "throttle", "5xx", "drop":
+			p, err := strconv.ParseFloat(value, 64)
+			if err != nil || p < 0 || p > 1 {
+				return nil, fmt.Errorf("sandbox: chaos %q: %s wants a probability from 0 to 1", item, kind)
+			}
+			switch kind {
+			case "throttle":
+				fault.Throttle = p
+			case "5xx":
+				fault.Error5xx = p
+			default:
+				fault.Drop = p
+			}
+		case "latency":
+			d, err := time.ParseDuration(value)
+			if err != nil || d < 0 {
+				return nil, fmt.Errorf("sandbox: chaos %q: latency wants a duration such as 20ms", item)
+			}
+			fault.Latency = d
+		default:
+			return nil, fmt.Errorf("sandbox: chaos %q: unknown kind %q (throttle, 5xx, drop, latency)", item, kind)
+		}
+		out[target] = fault
+	}
+	return out, nil
+}
