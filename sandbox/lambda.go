@@ -14,3 +14,9 @@ func (*lambdaService) serve(w http.ResponseWriter, r *http.Request, op string, b
 func (*lambdaService) writeError(w http.ResponseWriter, status int, code, message string) {
 	writeJSONError(w, status, code, message)
 }
+
+// invokeAsync runs a function as an asynchronous (Event) invocation would: it
+// returns once the invocation is queued. EventBridge and SNS targets use it.
+func (l *lambdaService) invokeAsync(function string, payload []byte) error {
+	return errNotImplemented
+}
