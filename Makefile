@@ -19,7 +19,7 @@ demo: ## the TUI over the embedded sandbox (no AWS account needed)
 	$(GO) run ./cmd/flowtop demo
 
 .PHONY: test
-test: vet fmt-check check-deps ## vet, gofmt check, import rules, then go test -race
+test: vet fmt-check check-deps test-deps ## vet, gofmt check, import rules, then go test -race
 	$(GO) test -race -timeout 8m $(PKGS)
 
 .PHONY: vet
@@ -61,3 +61,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 10s) each
 .PHONY: golden
 golden: ## rewrite the TUI golden files (review the diff!)
 	$(GO) test ./tui/... -update
+
+.PHONY: test-deps
+test-deps: ## install the AWS CLI and Graphviz that some tests drive, if missing and possible
+	@./scripts/test-deps.sh
