@@ -1,0 +1,605 @@
+package graph
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/flowtop/flowtop/tracing"
+)
+
+// Lineage returns one event's whole path. id may be any of its keys' values or
+// a unique prefix of one.
+func (g *Graph) Lineage(id string) (Lineage, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	evs := g.lookup(id)
+	switch len(evs) {
+	case 0:
+		return Lineage{}, ErrNotFound
+	case 1:
+	default:
+		return Lineage{}, ErrAmbiguous
+	}
+	return g.build(evs[0]), nil
+}
+
+// missingAfter is how long a queued message may wait for its consumer before
+// the lineage shows the consumer as a missing hop.
+const missingAfter = 30 * time.Second
+
+// build assembles the lineage of one event (the caller holds the read lock).
+//
+// Hops: producers (publish), then broker layers in causal order (a layer's
+// parent is the layer it carries: the bus before the topic before the queue),
+// then consumer invocations under the message they consumed (attempt 2, 3, …
+// for retries of one message by one function), DLQ copies under their source
+// queue, and a missing consumer under a queue whose consumer is known from
+// other events but hasn't been seen for this one. Children follow parents;
+// siblings are ordered by time.
+func (g *Graph) build(e *event) Lineage {
+	l := Lineage{ID: primaryID(e), Type: e.typ, First: e.first, Last: e.last, Version: g.version}
+	l.Keys = append(append([]tracing.Key{}, e.strong...), e.weak...)
+	type node struct {
+		hop      Hop
+		key      tracing.Key // for brokers: their key; for invocations: the key consumed
+		parent   int
+		children []int
+	}
+	var nodes []node
+	add := func(h Hop, key tracing.Key, parent int) int {
+		nodes = append(nodes, node{hop: h, key: key, parent: parent})
+		return len(nodes) - 1
+	}
+	byKey := map[tracing.Key]int{}
+	// Producers.
+	root := -1
+	pubs := append([]invRef(nil), e.pubs...)
+	sort.Slice(pubs, func(i, j int) bool { return pubs[i].at.Before(pubs[j].at) })
+	for _, p := range pubs {
+		h := Hop{Kind: HopPublish, Component: p.comp, Time: p.at, Status: HopOK, Evidence: p.evidence, Confidence: p.conf}
+		if p.request != "" {
+			h.Keys = []tracing.Key{{Kind: tracing.KeyRequestID, Value: p.request}}
+			if inv := g.invs[p.request]; inv != nil {
+				g.fillInvocation(&h, inv)
+			}
+		}
+		i := add(h, p.via, -1)
+		if root < 0 {
+			root = i
+		}
+	}
+	// Broker layers: innermost (earliest) first.
+	msgs := append([]*msgHop(nil), e.msgs...)
+	depth := func(m *msgHop) int {
+		d := 0
+		for cur := m; d < 8; d++ {
+			var next *msgHop
+			for _, o := range msgs {
+				if o.key == cur.inner && o.kind == HopBroker {
+					next = o
+					break
+				}
+			}
+			if next == nil || cur.inner.IsZero() {
+				break
+			}
+			cur = next
+		}
+		return d
+	}
+	sort.SliceStable(msgs, func(i, j int) bool {
+		di, dj := depth(msgs[i]), depth(msgs[j])
+		if msgs[i].kind != msgs[j].kind {
+			return msgs[i].kind < msgs[j].kind // brokers before DLQ copies
+		}
+		if di != dj {
+			return di < dj
+		}
+		return msgs[i].at.Before(msgs[j].at)
+	})
+	for _, m := range msgs {
+		if m.kind != HopBroker {
+			continue
+		}
+		parent := root
+		if p, ok := byKey[m.inner]; ok && !m.inner.IsZero() {
+			parent = p
+		}
+		h := Hop{Kind: HopBroker, Component: m.comp, Time: m.at, Status: HopOK, Keys: []tracing.Key{m.key}, Evidence: m.evidence, Confidence: 1, Attempt: 0}
+		if parent == root && root >= 0 {
+			h.Evidence, h.Confidence = "published by the producer", 0.9
+		}
+		byKey[m.key] = add(h, m.key, parent)
+	}
+	// DLQ copies, under the queue they came from.
+	for _, m := range msgs {
+		if m.kind != HopDeadLetter {
+			continue
+		}
+		parent := -1
+		for i, n := range nodes {
+			if n.hop.Kind == HopBroker && n.key == m.key && (m.source == "" || n.hop.Component.Name == m.source) {
+				parent = i
+			}
+		}
+		if parent < 0 {
+			if p, ok := byKey[m.inner]; ok {
+				parent = p
+			} else {
+				parent = root
+			}
+		}
+		h := Hop{Kind: HopDeadLetter, Component: m.comp, Time: m.at, Status: HopError, Attempt: m.recv, Keys: []tracing.Key{m.key}, Evidence: "same MessageId in the DLQ", Confidence: 1}
+		if m.source != "" {
+			h.Evidence = "DeadLetterQueueSourceArn " + m.source
+		}
+		i := add(h, m.key, parent)
+		l.DLQ = append(l.DLQ, DLQMessage{Queue: m.comp.Name, MessageID: m.key.Value, EventID: l.ID, Body: m.body, ReceiveCount: m.recv, SentAt: m.at, SourceQueue: m.source, Error: g.lastError(e, m.key), Attributes: m.attrs})
+		_ = i
+	}
+	// Consumers.
+	invs := append([]invRef(nil), e.invs...)
+	for i := range invs {
+		if inv := g.invs[invs[i].request]; inv != nil && !inv.start.IsZero() {
+			invs[i].at = inv.start
+		}
+	}
+	sort.SliceStable(invs, func(i, j int) bool { return invs[i].at.Before(invs[j].at) })
+	attempts := map[string]int{}
+	for _, ref := range invs {
+		parent, ok := byKey[ref.via]
+		if !ok {
+			parent = root
+		}
+		akey := ref.via.String() + "|" + ref.comp.String()
+		attempts[akey]++
+		h := Hop{Kind: HopInvoke, Component: ref.comp, Time: ref.at, Status: HopOK, Attempt: attempts[akey], Evidence: ref.evidence, Confidence: ref.conf}
+		if ref.request != "" {
+			h.Keys = []tracing.Key{{Kind: tracing.KeyRequestID, Value: ref.request}}
+			if inv := g.invs[ref.request]; inv != nil {
+				g.fillInvocation(&h, inv)
+			}
+		} else {
+			h.Keys = []tracing.Key{ref.span}
+		}
+		add(h, ref.via, parent)
+	}
+	// Missing consumers.
+	now := g.cfg.Now()
+	for i := range nodes {
+		n := nodes[i]
+		if n.hop.Kind != HopBroker || n.hop.Component.Kind != tracing.ComponentQueue {
+			continue
+		}
+		fn, known := g.cons[n.hop.Component.Name]
+		if !known || now.Sub(n.hop.Time) < missingAfter {
+			continue
+		}
+		consumed := false
+		for j := range nodes {
+			if nodes[j].parent == i && nodes[j].hop.Kind != HopBroker {
+				consumed = true
+			}
+		}
+		if !consumed {
+			add(Hop{Kind: HopInvoke, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: fn}, Time: n.hop.Time, Status: HopMissing, Evidence: fn + " consumes " + n.hop.Component.Name + " in other events; no invocation seen for this message", Confidence: 0.5}, n.key, i)
+		}
+	}
+	// Order: depth-first from the roots, siblings by time.
+	for i := range nodes {
+		if p := nodes[i].parent; p >= 0 {
+			nodes[p].children = append(nodes[p].children, i)
+		}
+	}
+	byTime := func(idx []int) {
+		sort.SliceStable(idx, func(a, b int) bool { return nodes[idx[a]].hop.Time.Before(nodes[idx[b]].hop.Time) })
+	}
+	var roots []int
+	for i := range nodes {
+		if nodes[i].parent < 0 {
+			roots = append(roots, i)
+		}
+	}
+	byTime(roots)
+	newIndex := make([]int, len(nodes))
+	var walk func(i, parentOut, depth int)
+	walk = func(i, parentOut, depth int) {
+		h := nodes[i].hop
+		h.Parent, h.Depth = parentOut, depth
+		if parentOut >= 0 {
+			if d := h.Time.Sub(l.Hops[parentOut].Time); d > 0 {
+				h.Latency = d
+			}
+		}
+		newIndex[i] = len(l.Hops)
+		l.Hops = append(l.Hops, h)
+		me := newIndex[i]
+		kids := nodes[i].children
+		byTime(kids)
+		for _, c := range kids {
+			walk(c, me, depth+1)
+		}
+	}
+	for _, r := range roots {
+		walk(r, -1, 0)
+	}
+	for _, h := range l.Hops {
+		l.CostUSD += h.CostUSD
+	}
+	l.Status = g.status(e, l.Hops)
+	l.Spans = g.spans(e)
+	return l
+}
+
+func (g *Graph) fillInvocation(h *Hop, inv *invocation) {
+	h.Logs = append([]LogLine(nil), inv.logs...)
+	h.CostUSD = inv.costUSD
+	if inv.inv != nil {
+		h.Duration = inv.inv.Duration
+		h.ColdStart = inv.inv.ColdStart()
+	} else if h.Status == HopOK {
+		h.Status = HopPending
+	}
+	if inv.failed {
+		h.Status = HopError
+		if inv.inv != nil && inv.inv.Status == tracing.InvocationTimeout || strings.HasPrefix(inv.errorType, "Task timed out") {
+			h.Status = HopTimeout
+		}
+		h.ErrorType = inv.errorType
+	}
+	if inv.function != "" && h.Component.Name == "" {
+		h.Component = tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function}
+	}
+}
+
+// status derives an event's state from its hops:
+//   - replayed / redriven when flowtop or a redrive moved it (and it is not dead-lettered again since);
+//   - dead-lettered when a copy sits in a DLQ;
+//   - for each message consumed, the latest attempt decides: all latest attempts
+//     ok → succeeded; a failed latest attempt on a queue message → retrying while
+//     the message can still be received, failed once it can't; a failed direct
+//     invocation → failed;
+//   - no consumer seen yet → in flight.
+func (g *Graph) status(e *event, hops []Hop) Status {
+	dead := false
+	var lastDLQ, lastInvoke time.Time
+	for _, h := range hops {
+		if h.Kind == HopDeadLetter {
+			dead = true
+			if h.Time.After(lastDLQ) {
+				lastDLQ = h.Time
+			}
+		}
+		if h.Kind == HopInvoke && h.Status != HopMissing && h.Time.After(lastInvoke) {
+			lastInvoke = h.Time
+		}
+	}
+	if e.flags&flagReplayed != 0 {
+		return StatusReplayed
+	}
+	if e.flags&flagRedriven != 0 && (!dead || lastInvoke.After(lastDLQ)) {
+		return StatusRedriven
+	}
+	if dead {
+		return StatusDeadLettered
+	}
+	latest := map[int]Hop{} // parent hop → latest consumer attempt
+	for _, h := range hops {
+		if h.Kind != HopInvoke || h.Status == HopMissing {
+			continue
+		}
+		if cur, ok := latest[h.Parent]; !ok || h.Time.After(cur.Time) || h.Attempt > cur.Attempt {
+			latest[h.Parent] = h
+		}
+	}
+	if len(latest) == 0 {
+		return StatusInFlight
+	}
+	pending, failed, retrying := false, false, false
+	now := g.cfg.Now()
+	for parent, h := range latest {
+		switch h.Status {
+		case HopPending:
+			pending = true
+		case HopError, HopTimeout:
+			if parent >= 0 && hops[parent].Component.Kind == tracing.ComponentQueue && now.Sub(h.Time) < 15*time.Minute {
+				retrying = true
+			} else {
+				failed = true
+			}
+		}
+	}
+	switch {
+	case retrying:
+		return StatusRetrying
+	case failed:
+		return StatusFailed
+	case pending:
+		return StatusInFlight
+	}
+	return StatusSucceeded
+}
+
+// spans returns the waterfall of the traces attached to e.
+func (g *Graph) spans(e *event) []SpanRow {
+	var all []tracing.Span
+	for _, k := range e.weak {
+		if k.Kind != tracing.KeyTraceID {
+			continue
+		}
+		id, err := tracing.ParseTraceID(k.Value)
+		if err != nil {
+			continue
+		}
+		if t := g.traces[id]; t != nil {
+			all = append(all, t.spans...)
+		}
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Start.Before(all[j].Start) })
+	start := all[0].Start
+	index := map[tracing.SpanID]int{}
+	for i, s := range all {
+		index[s.SpanID] = i
+	}
+	children := map[int][]int{}
+	var roots []int
+	via := make([]bool, len(all))
+	for i, s := range all {
+		if p, ok := index[s.ParentID]; ok && s.ParentID.IsValid() && p != i {
+			children[p] = append(children[p], i)
+			continue
+		}
+		linked := false
+		for _, ln := range s.Links {
+			if p, ok := index[ln.SpanID]; ok && p != i {
+				children[p] = append(children[p], i)
+				via[i], linked = true, true
+				break
+			}
+		}
+		if !linked {
+			roots = append(roots, i)
+		}
+	}
+	out := make([]SpanRow, 0, len(all))
+	seen := make([]bool, len(all))
+	var walk func(i, depth int)
+	walk = func(i, depth int) {
+		if seen[i] || depth > 64 {
+			return
+		}
+		seen[i] = true
+		s := all[i]
+		out = append(out, SpanRow{Span: s, Depth: depth, Offset: s.Start.Sub(start), ViaLink: via[i]})
+		for _, c := range children[i] {
+			walk(c, depth+1)
+		}
+	}
+	for _, r := range roots {
+		walk(r, 0)
+	}
+	for i := range all {
+		walk(i, 0) // cycles and orphans still show
+	}
+	return out
+}
+
+// ---- the Flows list ----
+
+func (g *Graph) row(e *event) FlowRow {
+	r := FlowRow{ID: primaryID(e), Type: e.typ, Source: e.source, First: e.first, Last: e.last, Latency: e.last.Sub(e.first)}
+	r.Hops = len(e.msgs) + len(e.invs) + len(e.pubs)
+	last := time.Time{}
+	for _, m := range e.msgs {
+		if !m.at.Before(last) {
+			last, r.LastHop = m.at, m.comp.Name
+		}
+	}
+	for _, ref := range e.invs {
+		if !ref.at.Before(last) {
+			last, r.LastHop = ref.at, ref.comp.Name
+		}
+		if inv := g.invs[ref.request]; inv != nil {
+			r.CostUSD += inv.costUSD
+		}
+	}
+	if r.Source == "" && len(e.pubs) > 0 {
+		r.Source = e.pubs[0].comp.Name
+	}
+	r.Status = g.quickStatus(e)
+	return r
+}
+
+// quickStatus is status without building hops, for list rows.
+func (g *Graph) quickStatus(e *event) Status {
+	if e.flags&flagReplayed != 0 {
+		return StatusReplayed
+	}
+	dead := false
+	for _, m := range e.msgs {
+		if m.kind == HopDeadLetter {
+			dead = true
+		}
+	}
+	if e.flags&flagRedriven != 0 {
+		return StatusRedriven
+	}
+	if dead {
+		return StatusDeadLettered
+	}
+	if len(e.invs) == 0 {
+		return StatusInFlight
+	}
+	latest := map[tracing.Key]*invocation{}
+	for _, ref := range e.invs {
+		inv := g.invs[ref.request]
+		if inv == nil {
+			continue
+		}
+		if cur := latest[ref.via]; cur == nil || inv.start.After(cur.start) {
+			latest[ref.via] = inv
+		}
+	}
+	now := g.cfg.Now()
+	status := StatusSucceeded
+	for via, inv := range latest {
+		switch {
+		case inv.failed && via.Kind == tracing.KeyMessageID && now.Sub(inv.start) < 15*time.Minute:
+			return StatusRetrying
+		case inv.failed:
+			status = StatusFailed
+		case inv.inv == nil && status == StatusSucceeded:
+			status = StatusInFlight
+		}
+	}
+	return status
+}
+
+func severity(s Status) int {
+	switch s {
+	case StatusDeadLettered:
+		return 6
+	case StatusFailed:
+		return 5
+	case StatusRetrying:
+		return 4
+	case StatusInFlight:
+		return 3
+	case StatusRedriven, StatusReplayed:
+		return 2
+	}
+	return 1
+}
+
+func (g *Graph) matches(e *event, filter string) bool {
+	if filter == "" {
+		return true
+	}
+	if strings.Contains(strings.ToLower(e.typ), filter) || strings.Contains(strings.ToLower(e.source), filter) {
+		return true
+	}
+	for _, k := range e.strong {
+		if strings.Contains(strings.ToLower(k.Value), filter) {
+			return true
+		}
+	}
+	for _, k := range e.weak {
+		if strings.Contains(strings.ToLower(k.Value), filter) {
+			return true
+		}
+	}
+	for _, m := range e.msgs {
+		if strings.Contains(strings.ToLower(m.comp.Name), filter) {
+			return true
+		}
+	}
+	for _, r := range e.invs {
+		if strings.Contains(strings.ToLower(r.comp.Name), filter) {
+			return true
+		}
+	}
+	return false
+}
+
+// Flows returns one window of the events list. With an empty filter and the
+// default (recent) order it walks only Offset+Limit events; other orders sort
+// the held events at most once per second and reuse that order.
+func (g *Graph) Flows(q FlowQuery) FlowPage {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	filter := strings.ToLower(strings.TrimSpace(q.Filter))
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	page := FlowPage{Version: g.version}
+	emit := func(e *event) {
+		if page.Matched >= q.Offset && len(page.Rows) < q.Limit {
+			page.Rows = append(page.Rows, g.row(e))
+		}
+		page.Matched++
+	}
+	keep := func(e *event) bool { return g.matches(e, filter) != q.Invert || (filter == "" && !q.Invert) }
+	if q.Sort == SortRecent {
+		if filter == "" {
+			page.Matched = len(g.events)
+			i := 0
+			for el := g.lru.Front(); el != nil && len(page.Rows) < q.Limit; el = el.Next() {
+				if i >= q.Offset {
+					page.Rows = append(page.Rows, g.row(el.Value.(*event)))
+				}
+				i++
+			}
+			return page
+		}
+		for el := g.lru.Front(); el != nil; el = el.Next() {
+			if e := el.Value.(*event); keep(e) {
+				emit(e)
+			}
+		}
+		return page
+	}
+	for _, e := range g.sorted(q.Sort) {
+		if _, held := g.events[e]; held && e.parent == nil && keep(e) {
+			emit(e)
+		}
+	}
+	return page
+}
+
+// sorted returns the held events in the given order, cached for a second.
+func (g *Graph) sorted(by FlowSort) []*event {
+	now := g.cfg.Now()
+	g.cacheMu.Lock()
+	c, ok := g.sortCache[by]
+	g.cacheMu.Unlock()
+	if ok && (c.version == g.version || now.Sub(c.at) < time.Second) {
+		return c.order
+	}
+	order := make([]*event, 0, len(g.events))
+	for e := range g.events {
+		order = append(order, e)
+	}
+	type keyed struct {
+		e *event
+		k float64
+	}
+	ks := make([]keyed, len(order))
+	for i, e := range order {
+		var k float64
+		switch by {
+		case SortStarted:
+			k = float64(e.first.UnixNano())
+		case SortLatency:
+			k = float64(e.last.Sub(e.first))
+		case SortHops:
+			k = float64(len(e.msgs) + len(e.invs) + len(e.pubs))
+		case SortStatus:
+			k = float64(severity(g.quickStatus(e)))*1e19 + float64(e.last.UnixNano())
+		case SortCost:
+			for _, ref := range e.invs {
+				if inv := g.invs[ref.request]; inv != nil {
+					k += inv.costUSD
+				}
+			}
+		}
+		ks[i] = keyed{e, k}
+	}
+	sort.SliceStable(ks, func(i, j int) bool {
+		if ks[i].k != ks[j].k {
+			return ks[i].k > ks[j].k
+		}
+		return ks[i].e.seq > ks[j].e.seq
+	})
+	for i := range ks {
+		order[i] = ks[i].e
+	}
+	// The cache is written under the read lock: guard it separately.
+	g.cacheMu.Lock()
+	g.sortCache[by] = sortCache{version: g.version, at: now, order: order}
+	g.cacheMu.Unlock()
+	return order
+}

@@ -1,0 +1,329 @@
+package graph
+
+import (
+	"sort"
+	"time"
+
+	"github.com/DataDog/sketches-go/ddsketch"
+
+	"github.com/flowtop/flowtop/tracing"
+)
+
+// newSketch is a DDSketch with 1% relative accuracy and bounded memory: the
+// percentiles flowtop shows come from it, never from sorting samples.
+func newSketch() *ddsketch.DDSketch {
+	s, err := ddsketch.LogCollapsingLowestDenseDDSketch(0.01, 1024)
+	if err != nil {
+		panic(err) // constant arguments: cannot fail
+	}
+	return s
+}
+
+func quantile(s *ddsketch.DDSketch, q float64) time.Duration {
+	if s == nil || s.IsEmpty() {
+		return 0
+	}
+	v, err := s.GetValueAtQuantile(q)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(v * float64(time.Millisecond))
+}
+
+// rateRing counts events per bucket over the last rateBuckets buckets.
+type rateRing struct {
+	width  time.Duration
+	start  time.Time // start of the newest bucket
+	counts [rateBuckets]float64
+	head   int
+}
+
+func (r *rateRing) advance(now time.Time) {
+	if r.start.IsZero() {
+		r.start = now.Truncate(r.width)
+		return
+	}
+	for steps := 0; now.Sub(r.start) >= r.width && steps <= rateBuckets; steps++ {
+		r.start = r.start.Add(r.width)
+		r.head = (r.head + 1) % rateBuckets
+		r.counts[r.head] = 0
+	}
+	if now.Sub(r.start) >= r.width {
+		r.start = now.Truncate(r.width)
+	}
+}
+
+func (r *rateRing) add(at time.Time, n int) {
+	if at.Before(r.start) {
+		// Late data counts in the bucket it belongs to, if still held.
+		back := int(r.start.Sub(at)/r.width) + 1
+		if back < rateBuckets {
+			r.counts[(r.head-back+rateBuckets)%rateBuckets] += float64(n)
+		}
+		return
+	}
+	r.advance(at)
+	r.counts[r.head] += float64(n)
+}
+
+// series returns per-second rates, oldest first.
+func (r *rateRing) series(now time.Time) []float64 {
+	cp := *r
+	if !cp.start.IsZero() {
+		cp.advance(now)
+	}
+	out := make([]float64, rateBuckets)
+	for i := 0; i < rateBuckets; i++ {
+		out[i] = cp.counts[(cp.head+1+i)%rateBuckets] / cp.width.Seconds()
+	}
+	return out
+}
+
+// perSecond is the rate over the last two full buckets.
+func (r *rateRing) perSecond(now time.Time) float64 {
+	s := r.series(now)
+	return (s[len(s)-2] + s[len(s)-3]) / 2
+}
+
+type fnStats struct {
+	name                string
+	cfg                 tracing.FunctionConfig
+	invocations, errors uint64
+	timeouts, cold      uint64
+	maxMem              int
+	memSum              float64
+	lastMem             int
+	gbs, usd            float64
+	first, last         time.Time
+	dur                 *ddsketch.DDSketch
+	rate                rateRing
+}
+
+func (g *Graph) fn(name string) *fnStats {
+	st, ok := g.fns[name]
+	if !ok {
+		st = &fnStats{name: name, dur: newSketch(), rate: rateRing{width: g.cfg.RateBucket}}
+		g.fns[name] = st
+	}
+	return st
+}
+
+func (f *fnStats) arch() string {
+	if f.cfg.Architecture != "" {
+		return f.cfg.Architecture
+	}
+	return "x86_64"
+}
+
+func (f *fnStats) add(inv *tracing.Invocation, gbs, usd float64, at time.Time, width time.Duration) {
+	f.invocations++
+	switch inv.Status {
+	case tracing.InvocationError, tracing.InvocationFailure:
+		f.errors++
+	case tracing.InvocationTimeout:
+		f.errors++
+		f.timeouts++
+	}
+	if inv.ColdStart() {
+		f.cold++
+	}
+	if inv.MaxMemoryUsedMB > f.maxMem {
+		f.maxMem = inv.MaxMemoryUsedMB
+	}
+	f.memSum += float64(inv.MaxMemoryUsedMB)
+	if inv.MemorySizeMB > 0 {
+		f.lastMem = inv.MemorySizeMB
+	}
+	f.gbs += gbs
+	f.usd += usd
+	if f.first.IsZero() || at.Before(f.first) {
+		f.first = at
+	}
+	if at.After(f.last) {
+		f.last = at
+	}
+	_ = f.dur.Add(float64(inv.Duration) / float64(time.Millisecond))
+	f.rate.add(at, 1)
+}
+
+// Functions returns per-function figures over everything ingested since the
+// graph started (for the CLI, that is the --since window it collected),
+// sorted by name. Functions known only from configuration are included with
+// zero counts.
+func (g *Graph) Functions() []FunctionStats {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	now := g.cfg.Now()
+	out := make([]FunctionStats, 0, len(g.fns))
+	for name, f := range g.fns {
+		if name == "" {
+			continue
+		}
+		mem := f.cfg.MemoryMB
+		if mem == 0 {
+			mem = f.lastMem
+		}
+		fs := FunctionStats{
+			Name: name, Architecture: f.arch(), MemoryMB: mem,
+			Invocations: f.invocations, Errors: f.errors, Timeouts: f.timeouts, ColdStarts: f.cold,
+			P50: quantile(f.dur, 0.50), P95: quantile(f.dur, 0.95), P99: quantile(f.dur, 0.99),
+			MaxMemoryUsedMB: f.maxMem, GBSeconds: f.gbs, CostUSD: f.usd,
+			Rate: f.rate.series(now),
+		}
+		if f.invocations > 0 {
+			fs.AvgMemoryUsedMB = f.memSum / float64(f.invocations)
+			window := f.last.Sub(f.first)
+			if window < time.Minute {
+				window = time.Minute
+			}
+			month := 30 * 24 * time.Hour
+			scale := float64(month) / float64(window)
+			fs.CostPerMonthUSD = g.cfg.Prices.Monthly(f.gbs*scale, float64(f.invocations)*scale, f.arch())
+		}
+		out = append(out, fs)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// compStats are a component's or an edge's figures for the Map.
+type compStats struct {
+	count, errors uint64
+	lat           *ddsketch.DDSketch
+	rate          rateRing
+}
+
+func (g *Graph) comp(c tracing.Component) *compStats {
+	st, ok := g.comps[c]
+	if !ok {
+		st = &compStats{lat: newSketch(), rate: rateRing{width: g.cfg.RateBucket}}
+		g.comps[c] = st
+	}
+	return st
+}
+
+func (c *compStats) observe(at time.Time, d time.Duration, failed bool, width time.Duration) {
+	c.count++
+	if failed {
+		c.errors++
+	}
+	if d > 0 {
+		_ = c.lat.Add(float64(d) / float64(time.Millisecond))
+	}
+	c.rate.add(at, 1)
+}
+
+func (g *Graph) edge(from, to tracing.Component, at time.Time, d time.Duration, failed bool) {
+	if from.Name == "" || to.Name == "" || from == to {
+		return
+	}
+	k := [2]tracing.Component{from, to}
+	st, ok := g.edges[k]
+	if !ok {
+		st = &compStats{lat: newSketch(), rate: rateRing{width: g.cfg.RateBucket}}
+		g.edges[k] = st
+	}
+	st.observe(at, d, failed, g.cfg.RateBucket)
+}
+
+func pct(errs, n uint64) float64 {
+	if n == 0 {
+		return 0
+	}
+	return 100 * float64(errs) / float64(n)
+}
+
+// Map returns the components and the edges seen between them.
+func (g *Graph) Map() MapView {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	now := g.cfg.Now()
+	var v MapView
+	for c, st := range g.comps {
+		if c.Name == "" {
+			continue
+		}
+		v.Nodes = append(v.Nodes, MapNode{Component: c, Rate: st.rate.perSecond(now), ErrorPct: pct(st.errors, st.count), P95: quantile(st.lat, 0.95)})
+	}
+	for k, st := range g.edges {
+		v.Edges = append(v.Edges, MapEdge{From: k[0], To: k[1], Rate: st.rate.perSecond(now), ErrorPct: pct(st.errors, st.count), P95: quantile(st.lat, 0.95)})
+	}
+	sort.Slice(v.Nodes, func(i, j int) bool {
+		if v.Nodes[i].Component.Kind != v.Nodes[j].Component.Kind {
+			return v.Nodes[i].Component.Kind < v.Nodes[j].Component.Kind
+		}
+		return v.Nodes[i].Component.Name < v.Nodes[j].Component.Name
+	})
+	sort.Slice(v.Edges, func(i, j int) bool {
+		if v.Edges[i].From != v.Edges[j].From {
+			return v.Edges[i].From.String() < v.Edges[j].From.String()
+		}
+		return v.Edges[i].To.String() < v.Edges[j].To.String()
+	})
+	return v
+}
+
+// Queues returns every queue known from the DLQ collector, DLQs first.
+func (g *Graph) Queues() []QueueStats {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	out := make([]QueueStats, 0, len(g.queues))
+	for name, q := range g.queues {
+		out = append(out, QueueStats{
+			Name: name, IsDLQ: q.IsDLQ, Depth: q.Depth, InFlight: q.InFlight, OldestAge: q.OldestAge,
+			Sources: append([]string(nil), q.Sources...), DeadLetterQueue: q.DeadLetterQueue,
+			MaxReceiveCount: q.MaxReceiveCount, FIFO: q.FIFO, Updated: g.qSeen[name],
+		})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].IsDLQ != out[j].IsDLQ {
+			return out[i].IsDLQ
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// DLQMessages returns the messages seen in a DLQ, newest first, each joined to
+// its event and the consumer's last error where known.
+func (g *Graph) DLQMessages(queue string) []DLQMessage {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	var out []DLQMessage
+	for e := g.lru.Front(); e != nil; e = e.Next() {
+		ev := e.Value.(*event)
+		for _, m := range ev.msgs {
+			if m.kind != HopDeadLetter || m.comp.Name != queue {
+				continue
+			}
+			dm := DLQMessage{Queue: queue, MessageID: m.key.Value, EventID: primaryID(ev), Body: m.body, ReceiveCount: m.recv, SentAt: m.at, SourceQueue: m.source}
+			if len(m.attrs) > 0 {
+				dm.Attributes = make(map[string]string, len(m.attrs))
+				for k, v := range m.attrs {
+					dm.Attributes[k] = v
+				}
+			}
+			dm.Error = g.lastError(ev, m.key)
+			out = append(out, dm)
+		}
+	}
+	return out
+}
+
+// lastError is the error of the latest failed invocation that consumed key k (or any key of ev).
+func (g *Graph) lastError(ev *event, k tracing.Key) string {
+	var best *invocation
+	for _, ref := range ev.invs {
+		inv := g.invs[ref.request]
+		if inv == nil || !inv.failed {
+			continue
+		}
+		if best == nil || inv.start.After(best.start) || (ref.via == k && best.start.Equal(inv.start)) {
+			best = inv
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.errorType
+}
