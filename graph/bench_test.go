@@ -1,0 +1,122 @@
+package graph
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/flowtop/flowtop/tracing"
+)
+
+// spanObs is a span-sized observation: a consumer span naming one message.
+func spanObs(i int, at time.Time) tracing.Observation {
+	var tid tracing.TraceID
+	var sid tracing.SpanID
+	tid[0], tid[1], tid[2], tid[3] = byte(i>>24), byte(i>>16), byte(i>>8), byte(i)
+	tid[15] = 1
+	sid[7] = byte(i) | 1
+	msg := fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+	return tracing.Observation{
+		Kind: tracing.ObsSpan, Source: "otlp", Time: at,
+		Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"},
+		Keys:      []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}},
+		Span: &tracing.Span{TraceID: tid, SpanID: sid, Name: "process", Service: "charge-card", Kind: tracing.SpanKindConsumer,
+			Start: at, End: at.Add(time.Millisecond), Messaging: tracing.Messaging{System: "aws_sqs", Operation: "process", MessageID: msg}},
+	}
+}
+
+func messageObs(i int, at time.Time) tracing.Observation {
+	msg := fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+	return tracing.Observation{Kind: tracing.ObsMessage, Time: at, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}},
+		Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "billing-queue", ID: msg}}
+}
+
+// BenchmarkIngest reports ns per observation for message observations, each
+// a new event (the worst case: every one allocates an event and an index entry).
+func BenchmarkIngest(b *testing.B) {
+	g := New(Config{MaxEvents: 1 << 20})
+	batch := make(tracing.Batch, 256)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := 0; n < b.N; n += len(batch) {
+		for j := range batch {
+			batch[j] = messageObs(n+j, t0)
+		}
+		g.Ingest(batch)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/observation")
+}
+
+// BenchmarkRetained1M fills the graph with 1M events and reports the heap
+// retained per event (message + span-sized observation each).
+func BenchmarkRetained1M(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		g := New(Config{MaxEvents: 1_000_000})
+		const n = 1_000_000
+		batch := make(tracing.Batch, 0, 512)
+		start := time.Now()
+		for j := 0; j < n; j++ {
+			batch = append(batch, messageObs(j, t0))
+			if len(batch) == cap(batch) {
+				g.Ingest(batch)
+				batch = batch[:0]
+			}
+		}
+		g.Ingest(batch)
+		elapsed := time.Since(start)
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "bytes/event")
+		b.ReportMetric(float64(elapsed.Nanoseconds())/n, "ns/observation")
+		runtime.KeepAlive(g)
+	}
+}
+
+func fill(n int) *Graph {
+	g := New(Config{MaxEvents: n})
+	batch := make(tracing.Batch, 0, 512)
+	for j := 0; j < n; j++ {
+		batch = append(batch, messageObs(j, t0.Add(time.Duration(j)*time.Microsecond)))
+		if len(batch) == cap(batch) {
+			g.Ingest(batch)
+			batch = batch[:0]
+		}
+	}
+	g.Ingest(batch)
+	return g
+}
+
+// BenchmarkLineage1M looks one event up by its message ID among 1M.
+func BenchmarkLineage1M(b *testing.B) {
+	g := fill(1_000_000)
+	id := fmt.Sprintf("%08x-0000-4000-8000-000000000000", 123456)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := g.Lineage(id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFlowsPage1M is one screen (50 rows) of the Flows list among 1M
+// events: unfiltered (the common case) and filtered (a full scan).
+func BenchmarkFlowsPage1M(b *testing.B) {
+	g := fill(1_000_000)
+	b.Run("recent", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if p := g.Flows(FlowQuery{Limit: 50}); len(p.Rows) != 50 {
+				b.Fatal(len(p.Rows))
+			}
+		}
+	})
+	b.Run("filtered", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			g.Flows(FlowQuery{Filter: "0001e240", Limit: 50})
+		}
+	})
+}
