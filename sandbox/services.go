@@ -1,7 +1,5 @@
 package sandbox
 
-import "errors"
-
 // newServices builds every emulated service. Services that deliver to each
 // other (EventBridge and SNS to SQS and Lambda) find their peers through s at
 // call time, never at construction.
@@ -24,6 +22,3 @@ func (s *Server) lambda() *lambdaService { return s.services["lambda"].(*lambdaS
 func (s *Server) sqs() *sqsService       { return s.services["sqs"].(*sqsService) }
 func (s *Server) sns() *snsService       { return s.services["sns"].(*snsService) }
 func (s *Server) events() *eventsService { return s.services["events"].(*eventsService) }
-
-// errNotImplemented marks an emulated call that is not written yet.
-var errNotImplemented = errors.New("sandbox: not implemented")

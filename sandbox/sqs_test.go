@@ -178,7 +178,7 @@ func TestSQSBatchPaginationFIFO(t *testing.T) {
 		t.Errorf("fifo order/dedup: %v", got)
 	}
 	// Injected throttling is retried by the SDK.
-	srv.Faults.Set("sqs.SendMessage", Fault{Throttle: 0.2})
+	srv.Faults.Set("sqs.SendMessage", Fault{Throttle: 0.1})
 	for i := 0; i < 10; i++ {
 		if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(srv.URL() + "/000000000000/q0"), MessageBody: aws.String("x")}); err != nil {
 			t.Fatalf("throttled send not retried: %v", err)
