@@ -65,10 +65,11 @@ func ParseLambdaLog(in LogInput, opts LogOptions) Observation {
 }
 
 type logParser struct {
-	obs  *Observation
-	rec  *LogRecord
-	fn   string
-	opts LogOptions
+	published []string // event IDs the line says were published
+	obs       *Observation
+	rec       *LogRecord
+	fn        string
+	opts      LogOptions
 }
 
 func (p *logParser) key(kind KeyKind, value string) {
@@ -94,6 +95,14 @@ func (p *logParser) finish() {
 			p.obs.Relations = append(p.obs.Relations, Relation{
 				From: Key{Kind: KeyTraceID, Value: p.rec.TraceID.String()}, To: Key{Kind: KeyRequestID, Value: p.rec.RequestID},
 				Kind: RelContains, Evidence: "XRAY TraceId on the REPORT line",
+			})
+		}
+	}
+	for _, id := range p.published {
+		if p.rec.RequestID != "" {
+			p.obs.Relations = append(p.obs.Relations, Relation{
+				From: Key{Kind: KeyRequestID, Value: p.rec.RequestID}, To: Key{Kind: KeyEventID, Value: id},
+				Kind: RelPublished, Evidence: "published_event_id in the producer's log",
 			})
 		}
 	}
@@ -539,6 +548,7 @@ func (p *logParser) appFields(obj map[string]any) {
 	if id := strField(obj, "messageId", "message_id", "sqs_message_id"); id != "" && len(id) <= 128 {
 		p.key(KeyMessageID, id)
 	}
+	p.eventFields(obj)
 	// Powertools puts structured data under "message" as an object, or as a JSON string.
 	switch m := obj["message"].(type) {
 	case map[string]any:
@@ -562,9 +572,23 @@ func (p *logParser) appFieldsNested(obj map[string]any) {
 	if id := strField(obj, "messageId", "message_id"); id != "" && len(id) <= 128 {
 		p.key(KeyMessageID, id)
 	}
+	p.eventFields(obj)
 	for _, name := range p.opts.CorrelationFields {
 		if v := str(lookupPath(obj, name)); v != "" && len(v) <= 256 {
 			p.key(KeyCorrelation, name+"="+v)
 		}
+	}
+}
+
+// eventFields reads EventBridge event IDs from an app JSON line: eventId or
+// event_id as an event the invocation handled, and published_event_id (or
+// publishedEventId) as one it published, which becomes a RelPublished
+// relation from the request once the request ID is known.
+func (p *logParser) eventFields(obj map[string]any) {
+	if id := strField(obj, "eventId", "event_id"); id != "" && len(id) <= 128 {
+		p.key(KeyEventID, id)
+	}
+	if id := strField(obj, "published_event_id", "publishedEventId"); id != "" && len(id) <= 128 {
+		p.published = append(p.published, id)
 	}
 }

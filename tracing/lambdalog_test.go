@@ -109,6 +109,7 @@ func TestParseOtherLines(t *testing.T) {
 		{"powertools", `{"level":"INFO","location":"handler:12","message":{"messageId":"m-1","order_id":"o-9"},"timestamp":"2026-01-01 00:00:00,000+0000","service":"payment","cold_start":true,"function_name":"charge","function_memory_size":"128","function_arn":"arn","function_request_id":"` + req + `","correlation_id":"c-1","xray_trace_id":"1-5e61292c-cc1229a4dfbeae1043928548"}`,
 			LogApp, req, "INFO", "correlation:correlation_id=c-1 message:m-1 correlation:order_id=o-9 request:" + req + " trace:5e61292ccc1229a4dfbeae1043928548"},
 		{"json message string", `{"level":"error","message":"{\"messageId\":\"m-2\"}","requestId":"` + req + `"}`, LogApp, req, "ERROR", "message:m-2 request:" + req},
+		{"producer", `{"level":"INFO","message":"order placed","requestId":"` + req + `","published_event_id":"ev-9","eventId":"ev-8"}`, LogApp, req, "INFO", "event:ev-8 request:" + req},
 		{"unknown platform", `{"time":"2026-01-01T00:00:00Z","type":"platform.somethingNew","record":{"x":1}}`, LogPlatform, "", "", ""},
 		{"runtimeDone", `{"time":"2026-01-01T00:00:00Z","type":"platform.runtimeDone","record":{"requestId":"` + req + `","status":"error"}}`, LogEnd, req, "ERROR", "request:" + req},
 		{"broken json", `{"level":`, LogUnparsed, "", "", ""},
@@ -129,6 +130,9 @@ func TestParseOtherLines(t *testing.T) {
 			}
 			if o.Log.Message != tt.line {
 				t.Error("the raw line must be kept")
+			}
+			if tt.name == "producer" && (len(o.Relations) != 1 || o.Relations[0].Kind != RelPublished || o.Relations[0].To.Value != "ev-9") {
+				t.Errorf("producer relations: %+v", o.Relations)
 			}
 		})
 	}
