@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
 // startServer runs a sandbox endpoint on a random loopback port for one test.
@@ -21,4 +22,10 @@ func startServer(t testing.TB) (*Server, aws.Config) {
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(url),
 	}
+}
+
+type sqsAttrName = sqstypes.QueueAttributeName
+
+func staticCreds() aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider("test", "test", "")
 }

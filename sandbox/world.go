@@ -1,0 +1,621 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/aws-sdk-go-v2/service/xray"
+)
+
+// WorldConfig sets the simulated application.
+type WorldConfig struct {
+	Rate float64 // orders per second (default 4)
+	Seed uint64  // makes IDs of the world's own choosing and every outcome deterministic; 0 picks one
+	// DeclineRate, TimeoutRate and PoisonRate are the share of orders whose
+	// card is declined (retried into billing-dlq), whose charge times out, and
+	// that are sent malformed (defaults 0.06, 0.02, 0.01).
+	DeclineRate, TimeoutRate, PoisonRate float64
+}
+
+// The simulated account: names flowtop users see in the demo.
+const (
+	BusName      = "orders"
+	BillingQueue = "billing-queue"
+	BillingDLQ   = "billing-dlq"
+	EmailQueue   = "email-queue"
+	EmailDLQ     = "email-dlq"
+	OrdersTopic  = "order-events"
+)
+
+// World is the order pipeline running on a sandbox endpoint: orders-api puts
+// OrderPlaced on the orders bus; rules deliver it to billing-queue (consumed
+// by charge-card, DLQ billing-dlq after 3 receives), to reserve-stock directly,
+// and to the order-events topic → email-queue → send-email. Every invocation
+// writes CloudWatch logs as Lambda does and X-Ray segments, through the real
+// SDK clients.
+type World struct {
+	cfg WorldConfig
+	srv *Server
+
+	sqs  *sqs.Client
+	eb   *eventbridge.Client
+	sns  *sns.Client
+	logs *cwl.Client
+	xray *xray.Client
+
+	mu        sync.Mutex
+	rnd       *rand.Rand
+	queueURLs map[string]string
+	instances map[string][]*instance
+	pending   map[string][]cwltypes.InputLogEvent // "group\x00stream" → events to flush
+	segments  []string
+	orders    int
+}
+
+type instance struct {
+	stream   string
+	lastUsed time.Time
+	busy     bool
+}
+
+type fnSpec struct {
+	name, runtime, format string
+	mem                   int
+	arch                  string
+	timeout               int
+	baseMS, spreadMS      float64
+	initMS                float64
+}
+
+var worldFns = []fnSpec{
+	{name: "orders-api", runtime: "nodejs22.x", format: "Text", mem: 256, arch: "x86_64", timeout: 10, baseMS: 35, spreadMS: 20, initMS: 310},
+	{name: "charge-card", runtime: "nodejs22.x", format: "JSON", mem: 512, arch: "arm64", timeout: 3, baseMS: 180, spreadMS: 120, initMS: 420},
+	{name: "reserve-stock", runtime: "python3.13", format: "Text", mem: 256, arch: "x86_64", timeout: 5, baseMS: 60, spreadMS: 40, initMS: 250},
+	{name: "send-email", runtime: "python3.13", format: "JSON", mem: 128, arch: "arm64", timeout: 10, baseMS: 90, spreadMS: 70, initMS: 380},
+}
+
+func fnByName(name string) fnSpec {
+	for _, f := range worldFns {
+		if f.name == name {
+			return f
+		}
+	}
+	return fnSpec{name: name, mem: 128, baseMS: 10, spreadMS: 5}
+}
+
+// NewWorld creates the simulated account's resources on the endpoint at
+// endpointURL, through the SDK. srv, when not nil, is the in-process server,
+// used to register the simulated functions' handlers.
+func NewWorld(ctx context.Context, endpointURL string, srv *Server, cfg WorldConfig) (*World, error) {
+	if cfg.Rate <= 0 {
+		cfg.Rate = 4
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = rand.Uint64()
+	}
+	if cfg.DeclineRate == 0 {
+		cfg.DeclineRate = 0.06
+	}
+	if cfg.TimeoutRate == 0 {
+		cfg.TimeoutRate = 0.02
+	}
+	if cfg.PoisonRate == 0 {
+		cfg.PoisonRate = 0.01
+	}
+	awsCfg := aws.Config{Region: Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(endpointURL)}
+	w := &World{
+		cfg: cfg, srv: srv,
+		sqs: sqs.NewFromConfig(awsCfg), eb: eventbridge.NewFromConfig(awsCfg), sns: sns.NewFromConfig(awsCfg),
+		logs: cwl.NewFromConfig(awsCfg), xray: xray.NewFromConfig(awsCfg),
+		rnd:       rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed)),
+		queueURLs: map[string]string{}, instances: map[string][]*instance{}, pending: map[string][]cwltypes.InputLogEvent{},
+	}
+	if err := w.setup(ctx); err != nil {
+		return nil, fmt.Errorf("sandbox: world setup: %w", err)
+	}
+	return w, nil
+}
+
+func qARN(name string) string { return "arn:aws:sqs:" + Region + ":" + Account + ":" + name }
+
+func (w *World) setup(ctx context.Context) error {
+	for _, dlq := range []string{BillingDLQ, EmailDLQ} {
+		out, err := w.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(dlq), Attributes: map[string]string{"MessageRetentionPeriod": "1209600"}})
+		if err != nil {
+			return err
+		}
+		w.queueURLs[dlq] = aws.ToString(out.QueueUrl)
+	}
+	for q, dlq := range map[string]string{BillingQueue: BillingDLQ, EmailQueue: EmailDLQ} {
+		out, err := w.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(q), Attributes: map[string]string{
+			"VisibilityTimeout": "2",
+			"RedrivePolicy":     `{"deadLetterTargetArn":"` + qARN(dlq) + `","maxReceiveCount":"3"}`,
+		}})
+		if err != nil {
+			return err
+		}
+		w.queueURLs[q] = aws.ToString(out.QueueUrl)
+	}
+	topic, err := w.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(OrdersTopic)})
+	if err != nil {
+		return err
+	}
+	if _, err := w.sns.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN(EmailQueue))}); err != nil {
+		return err
+	}
+	if _, err := w.eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(BusName)}); err != nil {
+		return err
+	}
+	pattern := `{"source":["orders.api"],"detail-type":["OrderPlaced"]}`
+	targets := map[string]string{
+		"billing": qARN(BillingQueue),
+		"stock":   "arn:aws:lambda:" + Region + ":" + Account + ":function:reserve-stock",
+		"email":   aws.ToString(topic.TopicArn),
+	}
+	for rule, arn := range targets {
+		if _, err := w.eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("order-placed-" + rule), EventBusName: aws.String(BusName), EventPattern: aws.String(pattern)}); err != nil {
+			return err
+		}
+		if _, err := w.eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("order-placed-" + rule), EventBusName: aws.String(BusName), Targets: []ebtypes.Target{{Id: aws.String(rule), Arn: aws.String(arn)}}}); err != nil {
+			return err
+		}
+	}
+	for _, f := range worldFns {
+		group := "/aws/lambda/" + f.name
+		if _, err := w.logs.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
+			var exists *cwltypes.ResourceAlreadyExistsException
+			if !errors.As(err, &exists) {
+				return err
+			}
+		}
+		if w.srv != nil {
+			lf := LambdaFunction{Name: f.name, Runtime: f.runtime, MemoryMB: f.mem, TimeoutSec: f.timeout, Architecture: f.arch, LogFormat: f.format, Tracing: "Active"}
+			if f.name == "reserve-stock" {
+				lf.Handler = w.reserveStock
+			}
+			w.srv.RegisterFunction(lf)
+		}
+	}
+	return nil
+}
+
+// Run places orders at the configured rate and runs the consumers until ctx ends.
+func (w *World) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { _ = recover() }()
+			f(ctx)
+		}()
+	}
+	run(w.flushLoop)
+	run(func(ctx context.Context) { w.consume(ctx, BillingQueue, "charge-card", w.chargeCard) })
+	run(func(ctx context.Context) { w.consume(ctx, EmailQueue, "send-email", w.sendEmail) })
+	interval := time.Duration(float64(time.Second) / w.cfg.Rate)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			w.flush(context.Background())
+			return nil
+		case <-tick.C:
+			w.placeOrder(ctx)
+		}
+	}
+}
+
+// Orders is how many orders the world has placed.
+func (w *World) Orders() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.orders
+}
+
+func (w *World) float() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.rnd.Float64()
+}
+
+func (w *World) hex(n int) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	const digits = "0123456789abcdef"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = digits[w.rnd.IntN(16)]
+	}
+	return string(b)
+}
+
+func (w *World) uuid() string {
+	h := w.hex(32)
+	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:]
+}
+
+func (w *World) traceHeader() (root, parent string) {
+	return fmt.Sprintf("1-%08x-%s", time.Now().Unix(), w.hex(24)), w.hex(16)
+}
+
+// invocation is one simulated run of a function: it picks a warm or a cold
+// instance, and collects the log lines to write.
+type invocation struct {
+	w       *World
+	fn      fnSpec
+	req     string
+	inst    *instance
+	cold    bool
+	start   time.Time
+	trace   string
+	segment string
+	lines   []string
+}
+
+func (w *World) begin(fn string, trace string) *invocation {
+	spec := fnByName(fn)
+	now := time.Now()
+	w.mu.Lock()
+	var inst *instance
+	for _, in := range w.instances[fn] {
+		if !in.busy && now.Sub(in.lastUsed) < 5*time.Minute {
+			inst = in
+			break
+		}
+	}
+	cold := inst == nil
+	if cold {
+		inst = &instance{}
+		w.instances[fn] = append(w.instances[fn], inst)
+	}
+	inst.busy = true
+	w.mu.Unlock()
+	if cold {
+		inst.stream = now.UTC().Format("2006/01/02") + "/[$LATEST]" + w.hex(32)
+	}
+	inv := &invocation{w: w, fn: spec, req: w.uuid(), inst: inst, cold: cold, start: now, trace: trace, segment: w.hex(16)}
+	if cold {
+		if spec.format == "JSON" {
+			inv.platform("platform.initStart", map[string]any{"initializationType": "on-demand", "phase": "init", "runtimeVersion": spec.runtime + ".v12"})
+		} else {
+			inv.lines = append(inv.lines, "INIT_START Runtime Version: "+spec.runtime+".v12\tRuntime Version ARN: arn:aws:lambda:"+Region+"::runtime:"+w.hex(16))
+		}
+	}
+	if spec.format == "JSON" {
+		inv.platform("platform.start", map[string]any{"requestId": inv.req, "version": "$LATEST"})
+	} else {
+		inv.lines = append(inv.lines, "START RequestId: "+inv.req+" Version: $LATEST")
+	}
+	return inv
+}
+
+func (inv *invocation) platform(typ string, record map[string]any) {
+	b, _ := json.Marshal(map[string]any{"time": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "type": typ, "record": record})
+	inv.lines = append(inv.lines, string(b))
+}
+
+// log writes an app line: Powertools-style JSON for JSON-format functions, the
+// Node/Python tab layout with a JSON message for text-format ones.
+func (inv *invocation) log(level, msg string, fields map[string]any) {
+	if inv.fn.format == "JSON" {
+		rec := map[string]any{"timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "level": level, "message": msg,
+			"service": inv.fn.name, "cold_start": inv.cold, "function_name": inv.fn.name, "function_memory_size": fmt.Sprint(inv.fn.mem),
+			"function_request_id": inv.req, "xray_trace_id": inv.trace}
+		for k, v := range fields {
+			rec[k] = v
+		}
+		b, _ := json.Marshal(rec)
+		inv.lines = append(inv.lines, string(b))
+		return
+	}
+	rec := map[string]any{"msg": msg}
+	for k, v := range fields {
+		rec[k] = v
+	}
+	b, _ := json.Marshal(rec)
+	inv.lines = append(inv.lines, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+"\t"+inv.req+"\t"+level+"\t"+string(b))
+}
+
+// end writes END/REPORT (or their JSON platform events) and an X-Ray segment.
+// status is "", "error" or "timeout".
+func (inv *invocation) end(status, errType string) time.Duration {
+	w, spec := inv.w, inv.fn
+	ms := spec.baseMS + spec.spreadMS*math.Abs(w.normal())
+	if status == "timeout" {
+		ms = float64(spec.timeout) * 1000
+		inv.lines = append(inv.lines, time.Now().UTC().Format("2006-01-02T15:04:05.000Z")+" "+inv.req+" Task timed out after "+fmt.Sprintf("%d.00", spec.timeout)+" seconds")
+	}
+	initMS := 0.0
+	if inv.cold {
+		initMS = spec.initMS * (0.8 + 0.4*w.float())
+	}
+	billed := int(math.Ceil(ms + initMS))
+	maxMem := int(float64(spec.mem) * (0.25 + 0.35*w.float()))
+	if spec.format == "JSON" {
+		metrics := map[string]any{"durationMs": round2(ms), "billedDurationMs": billed, "memorySizeMB": spec.mem, "maxMemoryUsedMB": maxMem}
+		if inv.cold {
+			metrics["initDurationMs"] = round2(initMS)
+		}
+		rs := "success"
+		if status != "" {
+			rs = status
+		}
+		inv.platform("platform.runtimeDone", map[string]any{"requestId": inv.req, "status": rs})
+		rec := map[string]any{"requestId": inv.req, "metrics": metrics, "status": rs,
+			"tracing": map[string]any{"type": "X-Amzn-Trace-Id", "value": "Root=" + inv.trace + ";Parent=" + inv.segment + ";Sampled=1", "spanId": inv.segment}}
+		if errType != "" {
+			rec["errorType"] = errType
+		}
+		inv.platform("platform.report", rec)
+	} else {
+		inv.lines = append(inv.lines, "END RequestId: "+inv.req)
+		line := fmt.Sprintf("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t", inv.req, ms, billed, spec.mem, maxMem)
+		if inv.cold {
+			line += fmt.Sprintf("Init Duration: %.2f ms\t", initMS)
+		}
+		if status != "" {
+			line += "Status: " + status + "\t"
+			if errType != "" {
+				line += "Error Type: " + errType + "\t"
+			}
+		}
+		line += "\nXRAY TraceId: " + inv.trace + "\tSegmentId: " + inv.segment + "\tSampled: true\t"
+		inv.lines = append(inv.lines, line)
+	}
+	w.queueLogs("/aws/lambda/"+spec.name, inv.inst.stream, inv.start, inv.lines)
+	seg := map[string]any{"id": inv.segment, "trace_id": inv.trace, "name": spec.name, "origin": "AWS::Lambda::Function",
+		"start_time": float64(inv.start.UnixNano()) / 1e9, "end_time": float64(inv.start.UnixNano())/1e9 + ms/1000,
+		"aws":         map[string]any{"request_id": inv.req, "function_arn": "arn:aws:lambda:" + Region + ":" + Account + ":function:" + spec.name},
+		"annotations": map[string]any{"cold_start": inv.cold}}
+	if status != "" {
+		seg["fault"] = true
+		seg["cause"] = map[string]any{"exceptions": []any{map[string]any{"id": w.hex(16), "message": errType, "type": errType}}}
+	}
+	b, _ := json.Marshal(seg)
+	w.mu.Lock()
+	w.segments = append(w.segments, string(b))
+	inv.inst.busy, inv.inst.lastUsed = false, time.Now()
+	w.mu.Unlock()
+	return time.Duration(ms * float64(time.Millisecond))
+}
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
+
+func (w *World) normal() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.rnd.NormFloat64()
+}
+
+func (w *World) queueLogs(group, stream string, start time.Time, lines []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	key := group + "\x00" + stream
+	for i, l := range lines {
+		w.pending[key] = append(w.pending[key], cwltypes.InputLogEvent{Message: aws.String(l), Timestamp: aws.Int64(start.Add(time.Duration(i) * time.Millisecond).UnixMilli())})
+	}
+}
+
+func (w *World) flushLoop(ctx context.Context) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			w.flush(ctx)
+		}
+	}
+}
+
+// flush writes the buffered log events and segments through the SDK.
+func (w *World) flush(ctx context.Context) {
+	w.mu.Lock()
+	pending, segs := w.pending, w.segments
+	w.pending, w.segments = map[string][]cwltypes.InputLogEvent{}, nil
+	w.mu.Unlock()
+	keys := make([]string, 0, len(pending))
+	for k := range pending {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		group, stream, _ := strings.Cut(k, "\x00")
+		evs := pending[k]
+		sort.SliceStable(evs, func(i, j int) bool { return *evs[i].Timestamp < *evs[j].Timestamp })
+		_, err := w.logs.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: evs})
+		var nf *cwltypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			_, _ = w.logs.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream)})
+			_, _ = w.logs.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), LogEvents: evs})
+		}
+	}
+	for len(segs) > 0 {
+		n := min(len(segs), 50)
+		_, _ = w.xray.PutTraceSegments(ctx, &xray.PutTraceSegmentsInput{TraceSegmentDocuments: segs[:n]})
+		segs = segs[n:]
+	}
+}
+
+var customers = []string{"ana", "bo", "chen", "dara", "eli", "fay", "gus", "hana", "ivo", "jun"}
+
+// placeOrder runs one orders-api invocation that puts OrderPlaced on the bus.
+func (w *World) placeOrder(ctx context.Context) {
+	w.mu.Lock()
+	w.orders++
+	n := w.orders
+	w.mu.Unlock()
+	root, parent := w.traceHeader()
+	inv := w.begin("orders-api", root)
+	orderID := fmt.Sprintf("o-%06d", n)
+	r := w.float()
+	card := "visa"
+	switch {
+	case r < w.cfg.DeclineRate:
+		card = "declined"
+	case r < w.cfg.DeclineRate+w.cfg.TimeoutRate:
+		card = "slow-bank"
+	}
+	detail := map[string]any{"order_id": orderID, "customer": customers[n%len(customers)], "total": math.Round(5+w.float()*200*100) / 100, "currency": "EUR", "card": card}
+	var detailJSON []byte
+	if n%5 == 0 {
+		// Some producers wrap the payload as a CloudEvent (structured mode).
+		ce := map[string]any{"specversion": "1.0", "id": w.uuid(), "source": "/orders/api", "type": "com.example.order.placed", "time": time.Now().UTC().Format(time.RFC3339), "datacontenttype": "application/json", "data": detail}
+		detailJSON, _ = json.Marshal(ce)
+	} else {
+		detailJSON, _ = json.Marshal(detail)
+	}
+	inv.log("INFO", "placing order", map[string]any{"order_id": orderID, "correlation_id": orderID})
+	out, err := w.eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		Source: aws.String("orders.api"), DetailType: aws.String("OrderPlaced"), Detail: aws.String(string(detailJSON)),
+		EventBusName: aws.String(BusName), TraceHeader: aws.String("Root=" + root + ";Parent=" + parent + ";Sampled=1"),
+	}}})
+	if err != nil || out.FailedEntryCount > 0 {
+		inv.log("ERROR", "PutEvents failed", map[string]any{"order_id": orderID})
+		inv.end("error", "EventBridge.PutEventsFailed")
+		return
+	}
+	inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "published_event_id": aws.ToString(out.Entries[0].EventId)})
+	inv.end("", "")
+	if w.float() < w.cfg.PoisonRate {
+		// A malformed message sent straight to the queue by a buggy producer.
+		_, _ = w.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(w.queueURLs[BillingQueue]), MessageBody: aws.String(`{"order_id": "` + orderID + `", "total": 12.5,`)})
+	}
+}
+
+// consume polls a queue with the SDK as Lambda's event source mapping does,
+// one invocation per message; a failed invocation leaves the message for retry.
+func (w *World) consume(ctx context.Context, queue, fn string, handle func(ctx context.Context, inv *invocation, m sqstypes.Message) (string, string)) {
+	for ctx.Err() == nil {
+		out, err := w.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.queueURLs[queue]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"}})
+		if err != nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			continue
+		}
+		var wg sync.WaitGroup
+		for _, m := range out.Messages {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				trace := ""
+				if h := m.Attributes["AWSTraceHeader"]; h != "" {
+					trace = strings.TrimPrefix(strings.Split(h, ";")[0], "Root=")
+				}
+				if trace == "" {
+					trace, _ = w.traceHeader()
+				}
+				inv := w.begin(fn, trace)
+				status, errType := handle(ctx, inv, m)
+				inv.end(status, errType)
+				if status == "" {
+					_, _ = w.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(w.queueURLs[queue]), ReceiptHandle: m.ReceiptHandle})
+				}
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// orderOf reads the order from an EventBridge envelope (detail, or a
+// CloudEvent's data inside it).
+func orderOf(body string) (eventID string, order map[string]any, err error) {
+	var env struct {
+		ID     string         `json:"id"`
+		Detail map[string]any `json:"detail"`
+	}
+	if err := json.Unmarshal([]byte(body), &env); err != nil {
+		return "", nil, err
+	}
+	order = env.Detail
+	if data, ok := env.Detail["data"].(map[string]any); ok && env.Detail["specversion"] != nil {
+		order = data
+	}
+	if order == nil {
+		return env.ID, nil, errors.New("no detail")
+	}
+	return env.ID, order, nil
+}
+
+func (w *World) chargeCard(ctx context.Context, inv *invocation, m sqstypes.Message) (string, string) {
+	msgID := aws.ToString(m.MessageId)
+	eventID, order, err := orderOf(aws.ToString(m.Body))
+	if err != nil {
+		inv.log("ERROR", "cannot parse order: "+err.Error(), map[string]any{"messageId": msgID})
+		return "error", "SyntaxError"
+	}
+	fields := map[string]any{"messageId": msgID, "eventId": eventID, "order_id": order["order_id"], "correlation_id": order["order_id"]}
+	inv.log("INFO", "charging card", fields)
+	switch order["card"] {
+	case "declined":
+		inv.log("ERROR", "CardDeclined: insufficient funds", fields)
+		return "error", "CardDeclined"
+	case "slow-bank":
+		if w.float() < 0.7 {
+			return "timeout", "Sandbox.Timedout"
+		}
+	}
+	inv.log("INFO", "charged", fields)
+	return "", ""
+}
+
+func (w *World) sendEmail(ctx context.Context, inv *invocation, m sqstypes.Message) (string, string) {
+	msgID := aws.ToString(m.MessageId)
+	var note struct {
+		MessageId, Message string
+	}
+	if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &note); err != nil {
+		inv.log("ERROR", "not an SNS notification", map[string]any{"messageId": msgID})
+		return "error", "ValueError"
+	}
+	eventID, order, err := orderOf(note.Message)
+	if err != nil {
+		return "error", "ValueError"
+	}
+	inv.log("INFO", "sending confirmation email", map[string]any{"messageId": msgID, "eventId": eventID, "order_id": order["order_id"], "correlation_id": order["order_id"]})
+	if w.float() < 0.01 {
+		inv.log("ERROR", "SMTP 451 temporary failure", map[string]any{"messageId": msgID})
+		return "error", "SMTPTemporaryError"
+	}
+	return "", ""
+}
+
+// reserveStock is the EventBridge→Lambda target, run by the sandbox's async invoke.
+func (w *World) reserveStock(ctx context.Context, payload []byte) ([]byte, error) {
+	eventID, order, err := orderOf(string(payload))
+	root, _ := w.traceHeader()
+	inv := w.begin("reserve-stock", root)
+	if err != nil {
+		inv.log("ERROR", "bad event", nil)
+		inv.end("error", "KeyError")
+		return nil, err
+	}
+	inv.log("INFO", "reserving stock", map[string]any{"eventId": eventID, "order_id": order["order_id"]})
+	inv.end("", "")
+	return []byte(`{"reserved":true}`), nil
+}
