@@ -1,0 +1,551 @@
+// Package cwlogs follows Lambda functions' CloudWatch log groups: live through
+// StartLiveTail where the endpoint offers it, and otherwise (or by choice)
+// through FilterLogEvents polling within one shared budget, with overlapping
+// windows for late ingestion and dedupe by event ID. It also collects a time
+// window of history, and searches for one event's IDs across many groups with
+// a Logs Insights query.
+package cwlogs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/flowtop/flowtop/collectors"
+	"github.com/flowtop/flowtop/collectors/awsutil"
+	"github.com/flowtop/flowtop/tracing"
+)
+
+// API is the part of the CloudWatch Logs client this package uses.
+type API interface {
+	FilterLogEvents(ctx context.Context, in *cwl.FilterLogEventsInput, opts ...func(*cwl.Options)) (*cwl.FilterLogEventsOutput, error)
+	DescribeLogGroups(ctx context.Context, in *cwl.DescribeLogGroupsInput, opts ...func(*cwl.Options)) (*cwl.DescribeLogGroupsOutput, error)
+	StartLiveTail(ctx context.Context, in *cwl.StartLiveTailInput, opts ...func(*cwl.Options)) (*cwl.StartLiveTailOutput, error)
+	StartQuery(ctx context.Context, in *cwl.StartQueryInput, opts ...func(*cwl.Options)) (*cwl.StartQueryOutput, error)
+	GetQueryResults(ctx context.Context, in *cwl.GetQueryResultsInput, opts ...func(*cwl.Options)) (*cwl.GetQueryResultsOutput, error)
+}
+
+// Group is one log group to follow, with the function that writes to it.
+type Group struct {
+	Name     string
+	Function string
+}
+
+// Config sets the collector.
+type Config struct {
+	Groups         []Group        // groups to follow; GroupsFunc adds discovered ones
+	Prefixes       []string       // log group name prefixes to discover with DescribeLogGroups
+	GroupsFunc     func() []Group // called each round for groups found elsewhere (Lambda configs)
+	LiveTail       string         // "auto" (default), "on" or "off"
+	CustomEndpoint bool           // disable the SDK's streaming- host prefix for Live Tail
+	Poll           time.Duration  // polling interval (default 2s)
+	Overlap        time.Duration  // re-read this far back each poll for late ingestion (default 10s)
+	Lookback       time.Duration  // first poll starts this far back (default 1m)
+	TPS            int            // FilterLogEvents budget for all groups (default 5, AWS's quota)
+	Options        tracing.LogOptions
+	Now            func() time.Time
+}
+
+// Source follows log groups.
+type Source struct {
+	api     API
+	cfg     Config
+	tracker *collectors.Tracker
+	budget  *awsutil.Budget
+
+	mu     sync.Mutex
+	seen   map[string]time.Time // event ID → timestamp, pruned past the overlap
+	cursor map[string]int64     // group → newest timestamp read (ms)
+}
+
+// New returns a CloudWatch Logs source.
+func New(api API, cfg Config) *Source {
+	if cfg.Poll <= 0 {
+		cfg.Poll = 2 * time.Second
+	}
+	if cfg.Overlap <= 0 {
+		cfg.Overlap = 10 * time.Second
+	}
+	if cfg.Lookback <= 0 {
+		cfg.Lookback = time.Minute
+	}
+	if cfg.LiveTail == "" {
+		cfg.LiveTail = "auto"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Source{api: api, cfg: cfg, tracker: collectors.NewTracker("cwlogs", cfg.Now), budget: awsutil.NewBudget(cfg.TPS),
+		seen: map[string]time.Time{}, cursor: map[string]int64{}}
+}
+
+// Name is "cwlogs".
+func (s *Source) Name() string { return "cwlogs" }
+
+// Health reports the source's state and mode.
+func (s *Source) Health() tracing.SourceHealth { return s.tracker.Health() }
+
+// groups returns the groups to follow now.
+func (s *Source) groups(ctx context.Context) ([]Group, error) {
+	byName := map[string]Group{}
+	for _, g := range s.cfg.Groups {
+		byName[g.Name] = g
+	}
+	if s.cfg.GroupsFunc != nil {
+		for _, g := range s.cfg.GroupsFunc() {
+			if _, ok := byName[g.Name]; !ok {
+				byName[g.Name] = g
+			}
+		}
+	}
+	for _, prefix := range s.cfg.Prefixes {
+		p := cwl.NewDescribeLogGroupsPaginator(s.api, &cwl.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(prefix)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, awsutil.Explain("cwlogs", prefix+"*", "logs:DescribeLogGroups", err)
+			}
+			for _, g := range page.LogGroups {
+				name := aws.ToString(g.LogGroupName)
+				if _, ok := byName[name]; !ok {
+					byName[name] = Group{Name: name, Function: strings.TrimPrefix(name, "/aws/lambda/")}
+				}
+			}
+		}
+	}
+	out := make([]Group, 0, len(byName))
+	for _, g := range byName {
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// observe parses one log event into an observation.
+func (s *Source) observe(g Group, stream, id, msg string, ts int64) tracing.Observation {
+	o := tracing.ParseLambdaLog(tracing.LogInput{Group: g.Name, Stream: stream, Function: g.Function, Time: time.UnixMilli(ts), EventID: id, Message: msg}, s.cfg.Options)
+	o.Source = "cwlogs"
+	if o.Log != nil && o.Log.Kind == tracing.LogUnparsed {
+		s.tracker.Unparsed(1)
+	}
+	return o
+}
+
+// fresh reports whether an event ID is new, remembering it.
+func (s *Source) fresh(id string, ts int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.seen[id]; ok {
+		return false
+	}
+	s.seen[id] = time.UnixMilli(ts)
+	return true
+}
+
+func (s *Source) prune(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cut := now.Add(-2*s.cfg.Overlap - s.cfg.Lookback)
+	for id, t := range s.seen {
+		if t.Before(cut) {
+			delete(s.seen, id)
+		}
+	}
+}
+
+// Run follows the groups until ctx ends: Live Tail when it is available and
+// allowed, else FilterLogEvents polling. Health's Mode says which.
+func (s *Source) Run(ctx context.Context, out chan<- tracing.Batch) error {
+	defer s.budget.Close()
+	if s.cfg.LiveTail != "off" {
+		err := s.liveTail(ctx, out)
+		if ctx.Err() != nil {
+			s.tracker.Stopped()
+			return nil
+		}
+		if err != nil && s.cfg.LiveTail == "on" {
+			return err
+		}
+		mode := "polling"
+		if err != nil {
+			mode = "polling (live tail unavailable: " + short(err) + ")"
+		}
+		s.tracker.SetMode(mode)
+	} else {
+		s.tracker.SetMode("polling")
+	}
+	return s.poll(ctx, out)
+}
+
+func short(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && len(msg)-i < 120 {
+		msg = msg[i+2:]
+	}
+	if len(msg) > 120 {
+		msg = msg[:120] + "…"
+	}
+	return msg
+}
+
+// poll reads every group with FilterLogEvents each round, from the cursor
+// minus the overlap, and emits what it has not seen.
+func (s *Source) poll(ctx context.Context, out chan<- tracing.Batch) error {
+	var bo awsutil.Backoff
+	for {
+		groups, err := s.groups(ctx)
+		wait := s.cfg.Poll
+		if err == nil {
+			var n int
+			var newest time.Time
+			n, newest, err = s.pollOnce(ctx, groups, out)
+			if err == nil {
+				bo.Reset()
+				s.tracker.OK(n, newest)
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				s.tracker.Stopped()
+				return nil
+			}
+			wait = max(bo.Next(), s.cfg.Poll)
+			s.tracker.Fail(err, wait)
+		}
+		s.prune(s.cfg.Now())
+		if !awsutil.Sleep(ctx, wait) {
+			s.tracker.Stopped()
+			return nil
+		}
+	}
+}
+
+func (s *Source) pollOnce(ctx context.Context, groups []Group, out chan<- tracing.Batch) (int, time.Time, error) {
+	now := s.cfg.Now()
+	total := 0
+	var newest time.Time
+	var firstErr error
+	for _, g := range groups {
+		s.mu.Lock()
+		start, ok := s.cursor[g.Name]
+		s.mu.Unlock()
+		if !ok {
+			start = now.Add(-s.cfg.Lookback).UnixMilli()
+		}
+		start -= s.cfg.Overlap.Milliseconds()
+		b, maxTS, err := s.read(ctx, g, start, 0, "")
+		if err != nil {
+			if awsutil.Classify(err) == awsutil.KindNotFound {
+				continue // a function that has never run has no group yet
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if maxTS > 0 {
+			s.mu.Lock()
+			if maxTS > s.cursor[g.Name] {
+				s.cursor[g.Name] = maxTS
+			}
+			s.mu.Unlock()
+			if t := time.UnixMilli(maxTS); t.After(newest) {
+				newest = t
+			}
+		} else if !ok {
+			s.mu.Lock()
+			s.cursor[g.Name] = now.Add(-s.cfg.Lookback).UnixMilli()
+			s.mu.Unlock()
+		}
+		if len(b) > 0 {
+			total += len(b)
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				return total, newest, ctx.Err()
+			}
+		}
+	}
+	return total, newest, firstErr
+}
+
+// read pages through FilterLogEvents for one group, within the shared budget,
+// keeping events not seen before.
+func (s *Source) read(ctx context.Context, g Group, start, end int64, pattern string) (tracing.Batch, int64, error) {
+	in := &cwl.FilterLogEventsInput{LogGroupName: aws.String(g.Name), StartTime: aws.Int64(start)}
+	if end > 0 {
+		in.EndTime = aws.Int64(end)
+	}
+	if pattern != "" {
+		in.FilterPattern = aws.String(pattern)
+	}
+	var b tracing.Batch
+	var maxTS int64
+	var bo awsutil.Backoff
+	for pages := 0; pages < 100; pages++ {
+		if err := s.budget.Wait(ctx); err != nil {
+			return b, maxTS, err
+		}
+		page, err := s.api.FilterLogEvents(ctx, in)
+		if err != nil {
+			if awsutil.Classify(err) == awsutil.KindThrottled && pages < 99 {
+				if !awsutil.Sleep(ctx, bo.Next()) {
+					return b, maxTS, ctx.Err()
+				}
+				continue // the same page again, within the budget
+			}
+			return b, maxTS, awsutil.Explain("cwlogs", g.Name, "logs:FilterLogEvents", err)
+		}
+		for _, e := range page.Events {
+			ts := aws.ToInt64(e.Timestamp)
+			if ts > maxTS {
+				maxTS = ts
+			}
+			id := aws.ToString(e.EventId)
+			if id == "" {
+				id = fmt.Sprintf("%s/%d/%s", aws.ToString(e.LogStreamName), ts, aws.ToString(e.Message))
+			}
+			if !s.fresh(g.Name+"|"+id, ts) {
+				continue
+			}
+			b = append(b, s.observe(g, aws.ToString(e.LogStreamName), id, aws.ToString(e.Message), ts))
+		}
+		if page.NextToken == nil || aws.ToString(page.NextToken) == "" {
+			break
+		}
+		in.NextToken = page.NextToken
+	}
+	return b, maxTS, nil
+}
+
+// Collect reads a time window of history from every group (pattern "" for
+// all events, or a filter pattern such as "REPORT").
+func (s *Source) Collect(ctx context.Context, from, to time.Time, pattern string) (tracing.Batch, error) {
+	groups, err := s.groups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var all tracing.Batch
+	var errs []error
+	for _, g := range groups {
+		b, _, err := s.read(ctx, g, from.UnixMilli(), to.UnixMilli(), pattern)
+		if err != nil && awsutil.Classify(err) != awsutil.KindNotFound {
+			errs = append(errs, err)
+		}
+		all = append(all, b...)
+	}
+	s.tracker.OK(len(all), to)
+	return all, errors.Join(errs...)
+}
+
+// Search finds the log events that carry any of ids across every group with
+// one Logs Insights query, pushing the search to AWS instead of pulling logs,
+// and checks that each result really carries an ID (a server-side filter is an
+// optimisation, not a guarantee). Where Insights is unavailable it falls back
+// to FilterLogEvents with each quoted ID.
+func (s *Source) Search(ctx context.Context, ids []string, from, to time.Time) (tracing.Batch, error) {
+	groups, err := s.groups(ctx)
+	if err != nil || len(groups) == 0 || len(ids) == 0 {
+		return nil, err
+	}
+	b, err := s.insights(ctx, groups, ids, from, to)
+	if err == nil {
+		return b, nil
+	}
+	var all tracing.Batch
+	for _, id := range ids {
+		for _, g := range groups {
+			got, _, err := s.read(ctx, g, from.UnixMilli(), to.UnixMilli(), `"`+strings.ReplaceAll(id, `"`, ``)+`"`)
+			if err != nil && awsutil.Classify(err) != awsutil.KindNotFound {
+				return all, err
+			}
+			all = append(all, keepCarrying(got, ids)...)
+		}
+	}
+	return all, nil
+}
+
+func keepCarrying(b tracing.Batch, ids []string) tracing.Batch {
+	out := b[:0]
+	for _, o := range b {
+		for _, id := range ids {
+			if o.Log != nil && strings.Contains(o.Log.Message, id) {
+				out = append(out, o)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (s *Source) insights(ctx context.Context, groups []Group, ids []string, from, to time.Time) (tracing.Batch, error) {
+	var alts []string
+	for _, id := range ids {
+		alts = append(alts, regexpQuote(id))
+	}
+	query := "fields @timestamp, @message, @logStream, @log | filter @message like /" + strings.Join(alts, "|") + "/ | sort @timestamp asc | limit 10000"
+	byName := map[string]Group{}
+	var names []string
+	for _, g := range groups {
+		byName[g.Name] = g
+		names = append(names, g.Name)
+	}
+	var all tracing.Batch
+	for len(names) > 0 {
+		n := min(len(names), 50) // Insights takes up to 50 groups a query
+		q, err := s.api.StartQuery(ctx, &cwl.StartQueryInput{LogGroupNames: names[:n], QueryString: aws.String(query), StartTime: aws.Int64(from.Unix()), EndTime: aws.Int64(to.Unix() + 1)})
+		if err != nil {
+			return nil, awsutil.Explain("cwlogs", "", "logs:StartQuery", err)
+		}
+		for {
+			res, err := s.api.GetQueryResults(ctx, &cwl.GetQueryResultsInput{QueryId: q.QueryId})
+			if err != nil {
+				return nil, awsutil.Explain("cwlogs", "", "logs:GetQueryResults", err)
+			}
+			if res.Status == cwltypes.QueryStatusComplete {
+				for _, row := range res.Results {
+					f := map[string]string{}
+					for _, c := range row {
+						f[aws.ToString(c.Field)] = aws.ToString(c.Value)
+					}
+					group := f["@log"]
+					if i := strings.IndexByte(group, ':'); i >= 0 {
+						group = group[i+1:]
+					}
+					ts, _ := time.Parse("2006-01-02 15:04:05.000", f["@timestamp"])
+					g := byName[group]
+					if g.Name == "" {
+						g = Group{Name: group, Function: strings.TrimPrefix(group, "/aws/lambda/")}
+					}
+					all = append(all, s.observe(g, f["@logStream"], f["@ptr"], f["@message"], ts.UnixMilli()))
+				}
+				break
+			}
+			if res.Status == cwltypes.QueryStatusFailed || res.Status == cwltypes.QueryStatusCancelled || res.Status == cwltypes.QueryStatusTimeout {
+				return nil, fmt.Errorf("cwlogs: insights query %s", res.Status)
+			}
+			if !awsutil.Sleep(ctx, 500*time.Millisecond) {
+				return nil, ctx.Err()
+			}
+		}
+		names = names[n:]
+	}
+	return keepCarrying(all, ids), nil
+}
+
+func regexpQuote(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\.+*?()|[]{}^$/`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// liveTail follows the groups with StartLiveTail (up to 10 groups a session,
+// renewed before the 3 h limit). It returns an error at once when the endpoint
+// or the caller's permissions don't allow it, so Run can fall back to polling.
+func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
+	groups, err := s.groups(ctx)
+	if err != nil {
+		return err
+	}
+	if len(groups) == 0 {
+		return errors.New("no log groups to tail yet")
+	}
+	byName := map[string]Group{}
+	var ids []string
+	for _, g := range groups {
+		byName[g.Name] = g
+		ids = append(ids, g.Name)
+	}
+	if s.cfg.CustomEndpoint {
+		ctx = smithyhttp.DisableEndpointHostPrefix(ctx, true)
+	}
+	var sessions []*cwl.StartLiveTailOutput
+	for len(ids) > 0 {
+		n := min(len(ids), 10)
+		lt, err := s.api.StartLiveTail(ctx, &cwl.StartLiveTailInput{LogGroupIdentifiers: ids[:n]})
+		if err != nil {
+			for _, open := range sessions {
+				_ = open.GetStream().Close()
+			}
+			return awsutil.Explain("cwlogs", "", "logs:StartLiveTail", err)
+		}
+		sessions = append(sessions, lt)
+		ids = ids[n:]
+	}
+	s.tracker.SetMode("live tail")
+	renew := time.NewTimer(170 * time.Minute)
+	defer renew.Stop()
+	errc := make(chan error, len(sessions))
+	for _, lt := range sessions {
+		go func() { errc <- s.readTail(ctx, lt, byName, out) }()
+	}
+	select {
+	case <-ctx.Done():
+	case <-renew.C:
+	case err = <-errc:
+	}
+	for _, lt := range sessions {
+		_ = lt.GetStream().Close()
+	}
+	if ctx.Err() == nil {
+		return s.liveTail(ctx, out) // renew, or reopen after a dropped session
+	}
+	return err
+}
+
+func (s *Source) readTail(ctx context.Context, lt *cwl.StartLiveTailOutput, byName map[string]Group, out chan<- tracing.Batch) error {
+	stream := lt.GetStream()
+	for ev := range stream.Events() {
+		switch e := ev.(type) {
+		case *cwltypes.StartLiveTailResponseStreamMemberSessionUpdate:
+			var b tracing.Batch
+			for _, le := range e.Value.SessionResults {
+				name := groupName(aws.ToString(le.LogGroupIdentifier))
+				g := byName[name]
+				if g.Name == "" {
+					g = Group{Name: name, Function: strings.TrimPrefix(name, "/aws/lambda/")}
+				}
+				ts := aws.ToInt64(le.Timestamp)
+				id := fmt.Sprintf("%s/%d/%s", aws.ToString(le.LogStreamName), ts, aws.ToString(le.Message))
+				if s.fresh(g.Name+"|"+id, ts) {
+					b = append(b, s.observe(g, aws.ToString(le.LogStreamName), id, aws.ToString(le.Message), ts))
+				}
+			}
+			mode := "live tail"
+			if e.Value.SessionMetadata != nil && e.Value.SessionMetadata.Sampled {
+				mode = "live tail (sampled by AWS above 500 events/s)"
+			}
+			s.tracker.SetMode(mode)
+			s.tracker.OK(len(b), time.Time{})
+			if len(b) > 0 {
+				select {
+				case out <- b:
+				case <-ctx.Done():
+					return nil
+				}
+			}
+		}
+	}
+	return stream.Err()
+}
+
+func groupName(id string) string {
+	if i := strings.Index(id, ":log-group:"); i >= 0 {
+		return strings.TrimSuffix(id[i+len(":log-group:"):], ":*")
+	}
+	return id
+}

@@ -1,0 +1,138 @@
+package cwlogs
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+
+	"github.com/flowtop/flowtop/sandbox"
+	"github.com/flowtop/flowtop/tracing"
+)
+
+func client(t *testing.T) (*sandbox.Server, *cwl.Client) {
+	t.Helper()
+	srv := sandbox.NewServer(sandbox.Options{Seed: 3})
+	url, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv, cwl.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+}
+
+// scenario writes n log events to each of three function log groups.
+func scenario(t *testing.T, c *cwl.Client, n int) []Group {
+	ctx := context.Background()
+	var groups []Group
+	base := time.Now().Add(-20 * time.Second)
+	for _, fn := range []string{"charge-card", "send-email", "reserve-stock"} {
+		g := "/aws/lambda/" + fn
+		groups = append(groups, Group{Name: g, Function: fn})
+		if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String(g)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String(g), LogStreamName: aws.String("s")}); err != nil {
+			t.Fatal(err)
+		}
+		var evs []cwltypes.InputLogEvent
+		for i := 0; i < n; i++ {
+			req := fmt.Sprintf("%08d-0000-4000-8000-%012d", i, len(groups))
+			msg := fmt.Sprintf("REPORT RequestId: %s\tDuration: %d.50 ms\tBilled Duration: %d ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB", req, i+1, i+2)
+			evs = append(evs, cwltypes.InputLogEvent{Timestamp: aws.Int64(base.Add(time.Duration(i) * time.Millisecond).UnixMilli()), Message: aws.String(msg)})
+		}
+		if _, err := c.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String(g), LogStreamName: aws.String("s"), LogEvents: evs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return groups
+}
+
+// TestPollingExactlyOnceUnderFaults: with Live Tail unavailable and 10%
+// throttling and 5% 5xx on FilterLogEvents, every event arrives exactly once,
+// and Health says the source is polling.
+func TestPollingExactlyOnceUnderFaults(t *testing.T) {
+	t.Parallel()
+	srv, c := client(t)
+	groups := scenario(t, c, 150)
+	srv.DisableLiveTail(true)
+	srv.Faults.Set("logs.FilterLogEvents", sandbox.Fault{Throttle: 0.10, Error5xx: 0.05})
+	s := New(c, Config{Groups: groups, Poll: 100 * time.Millisecond, Lookback: time.Minute, TPS: 50, CustomEndpoint: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan tracing.Batch, 64)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, out) }()
+	seen := map[string]int{}
+	deadline := time.After(20 * time.Second)
+	for len(seen) < 450 {
+		select {
+		case b := <-out:
+			for _, o := range b {
+				if o.Kind != tracing.ObsInvocation || o.Source != "cwlogs" {
+					t.Fatalf("observation %+v", o)
+				}
+				seen[o.Invocation.RequestID+o.Component.Name]++
+			}
+		case <-deadline:
+			t.Fatalf("only %d of 450 events after 20s; health %+v", len(seen), s.Health())
+		}
+	}
+	// Keep polling a while: the overlap re-reads must not duplicate.
+	extra := time.After(500 * time.Millisecond)
+loop:
+	for {
+		select {
+		case b := <-out:
+			for _, o := range b {
+				seen[o.Invocation.RequestID+o.Component.Name]++
+			}
+		case <-extra:
+			break loop
+		}
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("%s ingested %d times", k, n)
+		}
+	}
+	if h := s.Health(); !strings.HasPrefix(h.Mode, "polling") || !strings.Contains(h.Mode, "live tail unavailable") {
+		t.Errorf("mode %q: want polling, saying live tail is unavailable", h.Mode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
+
+func TestCollectAndSearch(t *testing.T) {
+	t.Parallel()
+	_, c := client(t)
+	groups := scenario(t, c, 20)
+	s := New(c, Config{Groups: groups, TPS: 50})
+	b, err := s.Collect(context.Background(), time.Now().Add(-time.Hour), time.Now(), "REPORT")
+	if err != nil || len(b) != 60 {
+		t.Fatalf("collect: %d, %v", len(b), err)
+	}
+	id := "00000007-0000-4000-8000-000000000002"
+	found, err := s.Search(context.Background(), []string{id}, time.Now().Add(-time.Hour), time.Now())
+	if err != nil || len(found) != 1 || found[0].Log.RequestID != id || found[0].Component.Name != "send-email" {
+		t.Fatalf("search: %v %+v", err, found)
+	}
+}
+
+func TestUnknownGroupIsSkippedAndErrorsExplain(t *testing.T) {
+	t.Parallel()
+	_, c := client(t)
+	s := New(c, Config{Groups: []Group{{Name: "/aws/lambda/never-ran"}}, TPS: 50})
+	b, err := s.Collect(context.Background(), time.Now().Add(-time.Hour), time.Now(), "")
+	if err != nil || len(b) != 0 {
+		t.Errorf("unknown group: %v %v", b, err)
+	}
+}

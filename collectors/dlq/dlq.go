@@ -1,0 +1,373 @@
+// Package dlq finds SQS dead-letter queues, polls their depth, and peeks at
+// their messages without removing them, so each dead-lettered message joins
+// its event in the graph.
+//
+// A peek is a ReceiveMessage followed at once by ChangeMessageVisibility to 0,
+// which gives the messages back. The SDK omits VisibilityTimeout: 0 from a
+// request, so a naive receive would hide messages for the queue's default;
+// this package always asks for a short explicit timeout and then releases.
+// A peek still raises each message's receive count, as any receive does.
+package dlq
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/flowtop/flowtop/collectors"
+	"github.com/flowtop/flowtop/collectors/awsutil"
+	"github.com/flowtop/flowtop/tracing"
+)
+
+// API is the part of the SQS client this package uses.
+type API interface {
+	ListQueues(ctx context.Context, in *sqs.ListQueuesInput, opts ...func(*sqs.Options)) (*sqs.ListQueuesOutput, error)
+	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, opts ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
+	GetQueueUrl(ctx context.Context, in *sqs.GetQueueUrlInput, opts ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
+	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
+}
+
+// Config sets the collector.
+type Config struct {
+	Queues   []string      // queue names to watch besides the discovered DLQs
+	Poll     time.Duration // depth poll interval (default 5s)
+	PeekMax  int           // messages peeked per DLQ per change (default 50)
+	Discover time.Duration // how often to list queues again (default 1m)
+	Options  tracing.UnwrapOptions
+}
+
+// Source watches DLQs.
+type Source struct {
+	api     API
+	cfg     Config
+	tracker *collectors.Tracker
+
+	mu        sync.Mutex
+	queues    []tracing.QueueInfo
+	lastDepth map[string]int
+	oldest    map[string]time.Time // DLQ → SentAt of its oldest peeked message
+}
+
+// New returns a DLQ source.
+func New(api API, cfg Config) *Source {
+	if cfg.Poll <= 0 {
+		cfg.Poll = 5 * time.Second
+	}
+	if cfg.PeekMax <= 0 {
+		cfg.PeekMax = 50
+	}
+	if cfg.Discover <= 0 {
+		cfg.Discover = time.Minute
+	}
+	t := collectors.NewTracker("dlq", nil)
+	t.SetMode("polling")
+	return &Source{api: api, cfg: cfg, tracker: t, lastDepth: map[string]int{}, oldest: map[string]time.Time{}}
+}
+
+// Name is "dlq".
+func (s *Source) Name() string { return "dlq" }
+
+// Health reports the source's state.
+func (s *Source) Health() tracing.SourceHealth { return s.tracker.Health() }
+
+func queueName(url string) string {
+	if i := strings.LastIndexAny(url, "/:"); i >= 0 {
+		return url[i+1:]
+	}
+	return url
+}
+
+// List finds every queue and its redrive configuration; DLQs are the queues
+// some RedrivePolicy names, with their sources.
+func (s *Source) List(ctx context.Context) ([]tracing.QueueInfo, error) {
+	var urls []string
+	p := sqs.NewListQueuesPaginator(s.api, &sqs.ListQueuesInput{MaxResults: aws.Int32(1000)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, awsutil.Explain("dlq", "", "sqs:ListQueues", err)
+		}
+		urls = append(urls, page.QueueUrls...)
+	}
+	byARN := map[string]*tracing.QueueInfo{}
+	var infos []*tracing.QueueInfo
+	for _, url := range urls {
+		qi, err := s.queueInfo(ctx, url)
+		if err != nil {
+			if awsutil.Classify(err) == awsutil.KindNotFound {
+				continue // deleted since the listing
+			}
+			return nil, err
+		}
+		infos = append(infos, qi)
+		byARN[qi.ARN] = qi
+	}
+	for _, qi := range infos {
+		if d, ok := byARN[qi.DeadLetterQueue]; ok {
+			d.IsDLQ = true
+			d.Sources = append(d.Sources, qi.Name)
+			qi.DeadLetterQueue = d.Name
+		}
+	}
+	out := make([]tracing.QueueInfo, 0, len(infos))
+	for _, qi := range infos {
+		sort.Strings(qi.Sources)
+		out = append(out, *qi)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].IsDLQ != out[j].IsDLQ {
+			return out[i].IsDLQ
+		}
+		return out[i].Name < out[j].Name
+	})
+	s.mu.Lock()
+	s.queues = out
+	s.mu.Unlock()
+	return out, nil
+}
+
+func (s *Source) queueInfo(ctx context.Context, url string) (*tracing.QueueInfo, error) {
+	a, err := s.api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+	if err != nil {
+		return nil, awsutil.Explain("dlq", queueName(url), "sqs:GetQueueAttributes", err)
+	}
+	attrs := a.Attributes
+	qi := &tracing.QueueInfo{Name: queueName(url), URL: url, ARN: attrs["QueueArn"], FIFO: attrs["FifoQueue"] == "true"}
+	qi.Depth, _ = strconv.Atoi(attrs["ApproximateNumberOfMessages"])
+	qi.InFlight, _ = strconv.Atoi(attrs["ApproximateNumberOfMessagesNotVisible"])
+	if rp := attrs["RedrivePolicy"]; rp != "" {
+		var p struct {
+			DeadLetterTargetArn string `json:"deadLetterTargetArn"`
+			MaxReceiveCount     any    `json:"maxReceiveCount"`
+		}
+		if json.Unmarshal([]byte(rp), &p) == nil {
+			qi.DeadLetterQueue = p.DeadLetterTargetArn
+			switch v := p.MaxReceiveCount.(type) {
+			case float64:
+				qi.MaxReceiveCount = int(v)
+			case string:
+				qi.MaxReceiveCount, _ = strconv.Atoi(v)
+			}
+		}
+	}
+	return qi, nil
+}
+
+// resolve turns a queue name or URL into a URL.
+func (s *Source) resolve(ctx context.Context, queue string) (string, error) {
+	if strings.HasPrefix(queue, "http://") || strings.HasPrefix(queue, "https://") {
+		return queue, nil
+	}
+	out, err := s.api.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(queueName(queue))})
+	if err != nil {
+		return "", awsutil.Explain("dlq", queue, "sqs:GetQueueUrl", err)
+	}
+	return aws.ToString(out.QueueUrl), nil
+}
+
+// Peek returns up to max messages of a queue and gives them back at once.
+func (s *Source) Peek(ctx context.Context, queue string, max int) ([]tracing.Observation, error) {
+	url, err := s.resolve(ctx, queue)
+	if err != nil {
+		return nil, err
+	}
+	name := queueName(url)
+	var obs []tracing.Observation
+	var held []sqstypes.Message
+	defer func() {
+		// Give everything back, even when ctx is done.
+		release(context.WithoutCancel(ctx), s.api, url, held)
+	}()
+	seen := map[string]bool{}
+	for len(obs) < max {
+		out, err := s.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: int32(min(10, max-len(obs))),
+			VisibilityTimeout: 15, WaitTimeSeconds: 0,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+			MessageAttributeNames:       []string{"All"},
+		})
+		if err != nil {
+			return obs, awsutil.Explain("dlq", name, "sqs:ReceiveMessage", err)
+		}
+		if len(out.Messages) == 0 {
+			break
+		}
+		fresh := 0
+		for _, m := range out.Messages {
+			held = append(held, m)
+			if seen[aws.ToString(m.MessageId)] {
+				continue
+			}
+			seen[aws.ToString(m.MessageId)] = true
+			fresh++
+			obs = append(obs, Observe(name, m, s.cfg.Options))
+		}
+		if fresh == 0 {
+			break
+		}
+	}
+	return obs, nil
+}
+
+func release(ctx context.Context, api API, url string, msgs []sqstypes.Message) {
+	for len(msgs) > 0 {
+		n := min(10, len(msgs))
+		var entries []sqstypes.ChangeMessageVisibilityBatchRequestEntry
+		for i, m := range msgs[:n] {
+			entries = append(entries, sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0})
+		}
+		_, _ = api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: entries})
+		msgs = msgs[n:]
+	}
+}
+
+// Observe turns one DLQ message into an observation joined to its event: the
+// message's own ID, the keys of every envelope in its body, and its source.
+func Observe(queue string, m sqstypes.Message, opts tracing.UnwrapOptions) tracing.Observation {
+	body := aws.ToString(m.Body)
+	u := tracing.UnwrapWith([]byte(body), opts)
+	id := aws.ToString(m.MessageId)
+	msg := &tracing.Message{Broker: tracing.BrokerSQS, Queue: queue, ID: id, Body: body, Attributes: m.Attributes,
+		DeadLetter: true, Layers: u.Layers, Reason: u.Reason}
+	msg.ReceiveCount, _ = strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
+		msg.SentAt = time.UnixMilli(ms)
+	}
+	if src := m.Attributes["DeadLetterQueueSourceArn"]; src != "" {
+		msg.SourceQueue = queueName(src)
+	}
+	msg.GroupID, msg.DedupID = m.Attributes["MessageGroupId"], m.Attributes["MessageDeduplicationId"]
+	if len(m.MessageAttributes) > 0 {
+		msg.UserAttrs = map[string]string{}
+		for k, v := range m.MessageAttributes {
+			if v.StringValue != nil {
+				msg.UserAttrs[k] = *v.StringValue
+			} else {
+				msg.UserAttrs[k] = "(" + aws.ToString(v.DataType) + ", " + strconv.Itoa(len(v.BinaryValue)) + " bytes)"
+			}
+		}
+	}
+	self := tracing.Key{Kind: tracing.KeyMessageID, Value: id}
+	keys := append([]tracing.Key{self}, u.Keys...)
+	rels := u.Relations
+	if len(u.Layers) > 0 && len(u.Layers[0].Keys) > 0 && u.Layers[0].Keys[0] != self {
+		rels = append(rels, tracing.Relation{From: self, To: u.Layers[0].Keys[0], Kind: tracing.RelCarries, Evidence: u.Layers[0].Kind.String() + " in the DLQ message body"})
+	}
+	at := msg.SentAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	return tracing.Observation{Kind: tracing.ObsMessage, Source: "dlq", Time: at,
+		Component: tracing.Component{Kind: tracing.ComponentQueue, Name: queue}, Keys: keys, Relations: rels, Message: msg}
+}
+
+// Run lists queues, then polls the DLQs' depth and peeks when it changes.
+func (s *Source) Run(ctx context.Context, out chan<- tracing.Batch) error {
+	var bo awsutil.Backoff
+	var listed time.Time
+	for {
+		err := s.poll(ctx, out, time.Since(listed) > s.cfg.Discover)
+		wait := s.cfg.Poll
+		if err != nil {
+			if ctx.Err() != nil {
+				s.tracker.Stopped()
+				return nil
+			}
+			wait = max(bo.Next(), s.cfg.Poll)
+			s.tracker.Fail(err, wait)
+		} else {
+			bo.Reset()
+			if time.Since(listed) > s.cfg.Discover {
+				listed = time.Now()
+			}
+		}
+		if !awsutil.Sleep(ctx, wait) {
+			s.tracker.Stopped()
+			return nil
+		}
+	}
+}
+
+func (s *Source) poll(ctx context.Context, out chan<- tracing.Batch, relist bool) error {
+	s.mu.Lock()
+	queues := append([]tracing.QueueInfo(nil), s.queues...)
+	s.mu.Unlock()
+	if relist || len(queues) == 0 {
+		var err error
+		if queues, err = s.List(ctx); err != nil {
+			return err
+		}
+	}
+	var b tracing.Batch
+	now := time.Now()
+	items := 0
+	for _, q := range queues {
+		if !q.IsDLQ && !contains(s.cfg.Queues, q.Name) {
+			b = append(b, queueObs(q, now))
+			continue
+		}
+		fresh, err := s.queueInfo(ctx, q.URL)
+		if err != nil {
+			return err
+		}
+		fresh.IsDLQ, fresh.Sources, fresh.DeadLetterQueue = q.IsDLQ, q.Sources, q.DeadLetterQueue
+		s.mu.Lock()
+		changed := s.lastDepth[q.Name] != fresh.Depth
+		s.lastDepth[q.Name] = fresh.Depth
+		s.mu.Unlock()
+		if changed && fresh.Depth > 0 {
+			msgs, err := s.Peek(ctx, q.URL, s.cfg.PeekMax)
+			if err != nil {
+				return err
+			}
+			var first time.Time
+			for _, m := range msgs {
+				if first.IsZero() || m.Message.SentAt.Before(first) {
+					first = m.Message.SentAt
+				}
+			}
+			s.mu.Lock()
+			s.oldest[q.Name] = first
+			s.mu.Unlock()
+			b = append(b, msgs...)
+			items += len(msgs)
+		}
+		s.mu.Lock()
+		if first := s.oldest[q.Name]; !first.IsZero() && fresh.Depth > 0 {
+			fresh.OldestAge = now.Sub(first)
+		}
+		s.mu.Unlock()
+		b = append(b, queueObs(*fresh, now))
+	}
+	s.tracker.OK(items, time.Time{})
+	if len(b) == 0 {
+		return nil
+	}
+	select {
+	case out <- b:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+func queueObs(q tracing.QueueInfo, at time.Time) tracing.Observation {
+	return tracing.Observation{Kind: tracing.ObsQueue, Source: "dlq", Time: at, Component: tracing.Component{Kind: tracing.ComponentQueue, Name: q.Name}, Queue: &q}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
