@@ -159,7 +159,7 @@ type invocation struct {
 	start     time.Time
 	trace     tracing.TraceID
 	inv       *tracing.Invocation
-	logs      []LogLine
+	logs      []logLine
 	logsCut   int
 	costUSD   float64
 	errorType string
@@ -179,6 +179,11 @@ func (g *Graph) setTrace(inv *invocation, t tracing.TraceID) {
 			g.attachWeak(e, tracing.Key{Kind: tracing.KeyTraceID, Value: t.String()})
 		}
 	}
+}
+
+type logLine struct {
+	LogLine
+	eventID string
 }
 
 type trace struct {
@@ -524,12 +529,19 @@ func (g *Graph) attach(e *event, kind tracing.RelKind, request string, span, k t
 		refs = &e.pubs
 	}
 	for i, have := range *refs {
-		if have.via == k && ((request != "" && have.request == request) || (request == "" && have.span == span)) {
-			if conf > have.conf {
-				(*refs)[i].evidence, (*refs)[i].conf = evidence, conf
-			}
-			return
+		same := (request != "" && have.request == request) || (request == "" && have.span == span && have.via == k)
+		if !same {
+			continue
 		}
+		// One hop per invocation: keep the most specific key it handled (an
+		// SQS message over the event it carries), and the best evidence.
+		if specificity(k.Kind) > specificity(have.via.Kind) {
+			(*refs)[i].via = k
+			(*refs)[i].evidence, (*refs)[i].conf = evidence, conf
+		} else if have.via == k && conf > have.conf {
+			(*refs)[i].evidence, (*refs)[i].conf = evidence, conf
+		}
+		return
 	}
 	*refs = append(*refs, ref)
 	g.touch(e, at)
@@ -542,6 +554,24 @@ func (g *Graph) attach(e *event, kind tracing.RelKind, request string, span, k t
 			}
 		}
 	}
+}
+
+// specificity ranks strong keys by how close to the consumer they are: the
+// message a function received beats the notification or event inside it.
+func specificity(k tracing.KeyKind) int {
+	switch k {
+	case tracing.KeyMessageID:
+		return 5
+	case tracing.KeySNSMessageID:
+		return 4
+	case tracing.KeyS3Object:
+		return 3
+	case tracing.KeyEventID:
+		return 2
+	case tracing.KeyCloudEventID:
+		return 1
+	}
+	return 0
 }
 
 func (g *Graph) invocation(request string, at time.Time) *invocation {
@@ -585,10 +615,21 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 		if l.Level == "ERROR" && inv.errorType == "" && l.Kind == tracing.LogApp {
 			inv.errorType = firstLineOf(l.Message, 120)
 		}
-		if len(inv.logs) < g.cfg.MaxLogsPerInvocation {
-			inv.logs = append(inv.logs, LogLine{Time: at, Kind: l.Kind, Level: l.Level, RequestID: request, Message: l.Message})
+		dup := false
+		if l.EventID != "" {
+			for _, have := range inv.logs {
+				if have.eventID == l.EventID {
+					dup = true
+					break
+				}
+			}
+		}
+		if dup {
+			// the same CloudWatch event read twice (overlapping windows, searches)
+		} else if len(inv.logs) < g.cfg.MaxLogsPerInvocation {
+			inv.logs = append(inv.logs, logLine{LogLine: LogLine{Time: at, Kind: l.Kind, Level: l.Level, RequestID: request, Message: l.Message}, eventID: l.EventID})
 		} else {
-			inv.logs[len(inv.logs)-1] = LogLine{Time: at, Kind: l.Kind, Level: l.Level, RequestID: request, Message: l.Message}
+			inv.logs[len(inv.logs)-1] = logLine{LogLine: LogLine{Time: at, Kind: l.Kind, Level: l.Level, RequestID: request, Message: l.Message}, eventID: l.EventID}
 			inv.logsCut++
 		}
 	}
@@ -716,7 +757,12 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 		case tracing.EnvelopeEventBridge:
 			h.comp = tracing.Component{Kind: tracing.ComponentBus, Name: "eventbridge"}
 		case tracing.EnvelopeCloudEvent:
-			h.comp = tracing.Component{Kind: tracing.ComponentService, Name: env.Source}
+			// A CloudEvent is the payload's own identity, not a hop: index its key only.
+			ce := g.eventFor(h.key, at)
+			if len(layers) > 0 {
+				g.union(ce, g.eventFor(layers[len(layers)-1].key, at))
+			}
+			continue
 		case tracing.EnvelopeS3:
 			h.comp = tracing.Component{Kind: tracing.ComponentBucket, Name: arnName(env.Source)}
 		}
@@ -733,6 +779,16 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 			layers[i].inner = layers[i+1].key
 		}
 	}
+	if m.DeadLetter && m.SourceQueue != "" && len(layers) > 0 {
+		// The copy names its source queue: the message was there first.
+		src := layers[0]
+		src.kind, src.comp, src.body, src.attrs = HopBroker, tracing.Component{Kind: tracing.ComponentQueue, Name: m.SourceQueue}, "", nil
+		if !m.SentAt.IsZero() {
+			src.at = m.SentAt
+		}
+		src.evidence = "DeadLetterQueueSourceArn names " + m.SourceQueue
+		layers = append(layers, src)
+	}
 	var e *event
 	for i := range layers {
 		le := g.eventFor(layers[i].key, at)
@@ -746,7 +802,13 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 	for i := range layers {
 		g.addMsg(e, layers[i])
 	}
-	// Type and source from the innermost typed layer.
+	// Type and source: the EventBridge detail-type users route on, else the
+	// innermost typed layer.
+	for _, env := range m.Layers {
+		if env.Kind == tracing.EnvelopeEventBridge && env.Type != "" && e.typ == "" {
+			e.typ, e.source = env.Type, env.Source
+		}
+	}
 	for i := len(m.Layers) - 1; i >= 0; i-- {
 		if env := m.Layers[i]; env.Type != "" && e.typ == "" {
 			e.typ, e.source = env.Type, env.Source

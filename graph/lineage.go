@@ -112,6 +112,29 @@ func (g *Graph) build(e *event) Lineage {
 		}
 		byKey[m.key] = add(h, m.key, parent)
 	}
+	// A consumer that handled a message no collector saw on its queue: the
+	// queue is known from other events where the same function consumed it.
+	for _, ref := range e.invs {
+		if _, ok := byKey[ref.via]; ok || ref.via.Kind != tracing.KeyMessageID || ref.comp.Name == "" {
+			continue
+		}
+		q := g.queueOf(ref.comp.Name)
+		if q == "" {
+			continue
+		}
+		parent := root
+		for i, n := range nodes {
+			if n.hop.Kind == HopBroker && (n.hop.Component.Kind == tracing.ComponentBus || n.hop.Component.Kind == tracing.ComponentTopic) {
+				parent = i
+			}
+		}
+		at := ref.at
+		if parent >= 0 && nodes[parent].hop.Time.Before(at) {
+			at = nodes[parent].hop.Time
+		}
+		byKey[ref.via] = add(Hop{Kind: HopBroker, Component: tracing.Component{Kind: tracing.ComponentQueue, Name: q}, Time: at, Status: HopOK,
+			Keys: []tracing.Key{ref.via}, Evidence: ref.comp.Name + " consumes " + q + " (seen in other events)", Confidence: 0.6}, ref.via, parent)
+	}
 	// DLQ copies, under the queue they came from.
 	for _, m := range msgs {
 		if m.kind != HopDeadLetter {
@@ -130,7 +153,17 @@ func (g *Graph) build(e *event) Lineage {
 				parent = root
 			}
 		}
-		h := Hop{Kind: HopDeadLetter, Component: m.comp, Time: m.at, Status: HopError, Attempt: m.recv, Keys: []tracing.Key{m.key}, Evidence: "same MessageId in the DLQ", Confidence: 1}
+		at := m.at
+		for _, ref := range e.invs {
+			// It moved to the DLQ after its last failed attempt, whatever SentAt says.
+			if inv := g.invs[ref.request]; ref.via == m.key && inv != nil && !inv.start.Before(at) {
+				at = inv.start.Add(time.Millisecond)
+				if inv.inv != nil {
+					at = inv.start.Add(inv.inv.Duration + time.Millisecond)
+				}
+			}
+		}
+		h := Hop{Kind: HopDeadLetter, Component: m.comp, Time: at, Status: HopError, Attempt: m.recv, Keys: []tracing.Key{m.key}, Evidence: "same MessageId in the DLQ", Confidence: 1}
 		if m.source != "" {
 			h.Evidence = "DeadLetterQueueSourceArn " + m.source
 		}
@@ -232,8 +265,23 @@ func (g *Graph) build(e *event) Lineage {
 	return l
 }
 
+// queueOf is the queue a function was seen consuming.
+func (g *Graph) queueOf(fn string) string {
+	best := ""
+	for q, f := range g.cons {
+		if f == fn && (best == "" || q < best) {
+			best = q
+		}
+	}
+	return best
+}
+
 func (g *Graph) fillInvocation(h *Hop, inv *invocation) {
-	h.Logs = append([]LogLine(nil), inv.logs...)
+	h.Logs = make([]LogLine, len(inv.logs))
+	for i, l := range inv.logs {
+		h.Logs[i] = l.LogLine
+	}
+	sort.SliceStable(h.Logs, func(i, j int) bool { return h.Logs[i].Time.Before(h.Logs[j].Time) })
 	h.CostUSD = inv.costUSD
 	if inv.inv != nil {
 		h.Duration = inv.inv.Duration
