@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flowtop/flowtop/graph"
+)
+
+func (a *app) lineageCommand() *cobra.Command {
+	var output string
+	var since time.Duration
+	cmd := &cobra.Command{
+		Use:   "lineage <event-id>",
+		Short: "print one event's path: producer → broker → consumer, with evidence",
+		Long: `Print one event's path. The ID may be any of the event's IDs (EventBridge id,
+CloudEvents id, SQS or SNS MessageId, X-Ray/W3C trace ID, Lambda request ID) or a
+unique prefix of one. --output dot renders with Graphviz: flowtop lineage ID -o dot | dot -Tsvg.`,
+		Args: exactArgs(1, "an event ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch output {
+			case "text", "json", "dot", "mermaid":
+			default:
+				return usageErrorf("lineage: unknown --output %q: use text, json, dot or mermaid", output)
+			}
+			e, err := a.newEngine(cmd.Context(), engineOptions{})
+			if err != nil {
+				return err
+			}
+			defer e.close()
+			if err := e.collectHistory(cmd.Context(), since, args[0]); err != nil {
+				return err
+			}
+			l, err := e.graph.Lineage(args[0])
+			if err != nil {
+				return lookupError("lineage", args[0], err)
+			}
+			if err := writeLineage(a.stdout, l, output); err != nil {
+				return err
+			}
+			return e.failedSourcesError()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text, json, dot or mermaid")
+	cmd.Flags().DurationVar(&since, "since", time.Hour, "how far back to search")
+	return cmd
+}
+
+func (a *app) costCommand() *cobra.Command {
+	var output, sortBy string
+	var since time.Duration
+	cmd := &cobra.Command{
+		Use:   "cost",
+		Short: "per-function invocations, errors, latency percentiles and cost",
+		Long: `Print per-function figures from REPORT log lines over a window: invocations,
+errors, timeouts, cold starts, p50/p95/p99 duration, memory, GB-seconds, cost for
+the window and projected per month. Prices: see the README's price table.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch output {
+			case "table", "json", "csv":
+			default:
+				return usageErrorf("cost: unknown --output %q: use table, json or csv", output)
+			}
+			if _, ok := costSorts[sortBy]; !ok {
+				return sortFunctions(nil, sortBy)
+			}
+			e, err := a.newEngine(cmd.Context(), engineOptions{})
+			if err != nil {
+				return err
+			}
+			defer e.close()
+			if err := e.collectHistory(cmd.Context(), since, ""); err != nil {
+				return err
+			}
+			fns := e.graph.Functions()
+			if err := sortFunctions(fns, sortBy); err != nil {
+				return err
+			}
+			if err := writeCost(a.stdout, fns, output); err != nil {
+				return err
+			}
+			return e.failedSourcesError()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json or csv")
+	cmd.Flags().StringVar(&sortBy, "sort", "cost", "cost, name, invocations, errors, p95, p99 or cold")
+	cmd.Flags().DurationVar(&since, "since", 24*time.Hour, "the window: how far back from now")
+	return cmd
+}
+
+func (a *app) tailCommand() *cobra.Command {
+	var since, timeout time.Duration
+	var untilFinal, jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "tail <event-id>",
+		Short: "follow one event live: the console on a terminal, NDJSON when piped",
+		Long: `Follow one event by any of its IDs (or a unique prefix) as it moves. On a terminal
+this opens the console's event screen; when stdout is not a terminal (or with
+--json) it prints one JSON object per hop as hops appear, for jq.`,
+		Args: exactArgs(1, "an event ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			e, err := a.newEngine(ctx, engineOptions{live: true})
+			if err != nil {
+				return err
+			}
+			defer e.close()
+			if since > 0 {
+				if err := e.collectHistory(ctx, since, args[0]); err != nil {
+					return err
+				}
+			}
+			e.start(ctx)
+			if a.isTTY && !jsonOut {
+				return a.runTUI(ctx, e, args[0])
+			}
+			if timeout == 0 {
+				timeout = 24 * time.Hour
+			}
+			return followNDJSON(ctx, e.graph, a.stdout, args[0], 250*time.Millisecond, timeout, untilFinal)
+		},
+	}
+	cmd.Flags().DurationVar(&since, "since", 0, "also search history this far back (server-side queries)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 0, "stop after this long (default: until Ctrl-C)")
+	cmd.Flags().BoolVar(&untilFinal, "until-final", false, "exit once the event succeeds, fails for good or is dead-lettered")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print NDJSON even on a terminal")
+	return cmd
+}
+
+func (a *app) dlqCommand() *cobra.Command {
+	dlq := &cobra.Command{
+		Use:   "dlq",
+		Short: "list, peek into and redrive dead-letter queues",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usageErrorf("dlq: say ls, peek <queue> or redrive <queue> (see flowtop dlq --help)")
+		},
+	}
+	var lsOutput, peekOutput string
+	ls := &cobra.Command{
+		Use:   "ls",
+		Short: "list the dead-letter queues with depth, oldest message age and sources",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, err := a.newEngine(cmd.Context(), engineOptions{})
+			if err != nil {
+				return err
+			}
+			defer e.close()
+			return e.dlqList(cmd.Context(), a.stdout, lsOutput)
+		},
+	}
+	ls.Flags().StringVarP(&lsOutput, "output", "o", "table", "table or json")
+	var max int
+	peek := &cobra.Command{
+		Use:   "peek <queue>",
+		Short: "show messages in a DLQ without removing them (raises their receive count)",
+		Args:  exactArgs(1, "a queue name or URL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := a.newEngine(cmd.Context(), engineOptions{})
+			if err != nil {
+				return err
+			}
+			defer e.close()
+			return e.dlqPeek(cmd.Context(), a.stdout, args[0], max, peekOutput)
+		},
+	}
+	peek.Flags().IntVarP(&max, "max", "n", 10, "messages to show at most")
+	peek.Flags().StringVarP(&peekOutput, "output", "o", "text", "text or json")
+	var to, method string
+	var dryRun, yes bool
+	redrive := &cobra.Command{
+		Use:   "redrive <queue>",
+		Short: "move a DLQ's messages back to their source (or --to a target), losing none",
+		Long: `Redrive a dead-letter queue: print the plan (where each message goes, the method,
+warnings), ask for confirmation (--yes to skip), then move the messages. The native
+SQS message move task is used where it applies; otherwise each message is
+journaled locally, sent, confirmed and only then deleted, so a crash or Ctrl-C can
+be resumed with nothing lost. --dry-run prints the plan and changes nothing.`,
+		Args: exactArgs(1, "a queue name or URL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := a.newEngine(cmd.Context(), engineOptions{})
+			if err != nil {
+				return err
+			}
+			defer e.close()
+			return e.dlqRedrive(cmd.Context(), a, redriveArgs{queue: args[0], to: to, method: method, dryRun: dryRun, yes: yes})
+		},
+	}
+	redrive.Flags().StringVar(&to, "to", "", "target queue (default: each message's source queue)")
+	redrive.Flags().StringVar(&method, "method", "auto", "auto, native or journaled")
+	redrive.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and change nothing")
+	redrive.Flags().BoolVarP(&yes, "yes", "y", false, "don't ask for confirmation")
+	dlq.AddCommand(ls, peek, redrive)
+	return dlq
+}
+
+func (a *app) demoCommand() *cobra.Command {
+	var chaos string
+	var rate float64
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "the console over an embedded AWS-compatible sandbox: no AWS account needed",
+		Long: `Start, on 127.0.0.1, an AWS-compatible endpoint and a simulated order pipeline
+(EventBridge → SQS/SNS → Lambda, with retries, timeouts and a DLQ), point flowtop's
+ordinary collectors at it, and open the console.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			sb, err := startSandbox(ctx, "127.0.0.1:0", chaos, rate, seed, otlpTarget(a.cfg))
+			if err != nil {
+				return err
+			}
+			defer sb.Close()
+			e, err := a.newEngine(ctx, engineOptions{live: true, endpoint: sb.URL()})
+			if err != nil {
+				return err
+			}
+			defer e.close()
+			e.start(ctx)
+			if !a.isTTY {
+				return usageErrorf("demo: the console needs a terminal; use `flowtop sandbox` to run the sandbox alone")
+			}
+			return a.runTUI(ctx, e, "")
+		},
+	}
+	cmd.Flags().StringVar(&chaos, "chaos", "", "inject faults, e.g. sqs:throttle=0.1,logs.FilterLogEvents:5xx=0.05,*:latency=20ms")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "orders per second (default: the sandbox's)")
+	cmd.Flags().Uint64Var(&seed, "seed", 0, "make the simulated world deterministic")
+	return cmd
+}
+
+func (a *app) sandboxCommand() *cobra.Command {
+	var addr, chaos string
+	var rate float64
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "run only the embedded AWS-compatible endpoint and the simulated world",
+		Long: `Run the sandbox endpoint and the simulated order pipeline, and print the environment
+lines that point flowtop, the AWS CLI or your own code at it. Stop with Ctrl-C.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			sb, err := startSandbox(ctx, addr, chaos, rate, seed, otlpTarget(a.cfg))
+			if err != nil {
+				return err
+			}
+			defer sb.Close()
+			fmt.Fprintln(a.stdout, "# flowtop sandbox is running; paste these lines into a shell, then try:")
+			fmt.Fprintln(a.stdout, "#   flowtop dlq ls      aws sqs list-queues      aws logs describe-log-groups")
+			for _, kv := range sb.Env() {
+				fmt.Fprintln(a.stdout, "export "+kv)
+			}
+			if f, ok := a.stdout.(*os.File); ok {
+				_ = f.Sync()
+			}
+			<-ctx.Done()
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:4566", "listen address (loopback only)")
+	cmd.Flags().StringVar(&chaos, "chaos", "", "inject faults, e.g. sqs:throttle=0.1,*:latency=20ms")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "orders per second (default: the sandbox's)")
+	cmd.Flags().Uint64Var(&seed, "seed", 0, "make the simulated world deterministic")
+	return cmd
+}
+
+// exactArgs is cobra.ExactArgs with a message that says what is missing and a usage exit code.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageErrorf("%s: want %s (see flowtop %s --help)", cmd.Name(), what, cmd.Name())
+		}
+		return nil
+	}
+}
+
+// lookupError turns graph lookup errors into exit codes.
+func lookupError(cmd, id string, err error) error {
+	switch {
+	case errors.Is(err, graph.ErrNotFound):
+		return notFoundErrorf("%s: no event with ID %q was found: check the ID, widen --since, or check that its log groups are watched", cmd, clean(id))
+	case errors.Is(err, graph.ErrAmbiguous):
+		return usageErrorf("%s: %q matches more than one event: give more of the ID", cmd, clean(id))
+	}
+	return err
+}
+
+// confirm asks a yes/no question on the terminal; without one it refuses.
+func (a *app) confirm(question string) (bool, error) {
+	if f, ok := a.stdin.(*os.File); !ok || !isTerminal(f) {
+		return false, usageErrorf("not asking %q without a terminal: pass --yes to confirm, or --dry-run to only see the plan", question)
+	}
+	fmt.Fprintf(a.stderr, "%s [y/N] ", question)
+	var answer string
+	_, _ = fmt.Fscanln(a.stdin, &answer)
+	answer = strings.ToLower(strings.TrimSpace(answer))
+	return answer == "y" || answer == "yes", nil
+}
+
+// interruptible returns a context that a second Ctrl-C cancels, for long actions.
+func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(ctx, os.Interrupt)
+}

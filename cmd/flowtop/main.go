@@ -1,0 +1,223 @@
+// Command flowtop is `top` for event-driven systems on AWS: a live console over
+// CloudWatch Logs, X-Ray, OTLP and SQS dead-letter queues, and the commands to
+// follow one event, print its lineage, cost out functions and redrive DLQs.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// version is set by the linker (-ldflags "-X main.version=…") for releases.
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+}
+
+// app holds what every subcommand shares: the resolved configuration and the
+// process's streams and environment (never read from os directly below main).
+type app struct {
+	cfg     Config
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
+	getenv  func(string) string
+	isTTY   bool
+	cfgPath string
+	flags   *pflag.FlagSet
+}
+
+// run is main without os.Exit, for tests.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, isTTY: isTerminal(stdout)}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return exitOK // Ctrl-C on a live command is how users stop it
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "flowtop: ") {
+			msg = "flowtop: " + msg
+		}
+		fmt.Fprintln(stderr, msg)
+		return exitCode(err)
+	}
+	return exitOK
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	cfg := NewDefaultConfig()
+	root := &cobra.Command{
+		Use:   "flowtop",
+		Short: "top for event-driven systems on AWS",
+		Long: `flowtop watches events move through producers, brokers (EventBridge, SNS, SQS) and
+consumers (Lambda): which failed, where, how slow, what they cost. Follow one event
+hop by hop with its logs and spans; redrive what died in a dead-letter queue.
+
+With no arguments it opens the live console over your configured AWS account and
+region (the SDK's default chain: AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, SSO).
+Try it without AWS: flowtop demo.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.resolveConfig(cmd)
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runConsole(cmd.Context())
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return usageErrorf("%v (see --help)", err)
+	})
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.cfgPath, "config", "", "config file (default "+DefaultConfigPath()+")")
+	pf.String("profile", "", "AWS shared config profile (default: AWS_PROFILE or the default profile)")
+	pf.String("region", "", "AWS region (default: AWS_REGION or the profile's region)")
+	pf.String("endpoint-url", "", "AWS-compatible endpoint (LocalStack, moto, flowtop sandbox); default AWS_ENDPOINT_URL")
+	pf.Bool("read-only", false, "refuse every action that changes anything (redrive, replay)")
+	pf.String("log-file", "", "write flowtop's own logs here (the console owns the terminal)")
+	pf.Bool("debug", false, "log more detail to --log-file")
+	pf.String("otlp-grpc", "", "OTLP/gRPC listen address, or off (default 127.0.0.1:4317)")
+	pf.String("otlp-http", "", "OTLP/HTTP listen address, or off (default 127.0.0.1:4318)")
+	pf.StringSlice("log-group", nil, "log groups to watch (default: the Lambda functions' own)")
+	pf.StringSlice("correlation", nil, "extra event keys in app logs and bodies, e.g. order_id or detail.orderId")
+	pf.Int("max-events", 0, "events held in memory before the oldest are evicted (default 200000)")
+	a.flags = pf
+	_ = cfg
+
+	root.AddCommand(
+		a.demoCommand(),
+		a.sandboxCommand(),
+		a.tailCommand(),
+		a.lineageCommand(),
+		a.costCommand(),
+		a.dlqCommand(),
+		a.versionCommand(),
+	)
+	root.InitDefaultCompletionCmd()
+	return root
+}
+
+// resolveConfig applies file < environment < flags, validates, and opens the log.
+func (a *app) resolveConfig(cmd *cobra.Command) error {
+	cfg := NewDefaultConfig()
+	path, optional := a.cfgPath, false
+	if path == "" {
+		path = a.getenv("FLOWTOP_CONFIG")
+	}
+	if path == "" {
+		path, optional = DefaultConfigPath(), true
+	}
+	if path != "" {
+		if err := LoadConfigFile(&cfg, path, optional); err != nil {
+			return err
+		}
+	}
+	if err := ApplyEnv(&cfg, a.getenv); err != nil {
+		return err
+	}
+	f := cmd.Flags()
+	if f.Changed("profile") {
+		cfg.Profile, _ = f.GetString("profile")
+	}
+	if f.Changed("region") {
+		cfg.Region, _ = f.GetString("region")
+	}
+	if f.Changed("endpoint-url") {
+		cfg.EndpointURL, _ = f.GetString("endpoint-url")
+	}
+	if f.Changed("read-only") {
+		cfg.ReadOnly, _ = f.GetBool("read-only")
+	}
+	if f.Changed("log-file") {
+		cfg.LogFile, _ = f.GetString("log-file")
+	}
+	if f.Changed("debug") {
+		cfg.Debug, _ = f.GetBool("debug")
+	}
+	if f.Changed("otlp-grpc") {
+		cfg.Sources.OTLPGRPC, _ = f.GetString("otlp-grpc")
+	}
+	if f.Changed("otlp-http") {
+		cfg.Sources.OTLPHTTP, _ = f.GetString("otlp-http")
+	}
+	if f.Changed("log-group") {
+		cfg.Sources.LogGroups, _ = f.GetStringSlice("log-group")
+	}
+	if f.Changed("correlation") {
+		cfg.Correlation, _ = f.GetStringSlice("correlation")
+	}
+	if f.Changed("max-events") {
+		cfg.MaxEvents, _ = f.GetInt("max-events")
+	}
+	for _, addr := range []*string{&cfg.Sources.OTLPGRPC, &cfg.Sources.OTLPHTTP} {
+		if *addr == "off" {
+			*addr = ""
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	a.cfg = cfg
+	return a.openLog()
+}
+
+// openLog sends slog to --log-file; without one, logs are discarded, because
+// the console owns the terminal and the CLI's stderr is for errors only.
+func (a *app) openLog() error {
+	level := slog.LevelInfo
+	if a.cfg.Debug {
+		level = slog.LevelDebug
+	}
+	if a.cfg.LogFile == "" {
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		return nil
+	}
+	f, err := os.OpenFile(a.cfg.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return usageErrorf("log file: %v", err)
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: level})))
+	return nil
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "print flowtop's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(a.stdout, "flowtop", version)
+			return err
+		},
+	}
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
