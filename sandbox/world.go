@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
+	"github.com/aws/smithy-go/logging"
 )
 
 // WorldConfig sets the simulated application.
@@ -119,7 +120,7 @@ func NewWorld(ctx context.Context, endpointURL string, srv *Server, cfg WorldCon
 	if cfg.PoisonRate == 0 {
 		cfg.PoisonRate = 0.01
 	}
-	awsCfg := aws.Config{Region: Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(endpointURL)}
+	awsCfg := aws.Config{Region: Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(endpointURL), Logger: logging.Nop{}}
 	w := &World{
 		cfg: cfg, srv: srv,
 		sqs: sqs.NewFromConfig(awsCfg), eb: eventbridge.NewFromConfig(awsCfg), sns: sns.NewFromConfig(awsCfg),
