@@ -12,7 +12,8 @@
 //     with union–find: the layers of one message body (an SQS message
 //     carrying an SNS notification carrying an EventBridge event) and every
 //     [tracing.RelCarries], RelDeadLettered, RelRedriveOf and RelReplayOf
-//     relation join their events into one.
+//     relation join their events into one, as do several strong keys on one
+//     log line or span (a consumer logging the message and the event in it).
 //   - Weak keys (Lambda request ID, trace ID, correlation keys) are shared by
 //     many events in real systems: one invocation consumes a batch of ten
 //     messages, one trace spans a fan-out, an order_id is reused by every event
@@ -322,6 +323,15 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 		request = o.Span.InvocationID
 	}
 	evidence := "request id and message id on one " + o.Kind.String()
+	// Several strong keys on one log line or span are the layers of the one
+	// message its consumer handled (the SQS message and the event inside it):
+	// they name one event.
+	if len(strong) > 1 {
+		e := g.eventFor(strong[0], at)
+		for _, k := range strong[1:] {
+			e = g.union(e, g.eventFor(k, at))
+		}
+	}
 	// A log line or span naming both an invocation and a message: the invocation handled it.
 	if (request != "" || !spanKey.IsZero()) && len(strong) > 0 {
 		for _, k := range strong {

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/flowtop/flowtop/collectors"
@@ -458,11 +459,18 @@ func regexpQuote(s string) string {
 // or the caller's permissions don't allow it, so Run can fall back to polling.
 func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
 	groups, err := s.groups(ctx)
+	for tries := 0; err == nil && len(groups) == 0 && tries < 30; tries++ {
+		// Discovery (the Lambda collector) may not have answered yet.
+		if !awsutil.Sleep(ctx, s.cfg.Poll) {
+			return ctx.Err()
+		}
+		groups, err = s.groups(ctx)
+	}
 	if err != nil {
 		return err
 	}
 	if len(groups) == 0 {
-		return errors.New("no log groups to tail yet")
+		return errors.New("no log groups to tail")
 	}
 	byName := map[string]Group{}
 	var ids []string
@@ -470,13 +478,18 @@ func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
 		byName[g.Name] = g
 		ids = append(ids, g.Name)
 	}
+	var opts []func(*cwl.Options)
 	if s.cfg.CustomEndpoint {
-		ctx = smithyhttp.DisableEndpointHostPrefix(ctx, true)
+		// The SDK prefixes StartLiveTail's host with "streaming-", which a
+		// custom endpoint (LocalStack, the sandbox, a VPC endpoint) doesn't
+		// serve. The flag must be set inside the operation's stack: values
+		// put on the caller's context are cleared when the operation starts.
+		opts = append(opts, func(o *cwl.Options) { o.APIOptions = append(o.APIOptions, disableHostPrefix) })
 	}
 	var sessions []*cwl.StartLiveTailOutput
 	for len(ids) > 0 {
 		n := min(len(ids), 10)
-		lt, err := s.api.StartLiveTail(ctx, &cwl.StartLiveTailInput{LogGroupIdentifiers: ids[:n]})
+		lt, err := s.api.StartLiveTail(ctx, &cwl.StartLiveTailInput{LogGroupIdentifiers: ids[:n]}, opts...)
 		if err != nil {
 			for _, open := range sessions {
 				_ = open.GetStream().Close()
@@ -548,4 +561,11 @@ func groupName(id string) string {
 		return strings.TrimSuffix(id[i+len(":log-group:"):], ":*")
 	}
 	return id
+}
+
+func disableHostPrefix(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("flowtopDisableHostPrefix",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
+		}), middleware.Before)
 }

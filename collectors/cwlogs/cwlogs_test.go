@@ -136,3 +136,30 @@ func TestUnknownGroupIsSkippedAndErrorsExplain(t *testing.T) {
 		t.Errorf("unknown group: %v %v", b, err)
 	}
 }
+
+// TestLiveTailUnsupportedFallsBack: against an endpoint that answers
+// StartLiveTail as unsupported, the request still reaches it (the streaming-
+// host prefix is off for custom endpoints) and the source polls instead.
+func TestLiveTailUnsupportedFallsBack(t *testing.T) {
+	t.Parallel()
+	_, c := client(t) // the sandbox does not emulate Live Tail
+	groups := scenario(t, c, 5)
+	s := New(c, Config{Groups: groups, Poll: 50 * time.Millisecond, TPS: 50, CustomEndpoint: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan tracing.Batch, 16)
+	go func() { _ = s.Run(ctx, out) }()
+	n := 0
+	for n < 15 {
+		select {
+		case b := <-out:
+			n += len(b)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d events; health %+v", n, s.Health())
+		}
+	}
+	mode := s.Health().Mode
+	if !strings.Contains(mode, "polling") || !strings.Contains(mode, "not supported") {
+		t.Errorf("mode %q: want polling because the endpoint does not support live tail (not a DNS error)", mode)
+	}
+}
