@@ -353,6 +353,9 @@ func (m *Model) go_(s screen) {
 	if len(m.back) > 32 {
 		m.back = m.back[1:]
 	}
+	if s != scrHelp {
+		m.filter = "" // a filter belongs to the list it was typed on
+	}
 	m.screen = s
 }
 
@@ -472,7 +475,8 @@ func (m Model) typing(k tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// complete returns the single command that starts with in, if any.
+// complete extends in to the longest prefix every matching command shares
+// (the command itself when only one matches), or returns "".
 func complete(in string) string {
 	var hits []string
 	for _, c := range commands {
@@ -480,10 +484,19 @@ func complete(in string) string {
 			hits = append(hits, c)
 		}
 	}
-	if len(hits) == 1 {
-		return hits[0]
+	if len(hits) == 0 {
+		return ""
 	}
-	return ""
+	p := hits[0]
+	for _, h := range hits[1:] {
+		for !strings.HasPrefix(h, p) {
+			p = p[:len(p)-1]
+		}
+	}
+	if len(p) <= len(in) {
+		return ""
+	}
+	return p
 }
 
 // run carries out a `:` command.

@@ -371,7 +371,10 @@ func (m Model) eventLines() []string {
 		if h.Kind == graph.HopInvoke && h.Attempt > 1 {
 			name += fmt.Sprintf(" #%d", h.Attempt)
 		}
-		detail := fmt.Sprintf("%s  +%s", h.Time.UTC().Format("15:04:05.000"), dur(h.Latency))
+		detail := h.Time.UTC().Format("15:04:05.000")
+		if h.Parent >= 0 {
+			detail += "  +" + dur(h.Latency)
+		}
 		if h.Duration > 0 {
 			detail += "  took " + dur(h.Duration)
 		}
