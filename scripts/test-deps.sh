@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the outside tools some tests drive (the AWS CLI against `flowtop
-# sandbox`, Graphviz's dot for `lineage --output dot`) when they are missing and
+# sandbox`, Graphviz's dot for `lineage --output dot`, jq over `tail`) when they
+# are missing and
 # this machine can install Debian packages. Without them those tests skip and
 # say why; nothing else depends on them.
 set -u
 need=()
 command -v aws >/dev/null 2>&1 || need+=(awscli)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
+command -v jq >/dev/null 2>&1 || need+=(jq)
 [ ${#need[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "test-deps: missing ${need[*]} and no apt-get here: the tests that need them will skip" >&2
