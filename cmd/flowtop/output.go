@@ -165,11 +165,15 @@ func writeLineageText(w io.Writer, l graph.Lineage) error {
 	return nil
 }
 
-// dotQuote quotes s as a DOT string.
-func dotQuote(s string) string {
-	s = clean(s)
-	s = strings.ReplaceAll(s, `\`, `\\`)
-	return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"`
+// dotQuote quotes lines of text as one DOT string, the lines joined by DOT's
+// own \n escape.
+func dotQuote(lines ...string) string {
+	for i, s := range lines {
+		s = clean(s)
+		s = strings.ReplaceAll(s, `\`, `\\`)
+		lines[i] = strings.ReplaceAll(s, `"`, `\"`)
+	}
+	return `"` + strings.Join(lines, `\n`) + `"`
 }
 
 func writeDot(w io.Writer, l graph.Lineage) error {
@@ -182,7 +186,7 @@ func writeDot(w io.Writer, l graph.Lineage) error {
 		case graph.HopMissing:
 			attrs = ", style=dashed"
 		}
-		fmt.Fprintf(w, "  h%d [label=%s%s];\n", i, dotQuote(hopLabel(h)+"\n"+h.Kind.String()+" · "+h.Status.String()), attrs)
+		fmt.Fprintf(w, "  h%d [label=%s%s];\n", i, dotQuote(hopLabel(h), h.Kind.String()+" · "+h.Status.String()), attrs)
 	}
 	for i, h := range l.Hops {
 		if h.Parent >= 0 && h.Parent < len(l.Hops) {
