@@ -23,6 +23,13 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/smithy-go/logging"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdkresource "go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	oteltrace "go.opentelemetry.io/otel/trace"
 )
 
 // WorldConfig sets the simulated application.
@@ -33,6 +40,10 @@ type WorldConfig struct {
 	// card is declined (retried into billing-dlq), whose charge times out, and
 	// that are sent malformed (defaults 0.06, 0.02, 0.01).
 	DeclineRate, TimeoutRate, PoisonRate float64
+	// OTLPEndpoint is host:port of an OTLP/HTTP receiver (flowtop's own, in the
+	// demo); the world then also sends OTel spans through the real OTel Go SDK
+	// exporter. "" sends none.
+	OTLPEndpoint string
 }
 
 // The simulated account: names flowtop users see in the demo.
@@ -68,6 +79,8 @@ type World struct {
 	pending   map[string][]cwltypes.InputLogEvent // "group\x00stream" → events to flush
 	segments  []string
 	orders    int
+	tracer    oteltrace.Tracer
+	tp        *sdktrace.TracerProvider
 }
 
 type instance struct {
@@ -130,6 +143,17 @@ func NewWorld(ctx context.Context, endpointURL string, srv *Server, cfg WorldCon
 	}
 	if err := w.setup(ctx); err != nil {
 		return nil, fmt.Errorf("sandbox: world setup: %w", err)
+	}
+	if cfg.OTLPEndpoint != "" {
+		exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(cfg.OTLPEndpoint), otlptracehttp.WithInsecure())
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: otlp exporter: %w", err)
+		}
+		w.tp = sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(500*time.Millisecond)),
+			sdktrace.WithResource(sdkresource.NewSchemaless(attribute.String("service.name", "order-pipeline"))))
+		w.tracer = w.tp.Tracer("flowtop/sandbox")
+		// An unreachable receiver must not print over the console.
+		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
 	}
 	return w, nil
 }
@@ -219,6 +243,11 @@ func (w *World) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			wg.Wait()
 			w.flush(context.Background())
+			if w.tp != nil {
+				sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				_ = w.tp.Shutdown(sctx)
+				cancel()
+			}
 			return nil
 		case <-tick.C:
 			w.placeOrder(ctx)
@@ -497,7 +526,9 @@ func (w *World) placeOrder(ctx context.Context) {
 		inv.end("error", "EventBridge.PutEventsFailed")
 		return
 	}
-	inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "published_event_id": aws.ToString(out.Entries[0].EventId)})
+	eventID := aws.ToString(out.Entries[0].EventId)
+	inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "published_event_id": eventID})
+	w.span(root, "orders-api", inv, "orders publish", oteltrace.SpanKindProducer, "aws.eventbridge", "publish", BusName, eventID, time.Duration(float64(time.Millisecond)*fnByName("orders-api").baseMS))
 	inv.end("", "")
 	if w.float() < w.cfg.PoisonRate {
 		// A malformed message sent straight to the queue by a buggy producer.
@@ -533,7 +564,8 @@ func (w *World) consume(ctx context.Context, queue, fn string, handle func(ctx c
 				}
 				inv := w.begin(fn, trace)
 				status, errType := handle(ctx, inv, m)
-				inv.end(status, errType)
+				took := inv.end(status, errType)
+				w.span(trace, fn, inv, queue+" process", oteltrace.SpanKindConsumer, "aws_sqs", "process", queue, aws.ToString(m.MessageId), took, status)
 				if status == "" {
 					_, _ = w.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(w.queueURLs[queue]), ReceiptHandle: m.ReceiptHandle})
 				}
@@ -619,4 +651,53 @@ func (w *World) reserveStock(ctx context.Context, payload []byte) ([]byte, error
 	inv.log("INFO", "reserving stock", map[string]any{"eventId": eventID, "order_id": order["order_id"]})
 	inv.end("", "")
 	return []byte(`{"reserved":true}`), nil
+}
+
+// span sends one OTel span for an invocation through the real OTel SDK, in
+// the invocation's X-Ray trace (the same 128 bits in W3C form), with the
+// messaging and FaaS attributes flowtop joins on.
+func (w *World) span(xrayTrace, fn string, inv *invocation, name string, kind oteltrace.SpanKind, system, op, dest, msgID string, took time.Duration, status ...string) {
+	if w.tracer == nil {
+		return
+	}
+	var tid oteltrace.TraceID
+	hexID := strings.ReplaceAll(strings.TrimPrefix(xrayTrace, "1-"), "-", "")
+	if b, err := hexDecode(hexID); err == nil && len(b) == 16 {
+		copy(tid[:], b)
+	}
+	var sid oteltrace.SpanID
+	if b, err := hexDecode(w.hex(16)); err == nil {
+		copy(sid[:], b)
+	}
+	parent := oteltrace.NewSpanContext(oteltrace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: oteltrace.FlagsSampled, Remote: true})
+	ctx := oteltrace.ContextWithRemoteSpanContext(context.Background(), parent)
+	_, sp := w.tracer.Start(ctx, name, oteltrace.WithSpanKind(kind), oteltrace.WithTimestamp(inv.start),
+		oteltrace.WithAttributes(
+			attribute.String("faas.name", fn), attribute.String("faas.invocation_id", inv.req), attribute.Bool("faas.coldstart", inv.cold),
+			attribute.String("messaging.system", system), attribute.String("messaging.operation.type", op),
+			attribute.String("messaging.destination.name", dest), attribute.String("messaging.message.id", msgID),
+		))
+	if len(status) > 0 && status[0] != "" {
+		sp.SetStatus(codes.Error, status[0])
+	}
+	sp.End(oteltrace.WithTimestamp(inv.start.Add(took)))
+}
+
+func hexDecode(s string) ([]byte, error) {
+	b := make([]byte, len(s)/2)
+	for i := 0; i+1 < len(s); i += 2 {
+		var v byte
+		for _, c := range []byte(s[i : i+2]) {
+			switch {
+			case c >= '0' && c <= '9':
+				v = v<<4 | (c - '0')
+			case c >= 'a' && c <= 'f':
+				v = v<<4 | (c - 'a' + 10)
+			default:
+				return nil, errors.New("not hex")
+			}
+		}
+		b[i/2] = v
+	}
+	return b, nil
 }

@@ -10,6 +10,9 @@ import (
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
+
+	"github.com/flowtop/flowtop/collectors/otlp"
+	"github.com/flowtop/flowtop/tracing"
 )
 
 // TestWorld runs the order pipeline for a few seconds at a high rate with a
@@ -72,5 +75,46 @@ func TestWorld(t *testing.T) {
 	}
 	if !strings.Contains(aws.ToString(hits.Events[0].Message), "xray_trace_id") {
 		t.Errorf("charge-card logs lack the trace id: %s", aws.ToString(hits.Events[0].Message))
+	}
+}
+
+// TestWorldSendsOTLP: with an OTLP endpoint, the world's invocations arrive as
+// OTel spans (through the real OTel SDK exporter) in the same trace as X-Ray,
+// naming the invocation and the message.
+func TestWorldSendsOTLP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the world")
+	}
+	t.Parallel()
+	r, err := otlp.New(otlp.Config{GRPCAddr: "off", HTTPAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan tracing.Batch, 1024)
+	go func() { _ = r.Run(ctx, out) }()
+	addr := r.Addrs(ctx)[0]
+	sb, err := Start(ctx, Config{World: WorldConfig{Rate: 20, Seed: 5, OTLPEndpoint: addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	deadline := time.After(15 * time.Second)
+	var producer, consumer bool
+	for !producer || !consumer {
+		select {
+		case b := <-out:
+			for _, o := range b {
+				s := o.Span
+				if s.InvocationID == "" || s.Messaging.MessageID == "" {
+					t.Fatalf("span without its keys: %+v", s)
+				}
+				producer = producer || (s.Kind == tracing.SpanKindProducer && s.Messaging.System == "aws.eventbridge")
+				consumer = consumer || (s.Kind == tracing.SpanKindConsumer && s.Messaging.Destination == BillingQueue)
+			}
+		case <-deadline:
+			t.Fatalf("producer %v consumer %v", producer, consumer)
+		}
 	}
 }

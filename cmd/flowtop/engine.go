@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/flowtop/flowtop/collectors"
+	"github.com/flowtop/flowtop/collectors/otlp"
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/tracing"
 )
@@ -35,6 +36,7 @@ type engine struct {
 	mu     sync.Mutex
 	failed []string // sources that failed during a one-shot collection
 	src    *sources
+	otlp   *otlp.Receiver
 }
 
 func (a *app) newEngine(ctx context.Context, opts engineOptions) (*engine, error) {

@@ -20,6 +20,7 @@ import (
 	"github.com/flowtop/flowtop/collectors/cwlogs"
 	"github.com/flowtop/flowtop/collectors/dlq"
 	lambdasrc "github.com/flowtop/flowtop/collectors/lambda"
+	"github.com/flowtop/flowtop/collectors/otlp"
 	"github.com/flowtop/flowtop/collectors/xray"
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/sandbox"
@@ -77,14 +78,42 @@ func (e *engine) sources() sources {
 	return s
 }
 
-// liveSources are the collectors the hub runs for live modes.
+// liveSources are the collectors the hub runs for live modes: every one
+// listens for OTLP too, unless both addresses are off.
 func (e *engine) liveSources() []collectors.Source {
 	s := e.sources()
 	out := []collectors.Source{s.lambda, s.logs, s.dlq}
 	if e.cfg.Sources.XRay {
 		out = append(out, s.xray)
 	}
+	if r := e.otlpReceiver(); r != nil {
+		out = append(out, r)
+	}
 	return out
+}
+
+// otlpReceiver is the OTLP source, or nil when it is off or can't be built
+// (a bad address is reported by Validate before this).
+func (e *engine) otlpReceiver() *otlp.Receiver {
+	if e.cfg.Sources.OTLPGRPC == "" && e.cfg.Sources.OTLPHTTP == "" {
+		return nil
+	}
+	if e.otlp != nil {
+		return e.otlp
+	}
+	off := func(a string) string {
+		if a == "" {
+			return "off"
+		}
+		return a
+	}
+	r, err := otlp.New(otlp.Config{GRPCAddr: off(e.cfg.Sources.OTLPGRPC), HTTPAddr: off(e.cfg.Sources.OTLPHTTP)})
+	if err != nil {
+		e.noteFailure("otlp", err)
+		return nil
+	}
+	e.otlp = r
+	return r
 }
 
 // collectHistory reads a window of history into the graph. With an ID it
@@ -263,15 +292,15 @@ func (e *engine) dlqRedrive(ctx context.Context, a *app, r redriveArgs) error {
 }
 
 // otlpTarget is where the sandbox's world sends OTel spans: flowtop's own
-// OTLP/HTTP receiver, when one is listening.
-func otlpTarget(c Config) string { return "" }
+// OTLP/HTTP receiver, when one is configured.
+func otlpTarget(c Config) string { return c.Sources.OTLPHTTP }
 
 func startSandbox(ctx context.Context, addr, chaos string, rate float64, seed uint64, otlp string) (*sandbox.Sandbox, error) {
 	faults, err := sandbox.ParseChaos(chaos)
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
-	sb, err := sandbox.Start(ctx, sandbox.Config{Addr: addr, Chaos: faults, Seed: seed, World: sandbox.WorldConfig{Rate: rate, Seed: seed}})
+	sb, err := sandbox.Start(ctx, sandbox.Config{Addr: addr, Chaos: faults, Seed: seed, World: sandbox.WorldConfig{Rate: rate, Seed: seed, OTLPEndpoint: otlp}})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
