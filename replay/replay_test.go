@@ -84,17 +84,14 @@ func drain(t testing.TB, c *sqs.Client, url string) (map[string]int, map[string]
 	t.Helper()
 	copies, order := map[string]int{}, map[string][]int{}
 	total := 0
-	for empty := 0; empty < 3; {
-		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 300,
+	// Until the queue is empty: a receive whose answer is lost (the SDK then
+	// retries) leaves its messages in flight; they come back after 2s.
+	for depth(t, c, url) != "0/0" {
+		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 2, WaitTimeSeconds: 1,
 			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(out.Messages) == 0 {
-			empty++
-			continue
-		}
-		empty = 0
 		var e []sqstypes.DeleteMessageBatchRequestEntry
 		for i, m := range out.Messages {
 			body := aws.ToString(m.Body)
@@ -108,6 +105,9 @@ func drain(t testing.TB, c *sqs.Client, url string) (map[string]int, map[string]
 				t.Fatalf("attributes not carried: %+v", m.MessageAttributes)
 			}
 			e = append(e, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
+		}
+		if len(e) == 0 {
+			continue
 		}
 		if _, err := c.DeleteMessageBatch(context.Background(), &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: e}); err != nil {
 			t.Fatal(err)
@@ -173,7 +173,9 @@ func redriveWithInterruptions(t *testing.T, n int, fifo bool) {
 		t.Fatalf("DLQ not empty: %s", d)
 	}
 	srv.Faults.Clear()
+	srcDepth := depth(t, c, srcURL)
 	copies, order, total := drain(t, c, srcURL)
+	t.Logf("source depth before drain: %s; drained %d", srcDepth, total)
 	if len(copies) != n {
 		t.Fatalf("%d distinct messages in the source queue, want %d: lost %d", len(copies), n, n-len(copies))
 	}
