@@ -130,6 +130,19 @@ func TestAgainstSandbox(t *testing.T) {
 	if code != 0 || err != nil || len(recs) != 5 || recs[0][0] != "function" {
 		t.Fatalf("cost csv (%d, %v): %q", code, err, csvOut)
 	}
+	// redrive: the dry run prints the plan and changes nothing; read-only refuses; --yes moves.
+	env["XDG_STATE_HOME"] = t.TempDir()
+	plan, _, code := runCLI(t, env, "dlq", "redrive", "billing-dlq", "--dry-run")
+	if code != 0 || !strings.Contains(plan, "redrive ") || !strings.Contains(plan, "from billing-dlq") || !strings.Contains(plan, "dry run: nothing was changed") {
+		t.Fatalf("dry run (%d):\n%s", code, plan)
+	}
+	if _, errOut, code := runCLI(t, env, "dlq", "redrive", "billing-dlq", "--read-only", "--yes"); code != exitUsage || !strings.Contains(errOut, "read-only") {
+		t.Errorf("read-only redrive: %d %q", code, errOut)
+	}
+	moved, errOut, code := runCLI(t, env, "dlq", "redrive", "billing-dlq", "--yes")
+	if code != 0 || !strings.Contains(moved, "moved ") {
+		t.Fatalf("redrive (%d): %s %s", code, moved, errOut)
+	}
 	// tail, piped: NDJSON hops of the event, ending when it is final.
 	nd, _, code := runCLI(t, env, "tail", eventID, "--since", "10m", "--until-final", "--timeout", "20s", "--otlp-http", "off", "--otlp-grpc", "off")
 	if code != 0 {

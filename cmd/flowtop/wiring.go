@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"github.com/flowtop/flowtop/collectors/otlp"
 	"github.com/flowtop/flowtop/collectors/xray"
 	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/replay"
 	"github.com/flowtop/flowtop/sandbox"
 	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui"
@@ -194,7 +197,7 @@ func (f feed) Health() []tracing.SourceHealth { return f.hub.Health() }
 func (a *app) runTUI(ctx context.Context, e *engine, tailID string) error {
 	return tui.Run(ctx, tui.Options{
 		Feed:     feed{Graph: e.graph, hub: e.hub},
-		Replayer: nil, // redrive and replay arrive with replay/; until then the console shows no actions
+		Replayer: tuiReplayer{a.replayer(e)},
 		ReadOnly: a.cfg.ReadOnly,
 		Title:    e.title,
 		NoColor:  a.cfg.NoColor,
@@ -284,11 +287,119 @@ type redriveArgs struct {
 	dryRun, yes       bool
 }
 
-func (e *engine) dlqRedrive(ctx context.Context, a *app, r redriveArgs) error {
-	if a.cfg.ReadOnly && !r.dryRun {
-		return usageErrorf("dlq redrive: refused: flowtop runs with --read-only (use --dry-run to see the plan)")
+// stateDir is where journals and the audit log live: $XDG_STATE_HOME/flowtop
+// or ~/.local/state/flowtop.
+func stateDir(getenv func(string) string) string {
+	if d := getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "flowtop")
 	}
-	return errors.New("dlq redrive: not available in this build yet (the replay engine is still being written); use --dry-run once it lands")
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "flowtop")
+	}
+	return filepath.Join(os.TempDir(), "flowtop-state")
+}
+
+func (a *app) replayer(e *engine) *replay.Replayer {
+	return replay.New(sqs.NewFromConfig(e.aws), replay.Options{ReadOnly: a.cfg.ReadOnly, StateDir: stateDir(a.getenv)})
+}
+
+// consumerErrors joins each DLQ message to the consumer error the graph knows.
+func (e *engine) consumerErrors(ctx context.Context, queue string) map[string]string {
+	_ = e.collectHistory(ctx, time.Hour, "")
+	out := map[string]string{}
+	for _, m := range e.graph.DLQMessages(queueNameOf(queue)) {
+		out[m.MessageID] = m.Error
+	}
+	return out
+}
+
+func queueNameOf(s string) string {
+	if i := strings.LastIndexAny(s, "/:"); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+func (e *engine) dlqRedrive(ctx context.Context, a *app, r redriveArgs) error {
+	rp := a.replayer(e)
+	method := replay.Method(r.method)
+	switch method {
+	case replay.MethodAuto, replay.MethodNative, replay.MethodJournaled:
+	default:
+		return usageErrorf("dlq redrive: unknown --method %q: use auto, native or journaled", r.method)
+	}
+	plan, err := rp.PlanRedrive(ctx, replay.RedriveRequest{DLQ: r.queue, To: r.to, Method: method, ConsumerErrors: e.consumerErrors(ctx, r.queue)})
+	if err != nil {
+		if awsutil.Classify(err) == awsutil.KindNotFound {
+			return notFoundErrorf("dlq redrive: no queue named %q: see `flowtop dlq ls`", clean(r.queue))
+		}
+		return err
+	}
+	for _, line := range plan.Lines() {
+		fmt.Fprintln(a.stdout, clean(line))
+	}
+	if r.dryRun {
+		fmt.Fprintln(a.stdout, "dry run: nothing was changed")
+		return nil
+	}
+	if a.cfg.ReadOnly {
+		return usageErrorf("dlq redrive: refused: flowtop runs with --read-only (--dry-run shows the plan)")
+	}
+	if !r.yes {
+		ok, err := a.confirm(fmt.Sprintf("redrive %d messages from %s?", plan.Count, plan.DLQ))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(a.stderr, "cancelled: nothing was changed")
+			return nil
+		}
+	}
+	ictx, cancel := interruptible(ctx)
+	defer cancel()
+	res, err := rp.Execute(ictx, plan, func(p replay.Progress) {
+		if p.Note != "" {
+			fmt.Fprintln(a.stderr, clean(p.Note))
+		}
+	})
+	fmt.Fprintf(a.stdout, "moved %d messages (%s)", res.Moved, res.Method)
+	if res.Duplicates > 0 {
+		fmt.Fprintf(a.stdout, "; %d may have arrived twice after an interruption (marked flowtop-resend)", res.Duplicates)
+	}
+	fmt.Fprintln(a.stdout)
+	if res.Note != "" {
+		fmt.Fprintln(a.stdout, res.Note)
+	}
+	if err != nil && res.Journal != "" {
+		return fmt.Errorf("dlq redrive: %w; nothing is lost: resume with the journal %s", err, res.Journal)
+	}
+	return err
+}
+
+// tuiReplayer adapts replay to the console's actions.
+type tuiReplayer struct{ r *replay.Replayer }
+
+func (t tuiReplayer) Plan(ctx context.Context, a tui.Action) (tui.Plan, error) {
+	if a.Kind == tui.ActionReplay {
+		return tui.Plan{}, errors.New("replay of an edited event is not available yet; redrive its DLQ copy instead")
+	}
+	p, err := t.r.PlanRedrive(ctx, replay.RedriveRequest{DLQ: a.Queue, To: a.Target, MessageIDs: a.MessageIDs, Method: replay.MethodAuto})
+	if err != nil {
+		return tui.Plan{}, err
+	}
+	return tui.Plan{Summary: strings.Join(p.Lines()[:min(2, len(p.Lines()))], ", "), Lines: p.Lines(), Warnings: p.Warnings, Count: p.Count, Impl: p}, nil
+}
+
+func (t tuiReplayer) Execute(ctx context.Context, p tui.Plan, progress func(tui.Progress)) error {
+	plan, ok := p.Impl.(replay.RedrivePlan)
+	if !ok {
+		return errors.New("replay: not a redrive plan")
+	}
+	res, err := t.r.Execute(ctx, plan, func(pr replay.Progress) {
+		progress(tui.Progress{Done: pr.Moved, Total: pr.Total, Note: pr.Note})
+	})
+	progress(tui.Progress{Done: res.Moved, Total: plan.Count, Note: res.Note})
+	return err
 }
 
 // otlpTarget is where the sandbox's world sends OTel spans: flowtop's own

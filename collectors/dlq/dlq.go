@@ -262,6 +262,10 @@ func Observe(queue string, m sqstypes.Message, opts tracing.UnwrapOptions) traci
 	if len(u.Layers) > 0 && len(u.Layers[0].Keys) > 0 && u.Layers[0].Keys[0] != self {
 		rels = append(rels, tracing.Relation{From: self, To: u.Layers[0].Keys[0], Kind: tracing.RelCarries, Evidence: u.Layers[0].Kind.String() + " in the DLQ message body"})
 	}
+	if orig := msg.UserAttrs["flowtop-replay-of"]; orig != "" && orig != id {
+		// A copy flowtop redrove earlier: join it to the original's event.
+		rels = append(rels, tracing.Relation{From: self, To: tracing.Key{Kind: tracing.KeyMessageID, Value: orig}, Kind: tracing.RelRedriveOf, Evidence: "flowtop-replay-of attribute"})
+	}
 	at := msg.SentAt
 	if at.IsZero() {
 		at = time.Now()
