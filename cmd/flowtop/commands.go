@@ -199,7 +199,42 @@ be resumed with nothing lost. --dry-run prints the plan and changes nothing.`,
 	redrive.Flags().StringVar(&method, "method", "auto", "auto, native or journaled")
 	redrive.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and change nothing")
 	redrive.Flags().BoolVarP(&yes, "yes", "y", false, "don't ask for confirmation")
-	dlq.AddCommand(ls, peek, redrive)
+	resume := &cobra.Command{
+		Use:   "resume [journal]",
+		Short: "finish an interrupted journaled redrive (lists unfinished journals without an argument)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := a.newEngine(cmd.Context(), engineOptions{})
+			if err != nil {
+				return err
+			}
+			defer e.close()
+			rp := a.replayer(e)
+			if len(args) == 0 {
+				js, err := rp.Journals()
+				if err != nil {
+					return err
+				}
+				if len(js) == 0 {
+					fmt.Fprintln(a.stdout, "no unfinished redrive")
+				}
+				for _, j := range js {
+					fmt.Fprintln(a.stdout, j)
+				}
+				return nil
+			}
+			ictx, cancel := interruptible(cmd.Context())
+			defer cancel()
+			res, err := rp.Resume(ictx, args[0], nil)
+			fmt.Fprintf(a.stdout, "moved %d messages in all", res.Moved)
+			if res.Duplicates > 0 {
+				fmt.Fprintf(a.stdout, "; %d may have arrived twice (marked flowtop-resend)", res.Duplicates)
+			}
+			fmt.Fprintln(a.stdout)
+			return err
+		},
+	}
+	dlq.AddCommand(ls, peek, redrive, resume)
 	return dlq
 }
 
