@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/smithy-go/eventstream"
 )
 
 // logsService emulates CloudWatch Logs (awsJson1_1, Logs_20140328.*).
@@ -624,10 +626,92 @@ func (l *logsService) startQuery(in map[string]json.RawMessage) (any, error) {
 	return map[string]string{"queryId": id}, nil
 }
 
-// liveTail answers StartLiveTail. The event-stream response is not emulated
-// yet: the endpoint says so in the shape real emulators use, and flowtop's
-// collector falls back to FilterLogEvents polling, as it must on any endpoint
-// without Live Tail.
-func (l *logsService) liveTail(w http.ResponseWriter, _ *http.Request, _ map[string]json.RawMessage) {
-	l.writeError(w, http.StatusBadRequest, "UnknownOperationException", "StartLiveTail is not supported by the flowtop sandbox")
+// liveTail answers StartLiveTail with the event stream the SDK reads: an
+// initial-response, a sessionStart, then every second a sessionUpdate with the
+// new events of the requested groups that match the optional filter pattern
+// (at most 500 a second: above that AWS samples, and so do we, saying so).
+// It ends when the client goes away, the server closes, or after 3 hours.
+func (l *logsService) liveTail(w http.ResponseWriter, r *http.Request, in map[string]json.RawMessage) {
+	var ids []string
+	_ = json.Unmarshal(in["logGroupIdentifiers"], &ids)
+	if len(ids) == 0 || len(ids) > 10 {
+		l.writeError(w, http.StatusBadRequest, "InvalidParameterException", "logGroupIdentifiers must name 1 to 10 log groups")
+		return
+	}
+	pat, err := parseFilterPattern(str1(in, "logEventFilterPattern"))
+	if err != nil {
+		l.writeError(w, http.StatusBadRequest, "InvalidParameterException", "Invalid filter pattern: "+err.Error())
+		return
+	}
+	l.mu.Lock()
+	cursor := map[string]uint64{}
+	for _, id := range ids {
+		g, ok := l.groups[groupFromIdentifier(id)]
+		if !ok {
+			l.mu.Unlock()
+			l.writeError(w, http.StatusBadRequest, "ResourceNotFoundException", "The specified log group does not exist: "+id)
+			return
+		}
+		cursor[g.name] = l.seq
+	}
+	l.mu.Unlock()
+	flusher, _ := w.(http.Flusher)
+	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
+	w.WriteHeader(http.StatusOK)
+	enc := eventstream.NewEncoder()
+	send := func(eventType string, payload any) bool {
+		b, _ := json.Marshal(payload)
+		var h eventstream.Headers
+		h.Set(":message-type", eventstream.StringValue("event"))
+		h.Set(":event-type", eventstream.StringValue(eventType))
+		h.Set(":content-type", eventstream.StringValue("application/json"))
+		if err := enc.Encode(w, eventstream.Message{Headers: h, Payload: b}); err != nil {
+			return false
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		return true
+	}
+	if !send("initial-response", map[string]any{}) ||
+		!send("sessionStart", map[string]any{"requestId": newRequestID(), "sessionId": newRequestID(), "logGroupIdentifiers": ids, "logEventFilterPattern": str1(in, "logEventFilterPattern")}) {
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	end := time.After(3 * time.Hour)
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-l.s.Context().Done():
+			return
+		case <-end:
+			return
+		case <-tick.C:
+		}
+		var results []map[string]any
+		l.mu.Lock()
+		for name, from := range cursor {
+			g := l.groups[name]
+			for _, e := range g.events {
+				if e.seq > from && pat.match(e.message) {
+					results = append(results, map[string]any{"logStreamName": e.stream, "logGroupIdentifier": "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + name,
+						"message": e.message, "timestamp": e.ts, "ingestionTime": e.ingested})
+				}
+			}
+			cursor[name] = l.seq
+		}
+		l.mu.Unlock()
+		sampled := false
+		if len(results) > 500 {
+			results, sampled = results[:500], true
+		}
+		if results == nil {
+			results = []map[string]any{}
+		}
+		if !send("sessionUpdate", map[string]any{"sessionMetadata": map[string]any{"sampled": sampled}, "sessionResults": results}) {
+			return
+		}
+	}
 }

@@ -142,7 +142,8 @@ func TestUnknownGroupIsSkippedAndErrorsExplain(t *testing.T) {
 // host prefix is off for custom endpoints) and the source polls instead.
 func TestLiveTailUnsupportedFallsBack(t *testing.T) {
 	t.Parallel()
-	_, c := client(t) // the sandbox does not emulate Live Tail
+	srv, c := client(t)
+	srv.DisableLiveTail(true) // as an endpoint without Live Tail answers
 	groups := scenario(t, c, 5)
 	s := New(c, Config{Groups: groups, Poll: 50 * time.Millisecond, TPS: 50, CustomEndpoint: true})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -161,5 +162,52 @@ func TestLiveTailUnsupportedFallsBack(t *testing.T) {
 	mode := s.Health().Mode
 	if !strings.Contains(mode, "polling") || !strings.Contains(mode, "not supported") {
 		t.Errorf("mode %q: want polling because the endpoint does not support live tail (not a DNS error)", mode)
+	}
+}
+
+// TestLiveTail: where the endpoint offers Live Tail, the source follows the
+// groups through the event stream (host prefix off for the custom endpoint)
+// and says so; events written after the session starts arrive once each.
+func TestLiveTail(t *testing.T) {
+	t.Parallel()
+	_, c := client(t)
+	groups := scenario(t, c, 1)
+	s := New(c, Config{Groups: groups, Poll: 50 * time.Millisecond, TPS: 50, CustomEndpoint: true})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan tracing.Batch, 16)
+	go func() { _ = s.Run(ctx, out) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Health().Mode != "live tail" && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if m := s.Health().Mode; m != "live tail" {
+		t.Fatalf("mode %q", m)
+	}
+	for i := 0; i < 3; i++ {
+		_, err := c.PutLogEvents(context.Background(), &cwl.PutLogEventsInput{LogGroupName: aws.String(groups[i].Name), LogStreamName: aws.String("s"),
+			LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(time.Now().UnixMilli()), Message: aws.String(fmt.Sprintf("START RequestId: 9999999%d-0000-4000-8000-000000000000 Version: $LATEST", i))}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]int{}
+	timeout := time.After(10 * time.Second)
+	for len(got) < 3 {
+		select {
+		case b := <-out:
+			for _, o := range b {
+				if o.Log != nil && o.Log.Kind == tracing.LogStart {
+					got[o.Log.RequestID]++
+				}
+			}
+		case <-timeout:
+			t.Fatalf("live tail delivered %v; health %+v", got, s.Health())
+		}
+	}
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("%s delivered %d times", id, n)
+		}
 	}
 }
