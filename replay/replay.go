@@ -369,15 +369,7 @@ type journal struct {
 }
 
 func (j *journal) append(recs ...record) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for _, rec := range recs {
-		b, _ := json.Marshal(rec)
-		j.w.Write(b)
-		j.w.WriteByte('\n')
-		j.apply(rec)
-	}
-	if err := j.w.Flush(); err != nil {
+	if err := j.appendNoSync(recs...); err != nil {
 		return err
 	}
 	return j.f.Sync() // on disk before anything depends on it

@@ -231,6 +231,23 @@ func isJSON(req *http.Request) bool {
 	return strings.HasPrefix(req.Header.Get("Content-Type"), "application/json")
 }
 
+// decode reads an OTLP request body as JSON or protobuf, by its content type;
+// on failure it answers 400 and counts the body as unparsed.
+func (r *Receiver) decode(w http.ResponseWriter, req *http.Request, b []byte, m proto.Message) bool {
+	var err error
+	if isJSON(req) {
+		err = unmarshalJSON(b, m)
+	} else {
+		err = proto.Unmarshal(b, m)
+	}
+	if err != nil {
+		r.tracker.Unparsed(1)
+		http.Error(w, fmt.Sprintf("otlp: cannot decode %s: %v", m.ProtoReflect().Descriptor().Name(), err), http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
 func (r *Receiver) reply(w http.ResponseWriter, req *http.Request, msg proto.Message) {
 	var out []byte
 	if isJSON(req) {
@@ -254,15 +271,7 @@ func (r *Receiver) httpTraces(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	var in coltracepb.ExportTraceServiceRequest
-	var err error
-	if isJSON(req) {
-		err = unmarshalJSON(b, &in)
-	} else {
-		err = proto.Unmarshal(b, &in)
-	}
-	if err != nil {
-		r.tracker.Unparsed(1)
-		http.Error(w, "otlp: cannot decode ExportTraceServiceRequest: "+err.Error(), http.StatusBadRequest)
+	if !r.decode(w, req, b, &in) {
 		return
 	}
 	batch, rejected, why := ConvertTraces(in.GetResourceSpans())
@@ -284,15 +293,7 @@ func (r *Receiver) httpLogs(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	var in collogspb.ExportLogsServiceRequest
-	var err error
-	if isJSON(req) {
-		err = unmarshalJSON(b, &in)
-	} else {
-		err = proto.Unmarshal(b, &in)
-	}
-	if err != nil {
-		r.tracker.Unparsed(1)
-		http.Error(w, "otlp: cannot decode ExportLogsServiceRequest: "+err.Error(), http.StatusBadRequest)
+	if !r.decode(w, req, b, &in) {
 		return
 	}
 	if !r.offer(ConvertLogs(in.GetResourceLogs())) {
