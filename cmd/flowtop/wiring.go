@@ -338,6 +338,9 @@ func (e *engine) dlqRedrive(ctx context.Context, a *app, r redriveArgs) error {
 	for _, line := range plan.Lines() {
 		fmt.Fprintln(a.stdout, clean(line))
 	}
+	if len(plan.Groups) > 0 {
+		fmt.Fprintln(a.stdout, "note: grouping by consumer error peeked the DLQ (each message's receive count rose by one; nothing was moved)")
+	}
 	if r.dryRun {
 		fmt.Fprintln(a.stdout, "dry run: nothing was changed")
 		return nil
