@@ -64,8 +64,9 @@ type Options struct {
 
 // Replayer carries out redrives.
 type Replayer struct {
-	sqs  SQS
-	opts Options
+	sqs     SQS
+	opts    Options
+	brokers Brokers
 }
 
 // New returns a Replayer.

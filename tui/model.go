@@ -563,11 +563,12 @@ func (m Model) screenKey(s string) (tea.Model, tea.Cmd) {
 			}
 			m.flash("this event has no copy in a DLQ", false)
 		case "e":
-			body := ""
-			if len(m.lineage.DLQ) > 0 {
-				body = m.lineage.DLQ[0].Body
+			if len(m.lineage.DLQ) == 0 {
+				m.flash("nothing to replay: this event has no stored copy (replay a DLQ message, or use flowtop replay with --body-file)", false)
+				return m, nil
 			}
-			return m.ask(Action{Kind: ActionReplay, EventID: m.lineage.ID, Body: body})
+			d := m.lineage.DLQ[0]
+			return m.ask(Action{Kind: ActionReplay, EventID: d.MessageID, Body: d.Body, Queue: d.Queue, Target: "sqs:" + d.SourceQueue})
 		}
 	case scrFunctions:
 		if s == "s" {
@@ -634,7 +635,7 @@ func (m Model) screenKey(s string) (tea.Model, tea.Cmd) {
 	case scrMessage:
 		switch s {
 		case "e":
-			return m.ask(Action{Kind: ActionReplay, EventID: m.message.EventID, Body: m.message.Body, Queue: m.message.Queue, MessageIDs: []string{m.message.MessageID}})
+			return m.ask(Action{Kind: ActionReplay, EventID: m.message.MessageID, Body: m.message.Body, Queue: m.message.Queue, Target: "sqs:" + m.message.SourceQueue})
 		case "t":
 			m.eventID, m.eventLine = m.message.MessageID, 0
 			m.go_(scrEvent)

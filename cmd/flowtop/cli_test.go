@@ -130,6 +130,19 @@ func TestAgainstSandbox(t *testing.T) {
 	if code != 0 || err != nil || len(recs) != 5 || recs[0][0] != "function" {
 		t.Fatalf("cost csv (%d, %v): %q", code, err, csvOut)
 	}
+	// replay: the DLQ copy, edited by $EDITOR, back on its bus with its source and detail-type.
+	env["EDITOR"] = "sed -i s/declined/visa-fixed/"
+	rp, errOut, code := runCLI(t, env, "replay", eventID, "--to", "events:orders", "--edit", "--dry-run")
+	if code != 0 || !strings.Contains(rp, `source "orders.api", detail-type "OrderPlaced"`) || !strings.Contains(rp, "dry run: nothing was sent") {
+		t.Fatalf("replay dry run (%d): %s %s", code, rp, errOut)
+	}
+	rp, errOut, code = runCLI(t, env, "replay", eventID, "--to", "events:orders", "--edit", "--yes")
+	if code != 0 || !strings.Contains(rp, "sent; new ID ") {
+		t.Fatalf("replay (%d): %s %s", code, rp, errOut)
+	}
+	if _, errOut, code := runCLI(t, env, "replay", eventID, "--to", "kinesis:x"); code != exitUsage || !strings.Contains(errOut, "kind must be") {
+		t.Errorf("bad target: %d %q", code, errOut)
+	}
 	// redrive: the dry run prints the plan and changes nothing; read-only refuses; --yes moves.
 	env["XDG_STATE_HOME"] = t.TempDir()
 	plan, _, code := runCLI(t, env, "dlq", "redrive", "billing-dlq", "--dry-run")

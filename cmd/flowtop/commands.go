@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/replay"
 )
 
 func (a *app) lineageCommand() *cobra.Command {
@@ -236,6 +239,123 @@ be resumed with nothing lost. --dry-run prints the plan and changes nothing.`,
 	}
 	dlq.AddCommand(ls, peek, redrive, resume)
 	return dlq
+}
+
+func (a *app) replayCommand() *cobra.Command {
+	var to, bodyFile string
+	var edit, dryRun, yes bool
+	var since time.Duration
+	cmd := &cobra.Command{
+		Use:   "replay <event-id> --to kind:name",
+		Short: "send one event again, as it was or edited, to a bus, topic, queue or function",
+		Long: `Send one event again: its DLQ copy (or --body-file), optionally edited in $EDITOR
+(--edit), validated, to --to events:BUS (keeping the original source and
+detail-type), sns:TOPIC_ARN, sqs:QUEUE or lambda:FUNCTION, tagged as a replay
+of the original. The plan is shown and confirmed first (--yes skips).`,
+		Args: exactArgs(1, "an event ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, err := replay.ParseTarget(to)
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			ctx := cmd.Context()
+			e, err := a.newEngine(ctx, engineOptions{})
+			if err != nil {
+				return err
+			}
+			defer e.close()
+			body, original := "", args[0]
+			if bodyFile != "" {
+				b, err := os.ReadFile(bodyFile)
+				if err != nil {
+					return usageErrorf("replay: %v", err)
+				}
+				body = string(b)
+			} else {
+				if err := e.collectHistory(ctx, since, args[0]); err != nil {
+					return err
+				}
+				l, err := e.graph.Lineage(args[0])
+				if err != nil {
+					return lookupError("replay", args[0], err)
+				}
+				if len(l.DLQ) == 0 {
+					return notFoundErrorf("replay: no stored copy of %s (it never reached a DLQ): pass --body-file", clean(args[0]))
+				}
+				body, original = l.DLQ[0].Body, l.DLQ[0].MessageID
+			}
+			if edit {
+				if body, err = a.editBody(body); err != nil {
+					return err
+				}
+			}
+			rp := a.replayer(e)
+			plan, err := rp.PlanReplay(ctx, replay.ReplayRequest{OriginalID: original, Body: body, Target: target})
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			for _, line := range plan.Lines() {
+				fmt.Fprintln(a.stdout, clean(line))
+			}
+			if dryRun {
+				fmt.Fprintln(a.stdout, "dry run: nothing was sent")
+				return nil
+			}
+			if a.cfg.ReadOnly {
+				return usageErrorf("replay: refused: flowtop runs with --read-only (--dry-run shows the plan)")
+			}
+			if !yes {
+				ok, err := a.confirm("send it?")
+				if err != nil || !ok {
+					return err
+				}
+			}
+			id, err := rp.ExecuteReplay(ctx, plan)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "sent; new ID %s (follow it with flowtop tail %s)\n", clean(id), clean(id))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "target: events:BUS, sns:TOPIC_ARN, sqs:QUEUE or lambda:FUNCTION")
+	cmd.Flags().StringVar(&bodyFile, "body-file", "", "send this body instead of the stored DLQ copy")
+	cmd.Flags().BoolVar(&edit, "edit", false, "edit the body in $EDITOR first")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and send nothing")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "don't ask for confirmation")
+	cmd.Flags().DurationVar(&since, "since", time.Hour, "how far back to look for the event")
+	return cmd
+}
+
+// editBody opens body in $EDITOR (or vi) and returns what was saved.
+func (a *app) editBody(body string) (string, error) {
+	f, err := os.CreateTemp("", "flowtop-replay-*.json")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(f.Name())
+	pretty := body
+	var v any
+	if json.Unmarshal([]byte(body), &v) == nil {
+		if b, err := json.MarshalIndent(v, "", "  "); err == nil {
+			pretty = string(b)
+		}
+	}
+	if _, err := f.WriteString(pretty); err != nil {
+		return "", err
+	}
+	f.Close()
+	editor := a.getenv("EDITOR")
+	if editor == "" {
+		editor = "vi"
+	}
+	cmd := exec.Command("sh", "-c", editor+` "$1"`, "sh", f.Name())
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("replay: editor %q: %w", editor, err)
+	}
+	b, err := os.ReadFile(f.Name())
+	return string(b), err
 }
 
 func (a *app) demoCommand() *cobra.Command {

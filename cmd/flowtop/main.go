@@ -111,6 +111,7 @@ Try it without AWS: flowtop demo.`,
 		a.lineageCommand(),
 		a.costCommand(),
 		a.dlqCommand(),
+		a.replayCommand(),
 		a.versionCommand(),
 	)
 	root.InitDefaultCompletionCmd()

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
 
@@ -300,7 +302,8 @@ func stateDir(getenv func(string) string) string {
 }
 
 func (a *app) replayer(e *engine) *replay.Replayer {
-	return replay.New(sqs.NewFromConfig(e.aws), replay.Options{ReadOnly: a.cfg.ReadOnly, StateDir: stateDir(a.getenv)})
+	return replay.New(sqs.NewFromConfig(e.aws), replay.Options{ReadOnly: a.cfg.ReadOnly, StateDir: stateDir(a.getenv)}).
+		WithBrokers(replay.Brokers{EventBridge: eventbridge.NewFromConfig(e.aws), SNS: sns.NewFromConfig(e.aws), Lambda: awslambda.NewFromConfig(e.aws)})
 }
 
 // consumerErrors joins each DLQ message to the consumer error the graph knows.
@@ -384,7 +387,15 @@ type tuiReplayer struct{ r *replay.Replayer }
 
 func (t tuiReplayer) Plan(ctx context.Context, a tui.Action) (tui.Plan, error) {
 	if a.Kind == tui.ActionReplay {
-		return tui.Plan{}, errors.New("replay of an edited event is not available yet; redrive its DLQ copy instead")
+		target, err := replay.ParseTarget(a.Target)
+		if err != nil {
+			return tui.Plan{}, err
+		}
+		p, err := t.r.PlanReplay(ctx, replay.ReplayRequest{OriginalID: a.EventID, Body: a.Body, Target: target})
+		if err != nil {
+			return tui.Plan{}, err
+		}
+		return tui.Plan{Summary: p.Lines()[0], Lines: p.Lines(), Warnings: p.Warnings, Count: 1, Impl: p}, nil
 	}
 	p, err := t.r.PlanRedrive(ctx, replay.RedriveRequest{DLQ: a.Queue, To: a.Target, MessageIDs: a.MessageIDs, Method: replay.MethodAuto})
 	if err != nil {
@@ -394,6 +405,11 @@ func (t tuiReplayer) Plan(ctx context.Context, a tui.Action) (tui.Plan, error) {
 }
 
 func (t tuiReplayer) Execute(ctx context.Context, p tui.Plan, progress func(tui.Progress)) error {
+	if rp, ok := p.Impl.(replay.ReplayPlan); ok {
+		id, err := t.r.ExecuteReplay(ctx, rp)
+		progress(tui.Progress{Done: 1, Total: 1, Note: "new ID " + id})
+		return err
+	}
 	plan, ok := p.Impl.(replay.RedrivePlan)
 	if !ok {
 		return errors.New("replay: not a redrive plan")
