@@ -166,7 +166,7 @@ func (e *engine) collectHistory(ctx context.Context, window time.Duration, id st
 	// Follow the keys: search, learn, search again.
 	asked := map[string]bool{}
 	next := []string{id}
-	for round := 0; round < 4 && len(next) > 0; round++ {
+	for round := 0; round < 4 && len(next) > 0 && len(asked) < 64; round++ {
 		for _, k := range next {
 			asked[k] = true
 		}

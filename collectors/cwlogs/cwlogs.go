@@ -282,6 +282,11 @@ func (s *Source) pollOnce(ctx context.Context, groups []Group, out chan<- tracin
 // read pages through FilterLogEvents for one group, within the shared budget,
 // keeping events not seen before.
 func (s *Source) read(ctx context.Context, g Group, start, end int64, pattern string) (tracing.Batch, int64, error) {
+	return s.readPages(ctx, g, start, end, pattern, 100)
+}
+
+// readPages is read with a bound on the pages fetched.
+func (s *Source) readPages(ctx context.Context, g Group, start, end int64, pattern string, maxPages int) (tracing.Batch, int64, error) {
 	in := &cwl.FilterLogEventsInput{LogGroupName: aws.String(g.Name), StartTime: aws.Int64(start)}
 	if end > 0 {
 		in.EndTime = aws.Int64(end)
@@ -292,7 +297,7 @@ func (s *Source) read(ctx context.Context, g Group, start, end int64, pattern st
 	var b tracing.Batch
 	var maxTS int64
 	var bo awsutil.Backoff
-	for pages := 0; pages < 100; pages++ {
+	for pages := 0; pages < maxPages; pages++ {
 		if err := s.budget.Wait(ctx); err != nil {
 			return b, maxTS, err
 		}
@@ -354,6 +359,9 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time, pattern string
 // optimisation, not a guarantee). Where Insights is unavailable it falls back
 // to FilterLogEvents with each quoted ID.
 func (s *Source) Search(ctx context.Context, ids []string, from, to time.Time) (tracing.Batch, error) {
+	// A search is a user waiting: bound it, and return what it found by then.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	groups, err := s.groups(ctx)
 	if err != nil || len(groups) == 0 || len(ids) == 0 {
 		return nil, err
@@ -365,7 +373,10 @@ func (s *Source) Search(ctx context.Context, ids []string, from, to time.Time) (
 	var all tracing.Batch
 	for _, id := range ids {
 		for _, g := range groups {
-			got, _, err := s.read(ctx, g, from.UnixMilli(), to.UnixMilli(), `"`+strings.ReplaceAll(id, `"`, ``)+`"`)
+			got, _, err := s.readPages(ctx, g, from.UnixMilli(), to.UnixMilli(), `"`+strings.ReplaceAll(id, `"`, ``)+`"`, 5)
+			if ctx.Err() != nil {
+				return all, nil // the time bound: keep what was found
+			}
 			if err != nil && awsutil.Classify(err) != awsutil.KindNotFound {
 				return all, err
 			}
