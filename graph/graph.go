@@ -73,7 +73,7 @@ type Graph struct {
 	mu  sync.RWMutex
 	cfg Config
 
-	events  map[*event]struct{}
+	nEvents int                        // events held (roots in the LRU list)
 	lru     *list.List                 // of *event, most recently active first
 	strong  map[tracing.Key]*event     // strong key → any event of its union set (resolve with find)
 	weak    map[tracing.Key][]*event   // weak key → attached events (deduplicated, bounded)
@@ -120,6 +120,7 @@ type event struct {
 	first  time.Time
 	last   time.Time
 	flags  uint8
+	held   bool // a root in the LRU list, not evicted or merged away
 }
 
 const (
@@ -176,7 +177,7 @@ func (g *Graph) setTrace(inv *invocation, t tracing.TraceID) {
 	inv.trace = t
 	for _, e := range inv.events {
 		e = find(e)
-		if _, held := g.events[e]; held {
+		if e.held {
 			g.attachWeak(e, tracing.Key{Kind: tracing.KeyTraceID, Value: t.String()})
 		}
 	}
@@ -212,7 +213,6 @@ func New(cfg Config) *Graph {
 	}
 	return &Graph{
 		cfg:       cfg,
-		events:    map[*event]struct{}{},
 		lru:       list.New(),
 		strong:    map[tracing.Key]*event{},
 		weak:      map[tracing.Key][]*event{},
@@ -413,7 +413,8 @@ func (g *Graph) eventFor(k tracing.Key, at time.Time) *event {
 	g.seq++
 	e := &event{seq: g.seq, strong: []tracing.Key{k}, first: at, last: at}
 	e.elem = g.lru.PushFront(e)
-	g.events[e] = struct{}{}
+	e.held = true
+	g.nEvents++
 	g.strong[k] = e
 	if k.Kind == tracing.KeyCloudEventID {
 		// Users know a CloudEvent by its id alone; index that too, as a weak alias.
@@ -463,7 +464,8 @@ func (g *Graph) union(a, b *event) *event {
 	}
 	a.flags |= b.flags
 	g.lru.Remove(b.elem)
-	delete(g.events, b)
+	b.held = false
+	g.nEvents--
 	b.strong, b.weak, b.msgs, b.invs, b.pubs = nil, nil, nil, nil, nil
 	g.lru.MoveToFront(a.elem)
 	return a
@@ -746,7 +748,7 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 		if m.DeadLetter {
 			hk = HopDeadLetter
 		}
-		layers = append(layers, msgHop{key: tracing.Key{Kind: kind, Value: m.ID}, kind: hk, comp: comp, at: at, recv: m.ReceiveCount, source: m.SourceQueue, evidence: "message seen in " + comp.String()})
+		layers = append(layers, msgHop{key: tracing.Key{Kind: kind, Value: m.ID}, kind: hk, comp: comp, at: at, recv: m.ReceiveCount, source: m.SourceQueue, evidence: evidenceSeen})
 		if m.DeadLetter {
 			layers[0].body, layers[0].attrs = m.Body, m.UserAttrs
 		}
@@ -755,7 +757,7 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 		if len(env.Keys) == 0 || !env.Keys[0].Kind.Strong() {
 			continue
 		}
-		h := msgHop{key: env.Keys[0], kind: HopBroker, at: at, evidence: env.Kind.String() + " envelope in the body"}
+		h := msgHop{key: env.Keys[0], kind: HopBroker, at: at, evidence: envelopeEvidence[env.Kind]}
 		if !env.Time.IsZero() {
 			h.at = env.Time
 		}
@@ -884,6 +886,18 @@ func (g *Graph) addMsg(e *event, h msgHop) {
 	}
 }
 
+// Evidence strings are shared, not built per message: they are most of a
+// message hop's size otherwise.
+const evidenceSeen = "message seen in the queue"
+
+var envelopeEvidence = func() map[tracing.EnvelopeKind]string {
+	m := map[tracing.EnvelopeKind]string{}
+	for k := tracing.EnvelopeUnknown; k <= tracing.EnvelopePayload; k++ {
+		m[k] = k.String() + " envelope in the body"
+	}
+	return m
+}()
+
 // arnName returns the resource name at the end of an ARN or queue URL.
 func arnName(s string) string {
 	if i := strings.LastIndexAny(s, ":/"); i >= 0 {
@@ -904,13 +918,14 @@ func firstLineOf(s string, max int) string {
 
 // evict drops the least recently active events beyond MaxEvents.
 func (g *Graph) evict() {
-	for len(g.events) > g.cfg.MaxEvents {
+	for g.nEvents > g.cfg.MaxEvents {
 		back := g.lru.Back()
 		if back == nil {
 			return
 		}
 		e := g.lru.Remove(back).(*event)
-		delete(g.events, e)
+		e.held = false
+		g.nEvents--
 		for _, k := range e.strong {
 			if r, ok := g.strong[k]; ok && find(r) == e {
 				delete(g.strong, k)
@@ -930,7 +945,7 @@ func (g *Graph) Totals() Totals {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	return Totals{
-		Events: len(g.events), Observations: g.obsCount, Evicted: g.evicted, Unparsed: g.unparsed,
+		Events: g.nEvents, Observations: g.obsCount, Evicted: g.evicted, Unparsed: g.unparsed,
 		RatePerSec: g.rate.perSecond(g.cfg.Now()), Version: g.version,
 	}
 }
@@ -945,7 +960,7 @@ func (g *Graph) lookup(id string) []*event {
 	var out []*event
 	add := func(e *event) {
 		e = find(e)
-		if _, held := g.events[e]; held && !seen[e] {
+		if e.held && !seen[e] {
 			seen[e] = true
 			out = append(out, e)
 		}

@@ -573,7 +573,7 @@ func (g *Graph) Flows(q FlowQuery) FlowPage {
 	keep := func(e *event) bool { return g.matches(e, filter) != q.Invert || (filter == "" && !q.Invert) }
 	if q.Sort == SortRecent {
 		if filter == "" {
-			page.Matched = len(g.events)
+			page.Matched = g.nEvents
 			i := 0
 			for el := g.lru.Front(); el != nil && len(page.Rows) < q.Limit; el = el.Next() {
 				if i >= q.Offset {
@@ -591,7 +591,7 @@ func (g *Graph) Flows(q FlowQuery) FlowPage {
 		return page
 	}
 	for _, e := range g.sorted(q.Sort) {
-		if _, held := g.events[e]; held && e.parent == nil && keep(e) {
+		if e.held && e.parent == nil && keep(e) {
 			emit(e)
 		}
 	}
@@ -607,9 +607,9 @@ func (g *Graph) sorted(by FlowSort) []*event {
 	if ok && (c.version == g.version || now.Sub(c.at) < time.Second) {
 		return c.order
 	}
-	order := make([]*event, 0, len(g.events))
-	for e := range g.events {
-		order = append(order, e)
+	order := make([]*event, 0, g.nEvents)
+	for el := g.lru.Front(); el != nil; el = el.Next() {
+		order = append(order, el.Value.(*event))
 	}
 	type keyed struct {
 		e *event
