@@ -15,8 +15,11 @@ import (
 // Feed is what the console reads. *graph.Graph provides every method but
 // Health, which cmd adds from the collectors' hub. Each call must be cheap
 // enough for a 10 Hz tick for the windows the console asks for, and safe to
-// call from any goroutine.
+// call from any goroutine. Version must change whenever anything the other
+// methods return changes; the console reads nothing else on a tick while it
+// stays the same (apart from a once-a-second refresh of health and ages).
 type Feed interface {
+	Version() uint64
 	Flows(graph.FlowQuery) graph.FlowPage
 	Lineage(id string) (graph.Lineage, error)
 	Find(prefix string, limit int) []graph.Match

@@ -63,6 +63,11 @@ type Model struct {
 	seq      uint64
 	applied  uint64
 	fetching bool
+	version  uint64    // the Feed's Version as of the last applied fetch
+	fetched  time.Time // when (by the tick's clock) the last full fetch was asked for
+	stale    bool      // input arrived since the last fetch: read even if Version is the same
+	gen      uint64    // identifies this state for the frame cache; see View
+	frame    *frame    // the last rendered frame, shared by copies of the model
 	totals   graph.Totals
 	health   []tracing.SourceHealth
 	flows    graph.FlowPage
@@ -120,7 +125,7 @@ func New(opts Options) Model {
 	if opts.Tick <= 0 {
 		opts.Tick = 100 * time.Millisecond
 	}
-	m := Model{opts: opts, st: newStyles(opts.NoColor), follow: true, selected: map[string]bool{}, w: 80, h: 24}
+	m := Model{opts: opts, st: newStyles(opts.NoColor), follow: true, selected: map[string]bool{}, w: 80, h: 24, gen: nextGen.Add(1), frame: &frame{}}
 	m.lay = computeLayout(m.w, m.h)
 	switch opts.Start {
 	case "fn", "functions":
@@ -164,18 +169,21 @@ func coalesceWheel() func(tea.Model, tea.Msg) tea.Msg {
 
 type tickMsg time.Time
 
-// dataMsg carries one fetch's results; seq drops stale replies.
+// dataMsg carries one fetch's results; seq drops stale replies. unchanged
+// says the Feed's Version had not moved, so nothing was read.
 type dataMsg struct {
-	seq     uint64
-	totals  graph.Totals
-	health  []tracing.SourceHealth
-	flows   *graph.FlowPage
-	lineage *graph.Lineage
-	linErr  error
-	fns     []graph.FunctionStats
-	queues  []graph.QueueStats
-	msgs    []graph.DLQMessage
-	mapv    *graph.MapView
+	seq       uint64
+	version   uint64
+	unchanged bool
+	totals    graph.Totals
+	health    []tracing.SourceHealth
+	flows     *graph.FlowPage
+	lineage   *graph.Lineage
+	linErr    error
+	fns       []graph.FunctionStats
+	queues    []graph.QueueStats
+	msgs      []graph.DLQMessage
+	mapv      *graph.MapView
 }
 
 type planMsg struct {
@@ -191,8 +199,13 @@ func (m Model) tick() tea.Cmd {
 
 // fetch reads what the current screen shows, in a command. The arguments are
 // copies: the closure never touches the model.
-func (m Model) fetch() tea.Cmd {
-	feed, scr, seq := m.opts.Feed, m.screen, m.seq
+func (m Model) fetch() tea.Cmd { return m.fetchIf(false) }
+
+// fetchIf is fetch, except that with onlyIfChanged it first asks the Feed for
+// its Version and reads nothing when that is the one already shown. Even
+// Version runs in the command: it may wait for a lock while ingest writes.
+func (m Model) fetchIf(onlyIfChanged bool) tea.Cmd {
+	feed, scr, seq, shown := m.opts.Feed, m.screen, m.seq, m.version
 	q := graph.FlowQuery{Filter: strings.TrimPrefix(m.filter, "!"), Invert: strings.HasPrefix(m.filter, "!"), Sort: m.flowSort, Offset: m.flowOff, Limit: max(m.lay.body, 1)}
 	eventID, queue := m.eventID, m.dlqQueue
 	if m.follow {
@@ -202,7 +215,13 @@ func (m Model) fetch() tea.Cmd {
 		if feed == nil {
 			return dataMsg{seq: seq}
 		}
-		d := dataMsg{seq: seq, totals: feed.Totals(), health: feed.Health()}
+		// Read the version before the data: an ingest in between only makes
+		// the next tick read again.
+		v := feed.Version()
+		if onlyIfChanged && v == shown {
+			return dataMsg{seq: seq, version: v, unchanged: true}
+		}
+		d := dataMsg{seq: seq, version: v, totals: feed.Totals(), health: feed.Health()}
 		switch scr {
 		case scrFlows:
 			p := feed.Flows(q)
@@ -233,6 +252,15 @@ func (m Model) Init() tea.Cmd {
 // then keys to the current screen; then data and results.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
+	case tickMsg:
+	case dataMsg:
+		if !msg.unchanged {
+			m.gen = nextGen.Add(1)
+		}
+	default:
+		m.gen, m.stale = nextGen.Add(1), true
+	}
+	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.w, m.h = msg.Width, msg.Height
 		m.lay = computeLayout(m.w, m.h)
@@ -241,14 +269,21 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tickMsg:
 		cmds := []tea.Cmd{m.tick()}
 		if !m.fetching {
+			// Health and ages ("3s ago") move without the graph changing:
+			// read everything once a second even when Version stands still.
+			now := time.Time(msg)
+			force := m.stale || now.Sub(m.fetched) >= time.Second || now.Before(m.fetched)
+			if force {
+				m.fetched = now
+			}
 			m.seq++
-			m.fetching = true
-			cmds = append(cmds, m.fetch())
+			m.fetching, m.stale = true, false
+			cmds = append(cmds, m.fetchIf(!force))
 		}
 		return m, tea.Batch(cmds...)
 	case dataMsg:
 		m.fetching = false
-		if msg.seq < m.applied {
+		if msg.seq < m.applied || msg.unchanged {
 			return m, nil
 		}
 		m.applied = msg.seq
@@ -289,7 +324,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m *Model) apply(d dataMsg) {
-	m.totals, m.health = d.totals, d.health
+	m.totals, m.health, m.version = d.totals, d.health, d.version
 	if d.flows != nil {
 		m.flows = *d.flows
 		if len(m.flows.Rows) > 0 {
@@ -369,7 +404,7 @@ func (m Model) goBack() Model {
 // refresh asks for data now (after a screen change) instead of at the next tick.
 func (m Model) refresh() (Model, tea.Cmd) {
 	m.seq++
-	m.fetching = true
+	m.fetching, m.stale = true, false
 	return m, m.fetch()
 }
 

@@ -23,7 +23,11 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 // fakeFeed is a fixed graph state, so views are deterministic.
-type fakeFeed struct{ rows []graph.FlowRow }
+type fakeFeed struct {
+	rows    []graph.FlowRow
+	version uint64
+	reads   int // full reads (Totals calls), to see when the console reads
+}
 
 func newFakeFeed() *fakeFeed {
 	f := &fakeFeed{}
@@ -107,7 +111,9 @@ func (f *fakeFeed) Map() graph.MapView {
 	return graph.MapView{Nodes: []graph.MapNode{{Component: fn, Rate: 2, ErrorPct: 7.5, P95: 410 * time.Millisecond}, {Component: q, Rate: 2}},
 		Edges: []graph.MapEdge{{From: q, To: fn, Rate: 2, ErrorPct: 7.5, P95: 80 * time.Millisecond}}}
 }
+func (f *fakeFeed) Version() uint64 { return f.version }
 func (f *fakeFeed) Totals() graph.Totals {
+	f.reads++
 	return graph.Totals{Events: 60, Observations: 1234, RatePerSec: 12.5}
 }
 func (f *fakeFeed) Health() []tracing.SourceHealth {
@@ -382,5 +388,81 @@ func TestUnknownEventSaysSo(t *testing.T) {
 	}
 	if !errors.Is(m.linErr, graph.ErrNotFound) {
 		t.Errorf("err %v", m.linErr)
+	}
+}
+
+// runCmd runs cmd the way the runtime would, batches included, and returns
+// the messages other than ticks.
+func runCmd(cmd tea.Cmd) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	switch x := cmd().(type) {
+	case tea.BatchMsg:
+		var out []tea.Msg
+		for _, c := range x {
+			out = append(out, runCmd(c)...)
+		}
+		return out
+	case tickMsg, nil:
+		return nil
+	default:
+		return []tea.Msg{x}
+	}
+}
+
+// step delivers one tick at t and the replies it asks for.
+func step(m Model, t time.Time) Model {
+	nm, cmd := m.Update(tickMsg(t))
+	m = nm.(Model)
+	for _, msg := range runCmd(cmd) {
+		nm, _ = m.Update(msg)
+		m = nm.(Model)
+	}
+	return m
+}
+
+// TestTickReadsOnlyWhenSomethingChanged: a tick reads the graph only when its
+// Version moved, input arrived or a second passed, and a tick that read
+// nothing returns the frame already rendered.
+func TestTickReadsOnlyWhenSomethingChanged(t *testing.T) {
+	feed := newFakeFeed()
+	m := newModel(t, 80, 24, Options{Feed: feed})
+	t0 := now
+	m = step(m, t0) // the first tick reads (a second since the zero time)
+	before, frame := feed.reads, m.View()
+
+	m = step(m, t0.Add(100*time.Millisecond))
+	m = step(m, t0.Add(200*time.Millisecond))
+	if feed.reads != before {
+		t.Fatalf("ticks with the same Version read the graph %d times", feed.reads-before)
+	}
+	if got := m.View(); got.Content != frame.Content {
+		t.Fatalf("an idle tick changed the frame")
+	}
+
+	feed.version++
+	feed.rows[0].ID = "ev-new-arrival"
+	m = step(m, t0.Add(300*time.Millisecond))
+	if feed.reads != before+1 {
+		t.Fatalf("a new Version: %d reads, want 1", feed.reads-before)
+	}
+	if !strings.Contains(screenText(m), "ev-new-arrival") {
+		t.Fatalf("the new row is not shown:\n%s", screenText(m))
+	}
+
+	m = press(t, m, "j")
+	n := feed.reads
+	m = step(m, t0.Add(400*time.Millisecond))
+	if feed.reads != n+1 {
+		t.Fatalf("input did not make the next tick read")
+	}
+	m = step(m, t0.Add(500*time.Millisecond))
+	if feed.reads != n+1 {
+		t.Fatalf("an idle tick after input read again")
+	}
+	m = step(m, t0.Add(1500*time.Millisecond))
+	if feed.reads != n+2 {
+		t.Fatalf("no refresh after a second (reads %d)", feed.reads-n)
 	}
 }

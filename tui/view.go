@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -29,8 +30,31 @@ func fit(s string, w int) string {
 	return s
 }
 
-// View renders the screen: header, the current screen's body, footer.
+// frame is the last rendered view and the state it was rendered from.
+type frame struct {
+	gen  uint64
+	view tea.View
+}
+
+// nextGen hands out state generations. It is global, so that two copies of a
+// model that diverge from one state never share a generation.
+var nextGen atomic.Uint64
+
+// View renders the screen: header, the current screen's body, footer. A tick
+// that changed nothing keeps the generation, and then the last frame is
+// returned as it was, without rendering.
 func (m Model) View() tea.View {
+	if m.frame != nil && m.frame.gen == m.gen && m.gen != 0 {
+		return m.frame.view
+	}
+	v := m.render()
+	if m.frame != nil {
+		m.frame.gen, m.frame.view = m.gen, v
+	}
+	return v
+}
+
+func (m Model) render() tea.View {
 	var b strings.Builder
 	if m.quitting {
 		v := tea.NewView("")
