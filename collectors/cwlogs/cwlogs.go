@@ -201,33 +201,20 @@ func short(err error) string {
 // poll reads every group with FilterLogEvents each round, from the cursor
 // minus the overlap, and emits what it has not seen.
 func (s *Source) poll(ctx context.Context, out chan<- tracing.Batch) error {
-	var bo awsutil.Backoff
-	for {
+	collectors.Poll(ctx, s.tracker, s.cfg.Poll, func(ctx context.Context) error {
+		defer s.prune(s.cfg.Now())
 		groups, err := s.groups(ctx)
-		wait := s.cfg.Poll
-		if err == nil {
-			var n int
-			var newest time.Time
-			n, newest, err = s.pollOnce(ctx, groups, out)
-			if err == nil {
-				bo.Reset()
-				s.tracker.OK(n, newest)
-			}
-		}
 		if err != nil {
-			if ctx.Err() != nil {
-				s.tracker.Stopped()
-				return nil
-			}
-			wait = max(bo.Next(), s.cfg.Poll)
-			s.tracker.Fail(err, wait)
+			return err
 		}
-		s.prune(s.cfg.Now())
-		if !awsutil.Sleep(ctx, wait) {
-			s.tracker.Stopped()
-			return nil
+		n, newest, err := s.pollOnce(ctx, groups, out)
+		if err != nil {
+			return err
 		}
-	}
+		s.tracker.OK(n, newest)
+		return nil
+	})
+	return nil
 }
 
 func (s *Source) pollOnce(ctx context.Context, groups []Group, out chan<- tracing.Batch) (int, time.Time, error) {

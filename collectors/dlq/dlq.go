@@ -276,29 +276,18 @@ func Observe(queue string, m sqstypes.Message, opts tracing.UnwrapOptions) traci
 
 // Run lists queues, then polls the DLQs' depth and peeks when it changes.
 func (s *Source) Run(ctx context.Context, out chan<- tracing.Batch) error {
-	var bo awsutil.Backoff
 	var listed time.Time
-	for {
-		err := s.poll(ctx, out, time.Since(listed) > s.cfg.Discover)
-		wait := s.cfg.Poll
-		if err != nil {
-			if ctx.Err() != nil {
-				s.tracker.Stopped()
-				return nil
-			}
-			wait = max(bo.Next(), s.cfg.Poll)
-			s.tracker.Fail(err, wait)
-		} else {
-			bo.Reset()
-			if time.Since(listed) > s.cfg.Discover {
-				listed = time.Now()
-			}
+	collectors.Poll(ctx, s.tracker, s.cfg.Poll, func(ctx context.Context) error {
+		relist := time.Since(listed) > s.cfg.Discover
+		if err := s.poll(ctx, out, relist); err != nil {
+			return err
 		}
-		if !awsutil.Sleep(ctx, wait) {
-			s.tracker.Stopped()
-			return nil
+		if relist {
+			listed = time.Now()
 		}
-	}
+		return nil
+	})
+	return nil
 }
 
 func (s *Source) poll(ctx context.Context, out chan<- tracing.Batch, relist bool) error {

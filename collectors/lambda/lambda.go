@@ -116,28 +116,17 @@ func Batch(fns []tracing.FunctionConfig, at time.Time) tracing.Batch {
 
 // Run discovers now and every Refresh until ctx ends.
 func (s *Source) Run(ctx context.Context, out chan<- tracing.Batch) error {
-	var bo awsutil.Backoff
-	for {
+	collectors.Poll(ctx, s.tracker, s.cfg.Refresh, func(ctx context.Context) error {
 		fns, err := s.Discover(ctx)
-		wait := s.cfg.Refresh
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			wait = bo.Next()
-			s.tracker.Fail(err, wait)
-		} else {
-			bo.Reset()
-			s.tracker.OK(len(fns), time.Time{})
-			select {
-			case out <- Batch(fns, time.Now()):
-			case <-ctx.Done():
-				return nil
-			}
+			return err
 		}
-		if !awsutil.Sleep(ctx, wait) {
-			s.tracker.Stopped()
-			return nil
+		s.tracker.OK(len(fns), time.Time{})
+		select {
+		case out <- Batch(fns, time.Now()):
+		case <-ctx.Done():
 		}
-	}
+		return nil
+	})
+	return nil
 }

@@ -76,35 +76,23 @@ func (s *Source) Health() tracing.SourceHealth { return s.tracker.Health() }
 // Run polls sliding windows until ctx ends.
 func (s *Source) Run(ctx context.Context, out chan<- tracing.Batch) error {
 	from := s.cfg.Now().Add(-s.cfg.Lookback)
-	var bo awsutil.Backoff
-	for {
+	collectors.Poll(ctx, s.tracker, s.cfg.Poll, func(ctx context.Context) error {
 		to := s.cfg.Now()
+		defer s.prune(to)
 		b, err := s.Collect(ctx, from.Add(-s.cfg.Overlap), to)
-		wait := s.cfg.Poll
 		if err != nil {
-			if ctx.Err() != nil {
-				s.tracker.Stopped()
-				return nil
-			}
-			wait = max(bo.Next(), s.cfg.Poll)
-			s.tracker.Fail(err, wait)
-		} else {
-			bo.Reset()
-			from = to
-			if len(b) > 0 {
-				select {
-				case out <- b:
-				case <-ctx.Done():
-					return nil
-				}
+			return err
+		}
+		from = to
+		if len(b) > 0 {
+			select {
+			case out <- b:
+			case <-ctx.Done():
 			}
 		}
-		s.prune(to)
-		if !awsutil.Sleep(ctx, wait) {
-			s.tracker.Stopped()
-			return nil
-		}
-	}
+		return nil
+	})
+	return nil
 }
 
 func (s *Source) prune(now time.Time) {
