@@ -46,7 +46,6 @@ type Hub struct {
 	sources []Source
 	failed  map[string]string // source name → why Run returned an error or panicked
 
-	dropped  atomic.Uint64 // observations shed by Offer
 	ingested atomic.Uint64 // observations handed to the sink
 }
 
@@ -65,25 +64,6 @@ func (h *Hub) Add(s Source) {
 	defer h.mu.Unlock()
 	h.sources = append(h.sources, s)
 }
-
-// In is the channel sources send on. Sending blocks when the hub is full, which
-// slows a polling source down; a receiver that must not block uses [Hub.Offer].
-func (h *Hub) In() chan<- tracing.Batch { return h.in }
-
-// Offer queues b without blocking. When the hub is full it drops b, counts the
-// dropped observations, and returns false.
-func (h *Hub) Offer(b tracing.Batch) bool {
-	select {
-	case h.in <- b:
-		return true
-	default:
-		h.dropped.Add(uint64(len(b)))
-		return false
-	}
-}
-
-// Dropped is the number of observations shed by Offer so far.
-func (h *Hub) Dropped() uint64 { return h.dropped.Load() }
 
 // Ingested is the number of observations handed to the sink so far.
 func (h *Hub) Ingested() uint64 { return h.ingested.Load() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,18 +50,7 @@ func TestAWSCLI(t *testing.T) {
 		t.Errorf("filter-log-events: %s", out)
 	}
 	now := time.Now().Unix()
-	if out := cli("xray", "get-trace-summaries", "--start-time", strconvI(now-60), "--end-time", strconvI(now+5)); !strings.Contains(out, `"Id": "1-`) {
+	if out := cli("xray", "get-trace-summaries", "--start-time", strconv.FormatInt(now-60, 10), "--end-time", strconv.FormatInt(now+5, 10)); !strings.Contains(out, `"Id": "1-`) {
 		t.Errorf("get-trace-summaries: %s", out)
 	}
-}
-
-func strconvI(n int64) string {
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -662,11 +663,11 @@ func (w *World) span(xrayTrace, fn string, inv *invocation, name string, kind ot
 	}
 	var tid oteltrace.TraceID
 	hexID := strings.ReplaceAll(strings.TrimPrefix(xrayTrace, "1-"), "-", "")
-	if b, err := hexDecode(hexID); err == nil && len(b) == 16 {
+	if b, err := hex.DecodeString(hexID); err == nil && len(b) == 16 {
 		copy(tid[:], b)
 	}
 	var sid oteltrace.SpanID
-	if b, err := hexDecode(w.hex(16)); err == nil {
+	if b, err := hex.DecodeString(w.hex(16)); err == nil {
 		copy(sid[:], b)
 	}
 	parent := oteltrace.NewSpanContext(oteltrace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: oteltrace.FlagsSampled, Remote: true})
@@ -681,23 +682,4 @@ func (w *World) span(xrayTrace, fn string, inv *invocation, name string, kind ot
 		sp.SetStatus(codes.Error, status[0])
 	}
 	sp.End(oteltrace.WithTimestamp(inv.start.Add(took)))
-}
-
-func hexDecode(s string) ([]byte, error) {
-	b := make([]byte, len(s)/2)
-	for i := 0; i+1 < len(s); i += 2 {
-		var v byte
-		for _, c := range []byte(s[i : i+2]) {
-			switch {
-			case c >= '0' && c <= '9':
-				v = v<<4 | (c - '0')
-			case c >= 'a' && c <= 'f':
-				v = v<<4 | (c - 'a' + 10)
-			default:
-				return nil, errors.New("not hex")
-			}
-		}
-		b[i/2] = v
-	}
-	return b, nil
 }

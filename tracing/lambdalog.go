@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"encoding/json"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -264,7 +265,7 @@ func splitKnownKeys(s string) []string {
 	if len(cuts) == 0 {
 		return []string{s}
 	}
-	sortInts(cuts)
+	sort.Ints(cuts)
 	var out []string
 	if cuts[0] > 0 {
 		out = append(out, s[:cuts[0]])
@@ -279,14 +280,6 @@ func splitKnownKeys(s string) []string {
 		}
 	}
 	return out
-}
-
-func sortInts(a []int) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
-	}
 }
 
 func (p *logParser) platformText(line string, kind LogKind) {

@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"fmt"
 	"strings"
 	"unicode/utf8"
 )
@@ -41,22 +42,11 @@ func Sanitize(s string, keepNewlines bool) string {
 			b.WriteByte(hexdigits[byte(r)&0xf])
 		case r == '\u2028' || r == '\u2029' || r == '\u202e' || r == '\u202d' || r == '\u202a' || r == '\u202b' || r == '\u202c' || (r >= '\u2066' && r <= '\u2069'):
 			// Line separators and bidi overrides can reorder what the user sees.
-			b.WriteString(`\u`)
-			b.WriteString(strings.ToLower(strings.TrimLeft(hexRune(r), "0")))
+			fmt.Fprintf(&b, `\u%x`, r)
 		default:
 			b.WriteString(s[i : i+size])
 		}
 		i += size
 	}
 	return b.String()
-}
-
-func hexRune(r rune) string {
-	const hexdigits = "0123456789abcdef"
-	var buf [8]byte
-	for i := 7; i >= 0; i-- {
-		buf[i] = hexdigits[r&0xf]
-		r >>= 4
-	}
-	return string(buf[:])
 }

@@ -50,7 +50,6 @@ func bigGraph(n int) *graph.Graph {
 func BenchmarkFrame1M(b *testing.B) {
 	g := bigGraph(1_000_000)
 	feed := graphFeed{g}
-	first, _ := g.Flows(graph.FlowQuery{Limit: 1}).Rows[0], 0
 	for _, tc := range []struct {
 		name string
 		keys []string
@@ -66,7 +65,6 @@ func BenchmarkFrame1M(b *testing.B) {
 			nm, _ := m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
 			m = nm.(Model)
 			m = benchPress(m, tc.keys...)
-			_ = first
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				msg := m.fetch()()

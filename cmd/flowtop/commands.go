@@ -111,7 +111,7 @@ this opens the console's event screen; when stdout is not a terminal (or with
 		Args: exactArgs(1, "an event ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			e, err := a.newEngine(ctx, engineOptions{live: true})
+			e, err := a.newEngine(ctx, engineOptions{})
 			if err != nil {
 				return err
 			}
@@ -376,7 +376,7 @@ ordinary collectors at it, and open the console.`,
 				return err
 			}
 			defer sb.Close()
-			e, err := a.newEngine(ctx, engineOptions{live: true, endpoint: sb.URL()})
+			e, err := a.newEngine(ctx, engineOptions{endpoint: sb.URL()})
 			if err != nil {
 				return err
 			}

@@ -17,7 +17,6 @@ import (
 
 // engineOptions says how a command wants the engine.
 type engineOptions struct {
-	live     bool   // run the live sources (poll/stream) after start
 	endpoint string // the sandbox's URL: use it with dummy credentials
 }
 

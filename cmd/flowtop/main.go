@@ -64,7 +64,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 }
 
 func (a *app) rootCommand() *cobra.Command {
-	cfg := NewDefaultConfig()
 	root := &cobra.Command{
 		Use:   "flowtop",
 		Short: "top for event-driven systems on AWS",
@@ -102,7 +101,6 @@ Try it without AWS: flowtop demo.`,
 	pf.StringSlice("correlation", nil, "extra event keys in app logs and bodies, e.g. order_id or detail.orderId")
 	pf.Int("max-events", 0, "events held in memory before the oldest are evicted (default 200000)")
 	a.flags = pf
-	_ = cfg
 
 	root.AddCommand(
 		a.demoCommand(),

@@ -25,15 +25,13 @@ type ndjsonRecord struct {
 
 // tailPrinter prints each new or changed hop of one event as it appears.
 type tailPrinter struct {
-	w       io.Writer
-	id      string
-	seen    map[string]string // hop identity → last printed form
-	status  string
-	printed int
+	w      io.Writer
+	seen   map[string]string // hop identity → last printed form
+	status string
 }
 
-func newTailPrinter(w io.Writer, id string) *tailPrinter {
-	return &tailPrinter{w: w, id: id, seen: map[string]string{}}
+func newTailPrinter(w io.Writer) *tailPrinter {
+	return &tailPrinter{w: w, seen: map[string]string{}}
 }
 
 func hopIdentity(h graph.Hop) string {
@@ -59,7 +57,6 @@ func (p *tailPrinter) update(l graph.Lineage) (final bool, err error) {
 		if err := enc.Encode(ndjsonRecord{Record: "hop", Event: l.ID, Status: l.Status.String(), Hop: &hj}); err != nil {
 			return false, err
 		}
-		p.printed++
 	}
 	if st := l.Status.String(); st != p.status {
 		p.status = st
@@ -79,7 +76,7 @@ func followNDJSON(ctx context.Context, src lineageSource, w io.Writer, id string
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	p := newTailPrinter(w, id)
+	p := newTailPrinter(w)
 	found := false
 	tick := time.NewTicker(interval)
 	defer tick.Stop()

@@ -442,7 +442,7 @@ func (a *app) runConsole(ctx context.Context) error {
 	if !a.isTTY {
 		return usageErrorf("the console needs a terminal; for scripts use tail, lineage, cost or dlq (see --help)")
 	}
-	e, err := a.newEngine(ctx, engineOptions{live: true})
+	e, err := a.newEngine(ctx, engineOptions{})
 	if err != nil {
 		return err
 	}

@@ -177,8 +177,6 @@ func TestSheds(t *testing.T) {
 	out := make(chan tracing.Batch, 1)
 	r := start(t, out, Config{GRPCAddr: "off"})
 	url := "http://" + r.Addrs(context.Background())[0] + "/v1/traces"
-	req := &coltracepb.ExportTraceServiceRequest{}
-	_ = req
 	body, _ := proto.Marshal(sampleRequest())
 	codes := map[int]int{}
 	for i := 0; i < 20; i++ {
