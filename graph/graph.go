@@ -43,6 +43,7 @@ package graph
 import (
 	"container/list"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -73,10 +74,8 @@ type Graph struct {
 	mu  sync.RWMutex
 	cfg Config
 
-	nEvents int                        // events held (roots in the LRU list)
-	lru     *list.List                 // of *event, most recently active first
-	strong  map[tracing.Key]*event     // strong key → any event of its union set (resolve with find)
-	weak    map[tracing.Key][]*event   // weak key → attached events (deduplicated, bounded)
+	s       store                      // events, their keys and hops (store.go)
+	nEvents int                        // events held
 	invs    map[string]*invocation     // request ID → invocation
 	invList *list.List                 // of *invocation, oldest first, bounded at 2×MaxEvents
 	traces  map[tracing.TraceID]*trace // trace → spans
@@ -101,57 +100,14 @@ type Graph struct {
 type sortCache struct {
 	version uint64
 	at      time.Time
-	order   []*event
+	order   []eventRef
 }
 
-// event is one union set's root data. Merged-away events keep only parent.
-type event struct {
-	parent *event
-	seq    uint64
-	elem   *list.Element
-
-	strong []tracing.Key
-	weak   []tracing.Key
-	msgs   []*msgHop
-	invs   []invRef
-	pubs   []invRef // producers: invocations or spans that published the event
-	typ    string
-	source string
-	first  time.Time
-	last   time.Time
-	flags  uint8
-	held   bool // a root in the LRU list, not evicted or merged away
-}
-
-const (
-	flagRedriven uint8 = 1 << iota
-	flagReplayed
-)
-
-// msgHop is one broker layer of the event: its key, where it was, and which
-// inner layer it carries (its causal parent).
-type msgHop struct {
-	key      tracing.Key
-	inner    tracing.Key // the layer this one carries (EventBridge inside SNS inside SQS)
-	kind     HopKind
-	comp     tracing.Component
-	at       time.Time
-	recv     int
-	source   string // DLQ: the source queue
-	body     string // DLQ copies only
-	attrs    map[string]string
-	evidence string
-}
-
-// invRef ties an invocation (or a span standing for one) to the key it consumed or published.
-type invRef struct {
-	request  string
-	span     tracing.Key
-	via      tracing.Key
-	comp     tracing.Component
-	at       time.Time
-	evidence string
-	conf     float64
+// eventRef names an event across ingests: slots are reused, so the sequence
+// number tells whether the slot still holds the same event.
+type eventRef struct {
+	id  int32
+	seq uint64
 }
 
 type invocation struct {
@@ -166,7 +122,7 @@ type invocation struct {
 	costUSD   float64
 	errorType string
 	failed    bool
-	events    []*event // events this invocation is a hop of (bounded), to attach a trace learned later
+	keys      []tracing.Key // strong keys of the events it is a hop of (bounded), to attach a trace learned later
 }
 
 // setTrace records the invocation's trace and attaches it to its events.
@@ -175,10 +131,9 @@ func (g *Graph) setTrace(inv *invocation, t tracing.TraceID) {
 		return
 	}
 	inv.trace = t
-	for _, e := range inv.events {
-		e = find(e)
-		if e.held {
-			g.attachWeak(e, tracing.Key{Kind: tracing.KeyTraceID, Value: t.String()})
+	for _, k := range inv.keys {
+		if ki := g.s.findStrong(k.Kind, k.Value); ki != 0 {
+			g.attachWeak(g.s.key(ki).ev, tracing.KeyTraceID, t.String())
 		}
 	}
 }
@@ -213,9 +168,7 @@ func New(cfg Config) *Graph {
 	}
 	return &Graph{
 		cfg:       cfg,
-		lru:       list.New(),
-		strong:    map[tracing.Key]*event{},
-		weak:      map[tracing.Key][]*event{},
+		s:         newStore(),
 		invs:      map[string]*invocation{},
 		invList:   list.New(),
 		traces:    map[tracing.TraceID]*trace{},
@@ -229,20 +182,6 @@ func New(cfg Config) *Graph {
 		rate:      rateRing{width: cfg.RateBucket},
 		sortCache: map[FlowSort]sortCache{},
 	}
-}
-
-// find returns the root of e's union set, compressing the path.
-func find(e *event) *event {
-	root := e
-	for root.parent != nil {
-		root = root.parent
-	}
-	for e.parent != nil {
-		next := e.parent
-		e.parent = root
-		e = next
-	}
-	return root
 }
 
 // Version changes whenever ingest changed something readers can see.
@@ -308,7 +247,8 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 	var request string
 	var spanKey tracing.Key
-	var strong []tracing.Key
+	var strongBuf [4]tracing.Key
+	strong := strongBuf[:0]
 	for _, k := range o.Keys {
 		switch {
 		case k.Kind == tracing.KeyRequestID:
@@ -322,7 +262,6 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 	if o.Span != nil && o.Span.InvocationID != "" && request == "" {
 		request = o.Span.InvocationID
 	}
-	evidence := "request id and message id on one " + o.Kind.String()
 	// Several strong keys on one log line or span are the layers of the one
 	// message its consumer handled (the SQS message and the event inside it):
 	// they name one event.
@@ -334,13 +273,14 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 	}
 	// A log line or span naming both an invocation and a message: the invocation handled it.
 	if (request != "" || !spanKey.IsZero()) && len(strong) > 0 {
+		evidence := "request id and message id on one " + o.Kind.String()
 		for _, k := range strong {
-			e := g.eventFor(k, at)
+			via := g.keyFor(k, at)
 			kind := tracing.RelConsumed
 			if o.Span != nil && (o.Span.Kind == tracing.SpanKindProducer || o.Span.Messaging.Operation == "publish" || o.Span.Messaging.Operation == "send") {
 				kind = tracing.RelPublished
 			}
-			g.attach(e, kind, request, spanKey, k, o.Component, at, evidence, 0.9)
+			g.attach(via, kind, request, spanKey, o.Component, at, evidence, 0.9)
 		}
 	}
 	for _, r := range o.Relations {
@@ -351,7 +291,9 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 		for _, k := range o.Keys {
 			if k.Kind == tracing.KeyTraceID || k.Kind == tracing.KeyCorrelation {
 				for _, s := range strong {
-					g.attachWeak(find(g.strong[s]), k)
+					if ki := g.s.findStrong(s.Kind, s.Value); ki != 0 {
+						g.attachWeak(g.s.key(ki).ev, k.Kind, k.Value)
+					}
 				}
 			}
 		}
@@ -365,9 +307,9 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 			e := g.union(g.eventFor(r.From, at), g.eventFor(r.To, at))
 			switch r.Kind {
 			case tracing.RelRedriveOf:
-				e.flags |= flagRedriven
+				g.s.ev(e).flags |= flagRedriven
 			case tracing.RelReplayOf:
-				e.flags |= flagReplayed
+				g.s.ev(e).flags |= flagReplayed
 			}
 		}
 	case tracing.RelConsumed, tracing.RelPublished:
@@ -375,7 +317,7 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 		if !to.Kind.Strong() {
 			return
 		}
-		e := g.eventFor(to, at)
+		via := g.keyFor(to, at)
 		var request string
 		var span tracing.Key
 		switch from.Kind {
@@ -393,7 +335,7 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 		if ev == "" {
 			ev = r.Kind.String()
 		}
-		g.attach(e, r.Kind, request, span, to, o.Component, at, ev, 1)
+		g.attach(via, r.Kind, request, span, o.Component, at, ev, 1)
 	case tracing.RelContains:
 		if r.From.Kind == tracing.KeyTraceID && r.To.Kind == tracing.KeyRequestID {
 			if t, err := tracing.ParseTraceID(r.From.Value); err == nil {
@@ -404,165 +346,188 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 }
 
 // eventFor returns the event of a strong key, creating it.
-func (g *Graph) eventFor(k tracing.Key, at time.Time) *event {
-	if e, ok := g.strong[k]; ok {
-		e = find(e)
-		g.touch(e, at)
-		return e
+func (g *Graph) eventFor(k tracing.Key, at time.Time) int32 {
+	return g.s.key(g.keyFor(k, at)).ev
+}
+
+// keyFor returns the record of a strong key, creating its event.
+func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
+	if ki := g.s.findStrong(k.Kind, k.Value); ki != 0 {
+		g.touch(g.s.key(ki).ev, at)
+		return ki
 	}
 	g.seq++
-	e := &event{seq: g.seq, strong: []tracing.Key{k}, first: at, last: at}
-	e.elem = g.lru.PushFront(e)
-	e.held = true
+	e := g.s.events.alloc()
+	r := g.s.ev(e)
+	r.seq, r.first, r.last, r.flags = g.seq, nanos(at), nanos(at), flagHeld
+	g.s.lruPushFront(e)
 	g.nEvents++
-	g.strong[k] = e
+	ki := g.s.addKey(e, k.Kind, k.Value, false)
 	if k.Kind == tracing.KeyCloudEventID {
 		// Users know a CloudEvent by its id alone; index that too, as a weak alias.
 		if _, id, ok := strings.Cut(k.Value, "\n"); ok {
-			g.attachWeak(e, tracing.Key{Kind: tracing.KeyCorrelation, Value: "ce:" + id})
+			g.attachWeak(e, tracing.KeyCorrelation, "ce:"+id)
 		}
 	}
-	return e
+	return ki
 }
 
-func (g *Graph) touch(e *event, at time.Time) {
-	if at.Before(e.first) {
-		e.first = at
+func (g *Graph) touch(e int32, at time.Time) {
+	r := g.s.ev(e)
+	if n := nanos(at); n != 0 {
+		if n < r.first || r.first == 0 {
+			r.first = n
+		}
+		if n > r.last {
+			r.last = n
+		}
 	}
-	if at.After(e.last) {
-		e.last = at
-	}
-	g.lru.MoveToFront(e.elem)
+	g.s.lruMoveFront(e)
 }
 
-// union merges b's set into a's (the older event survives as the root).
-func (g *Graph) union(a, b *event) *event {
-	a, b = find(a), find(b)
+// union merges b's set into a's (the older event survives) and returns the
+// survivor; b's slot is freed, so callers use the returned event from then on.
+func (g *Graph) union(a, b int32) int32 {
 	if a == b {
 		return a
 	}
-	if b.seq < a.seq {
+	s := &g.s
+	if s.ev(b).seq < s.ev(a).seq {
 		a, b = b, a
 	}
-	b.parent = a
-	a.strong = append(a.strong, b.strong...)
-	for _, k := range b.weak {
-		g.attachWeak(a, k)
-		g.detachWeak(b, k)
+	ra, rb := s.ev(a), s.ev(b)
+	// Keys move to a; a weak key a already has is dropped.
+	for i := rb.keys; i != 0; {
+		k := s.key(i)
+		next := k.next
+		if k.weak && s.hasWeak(a, k.kind, s.arena.str(k.str)) {
+			s.dropKey(i)
+		} else {
+			k.ev = a
+			s.appendKey(a, i)
+		}
+		i = next
 	}
-	a.msgs = append(a.msgs, b.msgs...)
-	a.invs = append(a.invs, b.invs...)
-	a.pubs = append(a.pubs, b.pubs...)
-	if a.typ == "" {
-		a.typ, a.source = b.typ, b.source
+	ra.hops = appendList(ra.hops, rb.hops, func(i int32) *int32 { return &s.hop(i).next })
+	ra.refs = appendList(ra.refs, rb.refs, func(i int32) *int32 { return &s.ref(i).next })
+	if ra.meta == 0 {
+		ra.meta = rb.meta
 	}
-	if b.first.Before(a.first) {
-		a.first = b.first
+	if rb.first != 0 && (ra.first == 0 || rb.first < ra.first) {
+		ra.first = rb.first
 	}
-	if b.last.After(a.last) {
-		a.last = b.last
+	if rb.last > ra.last {
+		ra.last = rb.last
 	}
-	a.flags |= b.flags
-	g.lru.Remove(b.elem)
-	b.held = false
+	ra.flags |= rb.flags
+	s.lruRemove(b)
+	rb.keys, rb.hops, rb.refs = 0, 0, 0
+	s.events.release(b)
 	g.nEvents--
-	b.strong, b.weak, b.msgs, b.invs, b.pubs = nil, nil, nil, nil, nil
-	g.lru.MoveToFront(a.elem)
+	s.lruMoveFront(a)
 	return a
+}
+
+// appendList joins list b after list a (singly linked through next).
+func appendList(a, b int32, next func(int32) *int32) int32 {
+	if a == 0 {
+		return b
+	}
+	last := a
+	for *next(last) != 0 {
+		last = *next(last)
+	}
+	*next(last) = b
+	return a
+}
+
+// pushList appends one record to a list.
+func pushList(head *int32, i int32, next func(int32) *int32) {
+	*head = appendList(*head, i, next)
 }
 
 const maxWeakFanout = 1000
 
-func (g *Graph) attachWeak(e *event, k tracing.Key) {
-	list := g.weak[k]
-	for _, have := range list {
-		if find(have) == e {
-			return
-		}
+func (g *Graph) attachWeak(e int32, kind tracing.KeyKind, v string) {
+	if v == "" || g.s.hasWeak(e, kind, v) {
+		return
 	}
-	if len(list) >= maxWeakFanout {
+	if g.s.weakFanout(kind, v, maxWeakFanout) >= maxWeakFanout {
 		return // a key shared this widely identifies nothing; stop indexing it
 	}
-	g.weak[k] = append(list, e)
-	e.weak = append(e.weak, k)
-	if k.Kind == tracing.KeyCorrelation {
+	g.s.addKey(e, kind, v, true)
+	if kind == tracing.KeyCorrelation {
 		// Users type the value alone ("o-7" for order_id=o-7): index it too.
-		if _, v, ok := strings.Cut(k.Value, "="); ok && v != "" && !strings.HasPrefix(k.Value, "=") {
-			g.attachWeak(e, tracing.Key{Kind: tracing.KeyCorrelation, Value: "=" + v})
+		if _, val, ok := strings.Cut(v, "="); ok && val != "" && !strings.HasPrefix(v, "=") {
+			g.attachWeak(e, tracing.KeyCorrelation, "="+val)
 		}
 	}
 }
 
-func (g *Graph) detachWeak(e *event, k tracing.Key) {
-	list := g.weak[k]
-	for i, have := range list {
-		if have == e {
-			list = append(list[:i], list[i+1:]...)
-			break
-		}
-	}
-	if len(list) == 0 {
-		delete(g.weak, k)
-	} else {
-		g.weak[k] = list
-	}
-}
-
-// attach records that an invocation or span consumed or published key k of e.
-func (g *Graph) attach(e *event, kind tracing.RelKind, request string, span, k tracing.Key, comp tracing.Component, at time.Time, evidence string, conf float64) {
-	e = find(e)
-	ref := invRef{request: request, span: span, via: k, comp: comp, at: at, evidence: evidence, conf: conf}
+// attach records that an invocation or span consumed or published the key
+// record via (of its event).
+func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tracing.Key, comp tracing.Component, at time.Time, evidence string, conf float64) {
+	e := g.s.key(via).ev
+	vk := g.s.key(via).kind
+	refAt := at
 	if request != "" {
 		inv := g.invocation(request, at)
 		if inv.function == "" && comp.Kind == tracing.ComponentFunction {
 			inv.function = comp.Name
 		}
 		if inv.function != "" {
-			ref.comp = tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function}
+			comp = tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function}
 		}
 		if !inv.start.IsZero() {
-			ref.at = inv.start
+			refAt = inv.start
 		}
-		g.attachWeak(e, tracing.Key{Kind: tracing.KeyRequestID, Value: request})
+		g.attachWeak(e, tracing.KeyRequestID, request)
 		if inv.trace.IsValid() {
-			g.attachWeak(e, tracing.Key{Kind: tracing.KeyTraceID, Value: inv.trace.String()})
+			g.attachWeak(e, tracing.KeyTraceID, inv.trace.String())
 		}
-		if len(inv.events) < 16 {
-			inv.events = append(inv.events, e)
+		if len(inv.keys) < 16 {
+			inv.keys = append(inv.keys, g.s.keyOf(via))
 		}
 	}
 	if !span.IsZero() {
 		if tr, _, ok := strings.Cut(span.Value, "/"); ok {
-			g.attachWeak(e, tracing.Key{Kind: tracing.KeyTraceID, Value: tr})
+			g.attachWeak(e, tracing.KeyTraceID, tr)
 		}
 	}
-	refs := &e.invs
-	if kind == tracing.RelPublished {
-		refs = &e.pubs
-	}
-	for i, have := range *refs {
-		same := (request != "" && have.request == request) || (request == "" && have.span == span && have.via == k)
+	s := &g.s
+	pub := kind == tracing.RelPublished
+	for i := s.ev(e).refs; i != 0; i = s.ref(i).next {
+		have := s.ref(i)
+		if have.pub != pub {
+			continue
+		}
+		same := (request != "" && s.arena.equal(have.req, request)) ||
+			(request == "" && have.req.n == 0 && s.arena.equal(have.span, span.Value) && have.via == via)
 		if !same {
 			continue
 		}
 		// One hop per invocation: keep the most specific key it handled (an
 		// SQS message over the event it carries), and the best evidence.
-		if specificity(k.Kind) > specificity(have.via.Kind) {
-			(*refs)[i].via = k
-			(*refs)[i].evidence, (*refs)[i].conf = evidence, conf
-		} else if have.via == k && conf > have.conf {
-			(*refs)[i].evidence, (*refs)[i].conf = evidence, conf
+		if specificity(vk) > specificity(s.key(have.via).kind) {
+			have.via, have.evid, have.conf = via, s.evids.id(evidence), float32(conf)
+		} else if have.via == via && float32(conf) > have.conf {
+			have.evid, have.conf = s.evids.id(evidence), float32(conf)
 		}
 		return
 	}
-	*refs = append(*refs, ref)
+	ri := s.refs.alloc()
+	ref := s.ref(ri)
+	ref.at, ref.req, ref.span, ref.via = nanos(refAt), s.arena.put(request), s.arena.put(span.Value), via
+	ref.comp, ref.evid, ref.conf, ref.pub = s.compIDs.id(comp), s.evids.id(evidence), float32(conf), pub
+	pushList(&s.ev(e).refs, ri, func(i int32) *int32 { return &s.ref(i).next })
 	g.touch(e, at)
 	// The component map learns who consumes which queue.
-	if kind == tracing.RelConsumed && ref.comp.Kind == tracing.ComponentFunction {
-		for _, m := range e.msgs {
-			if m.key == k && m.comp.Kind == tracing.ComponentQueue && m.kind == HopBroker {
-				g.cons[m.comp.Name] = ref.comp.Name
-				g.edge(m.comp, ref.comp, at, 0, false)
+	if !pub && comp.Kind == tracing.ComponentFunction {
+		for i := s.ev(e).hops; i != 0; i = s.hop(i).next {
+			h := s.hop(i)
+			if hc := s.compIDs.get(h.comp); h.key == via && hc.Kind == tracing.ComponentQueue && h.kind == HopBroker {
+				g.cons[hc.Name] = comp.Name
+				g.edge(hc, comp, at, 0, false)
 			}
 		}
 	}
@@ -724,13 +689,27 @@ func compactSpan(s *tracing.Span) tracing.Span {
 	return c
 }
 
+// layer is one broker layer of a message observation, before it is stored.
+type layer struct {
+	key      tracing.Key
+	ki       int32 // its key record, once stored
+	inner    int32 // the key record of the layer it carries
+	kind     HopKind
+	comp     tracing.Component
+	at       time.Time
+	recv     int
+	extra    *hopExtra
+	evidence string
+}
+
 func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 	m := o.Message
 	if m == nil {
 		return
 	}
 	// The message's own key first, then each envelope layer's, outermost first.
-	var layers []msgHop
+	var buf [4]layer
+	layers := buf[:0]
 	if m.ID != "" {
 		kind := tracing.KeyMessageID
 		if m.Broker == tracing.BrokerSNS {
@@ -748,16 +727,17 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 		if m.DeadLetter {
 			hk = HopDeadLetter
 		}
-		layers = append(layers, msgHop{key: tracing.Key{Kind: kind, Value: m.ID}, kind: hk, comp: comp, at: at, recv: m.ReceiveCount, source: m.SourceQueue, evidence: evidenceSeen})
+		l := layer{key: tracing.Key{Kind: kind, Value: m.ID}, kind: hk, comp: comp, at: at, recv: m.ReceiveCount, evidence: evidenceSeen}
 		if m.DeadLetter {
-			layers[0].body, layers[0].attrs = m.Body, m.UserAttrs
+			l.extra = &hopExtra{source: m.SourceQueue, body: m.Body, attrs: m.UserAttrs}
 		}
+		layers = append(layers, l)
 	}
 	for _, env := range m.Layers {
 		if len(env.Keys) == 0 || !env.Keys[0].Kind.Strong() {
 			continue
 		}
-		h := msgHop{key: env.Keys[0], kind: HopBroker, at: at, evidence: envelopeEvidence[env.Kind]}
+		h := layer{key: env.Keys[0], kind: HopBroker, at: at, evidence: envelopeEvidence[env.Kind]}
 		if !env.Time.IsZero() {
 			h.at = env.Time
 		}
@@ -786,102 +766,125 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 	if len(layers) == 0 {
 		return
 	}
-	for i := range layers {
-		if i+1 < len(layers) {
-			layers[i].inner = layers[i+1].key
-		}
-	}
-	if m.DeadLetter && m.SourceQueue != "" && len(layers) > 0 {
+	if m.DeadLetter && m.SourceQueue != "" {
 		// The copy names its source queue: the message was there first.
 		src := layers[0]
-		src.kind, src.comp, src.body, src.attrs = HopBroker, tracing.Component{Kind: tracing.ComponentQueue, Name: m.SourceQueue}, "", nil
+		src.kind, src.comp = HopBroker, tracing.Component{Kind: tracing.ComponentQueue, Name: m.SourceQueue}
 		if !m.SentAt.IsZero() {
 			src.at = m.SentAt
 		}
-		src.evidence = "DeadLetterQueueSourceArn names " + m.SourceQueue
+		src.extra = &hopExtra{source: m.SourceQueue, evidence: "DeadLetterQueueSourceArn names " + m.SourceQueue}
 		layers = append(layers, src)
 	}
-	var e *event
+	var e int32
 	for i := range layers {
-		le := g.eventFor(layers[i].key, at)
-		if e == nil {
+		layers[i].ki = g.keyFor(layers[i].key, at)
+		le := g.s.key(layers[i].ki).ev
+		if e == 0 {
 			e = le
 		} else {
 			e = g.union(e, le)
 		}
 	}
-	e = find(e)
+	real := len(layers) // the layers the message itself has, before the implied source-queue copy
+	if m.DeadLetter && m.SourceQueue != "" {
+		real--
+	}
 	for i := range layers {
-		g.addMsg(e, layers[i])
+		switch {
+		case i+1 < real:
+			layers[i].inner = layers[i+1].ki
+		case i >= real:
+			layers[i].inner = layers[0].inner // the source-queue copy carries what the DLQ copy carries
+		}
+		g.addMsg(e, &layers[i])
 	}
 	// Type and source: the EventBridge detail-type users route on, else the
 	// innermost typed layer.
-	for _, env := range m.Layers {
-		if env.Kind == tracing.EnvelopeEventBridge && env.Type != "" && e.typ == "" {
-			e.typ, e.source = env.Type, env.Source
+	if g.s.ev(e).meta == 0 {
+		for _, env := range m.Layers {
+			if env.Kind == tracing.EnvelopeEventBridge && env.Type != "" {
+				g.s.ev(e).meta = g.s.metas.id(meta{env.Type, env.Source})
+				break
+			}
 		}
 	}
-	for i := len(m.Layers) - 1; i >= 0; i-- {
-		if env := m.Layers[i]; env.Type != "" && e.typ == "" {
-			e.typ, e.source = env.Type, env.Source
+	for i := len(m.Layers) - 1; i >= 0 && g.s.ev(e).meta == 0; i-- {
+		if env := m.Layers[i]; env.Type != "" {
+			g.s.ev(e).meta = g.s.metas.id(meta{env.Type, env.Source})
 		}
 	}
 	for _, k := range o.Keys {
 		if !k.Kind.Strong() && k.Kind != tracing.KeyRequestID && k.Kind != tracing.KeySpanID && k.Kind != tracing.KeyLogEventID {
-			g.attachWeak(e, k)
+			g.attachWeak(e, k.Kind, k.Value)
 		}
 	}
 	for _, env := range m.Layers {
+		if env.TraceHeader == "" {
+			continue
+		}
 		if h, err := tracing.ParseXRayHeader(env.TraceHeader); err == nil {
-			g.attachWeak(e, tracing.Key{Kind: tracing.KeyTraceID, Value: h.Root.String()})
+			g.attachWeak(e, tracing.KeyTraceID, h.Root.String())
 		} else if tp, err := tracing.ParseTraceparent(env.TraceHeader); err == nil {
-			g.attachWeak(e, tracing.Key{Kind: tracing.KeyTraceID, Value: tp.TraceID.String()})
+			g.attachWeak(e, tracing.KeyTraceID, tp.TraceID.String())
 		}
 	}
 	if th := m.Attributes["AWSTraceHeader"]; th != "" {
 		if h, err := tracing.ParseXRayHeader(th); err == nil {
-			g.attachWeak(e, tracing.Key{Kind: tracing.KeyTraceID, Value: h.Root.String()})
+			g.attachWeak(e, tracing.KeyTraceID, h.Root.String())
 		}
 	}
 	for _, r := range o.Relations {
 		g.relate(o, r, at)
 	}
-	g.touch(find(e), at)
+	g.touch(g.s.key(layers[0].ki).ev, at)
 }
 
-// addMsg adds or updates a broker hop.
-func (g *Graph) addMsg(e *event, h msgHop) {
-	for _, have := range e.msgs {
-		if have.key == h.key && have.kind == h.kind && have.comp == h.comp {
-			if h.recv > have.recv {
-				have.recv = h.recv
+// addMsg adds or updates a broker hop of event e.
+func (g *Graph) addMsg(e int32, h *layer) {
+	s := &g.s
+	ki, inner := h.ki, h.inner
+	comp := s.compIDs.id(h.comp)
+	for i := s.ev(e).hops; i != 0; i = s.hop(i).next {
+		have := s.hop(i)
+		if have.key == ki && have.kind == h.kind && have.comp == comp {
+			if int32(h.recv) > have.recv {
+				have.recv = int32(h.recv)
 			}
-			if have.inner.IsZero() {
-				have.inner = h.inner
+			if have.inner == 0 {
+				have.inner = inner
 			}
-			if h.body != "" {
-				have.body, have.attrs = h.body, h.attrs
+			if h.extra != nil && h.extra.body != "" {
+				s.hopExtra[i], have.extra = h.extra, true
 			}
 			return
+		}
+		if have.key != ki || have.kind != h.kind {
+			continue
 		}
 		// A bus learns its real name from a better observation.
-		if have.key == h.key && have.kind == h.kind && have.comp.Kind == h.comp.Kind && have.comp.Name == "eventbridge" && h.comp.Name != "" {
-			have.comp = h.comp
+		if hc := s.compIDs.get(have.comp); hc.Kind == h.comp.Kind && hc.Name == "eventbridge" && h.comp.Name != "" {
+			have.comp = comp
 			return
 		}
-		if have.key == h.key && h.comp.Name == "" {
+		if h.comp.Name == "" {
 			return
 		}
 	}
-	cp := h
-	e.msgs = append(e.msgs, &cp)
+	hi := s.hops.alloc()
+	r := s.hop(hi)
+	r.at, r.key, r.inner, r.comp, r.recv, r.kind, r.evid = nanos(h.at), ki, inner, comp, int32(h.recv), h.kind, s.evids.id(h.evidence)
+	if h.extra != nil {
+		s.hopExtra[hi], r.extra = h.extra, true
+	}
+	pushList(&s.ev(e).hops, hi, func(i int32) *int32 { return &s.hop(i).next })
 	if h.kind == HopBroker && h.comp.Kind != tracing.ComponentUnknown && h.comp.Name != "" {
 		g.comp(h.comp).observe(h.at, 0, false, g.cfg.RateBucket)
 	}
 	if h.kind == HopDeadLetter {
 		g.comp(h.comp).observe(h.at, 0, true, g.cfg.RateBucket)
-		if h.source != "" {
-			g.edge(tracing.Component{Kind: tracing.ComponentQueue, Name: h.source}, h.comp, h.at, 0, true)
+		if h.extra != nil && h.extra.source != "" {
+			g.edge(tracing.Component{Kind: tracing.ComponentQueue, Name: h.extra.source}, h.comp, h.at, 0, true)
 		}
 	}
 }
@@ -918,24 +921,14 @@ func firstLineOf(s string, max int) string {
 
 // evict drops the least recently active events beyond MaxEvents.
 func (g *Graph) evict() {
-	for g.nEvents > g.cfg.MaxEvents {
-		back := g.lru.Back()
-		if back == nil {
-			return
-		}
-		e := g.lru.Remove(back).(*event)
-		e.held = false
+	for g.nEvents > g.cfg.MaxEvents && g.s.tail != 0 {
+		e := g.s.tail
+		g.s.lruRemove(e)
+		g.s.freeEvent(e)
 		g.nEvents--
-		for _, k := range e.strong {
-			if r, ok := g.strong[k]; ok && find(r) == e {
-				delete(g.strong, k)
-			}
-		}
-		for _, k := range e.weak {
-			g.detachWeak(e, k)
-		}
 		g.evicted++
 	}
+	g.s.compactArena()
 }
 
 // ---- reading ----
@@ -951,50 +944,39 @@ func (g *Graph) Totals() Totals {
 }
 
 // lookup resolves an ID (any key value, or a unique prefix of one) to events.
-func (g *Graph) lookup(id string) []*event {
+func (g *Graph) lookup(id string) []int32 {
 	id = strings.TrimSpace(id)
 	if id == "" {
 		return nil
 	}
-	seen := map[*event]bool{}
-	var out []*event
-	add := func(e *event) {
-		e = find(e)
-		if e.held && !seen[e] {
-			seen[e] = true
+	var out []int32
+	add := func(e int32) {
+		if !slices.Contains(out, e) {
 			out = append(out, e)
 		}
 	}
 	for kind := tracing.KeyKind(1); kind < 32; kind++ {
-		k := tracing.Key{Kind: kind, Value: id}
-		if e, ok := g.strong[k]; ok {
-			add(e)
+		if ki := g.s.findStrong(kind, id); ki != 0 {
+			add(g.s.key(ki).ev)
 		}
-		for _, e := range g.weak[k] {
-			add(e)
-		}
+		g.s.eachWeak(kind, id, add)
 	}
-	if t, err := tracing.ParseTraceID(id); err == nil {
-		for _, e := range g.weak[tracing.Key{Kind: tracing.KeyTraceID, Value: t.String()}] {
-			add(e)
-		}
+	if t, err := tracing.ParseTraceID(id); err == nil && t.String() != id {
+		g.s.eachWeak(tracing.KeyTraceID, t.String(), add)
 	}
 	for _, alias := range []string{"ce:" + id, "=" + id} {
-		for _, e := range g.weak[tracing.Key{Kind: tracing.KeyCorrelation, Value: alias}] {
-			add(e)
-		}
+		g.s.eachWeak(tracing.KeyCorrelation, alias, add)
 	}
 	if len(out) > 0 {
 		return out
 	}
 	// A prefix (at least 4 characters) of a strong key.
 	if len(id) >= 4 {
-		for k, e := range g.strong {
-			if strings.HasPrefix(k.Value, id) {
-				add(e)
-				if len(out) > 20 {
-					break
-				}
+		var buf [36]byte
+		for i := int32(1); i < g.s.keys.n && len(out) <= 20; i++ {
+			k := g.s.keys.at(i)
+			if k.str.n != 0 && !k.weak && strings.HasPrefix(string(g.s.arena.view(k.str, &buf)), id) {
+				add(k.ev)
 			}
 		}
 	}
@@ -1006,12 +988,13 @@ func (g *Graph) Find(prefix string, limit int) []Match {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	evs := g.lookup(prefix)
-	sort.Slice(evs, func(i, j int) bool { return evs[i].last.After(evs[j].last) })
+	sort.Slice(evs, func(i, j int) bool { return g.s.ev(evs[i]).last > g.s.ev(evs[j]).last })
 	if limit > 0 && len(evs) > limit {
 		evs = evs[:limit]
 	}
 	out := make([]Match, 0, len(evs))
-	for _, e := range evs {
+	for _, id := range evs {
+		e := g.s.view(id)
 		m := Match{ID: primaryID(e), Type: e.typ, Last: e.last}
 		for _, k := range append(append([]tracing.Key{}, e.strong...), e.weak...) {
 			if strings.HasPrefix(k.Value, prefix) || strings.HasSuffix(k.Value, "\n"+prefix) {
@@ -1024,34 +1007,51 @@ func (g *Graph) Find(prefix string, limit int) []Match {
 	return out
 }
 
-// primaryID is the key users see for an event: the EventBridge id, else the
-// CloudEvents id, SNS, SQS or S3 key, in that order.
-func primaryID(e *event) string {
-	best := tracing.Key{}
-	rank := func(k tracing.KeyKind) int {
-		switch k {
-		case tracing.KeyEventID:
-			return 5
-		case tracing.KeyCloudEventID:
-			return 4
-		case tracing.KeySNSMessageID:
-			return 3
-		case tracing.KeyS3Object:
-			return 2
-		case tracing.KeyMessageID:
-			return 1
-		}
-		return 0
+// keyRank orders strong keys for the ID users see: the EventBridge id, else
+// the CloudEvents id, SNS, S3 or SQS key.
+func keyRank(k tracing.KeyKind) int {
+	switch k {
+	case tracing.KeyEventID:
+		return 5
+	case tracing.KeyCloudEventID:
+		return 4
+	case tracing.KeySNSMessageID:
+		return 3
+	case tracing.KeyS3Object:
+		return 2
+	case tracing.KeyMessageID:
+		return 1
 	}
+	return 0
+}
+
+// primaryID is the key users see for an event.
+func primaryID(e *eventView) string {
+	best := tracing.Key{}
 	for _, k := range e.strong {
-		if rank(k.Kind) > rank(best.Kind) {
+		if keyRank(k.Kind) > keyRank(best.Kind) {
 			best = k
 		}
 	}
-	if best.Kind == tracing.KeyCloudEventID {
-		if _, id, ok := strings.Cut(best.Value, "\n"); ok {
+	return displayID(best)
+}
+
+func displayID(k tracing.Key) string {
+	if k.Kind == tracing.KeyCloudEventID {
+		if _, id, ok := strings.Cut(k.Value, "\n"); ok {
 			return id
 		}
 	}
-	return best.Value
+	return k.Value
+}
+
+// primaryIDOf is primaryID without building the event's view.
+func (g *Graph) primaryIDOf(e int32) string {
+	best := int32(0)
+	for i := g.s.ev(e).keys; i != 0; i = g.s.key(i).next {
+		if k := g.s.key(i); !k.weak && (best == 0 || keyRank(k.kind) > keyRank(g.s.key(best).kind)) {
+			best = i
+		}
+	}
+	return displayID(g.s.keyOf(best))
 }

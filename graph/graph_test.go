@@ -362,8 +362,21 @@ func TestEviction(t *testing.T) {
 	if _, err := g.Lineage("m-249"); err != nil {
 		t.Errorf("newest event: %v", err)
 	}
-	if len(g.strong) != 100 || len(g.weak) != 200 { // each correlation key and its bare-value alias
-		t.Errorf("index not pruned: %d strong, %d weak keys", len(g.strong), len(g.weak))
+	strong, weak := 0, 0
+	for i := int32(1); i < g.s.keys.n; i++ {
+		if k := g.s.keys.at(i); k.kind == tracing.KeyUnknown {
+			continue
+		} else if k.weak {
+			weak++
+		} else {
+			strong++
+		}
+	}
+	if strong != 100 || weak != 200 || g.s.keys.live != 300 || len(g.s.index) != 300 { // each correlation key and its bare-value alias
+		t.Errorf("index not pruned: %d strong, %d weak keys, %d live, %d indexed", strong, weak, g.s.keys.live, len(g.s.index))
+	}
+	if g.s.events.live != 100 || g.s.hops.live != 100 {
+		t.Errorf("records not freed: %d events, %d hops", g.s.events.live, g.s.hops.live)
 	}
 }
 
@@ -453,4 +466,62 @@ func TestMap(t *testing.T) {
 
 func reqIDs(i int) [3]string {
 	return [3]string{fmt.Sprintf("aaaaaaaa-0000-4000-8000-%012d", i), fmt.Sprintf("bbbbbbbb-0000-4000-8000-%012d", i), fmt.Sprintf("cccccccc-0000-4000-8000-%012d", i)}
+}
+
+func TestUUIDPacking(t *testing.T) {
+	t.Parallel()
+	var a arena
+	for _, s := range []string{
+		"3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f", // packed
+		"3F1C2D4E-5A6B-4C7D-8E9F-0A1B2C3D4E5F", // uppercase: kept as text so it reads back exactly
+		"3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5",  // short
+		"3f1c2d4e05a6b-4c7d-8e9f-0a1b2c3d4e5f", // dash missing
+		"3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5g", // not hex
+		"", "x",
+	} {
+		r := a.put(s)
+		if got := a.str(r); got != s {
+			t.Errorf("put(%q) read back %q", s, got)
+		}
+		if !a.equal(r, s) {
+			t.Errorf("equal(put(%q)) is false", s)
+		}
+		if s != "" && a.equal(r, s+"0") {
+			t.Errorf("%q equals a longer string", s)
+		}
+		if packed := r.n&packedUUID != 0; packed != (s == "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f") {
+			t.Errorf("%q packed=%v", s, packed)
+		}
+	}
+}
+
+// TestArenaCompaction churns far more key bytes through a small graph than it
+// holds, so the arena is compacted several times, and checks that the events
+// still held are found by each of their keys and nothing else is.
+func TestArenaCompaction(t *testing.T) {
+	t.Parallel()
+	g := newTestGraph(500)
+	pad := strings.Repeat("p", 200)
+	const n = 80_000 // ≈ 17 MiB of key text through a 500-event graph
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("m-%d-%s", i, pad)
+		g.Ingest(tracing.Batch{{Kind: tracing.ObsMessage, Time: t0.Add(time.Duration(i) * time.Millisecond),
+			Keys:    []tracing.Key{{Kind: tracing.KeyMessageID, Value: id}, {Kind: tracing.KeyCorrelation, Value: fmt.Sprintf("order=o-%d", i)}},
+			Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "q", ID: id}}})
+	}
+	if dead := g.s.arena.total - g.s.arena.live; g.s.compactions < 2 || dead >= 8<<20 {
+		t.Errorf("arena compacted %d times; %d dead bytes, %d live", g.s.compactions, dead, g.s.arena.live)
+	}
+	for _, i := range []int{n - 1, n - 250, n - 500} {
+		id := fmt.Sprintf("m-%d-%s", i, pad)
+		for _, key := range []string{id, fmt.Sprintf("order=o-%d", i), fmt.Sprintf("o-%d", i)} {
+			l, err := g.Lineage(key)
+			if err != nil || l.ID != id {
+				t.Errorf("Lineage(%.20q) = %.20q, %v", key, l.ID, err)
+			}
+		}
+	}
+	if _, err := g.Lineage(fmt.Sprintf("m-%d-%s", n-501, pad)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("evicted event found: %v", err)
+	}
 }

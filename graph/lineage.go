@@ -21,7 +21,7 @@ func (g *Graph) Lineage(id string) (Lineage, error) {
 	default:
 		return Lineage{}, ErrAmbiguous
 	}
-	return g.build(evs[0]), nil
+	return g.build(g.s.view(evs[0])), nil
 }
 
 // missingAfter is how long a queued message may wait for its consumer before
@@ -37,7 +37,7 @@ const missingAfter = 30 * time.Second
 // queue, and a missing consumer under a queue whose consumer is known from
 // other events but hasn't been seen for this one. Children follow parents;
 // siblings are ordered by time.
-func (g *Graph) build(e *event) Lineage {
+func (g *Graph) build(e *eventView) Lineage {
 	l := Lineage{ID: primaryID(e), Type: e.typ, First: e.first, Last: e.last, Version: g.version}
 	l.Keys = append(append([]tracing.Key{}, e.strong...), e.weak...)
 	type node struct {
@@ -309,7 +309,7 @@ func (g *Graph) fillInvocation(h *Hop, inv *invocation) {
 //     the message can still be received, failed once it can't; a failed direct
 //     invocation → failed;
 //   - no consumer seen yet → in flight.
-func (g *Graph) status(e *event, hops []Hop) Status {
+func (g *Graph) status(e *eventView, hops []Hop) Status {
 	dead := false
 	var lastDLQ, lastInvoke time.Time
 	for _, h := range hops {
@@ -370,7 +370,7 @@ func (g *Graph) status(e *event, hops []Hop) Status {
 }
 
 // spans returns the waterfall of the traces attached to e.
-func (g *Graph) spans(e *event) []SpanRow {
+func (g *Graph) spans(e *eventView) []SpanRow {
 	var all []tracing.Span
 	for _, k := range e.weak {
 		if k.Kind != tracing.KeyTraceID {
@@ -438,65 +438,104 @@ func (g *Graph) spans(e *event) []SpanRow {
 
 // ---- the Flows list ----
 
-func (g *Graph) row(e *event) FlowRow {
-	r := FlowRow{ID: primaryID(e), Type: e.typ, Source: e.source, First: e.first, Last: e.last, Latency: e.last.Sub(e.first)}
-	r.Hops = len(e.msgs) + len(e.invs) + len(e.pubs)
-	last := time.Time{}
-	for _, m := range e.msgs {
-		if !m.at.Before(last) {
-			last, r.LastHop = m.at, m.comp.Name
+func (g *Graph) row(e int32) FlowRow {
+	s := &g.s
+	var buf [36]byte
+	r := s.ev(e)
+	m := s.metas.get(r.meta)
+	row := FlowRow{ID: g.primaryIDOf(e), Type: m.typ, Source: m.source, First: fromNanos(r.first), Last: fromNanos(r.last), Latency: time.Duration(r.last - r.first)}
+	var last int64
+	for i := r.hops; i != 0; i = s.hop(i).next {
+		h := s.hop(i)
+		row.Hops++
+		if h.at >= last {
+			last, row.LastHop = h.at, s.compIDs.get(h.comp).Name
 		}
 	}
-	for _, ref := range e.invs {
-		if !ref.at.Before(last) {
-			last, r.LastHop = ref.at, ref.comp.Name
+	firstPub := int32(0)
+	for i := r.refs; i != 0; i = s.ref(i).next {
+		f := s.ref(i)
+		row.Hops++
+		if f.pub {
+			if firstPub == 0 {
+				firstPub = f.comp
+			}
+			continue
 		}
-		if inv := g.invs[ref.request]; inv != nil {
-			r.CostUSD += inv.costUSD
+		if f.at >= last {
+			last, row.LastHop = f.at, s.compIDs.get(f.comp).Name
+		}
+		if inv := g.invs[string(s.arena.view(f.req, &buf))]; inv != nil && f.req.n != 0 {
+			row.CostUSD += inv.costUSD
 		}
 	}
-	if r.Source == "" && len(e.pubs) > 0 {
-		r.Source = e.pubs[0].comp.Name
+	if row.Source == "" && firstPub != 0 {
+		row.Source = s.compIDs.get(firstPub).Name
 	}
-	r.Status = g.quickStatus(e)
-	return r
+	row.Status = g.quickStatus(e)
+	return row
 }
 
 // quickStatus is status without building hops, for list rows.
-func (g *Graph) quickStatus(e *event) Status {
-	if e.flags&flagReplayed != 0 {
+func (g *Graph) quickStatus(e int32) Status {
+	s := &g.s
+	var buf [36]byte
+	r := s.ev(e)
+	if r.flags&flagReplayed != 0 {
 		return StatusReplayed
 	}
 	dead := false
-	for _, m := range e.msgs {
-		if m.kind == HopDeadLetter {
+	for i := r.hops; i != 0; i = s.hop(i).next {
+		if s.hop(i).kind == HopDeadLetter {
 			dead = true
 		}
 	}
-	if e.flags&flagRedriven != 0 {
+	if r.flags&flagRedriven != 0 {
 		return StatusRedriven
 	}
 	if dead {
 		return StatusDeadLettered
 	}
-	if len(e.invs) == 0 {
-		return StatusInFlight
+	// The latest attempt on each key consumed decides.
+	type attempt struct {
+		via int32
+		inv *invocation
 	}
-	latest := map[tracing.Key]*invocation{}
-	for _, ref := range e.invs {
-		inv := g.invs[ref.request]
-		if inv == nil {
+	var attempts [8]attempt
+	latest := attempts[:0]
+	consumed := false
+	for i := r.refs; i != 0; i = s.ref(i).next {
+		f := s.ref(i)
+		if f.pub {
 			continue
 		}
-		if cur := latest[ref.via]; cur == nil || inv.start.After(cur.start) {
-			latest[ref.via] = inv
+		consumed = true
+		inv := g.invs[string(s.arena.view(f.req, &buf))]
+		if inv == nil || f.req.n == 0 {
+			continue
 		}
+		found := false
+		for j := range latest {
+			if latest[j].via == f.via {
+				found = true
+				if inv.start.After(latest[j].inv.start) {
+					latest[j].inv = inv
+				}
+			}
+		}
+		if !found {
+			latest = append(latest, attempt{f.via, inv})
+		}
+	}
+	if !consumed {
+		return StatusInFlight
 	}
 	now := g.cfg.Now()
 	status := StatusSucceeded
-	for via, inv := range latest {
+	for _, a := range latest {
+		inv := a.inv
 		switch {
-		case inv.failed && via.Kind == tracing.KeyMessageID && now.Sub(inv.start) < 15*time.Minute:
+		case inv.failed && s.key(a.via).kind == tracing.KeyMessageID && now.Sub(inv.start) < 15*time.Minute:
 			return StatusRetrying
 		case inv.failed:
 			status = StatusFailed
@@ -523,30 +562,53 @@ func severity(s Status) int {
 	return 1
 }
 
-func (g *Graph) matches(e *event, filter string) bool {
+// containsFold reports whether s contains lower (already lower case), ignoring ASCII case.
+func containsFold(s []byte, lower string) bool {
+	n := len(lower)
+	if n == 0 {
+		return true
+	}
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for ; j < n; j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != lower[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Graph) matches(e int32, filter string) bool {
 	if filter == "" {
 		return true
 	}
-	if strings.Contains(strings.ToLower(e.typ), filter) || strings.Contains(strings.ToLower(e.source), filter) {
+	s := &g.s
+	var buf [36]byte
+	r := s.ev(e)
+	m := s.metas.get(r.meta)
+	if strings.Contains(strings.ToLower(m.typ), filter) || strings.Contains(strings.ToLower(m.source), filter) {
 		return true
 	}
-	for _, k := range e.strong {
-		if strings.Contains(strings.ToLower(k.Value), filter) {
+	for i := r.keys; i != 0; i = s.key(i).next {
+		if containsFold(s.arena.view(s.key(i).str, &buf), filter) {
 			return true
 		}
 	}
-	for _, k := range e.weak {
-		if strings.Contains(strings.ToLower(k.Value), filter) {
+	for i := r.hops; i != 0; i = s.hop(i).next {
+		if strings.Contains(strings.ToLower(s.compIDs.get(s.hop(i).comp).Name), filter) {
 			return true
 		}
 	}
-	for _, m := range e.msgs {
-		if strings.Contains(strings.ToLower(m.comp.Name), filter) {
-			return true
-		}
-	}
-	for _, r := range e.invs {
-		if strings.Contains(strings.ToLower(r.comp.Name), filter) {
+	for i := r.refs; i != 0; i = s.ref(i).next {
+		if f := s.ref(i); !f.pub && strings.Contains(strings.ToLower(s.compIDs.get(f.comp).Name), filter) {
 			return true
 		}
 	}
@@ -564,42 +626,42 @@ func (g *Graph) Flows(q FlowQuery) FlowPage {
 		q.Limit = 50
 	}
 	page := FlowPage{Version: g.version}
-	emit := func(e *event) {
+	emit := func(e int32) {
 		if page.Matched >= q.Offset && len(page.Rows) < q.Limit {
 			page.Rows = append(page.Rows, g.row(e))
 		}
 		page.Matched++
 	}
-	keep := func(e *event) bool { return g.matches(e, filter) != q.Invert || (filter == "" && !q.Invert) }
+	keep := func(e int32) bool { return g.matches(e, filter) != q.Invert || (filter == "" && !q.Invert) }
 	if q.Sort == SortRecent {
 		if filter == "" {
 			page.Matched = g.nEvents
 			i := 0
-			for el := g.lru.Front(); el != nil && len(page.Rows) < q.Limit; el = el.Next() {
+			for e := g.s.head; e != 0 && len(page.Rows) < q.Limit; e = g.s.ev(e).next {
 				if i >= q.Offset {
-					page.Rows = append(page.Rows, g.row(el.Value.(*event)))
+					page.Rows = append(page.Rows, g.row(e))
 				}
 				i++
 			}
 			return page
 		}
-		for el := g.lru.Front(); el != nil; el = el.Next() {
-			if e := el.Value.(*event); keep(e) {
+		for e := g.s.head; e != 0; e = g.s.ev(e).next {
+			if keep(e) {
 				emit(e)
 			}
 		}
 		return page
 	}
-	for _, e := range g.sorted(q.Sort) {
-		if e.held && e.parent == nil && keep(e) {
-			emit(e)
+	for _, ref := range g.sorted(q.Sort) {
+		if r := g.s.ev(ref.id); r.flags&flagHeld != 0 && r.seq == ref.seq && keep(ref.id) {
+			emit(ref.id)
 		}
 	}
 	return page
 }
 
 // sorted returns the held events in the given order, cached for a second.
-func (g *Graph) sorted(by FlowSort) []*event {
+func (g *Graph) sorted(by FlowSort) []eventRef {
 	now := g.cfg.Now()
 	g.cacheMu.Lock()
 	c, ok := g.sortCache[by]
@@ -607,43 +669,50 @@ func (g *Graph) sorted(by FlowSort) []*event {
 	if ok && (c.version == g.version || now.Sub(c.at) < time.Second) {
 		return c.order
 	}
-	order := make([]*event, 0, g.nEvents)
-	for el := g.lru.Front(); el != nil; el = el.Next() {
-		order = append(order, el.Value.(*event))
-	}
+	s := &g.s
+	var buf [36]byte
 	type keyed struct {
-		e *event
-		k float64
+		ref eventRef
+		k   float64
 	}
-	ks := make([]keyed, len(order))
-	for i, e := range order {
+	ks := make([]keyed, 0, g.nEvents)
+	for e := s.head; e != 0; e = s.ev(e).next {
+		r := s.ev(e)
 		var k float64
 		switch by {
 		case SortStarted:
-			k = float64(e.first.UnixNano())
+			k = float64(r.first)
 		case SortLatency:
-			k = float64(e.last.Sub(e.first))
+			k = float64(r.last - r.first)
 		case SortHops:
-			k = float64(len(e.msgs) + len(e.invs) + len(e.pubs))
+			for i := r.hops; i != 0; i = s.hop(i).next {
+				k++
+			}
+			for i := r.refs; i != 0; i = s.ref(i).next {
+				k++
+			}
 		case SortStatus:
-			k = float64(severity(g.quickStatus(e)))*1e19 + float64(e.last.UnixNano())
+			k = float64(severity(g.quickStatus(e)))*1e19 + float64(r.last)
 		case SortCost:
-			for _, ref := range e.invs {
-				if inv := g.invs[ref.request]; inv != nil {
-					k += inv.costUSD
+			for i := r.refs; i != 0; i = s.ref(i).next {
+				if f := s.ref(i); !f.pub && f.req.n != 0 {
+					if inv := g.invs[string(s.arena.view(f.req, &buf))]; inv != nil {
+						k += inv.costUSD
+					}
 				}
 			}
 		}
-		ks[i] = keyed{e, k}
+		ks = append(ks, keyed{eventRef{e, r.seq}, k})
 	}
 	sort.SliceStable(ks, func(i, j int) bool {
 		if ks[i].k != ks[j].k {
 			return ks[i].k > ks[j].k
 		}
-		return ks[i].e.seq > ks[j].e.seq
+		return ks[i].ref.seq > ks[j].ref.seq
 	})
+	order := make([]eventRef, len(ks))
 	for i := range ks {
-		order[i] = ks[i].e
+		order[i] = ks[i].ref
 	}
 	// The cache is written under the read lock: guard it separately.
 	g.cacheMu.Lock()

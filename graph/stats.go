@@ -290,8 +290,17 @@ func (g *Graph) DLQMessages(queue string) []DLQMessage {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	var out []DLQMessage
-	for e := g.lru.Front(); e != nil; e = e.Next() {
-		ev := e.Value.(*event)
+	for e := g.s.head; e != 0; e = g.s.ev(e).next {
+		dead := false
+		for i := g.s.ev(e).hops; i != 0; i = g.s.hop(i).next {
+			if h := g.s.hop(i); h.kind == HopDeadLetter && g.s.compIDs.get(h.comp).Name == queue {
+				dead = true
+			}
+		}
+		if !dead {
+			continue
+		}
+		ev := g.s.view(e)
 		for _, m := range ev.msgs {
 			if m.kind != HopDeadLetter || m.comp.Name != queue {
 				continue
@@ -311,7 +320,7 @@ func (g *Graph) DLQMessages(queue string) []DLQMessage {
 }
 
 // lastError is the error of the latest failed invocation that consumed key k (or any key of ev).
-func (g *Graph) lastError(ev *event, k tracing.Key) string {
+func (g *Graph) lastError(ev *eventView, k tracing.Key) string {
 	var best *invocation
 	for _, ref := range ev.invs {
 		inv := g.invs[ref.request]

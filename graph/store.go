@@ -1,0 +1,642 @@
+package graph
+
+import (
+	"hash/maphash"
+	"time"
+
+	"github.com/flowtop/flowtop/tracing"
+)
+
+// The graph holds up to millions of events, so their storage is compact and
+// holds no Go pointers: records live in chunked slabs and refer to each other
+// by int32 index (0 is "none"), and key strings live in a byte arena. The
+// garbage collector never scans any of it, an event costs no allocation once
+// the slabs are warm, and a message event is well under 200 bytes (see
+// BenchmarkRetained1M). Everything here runs under the graph's write lock
+// except the read-only helpers, which readers call under the read lock.
+
+const (
+	slabBits  = 12
+	slabChunk = 1 << slabBits
+)
+
+// slab is a growable array of T in fixed chunks (no copying on growth, no
+// doubling slack) with a free list. Index 0 is reserved for "none".
+type slab[T any] struct {
+	chunks [][]T
+	n      int32 // indexes handed out so far, including the reserved 0
+	free   []int32
+	live   int
+}
+
+func (s *slab[T]) alloc() int32 {
+	s.live++
+	if k := len(s.free); k > 0 {
+		i := s.free[k-1]
+		s.free = s.free[:k-1]
+		return i
+	}
+	if s.n == 0 {
+		s.n = 1
+	}
+	i := s.n
+	if int(i>>slabBits) == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]T, slabChunk))
+	}
+	s.n++
+	return i
+}
+
+func (s *slab[T]) at(i int32) *T { return &s.chunks[i>>slabBits][i&(slabChunk-1)] }
+
+func (s *slab[T]) release(i int32) {
+	var zero T
+	*s.at(i) = zero
+	s.free = append(s.free, i)
+	s.live--
+}
+
+// ---- strings ----
+
+const (
+	arenaBits  = 20
+	arenaChunk = 1 << arenaBits
+	// maxKeyLen bounds one key value. Real IDs are far shorter (an S3 key is at
+	// most 1,024 bytes); a longer value is cut, which cannot merge events that
+	// were not already the same up to 4 KiB.
+	maxKeyLen = 4096
+)
+
+// strRef locates a string in the arena: chunk<<arenaBits | offset, and
+// length, whose top bit marks a UUID stored as its 16 bytes.
+type strRef struct{ off, n uint32 }
+
+const packedUUID = 1 << 31
+
+func (r strRef) size() uint32 { return r.n &^ packedUUID }
+
+// arena stores key strings back to back in 1 MiB chunks that hold no
+// pointers. Bytes once written never change; space of dropped strings is
+// reclaimed by compaction (Graph.compactArena).
+type arena struct {
+	chunks [][]byte
+	total  int // bytes written
+	live   int // bytes still referenced
+}
+
+// put stores s. Most IDs AWS hands out (SQS and SNS MessageIds, EventBridge
+// ids, Lambda request IDs) are lowercase UUIDs: those take 16 bytes, not 36.
+func (a *arena) put(s string) strRef {
+	if len(s) > maxKeyLen {
+		s = s[:maxKeyLen]
+	}
+	var u [16]byte
+	if packUUID(s, &u) {
+		return a.putRaw(u[:], 16|packedUUID)
+	}
+	return a.putRaw([]byte(s), uint32(len(s)))
+}
+
+func (a *arena) putRaw(b []byte, n uint32) strRef {
+	if len(b) == 0 {
+		return strRef{}
+	}
+	c := len(a.chunks) - 1
+	if c < 0 || len(a.chunks[c])+len(b) > arenaChunk {
+		a.chunks = append(a.chunks, make([]byte, 0, arenaChunk))
+		c++
+	}
+	off := len(a.chunks[c])
+	a.chunks[c] = append(a.chunks[c], b...)
+	a.total += len(b)
+	a.live += len(b)
+	return strRef{off: uint32(c)<<arenaBits | uint32(off), n: n}
+}
+
+// raw returns the stored bytes without copying or unpacking.
+func (a *arena) raw(r strRef) []byte {
+	if r.size() == 0 {
+		return nil
+	}
+	c, off := r.off>>arenaBits, r.off&(arenaChunk-1)
+	return a.chunks[c][off : off+r.size()]
+}
+
+// view returns the string's bytes, unpacking a UUID into buf; callers must
+// not keep or modify them.
+func (a *arena) view(r strRef, buf *[36]byte) []byte {
+	b := a.raw(r)
+	if r.n&packedUUID != 0 {
+		unpackUUID(b, buf)
+		return buf[:]
+	}
+	return b
+}
+
+// equal reports whether the stored string is s, without allocating.
+func (a *arena) equal(r strRef, s string) bool {
+	if len(s) > maxKeyLen {
+		s = s[:maxKeyLen]
+	}
+	if r.n&packedUUID != 0 {
+		var u [16]byte
+		return packUUID(s, &u) && string(a.raw(r)) == string(u[:])
+	}
+	return string(a.raw(r)) == s
+}
+
+// str returns a copy of the string, safe to hand to readers.
+func (a *arena) str(r strRef) string {
+	var buf [36]byte
+	return string(a.view(r, &buf))
+}
+
+func (a *arena) drop(r strRef) { a.live -= int(r.size()) }
+
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// packUUID packs a lowercase canonical UUID (8-4-4-4-12 hex) into 16 bytes.
+func packUUID(s string, out *[16]byte) bool {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return false
+	}
+	j := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i--
+			continue
+		}
+		hi, ok1 := lowerHex(s[i])
+		lo, ok2 := lowerHex(s[i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		out[j] = hi<<4 | lo
+		j++
+	}
+	return j == 16
+}
+
+func unpackUUID(b []byte, out *[36]byte) {
+	const digits = "0123456789abcdef"
+	j := 0
+	for i, c := range b[:16] {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			out[j] = '-'
+			j++
+		}
+		out[j], out[j+1] = digits[c>>4], digits[c&15]
+		j += 2
+	}
+}
+
+// interner gives small ids to the few distinct strings the graph repeats
+// (components, evidence texts, event types). Id 0 is the zero value.
+type interner[T comparable] struct {
+	ids  map[T]int32
+	vals []T
+	max  int
+}
+
+func (in *interner[T]) id(v T) int32 {
+	var zero T
+	if v == zero {
+		return 0
+	}
+	if id, ok := in.ids[v]; ok {
+		return id
+	}
+	if in.ids == nil {
+		in.ids = map[T]int32{}
+		in.vals = []T{zero}
+	}
+	if in.max > 0 && len(in.vals) >= in.max {
+		return 0 // full: a pathological source names too many distinct things
+	}
+	id := int32(len(in.vals))
+	in.ids[v] = id
+	in.vals = append(in.vals, v)
+	return id
+}
+
+func (in *interner[T]) get(id int32) T {
+	if id <= 0 || int(id) >= len(in.vals) {
+		var zero T
+		return zero
+	}
+	return in.vals[id]
+}
+
+// ---- records ----
+
+// eventRec is one event (the root of its union of strong keys).
+type eventRec struct {
+	seq         uint64
+	first, last int64 // unix nanoseconds
+	prev, next  int32 // LRU list, most recently active first
+	keys        int32 // first keyRec of the event's list
+	hops        int32 // first hopRec
+	refs        int32 // first refRec
+	meta        int32 // interned {type, source}
+	flags       uint8
+}
+
+const (
+	flagRedriven uint8 = 1 << iota
+	flagReplayed
+	flagHeld // a live event in the LRU list
+)
+
+// keyRec is one key of one event. Strong keys have one record; a weak key has
+// one record per event it is attached to. Records with the same hash form a
+// doubly linked chain from Graph.index.
+type keyRec struct {
+	str          strRef
+	ev           int32 // the event
+	next         int32 // next key of the same event
+	hnext, hprev int32 // hash chain
+	kind         tracing.KeyKind
+	weak         bool
+}
+
+// hopRec is one broker layer of an event: the key it had there, where it
+// was, and the layer it carries (its causal parent).
+type hopRec struct {
+	at    int64
+	key   int32 // keyRec of the event
+	inner int32 // keyRec of the layer this one carries, or 0
+	comp  int32 // interned component
+	recv  int32
+	next  int32
+	evid  int32 // interned evidence
+	kind  HopKind
+	extra bool // g.hopExtra holds the DLQ body, attributes and source queue
+}
+
+// hopExtra is what only DLQ copies (and the source-queue hop a copy implies) carry.
+type hopExtra struct {
+	source   string
+	body     string
+	attrs    map[string]string
+	evidence string
+}
+
+// refRec ties an invocation (or a span standing for one) to the key of the
+// event it consumed or published.
+type refRec struct {
+	at   int64
+	req  strRef // Lambda request ID
+	span strRef // span key value ("trace/span")
+	via  int32  // keyRec of the event
+	comp int32
+	next int32
+	evid int32
+	conf float32
+	pub  bool
+}
+
+type meta struct{ typ, source string }
+
+// store is the graph's compact event storage.
+type store struct {
+	events   slab[eventRec]
+	keys     slab[keyRec]
+	hops     slab[hopRec]
+	refs     slab[refRec]
+	hopExtra map[int32]*hopExtra
+	arena    arena
+	index    map[uint64]int32 // key hash → first keyRec of its chain
+	seed     maphash.Seed
+	head     int32 // LRU: most recently active
+	tail     int32
+	compIDs  interner[tracing.Component]
+	evids    interner[string]
+	metas    interner[meta]
+
+	compactions int
+}
+
+func newStore() store {
+	return store{
+		hopExtra: map[int32]*hopExtra{},
+		index:    map[uint64]int32{},
+		seed:     maphash.MakeSeed(),
+		evids:    interner[string]{max: 1 << 16},
+		metas:    interner[meta]{max: 1 << 16},
+	}
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+func (s *store) ev(e int32) *eventRec { return s.events.at(e) }
+func (s *store) key(k int32) *keyRec  { return s.keys.at(k) }
+func (s *store) hop(h int32) *hopRec  { return s.hops.at(h) }
+func (s *store) ref(r int32) *refRec  { return s.refs.at(r) }
+
+func (s *store) hash(kind tracing.KeyKind, v string) uint64 {
+	if len(v) > maxKeyLen {
+		v = v[:maxKeyLen]
+	}
+	return maphash.String(s.seed, v) ^ uint64(kind)*0x9e3779b97f4a7c15
+}
+
+func (s *store) hashBytes(kind tracing.KeyKind, v []byte) uint64 {
+	return maphash.Bytes(s.seed, v) ^ uint64(kind)*0x9e3779b97f4a7c15
+}
+
+func (s *store) keyIs(k *keyRec, kind tracing.KeyKind, v string) bool {
+	if len(v) > maxKeyLen {
+		v = v[:maxKeyLen]
+	}
+	return k.kind == kind && s.arena.equal(k.str, v)
+}
+
+// keyOf materializes a key for a reader.
+func (s *store) keyOf(k int32) tracing.Key {
+	if k == 0 {
+		return tracing.Key{}
+	}
+	r := s.key(k)
+	return tracing.Key{Kind: r.kind, Value: s.arena.str(r.str)}
+}
+
+// findStrong returns the record of a strong key, or 0.
+func (s *store) findStrong(kind tracing.KeyKind, v string) int32 {
+	for i := s.index[s.hash(kind, v)]; i != 0; {
+		k := s.key(i)
+		if !k.weak && s.keyIs(k, kind, v) {
+			return i
+		}
+		i = k.hnext
+	}
+	return 0
+}
+
+// eachWeak calls fn with each event a weak key is attached to.
+func (s *store) eachWeak(kind tracing.KeyKind, v string, fn func(e int32)) {
+	for i := s.index[s.hash(kind, v)]; i != 0; {
+		k := s.key(i)
+		next := k.hnext
+		if k.weak && s.keyIs(k, kind, v) {
+			fn(k.ev)
+		}
+		i = next
+	}
+}
+
+// addKey appends a key record to event e's list and the index.
+func (s *store) addKey(e int32, kind tracing.KeyKind, v string, weak bool) int32 {
+	i := s.keys.alloc()
+	k := s.key(i)
+	k.str, k.ev, k.kind, k.weak = s.arena.put(v), e, kind, weak
+	h := s.hash(kind, v)
+	if head := s.index[h]; head != 0 {
+		k.hnext = head
+		s.key(head).hprev = i
+	}
+	s.index[h] = i
+	s.appendKey(e, i)
+	return i
+}
+
+func (s *store) appendKey(e, i int32) {
+	s.key(i).next = 0
+	r := s.ev(e)
+	if r.keys == 0 {
+		r.keys = i
+		return
+	}
+	last := r.keys
+	for s.key(last).next != 0 {
+		last = s.key(last).next
+	}
+	s.key(last).next = i
+}
+
+// dropKey removes a key record from the index and frees it (not from its event's list).
+func (s *store) dropKey(i int32) {
+	k := s.key(i)
+	if k.hprev != 0 {
+		s.key(k.hprev).hnext = k.hnext
+	} else {
+		var buf [36]byte
+		h := s.hashBytes(k.kind, s.arena.view(k.str, &buf))
+		if k.hnext != 0 {
+			s.index[h] = k.hnext
+		} else {
+			delete(s.index, h)
+		}
+	}
+	if k.hnext != 0 {
+		s.key(k.hnext).hprev = k.hprev
+	}
+	s.arena.drop(k.str)
+	s.keys.release(i)
+}
+
+// hasWeak reports whether event e already has weak key kind:v.
+func (s *store) hasWeak(e int32, kind tracing.KeyKind, v string) bool {
+	for i := s.ev(e).keys; i != 0; i = s.key(i).next {
+		if k := s.key(i); k.weak && s.keyIs(k, kind, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// weakFanout counts the events weak key kind:v is attached to, up to limit.
+func (s *store) weakFanout(kind tracing.KeyKind, v string, limit int) int {
+	n := 0
+	for i := s.index[s.hash(kind, v)]; i != 0 && n < limit; i = s.key(i).hnext {
+		if k := s.key(i); k.weak && s.keyIs(k, kind, v) {
+			n++
+		}
+	}
+	return n
+}
+
+// ---- LRU ----
+
+func (s *store) lruPushFront(e int32) {
+	r := s.ev(e)
+	r.prev, r.next = 0, s.head
+	if s.head != 0 {
+		s.ev(s.head).prev = e
+	}
+	s.head = e
+	if s.tail == 0 {
+		s.tail = e
+	}
+}
+
+func (s *store) lruRemove(e int32) {
+	r := s.ev(e)
+	if r.prev != 0 {
+		s.ev(r.prev).next = r.next
+	} else {
+		s.head = r.next
+	}
+	if r.next != 0 {
+		s.ev(r.next).prev = r.prev
+	} else {
+		s.tail = r.prev
+	}
+	r.prev, r.next = 0, 0
+}
+
+func (s *store) lruMoveFront(e int32) {
+	if s.head == e {
+		return
+	}
+	s.lruRemove(e)
+	s.lruPushFront(e)
+}
+
+// freeEvent releases an event's records (keys, hops, refs) and the event.
+func (s *store) freeEvent(e int32) {
+	r := s.ev(e)
+	for i := r.keys; i != 0; {
+		next := s.key(i).next
+		s.dropKey(i)
+		i = next
+	}
+	for i := r.hops; i != 0; {
+		next := s.hop(i).next
+		if s.hop(i).extra {
+			delete(s.hopExtra, i)
+		}
+		s.hops.release(i)
+		i = next
+	}
+	for i := r.refs; i != 0; {
+		next := s.ref(i).next
+		s.arena.drop(s.ref(i).req)
+		s.arena.drop(s.ref(i).span)
+		s.refs.release(i)
+		i = next
+	}
+	s.events.release(e)
+}
+
+// compactArena rewrites the arena with only the strings still referenced,
+// once more than half of it (and at least 8 MiB) is dead.
+func (s *store) compactArena() {
+	dead := s.arena.total - s.arena.live
+	if dead < 8<<20 || dead < s.arena.live {
+		return
+	}
+	var na arena
+	move := func(r strRef) strRef { return na.putRaw(s.arena.raw(r), r.n) }
+	for i := int32(1); i < s.keys.n; i++ {
+		if k := s.keys.at(i); k.str.n != 0 {
+			k.str = move(k.str)
+		}
+	}
+	for i := int32(1); i < s.refs.n; i++ {
+		if r := s.refs.at(i); r.via != 0 {
+			r.req, r.span = move(r.req), move(r.span)
+		}
+	}
+	s.arena = na
+	s.compactions++
+}
+
+// ---- reading ----
+
+// eventView is one event materialized for a reader (built under the read lock).
+type eventView struct {
+	id     int32
+	seq    uint64
+	strong []tracing.Key
+	weak   []tracing.Key
+	msgs   []*msgHop
+	invs   []invRef
+	pubs   []invRef
+	typ    string
+	source string
+	first  time.Time
+	last   time.Time
+	flags  uint8
+}
+
+// msgHop is a broker layer as readers see it.
+type msgHop struct {
+	key      tracing.Key
+	inner    tracing.Key
+	kind     HopKind
+	comp     tracing.Component
+	at       time.Time
+	recv     int
+	source   string // DLQ: the source queue
+	body     string // DLQ copies only
+	attrs    map[string]string
+	evidence string
+}
+
+// invRef is a consumer or producer as readers see it.
+type invRef struct {
+	request  string
+	span     tracing.Key
+	via      tracing.Key
+	comp     tracing.Component
+	at       time.Time
+	evidence string
+	conf     float64
+}
+
+func (s *store) view(e int32) *eventView {
+	r := s.ev(e)
+	m := s.metas.get(r.meta)
+	v := &eventView{id: e, seq: r.seq, typ: m.typ, source: m.source, first: fromNanos(r.first), last: fromNanos(r.last), flags: r.flags}
+	for i := r.keys; i != 0; i = s.key(i).next {
+		if s.key(i).weak {
+			v.weak = append(v.weak, s.keyOf(i))
+		} else {
+			v.strong = append(v.strong, s.keyOf(i))
+		}
+	}
+	for i := r.hops; i != 0; i = s.hop(i).next {
+		h := s.hop(i)
+		m := &msgHop{key: s.keyOf(h.key), inner: s.keyOf(h.inner), kind: h.kind, comp: s.compIDs.get(h.comp), at: fromNanos(h.at), recv: int(h.recv), evidence: s.evids.get(h.evid)}
+		if x := s.hopExtra[i]; h.extra && x != nil {
+			m.source, m.body, m.attrs = x.source, x.body, x.attrs
+			if x.evidence != "" {
+				m.evidence = x.evidence
+			}
+		}
+		v.msgs = append(v.msgs, m)
+	}
+	for i := r.refs; i != 0; i = s.ref(i).next {
+		f := s.ref(i)
+		ref := invRef{request: s.arena.str(f.req), via: s.keyOf(f.via), comp: s.compIDs.get(f.comp), at: fromNanos(f.at), evidence: s.evids.get(f.evid), conf: float64(f.conf)}
+		if f.span.n != 0 {
+			ref.span = tracing.Key{Kind: tracing.KeySpanID, Value: s.arena.str(f.span)}
+		}
+		if f.pub {
+			v.pubs = append(v.pubs, ref)
+		} else {
+			v.invs = append(v.invs, ref)
+		}
+	}
+	return v
+}
