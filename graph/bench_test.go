@@ -9,7 +9,9 @@ import (
 	"github.com/flowtop/flowtop/tracing"
 )
 
-// spanObs is a span-sized observation: a consumer span naming one message.
+// spanObs is a span-sized observation shaped as the OTLP collector emits a
+// consumer span: trace and span keys, the message it processed, and the
+// relation saying so.
 func spanObs(i int, at time.Time) tracing.Observation {
 	var tid tracing.TraceID
 	var sid tracing.SpanID
@@ -17,10 +19,13 @@ func spanObs(i int, at time.Time) tracing.Observation {
 	tid[15] = 1
 	sid[7] = byte(i) | 1
 	msg := fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+	self := tracing.SpanKey(tid, sid)
+	mk := tracing.Key{Kind: tracing.KeyMessageID, Value: msg}
 	return tracing.Observation{
 		Kind: tracing.ObsSpan, Source: "otlp", Time: at,
 		Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"},
-		Keys:      []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}},
+		Keys:      []tracing.Key{{Kind: tracing.KeyTraceID, Value: tid.String()}, self, mk},
+		Relations: []tracing.Relation{{From: self, To: mk, Kind: tracing.RelConsumed, Evidence: "messaging.message.id on a consumer span"}},
 		Span: &tracing.Span{TraceID: tid, SpanID: sid, Name: "process", Service: "charge-card", Kind: tracing.SpanKindConsumer,
 			Start: at, End: at.Add(time.Millisecond), Messaging: tracing.Messaging{System: "aws_sqs", Operation: "process", MessageID: msg}},
 	}
@@ -104,6 +109,28 @@ func retained(b *testing.B, n int, mk func(int, time.Time) tracing.Observation) 
 // BenchmarkRetained1M fills the graph with 1M message events and reports the
 // heap retained per event.
 func BenchmarkRetained1M(b *testing.B) { retained(b, 1_000_000, messageObs) }
+
+// traceObs is span i of a trace of eight: a consumer span naming a message
+// (the event) and seven child spans (its SDK calls), as X-Ray and OTLP send them.
+func traceObs(i int, at time.Time) tracing.Observation {
+	o := spanObs(i/8, at)
+	if i%8 == 0 {
+		return o
+	}
+	sp := *o.Span
+	sp.ParentID = sp.SpanID
+	sp.SpanID[6] = byte(i % 8)
+	sp.Name, sp.Kind, sp.Messaging = "DynamoDB.PutItem", tracing.SpanKindClient, tracing.Messaging{}
+	self := tracing.SpanKey(sp.TraceID, sp.SpanID)
+	o.Keys = []tracing.Key{o.Keys[0], self}
+	o.Relations = []tracing.Relation{{From: self, To: tracing.SpanKey(sp.TraceID, sp.ParentID), Kind: tracing.RelChildOf, Evidence: "otlp parent span id"}}
+	o.Span = &sp
+	return o
+}
+
+// BenchmarkRetainedTrace1M holds 1M spans in traces of eight, each trace
+// consumed from one message: bytes per span-sized observation as they arrive.
+func BenchmarkRetainedTrace1M(b *testing.B) { retained(b, 1_000_000, traceObs) }
 
 // BenchmarkRetainedSpan1M is the same for span-sized observations (each a new
 // event and a new trace).

@@ -74,13 +74,14 @@ type Graph struct {
 	mu  sync.RWMutex
 	cfg Config
 
-	s       store                      // events, their keys and hops (store.go)
-	nEvents int                        // events held
-	invs    map[string]*invocation     // request ID → invocation
-	invList *list.List                 // of *invocation, oldest first, bounded at 2×MaxEvents
-	traces  map[tracing.TraceID]*trace // trace → spans
-	trList  *list.List                 // of *trace, oldest first
-	fns     map[string]*fnStats        // function name → stats
+	s       store     // events, their keys and hops (store.go)
+	memo    []memoKey // strong keys resolved during the current observation
+	memoBuf [8]memoKey
+	nEvents int                    // events held
+	invs    map[string]*invocation // request ID → invocation
+	invList *list.List             // of *invocation, oldest first, bounded at 2×MaxEvents
+	sp      spanStore              // traces and their spans (spans.go)
+	fns     map[string]*fnStats    // function name → stats
 	queues  map[string]tracing.QueueInfo
 	qSeen   map[string]time.Time
 	comps   map[tracing.Component]*compStats
@@ -143,12 +144,6 @@ type logLine struct {
 	eventID string
 }
 
-type trace struct {
-	id    tracing.TraceID
-	elem  *list.Element
-	spans []tracing.Span
-}
-
 // New returns an empty graph.
 func New(cfg Config) *Graph {
 	if cfg.MaxEvents <= 0 {
@@ -171,8 +166,7 @@ func New(cfg Config) *Graph {
 		s:         newStore(),
 		invs:      map[string]*invocation{},
 		invList:   list.New(),
-		traces:    map[tracing.TraceID]*trace{},
-		trList:    list.New(),
+		sp:        newSpanStore(),
 		fns:       map[string]*fnStats{},
 		queues:    map[string]tracing.QueueInfo{},
 		qSeen:     map[string]time.Time{},
@@ -209,6 +203,7 @@ func (g *Graph) Ingest(b tracing.Batch) {
 }
 
 func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
+	g.memo = g.memoBuf[:0]
 	if o.Log != nil && o.Log.Kind == tracing.LogUnparsed {
 		g.unparsed++
 	}
@@ -291,7 +286,7 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 		for _, k := range o.Keys {
 			if k.Kind == tracing.KeyTraceID || k.Kind == tracing.KeyCorrelation {
 				for _, s := range strong {
-					if ki := g.s.findStrong(s.Kind, s.Value); ki != 0 {
+					if ki := g.findKey(s); ki != 0 {
 						g.attachWeak(g.s.key(ki).ev, k.Kind, k.Value)
 					}
 				}
@@ -352,8 +347,16 @@ func (g *Graph) eventFor(k tracing.Key, at time.Time) int32 {
 
 // keyFor returns the record of a strong key, creating its event.
 func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
-	if ki := g.s.findStrong(k.Kind, k.Value); ki != 0 {
+	for _, m := range g.memo {
+		if m.k == k {
+			g.touch(g.s.key(m.ki).ev, at)
+			return m.ki
+		}
+	}
+	p := g.s.probe(k.Kind, k.Value)
+	if ki := g.s.findStrongP(&p); ki != 0 {
 		g.touch(g.s.key(ki).ev, at)
+		g.remember(k, ki)
 		return ki
 	}
 	g.seq++
@@ -362,7 +365,8 @@ func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
 	r.seq, r.first, r.last, r.flags = g.seq, nanos(at), nanos(at), flagHeld
 	g.s.lruPushFront(e)
 	g.nEvents++
-	ki := g.s.addKey(e, k.Kind, k.Value, false)
+	ki := g.s.addKey(e, &p, false, g.s.index[p.h])
+	g.remember(k, ki)
 	if k.Kind == tracing.KeyCloudEventID {
 		// Users know a CloudEvent by its id alone; index that too, as a weak alias.
 		if _, id, ok := strings.Cut(k.Value, "\n"); ok {
@@ -370,6 +374,30 @@ func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
 		}
 	}
 	return ki
+}
+
+// findKey is keyFor without creating or touching.
+func (g *Graph) findKey(k tracing.Key) int32 {
+	for _, m := range g.memo {
+		if m.k == k {
+			return m.ki
+		}
+	}
+	return g.s.findStrong(k.Kind, k.Value)
+}
+
+// remember keeps a strong key's record for the rest of one observation, which
+// names the same keys several times (its keys, then its relations). Records
+// are not freed before the batch ends, so the memo stays true until reset.
+func (g *Graph) remember(k tracing.Key, ki int32) {
+	if len(g.memo) < cap(g.memo) {
+		g.memo = append(g.memo, memoKey{k, ki})
+	}
+}
+
+type memoKey struct {
+	k  tracing.Key
+	ki int32
 }
 
 func (g *Graph) touch(e int32, at time.Time) {
@@ -400,7 +428,7 @@ func (g *Graph) union(a, b int32) int32 {
 	for i := rb.keys; i != 0; {
 		k := s.key(i)
 		next := k.next
-		if k.weak && s.hasWeak(a, k.kind, s.arena.str(k.str)) {
+		if p := s.probe(k.kind, s.arena.str(k.str)); k.weak && s.hasWeak(a, &p) {
 			s.dropKey(i)
 		} else {
 			k.ev = a
@@ -449,13 +477,18 @@ func pushList(head *int32, i int32, next func(int32) *int32) {
 const maxWeakFanout = 1000
 
 func (g *Graph) attachWeak(e int32, kind tracing.KeyKind, v string) {
-	if v == "" || g.s.hasWeak(e, kind, v) {
+	if v == "" {
 		return
 	}
-	if g.s.weakFanout(kind, v, maxWeakFanout) >= maxWeakFanout {
+	p := g.s.probe(kind, v)
+	if g.s.hasWeak(e, &p) {
+		return
+	}
+	head := g.s.index[p.h]
+	if g.s.weakFanout(&p, head, maxWeakFanout) >= maxWeakFanout {
 		return // a key shared this widely identifies nothing; stop indexing it
 	}
-	g.s.addKey(e, kind, v, true)
+	g.s.addKey(e, &p, true, head)
 	if kind == tracing.KeyCorrelation {
 		// Users type the value alone ("o-7" for order_id=o-7): index it too.
 		if _, val, ok := strings.Cut(v, "="); ok && val != "" && !strings.HasPrefix(v, "=") {
@@ -644,49 +677,13 @@ func (g *Graph) ingestSpan(o *tracing.Observation, at time.Time) {
 	if s == nil || !s.TraceID.IsValid() {
 		return
 	}
-	t, ok := g.traces[s.TraceID]
-	if !ok {
-		t = &trace{id: s.TraceID}
-		t.elem = g.trList.PushBack(t)
-		g.traces[s.TraceID] = t
-		for g.trList.Len() > g.cfg.MaxEvents {
-			old := g.trList.Remove(g.trList.Front()).(*trace)
-			delete(g.traces, old.id)
-		}
-	}
-	replaced := false
-	for i := range t.spans {
-		if t.spans[i].SpanID == s.SpanID {
-			t.spans[i] = compactSpan(s) // a completed segment replaces its in-progress copy
-			replaced = true
-			break
-		}
-	}
-	if !replaced && len(t.spans) < 512 {
-		t.spans = append(t.spans, compactSpan(s))
-	}
+	replaced := g.addSpan(s)
 	if s.InvocationID != "" {
 		g.setTrace(g.invocation(s.InvocationID, at), s.TraceID)
 	}
 	if o.Component.Kind != tracing.ComponentUnknown && !replaced {
 		g.comp(o.Component).observe(at, s.Duration(), s.Status == tracing.StatusError, g.cfg.RateBucket)
 	}
-}
-
-// compactSpan keeps what the waterfall shows.
-func compactSpan(s *tracing.Span) tracing.Span {
-	c := *s
-	if len(c.Attrs) > 8 {
-		keep := map[string]string{}
-		for k, v := range c.Attrs {
-			if len(keep) == 8 {
-				break
-			}
-			keep[k] = v
-		}
-		c.Attrs = keep
-	}
-	return c
 }
 
 // layer is one broker layer of a message observation, before it is stored.
@@ -928,7 +925,15 @@ func (g *Graph) evict() {
 		g.nEvents--
 		g.evicted++
 	}
-	g.s.compactArena()
+	if g.s.compactArena(func(move func(strRef) strRef) {
+		for i := int32(1); i < g.sp.spans.n; i++ {
+			if r := g.sp.spans.at(i); r.trace != 0 {
+				r.inv = move(r.inv)
+			}
+		}
+	}) {
+		g.s.compactions++
+	}
 }
 
 // ---- reading ----
@@ -972,7 +977,7 @@ func (g *Graph) lookup(id string) []int32 {
 	}
 	// A prefix (at least 4 characters) of a strong key.
 	if len(id) >= 4 {
-		var buf [36]byte
+		var buf viewBuf
 		for i := int32(1); i < g.s.keys.n && len(out) <= 20; i++ {
 			k := g.s.keys.at(i)
 			if k.str.n != 0 && !k.weak && strings.HasPrefix(string(g.s.arena.view(k.str, &buf)), id) {

@@ -468,29 +468,37 @@ func reqIDs(i int) [3]string {
 	return [3]string{fmt.Sprintf("aaaaaaaa-0000-4000-8000-%012d", i), fmt.Sprintf("bbbbbbbb-0000-4000-8000-%012d", i), fmt.Sprintf("cccccccc-0000-4000-8000-%012d", i)}
 }
 
-func TestUUIDPacking(t *testing.T) {
+func TestPacking(t *testing.T) {
 	t.Parallel()
 	var a arena
-	for _, s := range []string{
-		"3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f", // packed
-		"3F1C2D4E-5A6B-4C7D-8E9F-0A1B2C3D4E5F", // uppercase: kept as text so it reads back exactly
-		"3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5",  // short
-		"3f1c2d4e05a6b-4c7d-8e9f-0a1b2c3d4e5f", // dash missing
-		"3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5g", // not hex
-		"", "x",
+	for _, c := range []struct {
+		s      string
+		packed bool
+	}{
+		{"3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f", true},               // UUID
+		{"3F1C2D4E-5A6B-4C7D-8E9F-0A1B2C3D4E5F", false},              // uppercase: kept as text so it reads back exactly
+		{"3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5", false},               // short
+		{"3f1c2d4e05a6b-4c7d-8e9f-0a1b2c3d4e5f", false},              // dash missing
+		{"3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5g", false},              // not hex
+		{"5759e988bd862e3fe1be46a994272793", true},                   // W3C trace ID
+		{"1-5759e988-bd862e3fe1be46a994272793", true},                // X-Ray trace ID
+		{"2-5759e988-bd862e3fe1be46a994272793", false},               // not version 1
+		{"5759e988bd862e3fe1be46a994272793/53995c3f42cd8ad8", true},  // span key
+		{"5759e988bd862e3fe1be46a994272793:53995c3f42cd8ad8", false}, // wrong separator
+		{"", false}, {"x", false},
 	} {
-		r := a.put(s)
-		if got := a.str(r); got != s {
-			t.Errorf("put(%q) read back %q", s, got)
+		r := a.put(c.s)
+		if got := a.str(r); got != c.s {
+			t.Errorf("put(%q) read back %q", c.s, got)
 		}
-		if !a.equal(r, s) {
-			t.Errorf("equal(put(%q)) is false", s)
+		if !a.equal(r, c.s) {
+			t.Errorf("equal(put(%q)) is false", c.s)
 		}
-		if s != "" && a.equal(r, s+"0") {
-			t.Errorf("%q equals a longer string", s)
+		if c.s != "" && (a.equal(r, c.s+"0") || a.equal(r, strings.ToUpper(c.s)) && strings.ToUpper(c.s) != c.s) {
+			t.Errorf("%q equals another string", c.s)
 		}
-		if packed := r.n&packedUUID != 0; packed != (s == "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f") {
-			t.Errorf("%q packed=%v", s, packed)
+		if packed := r.pattern() != 0; packed != c.packed {
+			t.Errorf("%q packed=%v", c.s, packed)
 		}
 	}
 }
@@ -524,4 +532,31 @@ func TestArenaCompaction(t *testing.T) {
 	if _, err := g.Lineage(fmt.Sprintf("m-%d-%s", n-501, pad)); !errors.Is(err, ErrNotFound) {
 		t.Errorf("evicted event found: %v", err)
 	}
+}
+
+// FuzzArena checks that any key reads back exactly as stored (cut at
+// maxKeyLen) and compares equal only to itself.
+func FuzzArena(f *testing.F) {
+	for _, s := range []string{"3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f", "1-5759e988-bd862e3fe1be46a994272793", "5759e988bd862e3fe1be46a994272793/53995c3f42cd8ad8", "order=o-7", "s3://b/k\n1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var a arena
+		r := a.put(s)
+		want := s
+		if len(want) > maxKeyLen {
+			want = want[:maxKeyLen]
+		}
+		if got := a.str(r); got != want {
+			t.Fatalf("put(%q) read back %q", s, got)
+		}
+		if !a.equal(r, s) || a.equal(r, want+"x") {
+			t.Fatalf("equal(put(%q)) wrong", s)
+		}
+		st := newStore()
+		p, q := st.probe(tracing.KeyMessageID, s), st.probe(tracing.KeyMessageID, want)
+		if p.h != q.h {
+			t.Fatalf("hash of %q differs from its stored form", s)
+		}
+	})
 }

@@ -380,9 +380,7 @@ func (g *Graph) spans(e *eventView) []SpanRow {
 		if err != nil {
 			continue
 		}
-		if t := g.traces[id]; t != nil {
-			all = append(all, t.spans...)
-		}
+		all = g.traceSpans(id, all)
 	}
 	if len(all) == 0 {
 		return nil
@@ -440,7 +438,7 @@ func (g *Graph) spans(e *eventView) []SpanRow {
 
 func (g *Graph) row(e int32) FlowRow {
 	s := &g.s
-	var buf [36]byte
+	var buf viewBuf
 	r := s.ev(e)
 	m := s.metas.get(r.meta)
 	row := FlowRow{ID: g.primaryIDOf(e), Type: m.typ, Source: m.source, First: fromNanos(r.first), Last: fromNanos(r.last), Latency: time.Duration(r.last - r.first)}
@@ -479,7 +477,7 @@ func (g *Graph) row(e int32) FlowRow {
 // quickStatus is status without building hops, for list rows.
 func (g *Graph) quickStatus(e int32) Status {
 	s := &g.s
-	var buf [36]byte
+	var buf viewBuf
 	r := s.ev(e)
 	if r.flags&flagReplayed != 0 {
 		return StatusReplayed
@@ -591,7 +589,7 @@ func (g *Graph) matches(e int32, filter string) bool {
 		return true
 	}
 	s := &g.s
-	var buf [36]byte
+	var buf viewBuf
 	r := s.ev(e)
 	m := s.metas.get(r.meta)
 	if strings.Contains(strings.ToLower(m.typ), filter) || strings.Contains(strings.ToLower(m.source), filter) {
@@ -670,7 +668,7 @@ func (g *Graph) sorted(by FlowSort) []eventRef {
 		return c.order
 	}
 	s := &g.s
-	var buf [36]byte
+	var buf viewBuf
 	type keyed struct {
 		ref eventRef
 		k   float64

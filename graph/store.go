@@ -67,13 +67,14 @@ const (
 	maxKeyLen = 4096
 )
 
-// strRef locates a string in the arena: chunk<<arenaBits | offset, and
-// length, whose top bit marks a UUID stored as its 16 bytes.
+// strRef locates a string in the arena: chunk<<arenaBits | offset, and the
+// stored length, whose top bits name the packing pattern (see packings).
 type strRef struct{ off, n uint32 }
 
-const packedUUID = 1 << 31
+const patShift = 29
 
-func (r strRef) size() uint32 { return r.n &^ packedUUID }
+func (r strRef) size() uint32 { return r.n & (1<<patShift - 1) }
+func (r strRef) pattern() int { return int(r.n >> patShift) }
 
 // arena stores key strings back to back in 1 MiB chunks that hold no
 // pointers. Bytes once written never change; space of dropped strings is
@@ -84,15 +85,82 @@ type arena struct {
 	live   int // bytes still referenced
 }
 
-// put stores s. Most IDs AWS hands out (SQS and SNS MessageIds, EventBridge
-// ids, Lambda request IDs) are lowercase UUIDs: those take 16 bytes, not 36.
+// packings are the shapes of the IDs AWS and tracers hand out most, stored as
+// the bytes their hex digits ('x') encode: a UUID (SQS, SNS and EventBridge
+// ids, Lambda request IDs) takes 16 bytes instead of 36, a span key 24
+// instead of 49. Only lowercase hex packs, so every string reads back exactly.
+var packings = [...]string{
+	1: "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+	2: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	3: "1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx",
+	4: "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/xxxxxxxxxxxxxxxx",
+}
+
+// viewBuf holds an unpacked string (the longest packing).
+type viewBuf [64]byte
+
+// pack encodes s into out if it has one of the packings' shapes.
+func pack(s string, out *[32]byte) (pattern, n int) {
+	for p := 1; p < len(packings); p++ {
+		pat := packings[p]
+		if len(s) != len(pat) {
+			continue
+		}
+		n = 0
+		ok := true
+		for i := 0; i < len(pat) && ok; i++ {
+			if pat[i] != 'x' {
+				ok = s[i] == pat[i]
+				continue
+			}
+			hi, ok1 := lowerHex(s[i])
+			lo, ok2 := lowerHex(s[i+1])
+			ok = ok1 && ok2
+			out[n] = hi<<4 | lo
+			n++
+			i++
+		}
+		if ok {
+			return p, n
+		}
+	}
+	return 0, 0
+}
+
+func unpack(pattern int, b []byte, out *viewBuf) []byte {
+	const digits = "0123456789abcdef"
+	pat := packings[pattern]
+	j := 0
+	for i := 0; i < len(pat); i++ {
+		if pat[i] != 'x' {
+			out[i] = pat[i]
+			continue
+		}
+		out[i], out[i+1] = digits[b[j]>>4], digits[b[j]&15]
+		j++
+		i++
+	}
+	return out[:len(pat)]
+}
+
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// put stores s, packed when it has a known shape.
 func (a *arena) put(s string) strRef {
 	if len(s) > maxKeyLen {
 		s = s[:maxKeyLen]
 	}
-	var u [16]byte
-	if packUUID(s, &u) {
-		return a.putRaw(u[:], 16|packedUUID)
+	var b [32]byte
+	if p, n := pack(s, &b); p != 0 {
+		return a.putRaw(b[:n], uint32(n)|uint32(p)<<patShift)
 	}
 	return a.putRaw([]byte(s), uint32(len(s)))
 }
@@ -122,15 +190,13 @@ func (a *arena) raw(r strRef) []byte {
 	return a.chunks[c][off : off+r.size()]
 }
 
-// view returns the string's bytes, unpacking a UUID into buf; callers must
-// not keep or modify them.
-func (a *arena) view(r strRef, buf *[36]byte) []byte {
-	b := a.raw(r)
-	if r.n&packedUUID != 0 {
-		unpackUUID(b, buf)
-		return buf[:]
+// view returns the string's bytes, unpacking into buf; callers must not keep
+// or modify them.
+func (a *arena) view(r strRef, buf *viewBuf) []byte {
+	if p := r.pattern(); p != 0 {
+		return unpack(p, a.raw(r), buf)
 	}
-	return b
+	return a.raw(r)
 }
 
 // equal reports whether the stored string is s, without allocating.
@@ -138,65 +204,21 @@ func (a *arena) equal(r strRef, s string) bool {
 	if len(s) > maxKeyLen {
 		s = s[:maxKeyLen]
 	}
-	if r.n&packedUUID != 0 {
-		var u [16]byte
-		return packUUID(s, &u) && string(a.raw(r)) == string(u[:])
+	if p := r.pattern(); p != 0 {
+		var b [32]byte
+		q, n := pack(s, &b)
+		return q == p && string(a.raw(r)) == string(b[:n])
 	}
 	return string(a.raw(r)) == s
 }
 
 // str returns a copy of the string, safe to hand to readers.
 func (a *arena) str(r strRef) string {
-	var buf [36]byte
+	var buf viewBuf
 	return string(a.view(r, &buf))
 }
 
 func (a *arena) drop(r strRef) { a.live -= int(r.size()) }
-
-func lowerHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	}
-	return 0, false
-}
-
-// packUUID packs a lowercase canonical UUID (8-4-4-4-12 hex) into 16 bytes.
-func packUUID(s string, out *[16]byte) bool {
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return false
-	}
-	j := 0
-	for i := 0; i < 36; i += 2 {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			i--
-			continue
-		}
-		hi, ok1 := lowerHex(s[i])
-		lo, ok2 := lowerHex(s[i+1])
-		if !ok1 || !ok2 {
-			return false
-		}
-		out[j] = hi<<4 | lo
-		j++
-	}
-	return j == 16
-}
-
-func unpackUUID(b []byte, out *[36]byte) {
-	const digits = "0123456789abcdef"
-	j := 0
-	for i, c := range b[:16] {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			out[j] = '-'
-			j++
-		}
-		out[j], out[j+1] = digits[c>>4], digits[c&15]
-		j += 2
-	}
-}
 
 // interner gives small ids to the few distinct strings the graph repeats
 // (components, evidence texts, event types). Id 0 is the zero value.
@@ -353,22 +375,37 @@ func (s *store) key(k int32) *keyRec  { return s.keys.at(k) }
 func (s *store) hop(h int32) *hopRec  { return s.hops.at(h) }
 func (s *store) ref(r int32) *refRec  { return s.refs.at(r) }
 
-func (s *store) hash(kind tracing.KeyKind, v string) uint64 {
+// probe is one key to look up, hashed and packed once.
+type probe struct {
+	kind tracing.KeyKind
+	v    string
+	h    uint64
+	pat  int
+	n    int
+	b    [32]byte
+}
+
+func (s *store) probe(kind tracing.KeyKind, v string) probe {
 	if len(v) > maxKeyLen {
 		v = v[:maxKeyLen]
 	}
-	return maphash.String(s.seed, v) ^ uint64(kind)*0x9e3779b97f4a7c15
+	p := probe{kind: kind, v: v, h: maphash.String(s.seed, v) ^ uint64(kind)*0x9e3779b97f4a7c15}
+	p.pat, p.n = pack(v, &p.b)
+	return p
 }
 
 func (s *store) hashBytes(kind tracing.KeyKind, v []byte) uint64 {
 	return maphash.Bytes(s.seed, v) ^ uint64(kind)*0x9e3779b97f4a7c15
 }
 
-func (s *store) keyIs(k *keyRec, kind tracing.KeyKind, v string) bool {
-	if len(v) > maxKeyLen {
-		v = v[:maxKeyLen]
+func (s *store) keyIs(k *keyRec, p *probe) bool {
+	if k.kind != p.kind || k.str.pattern() != p.pat {
+		return false
 	}
-	return k.kind == kind && s.arena.equal(k.str, v)
+	if p.pat != 0 {
+		return string(s.arena.raw(k.str)) == string(p.b[:p.n])
+	}
+	return string(s.arena.raw(k.str)) == p.v
 }
 
 // keyOf materializes a key for a reader.
@@ -382,9 +419,14 @@ func (s *store) keyOf(k int32) tracing.Key {
 
 // findStrong returns the record of a strong key, or 0.
 func (s *store) findStrong(kind tracing.KeyKind, v string) int32 {
-	for i := s.index[s.hash(kind, v)]; i != 0; {
+	p := s.probe(kind, v)
+	return s.findStrongP(&p)
+}
+
+func (s *store) findStrongP(p *probe) int32 {
+	for i := s.index[p.h]; i != 0; {
 		k := s.key(i)
-		if !k.weak && s.keyIs(k, kind, v) {
+		if !k.weak && s.keyIs(k, p) {
 			return i
 		}
 		i = k.hnext
@@ -394,27 +436,33 @@ func (s *store) findStrong(kind tracing.KeyKind, v string) int32 {
 
 // eachWeak calls fn with each event a weak key is attached to.
 func (s *store) eachWeak(kind tracing.KeyKind, v string, fn func(e int32)) {
-	for i := s.index[s.hash(kind, v)]; i != 0; {
+	p := s.probe(kind, v)
+	for i := s.index[p.h]; i != 0; {
 		k := s.key(i)
 		next := k.hnext
-		if k.weak && s.keyIs(k, kind, v) {
+		if k.weak && s.keyIs(k, &p) {
 			fn(k.ev)
 		}
 		i = next
 	}
 }
 
-// addKey appends a key record to event e's list and the index.
-func (s *store) addKey(e int32, kind tracing.KeyKind, v string, weak bool) int32 {
+// addKey appends a key record to event e's list and the index; head is the
+// current first record of the key's hash chain.
+func (s *store) addKey(e int32, p *probe, weak bool, head int32) int32 {
 	i := s.keys.alloc()
 	k := s.key(i)
-	k.str, k.ev, k.kind, k.weak = s.arena.put(v), e, kind, weak
-	h := s.hash(kind, v)
-	if head := s.index[h]; head != 0 {
+	k.ev, k.kind, k.weak = e, p.kind, weak
+	if p.pat != 0 {
+		k.str = s.arena.putRaw(p.b[:p.n], uint32(p.n)|uint32(p.pat)<<patShift)
+	} else {
+		k.str = s.arena.put(p.v)
+	}
+	if head != 0 {
 		k.hnext = head
 		s.key(head).hprev = i
 	}
-	s.index[h] = i
+	s.index[p.h] = i
 	s.appendKey(e, i)
 	return i
 }
@@ -439,7 +487,7 @@ func (s *store) dropKey(i int32) {
 	if k.hprev != 0 {
 		s.key(k.hprev).hnext = k.hnext
 	} else {
-		var buf [36]byte
+		var buf viewBuf
 		h := s.hashBytes(k.kind, s.arena.view(k.str, &buf))
 		if k.hnext != 0 {
 			s.index[h] = k.hnext
@@ -454,21 +502,22 @@ func (s *store) dropKey(i int32) {
 	s.keys.release(i)
 }
 
-// hasWeak reports whether event e already has weak key kind:v.
-func (s *store) hasWeak(e int32, kind tracing.KeyKind, v string) bool {
+// hasWeak reports whether event e already has the weak key.
+func (s *store) hasWeak(e int32, p *probe) bool {
 	for i := s.ev(e).keys; i != 0; i = s.key(i).next {
-		if k := s.key(i); k.weak && s.keyIs(k, kind, v) {
+		if k := s.key(i); k.weak && s.keyIs(k, p) {
 			return true
 		}
 	}
 	return false
 }
 
-// weakFanout counts the events weak key kind:v is attached to, up to limit.
-func (s *store) weakFanout(kind tracing.KeyKind, v string, limit int) int {
+// weakFanout counts the events the weak key is attached to, up to limit,
+// walking its hash chain from head.
+func (s *store) weakFanout(p *probe, head int32, limit int) int {
 	n := 0
-	for i := s.index[s.hash(kind, v)]; i != 0 && n < limit; i = s.key(i).hnext {
-		if k := s.key(i); k.weak && s.keyIs(k, kind, v) {
+	for i := head; i != 0 && n < limit; i = s.key(i).hnext {
+		if k := s.key(i); k.weak && s.keyIs(k, p) {
 			n++
 		}
 	}
@@ -539,11 +588,12 @@ func (s *store) freeEvent(e int32) {
 }
 
 // compactArena rewrites the arena with only the strings still referenced,
-// once more than half of it (and at least 8 MiB) is dead.
-func (s *store) compactArena() {
+// once more than half of it (and at least 8 MiB) is dead. others moves the
+// references held outside the store (spans).
+func (s *store) compactArena(others func(move func(strRef) strRef)) bool {
 	dead := s.arena.total - s.arena.live
 	if dead < 8<<20 || dead < s.arena.live {
-		return
+		return false
 	}
 	var na arena
 	move := func(r strRef) strRef { return na.putRaw(s.arena.raw(r), r.n) }
@@ -557,8 +607,9 @@ func (s *store) compactArena() {
 			r.req, r.span = move(r.req), move(r.span)
 		}
 	}
+	others(move)
 	s.arena = na
-	s.compactions++
+	return true
 }
 
 // ---- reading ----

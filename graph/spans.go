@@ -1,0 +1,202 @@
+package graph
+
+import (
+	"github.com/flowtop/flowtop/tracing"
+)
+
+// Spans are stored like events (store.go): pointer-free records in slabs,
+// strings interned or in the arena. A trace is a list of its spans; traces
+// are dropped oldest first once more than Config.MaxEvents are held.
+
+const maxSpansPerTrace = 512
+
+// traceRec is one trace: its ID and the head of its span list.
+type traceRec struct {
+	id    tracing.TraceID
+	spans int32
+	n     int32
+	next  int32 // the next younger trace (FIFO order of arrival)
+}
+
+// spanRec keeps what the waterfall shows, and the span's identity.
+type spanRec struct {
+	start, end int64
+	id, parent tracing.SpanID
+	trace      int32
+	next       int32 // next span of the trace
+	name       int32 // interned; see spanExtra when the interner is full
+	service    int32
+	msgSystem  int32
+	msgOp      int32
+	msgDest    int32
+	inv        strRef // faas.invocation_id / aws.request_id
+	kind       tracing.SpanKind
+	status     tracing.StatusCode
+	flags      uint8
+}
+
+const (
+	spanInProgress uint8 = 1 << iota
+	spanColdStart
+	spanHasExtra // g.sp.extra holds name, status message, links or attributes
+)
+
+// spanExtra is what few spans carry.
+type spanExtra struct {
+	name      string // when the name interner is full
+	statusMsg string
+	links     []tracing.Link
+	attrs     map[string]string
+	batch     int
+}
+
+type spanStore struct {
+	traces slab[traceRec]
+	spans  slab[spanRec]
+	index  map[tracing.TraceID]int32
+	extra  map[int32]*spanExtra
+	oldest int32 // FIFO of traces
+	newest int32
+	names  interner[string] // span names, services, messaging systems and operations
+}
+
+func newSpanStore() spanStore {
+	return spanStore{index: map[tracing.TraceID]int32{}, extra: map[int32]*spanExtra{}, names: interner[string]{max: 1 << 16}}
+}
+
+// addSpan stores a span (replacing an earlier copy with the same span ID: a
+// completed segment replaces its in-progress one). It reports whether it
+// replaced one.
+func (g *Graph) addSpan(sp *tracing.Span) bool {
+	ss := &g.sp
+	t, ok := ss.index[sp.TraceID]
+	if !ok {
+		t = ss.traces.alloc()
+		ss.traces.at(t).id = sp.TraceID
+		ss.index[sp.TraceID] = t
+		if ss.newest != 0 {
+			ss.traces.at(ss.newest).next = t
+		}
+		ss.newest = t
+		if ss.oldest == 0 {
+			ss.oldest = t
+		}
+		for ss.traces.live > g.cfg.MaxEvents {
+			g.dropTrace()
+		}
+	}
+	tr := ss.traces.at(t)
+	for i := tr.spans; i != 0; i = ss.spans.at(i).next {
+		if ss.spans.at(i).id == sp.SpanID {
+			g.fillSpan(i, sp)
+			return true
+		}
+	}
+	if tr.n >= maxSpansPerTrace {
+		return false
+	}
+	i := ss.spans.alloc()
+	g.fillSpan(i, sp)
+	r := ss.spans.at(i)
+	r.trace = t
+	tr = ss.traces.at(t)
+	pushList(&tr.spans, i, func(i int32) *int32 { return &ss.spans.at(i).next })
+	tr.n++
+	return false
+}
+
+func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
+	ss := &g.sp
+	r := ss.spans.at(i)
+	g.s.arena.drop(r.inv)
+	delete(ss.extra, i)
+	trace, next := r.trace, r.next
+	*r = spanRec{
+		start: nanos(sp.Start), end: nanos(sp.End), id: sp.SpanID, parent: sp.ParentID, trace: trace, next: next,
+		name: ss.names.id(sp.Name), service: ss.names.id(sp.Service),
+		msgSystem: ss.names.id(sp.Messaging.System), msgOp: ss.names.id(sp.Messaging.Operation), msgDest: ss.names.id(sp.Messaging.Destination),
+		inv: g.s.arena.put(sp.InvocationID), kind: sp.Kind, status: sp.Status,
+	}
+	if sp.InProgress {
+		r.flags |= spanInProgress
+	}
+	if sp.ColdStart {
+		r.flags |= spanColdStart
+	}
+	var x spanExtra
+	if r.name == 0 {
+		x.name = sp.Name
+	}
+	x.statusMsg, x.links, x.batch = sp.StatusMessage, sp.Links, sp.Messaging.BatchCount
+	if len(sp.Attrs) > 0 {
+		x.attrs = make(map[string]string, min(len(sp.Attrs), 8))
+		for k, v := range sp.Attrs {
+			if len(x.attrs) == 8 {
+				break
+			}
+			x.attrs[k] = v
+		}
+	}
+	if x.name != "" || x.statusMsg != "" || len(x.links) > 0 || len(x.attrs) > 0 || x.batch != 0 {
+		ss.extra[i] = &x
+		r.flags |= spanHasExtra
+	}
+}
+
+// dropTrace forgets the oldest trace and its spans.
+func (g *Graph) dropTrace() {
+	ss := &g.sp
+	t := ss.oldest
+	if t == 0 {
+		return
+	}
+	tr := ss.traces.at(t)
+	ss.oldest = tr.next
+	if ss.oldest == 0 {
+		ss.newest = 0
+	}
+	delete(ss.index, tr.id)
+	for i := tr.spans; i != 0; {
+		r := ss.spans.at(i)
+		next := r.next
+		g.s.arena.drop(r.inv)
+		delete(ss.extra, i)
+		ss.spans.release(i)
+		i = next
+	}
+	ss.traces.release(t)
+}
+
+// traceSpans materializes the spans of one trace for a reader.
+func (g *Graph) traceSpans(id tracing.TraceID, out []tracing.Span) []tracing.Span {
+	ss := &g.sp
+	t, ok := ss.index[id]
+	if !ok {
+		return out
+	}
+	for i := ss.traces.at(t).spans; i != 0; i = ss.spans.at(i).next {
+		r := ss.spans.at(i)
+		sp := tracing.Span{
+			TraceID: id, SpanID: r.id, ParentID: r.parent, Name: ss.names.get(r.name), Service: ss.names.get(r.service),
+			Kind: r.kind, Start: fromNanos(r.start), End: fromNanos(r.end), Status: r.status,
+			InProgress: r.flags&spanInProgress != 0, ColdStart: r.flags&spanColdStart != 0,
+			Messaging:    tracing.Messaging{System: ss.names.get(r.msgSystem), Operation: ss.names.get(r.msgOp), Destination: ss.names.get(r.msgDest)},
+			InvocationID: g.s.arena.str(r.inv),
+		}
+		if x := ss.extra[i]; r.flags&spanHasExtra != 0 && x != nil {
+			if x.name != "" {
+				sp.Name = x.name
+			}
+			sp.StatusMessage, sp.Messaging.BatchCount = x.statusMsg, x.batch
+			sp.Links = append([]tracing.Link(nil), x.links...)
+			if len(x.attrs) > 0 {
+				sp.Attrs = make(map[string]string, len(x.attrs))
+				for k, v := range x.attrs {
+					sp.Attrs[k] = v
+				}
+			}
+		}
+		out = append(out, sp)
+	}
+	return out
+}
