@@ -45,6 +45,9 @@ type WorldConfig struct {
 	// demo); the world then also sends OTel spans through the real OTel Go SDK
 	// exporter. "" sends none.
 	OTLPEndpoint string
+	// MaxOrders stops placing orders after this many (the consumers go on);
+	// 0 places them until the world stops. Tests use it to keep history small.
+	MaxOrders int
 }
 
 // The simulated account: names flowtop users see in the demo.
@@ -251,6 +254,10 @@ func (w *World) Run(ctx context.Context) error {
 			}
 			return nil
 		case <-tick.C:
+			if w.cfg.MaxOrders > 0 && w.Orders() >= w.cfg.MaxOrders {
+				tick.Stop()
+				continue
+			}
 			w.placeOrder(ctx)
 		}
 	}

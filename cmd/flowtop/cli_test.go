@@ -19,14 +19,16 @@ import (
 func runCLI(t *testing.T, env map[string]string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
+	start := time.Now()
 	code := run(args, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+	t.Logf("flowtop %s: exit %d in %s", strings.Join(args, " "), code, time.Since(start).Round(time.Millisecond))
 	return out.String(), errb.String(), code
 }
 
 // sandboxEnv starts a sandbox world and returns the environment that points flowtop at it.
 func sandboxEnv(t *testing.T) (map[string]string, *sandbox.Sandbox) {
 	t.Helper()
-	sb, err := sandbox.Start(context.Background(), sandbox.Config{World: sandbox.WorldConfig{Rate: 30, Seed: 11, DeclineRate: 0.3}})
+	sb, err := sandbox.Start(context.Background(), sandbox.Config{World: sandbox.WorldConfig{Rate: 30, Seed: 11, DeclineRate: 0.3, MaxOrders: 240}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +144,9 @@ func TestAgainstSandbox(t *testing.T) {
 	}
 	if _, errOut, code := runCLI(t, env, "replay", eventID, "--to", "kinesis:x"); code != exitUsage || !strings.Contains(errOut, "kind must be") {
 		t.Errorf("bad target: %d %q", code, errOut)
+	}
+	if _, errOut, code := runCLI(t, env, "replay", eventID, "--to", "events:orders", "--read-only", "--yes"); code != exitUsage || !strings.Contains(errOut, "read-only") {
+		t.Errorf("read-only replay: %d %q", code, errOut)
 	}
 	// redrive: the dry run prints the plan and changes nothing; read-only refuses; --yes moves.
 	env["XDG_STATE_HOME"] = t.TempDir()

@@ -258,6 +258,10 @@ of the original. The plan is shown and confirmed first (--yes skips).`,
 			if err != nil {
 				return usageErrorf("%v", err)
 			}
+			if a.cfg.ReadOnly && !dryRun {
+				// Refuse before the user spends time editing a body that can't be sent.
+				return usageErrorf("replay: refused: flowtop runs with --read-only (--dry-run shows the plan)")
+			}
 			ctx := cmd.Context()
 			e, err := a.newEngine(ctx, engineOptions{})
 			if err != nil {
@@ -300,9 +304,6 @@ of the original. The plan is shown and confirmed first (--yes skips).`,
 			if dryRun {
 				fmt.Fprintln(a.stdout, "dry run: nothing was sent")
 				return nil
-			}
-			if a.cfg.ReadOnly {
-				return usageErrorf("replay: refused: flowtop runs with --read-only (--dry-run shows the plan)")
 			}
 			if !yes {
 				ok, err := a.confirm("send it?")

@@ -331,6 +331,10 @@ func (e *engine) dlqRedrive(ctx context.Context, a *app, r redriveArgs) error {
 	default:
 		return usageErrorf("dlq redrive: unknown --method %q: use auto, native or journaled", r.method)
 	}
+	if a.cfg.ReadOnly && !r.dryRun {
+		// Refuse before reading anything: planning peeks the DLQ and reads history.
+		return usageErrorf("dlq redrive: refused: flowtop runs with --read-only (--dry-run shows the plan)")
+	}
 	plan, err := rp.PlanRedrive(ctx, replay.RedriveRequest{DLQ: r.queue, To: r.to, Method: method, ConsumerErrors: e.consumerErrors(ctx, r.queue)})
 	if err != nil {
 		if awsutil.Classify(err) == awsutil.KindNotFound {
@@ -347,9 +351,6 @@ func (e *engine) dlqRedrive(ctx context.Context, a *app, r redriveArgs) error {
 	if r.dryRun {
 		fmt.Fprintln(a.stdout, "dry run: nothing was changed")
 		return nil
-	}
-	if a.cfg.ReadOnly {
-		return usageErrorf("dlq redrive: refused: flowtop runs with --read-only (--dry-run shows the plan)")
 	}
 	if !r.yes {
 		ok, err := a.confirm(fmt.Sprintf("redrive %d messages from %s?", plan.Count, plan.DLQ))
