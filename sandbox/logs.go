@@ -23,6 +23,8 @@ type logsService struct {
 	seq     uint64
 	queries map[string]*logsQuery
 	noTail  bool
+	// retention is how many events a group keeps (Options.LogRetention).
+	retention int
 }
 
 type logEvent struct {
@@ -39,6 +41,7 @@ type logGroup struct {
 	created int64
 	streams map[string]int64 // stream → creation time
 	events  []logEvent       // sorted by (ts, seq)
+	trimmed int              // events dropped from the front (Options.LogRetention); tokens count them
 }
 
 type logsQuery struct {
@@ -47,8 +50,11 @@ type logsQuery struct {
 	scanned int
 }
 
-func newLogsService(s *Server) *logsService {
-	return &logsService{s: s, groups: map[string]*logGroup{}, queries: map[string]*logsQuery{}}
+func newLogsService(s *Server, retention int) *logsService {
+	if retention <= 0 {
+		retention = 100_000
+	}
+	return &logsService{s: s, groups: map[string]*logGroup{}, queries: map[string]*logsQuery{}, retention: retention}
 }
 
 func (*logsService) name() string { return "logs" }
@@ -189,6 +195,10 @@ func (l *logsService) call(op string, in map[string]json.RawMessage) (any, error
 			copy(g.events[i+1:], g.events[i:])
 			g.events[i] = ev
 		}
+		if over := len(g.events) - l.retention; over > 0 {
+			g.events = append(g.events[:0], g.events[over:]...)
+			g.trimmed += over
+		}
 		return map[string]any{"nextSequenceToken": strconv.FormatUint(l.seq, 10)}, nil
 	case "DescribeLogGroups":
 		prefix := str1(in, "logGroupNamePrefix")
@@ -296,7 +306,7 @@ func (l *logsService) filter(in map[string]json.RawMessage) (any, error) {
 		if err != nil {
 			return nil, badReq("InvalidParameterException", "The specified nextToken is invalid.")
 		}
-		from = max(from, n)
+		from = max(from, n-g.trimmed)
 	}
 	var evs []map[string]any
 	i := from
@@ -321,7 +331,7 @@ func (l *logsService) filter(in map[string]json.RawMessage) (any, error) {
 		out["events"] = []any{}
 	}
 	if i < len(g.events) && g.events[i].ts <= end {
-		out["nextToken"] = "p/" + strconv.Itoa(i)
+		out["nextToken"] = "p/" + strconv.Itoa(i+g.trimmed)
 	}
 	return out, nil
 }

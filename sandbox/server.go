@@ -67,6 +67,9 @@ type Options struct {
 	Now func() time.Time
 	// Seed makes fault injection and generated IDs deterministic; 0 picks one.
 	Seed uint64
+	// LogRetention is how many events a log group keeps, newest first
+	// (default 100,000): a demo left running stays small and fast.
+	LogRetention int
 }
 
 // NewServer builds the endpoint with every service registered. Call [Server.Start].

@@ -5,7 +5,7 @@ package sandbox
 // call time, never at construction.
 func (s *Server) newServices(opts Options) []service {
 	return []service{
-		newLogsService(s),
+		newLogsService(s, opts.LogRetention),
 		newXRayService(s),
 		newLambdaService(s),
 		newSQSService(s),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -235,5 +236,58 @@ func TestEventBridgeSNSRouting(t *testing.T) {
 	var bad *ebtypes.InvalidEventPatternException
 	if !errors.As(err, &bad) {
 		t.Errorf("bad pattern: %v", err)
+	}
+}
+
+// TestLogRetention: a group keeps its newest events only, and a paging
+// reader that started before older events were dropped still gets every
+// event that remains, once, in order.
+func TestLogRetention(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(Options{Seed: 7, LogRetention: 50})
+	url, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	c := cwl.NewFromConfig(aws.Config{Region: Region, Credentials: staticCreds(), BaseEndpoint: aws.String(url)})
+	ctx := context.Background()
+	g, s := aws.String("/aws/lambda/r"), aws.String("s")
+	if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: g}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: g, LogStreamName: s}); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Now().Add(-time.Hour).UnixMilli()
+	put := func(from, n int) {
+		var evs []cwltypes.InputLogEvent
+		for i := from; i < from+n; i++ {
+			evs = append(evs, cwltypes.InputLogEvent{Timestamp: aws.Int64(base + int64(i)), Message: aws.String(fmt.Sprintf("line %d", i))})
+		}
+		if _, err := c.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: g, LogStreamName: s, LogEvents: evs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(0, 40)
+	first, err := c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: g, StartTime: aws.Int64(base), Limit: aws.Int32(10)})
+	if err != nil || len(first.Events) != 10 || first.NextToken == nil {
+		t.Fatalf("first page: %v %d", err, len(first.Events))
+	}
+	put(40, 30) // 70 written: the 20 oldest are dropped
+	var got []string
+	token := first.NextToken
+	for token != nil {
+		out, err := c.FilterLogEvents(ctx, &cwl.FilterLogEventsInput{LogGroupName: g, StartTime: aws.Int64(base), Limit: aws.Int32(10), NextToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range out.Events {
+			got = append(got, aws.ToString(e.Message))
+		}
+		token = out.NextToken
+	}
+	if len(got) != 50 || got[0] != "line 20" || got[49] != "line 69" {
+		t.Fatalf("after retention the reader got %d events (%q … %q), want lines 20 to 69", len(got), got[0], got[len(got)-1])
 	}
 }
