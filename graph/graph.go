@@ -268,7 +268,10 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 	}
 	// A log line or span naming both an invocation and a message: the invocation handled it.
 	if (request != "" || !spanKey.IsZero()) && len(strong) > 0 {
-		evidence := "request id and message id on one " + o.Kind.String()
+		evidence := sameObservationEvidence[tracing.ObsUnknown]
+		if int(o.Kind) < len(sameObservationEvidence) {
+			evidence = sameObservationEvidence[o.Kind]
+		}
 		for _, k := range strong {
 			via := g.keyFor(k, at)
 			kind := tracing.RelConsumed
@@ -885,6 +888,16 @@ func (g *Graph) addMsg(e int32, h *layer) {
 		}
 	}
 }
+
+// sameObservationEvidence is the evidence for a consumer named with the
+// message on one observation, per observation kind.
+var sameObservationEvidence = func() []string {
+	var out []string
+	for k := tracing.ObsUnknown; k <= tracing.ObsQueue; k++ {
+		out = append(out, "request id and message id on one "+k.String())
+	}
+	return out
+}()
 
 // Evidence strings are shared, not built per message: they are most of a
 // message hop's size otherwise.

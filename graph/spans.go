@@ -138,7 +138,9 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 		}
 	}
 	if x.name != "" || x.statusMsg != "" || len(x.links) > 0 || len(x.attrs) > 0 || x.batch != 0 {
-		ss.extra[i] = &x
+		xp := new(spanExtra) // only spans with extras allocate
+		*xp = x
+		ss.extra[i] = xp
 		r.flags |= spanHasExtra
 	}
 }

@@ -143,15 +143,18 @@ func unpack(pattern int, b []byte, out *viewBuf) []byte {
 	return out[:len(pat)]
 }
 
-func lowerHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
+// hexVal maps a lowercase hex digit to its value and anything else to 0xff.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
-}
+	for i, c := range "0123456789abcdef" {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+func lowerHex(c byte) (byte, bool) { v := hexVal[c]; return v, v != 0xff }
 
 // put stores s, packed when it has a known shape.
 func (a *arena) put(s string) strRef {
@@ -335,7 +338,7 @@ type store struct {
 	refs     slab[refRec]
 	hopExtra map[int32]*hopExtra
 	arena    arena
-	index    map[uint64]int32 // key hash → first keyRec of its chain
+	index    map[uint32]int32 // key hash (folded) → first keyRec of its chain
 	seed     maphash.Seed
 	head     int32 // LRU: most recently active
 	tail     int32
@@ -349,7 +352,7 @@ type store struct {
 func newStore() store {
 	return store{
 		hopExtra: map[int32]*hopExtra{},
-		index:    map[uint64]int32{},
+		index:    map[uint32]int32{},
 		seed:     maphash.MakeSeed(),
 		evids:    interner[string]{max: 1 << 16},
 		metas:    interner[meta]{max: 1 << 16},
@@ -379,7 +382,7 @@ func (s *store) ref(r int32) *refRec  { return s.refs.at(r) }
 type probe struct {
 	kind tracing.KeyKind
 	v    string
-	h    uint64
+	h    uint32
 	pat  int
 	n    int
 	b    [32]byte
@@ -389,13 +392,21 @@ func (s *store) probe(kind tracing.KeyKind, v string) probe {
 	if len(v) > maxKeyLen {
 		v = v[:maxKeyLen]
 	}
-	p := probe{kind: kind, v: v, h: maphash.String(s.seed, v) ^ uint64(kind)*0x9e3779b97f4a7c15}
+	p := probe{kind: kind, v: v, h: fold(maphash.String(s.seed, v), kind)}
 	p.pat, p.n = pack(v, &p.b)
 	return p
 }
 
-func (s *store) hashBytes(kind tracing.KeyKind, v []byte) uint64 {
-	return maphash.Bytes(s.seed, v) ^ uint64(kind)*0x9e3779b97f4a7c15
+func (s *store) hashBytes(kind tracing.KeyKind, v []byte) uint32 {
+	return fold(maphash.Bytes(s.seed, v), kind)
+}
+
+// fold mixes in the key's kind and keeps 32 bits: the index only picks a
+// chain, whose records are compared in full, so two keys sharing 32 bits
+// just share a chain, and each index entry takes half the space.
+func fold(h uint64, kind tracing.KeyKind) uint32 {
+	h ^= uint64(kind) * 0x9e3779b97f4a7c15
+	return uint32(h>>32) ^ uint32(h)
 }
 
 func (s *store) keyIs(k *keyRec, p *probe) bool {
