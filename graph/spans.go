@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"hash/maphash"
+
 	"github.com/flowtop/flowtop/tracing"
 )
 
@@ -16,6 +18,7 @@ type traceRec struct {
 	spans int32
 	n     int32
 	next  int32 // the next younger trace (FIFO order of arrival)
+	hnext int32 // the next trace in the same index chain
 }
 
 // spanRec keeps what the waterfall shows, and the span's identity.
@@ -53,7 +56,8 @@ type spanExtra struct {
 type spanStore struct {
 	traces slab[traceRec]
 	spans  slab[spanRec]
-	index  map[tracing.TraceID]int32
+	index  map[uint32]int32 // traceHash → first trace of its chain
+	seed   maphash.Seed
 	extra  map[int32]*spanExtra
 	oldest int32 // FIFO of traces
 	newest int32
@@ -61,7 +65,7 @@ type spanStore struct {
 }
 
 func newSpanStore() spanStore {
-	return spanStore{index: map[tracing.TraceID]int32{}, extra: map[int32]*spanExtra{}, names: interner[string]{max: 1 << 16}}
+	return spanStore{seed: maphash.MakeSeed(), index: map[uint32]int32{}, extra: map[int32]*spanExtra{}, names: interner[string]{max: 1 << 16}}
 }
 
 // addSpan stores a span (replacing an earlier copy with the same span ID: a
@@ -69,11 +73,13 @@ func newSpanStore() spanStore {
 // replaced one.
 func (g *Graph) addSpan(sp *tracing.Span) bool {
 	ss := &g.sp
-	t, ok := ss.index[sp.TraceID]
-	if !ok {
+	t := ss.find(sp.TraceID)
+	if t == 0 {
 		t = ss.traces.alloc()
-		ss.traces.at(t).id = sp.TraceID
-		ss.index[sp.TraceID] = t
+		h := ss.traceHash(sp.TraceID)
+		tr := ss.traces.at(t)
+		tr.id, tr.hnext = sp.TraceID, ss.index[h]
+		ss.index[h] = t
 		if ss.newest != 0 {
 			ss.traces.at(ss.newest).next = t
 		}
@@ -157,7 +163,21 @@ func (g *Graph) dropTrace() {
 	if ss.oldest == 0 {
 		ss.newest = 0
 	}
-	delete(ss.index, tr.id)
+	h := ss.traceHash(tr.id)
+	if head := ss.index[h]; head == t {
+		if tr.hnext != 0 {
+			ss.index[h] = tr.hnext
+		} else {
+			delete(ss.index, h)
+		}
+	} else {
+		for i := head; i != 0; i = ss.traces.at(i).hnext {
+			if ss.traces.at(i).hnext == t {
+				ss.traces.at(i).hnext = tr.hnext
+				break
+			}
+		}
+	}
 	for i := tr.spans; i != 0; {
 		r := ss.spans.at(i)
 		next := r.next
@@ -169,11 +189,27 @@ func (g *Graph) dropTrace() {
 	ss.traces.release(t)
 }
 
+// traceHash picks a trace's index chain. IDs come from outside and need not
+// be random, so they are hashed with the store's seed.
+func (ss *spanStore) traceHash(id tracing.TraceID) uint32 {
+	h := maphash.Bytes(ss.seed, id[:])
+	return uint32(h>>32) ^ uint32(h)
+}
+
+func (ss *spanStore) find(id tracing.TraceID) int32 {
+	for i := ss.index[ss.traceHash(id)]; i != 0; i = ss.traces.at(i).hnext {
+		if ss.traces.at(i).id == id {
+			return i
+		}
+	}
+	return 0
+}
+
 // traceSpans materializes the spans of one trace for a reader.
 func (g *Graph) traceSpans(id tracing.TraceID, out []tracing.Span) []tracing.Span {
 	ss := &g.sp
-	t, ok := ss.index[id]
-	if !ok {
+	t := ss.find(id)
+	if t == 0 {
 		return out
 	}
 	for i := ss.traces.at(t).spans; i != 0; i = ss.spans.at(i).next {
