@@ -47,6 +47,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowtop/flowtop/tracing"
@@ -89,7 +90,7 @@ type Graph struct {
 	cons    map[string]string // queue → the function seen consuming it
 
 	seq       uint64
-	version   uint64
+	version   atomic.Uint64 // read without the lock by Version
 	obsCount  uint64
 	evicted   uint64
 	unparsed  uint64
@@ -179,11 +180,8 @@ func New(cfg Config) *Graph {
 }
 
 // Version changes whenever ingest changed something readers can see.
-func (g *Graph) Version() uint64 {
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	return g.version
-}
+// It takes no lock, so a reader polling it never waits for a long ingest.
+func (g *Graph) Version() uint64 { return g.version.Load() }
 
 // Ingest adds a batch. Only one goroutine may call it at a time.
 func (g *Graph) Ingest(b tracing.Batch) {
@@ -198,7 +196,7 @@ func (g *Graph) Ingest(b tracing.Batch) {
 	}
 	g.rate.add(now, len(b))
 	g.obsCount += uint64(len(b))
-	g.version++
+	g.version.Add(1)
 	g.evict()
 }
 
@@ -957,7 +955,7 @@ func (g *Graph) Totals() Totals {
 	defer g.mu.RUnlock()
 	return Totals{
 		Events: g.nEvents, Observations: g.obsCount, Evicted: g.evicted, Unparsed: g.unparsed,
-		RatePerSec: g.rate.perSecond(g.cfg.Now()), Version: g.version,
+		RatePerSec: g.rate.perSecond(g.cfg.Now()), Version: g.version.Load(),
 	}
 }
 

@@ -38,7 +38,7 @@ const missingAfter = 30 * time.Second
 // other events but hasn't been seen for this one. Children follow parents;
 // siblings are ordered by time.
 func (g *Graph) build(e *eventView) Lineage {
-	l := Lineage{ID: primaryID(e), Type: e.typ, First: e.first, Last: e.last, Version: g.version}
+	l := Lineage{ID: primaryID(e), Type: e.typ, First: e.first, Last: e.last, Version: g.version.Load()}
 	l.Keys = append(append([]tracing.Key{}, e.strong...), e.weak...)
 	type node struct {
 		hop      Hop
@@ -623,7 +623,7 @@ func (g *Graph) Flows(q FlowQuery) FlowPage {
 	if q.Limit <= 0 {
 		q.Limit = 50
 	}
-	page := FlowPage{Version: g.version}
+	page := FlowPage{Version: g.version.Load()}
 	emit := func(e int32) {
 		if page.Matched >= q.Offset && len(page.Rows) < q.Limit {
 			page.Rows = append(page.Rows, g.row(e))
@@ -664,7 +664,7 @@ func (g *Graph) sorted(by FlowSort) []eventRef {
 	g.cacheMu.Lock()
 	c, ok := g.sortCache[by]
 	g.cacheMu.Unlock()
-	if ok && (c.version == g.version || now.Sub(c.at) < time.Second) {
+	if ok && (c.version == g.version.Load() || now.Sub(c.at) < time.Second) {
 		return c.order
 	}
 	s := &g.s
@@ -714,7 +714,7 @@ func (g *Graph) sorted(by FlowSort) []eventRef {
 	}
 	// The cache is written under the read lock: guard it separately.
 	g.cacheMu.Lock()
-	g.sortCache[by] = sortCache{version: g.version, at: now, order: order}
+	g.sortCache[by] = sortCache{version: g.version.Load(), at: now, order: order}
 	g.cacheMu.Unlock()
 	return order
 }
