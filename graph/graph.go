@@ -277,6 +277,9 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 				kind = tracing.RelPublished
 			}
 			g.attach(via, kind, request, spanKey, o.Component, at, evidence, 0.9)
+			if kind == tracing.RelPublished {
+				g.learnBus(via, o, at)
+			}
 		}
 	}
 	for _, r := range o.Relations {
@@ -332,6 +335,9 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 			ev = r.Kind.String()
 		}
 		g.attach(via, r.Kind, request, span, o.Component, at, ev, 1)
+		if r.Kind == tracing.RelPublished {
+			g.learnBus(via, o, at)
+		}
 	case tracing.RelContains:
 		if r.From.Kind == tracing.KeyTraceID && r.To.Kind == tracing.KeyRequestID {
 			if t, err := tracing.ParseTraceID(r.From.Value); err == nil {
@@ -566,6 +572,24 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		}
 	}
 }
+
+// learnBus names the bus an event was put on from the producer span's
+// messaging destination: the EventBridge envelope a consumer receives never
+// names its bus, so without this the hop is just "eventbridge".
+func (g *Graph) learnBus(via int32, o *tracing.Observation, at time.Time) {
+	sp := o.Span
+	if sp == nil || sp.Messaging.Destination == "" || g.s.key(via).kind != tracing.KeyEventID ||
+		!strings.Contains(strings.ToLower(sp.Messaging.System), "eventbridge") {
+		return
+	}
+	bus := tracing.Component{Kind: tracing.ComponentBus, Name: arnName(sp.Messaging.Destination)}
+	if !sp.Start.IsZero() {
+		at = sp.Start
+	}
+	g.addMsg(g.s.key(via).ev, &layer{ki: via, kind: HopBroker, comp: bus, at: at, evidence: evidenceDestination})
+}
+
+const evidenceDestination = "messaging.destination.name on the producer span"
 
 // specificity ranks strong keys by how close to the consumer they are: the
 // message a function received beats the notification or event inside it.
@@ -860,9 +884,14 @@ func (g *Graph) addMsg(e int32, h *layer) {
 		if have.key != ki || have.kind != h.kind {
 			continue
 		}
-		// A bus learns its real name from a better observation.
-		if hc := s.compIDs.get(have.comp); hc.Kind == h.comp.Kind && hc.Name == "eventbridge" && h.comp.Name != "" {
-			have.comp = comp
+		// A bus learns its real name from a better observation, and keeps it.
+		if hc := s.compIDs.get(have.comp); hc.Kind == h.comp.Kind && hc.Kind == tracing.ComponentBus {
+			if hc.Name == "eventbridge" && h.comp.Name != "" {
+				have.comp = comp
+				if h.evidence == evidenceDestination {
+					have.evid = s.evids.id(evidenceDestination)
+				}
+			}
 			return
 		}
 		if h.comp.Name == "" {

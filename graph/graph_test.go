@@ -110,7 +110,7 @@ func TestCorpusEventLineage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "0<-1 publish:orders-api | 1<0 broker:eventbridge | 2<1 broker:billing-queue | 3<2 invoke:charge-card#1(error) | 4<2 invoke:charge-card#2(error) | 5<2 invoke:charge-card#3(error) | 6<2 dead-letter:billing-dlq(error)"
+	want := "0<-1 publish:orders-api | 1<0 broker:orders | 2<1 broker:billing-queue | 3<2 invoke:charge-card#1(error) | 4<2 invoke:charge-card#2(error) | 5<2 invoke:charge-card#3(error) | 6<2 dead-letter:billing-dlq(error)"
 	if got := hopSummary(l); got != want {
 		t.Errorf("hops:\n got %s\nwant %s", got, want)
 	}
