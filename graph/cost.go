@@ -34,7 +34,7 @@ type PriceTable struct {
 // and breakpoints, [B3]/[B4] the amounts), as read for flowtop in 2026-11.
 func DefaultPrices() PriceTable {
 	return PriceTable{
-		Source: "AWS Lambda pricing, us-east-1 on-demand (shared/corpus/pricing/PRICING-NOTES.md [B1][B3][B4])",
+		Source: "AWS Lambda pricing, us-east-1 on-demand (testdata/corpus/pricing/PRICING-NOTES.md [B1][B3][B4])",
 		Date:   "2026-11",
 		X86: []Tier{
 			{UpToGBSeconds: 6e9, PerGBSecond: 0.0000166667},

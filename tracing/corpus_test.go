@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// corpusDir finds ../shared/corpus beside the repository root (it is there in CI
-// and on developer machines); tests that need it skip, saying why, without it.
+// corpusDir is testdata/corpus at the repository root: a copy of the shared
+// sample corpus, with its sources in corpus/SOURCES.md.
 func corpusDir(t testing.TB, sub string) string {
 	t.Helper()
 	dir, err := os.Getwd()
@@ -25,9 +25,9 @@ func corpusDir(t testing.TB, sub string) string {
 		}
 		dir = parent
 	}
-	c := filepath.Join(dir, "..", "shared", "corpus", sub)
+	c := filepath.Join(dir, "testdata", "corpus", sub)
 	if _, err := os.Stat(c); err != nil {
-		t.Skipf("sample corpus not found at %s", c)
+		t.Fatalf("sample corpus not found: %v", err)
 	}
 	return c
 }

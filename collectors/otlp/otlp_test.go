@@ -177,7 +177,7 @@ func TestSheds(t *testing.T) {
 	out := make(chan tracing.Batch, 1)
 	r := start(t, out, Config{GRPCAddr: "off"})
 	url := "http://" + r.Addrs(context.Background())[0] + "/v1/traces"
-	body, _ := proto.Marshal(sampleRequest())
+	body, _ := proto.Marshal(sampleRequest(t))
 	codes := map[int]int{}
 	for i := 0; i < 20; i++ {
 		resp, err := http.Post(url, "application/x-protobuf", bytes.NewReader(body))
@@ -198,19 +198,23 @@ func TestSheds(t *testing.T) {
 	}
 }
 
-func sampleRequest() *coltracepb.ExportTraceServiceRequest {
-	b, _ := os.ReadFile(filepath.Join("..", "..", "..", "shared", "corpus", "otlp", "otelproto-examples-trace.json"))
+// sampleRequest is the OTLP example trace from the corpus (testdata/corpus/otlp).
+func sampleRequest(t testing.TB) *coltracepb.ExportTraceServiceRequest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "corpus", "otlp", "otelproto-examples-trace.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var req coltracepb.ExportTraceServiceRequest
-	_ = unmarshalJSON(b, &req)
+	if err := unmarshalJSON(b, &req); err != nil || len(req.GetResourceSpans()) == 0 {
+		t.Fatalf("example trace: %v", err)
+	}
 	return &req
 }
 
 func TestCorpusFiles(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join("..", "..", "..", "shared", "corpus", "otlp")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skip("corpus not found")
-	}
+	dir := filepath.Join("..", "..", "testdata", "corpus", "otlp")
 	b, err := ReadFile(filepath.Join(dir, "otelproto-examples-trace.json"))
 	if err != nil || len(b) == 0 {
 		t.Fatalf("example trace: %v %d", err, len(b))
@@ -234,7 +238,7 @@ func TestCorpusFiles(t *testing.T) {
 }
 
 func FuzzConvert(f *testing.F) {
-	if b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "corpus", "otlp", "otelproto-examples-trace.json")); err == nil {
+	if b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "corpus", "otlp", "otelproto-examples-trace.json")); err == nil {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"resourceSpans":[]}`))

@@ -27,14 +27,14 @@ func corpus(t testing.TB) []string {
 		dir = filepath.Dir(dir)
 	}
 	var files []string
-	_ = filepath.Walk(filepath.Join(dir, "..", "shared", "corpus", "xray"), func(p string, info os.FileInfo, err error) error {
+	_ = filepath.Walk(filepath.Join(dir, "testdata", "corpus", "xray"), func(p string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() && (strings.HasSuffix(p, ".txt") || strings.HasSuffix(p, ".json")) {
 			files = append(files, p)
 		}
 		return nil
 	})
 	if len(files) == 0 {
-		t.Skip("corpus not found")
+		t.Fatal("no X-Ray samples under testdata/corpus/xray")
 	}
 	return files
 }
