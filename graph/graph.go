@@ -276,6 +276,9 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 			if o.Span != nil && (o.Span.Kind == tracing.SpanKindProducer || o.Span.Messaging.Operation == "publish" || o.Span.Messaging.Operation == "send") {
 				kind = tracing.RelPublished
 			}
+			if kind == tracing.RelConsumed {
+				g.learnQueue(via, o, at)
+			}
 			g.attach(via, kind, request, spanKey, o.Component, at, evidence, 0.9)
 			if kind == tracing.RelPublished {
 				g.learnBus(via, o, at)
@@ -333,6 +336,9 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 		ev := r.Evidence
 		if ev == "" {
 			ev = r.Kind.String()
+		}
+		if r.Kind == tracing.RelConsumed {
+			g.learnQueue(via, o, at)
 		}
 		g.attach(via, r.Kind, request, span, o.Component, at, ev, 1)
 		if r.Kind == tracing.RelPublished {
@@ -590,6 +596,27 @@ func (g *Graph) learnBus(via int32, o *tracing.Observation, at time.Time) {
 }
 
 const evidenceDestination = "messaging.destination.name on the producer span"
+
+// learnQueue adds the queue hop a consumer span names (OTLP
+// messaging.destination.name): flowtop does not read live queues, so without
+// it a consumed message's queue shows only when some other event's copy was
+// seen there. The message waited in the queue until the consumer started.
+func (g *Graph) learnQueue(via int32, o *tracing.Observation, at time.Time) {
+	sp := o.Span
+	if sp == nil || sp.Messaging.Destination == "" || g.s.key(via).kind != tracing.KeyMessageID {
+		return
+	}
+	if sys := strings.ToLower(sp.Messaging.System); !strings.Contains(sys, "sqs") {
+		return
+	}
+	if !sp.Start.IsZero() {
+		at = sp.Start
+	}
+	q := tracing.Component{Kind: tracing.ComponentQueue, Name: arnName(sp.Messaging.Destination)}
+	g.addMsg(g.s.key(via).ev, &layer{ki: via, kind: HopBroker, comp: q, at: at, evidence: evidenceConsumerDestination})
+}
+
+const evidenceConsumerDestination = "messaging.destination.name on the consumer span"
 
 // specificity ranks strong keys by how close to the consumer they are: the
 // message a function received beats the notification or event inside it.

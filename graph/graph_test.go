@@ -560,3 +560,47 @@ func FuzzArena(f *testing.F) {
 		}
 	})
 }
+
+// TestQueueAndBusFromSpans: with only OTLP spans and one consumer log line
+// (flowtop reads no live queue), the lineage still shows the bus the
+// producer put the event on and the queue the consumer took it from, in
+// causal order, whatever order the observations arrive in.
+func TestQueueAndBusFromSpans(t *testing.T) {
+	t.Parallel()
+	tid, _ := tracing.ParseTraceID("5759e988bd862e3fe1be46a994272793")
+	producerSpan, _ := tracing.ParseSpanID("53995c3f42cd8ad8")
+	consumerSpan, _ := tracing.ParseSpanID("63995c3f42cd8ad9")
+	ev := tracing.Key{Kind: tracing.KeyEventID, Value: "6a7e8feb-b491-4cf7-a9f1-bf3703467718"}
+	msg := tracing.Key{Kind: tracing.KeyMessageID, Value: "059f36b4-87a3-44ab-83d2-661975830a7d"}
+	req := "c5bc4002-e0f0-42a8-a51e-688a0990fcf4"
+	pk, ck := tracing.SpanKey(tid, producerSpan), tracing.SpanKey(tid, consumerSpan)
+	obs := tracing.Batch{
+		{Kind: tracing.ObsSpan, Source: "otlp", Time: t0, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "orders-api"},
+			Keys:      []tracing.Key{{Kind: tracing.KeyTraceID, Value: tid.String()}, pk, ev},
+			Relations: []tracing.Relation{{From: pk, To: ev, Kind: tracing.RelPublished, Evidence: "messaging.message.id on a producer span"}},
+			Span: &tracing.Span{TraceID: tid, SpanID: producerSpan, Name: "orders publish", Kind: tracing.SpanKindProducer, Start: t0, End: t0.Add(40 * time.Millisecond),
+				Messaging: tracing.Messaging{System: "aws.eventbridge", Operation: "publish", Destination: "orders", MessageID: ev.Value}}},
+		{Kind: tracing.ObsSpan, Source: "otlp", Time: t0.Add(time.Second), Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"},
+			Keys:      []tracing.Key{{Kind: tracing.KeyTraceID, Value: tid.String()}, ck, {Kind: tracing.KeyRequestID, Value: req}, msg},
+			Relations: []tracing.Relation{{From: ck, To: msg, Kind: tracing.RelConsumed, Evidence: "messaging.message.id on a consumer span"}},
+			Span: &tracing.Span{TraceID: tid, SpanID: consumerSpan, Name: "billing-queue process", Kind: tracing.SpanKindConsumer, Start: t0.Add(time.Second), End: t0.Add(1200 * time.Millisecond),
+				InvocationID: req, Messaging: tracing.Messaging{System: "aws_sqs", Operation: "process", Destination: "billing-queue", MessageID: msg.Value}}},
+		{Kind: tracing.ObsLog, Source: "cwlogs", Time: t0.Add(time.Second), Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"},
+			Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: req}, msg, ev},
+			Log:  &tracing.LogRecord{Kind: tracing.LogApp, RequestID: req, Message: `{"msg":"charging","messageId":"059f36b4-87a3-44ab-83d2-661975830a7d","eventId":"6a7e8feb-b491-4cf7-a9f1-bf3703467718"}`}},
+	}
+	want := "0<-1 publish:orders-api | 1<0 broker:orders | 2<1 broker:billing-queue | 3<2 invoke:charge-card#1(pending)"
+	for _, order := range [][]int{{0, 1, 2}, {2, 1, 0}, {1, 2, 0}} {
+		g := newTestGraph(100)
+		for _, i := range order {
+			g.Ingest(tracing.Batch{obs[i]})
+		}
+		l, err := g.Lineage(ev.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hopSummary(l); got != want {
+			t.Errorf("order %v:\n got %s\nwant %s", order, got, want)
+		}
+	}
+}

@@ -105,6 +105,14 @@ func (g *Graph) build(e *eventView) Lineage {
 		parent := root
 		if p, ok := byKey[m.inner]; ok && !m.inner.IsZero() {
 			parent = p
+		} else if m.inner.IsZero() && m.comp.Kind == tracing.ComponentQueue {
+			// A queue hop known only from its consumer (no envelope seen): an
+			// SQS message in an event with a bus or topic hop was delivered by it.
+			for i, n := range nodes {
+				if n.hop.Kind == HopBroker && (n.hop.Component.Kind == tracing.ComponentBus || n.hop.Component.Kind == tracing.ComponentTopic) {
+					parent = i
+				}
+			}
 		}
 		h := Hop{Kind: HopBroker, Component: m.comp, Time: m.at, Status: HopOK, Keys: []tracing.Key{m.key}, Evidence: m.evidence, Confidence: 1, Attempt: 0}
 		if parent == root && root >= 0 {

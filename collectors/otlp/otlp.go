@@ -393,6 +393,11 @@ func convertSpan(sp *tracepb.Span, service, fn string) (tracing.Observation, err
 		return tracing.Observation{}, err
 	}
 	attrs := attrMap(sp.GetAttributes())
+	if fn == "" {
+		// faas.name belongs on the resource, but one process serving several
+		// functions (or a hand-instrumented handler) puts it on the span.
+		fn = attrs["faas.name"]
+	}
 	s := &tracing.Span{TraceID: tid, SpanID: sid, Name: sp.GetName(), Service: service, Kind: tracing.SpanKind(sp.GetKind()),
 		Start: time.Unix(0, int64(sp.GetStartTimeUnixNano())).UTC(), Attrs: map[string]string{}}
 	if e := sp.GetEndTimeUnixNano(); e > 0 {

@@ -17,6 +17,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowtop/flowtop/tracing"
@@ -257,4 +260,25 @@ func FuzzConvert(f *testing.F) {
 			ConvertTraces(req.GetResourceSpans())
 		}
 	})
+}
+
+// TestFaaSNameOnSpan: a span that names its function in a span attribute
+// (the resource names only the service) belongs to that function.
+func TestFaaSNameOnSpan(t *testing.T) {
+	t.Parallel()
+	req := &coltracepb.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{{
+		Resource: &resourcepb.Resource{Attributes: []*commonpb.KeyValue{{Key: "service.name", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: "order-pipeline"}}}}},
+		ScopeSpans: []*tracepb.ScopeSpans{{Spans: []*tracepb.Span{{
+			TraceId: bytes.Repeat([]byte{1}, 16), SpanId: bytes.Repeat([]byte{2}, 8), Name: "billing-queue process",
+			StartTimeUnixNano: 1, EndTimeUnixNano: 2,
+			Attributes: []*commonpb.KeyValue{{Key: "faas.name", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: "charge-card"}}}},
+		}}}},
+	}}}
+	b, rejected, why := ConvertTraces(req.GetResourceSpans())
+	if rejected != 0 || len(b) != 1 {
+		t.Fatalf("%d observations, %d rejected: %s", len(b), rejected, why)
+	}
+	if c := b[0].Component; c != (tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"}) || b[0].Span.Service != "order-pipeline" {
+		t.Errorf("component %v, service %q; want the function charge-card of service order-pipeline", c, b[0].Span.Service)
+	}
 }
