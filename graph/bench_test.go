@@ -183,3 +183,33 @@ func BenchmarkFlowsPage1M(b *testing.B) {
 		}
 	})
 }
+
+// invocationObs is line i%4 of Lambda invocation i/4 as the CloudWatch Logs
+// collector emits it: START, an app line naming the SQS message it handles,
+// END, and REPORT (an invocation observation).
+func invocationObs(i int, at time.Time) tracing.Observation {
+	n := i / 4
+	req := fmt.Sprintf("%08x-1111-4000-8000-000000000000", n)
+	comp := tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"}
+	rk := tracing.Key{Kind: tracing.KeyRequestID, Value: req}
+	o := tracing.Observation{Kind: tracing.ObsLog, Source: "cwlogs", Time: at, Component: comp, Keys: []tracing.Key{rk}}
+	switch i % 4 {
+	case 0:
+		o.Log = &tracing.LogRecord{Kind: tracing.LogStart, RequestID: req, Message: "START RequestId: " + req + " Version: $LATEST"}
+	case 1:
+		msg := fmt.Sprintf("%08x-0000-4000-8000-000000000000", n)
+		o.Keys = append(o.Keys, tracing.Key{Kind: tracing.KeyMessageID, Value: msg})
+		o.Log = &tracing.LogRecord{Kind: tracing.LogApp, Level: "INFO", RequestID: req, Message: `{"level":"INFO","msg":"charging card","messageId":"` + msg + `"}`}
+	case 2:
+		o.Log = &tracing.LogRecord{Kind: tracing.LogEnd, RequestID: req, Message: "END RequestId: " + req}
+	case 3:
+		o.Kind = tracing.ObsInvocation
+		o.Log = &tracing.LogRecord{Kind: tracing.LogReport, RequestID: req, Message: "REPORT RequestId: " + req + "\tDuration: 120.50 ms\tBilled Duration: 121 ms\tMemory Size: 512 MB\tMax Memory Used: 90 MB"}
+		o.Invocation = &tracing.Invocation{Function: "charge-card", RequestID: req, Duration: 120500 * time.Microsecond, BilledDuration: 121 * time.Millisecond, MemorySizeMB: 512, MaxMemoryUsedMB: 90, Status: tracing.InvocationSuccess}
+	}
+	return o
+}
+
+// BenchmarkRetainedLogs1M holds 1M log observations: 250k invocations of
+// four lines each, every invocation consuming one message (an event).
+func BenchmarkRetainedLogs1M(b *testing.B) { retained(b, 1_000_000, invocationObs) }
