@@ -41,8 +41,8 @@
 package graph
 
 import (
-	"container/list"
 	"errors"
+	"hash/maphash"
 	"slices"
 	"sort"
 	"strings"
@@ -80,9 +80,11 @@ type Graph struct {
 	memoBuf [8]memoKey
 	nEvents int                    // events held
 	invs    map[string]*invocation // request ID → invocation
-	invList *list.List             // of *invocation, oldest first, bounded at 2×MaxEvents
-	sp      spanStore              // traces and their spans (spans.go)
-	fns     map[string]*fnStats    // function name → stats
+	invHead *invocation            // oldest; invocations are bounded at 2×MaxEvents
+	invTail *invocation
+	names   map[string]string   // canonical copies of function names, levels and error types
+	sp      spanStore           // traces and their spans (spans.go)
+	fns     map[string]*fnStats // function name → stats
 	queues  map[string]tracing.QueueInfo
 	qSeen   map[string]time.Time
 	comps   map[tracing.Component]*compStats
@@ -113,7 +115,7 @@ type eventRef struct {
 }
 
 type invocation struct {
-	elem      *list.Element
+	next      *invocation // the next younger invocation (FIFO order of arrival)
 	request   string
 	function  string
 	start     time.Time
@@ -140,9 +142,15 @@ func (g *Graph) setTrace(inv *invocation, t tracing.TraceID) {
 	}
 }
 
+// logLine is one kept log line of an invocation. Its request ID is the
+// invocation's, and the CloudWatch event ID is kept as a hash: it only
+// serves to drop a line read twice, and the real ones are 56 digits long.
 type logLine struct {
-	LogLine
-	eventID string
+	at      int64
+	eventID uint64
+	level   string
+	message string
+	kind    tracing.LogKind
 }
 
 // New returns an empty graph.
@@ -166,7 +174,7 @@ func New(cfg Config) *Graph {
 		cfg:       cfg,
 		s:         newStore(),
 		invs:      map[string]*invocation{},
-		invList:   list.New(),
+		names:     map[string]string{},
 		sp:        newSpanStore(),
 		fns:       map[string]*fnStats{},
 		queues:    map[string]tracing.QueueInfo{},
@@ -519,7 +527,7 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	if request != "" {
 		inv := g.invocation(request, at)
 		if inv.function == "" && comp.Kind == tracing.ComponentFunction {
-			inv.function = comp.Name
+			inv.function = g.canonical(comp.Name)
 		}
 		if inv.function != "" {
 			comp = tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function}
@@ -618,6 +626,24 @@ func (g *Graph) learnQueue(via int32, o *tracing.Observation, at time.Time) {
 
 const evidenceConsumerDestination = "messaging.destination.name on the consumer span"
 
+// canonical returns one shared copy of a short, repeated string (a function
+// name, a log level, an error type), so each invocation does not keep its own
+// copy or, worse, the whole line it was cut from.
+func (g *Graph) canonical(v string) string {
+	if v == "" || len(v) > 128 {
+		return v
+	}
+	if c, ok := g.names[v]; ok {
+		return c
+	}
+	if len(g.names) >= 1<<16 {
+		return strings.Clone(v)
+	}
+	c := strings.Clone(v)
+	g.names[c] = c
+	return c
+}
+
 // specificity ranks strong keys by how close to the consumer they are: the
 // message a function received beats the notification or event inside it.
 func specificity(k tracing.KeyKind) int {
@@ -640,11 +666,20 @@ func (g *Graph) invocation(request string, at time.Time) *invocation {
 	if inv, ok := g.invs[request]; ok {
 		return inv
 	}
-	inv := &invocation{request: request, start: at}
-	inv.elem = g.invList.PushBack(inv)
-	g.invs[request] = inv
-	for g.invList.Len() > 2*g.cfg.MaxEvents {
-		old := g.invList.Remove(g.invList.Front()).(*invocation)
+	inv := &invocation{request: strings.Clone(request), start: at}
+	if g.invTail != nil {
+		g.invTail.next = inv
+	} else {
+		g.invHead = inv
+	}
+	g.invTail = inv
+	g.invs[inv.request] = inv
+	for len(g.invs) > 2*g.cfg.MaxEvents && g.invHead != nil {
+		old := g.invHead
+		g.invHead = old.next
+		if g.invHead == nil {
+			g.invTail = nil
+		}
 		delete(g.invs, old.request)
 	}
 	return inv
@@ -664,7 +699,7 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 	}
 	inv := g.invocation(request, at)
 	if o.Component.Kind == tracing.ComponentFunction && inv.function == "" {
-		inv.function = o.Component.Name
+		inv.function = g.canonical(o.Component.Name)
 	}
 	if l != nil {
 		g.setTrace(inv, l.TraceID)
@@ -678,25 +713,33 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 			inv.errorType = firstLineOf(l.Message, 120)
 		}
 		dup := false
+		var eid uint64
 		if l.EventID != "" {
+			eid = maphash.String(g.s.seed, l.EventID) | 1
 			for _, have := range inv.logs {
-				if have.eventID == l.EventID {
+				if have.eventID == eid {
 					dup = true
 					break
 				}
 			}
 		}
-		if dup {
+		line := logLine{at: nanos(at), eventID: eid, level: g.canonical(l.Level), message: l.Message, kind: l.Kind}
+		switch {
+		case dup:
 			// the same CloudWatch event read twice (overlapping windows, searches)
-		} else if len(inv.logs) < g.cfg.MaxLogsPerInvocation {
-			inv.logs = append(inv.logs, logLine{LogLine: LogLine{Time: at, Kind: l.Kind, Level: l.Level, RequestID: request, Message: l.Message}, eventID: l.EventID})
-		} else {
-			inv.logs[len(inv.logs)-1] = logLine{LogLine: LogLine{Time: at, Kind: l.Kind, Level: l.Level, RequestID: request, Message: l.Message}, eventID: l.EventID}
+		case len(inv.logs) < g.cfg.MaxLogsPerInvocation:
+			if inv.logs == nil {
+				inv.logs = make([]logLine, 0, 4) // START, a line or two, END, REPORT
+			}
+			inv.logs = append(inv.logs, line)
+		default:
+			inv.logs[len(inv.logs)-1] = line
 			inv.logsCut++
 		}
 	}
 	if r := o.Invocation; r != nil && inv.inv == nil {
 		cp := *r
+		cp.Function, cp.RequestID, cp.ErrorType = g.canonical(cp.Function), inv.request, g.canonical(cp.ErrorType)
 		inv.inv = &cp
 		if cp.Status != tracing.InvocationSuccess && cp.Status != tracing.InvocationUnknown {
 			inv.failed = true

@@ -287,7 +287,7 @@ func (g *Graph) queueOf(fn string) string {
 func (g *Graph) fillInvocation(h *Hop, inv *invocation) {
 	h.Logs = make([]LogLine, len(inv.logs))
 	for i, l := range inv.logs {
-		h.Logs[i] = l.LogLine
+		h.Logs[i] = LogLine{Time: fromNanos(l.at), Kind: l.kind, Level: l.level, RequestID: inv.request, Message: l.message}
 	}
 	sort.SliceStable(h.Logs, func(i, j int) bool { return h.Logs[i].Time.Before(h.Logs[j].Time) })
 	h.CostUSD = inv.costUSD
