@@ -37,10 +37,10 @@ func messageObs(i int, at time.Time) tracing.Observation {
 		Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "billing-queue", ID: msg}}
 }
 
-// BenchmarkIngest reports ns per observation for message observations, each
-// a new event (the worst case: every one allocates an event and an index
-// entry). Building the observations is not timed.
-func BenchmarkIngest(b *testing.B) {
+// ingest reports ns per observation for observations from mk, each a new
+// event (the worst case: every one allocates an event and index entries).
+// Building the observations is not timed.
+func ingest(b *testing.B, mk func(int, time.Time) tracing.Observation) {
 	g := New(Config{MaxEvents: 1 << 20})
 	batch := make(tracing.Batch, 256)
 	b.ReportAllocs()
@@ -49,7 +49,7 @@ func BenchmarkIngest(b *testing.B) {
 	for n < b.N {
 		b.StopTimer()
 		for j := range batch {
-			batch[j] = messageObs(n+j, t0)
+			batch[j] = mk(n+j, t0)
 		}
 		b.StartTimer()
 		g.Ingest(batch)
@@ -58,25 +58,11 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/observation")
 }
 
-// BenchmarkIngestSpan is BenchmarkIngest for span-sized observations: a
-// consumer span naming one message, each a new event and a new trace.
-func BenchmarkIngestSpan(b *testing.B) {
-	g := New(Config{MaxEvents: 1 << 20})
-	batch := make(tracing.Batch, 256)
-	b.ReportAllocs()
-	b.ResetTimer()
-	n := 0
-	for n < b.N {
-		b.StopTimer()
-		for j := range batch {
-			batch[j] = spanObs(n+j, t0)
-		}
-		b.StartTimer()
-		g.Ingest(batch)
-		n += len(batch)
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/observation")
-}
+// BenchmarkIngest: message observations.
+func BenchmarkIngest(b *testing.B) { ingest(b, messageObs) }
+
+// BenchmarkIngestSpan: span-sized observations, each a new event and a new trace.
+func BenchmarkIngestSpan(b *testing.B) { ingest(b, spanObs) }
 
 // retained fills a graph with n observations from mk and reports the heap
 // it retains per observation and the time spent in Ingest alone.
