@@ -8,8 +8,9 @@
 // ([tracing.KeyKind.Strong]):
 //
 //   - Strong keys (EventBridge id, CloudEvents source+id, SQS and SNS
-//     MessageId, S3 object+sequencer) name one event. Strong keys are merged
-//     with union–find: the layers of one message body (an SQS message
+//     MessageId, S3 object+sequencer) name one event. Learning that two belong
+//     together merges their events (the older survives and takes the other's
+//     keys, hops and consumers): the layers of one message body (an SQS message
 //     carrying an SNS notification carrying an EventBridge event) and every
 //     [tracing.RelCarries], RelDeadLettered, RelRedriveOf and RelReplayOf
 //     relation join their events into one, as do several strong keys on one
@@ -35,9 +36,10 @@
 // readers call the query methods, which return fresh values they own. A
 // sync.RWMutex guards the graph: readers hold the read lock only while they
 // copy out what they asked for (a page of rows, one lineage), so ingest waits
-// at most that long. Memory is bounded by Config.MaxEvents: the least recently
-// active event is evicted first, with its index entries, and evictions are
-// counted in [Totals].
+// at most that long; [Graph.Version] takes no lock at all. Memory is bounded
+// by Config.MaxEvents: the least recently active event is evicted first, with
+// its index entries, and evictions are counted in [Totals]. Events, keys, hops
+// and spans are stored compactly, without Go pointers (store.go, spans.go).
 package graph
 
 import (
