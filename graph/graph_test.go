@@ -604,3 +604,22 @@ func TestQueueAndBusFromSpans(t *testing.T) {
 		}
 	}
 }
+
+// TestComponentsBounded: a sender inventing a service per span cannot grow
+// the statistics without bound.
+func TestComponentsBounded(t *testing.T) {
+	t.Parallel()
+	g := newTestGraph(100)
+	for i := 0; i < maxComponents+500; i++ {
+		name := fmt.Sprintf("svc-%d", i)
+		g.Ingest(tracing.Batch{{Kind: tracing.ObsInvocation, Time: t0, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: name},
+			Log:        &tracing.LogRecord{Kind: tracing.LogReport, RequestID: fmt.Sprintf("r-%d", i)},
+			Invocation: &tracing.Invocation{Function: name, RequestID: fmt.Sprintf("r-%d", i), Duration: time.Millisecond, BilledDuration: time.Millisecond, MemorySizeMB: 128, Status: tracing.InvocationSuccess}}})
+	}
+	if len(g.fns) > maxComponents || len(g.comps) > maxComponents {
+		t.Errorf("%d functions, %d components tracked; want at most %d", len(g.fns), len(g.comps), maxComponents)
+	}
+	if fs := g.Functions(); len(fs) != maxComponents {
+		t.Errorf("Functions lists %d", len(fs))
+	}
+}

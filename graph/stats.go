@@ -103,7 +103,9 @@ func (g *Graph) fn(name string) *fnStats {
 	st, ok := g.fns[name]
 	if !ok {
 		st = &fnStats{name: name, dur: newSketch(), rate: rateRing{width: g.cfg.RateBucket}}
-		g.fns[name] = st
+		if len(g.fns) < maxComponents {
+			g.fns[name] = st
+		}
 	}
 	return st
 }
@@ -193,11 +195,18 @@ type compStats struct {
 	rate          rateRing
 }
 
+// maxComponents bounds the functions, components and edges with statistics:
+// names come from outside (an OTLP sender may invent a service per span),
+// and a real account's map is far smaller. Past it, new ones are not tracked.
+const maxComponents = 4096
+
 func (g *Graph) comp(c tracing.Component) *compStats {
 	st, ok := g.comps[c]
 	if !ok {
 		st = &compStats{lat: newSketch(), rate: rateRing{width: g.cfg.RateBucket}}
-		g.comps[c] = st
+		if len(g.comps) < maxComponents {
+			g.comps[c] = st
+		}
 	}
 	return st
 }
@@ -220,6 +229,9 @@ func (g *Graph) edge(from, to tracing.Component, at time.Time, d time.Duration, 
 	k := [2]tracing.Component{from, to}
 	st, ok := g.edges[k]
 	if !ok {
+		if len(g.edges) >= maxComponents {
+			return
+		}
 		st = &compStats{lat: newSketch(), rate: rateRing{width: g.cfg.RateBucket}}
 		g.edges[k] = st
 	}

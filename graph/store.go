@@ -354,6 +354,7 @@ func newStore() store {
 		hopExtra: map[int32]*hopExtra{},
 		index:    map[uint32]int32{},
 		seed:     maphash.MakeSeed(),
+		compIDs:  interner[tracing.Component]{max: 1 << 16},
 		evids:    interner[string]{max: 1 << 16},
 		metas:    interner[meta]{max: 1 << 16},
 	}
