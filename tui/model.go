@@ -73,6 +73,7 @@ type Model struct {
 	flows    graph.FlowPage
 	lineage  graph.Lineage
 	linErr   error
+	matches  []graph.Match // the events an ambiguous ID names
 	fns      []graph.FunctionStats
 	queues   []graph.QueueStats
 	msgs     []graph.DLQMessage
@@ -180,6 +181,7 @@ type dataMsg struct {
 	flows     *graph.FlowPage
 	lineage   *graph.Lineage
 	linErr    error
+	matches   []graph.Match
 	fns       []graph.FunctionStats
 	queues    []graph.QueueStats
 	msgs      []graph.DLQMessage
@@ -229,6 +231,9 @@ func (m Model) fetchIf(onlyIfChanged bool) tea.Cmd {
 		case scrEvent:
 			l, err := feed.Lineage(eventID)
 			d.lineage, d.linErr = &l, err
+			if errors.Is(err, graph.ErrAmbiguous) {
+				d.matches = feed.Find(eventID, 50)
+			}
 		case scrFunctions:
 			d.fns = feed.Functions()
 		case scrDLQs:
@@ -338,7 +343,7 @@ func (m *Model) apply(d dataMsg) {
 		}
 	}
 	if d.lineage != nil {
-		m.lineage, m.linErr = *d.lineage, d.linErr
+		m.lineage, m.linErr, m.matches = *d.lineage, d.linErr, d.matches
 	}
 	if d.fns != nil {
 		m.fns = d.fns
@@ -591,6 +596,13 @@ func (m Model) screenKey(s string) (tea.Model, tea.Cmd) {
 		}
 	case scrEvent:
 		switch s {
+		case "enter":
+			// On an ambiguous ID, enter opens the event under the cursor.
+			if i := m.eventLine - matchListTop; m.linErr != nil && i >= 0 && i < len(m.matches) {
+				m.eventID, m.eventLine = m.matches[i].ID, 0
+				m.lineage, m.linErr, m.matches = graph.Lineage{}, nil, nil
+				return m.refresh()
+			}
 		case "r":
 			if len(m.lineage.DLQ) > 0 {
 				d := m.lineage.DLQ[0]

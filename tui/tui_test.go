@@ -69,6 +69,9 @@ func (f *fakeFeed) Lineage(id string) (graph.Lineage, error) {
 	if id == "nope" {
 		return graph.Lineage{}, graph.ErrNotFound
 	}
+	if id == "o-7" {
+		return graph.Lineage{}, graph.ErrAmbiguous
+	}
 	fn := tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"}
 	q := tracing.Component{Kind: tracing.ComponentQueue, Name: "billing-queue"}
 	return graph.Lineage{ID: id, Type: "OrderPlaced", Status: graph.StatusDeadLettered, First: now, Last: now.Add(4 * time.Second), CostUSD: 0.0000123,
@@ -85,7 +88,15 @@ func (f *fakeFeed) Lineage(id string) (graph.Lineage, error) {
 	}, nil
 }
 
-func (f *fakeFeed) Find(prefix string, limit int) []graph.Match { return nil }
+func (f *fakeFeed) Find(prefix string, limit int) []graph.Match {
+	if prefix != "o-7" {
+		return nil
+	}
+	return []graph.Match{
+		{ID: "ev-new", Type: "OrderShipped", Last: now.Add(time.Minute), Key: tracing.Key{Kind: tracing.KeyCorrelation, Value: "=o-7"}},
+		{ID: "ev-old", Type: "OrderPlaced", Last: now, Key: tracing.Key{Kind: tracing.KeyCorrelation, Value: "=o-7"}},
+	}
+}
 func (f *fakeFeed) Functions() []graph.FunctionStats {
 	return []graph.FunctionStats{
 		{Name: "charge-card", Architecture: "arm64", MemoryMB: 512, Invocations: 120, Errors: 9, Timeouts: 2, ColdStarts: 3, P50: 180 * time.Millisecond, P95: 410 * time.Millisecond, P99: 3 * time.Second, MaxMemoryUsedMB: 301, CostUSD: 0.00042, CostPerMonthUSD: 6.38, Rate: []float64{1, 2, 3, 2, 1}},
@@ -388,6 +399,20 @@ func TestUnknownEventSaysSo(t *testing.T) {
 	}
 	if !errors.Is(m.linErr, graph.ErrNotFound) {
 		t.Errorf("err %v", m.linErr)
+	}
+}
+
+// TestAmbiguousIDListsEvents: an ID shared by several events (an order_id)
+// lists them, and enter on one opens it.
+func TestAmbiguousIDListsEvents(t *testing.T) {
+	m := press(t, newModel(t, 120, 30, Options{}), ":", "t", "a", "i", "l", "space", "o", "-", "7", "enter")
+	text := screenText(m)
+	if !errors.Is(m.linErr, graph.ErrAmbiguous) || !strings.Contains(text, "2 of them") || !strings.Contains(text, "ev-new") || !strings.Contains(text, "OrderPlaced") {
+		t.Fatalf("%s", text)
+	}
+	m = press(t, m, "j", "j", "j", "enter") // the header, a blank line, then the second event
+	if m.eventID != "ev-old" || m.linErr != nil || !strings.Contains(screenText(m), "event ev-old") {
+		t.Errorf("opened %q (%v):\n%s", m.eventID, m.linErr, screenText(m))
 	}
 }
 

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -362,6 +363,9 @@ func hopMark(s graph.HopStatus) string {
 	return "✓"
 }
 
+// matchListTop is the first line of the event list an ambiguous ID shows.
+const matchListTop = 2
+
 // eventLines renders the event screen as lines: summary, hop tree with each
 // invocation's logs, span waterfall, DLQ copies.
 func (m Model) eventLines() []string {
@@ -370,10 +374,18 @@ func (m Model) eventLines() []string {
 	}
 	if m.linErr != nil {
 		msg := "no event with ID " + clean(m.eventID) + " yet — it appears here as soon as a collector sees it"
-		if strings.Contains(m.linErr.Error(), "more than one") {
-			msg = clean(m.eventID) + " names more than one event (a shared request, trace or correlation ID): give an event or message ID"
+		if !errors.Is(m.linErr, graph.ErrAmbiguous) {
+			return []string{m.st.warn.Render(msg)}
 		}
-		return []string{m.st.warn.Render(msg)}
+		msg = clean(m.eventID) + " names more than one event (a shared request, trace or correlation ID)"
+		if len(m.matches) == 0 {
+			return []string{m.st.warn.Render(msg + ": give an event or message ID")}
+		}
+		out := []string{m.st.warn.Render(fmt.Sprintf("%s: %d of them, newest first; enter opens one", msg, len(m.matches))), ""}
+		for _, mt := range m.matches {
+			out = append(out, fmt.Sprintf("%s  %s  last %s  via %s", fit(clean(mt.ID), 36), fit(clean(mt.Type), 16), mt.Last.UTC().Format("15:04:05.000"), clean(mt.Key.Kind.String())))
+		}
+		return out
 	}
 	l := m.lineage
 	if l.ID == "" {
@@ -675,8 +687,9 @@ func (m Model) helpKeys(s screen) []helpKey {
 	case scrFlows:
 		local = []helpKey{{"enter, t", "open the event: its hops, logs, spans"}, {"s", "cycle sort: recent, start, latency, hops, status, cost"}, {"f", "follow new events"}}
 	case scrEvent:
+		local = []helpKey{{"enter", "on an ID several events share: open the one under the cursor"}}
 		if m.actionsShown() {
-			local = []helpKey{{"r", "redrive this event's DLQ copy (plan, then confirm)"}, {"e", "replay this event (plan, then confirm)"}}
+			local = append(local, helpKey{"r", "redrive this event's DLQ copy (plan, then confirm)"}, helpKey{"e", "replay this event (plan, then confirm)"})
 		}
 	case scrFunctions:
 		local = []helpKey{{"s", "cycle sort: cost, p95, errors, invocations, cold starts, name"}}
