@@ -80,7 +80,6 @@ type Graph struct {
 	s       store     // events, their keys and hops (store.go)
 	memo    []memoKey // strong keys resolved during the current observation
 	memoBuf [8]memoKey
-	nEvents int                    // events held
 	invs    map[string]*invocation // request ID → invocation
 	invHead *invocation            // oldest; invocations are bounded at 2×MaxEvents
 	invTail *invocation
@@ -286,13 +285,7 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 			if o.Span != nil && (o.Span.Kind == tracing.SpanKindProducer || o.Span.Messaging.Operation == "publish" || o.Span.Messaging.Operation == "send") {
 				kind = tracing.RelPublished
 			}
-			if kind == tracing.RelConsumed {
-				g.learnQueue(via, o, at)
-			}
-			g.attach(via, kind, request, spanKey, o.Component, at, evidence, 0.9)
-			if kind == tracing.RelPublished {
-				g.learnBus(via, o, at)
-			}
+			g.attach(via, kind, request, spanKey, o.Span, o.Component, at, evidence, 0.9)
 		}
 	}
 	for _, r := range o.Relations {
@@ -303,7 +296,8 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 		for _, k := range o.Keys {
 			if k.Kind == tracing.KeyTraceID || k.Kind == tracing.KeyCorrelation {
 				for _, s := range strong {
-					if ki := g.findKey(s); ki != 0 {
+					var p probe
+					if ki := g.findKey(s, &p); ki != 0 {
 						g.attachWeak(g.s.key(ki).ev, k.Kind, k.Value)
 					}
 				}
@@ -347,13 +341,7 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 		if ev == "" {
 			ev = r.Kind.String()
 		}
-		if r.Kind == tracing.RelConsumed {
-			g.learnQueue(via, o, at)
-		}
-		g.attach(via, r.Kind, request, span, o.Component, at, ev, 1)
-		if r.Kind == tracing.RelPublished {
-			g.learnBus(via, o, at)
-		}
+		g.attach(via, r.Kind, request, span, o.Span, o.Component, at, ev, 1)
 	case tracing.RelContains:
 		if r.From.Kind == tracing.KeyTraceID && r.To.Kind == tracing.KeyRequestID {
 			if t, err := tracing.ParseTraceID(r.From.Value); err == nil {
@@ -370,16 +358,9 @@ func (g *Graph) eventFor(k tracing.Key, at time.Time) int32 {
 
 // keyFor returns the record of a strong key, creating its event.
 func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
-	for _, m := range g.memo {
-		if m.k == k {
-			g.touch(g.s.key(m.ki).ev, at)
-			return m.ki
-		}
-	}
-	p := g.s.probe(k.Kind, k.Value)
-	if ki := g.s.findStrongP(&p); ki != 0 {
+	var p probe
+	if ki := g.findKey(k, &p); ki != 0 {
 		g.touch(g.s.key(ki).ev, at)
-		g.remember(k, ki)
 		return ki
 	}
 	g.seq++
@@ -387,7 +368,6 @@ func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
 	r := g.s.ev(e)
 	r.seq, r.first, r.last, r.flags = g.seq, nanos(at), nanos(at), flagHeld
 	g.s.lruPushFront(e)
-	g.nEvents++
 	ki := g.s.addKey(e, &p, false, g.s.index[p.h])
 	g.remember(k, ki)
 	if k.Kind == tracing.KeyCloudEventID {
@@ -399,14 +379,20 @@ func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
 	return ki
 }
 
-// findKey is keyFor without creating or touching.
-func (g *Graph) findKey(k tracing.Key) int32 {
+// findKey resolves a strong key through the observation's memo, then the
+// index; on a miss p holds the key's probe, for inserting it.
+func (g *Graph) findKey(k tracing.Key, p *probe) int32 {
 	for _, m := range g.memo {
 		if m.k == k {
 			return m.ki
 		}
 	}
-	return g.s.findStrong(k.Kind, k.Value)
+	*p = g.s.probe(k.Kind, k.Value)
+	ki := g.s.findStrongP(p)
+	if ki != 0 {
+		g.remember(k, ki)
+	}
+	return ki
 }
 
 // remember keeps a strong key's record for the rest of one observation, which
@@ -474,7 +460,6 @@ func (g *Graph) union(a, b int32) int32 {
 	s.lruRemove(b)
 	rb.keys, rb.hops, rb.refs = 0, 0, 0
 	s.events.release(b)
-	g.nEvents--
 	s.lruMoveFront(a)
 	return a
 }
@@ -521,8 +506,9 @@ func (g *Graph) attachWeak(e int32, kind tracing.KeyKind, v string) {
 }
 
 // attach records that an invocation or span consumed or published the key
-// record via (of its event).
-func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tracing.Key, comp tracing.Component, at time.Time, evidence string, conf float64) {
+// record via (of its event). sp is the span that says so, if one does.
+func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tracing.Key, sp *tracing.Span, comp tracing.Component, at time.Time, evidence string, conf float64) {
+	g.learnDestination(via, kind, sp, at) // first: the queue hop it adds teaches the consumer map below
 	e := g.s.key(via).ev
 	vk := g.s.key(via).kind
 	refAt := at
@@ -589,44 +575,37 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	}
 }
 
-// learnBus names the bus an event was put on from the producer span's
-// messaging destination: the EventBridge envelope a consumer receives never
-// names its bus, so without this the hop is just "eventbridge".
-func (g *Graph) learnBus(via int32, o *tracing.Observation, at time.Time) {
-	sp := o.Span
-	if sp == nil || sp.Messaging.Destination == "" || g.s.key(via).kind != tracing.KeyEventID ||
-		!strings.Contains(strings.ToLower(sp.Messaging.System), "eventbridge") {
+// learnDestination adds the broker hop a messaging span names
+// (messaging.destination.name). A producer span names the EventBridge bus:
+// the envelope a consumer receives never does, so the hop would just be
+// "eventbridge". A consumer span names its SQS queue: flowtop reads no live
+// queue, so otherwise a consumed message's queue shows only when some other
+// event's copy was seen there (the message waited there until the consumer
+// started, the span's start).
+func (g *Graph) learnDestination(via int32, kind tracing.RelKind, sp *tracing.Span, at time.Time) {
+	if sp == nil || sp.Messaging.Destination == "" {
 		return
 	}
-	bus := tracing.Component{Kind: tracing.ComponentBus, Name: arnName(sp.Messaging.Destination)}
-	if !sp.Start.IsZero() {
-		at = sp.Start
-	}
-	g.addMsg(g.s.key(via).ev, &layer{ki: via, kind: HopBroker, comp: bus, at: at, evidence: evidenceDestination})
-}
-
-const evidenceDestination = "messaging.destination.name on the producer span"
-
-// learnQueue adds the queue hop a consumer span names (OTLP
-// messaging.destination.name): flowtop does not read live queues, so without
-// it a consumed message's queue shows only when some other event's copy was
-// seen there. The message waited in the queue until the consumer started.
-func (g *Graph) learnQueue(via int32, o *tracing.Observation, at time.Time) {
-	sp := o.Span
-	if sp == nil || sp.Messaging.Destination == "" || g.s.key(via).kind != tracing.KeyMessageID {
-		return
-	}
-	if sys := strings.ToLower(sp.Messaging.System); !strings.Contains(sys, "sqs") {
+	sys, name := strings.ToLower(sp.Messaging.System), arnName(sp.Messaging.Destination)
+	hop := layer{ki: via, kind: HopBroker, at: at}
+	switch key := g.s.key(via).kind; {
+	case kind == tracing.RelPublished && key == tracing.KeyEventID && strings.Contains(sys, "eventbridge"):
+		hop.comp, hop.evidence = tracing.Component{Kind: tracing.ComponentBus, Name: name}, evidenceDestination
+	case kind == tracing.RelConsumed && key == tracing.KeyMessageID && strings.Contains(sys, "sqs"):
+		hop.comp, hop.evidence = tracing.Component{Kind: tracing.ComponentQueue, Name: name}, evidenceConsumerDestination
+	default:
 		return
 	}
 	if !sp.Start.IsZero() {
-		at = sp.Start
+		hop.at = sp.Start
 	}
-	q := tracing.Component{Kind: tracing.ComponentQueue, Name: arnName(sp.Messaging.Destination)}
-	g.addMsg(g.s.key(via).ev, &layer{ki: via, kind: HopBroker, comp: q, at: at, evidence: evidenceConsumerDestination})
+	g.addMsg(g.s.key(via).ev, &hop)
 }
 
-const evidenceConsumerDestination = "messaging.destination.name on the consumer span"
+const (
+	evidenceDestination         = "messaging.destination.name on the producer span"
+	evidenceConsumerDestination = "messaging.destination.name on the consumer span"
+)
 
 // canonical returns one shared copy of a short, repeated string (a function
 // name, a log level, an error type), so each invocation does not keep its own
@@ -638,11 +617,10 @@ func (g *Graph) canonical(v string) string {
 	if c, ok := g.names[v]; ok {
 		return c
 	}
-	if len(g.names) >= 1<<16 {
-		return strings.Clone(v)
-	}
 	c := strings.Clone(v)
-	g.names[c] = c
+	if len(g.names) < 1<<16 {
+		g.names[c] = c
+	}
 	return c
 }
 
@@ -880,15 +858,15 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 			e = g.union(e, le)
 		}
 	}
-	real := len(layers) // the layers the message itself has, before the implied source-queue copy
+	own := len(layers) // the layers the message itself has, before the implied source-queue copy
 	if m.DeadLetter && m.SourceQueue != "" {
-		real--
+		own--
 	}
 	for i := range layers {
 		switch {
-		case i+1 < real:
+		case i+1 < own:
 			layers[i].inner = layers[i+1].ki
-		case i >= real:
+		case i >= own:
 			layers[i].inner = layers[0].inner // the source-queue copy carries what the DLQ copy carries
 		}
 		g.addMsg(e, &layers[i])
@@ -1030,22 +1008,19 @@ func firstLineOf(s string, max int) string {
 
 // evict drops the least recently active events beyond MaxEvents.
 func (g *Graph) evict() {
-	for g.nEvents > g.cfg.MaxEvents && g.s.tail != 0 {
+	for g.s.events.live > g.cfg.MaxEvents && g.s.tail != 0 {
 		e := g.s.tail
 		g.s.lruRemove(e)
 		g.s.freeEvent(e)
-		g.nEvents--
 		g.evicted++
 	}
-	if g.s.compactArena(func(move func(strRef) strRef) {
+	g.s.compactArena(func(move func(strRef) strRef) {
 		for i := int32(1); i < g.sp.spans.n; i++ {
 			if r := g.sp.spans.at(i); r.trace != 0 {
 				r.inv = move(r.inv)
 			}
 		}
-	}) {
-		g.s.compactions++
-	}
+	})
 }
 
 // ---- reading ----
@@ -1055,7 +1030,7 @@ func (g *Graph) Totals() Totals {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	return Totals{
-		Events: g.nEvents, Observations: g.obsCount, Evicted: g.evicted, Unparsed: g.unparsed,
+		Events: g.s.events.live, Observations: g.obsCount, Evicted: g.evicted, Unparsed: g.unparsed,
 		RatePerSec: g.rate.perSecond(g.cfg.Now()), Version: g.version.Load(),
 	}
 }

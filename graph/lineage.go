@@ -641,7 +641,7 @@ func (g *Graph) Flows(q FlowQuery) FlowPage {
 	keep := func(e int32) bool { return g.matches(e, filter) != q.Invert || (filter == "" && !q.Invert) }
 	if q.Sort == SortRecent {
 		if filter == "" {
-			page.Matched = g.nEvents
+			page.Matched = g.s.events.live
 			i := 0
 			for e := g.s.head; e != 0 && len(page.Rows) < q.Limit; e = g.s.ev(e).next {
 				if i >= q.Offset {
@@ -681,7 +681,7 @@ func (g *Graph) sorted(by FlowSort) []eventRef {
 		ref eventRef
 		k   float64
 	}
-	ks := make([]keyed, 0, g.nEvents)
+	ks := make([]keyed, 0, g.s.events.live)
 	for e := s.head; e != 0; e = s.ev(e).next {
 		r := s.ev(e)
 		var k float64

@@ -78,7 +78,7 @@ func (r strRef) pattern() int { return int(r.n >> patShift) }
 
 // arena stores key strings back to back in 1 MiB chunks that hold no
 // pointers. Bytes once written never change; space of dropped strings is
-// reclaimed by compaction (Graph.compactArena).
+// reclaimed by compaction (store.compactArena).
 type arena struct {
 	chunks [][]byte
 	total  int // bytes written
@@ -602,10 +602,10 @@ func (s *store) freeEvent(e int32) {
 // compactArena rewrites the arena with only the strings still referenced,
 // once more than half of it (and at least 8 MiB) is dead. others moves the
 // references held outside the store (spans).
-func (s *store) compactArena(others func(move func(strRef) strRef)) bool {
+func (s *store) compactArena(others func(move func(strRef) strRef)) {
 	dead := s.arena.total - s.arena.live
 	if dead < 8<<20 || dead < s.arena.live {
-		return false
+		return
 	}
 	var na arena
 	move := func(r strRef) strRef { return na.putRaw(s.arena.raw(r), r.n) }
@@ -621,7 +621,7 @@ func (s *store) compactArena(others func(move func(strRef) strRef)) bool {
 	}
 	others(move)
 	s.arena = na
-	return true
+	s.compactions++
 }
 
 // ---- reading ----
