@@ -170,7 +170,11 @@ func (e *engine) collectHistory(ctx context.Context, window time.Duration, id st
 		for _, k := range next {
 			asked[k] = true
 		}
-		b, err := s.logs.Search(ctx, next, from, to)
+		keys := make([]tracing.Key, len(next))
+		for i, k := range next {
+			keys[i] = tracing.Key{Value: k}
+		}
+		b, err := s.logs.Search(ctx, keys, from, to)
 		if err != nil {
 			e.noteFailure("cwlogs", err)
 			break
