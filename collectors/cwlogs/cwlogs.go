@@ -203,7 +203,7 @@ func (s *Source) Run(ctx context.Context, out chan<- tracing.Batch) error {
 			bo.Reset() // it worked for a while: this is a new outage
 			wait = bo.Next()
 		}
-		slog.Info("live tail unavailable", "source", "cwlogs", "error", err, "retry_in", wait)
+		slog.Info("live tail unavailable", tracing.LogKeySource, "cwlogs", tracing.LogKeyError, err.Error(), tracing.LogKeyRetryIn, wait)
 		if s.cfg.LiveTail == "on" {
 			s.tracker.SetMode("live tail")
 			s.tracker.Fail(err, wait)
@@ -425,7 +425,7 @@ func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
 	s.tracker.SetMode("live tail")
 	s.tracker.OK(0, time.Time{})
 	if !s.liveOK.Swap(true) {
-		slog.Info("live tail open", "source", "cwlogs", "groups", len(groups))
+		slog.Info("live tail open", tracing.LogKeySource, "cwlogs", tracing.LogKeyGroups, len(groups))
 	}
 	renew := time.NewTimer(170 * time.Minute)
 	defer renew.Stop()
