@@ -407,7 +407,7 @@ func (e *Engine) watch(ctx context.Context, every, countEvery time.Duration) {
 	for {
 		for _, h := range e.Health() {
 			now := state{h.State, h.Mode, h.LastError}
-			if now == last[h.Source] {
+			if prev, ok := last[h.Source]; ok && prev == now {
 				continue
 			}
 			last[h.Source] = now
