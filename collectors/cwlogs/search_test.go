@@ -94,3 +94,31 @@ func TestSearchEpochMillisTimestamp(t *testing.T) {
 		t.Errorf("unparsed = %d, want 1", h.Unparsed)
 	}
 }
+
+// TestFilterLogEventsTimestamp: FilterLogEvents answers epoch milliseconds;
+// a collected record keeps the time it was written.
+func TestFilterLogEventsTimestamp(t *testing.T) {
+	t.Parallel()
+	_, c := client(t)
+	ctx := context.Background()
+	g := "/aws/lambda/ts"
+	if _, err := c.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String(g)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateLogStream(ctx, &cwl.CreateLogStreamInput{LogGroupName: aws.String(g), LogStreamName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-90 * time.Second).Truncate(time.Millisecond)
+	if _, err := c.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String(g), LogStreamName: aws.String("s"),
+		LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(at.UnixMilli()), Message: aws.String("START RequestId: 12345678-0000-4000-8000-000000000000 Version: $LATEST")}}}); err != nil {
+		t.Fatal(err)
+	}
+	s := New(c, Config{Groups: []Group{{Name: g, Function: "ts"}}, TPS: 50})
+	b, err := s.Collect(ctx, at.Add(-time.Minute), time.Now(), "")
+	if err != nil || len(b) != 1 {
+		t.Fatalf("collect: %v; %d records", err, len(b))
+	}
+	if !b[0].Time.Equal(at) {
+		t.Errorf("time %v, want %v", b[0].Time, at)
+	}
+}
