@@ -121,6 +121,7 @@ type Engine struct {
 	mu      sync.Mutex
 	failed  map[string]string // source → why, from one-shot collection and searches
 	running bool
+	hubDone chan struct{} // closed when the hub stops
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -253,6 +254,7 @@ func (e *Engine) Start(ctx context.Context) {
 		return
 	}
 	e.running = true
+	e.hubDone = make(chan struct{})
 	ctx, e.cancel = context.WithCancel(ctx)
 	e.mu.Unlock()
 	names := []string{}
@@ -265,6 +267,7 @@ func (e *Engine) Start(ctx context.Context) {
 	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()
+		defer close(e.hubDone)
 		e.hub.Run(ctx)
 	}()
 	go func() {
@@ -285,13 +288,13 @@ func (e *Engine) Close() {
 }
 
 // ingest hands a batch to the graph: through the hub while it runs (the
-// graph has one writer), directly before.
+// graph has one writer), directly before it starts and after it stops.
 func (e *Engine) ingest(ctx context.Context, b tracing.Batch) {
 	if len(b) == 0 {
 		return
 	}
 	e.mu.Lock()
-	running := e.running
+	running, done := e.running, e.hubDone
 	e.mu.Unlock()
 	if !running {
 		e.graph.Ingest(b)
@@ -299,6 +302,8 @@ func (e *Engine) ingest(ctx context.Context, b tracing.Batch) {
 	}
 	select {
 	case e.inject.in <- b:
+	case <-done:
+		e.graph.Ingest(b)
 	case <-ctx.Done():
 	}
 }

@@ -351,4 +351,15 @@ func TestSearchWhileLive(t *testing.T) {
 			t.Errorf("health shows the engine's own source")
 		}
 	}
+	// Once the hub has stopped, a search still lands in the graph.
+	cancel()
+	e.Close()
+	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer scancel()
+	if err := e.SearchHistory(sctx, f.ev2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if l := lineage(t, e, f.ev2); !hasInvocation(l, "charge-card", f.req2) {
+		t.Errorf("after close: hops %+v", l.Hops)
+	}
 }

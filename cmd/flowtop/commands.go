@@ -457,7 +457,14 @@ func lookupError(cmd, id string, err error, e *engine.Engine) error {
 		}
 		return notFoundErrorf("%s: no event with ID %q was found: check the ID, widen --since, or check that its log groups are watched", cmd, clean(id))
 	case errors.Is(err, graph.ErrAmbiguous):
-		return usageErrorf("%s: %q matches more than one event: give more of the ID", cmd, clean(id))
+		var ids []string
+		for _, m := range e.Graph().Find(id, 6) {
+			ids = append(ids, clean(m.ID))
+		}
+		if len(ids) > 5 {
+			ids = append(ids[:5], "…")
+		}
+		return usageErrorf("%s: %q matches more than one event (%s): give one of their IDs, or more of the ID", cmd, clean(id), strings.Join(ids, ", "))
 	}
 	return err
 }
