@@ -33,14 +33,14 @@ func (e *Engine) Peek(ctx context.Context, queue string, max int) ([]tracing.Obs
 // error its consumer last reported.
 func (e *Engine) ConsumerErrors(queue string) map[string]string {
 	out := map[string]string{}
-	for _, m := range e.graph.DLQMessages(QueueName(queue)) {
+	for _, m := range e.graph.DLQMessages(queueName(queue)) {
 		out[m.MessageID] = m.Error
 	}
 	return out
 }
 
-// QueueName is the name of a queue given by name, URL or ARN.
-func QueueName(s string) string {
+// queueName is the name of a queue given by name, URL or ARN.
+func queueName(s string) string {
 	if i := strings.LastIndexAny(s, "/:"); i >= 0 {
 		return s[i+1:]
 	}

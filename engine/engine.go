@@ -90,6 +90,7 @@ type FailedSourcesError struct {
 	Failures []SourceFailure
 }
 
+// Error lists each failed source on its own line.
 func (e *FailedSourcesError) Error() string {
 	lines := make([]string, len(e.Failures))
 	for i, f := range e.Failures {
