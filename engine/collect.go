@@ -48,7 +48,7 @@ func (e *Engine) Collect(ctx context.Context, window time.Duration) error {
 	wg.Wait()
 	all := append(append(queues, traces...), logs...)
 	e.ingest(ctx, all)
-	e.log.Info("history collected", "window", window, tracing.LogKeyRecords, len(all), tracing.LogKeyDuration, time.Since(start).Round(time.Millisecond))
+	e.log.Info("history collected", tracing.LogKeyWindow, window, tracing.LogKeyRecords, len(all), tracing.LogKeyDuration, time.Since(start).Round(time.Millisecond))
 	return ctx.Err()
 }
 

@@ -264,7 +264,7 @@ func (e *Engine) Start(ctx context.Context) {
 		names = append(names, s.Name())
 	}
 	e.hub.Add(e.inject)
-	e.log.Info("engine start", tracing.LogKeyTarget, e.set.Title, "sources", strings.Join(names, ","))
+	e.log.Info("engine start", tracing.LogKeyTarget, e.set.Title, tracing.LogKeySources, strings.Join(names, ","))
 	e.wg.Add(2)
 	go func() {
 		defer e.wg.Done()

@@ -137,7 +137,7 @@ func (e *Engine) Search(ctx context.Context, id string, window time.Duration, pr
 		}
 	}
 	e.log.Info("history search done", tracing.LogKeyID, id, tracing.LogKeyRound, res.Rounds, tracing.LogKeyKeys, res.Keys,
-		tracing.LogKeyRecords, res.Records, "bound", res.Bound, "found", res.Found, tracing.LogKeyDuration, time.Since(started).Round(time.Millisecond))
+		tracing.LogKeyRecords, res.Records, tracing.LogKeyBound, res.Bound, tracing.LogKeyFound, res.Found, tracing.LogKeyDuration, time.Since(started).Round(time.Millisecond))
 	if res.Bound != "" {
 		progress("stopped at the " + res.Bound + " bound")
 	}

@@ -20,4 +20,8 @@ const (
 	LogKeyVersion  = "version"  // flowtop's version
 	LogKeyDuration = "duration" // how long something took
 	LogKeyGroups   = "groups"   // log groups followed
+	LogKeySources  = "sources"  // the sources an engine runs
+	LogKeyWindow   = "window"   // how far back a collection or search reads
+	LogKeyBound    = "bound"    // the bound that stopped a search
+	LogKeyFound    = "found"    // whether a search found its ID
 )
