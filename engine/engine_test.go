@@ -248,8 +248,9 @@ func TestSearchFollowsEveryCandidate(t *testing.T) {
 func TestXRayAndDLQSearchersContribute(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
+	// Not in parallel: a peek hides the DLQ's messages from another peek
+	// until it gives them back.
 	t.Run("xray", func(t *testing.T) {
-		t.Parallel()
 		e := f.engine(t, true)
 		if res, err := e.Search(context.Background(), f.ev3, time.Hour, nil); err != nil || !res.Found {
 			t.Fatalf("search: %+v %v %v", res, err, e.Failures())
@@ -263,7 +264,6 @@ func TestXRayAndDLQSearchersContribute(t *testing.T) {
 		}
 	})
 	t.Run("dlq", func(t *testing.T) {
-		t.Parallel()
 		e := f.engine(t, true)
 		if res, err := e.Search(context.Background(), f.dlqMsg, time.Hour, nil); err != nil || !res.Found {
 			t.Fatalf("search: %+v %v %v", res, err, e.Failures())
