@@ -15,12 +15,24 @@ import (
 	"github.com/flowtop/flowtop/sandbox"
 )
 
-// runCLI runs flowtop in-process with the given environment.
+// runCLI runs flowtop in-process with the given environment. Journals and
+// the audit log go to the test's own directory unless env names one: a test
+// never writes to the user's state directory (TestMain checks).
 func runCLI(t *testing.T, env map[string]string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	start := time.Now()
-	code := run(args, strings.NewReader(""), &out, &errb, func(k string) string { return env[k] })
+	state := t.TempDir()
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok {
+			return v
+		}
+		if k == "XDG_STATE_HOME" {
+			return state
+		}
+		return ""
+	}
+	code := run(args, strings.NewReader(""), &out, &errb, getenv)
 	t.Logf("flowtop %s: exit %d in %s", strings.Join(args, " "), code, time.Since(start).Round(time.Millisecond))
 	return out.String(), errb.String(), code
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flowtop/flowtop/engine"
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/replay"
 )
@@ -37,18 +38,18 @@ unique prefix of one. --output dot renders with Graphviz: flowtop lineage ID -o 
 			if err != nil {
 				return err
 			}
-			defer e.close()
-			if err := e.collectHistory(cmd.Context(), since, args[0]); err != nil {
+			defer e.Close()
+			if _, err := e.Search(cmd.Context(), args[0], since, nil); err != nil {
 				return err
 			}
-			l, err := e.graph.Lineage(args[0])
+			l, err := e.Graph().Lineage(args[0])
 			if err != nil {
-				return lookupError("lineage", args[0], err)
+				return lookupError("lineage", args[0], err, e)
 			}
 			if err := writeLineage(a.stdout, l, output); err != nil {
 				return err
 			}
-			return e.failedSourcesError()
+			return failedSources(e, "finished")
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text, json, dot or mermaid")
@@ -79,18 +80,18 @@ the window and projected per month. Prices: see the README's price table.`,
 			if err != nil {
 				return err
 			}
-			defer e.close()
-			if err := e.collectHistory(cmd.Context(), since, ""); err != nil {
+			defer e.Close()
+			if err := e.Collect(cmd.Context(), since); err != nil {
 				return err
 			}
-			fns := e.graph.Functions()
+			fns := e.Graph().Functions()
 			if err := sortFunctions(fns, sortBy); err != nil {
 				return err
 			}
 			if err := writeCost(a.stdout, fns, output); err != nil {
 				return err
 			}
-			return e.failedSourcesError()
+			return failedSources(e, "finished")
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json or csv")
@@ -115,20 +116,26 @@ this opens the console's event screen; when stdout is not a terminal (or with
 			if err != nil {
 				return err
 			}
-			defer e.close()
+			defer e.Close()
 			if since > 0 {
-				if err := e.collectHistory(ctx, since, args[0]); err != nil {
+				if _, err := e.Search(ctx, args[0], since, nil); err != nil {
 					return err
 				}
 			}
-			e.start(ctx)
+			e.Start(ctx)
 			if a.isTTY && !jsonOut {
 				return a.runTUI(ctx, e, args[0])
 			}
 			if timeout == 0 {
 				timeout = 24 * time.Hour
 			}
-			return followNDJSON(ctx, e.graph, a.stdout, args[0], 250*time.Millisecond, timeout, untilFinal)
+			err = followNDJSON(ctx, e.Graph(), a.stdout, args[0], 250*time.Millisecond, timeout, untilFinal)
+			if exitCode(err) == exitNotFound {
+				if ferr := failedSources(e, fmt.Sprintf("tail: no event with ID %q was seen", clean(args[0]))); ferr != nil {
+					return ferr
+				}
+			}
+			return err
 		},
 	}
 	cmd.Flags().DurationVar(&since, "since", 0, "also search history this far back (server-side queries)")
@@ -157,8 +164,8 @@ func (a *app) dlqCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer e.close()
-			return e.dlqList(cmd.Context(), a.stdout, lsOutput)
+			defer e.Close()
+			return dlqList(cmd.Context(), e, a.stdout, lsOutput)
 		},
 	}
 	ls.Flags().StringVarP(&lsOutput, "output", "o", "table", "table or json")
@@ -172,8 +179,8 @@ func (a *app) dlqCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer e.close()
-			return e.dlqPeek(cmd.Context(), a.stdout, args[0], max, peekOutput)
+			defer e.Close()
+			return dlqPeek(cmd.Context(), e, a.stdout, args[0], max, peekOutput)
 		},
 	}
 	peek.Flags().IntVarP(&max, "max", "n", 10, "messages to show at most")
@@ -194,8 +201,8 @@ be resumed with nothing lost. --dry-run prints the plan and changes nothing.`,
 			if err != nil {
 				return err
 			}
-			defer e.close()
-			return e.dlqRedrive(cmd.Context(), a, redriveArgs{queue: args[0], to: to, method: method, dryRun: dryRun, yes: yes})
+			defer e.Close()
+			return a.dlqRedrive(cmd.Context(), e, redriveArgs{queue: args[0], to: to, method: method, dryRun: dryRun, yes: yes})
 		},
 	}
 	redrive.Flags().StringVar(&to, "to", "", "target queue (default: each message's source queue)")
@@ -211,8 +218,8 @@ be resumed with nothing lost. --dry-run prints the plan and changes nothing.`,
 			if err != nil {
 				return err
 			}
-			defer e.close()
-			rp := a.replayer(e)
+			defer e.Close()
+			rp := e.Replayer()
 			if len(args) == 0 {
 				js, err := rp.Journals()
 				if err != nil {
@@ -267,7 +274,7 @@ of the original. The plan is shown and confirmed first (--yes skips).`,
 			if err != nil {
 				return err
 			}
-			defer e.close()
+			defer e.Close()
 			body, original := "", args[0]
 			if bodyFile != "" {
 				b, err := os.ReadFile(bodyFile)
@@ -276,24 +283,23 @@ of the original. The plan is shown and confirmed first (--yes skips).`,
 				}
 				body = string(b)
 			} else {
-				if err := e.collectHistory(ctx, since, args[0]); err != nil {
+				if _, err := e.Search(ctx, args[0], since, nil); err != nil {
 					return err
 				}
-				l, err := e.graph.Lineage(args[0])
-				if err != nil {
-					return lookupError("replay", args[0], err)
-				}
-				if len(l.DLQ) == 0 {
+				body, original, err = e.StoredCopy(args[0])
+				if errors.Is(err, engine.ErrNoStoredCopy) {
 					return notFoundErrorf("replay: no stored copy of %s (it never reached a DLQ): pass --body-file", clean(args[0]))
 				}
-				body, original = l.DLQ[0].Body, l.DLQ[0].MessageID
+				if err != nil {
+					return lookupError("replay", args[0], err, e)
+				}
 			}
 			if edit {
 				if body, err = a.editBody(body); err != nil {
 					return err
 				}
 			}
-			rp := a.replayer(e)
+			rp := e.Replayer()
 			plan, err := rp.PlanReplay(ctx, replay.ReplayRequest{OriginalID: original, Body: body, Target: target})
 			if err != nil {
 				return usageErrorf("%v", err)
@@ -381,8 +387,8 @@ ordinary collectors at it, and open the console.`,
 			if err != nil {
 				return err
 			}
-			defer e.close()
-			e.start(ctx)
+			defer e.Close()
+			e.Start(ctx)
 			if !a.isTTY {
 				return usageErrorf("demo: the console needs a terminal; use `flowtop sandbox` to run the sandbox alone")
 			}
@@ -441,13 +447,24 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 	}
 }
 
-// lookupError turns graph lookup errors into exit codes.
-func lookupError(cmd, id string, err error) error {
+// lookupError turns graph lookup errors into exit codes: not found is exit 3,
+// unless sources failed, which is exit 4 naming them (the event may exist).
+func lookupError(cmd, id string, err error, e *engine.Engine) error {
 	switch {
 	case errors.Is(err, graph.ErrNotFound):
+		if ferr := failedSources(e, fmt.Sprintf("%s: no event with ID %q was found", cmd, clean(id))); ferr != nil {
+			return ferr
+		}
 		return notFoundErrorf("%s: no event with ID %q was found: check the ID, widen --since, or check that its log groups are watched", cmd, clean(id))
 	case errors.Is(err, graph.ErrAmbiguous):
-		return usageErrorf("%s: %q matches more than one event: give more of the ID", cmd, clean(id))
+		var ids []string
+		for _, m := range e.Graph().Find(id, 6) {
+			ids = append(ids, clean(m.ID))
+		}
+		if len(ids) > 5 {
+			ids = append(ids[:5], "…")
+		}
+		return usageErrorf("%s: %q matches more than one event (%s): give one of their IDs, or more of the ID", cmd, clean(id), strings.Join(ids, ", "))
 	}
 	return err
 }

@@ -11,15 +11,25 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/flowtop/flowtop/tracing"
 )
 
-// version is set by the linker (-ldflags "-X main.version=…") for releases.
-var version = "dev"
+// Set by the linker for releases (-ldflags "-X main.version=v1.2.3 -X
+// main.commit=… -X main.date=…"); empty ones are read from the build info.
+var (
+	version = ""
+	commit  = ""
+	date    = ""
+)
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
@@ -34,6 +44,7 @@ type app struct {
 	stderr  io.Writer
 	getenv  func(string) string
 	isTTY   bool
+	args    []string // the command line, for the log
 	cfgPath string
 	flags   *pflag.FlagSet
 }
@@ -42,7 +53,9 @@ type app struct {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, isTTY: isTerminal(stdout)}
+	// The console needs a terminal on both sides: `tail ID > /dev/null` or
+	// `< /dev/null` prints NDJSON instead (a character device is no terminal).
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, isTTY: isTerminal(stdout) && isTerminal(stdin), args: args}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -50,6 +63,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
+		slog.Error("command failed", tracing.LogKeyError, err.Error())
 		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 			return exitOK // Ctrl-C on a live command is how users stop it
 		}
@@ -196,6 +210,7 @@ func (a *app) openLog() error {
 		return usageErrorf("log file: %v", err)
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: level})))
+	slog.Info("flowtop start", tracing.LogKeyVersion, versionLine(), tracing.LogKeyCommand, strings.Join(a.args, " "))
 	return nil
 }
 
@@ -205,18 +220,78 @@ func (a *app) versionCommand() *cobra.Command {
 		Short: "print flowtop's version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := fmt.Fprintln(a.stdout, "flowtop", version)
+			_, err := io.WriteString(a.stdout, versionText(buildInfo()))
 			return err
 		},
 	}
 }
 
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
+// buildVersion is what `flowtop version` prints: the module version, the VCS
+// commit and time the binary was built from, and the Go version.
+type buildVersion struct {
+	Version, Module, Commit, Date, Go string
+	Modified                          bool
+}
+
+// buildInfo reads the build info; linker overrides win.
+func buildInfo() buildVersion {
+	v := buildVersion{Version: version, Commit: commit, Date: date, Go: runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v.Module = bi.Main.Path
+		if v.Version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v.Version = bi.Main.Version
+		}
+		if bi.GoVersion != "" {
+			v.Go = bi.GoVersion
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				if v.Commit == "" {
+					v.Commit = s.Value
+				}
+			case "vcs.time":
+				if v.Date == "" {
+					v.Date = s.Value
+				}
+			case "vcs.modified":
+				v.Modified = s.Value == "true"
+			}
+		}
 	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	if v.Version == "" {
+		v.Version = "dev"
+	}
+	if v.Module == "" {
+		v.Module = "github.com/flowtop/flowtop"
+	}
+	return v
+}
+
+func versionText(v buildVersion) string {
+	unknown := func(s string) string {
+		if s == "" {
+			return "unknown (built without VCS information)"
+		}
+		return s
+	}
+	c := unknown(v.Commit)
+	if v.Modified {
+		c += " (with local changes)"
+	}
+	return fmt.Sprintf("flowtop %s\n  module  %s\n  commit  %s\n  built   %s\n  go      %s\n", v.Version, v.Module, c, unknown(v.Date), v.Go)
+}
+
+// versionLine is the version in one line, for the log.
+func versionLine() string {
+	v := buildInfo()
+	return strings.TrimSpace(v.Version + " " + v.Commit + " " + v.Go)
+}
+
+// isTerminal reports whether v is a terminal: an *os.File (or anything with a
+// file descriptor) for which isatty holds. A character device such as
+// /dev/null is not one.
+func isTerminal(v any) bool {
+	f, ok := v.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(f.Fd())
 }

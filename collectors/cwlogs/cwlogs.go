@@ -3,16 +3,18 @@
 // through FilterLogEvents polling within one shared budget, with overlapping
 // windows for late ingestion and dedupe by event ID. It also collects a time
 // window of history, and searches for one event's IDs across many groups with
-// a Logs Insights query.
+// a Logs Insights query (search.go).
 package cwlogs
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,8 +54,12 @@ type Config struct {
 	Overlap        time.Duration  // re-read this far back each poll for late ingestion (default 10s)
 	Lookback       time.Duration  // first poll starts this far back (default 1m)
 	TPS            int            // FilterLogEvents budget for all groups (default 5, AWS's quota)
-	Options        tracing.LogOptions
-	Now            func() time.Time
+	// TailRetry and TailRetryMax bound the backoff between Live Tail attempts
+	// after it failed (defaults 5s and 5m).
+	TailRetry    time.Duration
+	TailRetryMax time.Duration
+	Options      tracing.LogOptions
+	Now          func() time.Time
 }
 
 // Source follows log groups.
@@ -62,6 +68,8 @@ type Source struct {
 	cfg     Config
 	tracker *collectors.Tracker
 	budget  *awsutil.Budget
+
+	liveOK atomic.Bool // a Live Tail session is (or was last) open
 
 	mu     sync.Mutex
 	seen   map[string]time.Time // event ID → timestamp, pruned past the overlap
@@ -81,6 +89,12 @@ func New(api API, cfg Config) *Source {
 	}
 	if cfg.LiveTail == "" {
 		cfg.LiveTail = "auto"
+	}
+	if cfg.TailRetry <= 0 {
+		cfg.TailRetry = 5 * time.Second
+	}
+	if cfg.TailRetryMax <= 0 {
+		cfg.TailRetryMax = 5 * time.Minute
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -164,27 +178,50 @@ func (s *Source) prune(now time.Time) {
 }
 
 // Run follows the groups until ctx ends: Live Tail when it is available and
-// allowed, else FilterLogEvents polling. Health's Mode says which.
+// allowed, else FilterLogEvents polling. Health's Mode says which. After Live
+// Tail fails (an outage, an endpoint without it, a dropped session), Run polls
+// in the meantime ("auto") or waits ("on"), and tries Live Tail again with
+// backoff; Health says "live tail" again once it is back.
 func (s *Source) Run(ctx context.Context, out chan<- tracing.Batch) error {
 	defer s.budget.Close()
-	if s.cfg.LiveTail != "off" {
+	if s.cfg.LiveTail == "off" {
+		s.tracker.SetMode("polling")
+		return s.poll(ctx, out)
+	}
+	bo := awsutil.Backoff{Min: s.cfg.TailRetry, Max: s.cfg.TailRetryMax}
+	for {
 		err := s.liveTail(ctx, out)
 		if ctx.Err() != nil {
 			s.tracker.Stopped()
 			return nil
 		}
-		if err != nil && s.cfg.LiveTail == "on" {
-			return err
+		if err == nil {
+			err = errors.New("live tail session ended")
 		}
-		mode := "polling"
-		if err != nil {
-			mode = "polling (live tail unavailable: " + short(err) + ")"
+		wait := bo.Next()
+		if s.liveOK.Swap(false) {
+			bo.Reset() // it worked for a while: this is a new outage
+			wait = bo.Next()
 		}
-		s.tracker.SetMode(mode)
-	} else {
-		s.tracker.SetMode("polling")
+		slog.Info("live tail unavailable", tracing.LogKeySource, "cwlogs", tracing.LogKeyError, err.Error(), tracing.LogKeyRetryIn, wait)
+		if s.cfg.LiveTail == "on" {
+			s.tracker.SetMode("live tail")
+			s.tracker.Fail(err, wait)
+			if !awsutil.Sleep(ctx, wait) {
+				s.tracker.Stopped()
+				return nil
+			}
+			continue
+		}
+		s.tracker.SetMode("polling (live tail unavailable: " + short(err) + ")")
+		pctx, cancel := context.WithTimeout(ctx, wait)
+		_ = s.poll(pctx, out)
+		cancel()
+		if ctx.Err() != nil {
+			s.tracker.Stopped()
+			return nil
+		}
 	}
-	return s.poll(ctx, out)
 }
 
 func short(err error) string {
@@ -340,118 +377,6 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time, pattern string
 	return all, errors.Join(errs...)
 }
 
-// Search finds the log events that carry any of ids across every group with
-// one Logs Insights query, pushing the search to AWS instead of pulling logs,
-// and checks that each result really carries an ID (a server-side filter is an
-// optimisation, not a guarantee). Where Insights is unavailable it falls back
-// to FilterLogEvents with each quoted ID.
-func (s *Source) Search(ctx context.Context, ids []string, from, to time.Time) (tracing.Batch, error) {
-	// A search is a user waiting: bound it, and return what it found by then.
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	groups, err := s.groups(ctx)
-	if err != nil || len(groups) == 0 || len(ids) == 0 {
-		return nil, err
-	}
-	b, err := s.insights(ctx, groups, ids, from, to)
-	if err == nil {
-		return b, nil
-	}
-	var all tracing.Batch
-	for _, id := range ids {
-		for _, g := range groups {
-			got, _, err := s.readPages(ctx, g, from.UnixMilli(), to.UnixMilli(), `"`+strings.ReplaceAll(id, `"`, ``)+`"`, 5)
-			if ctx.Err() != nil {
-				return all, nil // the time bound: keep what was found
-			}
-			if err != nil && awsutil.Classify(err) != awsutil.KindNotFound {
-				return all, err
-			}
-			all = append(all, keepCarrying(got, ids)...)
-		}
-	}
-	return all, nil
-}
-
-func keepCarrying(b tracing.Batch, ids []string) tracing.Batch {
-	out := b[:0]
-	for _, o := range b {
-		for _, id := range ids {
-			if o.Log != nil && strings.Contains(o.Log.Message, id) {
-				out = append(out, o)
-				break
-			}
-		}
-	}
-	return out
-}
-
-func (s *Source) insights(ctx context.Context, groups []Group, ids []string, from, to time.Time) (tracing.Batch, error) {
-	var alts []string
-	for _, id := range ids {
-		alts = append(alts, regexpQuote(id))
-	}
-	query := "fields @timestamp, @message, @logStream, @log | filter @message like /" + strings.Join(alts, "|") + "/ | sort @timestamp asc | limit 10000"
-	byName := map[string]Group{}
-	var names []string
-	for _, g := range groups {
-		byName[g.Name] = g
-		names = append(names, g.Name)
-	}
-	var all tracing.Batch
-	for len(names) > 0 {
-		n := min(len(names), 50) // Insights takes up to 50 groups a query
-		q, err := s.api.StartQuery(ctx, &cwl.StartQueryInput{LogGroupNames: names[:n], QueryString: aws.String(query), StartTime: aws.Int64(from.Unix()), EndTime: aws.Int64(to.Unix() + 1)})
-		if err != nil {
-			return nil, awsutil.Explain("cwlogs", "", "logs:StartQuery", err)
-		}
-		for {
-			res, err := s.api.GetQueryResults(ctx, &cwl.GetQueryResultsInput{QueryId: q.QueryId})
-			if err != nil {
-				return nil, awsutil.Explain("cwlogs", "", "logs:GetQueryResults", err)
-			}
-			if res.Status == cwltypes.QueryStatusComplete {
-				for _, row := range res.Results {
-					f := map[string]string{}
-					for _, c := range row {
-						f[aws.ToString(c.Field)] = aws.ToString(c.Value)
-					}
-					group := f["@log"]
-					if i := strings.IndexByte(group, ':'); i >= 0 {
-						group = group[i+1:]
-					}
-					ts, _ := time.Parse("2006-01-02 15:04:05.000", f["@timestamp"])
-					g := byName[group]
-					if g.Name == "" {
-						g = Group{Name: group, Function: strings.TrimPrefix(group, "/aws/lambda/")}
-					}
-					all = append(all, s.observe(g, f["@logStream"], f["@ptr"], f["@message"], ts.UnixMilli()))
-				}
-				break
-			}
-			if res.Status == cwltypes.QueryStatusFailed || res.Status == cwltypes.QueryStatusCancelled || res.Status == cwltypes.QueryStatusTimeout {
-				return nil, fmt.Errorf("cwlogs: insights query %s", res.Status)
-			}
-			if !awsutil.Sleep(ctx, 500*time.Millisecond) {
-				return nil, ctx.Err()
-			}
-		}
-		names = names[n:]
-	}
-	return keepCarrying(all, ids), nil
-}
-
-func regexpQuote(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`\.+*?()|[]{}^$/`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // liveTail follows the groups with StartLiveTail (up to 10 groups a session,
 // renewed before the 3 h limit). It returns an error at once when the endpoint
 // or the caller's permissions don't allow it, so Run can fall back to polling.
@@ -498,6 +423,10 @@ func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
 		ids = ids[n:]
 	}
 	s.tracker.SetMode("live tail")
+	s.tracker.OK(0, time.Time{})
+	if !s.liveOK.Swap(true) {
+		slog.Info("live tail open", tracing.LogKeySource, "cwlogs", tracing.LogKeyGroups, len(groups))
+	}
 	renew := time.NewTimer(170 * time.Minute)
 	defer renew.Stop()
 	errc := make(chan error, len(sessions))

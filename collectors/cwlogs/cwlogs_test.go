@@ -121,9 +121,25 @@ func TestCollectAndSearch(t *testing.T) {
 		t.Fatalf("collect: %d, %v", len(b), err)
 	}
 	id := "00000007-0000-4000-8000-000000000002"
-	found, err := s.Search(context.Background(), []string{id}, time.Now().Add(-time.Hour), time.Now())
+	found, err := s.Search(context.Background(), []tracing.Key{{Kind: tracing.KeyUnknown, Value: id}}, time.Now().Add(-time.Hour), time.Now())
 	if err != nil || len(found) != 1 || found[0].Log.RequestID != id || found[0].Component.Name != "send-email" {
 		t.Fatalf("search: %v %+v", err, found)
+	}
+	// Insights answered @timestamp as "2006-01-02 15:04:05.000": the record keeps
+	// the time it was written, not the time of the lookup.
+	var want time.Time
+	for _, o := range b {
+		if o.Invocation != nil && o.Invocation.RequestID == id {
+			want = o.Time
+		}
+	}
+	if want.IsZero() || !found[0].Time.Equal(want) {
+		t.Errorf("searched record time %v, collected %v", found[0].Time, want)
+	}
+	// A prefix of an ID is not the ID: the server's regex matches it, the check does not.
+	none, err := s.Search(context.Background(), []tracing.Key{{Kind: tracing.KeyRequestID, Value: id[:20]}}, time.Now().Add(-time.Hour), time.Now())
+	if err != nil || len(none) != 0 {
+		t.Errorf("prefix search kept %d records (%v)", len(none), err)
 	}
 }
 
@@ -208,6 +224,62 @@ func TestLiveTail(t *testing.T) {
 	for id, n := range got {
 		if n != 1 {
 			t.Errorf("%s delivered %d times", id, n)
+		}
+	}
+}
+
+// TestLiveTailComesBack: after a Live Tail outage the source polls, tries Live
+// Tail again with backoff, and its health says "live tail" once it is back;
+// events keep their own timestamps on both paths.
+func TestLiveTailComesBack(t *testing.T) {
+	t.Parallel()
+	srv, c := client(t)
+	groups := scenario(t, c, 1)
+	srv.DisableLiveTail(true)
+	s := New(c, Config{Groups: groups, Poll: 50 * time.Millisecond, TPS: 50, CustomEndpoint: true, TailRetry: 50 * time.Millisecond, TailRetryMax: 200 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan tracing.Batch, 64)
+	go func() { _ = s.Run(ctx, out) }()
+	waitMode := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.HasPrefix(s.Health().Mode, want) && time.Now().Before(deadline) {
+			select {
+			case <-out:
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		if h := s.Health(); !strings.HasPrefix(h.Mode, want) {
+			t.Fatalf("mode %q, want %q", h.Mode, want)
+		}
+	}
+	waitMode("polling (live tail unavailable")
+	srv.DisableLiveTail(false)
+	waitMode("live tail")
+	if h := s.Health(); h.State != tracing.SourceStateOK {
+		t.Errorf("state %v after live tail came back", h.State)
+	}
+	at := time.Now().Add(-3 * time.Second).Truncate(time.Millisecond)
+	_, err := c.PutLogEvents(context.Background(), &cwl.PutLogEventsInput{LogGroupName: aws.String(groups[0].Name), LogStreamName: aws.String("s"),
+		LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(at.UnixMilli()), Message: aws.String("START RequestId: 77777777-0000-4000-8000-000000000000 Version: $LATEST")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case b := <-out:
+			for _, o := range b {
+				if o.Log != nil && o.Log.RequestID == "77777777-0000-4000-8000-000000000000" {
+					if !o.Time.Equal(at) {
+						t.Errorf("live tail event time %v, want %v", o.Time, at)
+					}
+					return
+				}
+			}
+		case <-timeout:
+			t.Fatalf("the event never arrived through live tail; health %+v", s.Health())
 		}
 	}
 }

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/flowtop/flowtop/collectors/awsutil"
+	"github.com/flowtop/flowtop/engine"
+	"github.com/flowtop/flowtop/replay"
+	"github.com/flowtop/flowtop/tracing"
+)
+
+func dlqList(ctx context.Context, e *engine.Engine, w io.Writer, output string) error {
+	dlqs, err := e.DLQs(ctx)
+	if err != nil {
+		return err
+	}
+	switch output {
+	case "json":
+		type row struct {
+			Queue    string   `json:"queue"`
+			URL      string   `json:"url"`
+			Depth    int      `json:"depth"`
+			InFlight int      `json:"in_flight"`
+			Sources  []string `json:"sources"`
+		}
+		rows := []row{}
+		for _, q := range dlqs {
+			rows = append(rows, row{q.Name, q.URL, q.Depth, q.InFlight, q.Sources})
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	case "table", "":
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "DLQ\tDEPTH\tIN FLIGHT\tSOURCES")
+		for _, q := range dlqs {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", clean(q.Name), q.Depth, q.InFlight, clean(strings.Join(q.Sources, ", ")))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if len(dlqs) == 0 {
+			fmt.Fprintln(w, "(no queue is named as a dead-letter queue by any RedrivePolicy)")
+		}
+		return nil
+	}
+	return usageErrorf("dlq ls: unknown --output %q: use table or json", output)
+}
+
+func dlqPeek(ctx context.Context, e *engine.Engine, w io.Writer, queue string, max int, output string) error {
+	obs, err := e.Peek(ctx, queue, max)
+	if err != nil {
+		if awsutil.Classify(err) == awsutil.KindNotFound {
+			return notFoundErrorf("dlq peek: no queue named %q: see `flowtop dlq ls`", clean(queue))
+		}
+		return err
+	}
+	switch output {
+	case "json":
+		enc := json.NewEncoder(w)
+		for _, o := range obs {
+			m := o.Message
+			if err := enc.Encode(map[string]any{"message_id": m.ID, "receive_count": m.ReceiveCount, "source_queue": m.SourceQueue,
+				"sent": rfc3339(m.SentAt), "keys": keyStrings(o.Keys), "body": m.Body, "attributes": m.Attributes}); err != nil {
+				return err
+			}
+		}
+	case "text", "":
+		for _, o := range obs {
+			m := o.Message
+			fmt.Fprintf(w, "%s  received %d times  from %s  sent %s\n  keys: %s\n", clean(m.ID), m.ReceiveCount, clean(m.SourceQueue), rfc3339(m.SentAt), strings.Join(keyStrings(o.Keys), " "))
+			for _, line := range strings.Split(tracing.Sanitize(m.Body, true), "\n") {
+				fmt.Fprintln(w, "  "+line)
+			}
+		}
+		fmt.Fprintf(w, "(%d messages; peeking gives them back at once but raises their receive count)\n", len(obs))
+	default:
+		return usageErrorf("dlq peek: unknown --output %q: use text or json", output)
+	}
+	return nil
+}
+
+type redriveArgs struct {
+	queue, to, method string
+	dryRun, yes       bool
+}
+
+func (a *app) dlqRedrive(ctx context.Context, e *engine.Engine, r redriveArgs) error {
+	method := replay.Method(r.method)
+	switch method {
+	case replay.MethodAuto, replay.MethodNative, replay.MethodJournaled:
+	default:
+		return usageErrorf("dlq redrive: unknown --method %q: use auto, native or journaled", r.method)
+	}
+	if a.cfg.ReadOnly && !r.dryRun {
+		// Refuse before reading anything: planning peeks the DLQ and reads history.
+		return usageErrorf("dlq redrive: refused: flowtop runs with --read-only (--dry-run shows the plan)")
+	}
+	// The last hour of history tells each message's consumer error.
+	_ = e.Collect(ctx, time.Hour)
+	plan, err := e.PlanRedrive(ctx, replay.RedriveRequest{DLQ: r.queue, To: r.to, Method: method})
+	if err != nil {
+		if awsutil.Classify(err) == awsutil.KindNotFound {
+			return notFoundErrorf("dlq redrive: no queue named %q: see `flowtop dlq ls`", clean(r.queue))
+		}
+		return err
+	}
+	for _, line := range plan.Lines() {
+		fmt.Fprintln(a.stdout, clean(line))
+	}
+	if len(plan.Groups) > 0 {
+		fmt.Fprintln(a.stdout, "note: grouping by consumer error peeked the DLQ (each message's receive count rose by one; nothing was moved)")
+	}
+	if r.dryRun {
+		fmt.Fprintln(a.stdout, "dry run: nothing was changed")
+		return nil
+	}
+	if !r.yes {
+		ok, err := a.confirm(fmt.Sprintf("redrive %d messages from %s?", plan.Count, plan.DLQ))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(a.stderr, "cancelled: nothing was changed")
+			return nil
+		}
+	}
+	ictx, cancel := interruptible(ctx)
+	defer cancel()
+	res, err := e.Replayer().Execute(ictx, plan, func(p replay.Progress) {
+		if p.Note != "" {
+			fmt.Fprintln(a.stderr, clean(p.Note))
+		}
+	})
+	fmt.Fprintf(a.stdout, "moved %d messages (%s)", res.Moved, res.Method)
+	if res.Duplicates > 0 {
+		fmt.Fprintf(a.stdout, "; %d may have arrived twice after an interruption (marked flowtop-resend)", res.Duplicates)
+	}
+	fmt.Fprintln(a.stdout)
+	if res.Note != "" {
+		fmt.Fprintln(a.stdout, res.Note)
+	}
+	if err != nil && res.Journal != "" {
+		return fmt.Errorf("dlq redrive: %w; nothing is lost: resume with the journal %s", err, res.Journal)
+	}
+	return err
+}

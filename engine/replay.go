@@ -1,0 +1,52 @@
+package engine
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/flowtop/flowtop/replay"
+)
+
+// ErrNoStoredCopy means an event never reached a DLQ, so there is no body to
+// replay: the caller must supply one.
+var ErrNoStoredCopy = errors.New("engine: no stored copy of the event (it never reached a DLQ)")
+
+// Replayer is the redrive and replay executor over the engine's AWS
+// configuration, read-only setting and state directory (built once).
+func (e *Engine) Replayer() *replay.Replayer {
+	e.replayOnce.Do(func() {
+		c := e.set.AWS
+		e.replayer = replay.New(sqs.NewFromConfig(c), replay.Options{ReadOnly: e.set.ReadOnly, StateDir: e.set.StateDir}).
+			WithBrokers(replay.Brokers{EventBridge: eventbridge.NewFromConfig(c), SNS: sns.NewFromConfig(c), Lambda: awslambda.NewFromConfig(c)})
+	})
+	return e.replayer
+}
+
+// PlanRedrive plans a DLQ redrive. When req.ConsumerErrors is nil, each
+// message is grouped by the consumer error the graph knows for it.
+func (e *Engine) PlanRedrive(ctx context.Context, req replay.RedriveRequest) (replay.RedrivePlan, error) {
+	if req.ConsumerErrors == nil {
+		req.ConsumerErrors = e.ConsumerErrors(req.DLQ)
+	}
+	return e.Replayer().PlanRedrive(ctx, req)
+}
+
+// StoredCopy is the body and message ID of the event's first DLQ copy, for a
+// replay: what the graph knows of the event with this ID. It returns
+// graph.ErrNotFound or graph.ErrAmbiguous from the lookup, or
+// [ErrNoStoredCopy].
+func (e *Engine) StoredCopy(id string) (body, messageID string, err error) {
+	l, err := e.graph.Lineage(id)
+	if err != nil {
+		return "", "", err
+	}
+	if len(l.DLQ) == 0 {
+		return "", "", ErrNoStoredCopy
+	}
+	return l.DLQ[0].Body, l.DLQ[0].MessageID, nil
+}
