@@ -27,10 +27,11 @@ func (r Route) Key() [3]string { return [3]string{r.From.String(), r.To.String()
 
 // Route scopes: the part of the configuration a [RouteSet] read in full.
 const (
-	RouteScopeEvents = "events" // EventBridge buses, rules and targets
-	RouteScopeSNS    = "sns"    // SNS topics and subscriptions
-	RouteScopeLambda = "lambda" // event source mappings, async destinations, DLQs
-	RouteScopeSQS    = "sqs"    // redrive policies
+	RouteScopeEvents      = "events"       // EventBridge buses, rules and targets
+	RouteScopeSNS         = "sns"          // SNS topics and subscriptions
+	RouteScopeLambdaESM   = "lambda-esm"   // event source mappings
+	RouteScopeLambdaAsync = "lambda-async" // async destinations and dead-letter configs
+	RouteScopeSQS         = "sqs"          // redrive policies
 )
 
 // RouteSet is one reading of the routing configuration. Scopes lists the
@@ -40,4 +41,7 @@ const (
 type RouteSet struct {
 	Scopes []string
 	Routes []Route
+	// Components are the brokers the reading found (buses, topics, queues),
+	// routed or not, so a broker with no route yet still shows.
+	Components []Component
 }
