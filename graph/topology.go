@@ -107,6 +107,9 @@ func (g *Graph) ingestRoutes(set *tracing.RouteSet, at time.Time) {
 		t.in[r.To] = append(t.in[r.To], r)
 	}
 	t.updated = at
+	t.mapMu.Lock()
+	t.mapEdges = nil // observed paths change with the routes that complete them
+	t.mapMu.Unlock()
 }
 
 // Routes returns the configured routes the graph holds, sorted.
@@ -407,7 +410,7 @@ func (g *Graph) observedEdges(now time.Time) map[[2]tracing.Component]float64 {
 	}
 	counts := map[[2]tracing.Component]float64{}
 	since := now.Add(-mapWindow)
-	covered := mapWindow
+	earliest := now
 	n := 0
 	for e := g.s.head; e != 0; e = g.s.ev(e).next {
 		last := fromNanos(g.s.ev(e).last)
@@ -415,7 +418,8 @@ func (g *Graph) observedEdges(now time.Time) map[[2]tracing.Component]float64 {
 			break
 		}
 		if n++; n > mapEvents {
-			covered = now.Sub(last)
+			// Only the most recent events were read: the rate is over the time they cover.
+			since = last
 			break
 		}
 		l := g.build(g.s.view(e))
@@ -427,14 +431,27 @@ func (g *Graph) observedEdges(now time.Time) map[[2]tracing.Component]float64 {
 			if h.Configured || p.Configured || p.Component.Name == "" || h.Component.Name == "" || p.Component == h.Component {
 				continue
 			}
-			k := [2]tracing.Component{p.Component, h.Component}
-			if _, ok := counts[k]; !ok {
-				counts[k] = 0
+			if (placeholderBus(p.Component) || placeholderBus(h.Component)) && len(t.routes) > 0 {
+				continue // a bus no observation named, in an account whose buses are known
 			}
-			if !h.Time.Before(since) && len(counts) < maxComponents {
+			k := [2]tracing.Component{p.Component, h.Component}
+			if _, ok := counts[k]; !ok && len(counts) >= maxComponents {
+				continue
+			}
+			counts[k] += 0
+			if h.Time.After(since) && !h.Time.After(now) {
 				counts[k]++
+				if h.Time.Before(earliest) {
+					earliest = h.Time
+				}
 			}
 		}
+	}
+	// The rate is over the time the counted hops span: since the window's
+	// start, or since the first hop when flowtop has watched for less.
+	covered := now.Sub(since)
+	if span := now.Sub(earliest); span < covered {
+		covered = span
 	}
 	if covered < time.Second {
 		covered = time.Second
@@ -444,6 +461,12 @@ func (g *Graph) observedEdges(now time.Time) map[[2]tracing.Component]float64 {
 	}
 	t.mapEdges, t.mapAt = counts, now
 	return counts
+}
+
+// placeholderBus reports whether c is the bus an EventBridge envelope implies
+// without naming it.
+func placeholderBus(c tracing.Component) bool {
+	return c.Kind == tracing.ComponentBus && c.Name == "eventbridge"
 }
 
 // mapTopology completes a map with the observed edges of recent lineages and
@@ -457,7 +480,9 @@ func (g *Graph) mapTopology(v *MapView, now time.Time) {
 		idx[[2]tracing.Component{v.Edges[i].From, v.Edges[i].To}] = i
 	}
 	for k, rate := range g.observedEdges(now) {
-		if _, ok := idx[k]; ok {
+		if i, ok := idx[k]; ok {
+			// One rule for the map's rates: the events whose lineage took the edge.
+			v.Edges[i].Rate = rate
 			continue
 		}
 		idx[k] = len(v.Edges)
