@@ -235,25 +235,29 @@ func (g *Graph) placeRoutes(hops []Hop) []Hop {
 		nodes[i] = placeNode{hop: h, parent: h.Parent}
 	}
 	changed := false
-	// A bus seen only in an envelope: name it after the one bus that routes to its children.
+	// A bus seen only in an envelope: name it after the one configured bus
+	// that routes to what followed it.
 	for i := range nodes {
 		h := &nodes[i].hop
-		if h.Kind != HopBroker || h.Component.Kind != tracing.ComponentBus || h.Component.Name != "eventbridge" {
+		if h.Kind != HopBroker || !placeholderBus(h.Component) {
 			continue
 		}
 		var only tracing.Route
-		n := 0
+		candidates := map[tracing.Component]bool{}
 		for c := range nodes {
 			if nodes[c].parent != i {
 				continue
 			}
-			for _, r := range t.in[nodes[c].hop.Component] {
-				if r.From.Kind == tracing.ComponentBus && !deadLetterVia(r.Via) && r.From != only.From {
-					only, n = r, n+1
+			for bus := range t.out {
+				if bus.Kind != tracing.ComponentBus || candidates[bus] {
+					continue
+				}
+				if chain := t.path(bus, nodes[c].hop.Component, nodes[c].hop.Kind == HopDeadLetter); chain != nil {
+					candidates[bus], only = true, chain[0]
 				}
 			}
 		}
-		if n == 1 {
+		if len(candidates) == 1 {
 			h.Component = only.From
 			h.Evidence += "; bus named by the configuration: " + only.Evidence
 			changed = true
@@ -331,6 +335,40 @@ func (g *Graph) placeRoutes(hops []Hop) []Hop {
 		if cur != nodes[i].parent {
 			nodes[i].parent, changed = cur, true
 		}
+	}
+	// A consumer with no parent (its message was seen on no queue, and no
+	// producer is known): under the broker of this event that feeds it.
+	for i := range nodes {
+		h := nodes[i].hop
+		if nodes[i].parent >= 0 || h.Kind != HopInvoke {
+			continue
+		}
+		best, bestLen := -1, 0
+		var chain []tracing.Route
+		for j := range nodes {
+			if j == i || nodes[j].hop.Kind != HopBroker || !isBroker(nodes[j].hop.Component.Kind) {
+				continue
+			}
+			if c := t.path(nodes[j].hop.Component, h.Component, false); c != nil && (best < 0 || len(c) < bestLen) {
+				best, bestLen, chain = j, len(c), c
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		cur := best
+		for _, r := range chain {
+			if r.To == h.Component {
+				break
+			}
+			if next, ok := reuse(cur, r.To); ok {
+				cur = next
+				continue
+			}
+			nodes = append(nodes, placeNode{hop: placedHop(r.To, nodes[cur].hop.Time, r.Evidence), parent: cur})
+			cur = len(nodes) - 1
+		}
+		nodes[i].parent, changed = cur, true
 	}
 	if !changed {
 		return hops
