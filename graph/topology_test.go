@@ -222,3 +222,28 @@ func hopDump(l Lineage) string {
 	}
 	return b.String()
 }
+
+// BenchmarkMapWithTopology is one Map read on a map screen over a busy
+// graph: the observed edges of the most recent events are re-read each second.
+func BenchmarkMapWithTopology(b *testing.B) {
+	now := time.Now()
+	g := New(Config{Now: func() time.Time { return now }})
+	g.Ingest(tracing.Batch{routeObs(demoRoutes(), now)})
+	for i := 0; i < 5000; i++ {
+		at := now.Add(-time.Duration(5000-i) * 5 * time.Millisecond)
+		ev, msg := fmt.Sprintf("ev-%d", i), fmt.Sprintf("m-%d", i)
+		g.Ingest(tracing.Batch{
+			{Kind: tracing.ObsSpan, Source: "otlp", Time: at, Component: tAPI, Keys: []tracing.Key{{Kind: tracing.KeyEventID, Value: ev}},
+				Span: &tracing.Span{TraceID: tracing.TraceID{byte(i), byte(i >> 8), 1}, SpanID: tracing.SpanID{1}, Kind: tracing.SpanKindProducer, Start: at, End: at.Add(time.Millisecond), InvocationID: "p-" + ev,
+					Messaging: tracing.Messaging{System: "aws.eventbridge", Operation: "publish", Destination: "orders", MessageID: ev}}},
+			{Kind: tracing.ObsSpan, Source: "otlp", Time: at.Add(time.Millisecond), Component: tCharge, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}, {Kind: tracing.KeyEventID, Value: ev}},
+				Span: &tracing.Span{TraceID: tracing.TraceID{byte(i), byte(i >> 8), 1}, SpanID: tracing.SpanID{2}, Kind: tracing.SpanKindConsumer, Start: at.Add(time.Millisecond), End: at.Add(2 * time.Millisecond), InvocationID: "c-" + ev,
+					Messaging: tracing.Messaging{System: "aws_sqs", Operation: "process", Destination: "billing-queue", MessageID: msg}}},
+		})
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		now = now.Add(mapRefresh) // every read recomputes
+		_ = g.Map()
+	}
+}

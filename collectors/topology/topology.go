@@ -129,7 +129,7 @@ func (s *Source) Run(ctx context.Context, out chan<- tracing.Batch) error {
 		}
 		if len(set.Scopes) > 0 || len(set.Routes) > 0 {
 			select {
-			case out <- tracing.Batch{{Kind: tracing.ObsRoute, Source: "topology", Time: s.now(), Routes: &set}}:
+			case out <- Batch(set, s.now()):
 			case <-ctx.Done():
 				return ctx.Err()
 			}
@@ -141,6 +141,12 @@ func (s *Source) Run(ctx context.Context, out chan<- tracing.Batch) error {
 		return nil
 	})
 	return nil
+}
+
+// Batch turns one reading into the observation the graph takes, for callers
+// that read once (history commands) rather than run the source.
+func Batch(set tracing.RouteSet, at time.Time) tracing.Batch {
+	return tracing.Batch{{Kind: tracing.ObsRoute, Source: "topology", Time: at, Routes: &set}}
 }
 
 // reading is one pass over the configuration.
