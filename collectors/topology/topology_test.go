@@ -53,7 +53,9 @@ func startWorld(t *testing.T) *world {
 	return w
 }
 
-func qARN(name string) string { return "arn:aws:sqs:" + sandbox.Region + ":" + sandbox.Account + ":" + name }
+func qARN(name string) string {
+	return "arn:aws:sqs:" + sandbox.Region + ":" + sandbox.Account + ":" + name
+}
 
 func comp(kind tracing.ComponentKind, name string) tracing.Component {
 	return tracing.Component{Kind: kind, Name: name}
