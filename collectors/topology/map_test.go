@@ -44,7 +44,7 @@ func (p *pipeline) rate() float64 {
 	return float64(p.world.Orders()) / time.Since(p.started).Seconds()
 }
 
-func startPipeline(t *testing.T, ctx context.Context, wc sandbox.WorldConfig) *pipeline {
+func startPipeline(t *testing.T, ctx context.Context, wc sandbox.WorldConfig, withOTLP bool) *pipeline {
 	t.Helper()
 	srv := sandbox.NewServer(sandbox.Options{Seed: wc.Seed})
 	url, err := srv.Start("127.0.0.1:0")
@@ -71,15 +71,20 @@ func startPipeline(t *testing.T, ctx context.Context, wc sandbox.WorldConfig) *p
 		topology.Config{Refresh: 5 * time.Second})
 	g := graph.New(graph.Config{})
 	hub := collectors.NewHub(g, 0)
-	for _, s := range []collectors.Source{lam, logs, xray.New(awsxray.NewFromConfig(cfg), xray.Config{}), dlq.New(sqs.NewFromConfig(cfg), dlq.Config{Poll: time.Second, Discover: 2 * time.Second}), recv, topo} {
+	for _, s := range []collectors.Source{lam, logs, xray.New(awsxray.NewFromConfig(cfg), xray.Config{}), dlq.New(sqs.NewFromConfig(cfg), dlq.Config{Poll: time.Second, Discover: 2 * time.Second}), topo} {
 		hub.Add(s)
 	}
-	go hub.Run(ctx)
-	addrs := recv.Addrs(ctx)
-	if len(addrs) == 0 {
-		t.Fatal("otlp receiver not listening")
+	if withOTLP {
+		hub.Add(recv)
 	}
-	wc.OTLPEndpoint = strings.TrimPrefix(addrs[len(addrs)-1], "http://")
+	go hub.Run(ctx)
+	if withOTLP {
+		addrs := recv.Addrs(ctx)
+		if len(addrs) == 0 {
+			t.Fatal("otlp receiver not listening")
+		}
+		wc.OTLPEndpoint = strings.TrimPrefix(addrs[len(addrs)-1], "http://")
+	}
 	w, err := sandbox.NewWorld(ctx, url, srv, wc)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +128,7 @@ func TestSeededWorldMap(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	p := startPipeline(t, ctx, sandbox.WorldConfig{Rate: 8, Seed: 42, DeclineRate: 0.25, TimeoutRate: 1e-9, PoisonRate: 1e-9})
+	p := startPipeline(t, ctx, sandbox.WorldConfig{Rate: 8, Seed: 42, DeclineRate: 0.25, TimeoutRate: 1e-9, PoisonRate: 1e-9}, true)
 	var m graph.MapView
 	missing := func() []string {
 		m = p.g.Map()
@@ -218,6 +223,69 @@ func TestSeededWorldMap(t *testing.T) {
 			t.Errorf("lineage of %s lacks %s: %v", dead, want, hopsOf(l))
 		}
 	}
+}
+
+// Without OTel spans nothing names the bus or the queue a dead-lettered
+// event passed: the DLQ copy's envelope has an anonymous bus, and the
+// consumer's logs name the message only. The configuration names both.
+func TestDeadLetteredLineageFromLogsAndConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the world for several seconds")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	p := startPipeline(t, ctx, sandbox.WorldConfig{Rate: 8, Seed: 43, DeclineRate: 0.3, TimeoutRate: 1e-9, PoisonRate: 1e-9}, false)
+	var l graph.Lineage
+	for ctx.Err() == nil {
+		for _, r := range p.g.Flows(graph.FlowQuery{Limit: 1000}).Rows {
+			if r.Status != graph.StatusDeadLettered {
+				continue
+			}
+			if got, err := p.g.Lineage(r.ID); err == nil && len(got.Hops) > len(l.Hops) {
+				l = got
+			}
+		}
+		if hasAll(l, "bus/orders", "queue/billing-queue", "queue/billing-dlq", "function/charge-card") {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if !hasAll(l, "bus/orders", "queue/billing-queue", "queue/billing-dlq", "function/charge-card") {
+		t.Fatalf("no dead-lettered lineage with its bus, queue, DLQ and consumer: %v", hopsOf(l))
+	}
+	t.Logf("lineage of %s: %v", l.ID, hopsOf(l))
+	fromConfig := 0
+	for _, h := range l.Hops {
+		if h.Component.String() == "bus/orders" || h.Component.String() == "queue/billing-queue" {
+			if h.Configured || strings.Contains(h.Evidence, "rule order-placed-billing") {
+				fromConfig++
+				if h.Confidence >= 0.9 && h.Configured {
+					t.Errorf("placed hop %v has confidence %.2f, not below a seen hop's", h.Component, h.Confidence)
+				}
+			}
+		}
+	}
+	if fromConfig == 0 {
+		t.Errorf("neither the bus nor the queue cites the configuration: %v", hopsOf(l))
+	}
+	for _, h := range l.Hops {
+		if h.Kind == graph.HopDeadLetter && (h.Parent < 0 || l.Hops[h.Parent].Component.String() != "queue/billing-queue") {
+			t.Errorf("DLQ copy not under billing-queue: %v", hopsOf(l))
+		}
+	}
+}
+
+func hasAll(l graph.Lineage, comps ...string) bool {
+	have := map[string]bool{}
+	for _, h := range l.Hops {
+		have[h.Component.String()] = true
+	}
+	for _, c := range comps {
+		if !have[c] {
+			return false
+		}
+	}
+	return true
 }
 
 func describe(m graph.MapView) []string {
