@@ -91,6 +91,7 @@ type Graph struct {
 	comps   map[tracing.Component]*compStats
 	edges   map[[2]tracing.Component]*compStats
 	cons    map[string]string // queue → the function seen consuming it
+	topo    topology          // the configured routes (topology.go)
 
 	seq       uint64
 	version   atomic.Uint64 // read without the lock by Version
@@ -233,6 +234,9 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 			g.queues[q.Name] = *q
 			g.qSeen[q.Name] = at
 		}
+		return
+	case tracing.ObsRoute:
+		g.ingestRoutes(o.Routes, at)
 		return
 	case tracing.ObsInvocation, tracing.ObsLog:
 		g.ingestLog(o, at)

@@ -265,6 +265,7 @@ func (g *Graph) build(e *eventView) Lineage {
 	for _, r := range roots {
 		walk(r, -1, 0)
 	}
+	l.Hops = g.placeRoutes(l.Hops) // brokers the routing configuration puts on the path (topology.go)
 	for _, h := range l.Hops {
 		l.CostUSD += h.CostUSD
 	}

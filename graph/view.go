@@ -148,6 +148,9 @@ type Hop struct {
 	Confidence float64
 	CostUSD    float64
 	Logs       []LogLine // the invocation's log lines, oldest first
+	// Configured marks a broker hop placed from the routing configuration
+	// (see [Graph.Routes]) because no body, span or log named it.
+	Configured bool
 }
 
 // LogLine is one log line shown under a hop. Message is raw; display code sanitises it.
@@ -242,6 +245,9 @@ type MapNode struct {
 	Rate      float64 // observations per second
 	ErrorPct  float64
 	P95       time.Duration
+	// Configured is set when the routing configuration names the component,
+	// Observed when some observation did.
+	Configured, Observed bool
 }
 
 // MapEdge is one edge between two components.
@@ -250,6 +256,12 @@ type MapEdge struct {
 	Rate     float64 // events per second along the edge
 	ErrorPct float64
 	P95      time.Duration // latency from From's hop to To's hop
+	// Configured is set when the routing configuration routes From to To
+	// (Via names how: "rule to-billing", "subscription raw", "event source
+	// mapping", "redrive policy", …; several joined by ", "); Observed when
+	// some event was seen taking the edge. An edge is always one or both.
+	Configured, Observed bool
+	Via                  string
 }
 
 // MapView is the component map.

@@ -21,20 +21,49 @@ type eventsService struct {
 }
 
 type ebBus struct {
-	name  string
-	rules map[string]*ebRule
+	name        string
+	description string
+	created     time.Time
+	rules       map[string]*ebRule
 }
 
 type ebRule struct {
-	name    string
-	pattern map[string]any
-	raw     string
-	state   string
-	targets map[string]string // id → ARN
+	name        string
+	description string
+	pattern     map[string]any
+	raw         string
+	state       string
+	targets     map[string]*ebTarget // by Id
+}
+
+// ebTarget is a rule target as PutTargets takes it and ListTargetsByRule
+// returns it: optional fields stay absent when they were not set.
+type ebTarget struct {
+	Id               string
+	Arn              string
+	RoleArn          string              `json:",omitempty"`
+	Input            string              `json:",omitempty"`
+	InputPath        string              `json:",omitempty"`
+	InputTransformer *ebInputTransformer `json:",omitempty"`
+	DeadLetterConfig *struct {
+		Arn string `json:",omitempty"`
+	} `json:",omitempty"`
+	RetryPolicy *struct {
+		MaximumRetryAttempts     *int `json:",omitempty"`
+		MaximumEventAgeInSeconds *int `json:",omitempty"`
+	} `json:",omitempty"`
+	SqsParameters *struct {
+		MessageGroupId string `json:",omitempty"`
+	} `json:",omitempty"`
+}
+
+type ebInputTransformer struct {
+	InputPathsMap map[string]string `json:",omitempty"`
+	InputTemplate string
 }
 
 func newEventsService(s *Server) *eventsService {
-	return &eventsService{s: s, buses: map[string]*ebBus{"default": {name: "default", rules: map[string]*ebRule{}}}}
+	return &eventsService{s: s, buses: map[string]*ebBus{"default": {name: "default", created: s.now(), rules: map[string]*ebRule{}}}}
 }
 
 func (*eventsService) name() string { return "events" }
@@ -71,12 +100,40 @@ func (e *eventsService) serve(w http.ResponseWriter, r *http.Request, op string,
 		return
 	}
 	for _, d := range deliveries {
-		e.s.deliverTo(d.arn, d.body, nil, d.trace)
+		e.deliver(d)
 	}
 	writeJSON(w, "", out)
 }
 
-type delivery struct{ arn, body, trace string }
+// delivery is one event routed to one target.
+type delivery struct {
+	arn, body, trace, group string
+	rule, ruleArn           string
+	dlq                     string // the target's DeadLetterConfig Arn
+}
+
+// deliver hands an event to its target; when the target cannot take it (it
+// does not exist), EventBridge sends it to the target's dead-letter queue with
+// the attributes it documents (RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE).
+func (e *eventsService) deliver(d delivery) {
+	err := e.s.deliverTo(d.arn, d.body, nil, d.trace, d.group)
+	if err == nil || d.dlq == "" {
+		return
+	}
+	code, msg := "ResourceNotFound", err.Error()
+	if ae, ok := err.(*apiErr); ok {
+		code, msg = ae.code, ae.message
+	} else if se, ok := err.(*sqsErr); ok {
+		code, msg = se.code, se.message
+	}
+	attrs := map[string]sqsAttr{
+		"RULE_ARN":      {DataType: "String", StringValue: d.ruleArn},
+		"TARGET_ARN":    {DataType: "String", StringValue: d.arn},
+		"ERROR_CODE":    {DataType: "String", StringValue: code},
+		"ERROR_MESSAGE": {DataType: "String", StringValue: msg},
+	}
+	_, _ = e.s.sqs().deliver(d.dlq, d.body, attrs, d.trace, "", "")
+}
 
 // ebEnvelope is the event as EventBridge delivers it, fields in AWS's order.
 type ebEnvelope struct {
@@ -104,18 +161,36 @@ func (e *eventsService) call(op string, in map[string]json.RawMessage) (any, []d
 	switch op {
 	case "CreateEventBus":
 		n := str1(in, "Name")
+		if n == "" || len(n) > 256 {
+			return nil, nil, badReq("ValidationException", "1 validation error detected: Value at 'name' failed to satisfy constraint: Member must have length between 1 and 256")
+		}
 		if _, ok := e.buses[n]; ok {
 			return nil, nil, badReq("ResourceAlreadyExistsException", "Event bus %s already exists.", n)
 		}
-		e.buses[n] = &ebBus{name: n, rules: map[string]*ebRule{}}
-		return map[string]string{"EventBusArn": "arn:aws:events:" + Region + ":" + Account + ":event-bus/" + n}, nil, nil
+		e.buses[n] = &ebBus{name: n, description: str1(in, "Description"), created: e.s.now(), rules: map[string]*ebRule{}}
+		return map[string]string{"EventBusArn": busARN(n)}, nil, nil
 	case "ListEventBuses":
-		var out []map[string]string
-		for _, b := range e.buses {
-			out = append(out, map[string]string{"Name": b.name, "Arn": "arn:aws:events:" + Region + ":" + Account + ":event-bus/" + b.name})
+		names := make([]string, 0, len(e.buses))
+		for n := range e.buses {
+			if strings.HasPrefix(n, str1(in, "NamePrefix")) {
+				names = append(names, n)
+			}
 		}
-		sort.Slice(out, func(i, j int) bool { return out[i]["Name"] < out[j]["Name"] })
-		return map[string]any{"EventBuses": out}, nil, nil
+		sort.Strings(names)
+		from, to, next, err := ebPage(in, len(names))
+		if err != nil {
+			return nil, nil, err
+		}
+		out := []map[string]any{}
+		for _, n := range names[from:to] {
+			b := e.buses[n]
+			bus := map[string]any{"Name": b.name, "Arn": busARN(b.name), "CreationTime": epoch(b.created), "LastModifiedTime": epoch(b.created)}
+			if b.description != "" {
+				bus["Description"] = b.description
+			}
+			out = append(out, bus)
+		}
+		return withToken(map[string]any{"EventBuses": out}, next), nil, nil
 	case "PutRule":
 		b, err := bus()
 		if err != nil {
@@ -134,25 +209,43 @@ func (e *eventsService) call(op string, in map[string]json.RawMessage) (any, []d
 		n := str1(in, "Name")
 		r, ok := b.rules[n]
 		if !ok {
-			r = &ebRule{name: n, targets: map[string]string{}}
+			r = &ebRule{name: n, targets: map[string]*ebTarget{}}
 			b.rules[n] = r
 		}
-		r.pattern, r.raw, r.state = pat, raw, "ENABLED"
+		r.pattern, r.raw, r.state, r.description = pat, raw, "ENABLED", str1(in, "Description")
 		if s := str1(in, "State"); s != "" {
 			r.state = s
 		}
-		return map[string]string{"RuleArn": "arn:aws:events:" + Region + ":" + Account + ":rule/" + b.name + "/" + n}, nil, nil
+		return map[string]string{"RuleArn": ruleARN(b.name, n)}, nil, nil
 	case "ListRules":
 		b, err := bus()
 		if err != nil {
 			return nil, nil, err
 		}
-		var out []map[string]string
-		for _, r := range b.rules {
-			out = append(out, map[string]string{"Name": r.name, "EventPattern": r.raw, "State": r.state, "EventBusName": b.name})
+		names := make([]string, 0, len(b.rules))
+		for n := range b.rules {
+			if strings.HasPrefix(n, str1(in, "NamePrefix")) {
+				names = append(names, n)
+			}
 		}
-		sort.Slice(out, func(i, j int) bool { return out[i]["Name"] < out[j]["Name"] })
-		return map[string]any{"Rules": out}, nil, nil
+		sort.Strings(names)
+		from, to, next, err := ebPage(in, len(names))
+		if err != nil {
+			return nil, nil, err
+		}
+		out := []map[string]string{}
+		for _, n := range names[from:to] {
+			r := b.rules[n]
+			rule := map[string]string{"Name": r.name, "Arn": ruleARN(b.name, r.name), "State": r.state, "EventBusName": b.name}
+			if r.raw != "" {
+				rule["EventPattern"] = r.raw
+			}
+			if r.description != "" {
+				rule["Description"] = r.description
+			}
+			out = append(out, rule)
+		}
+		return withToken(map[string]any{"Rules": out}, next), nil, nil
 	case "PutTargets":
 		b, err := bus()
 		if err != nil {
@@ -162,12 +255,22 @@ func (e *eventsService) call(op string, in map[string]json.RawMessage) (any, []d
 		if !ok {
 			return nil, nil, badReq("ResourceNotFoundException", "Rule %s does not exist on EventBus %s.", str1(in, "Rule"), b.name)
 		}
-		var targets []struct{ Id, Arn string }
-		_ = json.Unmarshal(in["Targets"], &targets)
-		for _, t := range targets {
-			r.targets[t.Id] = t.Arn
+		var targets []ebTarget
+		if err := json.Unmarshal(in["Targets"], &targets); err != nil || len(targets) == 0 || len(targets) > 10 {
+			return nil, nil, badReq("ValidationException", "1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10")
 		}
-		return map[string]any{"FailedEntryCount": 0, "FailedEntries": []any{}}, nil, nil
+		failed := []map[string]string{}
+		for _, t := range targets {
+			switch _, have := r.targets[t.Id]; {
+			case t.Id == "" || t.Arn == "":
+				failed = append(failed, map[string]string{"TargetId": t.Id, "ErrorCode": "ValidationException", "ErrorMessage": "Id and Arn are required."})
+			case !have && len(r.targets) >= 5:
+				return nil, nil, badReq("LimitExceededException", "The requested resource exceeds the maximum number allowed.")
+			default:
+				r.targets[t.Id] = &t
+			}
+		}
+		return map[string]any{"FailedEntryCount": len(failed), "FailedEntries": failed}, nil, nil
 	case "ListTargetsByRule":
 		b, err := bus()
 		if err != nil {
@@ -175,13 +278,22 @@ func (e *eventsService) call(op string, in map[string]json.RawMessage) (any, []d
 		}
 		r, ok := b.rules[str1(in, "Rule")]
 		if !ok {
-			return nil, nil, badReq("ResourceNotFoundException", "Rule does not exist.")
+			return nil, nil, badReq("ResourceNotFoundException", "Rule %s does not exist on EventBus %s.", str1(in, "Rule"), b.name)
 		}
-		var out []map[string]string
-		for id, arn := range r.targets {
-			out = append(out, map[string]string{"Id": id, "Arn": arn})
+		ids := make([]string, 0, len(r.targets))
+		for id := range r.targets {
+			ids = append(ids, id)
 		}
-		return map[string]any{"Targets": out}, nil, nil
+		sort.Strings(ids)
+		from, to, next, err := ebPage(in, len(ids))
+		if err != nil {
+			return nil, nil, err
+		}
+		out := []*ebTarget{}
+		for _, id := range ids[from:to] {
+			out = append(out, r.targets[id])
+		}
+		return withToken(map[string]any{"Targets": out}, next), nil, nil
 	case "PutEvents":
 		var entries []struct {
 			Source, DetailType, Detail, EventBusName, TraceHeader string
@@ -232,7 +344,7 @@ func (e *eventsService) call(op string, in map[string]json.RawMessage) (any, []d
 				}
 				sort.Strings(ids)
 				for _, tid := range ids {
-					out = append(out, delivery{arn: r.targets[tid], body: string(envBytes), trace: en.TraceHeader})
+					out = append(out, r.targets[tid].delivery(b.name, r.name, envBytes, doc, en.TraceHeader))
 				}
 			}
 			results = append(results, map[string]string{"EventId": id})
@@ -243,19 +355,131 @@ func (e *eventsService) call(op string, in map[string]json.RawMessage) (any, []d
 }
 
 // deliverTo hands a body to a target by ARN: an SQS queue, an SNS topic or a
-// Lambda function (asynchronously).
-func (s *Server) deliverTo(arn, body string, attrs map[string]sqsAttr, trace string) {
+// Lambda function (asynchronously). group is the FIFO MessageGroupId, if any.
+// It reports why the target could not take the body.
+func (s *Server) deliverTo(arn, body string, attrs map[string]sqsAttr, trace, group string) error {
 	switch {
 	case strings.HasPrefix(arn, "arn:aws:sqs:"):
-		_, _ = s.sqs().deliver(arn, body, attrs, trace, "", "")
+		_, err := s.sqs().deliver(arn, body, attrs, trace, group, "")
+		return err
 	case strings.HasPrefix(arn, "arn:aws:sns:"):
-		_, _ = s.sns().publish(arn, body, "", nil, trace)
+		_, err := s.sns().publish(arn, body, "", nil, trace)
+		return err
 	case strings.HasPrefix(arn, "arn:aws:lambda:"):
 		parts := strings.Split(arn, ":")
 		if len(parts) >= 7 {
-			_ = s.lambda().invokeAsync(parts[6], []byte(body))
+			return s.lambda().invokeAsync(parts[6], []byte(body))
+		}
+		return badReq("ResourceNotFoundException", "not a function ARN: %s", arn)
+	case strings.HasPrefix(arn, "arn:aws:events:"):
+		return nil // another bus: cross-bus delivery is not emulated
+	}
+	return badReq("ResourceNotFoundException", "the sandbox cannot deliver to %s", arn)
+}
+
+func busARN(name string) string {
+	return "arn:aws:events:" + Region + ":" + Account + ":event-bus/" + name
+}
+
+// ruleARN is a rule's ARN: rules on the default bus omit the bus name.
+func ruleARN(bus, rule string) string {
+	if bus == "default" {
+		return "arn:aws:events:" + Region + ":" + Account + ":rule/" + rule
+	}
+	return "arn:aws:events:" + Region + ":" + Account + ":rule/" + bus + "/" + rule
+}
+
+// epoch is a timestamp as awsJson1_1 sends it: seconds since the epoch.
+func epoch(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+
+// ebPage cuts one page of n sorted items by the request's Limit (1–100,
+// default 100) and NextToken, as EventBridge's List* calls do.
+func ebPage(in map[string]json.RawMessage, n int) (from, to int, next string, err error) {
+	limit := int1(in, "Limit", 100)
+	if limit < 1 || limit > 100 {
+		return 0, 0, "", badReq("ValidationException", "1 validation error detected: Value '%d' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100", limit)
+	}
+	if tok := str1(in, "NextToken"); tok != "" {
+		from, err = strconv.Atoi(strings.TrimPrefix(tok, "ebpage-"))
+		if err != nil || !strings.HasPrefix(tok, "ebpage-") || from < 0 || from > n {
+			return 0, 0, "", badReq("InvalidToken", "The NextToken provided is not valid.")
 		}
 	}
+	to = min(from+limit, n)
+	if to < n {
+		next = "ebpage-" + strconv.Itoa(to)
+	}
+	return from, to, next, nil
+}
+
+func withToken(out map[string]any, next string) map[string]any {
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out
+}
+
+// delivery prepares what a target receives: the whole event, or Input,
+// InputPath or the InputTransformer's output, as EventBridge does.
+func (t *ebTarget) delivery(bus, rule string, env []byte, doc map[string]any, trace string) delivery {
+	d := delivery{arn: t.Arn, body: string(env), trace: trace, rule: rule, ruleArn: ruleARN(bus, rule)}
+	switch {
+	case t.Input != "":
+		d.body = t.Input
+	case t.InputPath != "":
+		if v, ok := jsonPath(doc, t.InputPath); ok {
+			b, _ := json.Marshal(v)
+			d.body = string(b)
+		}
+	case t.InputTransformer != nil:
+		d.body = transform(t.InputTransformer, doc, rule, env)
+	}
+	if t.DeadLetterConfig != nil {
+		d.dlq = t.DeadLetterConfig.Arn
+	}
+	if t.SqsParameters != nil {
+		d.group = t.SqsParameters.MessageGroupId
+	}
+	return d
+}
+
+// jsonPath reads a simple JSONPath ($.a.b) from doc.
+func jsonPath(doc map[string]any, path string) (any, bool) {
+	path = strings.TrimPrefix(strings.TrimPrefix(path, "$"), ".")
+	var cur any = doc
+	if path == "" {
+		return cur, true
+	}
+	for _, part := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if cur, ok = m[part]; !ok {
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
+// transform fills an InputTemplate: <name> becomes the value its InputPathsMap
+// path selects (a string's text, or another value's JSON), and the reserved
+// <aws.events.rule-name> and <aws.events.event.json> are filled too.
+func transform(tr *ebInputTransformer, doc map[string]any, rule string, env []byte) string {
+	out := tr.InputTemplate
+	for name, path := range tr.InputPathsMap {
+		v, ok := jsonPath(doc, path)
+		text := ""
+		if s, isStr := v.(string); isStr {
+			text = s
+		} else if ok {
+			b, _ := json.Marshal(v)
+			text = string(b)
+		}
+		out = strings.ReplaceAll(out, "<"+name+">", text)
+	}
+	out = strings.ReplaceAll(out, "<aws.events.rule-name>", rule)
+	return strings.ReplaceAll(out, "<aws.events.event.json>", string(env))
 }
 
 // ---- event patterns ----

@@ -50,6 +50,7 @@ type service interface {
 type Server struct {
 	services map[string]service // by signing name
 	Faults   *Faults
+	deny     denials // calls answered access-denied (services.go)
 	now      func() time.Time
 
 	mu   sync.Mutex
@@ -207,6 +208,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := svc.operation(r, body)
 	if op == "" {
 		svc.writeError(w, http.StatusBadRequest, "UnknownOperationException", "sandbox: "+svc.name()+" does not implement this operation")
+		return
+	}
+	if s.denied(w, svc, op) {
 		return
 	}
 	switch f := s.Faults.decide(svc.name(), op); f.kind {

@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -30,6 +32,128 @@ type snsTopic struct {
 type snsSub struct {
 	arn, protocol, endpoint string
 	raw                     bool
+	attrs                   map[string]string // settable attributes other than RawMessageDelivery, as set
+}
+
+// snsSubAttrs are the subscription attributes Subscribe and
+// SetSubscriptionAttributes accept.
+var snsSubAttrs = map[string]bool{"DeliveryPolicy": true, "FilterPolicy": true, "FilterPolicyScope": true, "RawMessageDelivery": true,
+	"RedrivePolicy": true, "SubscriptionRoleArn": true, "ReplayPolicy": true}
+
+// set validates and sets one attribute.
+func (s *snsSub) set(name, value string) error {
+	if !snsSubAttrs[name] {
+		return badReq("InvalidParameter", "Invalid parameter: AttributeName")
+	}
+	switch name {
+	case "RawMessageDelivery":
+		if value != "true" && value != "false" {
+			return badReq("InvalidParameter", "Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [%s]. Must be true or false.", value)
+		}
+		s.raw = value == "true"
+		return nil
+	case "FilterPolicy":
+		var pol map[string]any
+		if value != "" && (json.Unmarshal([]byte(value), &pol) != nil || validatePattern(pol) != nil) {
+			return badReq("InvalidParameter", "Invalid parameter: FilterPolicy: failed to parse JSON.")
+		}
+	case "FilterPolicyScope":
+		if value != "MessageAttributes" && value != "MessageBody" {
+			return badReq("InvalidParameter", "Invalid parameter: FilterPolicyScope: Invalid value [%s]. Please use either MessageBody or MessageAttributes", value)
+		}
+	case "RedrivePolicy":
+		var rp struct{ DeadLetterTargetArn string }
+		if value != "" && (json.Unmarshal([]byte(value), &rp) != nil || !strings.HasPrefix(rp.DeadLetterTargetArn, "arn:aws:sqs:")) {
+			return badReq("InvalidParameter", "Invalid parameter: RedrivePolicy: deadLetterTargetArn is not a valid SQS queue ARN")
+		}
+	}
+	if s.attrs == nil {
+		s.attrs = map[string]string{}
+	}
+	if value == "" {
+		delete(s.attrs, name)
+	} else {
+		s.attrs[name] = value
+	}
+	return nil
+}
+
+// attributes is what GetSubscriptionAttributes answers: the fixed ones, and
+// the optional ones only when set (FilterPolicyScope defaults with a FilterPolicy).
+func (s *snsSub) attributes(topic string) map[string]string {
+	out := map[string]string{"SubscriptionArn": s.arn, "TopicArn": topic, "Owner": Account, "Protocol": s.protocol, "Endpoint": s.endpoint,
+		"ConfirmationWasAuthenticated": "true", "PendingConfirmation": "false", "RawMessageDelivery": fmt.Sprint(s.raw),
+		"SubscriptionPrincipal": "arn:aws:iam::" + Account + ":user/sandbox"}
+	for k, v := range s.attrs {
+		out[k] = v
+	}
+	if out["FilterPolicy"] != "" && out["FilterPolicyScope"] == "" {
+		out["FilterPolicyScope"] = "MessageAttributes"
+	}
+	return out
+}
+
+// accepts reports whether the subscription's filter policy lets a message through.
+func (s *snsSub) accepts(message string, attrs map[string]sqsAttr) bool {
+	raw := s.attrs["FilterPolicy"]
+	if raw == "" {
+		return true
+	}
+	var pol map[string]any
+	if json.Unmarshal([]byte(raw), &pol) != nil {
+		return false
+	}
+	doc := map[string]any{}
+	if s.attrs["FilterPolicyScope"] == "MessageBody" {
+		if json.Unmarshal([]byte(message), &doc) != nil {
+			return false
+		}
+		return matchPattern(pol, doc)
+	}
+	for k, a := range attrs {
+		switch a.DataType {
+		case "Number":
+			var f float64
+			if _, err := fmt.Sscan(a.StringValue, &f); err == nil {
+				doc[k] = f
+			}
+		case "String.Array":
+			var arr []any
+			if json.Unmarshal([]byte(a.StringValue), &arr) == nil {
+				doc[k] = arr
+			}
+		default:
+			doc[k] = a.StringValue
+		}
+	}
+	return matchPattern(pol, doc)
+}
+
+// snsPage cuts one page of n sorted items (100 a page) by NextToken.
+func snsPage(form url.Values, n int) (from, to int, next string, err error) {
+	if tok := form.Get("NextToken"); tok != "" {
+		from, err = strconv.Atoi(strings.TrimPrefix(tok, "snspage-"))
+		if err != nil || !strings.HasPrefix(tok, "snspage-") || from < 0 || from > n {
+			return 0, 0, "", badReq("InvalidParameter", "Invalid parameter: NextToken")
+		}
+	}
+	to = min(from+100, n)
+	if to < n {
+		next = "snspage-" + strconv.Itoa(to)
+	}
+	return from, to, next, nil
+}
+
+// subscription finds a subscription by ARN (the caller holds n.mu).
+func (n *snsService) subscription(arn string) (*snsTopic, *snsSub) {
+	for _, t := range n.topics {
+		for _, s := range t.subs {
+			if s.arn == arn {
+				return t, s
+			}
+		}
+	}
+	return nil, nil
 }
 
 func newSNSService(s *Server) *snsService {
@@ -115,12 +239,19 @@ func (n *snsService) call(op string, form url.Values) (string, error) {
 		}
 		n.mu.Unlock()
 		sort.Strings(arns)
+		from, to, next, err := snsPage(form, len(arns))
+		if err != nil {
+			return "", err
+		}
 		var b strings.Builder
 		b.WriteString("<Topics>")
-		for _, a := range arns {
-			b.WriteString("<member><TopicArn>" + a + "</TopicArn></member>")
+		for _, a := range arns[from:to] {
+			b.WriteString("<member><TopicArn>" + xmlEscape(a) + "</TopicArn></member>")
 		}
 		b.WriteString("</Topics>")
+		if next != "" {
+			b.WriteString("<NextToken>" + next + "</NextToken>")
+		}
 		return b.String(), nil
 	case "Subscribe":
 		n.mu.Lock()
@@ -136,8 +267,9 @@ func (n *snsService) call(op string, form url.Values) (string, error) {
 		n.subSeq++
 		sub := &snsSub{arn: fmt.Sprintf("%s:%08d-0000-4000-8000-000000000000", t.arn, n.subSeq), protocol: proto, endpoint: form.Get("Endpoint")}
 		for _, e := range entries(form, "Attributes") {
-			if e.Get("key") == "RawMessageDelivery" {
-				sub.raw = e.Get("value") == "true"
+			if err := sub.set(e.Get("key"), e.Get("value")); err != nil {
+				n.subSeq--
+				return "", err
 			}
 		}
 		t.subs = append(t.subs, sub)
@@ -145,29 +277,67 @@ func (n *snsService) call(op string, form url.Values) (string, error) {
 	case "SetSubscriptionAttributes":
 		n.mu.Lock()
 		defer n.mu.Unlock()
-		for _, t := range n.topics {
-			for _, s := range t.subs {
-				if s.arn == form.Get("SubscriptionArn") && form.Get("AttributeName") == "RawMessageDelivery" {
-					s.raw = form.Get("AttributeValue") == "true"
-					return "", nil
-				}
-			}
+		_, sub := n.subscription(form.Get("SubscriptionArn"))
+		if sub == nil {
+			return "", &apiErr{status: 404, code: "NotFound", message: "Subscription does not exist"}
 		}
-		return "", &apiErr{status: 404, code: "NotFound", message: "Subscription does not exist"}
+		return "", sub.set(form.Get("AttributeName"), form.Get("AttributeValue"))
+	case "GetSubscriptionAttributes":
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		t, sub := n.subscription(form.Get("SubscriptionArn"))
+		if sub == nil {
+			return "", &apiErr{status: 404, code: "NotFound", message: "Subscription does not exist"}
+		}
+		attrs := sub.attributes(t.arn)
+		keys := make([]string, 0, len(attrs))
+		for k := range attrs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var b strings.Builder
+		b.WriteString("<Attributes>")
+		for _, k := range keys {
+			b.WriteString("<entry><key>" + k + "</key><value>" + xmlEscape(attrs[k]) + "</value></entry>")
+		}
+		b.WriteString("</Attributes>")
+		return b.String(), nil
 	case "ListSubscriptionsByTopic", "ListSubscriptions":
 		n.mu.Lock()
 		defer n.mu.Unlock()
-		var b strings.Builder
-		b.WriteString("<Subscriptions>")
+		var topics []*snsTopic
 		for _, t := range n.topics {
 			if op == "ListSubscriptionsByTopic" && t.arn != form.Get("TopicArn") {
 				continue
 			}
+			topics = append(topics, t)
+		}
+		if op == "ListSubscriptionsByTopic" && len(topics) == 0 {
+			return "", &apiErr{status: 404, code: "NotFound", message: "Topic does not exist"}
+		}
+		sort.Slice(topics, func(i, j int) bool { return topics[i].arn < topics[j].arn })
+		var subs []*snsSub
+		var owners []string
+		for _, t := range topics {
 			for _, s := range t.subs {
-				fmt.Fprintf(&b, "<member><SubscriptionArn>%s</SubscriptionArn><TopicArn>%s</TopicArn><Protocol>%s</Protocol><Endpoint>%s</Endpoint><Owner>%s</Owner></member>", s.arn, t.arn, s.protocol, xmlEscape(s.endpoint), Account)
+				subs, owners = append(subs, s), append(owners, t.arn)
 			}
 		}
+		from, to, next, err := snsPage(form, len(subs))
+		if err != nil {
+			return "", err
+		}
+		var b strings.Builder
+		b.WriteString("<Subscriptions>")
+		for i := from; i < to; i++ {
+			s := subs[i]
+			fmt.Fprintf(&b, "<member><SubscriptionArn>%s</SubscriptionArn><TopicArn>%s</TopicArn><Protocol>%s</Protocol><Endpoint>%s</Endpoint><Owner>%s</Owner></member>",
+				xmlEscape(s.arn), xmlEscape(owners[i]), s.protocol, xmlEscape(s.endpoint), Account)
+		}
 		b.WriteString("</Subscriptions>")
+		if next != "" {
+			b.WriteString("<NextToken>" + next + "</NextToken>")
+		}
 		return b.String(), nil
 	case "Publish":
 		attrs := map[string]sqsAttr{}
@@ -187,6 +357,26 @@ func (n *snsService) call(op string, form url.Values) (string, error) {
 	return "", badReq("InvalidAction", "sandbox: SNS %s is not emulated", op)
 }
 
+// deadLetter sends what a subscription could not deliver to its RedrivePolicy's
+// queue, if it has one (an undeliverable endpoint: a deleted queue).
+func (n *snsService) deadLetter(s *snsSub, body string, attrs map[string]sqsAttr, trace string, cause error) {
+	var rp struct{ DeadLetterTargetArn string }
+	if json.Unmarshal([]byte(s.attrs["RedrivePolicy"]), &rp) != nil || rp.DeadLetterTargetArn == "" {
+		return
+	}
+	a := maps.Clone(attrs)
+	if a == nil {
+		a = map[string]sqsAttr{}
+	}
+	code := "EndpointUnavailable"
+	if se, ok := cause.(*sqsErr); ok {
+		code = se.code
+	}
+	a["ErrorCode"] = sqsAttr{DataType: "String", StringValue: code}
+	a["ErrorMessage"] = sqsAttr{DataType: "String", StringValue: cause.Error()}
+	_, _ = n.s.sqs().deliver(rp.DeadLetterTargetArn, body, a, trace, "", "")
+}
+
 // publish delivers a message to every subscription of a topic, in the real
 // notification envelope (or raw), and returns the SNS MessageId.
 func (n *snsService) publish(topicArn, message, subject string, attrs map[string]sqsAttr, trace string) (string, error) {
@@ -195,7 +385,9 @@ func (n *snsService) publish(topicArn, message, subject string, attrs map[string
 	var subs []snsSub
 	if ok {
 		for _, s := range t.subs {
-			subs = append(subs, *s)
+			cp := *s
+			cp.attrs = maps.Clone(s.attrs)
+			subs = append(subs, cp)
 		}
 	}
 	n.mu.Unlock()
@@ -224,13 +416,18 @@ func (n *snsService) publish(topicArn, message, subject string, attrs map[string
 	}
 	envBytes, _ := json.Marshal(env)
 	for _, s := range subs {
+		if !s.accepts(message, attrs) {
+			continue
+		}
 		switch s.protocol {
 		case "sqs":
 			body, a := string(envBytes), map[string]sqsAttr(nil)
 			if s.raw {
 				body, a = message, attrs
 			}
-			_, _ = n.s.sqs().deliver(s.endpoint, body, a, trace, "", "")
+			if _, err := n.s.sqs().deliver(s.endpoint, body, a, trace, "", ""); err != nil {
+				n.deadLetter(&s, body, a, trace, err)
+			}
 		case "lambda":
 			rec, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": s.arn, "Sns": env}}})
 			parts := strings.Split(s.endpoint, ":")

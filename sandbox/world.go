@@ -222,6 +222,11 @@ func (w *World) setup(ctx context.Context) error {
 			w.srv.RegisterFunction(lf)
 		}
 	}
+	if w.srv != nil {
+		// The consumers poll their queues as these event source mappings would.
+		w.srv.AddEventSourceMapping(qARN(BillingQueue), "charge-card", 10)
+		w.srv.AddEventSourceMapping(qARN(EmailQueue), "send-email", 10)
+	}
 	return nil
 }
 

@@ -173,9 +173,10 @@ const (
 	ObsMessage            // Message is set (a broker message: SQS, SNS, EventBridge).
 	ObsFunction           // Function is set (configuration, for cost and discovery).
 	ObsQueue              // Queue is set (depth and redrive configuration).
+	ObsRoute              // Routes is set (the routing configuration; see [RouteSet]).
 )
 
-var obsKindNames = [...]string{"unknown", "span", "log", "invocation", "message", "function", "queue"}
+var obsKindNames = [...]string{"unknown", "span", "log", "invocation", "message", "function", "queue", "route"}
 
 // String returns a short lowercase name.
 func (o ObsKind) String() string {
@@ -203,6 +204,7 @@ type Observation struct {
 	Message    *Message
 	Function   *FunctionConfig
 	Queue      *QueueInfo
+	Routes     *RouteSet
 }
 
 // Batch is what a collector hands to the hub at once.
