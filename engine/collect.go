@@ -7,6 +7,7 @@ import (
 
 	"github.com/flowtop/flowtop/collectors/awsutil"
 	lambdasrc "github.com/flowtop/flowtop/collectors/lambda"
+	"github.com/flowtop/flowtop/collectors/topology"
 	"github.com/flowtop/flowtop/tracing"
 )
 
@@ -21,9 +22,17 @@ func (e *Engine) Collect(ctx context.Context, window time.Duration) error {
 	e.discover(ctx, to)
 	// The sources are read at once (an unreachable endpoint costs one round
 	// of retries, not one per source) and ingested in a fixed order.
-	var queues, traces, logs tracing.Batch
+	var queues, traces, logs, routes tracing.Batch
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		// The routing configuration places every broker on a path, even
+		// one no body or span names; a partial reading still counts.
+		set, err := e.topology.Discover(ctx)
+		e.noteFailure("topology", err)
+		routes = topology.Batch(set, to)
+	}()
 	go func() {
 		defer wg.Done()
 		queues = e.collectQueues(ctx, to)
@@ -46,7 +55,7 @@ func (e *Engine) Collect(ctx context.Context, window time.Duration) error {
 		}()
 	}
 	wg.Wait()
-	all := append(append(queues, traces...), logs...)
+	all := append(append(append(routes, queues...), traces...), logs...)
 	e.ingest(ctx, all)
 	e.log.Info("history collected", tracing.LogKeyWindow, window, tracing.LogKeyRecords, len(all), tracing.LogKeyDuration, time.Since(start).Round(time.Millisecond))
 	return ctx.Err()

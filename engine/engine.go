@@ -21,7 +21,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
 
@@ -30,6 +32,7 @@ import (
 	"github.com/flowtop/flowtop/collectors/dlq"
 	lambdasrc "github.com/flowtop/flowtop/collectors/lambda"
 	"github.com/flowtop/flowtop/collectors/otlp"
+	"github.com/flowtop/flowtop/collectors/topology"
 	"github.com/flowtop/flowtop/collectors/xray"
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/replay"
@@ -114,6 +117,7 @@ type Engine struct {
 	xraySearch *xray.Searcher
 	dlq        *dlq.Source
 	dlqSearch  *dlq.Searcher
+	topology   *topology.Source
 	otlp       *otlp.Receiver
 
 	replayOnce sync.Once
@@ -191,6 +195,10 @@ func (e *Engine) buildSources() {
 	e.xraySearch = xray.NewSearcher(xc, xray.SearchConfig{})
 	e.dlq = dlq.New(sqs.NewFromConfig(s.AWS), dlq.Config{Queues: s.Sources.Queues, Options: tracing.UnwrapOptions{CorrelationFields: s.Correlation}})
 	e.dlqSearch = dlq.NewSearcher(e.dlq, dlq.SearchConfig{})
+	e.topology = topology.New(topology.Clients{
+		Events: eventbridge.NewFromConfig(s.AWS), SNS: sns.NewFromConfig(s.AWS),
+		Lambda: awslambda.NewFromConfig(s.AWS), SQS: sqs.NewFromConfig(s.AWS),
+	}, topology.Config{})
 	if s.Sources.OTLPGRPC != "" || s.Sources.OTLPHTTP != "" {
 		off := func(a string) string {
 			if a == "" {
@@ -227,7 +235,7 @@ func (e *Engine) Health() []tracing.SourceHealth {
 
 // liveSources are the collectors the hub runs.
 func (e *Engine) liveSources() []collectors.Source {
-	out := []collectors.Source{e.lambda, e.logs, e.dlq}
+	out := []collectors.Source{e.lambda, e.logs, e.dlq, e.topology}
 	if e.set.Sources.XRay {
 		out = append(out, e.xray)
 	}
