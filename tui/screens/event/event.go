@@ -6,6 +6,7 @@ package event
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -176,14 +177,16 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 				return m, screen.Cmd(screen.Reload{})
 			}
 			return m, nil
-		case key.Matches(msg, m.keys.Redrive):
-			if !m.keys.Redrive.Enabled() {
+		case pressed(msg, m.keys.Redrive) && !m.ambiguous():
+			// Disabled keys still answer: with no copy, say so; with actions
+			// off, the root says why (read-only, or no replayer).
+			if m.err != nil || len(m.lin.DLQ) == 0 {
 				return m, screen.Say(screen.LevelWarn, "this event has no copy in a DLQ")
 			}
 			d := m.lin.DLQ[0]
 			return m, screen.Cmd(screen.Ask{Action: screen.Action{Kind: screen.ActionRedriveSelected, Queue: d.Queue, MessageIDs: []string{d.MessageID}}})
-		case key.Matches(msg, m.keys.Replay):
-			if !m.keys.Replay.Enabled() {
+		case pressed(msg, m.keys.Replay) && !m.ambiguous():
+			if m.err != nil || len(m.lin.DLQ) == 0 {
 				return m, screen.Say(screen.LevelWarn, "nothing to replay: this event has no stored copy (replay a DLQ message, or use flowtop replay with --body-file)")
 			}
 			d := m.lin.DLQ[0]
@@ -368,4 +371,9 @@ func keysLine(keys []tracing.Key) string {
 		parts = append(parts, k.Kind.String()+":"+widget.Clean(strings.ReplaceAll(k.Value, "\n", "/")))
 	}
 	return strings.Join(parts, " ")
+}
+
+// pressed matches a binding whether or not it is enabled.
+func pressed(k tea.KeyPressMsg, b key.Binding) bool {
+	return slices.Contains(b.Keys(), k.String())
 }
