@@ -69,7 +69,7 @@ func TestQuery(t *testing.T) {
 		{"fn:charge-card", true},
 		{"!fn:charge-card", false},
 		{"!status:failed", true},
-		{"charge", true},   // a word matches any field
+		{"charge", true},    // a word matches any field
 		{"x1abc", false},    // not a subsequence of the name
 		{"ev1abc", true},    // a subsequence of the name
 		{"ordrplcd", false}, // subsequences match the name only
