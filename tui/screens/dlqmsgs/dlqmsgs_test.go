@@ -48,8 +48,9 @@ func TestOrderIsStable(t *testing.T) {
 	s := screen.Screen(dlqmsgs.New(screentest.Env(true), feed, "billing-dlq"))
 	s.SetSize(120, 20)
 	s, _ = screentest.Load(t, s)
-	s, _ = screentest.Press(t, s, "j", "j")                                                                                                                                            // m-2
-	feed.Msgs = append([]graph.DLQMessage{{MessageID: "m-7", Error: "SyntaxError"}, {MessageID: "m-8", Error: "SyntaxError"}, {MessageID: "m-9", Error: "Timeout"}}, feed.Msgs[1:]...) // m-1 is gone
+	s, _ = screentest.Press(t, s, "j", "j") // m-2
+	// m-1 is gone; two SyntaxErrors make that group the biggest; Timeout is new.
+	feed.Msgs = append([]graph.DLQMessage{{MessageID: "m-7", Error: "SyntaxError"}, {MessageID: "m-8", Error: "SyntaxError"}, {MessageID: "m-9", Error: "Timeout"}}, feed.Msgs[1:]...)
 	s, _ = screentest.Load(t, s)
 	var order []string
 	cursor := ""
