@@ -1,6 +1,7 @@
 package widget
 
 import (
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -161,17 +162,16 @@ type Table struct {
 	off     int
 	sortCol int
 	desc    bool
-	tbl     table.Model
+	styles  table.Styles
+	sig     string            // widths the cached lines were drawn with
+	lines   map[string]string // drawn rows by their cells
+	head    string
 }
 
 // NewTable returns a table with these columns.
 func NewTable(st Styles, cols []Column) Table {
-	ts := table.Styles{
-		Header:   st.Head.PaddingRight(1),
-		Cell:     lipgloss.NewStyle().PaddingRight(1),
-		Selected: st.Sel,
-	}
-	return Table{Cols: cols, Keys: DefaultListKeys(), st: st, sortCol: -1, w: 80, h: 10, tbl: table.New(table.WithStyles(ts), table.WithFocused(true))}
+	ts := table.Styles{Header: st.Head, Cell: lipgloss.NewStyle(), Selected: lipgloss.NewStyle()}
+	return Table{Cols: cols, Keys: DefaultListKeys(), st: st, sortCol: -1, w: 80, h: 10, styles: ts}
 }
 
 // SetSize sets the table's size; h counts the header line.
@@ -308,25 +308,60 @@ func (t *Table) View() string {
 		cells = append(cells, row)
 	}
 	widths := Layout(t.Cols, want, t.w)
-	cols := make([]table.Column, len(t.Cols))
-	for i := range t.Cols {
-		cols[i] = table.Column{Title: titles[i], Width: widths[i]}
+	sig := fmt.Sprint(t.w, widths, titles)
+	if sig != t.sig || len(t.lines) > 8*v+64 {
+		t.sig, t.lines, t.head = sig, map[string]string{}, ""
 	}
-	rows := make([]table.Row, len(cells))
+	// Rows already drawn with these widths come from the cache; bubbles
+	// draws the rest in one table (one lipgloss pass per new cell). It gets
+	// cells already cut to their width and one more cell of width as the
+	// gap, so it needs no padding style.
+	keys := make([]string, len(cells))
+	var miss []table.Row
+	var missKeys []string
 	for i, r := range cells {
-		rows[i] = table.Row(r)
+		row := make(table.Row, len(r))
+		for j, c := range r {
+			if widths[j] > 0 {
+				row[j] = Fit(c, widths[j])
+			}
+		}
+		keys[i] = strings.Join(row, "\x1f")
+		if _, ok := t.lines[keys[i]]; !ok {
+			miss = append(miss, row)
+			missKeys = append(missKeys, keys[i])
+			t.lines[keys[i]] = "" // once per frame
+		}
 	}
-	tbl := t.tbl
-	tbl.SetColumns(nil)
-	tbl.SetRows(nil)
-	tbl.SetHeight(t.h)
-	tbl.SetWidth(t.w)
-	tbl.SetColumns(cols)
-	tbl.SetRows(rows)
-	tbl.SetCursor(t.cursor - t.off)
+	if len(miss) > 0 || t.head == "" {
+		cols := make([]table.Column, len(t.Cols))
+		for i := range t.Cols {
+			if widths[i] > 0 {
+				cols[i] = table.Column{Title: Fit(titles[i], widths[i]), Width: widths[i] + 1}
+			}
+		}
+		tbl := table.New(table.WithStyles(t.styles), table.WithColumns(cols), table.WithRows(miss), table.WithHeight(len(miss)+1), table.WithWidth(t.w), table.WithFocused(true))
+		drawn := strings.Split(tbl.View(), "\n")
+		t.head = drawn[0]
+		for i, k := range missKeys {
+			if i+1 < len(drawn) {
+				t.lines[k] = drawn[i+1]
+			}
+		}
+	}
+	lines := make([]string, 0, len(cells)+1)
+	lines = append(lines, t.head)
 	if t.n == 0 {
-		lines := strings.SplitN(tbl.View(), "\n", 2)
-		return Clip([]string{lines[0], t.st.Dim.Render(t.Empty)}, t.w, t.h)
+		lines = append(lines, t.st.Dim.Render(t.Empty))
 	}
-	return Clip(strings.Split(tbl.View(), "\n"), t.w, t.h)
+	for i, k := range keys {
+		l := t.lines[k]
+		// The cursor row, styled here: bubbles' table would mark its own
+		// cursor, which this table keeps out of its way.
+		if t.off+i == t.cursor {
+			l = t.st.Sel.Render(Fit(l, t.w))
+		}
+		lines = append(lines, l)
+	}
+	return Clip(lines, t.w, t.h)
 }

@@ -27,6 +27,9 @@ const EventID screen.ID = "event"
 // newest ScanLimit events the graph's text filter keeps and filters those.
 const ScanLimit = 5000
 
+// scanPage is how many events one read of such a filter asks for.
+const scanPage = 250
+
 // Feed is the slice of the engine this screen reads.
 type Feed interface {
 	Flows(graph.FlowQuery) graph.FlowPage
@@ -204,16 +207,28 @@ func read(feed Feed, q widget.Query, by graph.FlowSort, rev bool, off, n int) ([
 		slices.Reverse(p.Rows)
 		return p.Rows, p.Matched
 	}
-	// Field terms: the graph's text filter narrows, this screen decides.
-	gq := graph.FlowQuery{Sort: by, Limit: ScanLimit}
+	// Field terms: the graph's text filter narrows, this screen decides,
+	// reading pages until the window is full (and one row more, so the
+	// list can scroll on) or ScanLimit events were looked at.
+	gq := graph.FlowQuery{Sort: by, Limit: scanPage}
 	if !q.Invert {
 		gq.Filter = narrow(q)
 	}
-	p := feed.Flows(gq)
-	keep := p.Rows[:0:0]
-	for _, r := range p.Rows {
-		if q.Match(r.ID, fields(r)) {
-			keep = append(keep, r)
+	var keep []graph.FlowRow
+	want := off + n + 1
+	if rev {
+		want = ScanLimit // reversed: the end of the list is needed
+	}
+	for scanned := 0; scanned < ScanLimit; scanned += scanPage {
+		gq.Offset = scanned
+		p := feed.Flows(gq)
+		for _, r := range p.Rows {
+			if q.Match(r.ID, fields(r)) {
+				keep = append(keep, r)
+			}
+		}
+		if len(keep) >= want || scanned+len(p.Rows) >= p.Matched || len(p.Rows) == 0 {
+			break
 		}
 	}
 	if rev {
