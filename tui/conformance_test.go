@@ -109,3 +109,29 @@ func TestConformance(t *testing.T) {
 		}
 	}
 }
+
+// TestTinyTerminals: every screen, its help and a dialog render without
+// panicking and fill exactly the terminal, however small.
+func TestTinyTerminals(t *testing.T) {
+	for _, spec := range registry(fake.NewFeed()) {
+		for _, sz := range [][2]int{{40, 10}, {20, 3}, {1, 1}, {300, 5}} {
+			w, h := sz[0], sz[1]
+			m := newModel(t, w, h, Options{Feed: fake.NewFeed().Many(), Replayer: &fakeReplayer{}})
+			var arg any
+			if spec.Arg != "" {
+				arg = "ev-1"
+			}
+			if m.top().ID() != spec.ID {
+				m = drive(t, m, m.open(screen.Open{To: spec.ID, Arg: arg}))
+			}
+			for _, keys := range [][]string{nil, {"G"}, {"?"}, {"esc", ":", "x"}} {
+				m = press(t, m, keys...)
+				v := m.View().Content
+				if n := strings.Count(v, "\n") + 1; n != h {
+					t.Errorf("%s %dx%d %v: %d lines", spec.ID, w, h, keys, n)
+				}
+				golden.Fits(t, string(spec.ID), v, w, h)
+			}
+		}
+	}
+}

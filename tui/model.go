@@ -288,6 +288,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.top().SetSize(m.lay.width, m.lay.body)
 		m.prompt.setWidth(m.lay.width)
 		m.help.SetWidth(m.lay.width)
+		m.sizeDialog()
 		m.stale = true
 		return nil
 	case tea.KeyPressMsg:

@@ -153,7 +153,7 @@ func TestGoldenScreens(t *testing.T) {
 
 func TestComputeLayout(t *testing.T) {
 	for _, tt := range []struct{ w, h, header, body, footer, width int }{
-		{80, 24, 3, 19, 2, 80}, {120, 40, 3, 35, 2, 120}, {200, 50, 3, 45, 2, 200}, {40, 10, 1, 8, 1, 40}, {10, 3, 1, 1, 1, 20},
+		{80, 24, 3, 19, 2, 80}, {120, 40, 3, 35, 2, 120}, {200, 50, 3, 45, 2, 200}, {40, 10, 1, 8, 1, 40}, {10, 3, 1, 1, 1, 10}, {30, 2, 0, 1, 1, 30}, {1, 1, 0, 1, 0, 1}, {0, 0, 0, 1, 0, 1},
 	} {
 		t.Run(fmt.Sprintf("%dx%d", tt.w, tt.h), func(t *testing.T) {
 			l := computeLayout(tt.w, tt.h)

@@ -25,8 +25,13 @@ type layout struct {
 
 // computeLayout is a pure function of the terminal size.
 func computeLayout(w, h int) layout {
-	l := layout{header: 3, footer: 2, width: max(w, 20)}
-	if h < 12 {
+	l := layout{header: 3, footer: 2, width: max(w, 1)}
+	switch {
+	case h <= 1:
+		l.header, l.footer = 0, 0
+	case h == 2:
+		l.header, l.footer = 0, 1
+	case h < 12:
 		l.header, l.footer = 1, 1
 	}
 	l.body = max(h-l.header-l.footer, 1)
@@ -67,11 +72,8 @@ func (m *Model) render() string {
 		body = m.top().View()
 	}
 	b.WriteString(widget.Clip(strings.Split(body, "\n"), w, m.lay.body))
-	b.WriteByte('\n')
-	for i, line := range m.footer() {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
+	for _, line := range m.footer() {
+		b.WriteByte('\n')
 		b.WriteString(widget.Fit(line, w))
 	}
 	return b.String()
@@ -142,7 +144,10 @@ func (m *Model) header() []string {
 	if dropped > 0 {
 		stats += fmt.Sprintf(" · dropped %d", dropped)
 	}
-	if m.lay.header == 1 {
+	switch m.lay.header {
+	case 0:
+		return nil
+	case 1:
 		return []string{title + "  " + stats}
 	}
 	return []string{title + "   " + stats, strings.Join(srcs, "  "), m.crumb()}
@@ -205,7 +210,10 @@ func (m *Model) footer() []string {
 	if m.prompt.active() {
 		input = m.promptView()
 	}
-	if m.lay.footer == 1 {
+	switch m.lay.footer {
+	case 0:
+		return nil
+	case 1:
 		if input != "" {
 			return []string{input}
 		}
