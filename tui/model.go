@@ -47,6 +47,7 @@ type Model struct {
 	w, h  int
 	lay   layout
 	stack []screen.Screen // the last is focused
+	last  screen.Screen   // focused before the current one, for `-`
 
 	// Reading the feed.
 	seq      uint64 // the last request sent
@@ -160,11 +161,27 @@ func (m *Model) top() screen.Screen { return m.stack[len(m.stack)-1] }
 
 // push focuses a new screen.
 func (m *Model) push(s screen.Screen) {
+	if len(m.stack) > 0 {
+		m.last = m.top()
+	}
 	m.stack = append(m.stack, s)
 	if len(m.stack) > 32 {
 		m.stack = m.stack[1:]
 	}
 	m.focused()
+}
+
+// focus focuses s: back to it when it is on the stack, else on top.
+func (m *Model) focus(s screen.Screen) {
+	for i, x := range m.stack {
+		if x == s {
+			m.last = m.top()
+			m.stack = m.stack[:i+1]
+			m.focused()
+			return
+		}
+	}
+	m.push(s)
 }
 
 // focused runs after the focused screen changed: it gets the size, old
@@ -182,19 +199,19 @@ func (m *Model) back() tea.Cmd {
 	if len(m.stack) < 2 {
 		return nil
 	}
+	m.last = m.top()
 	m.stack = m.stack[:len(m.stack)-1]
 	m.focused()
 	return m.refresh()
 }
 
-// previous swaps the focused screen with the one before it.
+// previous goes to the screen focused before this one (and `-` again comes
+// back), as `cd -` does.
 func (m *Model) previous() tea.Cmd {
-	n := len(m.stack)
-	if n < 2 {
+	if m.last == nil || m.last == m.top() {
 		return nil
 	}
-	m.stack[n-1], m.stack[n-2] = m.stack[n-2], m.stack[n-1]
-	m.focused()
+	m.focus(m.last)
 	return m.refresh()
 }
 
@@ -203,6 +220,16 @@ func (m *Model) open(o screen.Open) tea.Cmd {
 	if spec.ID != o.To {
 		m.say(screen.LevelError, fmt.Sprintf("no screen %q", o.To))
 		return nil
+	}
+	if o.Arg == nil {
+		// A screen without an argument is one place: go back to it,
+		// cursor and filter as they were, rather than stack another.
+		for _, s := range m.stack {
+			if s.ID() == spec.ID {
+				m.focus(s)
+				return m.refresh()
+			}
+		}
 	}
 	m.push(spec.New(m.env, o.Arg))
 	return m.refresh()
@@ -476,9 +503,6 @@ func (m *Model) run(line string) tea.Cmd {
 	var a any
 	if arg != "" {
 		a = arg
-	}
-	if spec.Arg == "" && m.top().ID() == spec.ID {
-		return nil
 	}
 	return m.open(screen.Open{To: spec.ID, Arg: a})
 }

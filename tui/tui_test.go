@@ -530,3 +530,25 @@ func TestFramesAreNotShared(t *testing.T) {
 
 // silence unused imports when a test is trimmed.
 var _ = []screen.ID{dlqmsgs.ID, functions.ID, mapview.ID}
+
+// TestCommandsReturnToScreensOnTheStack: `:fn` when functions is already on
+// the stack goes back to it, as it was, instead of stacking another.
+func TestCommandsReturnToScreensOnTheStack(t *testing.T) {
+	m := newModel(t, 120, 30, Options{Feed: fake.NewFeed().Many()})
+	m = press(t, m, ":", "f", "n", "enter", "j", "j", ":", "d", "l", "q", "enter", ":", "f", "n", "enter")
+	crumb := strings.Split(screenText(m), "\n")[2]
+	if !strings.HasPrefix(crumb, "flows › functions ") {
+		t.Errorf("crumb %q", crumb)
+	}
+	if cur := strings.Split(body(m), "\n")[3]; !strings.Contains(m.View().Content, "\x1b[7m"+strings.TrimSpace(cur)[:6]) {
+		t.Errorf("cursor not kept on row 2:\n%s", body(m))
+	}
+	m = press(t, m, "-")
+	if top(m).ID() != dlqs.ID {
+		t.Errorf("- : %s", top(m).ID())
+	}
+	m = press(t, m, ":", "f", "l", "o", "w", "s", "enter")
+	if len(m.stack) != 1 {
+		t.Errorf("stack %d deep after :flows", len(m.stack))
+	}
+}
