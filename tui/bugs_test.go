@@ -179,3 +179,14 @@ func TestBugDLQMessagesStableUnderCursor(t *testing.T) {
 		t.Fatalf("enter opened another message:\n%s", screenText(m))
 	}
 }
+
+// In read-only mode a disabled action answers why instead of doing nothing.
+func TestReadOnlySaysWhy(t *testing.T) {
+	m := press(t, newModel(t, 120, 30, Options{Replayer: &fakeReplayer{}, ReadOnly: true}), "enter", "r")
+	if m.dlg != nil || !strings.Contains(footerLine(m), "read-only: redrive selected is disabled") {
+		t.Errorf("%q", footerLine(m))
+	}
+	if strings.Contains(screenText(m), "r redrive") {
+		t.Errorf("read-only shows r:\n%s", screenText(m))
+	}
+}
