@@ -256,7 +256,11 @@ func (m *Model) helpLines() []string {
 func (m *Model) helpView() string {
 	lines := m.helpLines()
 	m.helpOff = min(max(m.helpOff, 0), max(len(lines)-m.lay.body, 0))
-	return widget.Clip(lines[m.helpOff:], m.lay.width, m.lay.body)
+	shown := lines[m.helpOff:]
+	if len(shown) > m.lay.body && m.lay.body > 1 {
+		shown = append(shown[:m.lay.body-1:m.lay.body-1], m.st.Dim.Render(fmt.Sprintf("  … %d more: j/k scroll, esc closes", len(lines)-m.helpOff-m.lay.body+1)))
+	}
+	return widget.Clip(shown, m.lay.width, m.lay.body)
 }
 
 func (m *Model) helpKey(k tea.KeyPressMsg) tea.Cmd {
