@@ -279,8 +279,7 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 		if !ok {
 			return m, nil
 		}
-		m.apply(d)
-		return m, nil
+		return m, m.apply(d)
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, m.keys.Open):
@@ -319,7 +318,15 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 	return m, nil
 }
 
-func (m *Model) apply(d loaded) {
+// apply takes a window. When not following, the cursor stays on the event
+// it was on as new events push it down; if that scrolls the window, the
+// window is read again.
+func (m *Model) apply(d loaded) tea.Cmd {
+	was, had := m.selected()
+	first := ""
+	if len(m.rows) > 0 && m.rowsOff == d.off {
+		first = m.rows[0].ID
+	}
 	m.rows, m.rowsOff, m.matched = d.rows, d.off, d.matched
 	if len(d.rows) > 0 && d.off == 0 {
 		top := d.rows[0].ID
@@ -331,6 +338,33 @@ func (m *Model) apply(d loaded) {
 		}
 	}
 	m.tbl.SetRows(d.matched, m.cells)
+	if m.follow || !had {
+		return nil
+	}
+	to := -1
+	for i, r := range d.rows {
+		if r.ID == was.ID {
+			to = i + d.off
+			break
+		}
+	}
+	if to < 0 && first != "" {
+		// Pushed out of the window: the old first row says by how much.
+		for i, r := range d.rows {
+			if r.ID == first && i > 0 {
+				to = m.tbl.Cursor() + i
+				break
+			}
+		}
+	}
+	if to < 0 || to == m.tbl.Cursor() {
+		return nil
+	}
+	m.tbl.SetCursor(to)
+	if m.tbl.Offset() != d.off {
+		return screen.Cmd(screen.Reload{})
+	}
+	return nil
 }
 
 func (m *Model) selected() (graph.FlowRow, bool) {

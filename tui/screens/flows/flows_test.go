@@ -1,11 +1,13 @@
 package flows_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/tui/internal/fake"
 	"github.com/flowtop/flowtop/tui/internal/screentest"
 	"github.com/flowtop/flowtop/tui/screen"
@@ -59,5 +61,31 @@ func TestFieldFilter(t *testing.T) {
 	s, _ = screentest.Load(t, s)
 	if v := ansi.Strip(s.View()); strings.Contains(v, " ok ") || !strings.Contains(v, "retrying") {
 		t.Errorf("inverted status filter:\n%s", v)
+	}
+}
+
+// TestCursorStaysOnItsEvent: when not following, new events push the
+// selected one down and the cursor goes with it.
+func TestCursorStaysOnItsEvent(t *testing.T) {
+	feed := fake.NewFeed()
+	s := screen.Screen(flows.New(screentest.Env(true), feed))
+	s.SetSize(120, 10) // 9 rows
+	s, _ = screentest.Load(t, s)
+	s, _ = screentest.Press(t, s, "j", "j", "j", "j", "j", "j") // ev-0006, the 7th row
+	for i := 0; i < 4; i++ {
+		feed.Rows = append([]graph.FlowRow{{ID: fmt.Sprintf("new-%d", i)}}, feed.Rows...)
+	}
+	s, _ = screentest.Load(t, s)
+	cur := ""
+	for _, l := range strings.Split(s.View(), "\n") {
+		if strings.Contains(l, "\x1b[7m") {
+			cur = strings.Fields(ansi.Strip(l))[0]
+		}
+	}
+	if cur != "ev-0006-aaaaaaaaaaaaaaaaaaaa" {
+		t.Errorf("cursor on %q:\n%s", cur, ansi.Strip(s.View()))
+	}
+	if !strings.Contains(s.(screen.Informer).Info(), "new") {
+		t.Errorf("no new count: %s", s.(screen.Informer).Info())
 	}
 }
