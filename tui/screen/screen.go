@@ -4,6 +4,20 @@
 // query and its view. Screens ask the root for things by returning the
 // messages in this package from their commands ([Open], [Ask], [Flash],
 // [Back]); they never reach into the root.
+//
+// Adding a screen (a trace waterfall, say) is one folder and one line:
+//
+//  1. tui/screens/trace/: a type implementing [Screen] (plus [Filterer] if it
+//     is a list, [Informer] if it has state for the breadcrumb), its own Keys
+//     struct built by DefaultKeys, the narrow Feed interface it reads, and
+//     Spec(f Feed) [Spec] naming its ID and `:` words. Beside it, its tests
+//     and testdata/ goldens (internal/screentest drives a screen alone).
+//  2. tui/registry.go: the line trace.Spec(f) (and its import).
+//
+// The root's conformance test walks the registry, so the new screen is
+// checked at 80x24, 120x40 and 200x50 without being named. Only when the
+// screen reads something tui.Feed does not offer yet does tui.Feed gain that
+// method (and cmd the implementation).
 package screen
 
 import (
