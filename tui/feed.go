@@ -1,8 +1,10 @@
-// Package tui is flowtop's live console: a Bubble Tea v2 program that reads
-// small immutable views of the lineage graph on a tick and renders only what
-// fits on the screen. It never blocks Update: every read of the graph runs in
-// a command, and actions that change anything go to a [Replayer] as commands,
-// after their plan has been shown and confirmed.
+// Package tui is flowtop's live console: a Bubble Tea v2 program whose root
+// model owns size, layout, the navigation stack, the prompt, dialogs and the
+// status line, over screens that each live in their own folder under
+// tui/screens and are listed once in the registry (registry.go). Screens read
+// small immutable views of the lineage graph in commands, never in Update,
+// and render only what fits. Actions that change anything go to a [Replayer],
+// after their whole plan has been shown and confirmed.
 package tui
 
 import (
@@ -10,6 +12,7 @@ import (
 
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/tracing"
+	"github.com/flowtop/flowtop/tui/screen"
 )
 
 // Feed is what the console reads. *graph.Graph provides every method but
@@ -18,6 +21,7 @@ import (
 // call from any goroutine. Version must change whenever anything the other
 // methods return changes; the console reads nothing else on a tick while it
 // stays the same (apart from a once-a-second refresh of health and ages).
+// Each screen declares the narrow part of Feed it reads.
 type Feed interface {
 	Version() uint64
 	Flows(graph.FlowQuery) graph.FlowPage
@@ -31,37 +35,28 @@ type Feed interface {
 	Health() []tracing.SourceHealth
 }
 
+// Searcher looks an ID up in the sources' history (CloudWatch Logs, X-Ray,
+// the DLQs) when the live graph does not hold it. Results land in the graph
+// the console already reads; progress reports what is being searched. It
+// must return when ctx ends. The engine implements it.
+type Searcher interface {
+	SearchHistory(ctx context.Context, id string, progress func(note string)) error
+}
+
 // ActionKind says what an action does.
-type ActionKind uint8
+type ActionKind = screen.ActionKind
 
 // Action kinds.
 const (
-	ActionRedriveAll      ActionKind = iota // move every message of a DLQ back
-	ActionRedriveSelected                   // move the chosen messages back
-	ActionReplay                            // send one event again, as it was or edited
+	ActionRedriveAll      = screen.ActionRedriveAll      // move every message of a DLQ back
+	ActionRedriveSelected = screen.ActionRedriveSelected // move the chosen messages back
+	ActionReplay          = screen.ActionReplay          // send one event again, as it was or edited
 )
 
-var actionNames = [...]string{"redrive all", "redrive selected", "replay"}
-
-// String names the action for the dialog.
-func (k ActionKind) String() string {
-	if int(k) < len(actionNames) {
-		return actionNames[k]
-	}
-	return "action"
-}
-
 // Action is one change the user asked for.
-type Action struct {
-	Kind       ActionKind
-	Queue      string   // the DLQ
-	MessageIDs []string // for redrive selected
-	EventID    string   // for replay
-	Body       string   // for replay: the (edited) body
-	Target     string   // "" = each message's source / the original broker
-}
+type Action = screen.Action
 
-// Plan is what an action will do, shown before the user confirms.
+// Plan is what an action will do, shown whole before the user confirms.
 type Plan struct {
 	Summary  string
 	Lines    []string
@@ -70,7 +65,8 @@ type Plan struct {
 	Impl     any // the Replayer's own plan, handed back to Execute
 }
 
-// Progress reports an action as it runs.
+// Progress reports an action as it runs. Total may be an estimate (a native
+// move task counts what it finds): Done can pass it.
 type Progress struct {
 	Done, Total int
 	Note        string
@@ -79,7 +75,8 @@ type Progress struct {
 }
 
 // Replayer carries out actions. cmd adapts replay/ to it; nil means no
-// actions are available and the console hides them.
+// actions are available and the console hides them. Execute may call
+// progress from any goroutine, but not after it returns.
 type Replayer interface {
 	Plan(ctx context.Context, a Action) (Plan, error)
 	Execute(ctx context.Context, p Plan, progress func(Progress)) error

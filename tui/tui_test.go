@@ -2,331 +2,221 @@ package tui
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/flowtop/flowtop/graph"
-	"github.com/flowtop/flowtop/tracing"
+	"github.com/flowtop/flowtop/tui/internal/fake"
+	"github.com/flowtop/flowtop/tui/internal/golden"
+	"github.com/flowtop/flowtop/tui/internal/screentest"
+	"github.com/flowtop/flowtop/tui/screen"
+	"github.com/flowtop/flowtop/tui/screens/dlqmsgs"
+	"github.com/flowtop/flowtop/tui/screens/dlqs"
+	"github.com/flowtop/flowtop/tui/screens/event"
+	"github.com/flowtop/flowtop/tui/screens/flows"
+	"github.com/flowtop/flowtop/tui/screens/functions"
+	"github.com/flowtop/flowtop/tui/screens/mapview"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files")
+var now = fake.Now
 
-var now = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-
-// fakeFeed is a fixed graph state, so views are deterministic.
-type fakeFeed struct {
-	rows    []graph.FlowRow
-	version uint64
-	reads   int // full reads (Totals calls), to see when the console reads
+type fakeReplayer struct {
+	mu       sync.Mutex
+	executed []Action
+	plan     Plan // when set, returned by Plan
 }
-
-func newFakeFeed() *fakeFeed {
-	f := &fakeFeed{}
-	for i := 0; i < 60; i++ {
-		st := graph.StatusSucceeded
-		switch i % 7 {
-		case 3:
-			st = graph.StatusRetrying
-		case 5:
-			st = graph.StatusDeadLettered
-		}
-		f.rows = append(f.rows, graph.FlowRow{ID: fmt.Sprintf("ev-%04d-%s", i, strings.Repeat("a", 20)), Type: "OrderPlaced", Source: "orders-api", LastHop: "charge-card",
-			Hops: 4 + i%3, Status: st, First: now.Add(-time.Duration(i) * time.Second), Last: now.Add(-time.Duration(i)*time.Second + 300*time.Millisecond), Latency: 300 * time.Millisecond, CostUSD: 0.0000031})
-	}
-	return f
-}
-
-func (f *fakeFeed) Flows(q graph.FlowQuery) graph.FlowPage {
-	var rows []graph.FlowRow
-	for _, r := range f.rows {
-		if q.Filter == "" || strings.Contains(r.ID, q.Filter) != q.Invert {
-			rows = append(rows, r)
-		}
-	}
-	p := graph.FlowPage{Matched: len(rows)}
-	if q.Offset < len(rows) {
-		rows = rows[q.Offset:]
-	} else {
-		rows = nil
-	}
-	if len(rows) > q.Limit {
-		rows = rows[:q.Limit]
-	}
-	p.Rows = rows
-	return p
-}
-
-func (f *fakeFeed) Lineage(id string) (graph.Lineage, error) {
-	if id == "nope" {
-		return graph.Lineage{}, graph.ErrNotFound
-	}
-	if id == "o-7" {
-		return graph.Lineage{}, graph.ErrAmbiguous
-	}
-	fn := tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"}
-	q := tracing.Component{Kind: tracing.ComponentQueue, Name: "billing-queue"}
-	return graph.Lineage{ID: id, Type: "OrderPlaced", Status: graph.StatusDeadLettered, First: now, Last: now.Add(4 * time.Second), CostUSD: 0.0000123,
-		Keys: []tracing.Key{{Kind: tracing.KeyEventID, Value: id}, {Kind: tracing.KeyMessageID, Value: "m-1"}},
-		Hops: []graph.Hop{
-			{Parent: -1, Kind: graph.HopPublish, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "orders-api"}, Time: now, Duration: 40 * time.Millisecond, Evidence: "published_event_id", Confidence: 1},
-			{Parent: 0, Depth: 1, Kind: graph.HopBroker, Component: tracing.Component{Kind: tracing.ComponentBus, Name: "orders"}, Time: now.Add(10 * time.Millisecond), Latency: 10 * time.Millisecond, Evidence: "eventbridge envelope", Confidence: 1},
-			{Parent: 1, Depth: 2, Kind: graph.HopBroker, Component: q, Time: now.Add(20 * time.Millisecond), Latency: 10 * time.Millisecond, Evidence: "sqs body", Confidence: 1},
-			{Parent: 2, Depth: 3, Kind: graph.HopInvoke, Component: fn, Attempt: 1, Status: graph.HopError, ErrorType: "CardDeclined", Time: now.Add(100 * time.Millisecond), Latency: 80 * time.Millisecond, Duration: 120 * time.Millisecond, Evidence: "request id and message id", Confidence: 0.9,
-				Logs: []graph.LogLine{{Level: "ERROR", Message: "CardDeclined: insufficient funds \x1b[31mred\x1b]0;pwned\x07"}}},
-			{Parent: 2, Depth: 3, Kind: graph.HopInvoke, Component: fn, Attempt: 2, Status: graph.HopMissing, Time: now.Add(2 * time.Second), Evidence: "charge-card consumes billing-queue", Confidence: 0.5},
-		},
-		DLQ: []graph.DLQMessage{{Queue: "billing-dlq", MessageID: "m-1", EventID: id, Body: `{"order_id":"o-1"}`, ReceiveCount: 3, SourceQueue: "billing-queue", Error: "CardDeclined"}},
-	}, nil
-}
-
-func (f *fakeFeed) Find(prefix string, limit int) []graph.Match {
-	if prefix != "o-7" {
-		return nil
-	}
-	return []graph.Match{
-		{ID: "ev-new", Type: "OrderShipped", Last: now.Add(time.Minute), Key: tracing.Key{Kind: tracing.KeyCorrelation, Value: "=o-7"}},
-		{ID: "ev-old", Type: "OrderPlaced", Last: now, Key: tracing.Key{Kind: tracing.KeyCorrelation, Value: "=o-7"}},
-	}
-}
-func (f *fakeFeed) Functions() []graph.FunctionStats {
-	return []graph.FunctionStats{
-		{Name: "charge-card", Architecture: "arm64", MemoryMB: 512, Invocations: 120, Errors: 9, Timeouts: 2, ColdStarts: 3, P50: 180 * time.Millisecond, P95: 410 * time.Millisecond, P99: 3 * time.Second, MaxMemoryUsedMB: 301, CostUSD: 0.00042, CostPerMonthUSD: 6.38, Rate: []float64{1, 2, 3, 2, 1}},
-		{Name: "send-email", Architecture: "arm64", MemoryMB: 128, Invocations: 110, P50: 140 * time.Millisecond, P95: 220 * time.Millisecond, P99: 230 * time.Millisecond, MaxMemoryUsedMB: 76, CostUSD: 0.0001, CostPerMonthUSD: 0.98},
-	}
-}
-func (f *fakeFeed) Queues() []graph.QueueStats {
-	return []graph.QueueStats{
-		{Name: "billing-dlq", IsDLQ: true, Depth: 4, OldestAge: 20 * time.Second, Sources: []string{"billing-queue"}},
-		{Name: "billing-queue", DeadLetterQueue: "billing-dlq", MaxReceiveCount: 3},
-	}
-}
-func (f *fakeFeed) DLQMessages(queue string) []graph.DLQMessage {
-	return []graph.DLQMessage{
-		{Queue: queue, MessageID: "m-1", EventID: "ev-1", Body: `{"order_id":"o-1"}`, ReceiveCount: 3, SentAt: now.Add(-time.Minute), Error: "CardDeclined"},
-		{Queue: queue, MessageID: "m-2", EventID: "ev-2", Body: `{"order_id":`, ReceiveCount: 4, SentAt: now.Add(-2 * time.Minute), Error: "SyntaxError"},
-		{Queue: queue, MessageID: "m-3", EventID: "ev-3", Body: `{"order_id":"o-3"}`, ReceiveCount: 3, SentAt: now.Add(-3 * time.Minute), Error: "CardDeclined"},
-	}
-}
-func (f *fakeFeed) Map() graph.MapView {
-	q := tracing.Component{Kind: tracing.ComponentQueue, Name: "billing-queue"}
-	fn := tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"}
-	return graph.MapView{Nodes: []graph.MapNode{{Component: fn, Rate: 2, ErrorPct: 7.5, P95: 410 * time.Millisecond}, {Component: q, Rate: 2}},
-		Edges: []graph.MapEdge{{From: q, To: fn, Rate: 2, ErrorPct: 7.5, P95: 80 * time.Millisecond}}}
-}
-func (f *fakeFeed) Version() uint64 { return f.version }
-func (f *fakeFeed) Totals() graph.Totals {
-	f.reads++
-	return graph.Totals{Events: 60, Observations: 1234, RatePerSec: 12.5}
-}
-func (f *fakeFeed) Health() []tracing.SourceHealth {
-	return []tracing.SourceHealth{{Source: "cwlogs", State: tracing.SourceStateOK, Mode: "polling"}, {Source: "xray", State: tracing.SourceStateRetrying, RetryIn: 8 * time.Second}}
-}
-
-type fakeReplayer struct{ executed []Action }
 
 func (r *fakeReplayer) Plan(_ context.Context, a Action) (Plan, error) {
+	if r.plan.Summary != "" {
+		p := r.plan
+		p.Impl = a
+		return p, nil
+	}
 	return Plan{Summary: fmt.Sprintf("%s %s (%d)", a.Kind, a.Queue, len(a.MessageIDs)), Count: len(a.MessageIDs), Impl: a}, nil
 }
+
 func (r *fakeReplayer) Execute(_ context.Context, p Plan, progress func(Progress)) error {
+	r.mu.Lock()
 	r.executed = append(r.executed, p.Impl.(Action))
+	r.mu.Unlock()
 	progress(Progress{Done: p.Count, Total: p.Count})
 	return nil
 }
 
-// drive runs cmds the way the runtime would (data fetches, plans), feeding
+// drive runs cmd the way the runtime would (reads, plans, actions), feeding
 // results back into the model, without the tick loop.
-func drive(t *testing.T, m Model, cmd tea.Cmd) Model {
+func drive(t *testing.T, m *Model, cmd tea.Cmd) *Model {
 	t.Helper()
-	for i := 0; cmd != nil && i < 10; i++ {
-		msg := cmd()
-		switch x := msg.(type) {
-		case tea.BatchMsg:
-			var next []tea.Cmd
-			for _, c := range x {
-				if c == nil {
-					continue
-				}
-				if r := c(); r != nil {
-					if _, isTick := r.(tickMsg); isTick {
-						continue
-					}
-					var nm tea.Model
-					nm, c2 := m.Update(r)
-					m = nm.(Model)
-					next = append(next, c2)
-				}
-			}
-			cmd = tea.Batch(next...)
-			continue
-		case tickMsg, nil:
-			return m
+	queue := []tea.Cmd{cmd}
+	for n := 0; len(queue) > 0; n++ {
+		if n > 500 {
+			t.Fatal("commands never settle")
 		}
-		nm, c := m.Update(msg)
-		m = nm.(Model)
-		cmd = c
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		switch msg := c().(type) {
+		case nil, tickMsg:
+		case tea.BatchMsg:
+			queue = append(queue, msg...)
+		default:
+			_, next := m.Update(msg)
+			queue = append(queue, next)
+		}
 	}
 	return m
 }
 
-func press(t *testing.T, m Model, keys ...string) Model {
+func press(t *testing.T, m *Model, keys ...string) *Model {
 	t.Helper()
 	for _, k := range keys {
-		var msg tea.KeyPressMsg
-		switch k {
-		case "enter":
-			msg = tea.KeyPressMsg{Code: tea.KeyEnter}
-		case "esc":
-			msg = tea.KeyPressMsg{Code: tea.KeyEscape}
-		case "tab":
-			msg = tea.KeyPressMsg{Code: tea.KeyTab}
-		case "space":
-			msg = tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
-		case "backspace":
-			msg = tea.KeyPressMsg{Code: tea.KeyBackspace}
-		case "ctrl+c":
-			msg = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
-		case "ctrl+d":
-			msg = tea.KeyPressMsg{Code: 'd', Mod: tea.ModCtrl}
-		default:
-			r := []rune(k)[0]
-			msg = tea.KeyPressMsg{Code: r, Text: k}
-		}
-		nm, cmd := m.Update(msg)
-		m = drive(t, nm.(Model), cmd)
+		_, cmd := m.Update(screentest.Key(k))
+		m = drive(t, m, cmd)
 	}
 	return m
 }
 
-func newModel(t *testing.T, w, h int, opts Options) Model {
+func paste(t *testing.T, m *Model, s string) *Model {
+	t.Helper()
+	_, cmd := m.Update(tea.PasteMsg{Content: s})
+	return drive(t, m, cmd)
+}
+
+func newModel(t *testing.T, w, h int, opts Options) *Model {
 	t.Helper()
 	if opts.Feed == nil {
-		opts.Feed = newFakeFeed()
+		opts.Feed = fake.NewFeed()
 	}
 	opts.NoColor, opts.Title, opts.Now = true, "sandbox test", func() time.Time { return now }
 	m := New(opts)
-	nm, _ := m.Update(tea.WindowSizeMsg{Width: w, Height: h})
-	m = nm.(Model)
-	return drive(t, m, m.fetch())
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	return drive(t, m, m.refresh())
 }
 
-func screenText(m Model) string { return ansi.Strip(m.View().Content) }
+func screenText(m *Model) string { return ansi.Strip(m.View().Content) }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./tui -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the golden file:\n--- got ---\n%s\n--- want ---\n%s", name, got, want)
-	}
+func body(m *Model) string {
+	lines := strings.Split(screenText(m), "\n")
+	return strings.Join(lines[m.lay.header:m.lay.header+m.lay.body], "\n")
 }
 
-// TestGoldenScreens renders every screen at 80x24 and 160x48.
+func footerLine(m *Model) string {
+	lines := strings.Split(screenText(m), "\n")
+	return lines[m.lay.header+m.lay.body]
+}
+
+func top(m *Model) screen.Screen { return m.top() }
+
+func filterOf(m *Model) string {
+	if f, ok := m.top().(screen.Filterer); ok {
+		return f.Filter()
+	}
+	return ""
+}
+
+// TestGoldenScreens renders every screen through the root at 80x24, 120x40
+// and 200x50: header, body and footer.
 func TestGoldenScreens(t *testing.T) {
-	screens := map[string][]string{
-		"flows":     nil,
-		"event":     {"enter"},
-		"functions": {":", "f", "n", "enter"},
-		"dlqs":      {":", "d", "l", "q", "enter"},
-		"dlqmsgs":   {":", "d", "l", "q", "enter", "enter"},
-		"message":   {":", "d", "l", "q", "enter", "enter", "enter"},
-		"map":       {":", "m", "a", "p", "enter"},
-		"help":      {"?"},
+	screens := []struct {
+		name string
+		keys []string
+	}{
+		{"flows", nil},
+		{"event", []string{"enter"}},
+		{"functions", []string{":", "f", "n", "enter"}},
+		{"dlqs", []string{":", "d", "l", "q", "enter"}},
+		{"dlqmsgs", []string{":", "d", "l", "q", "enter", "enter"}},
+		{"message", []string{":", "d", "l", "q", "enter", "enter", "enter"}},
+		{"map", []string{":", "m", "a", "p", "enter"}},
+		{"help", []string{"?"}},
+		{"plan", []string{":", "d", "l", "q", "enter", "r"}},
 	}
-	for name, keys := range screens {
-		for _, size := range [][2]int{{80, 24}, {160, 48}} {
-			m := press(t, newModel(t, size[0], size[1], Options{Replayer: &fakeReplayer{}}), keys...)
+	for _, tc := range screens {
+		for _, size := range golden.Sizes {
+			m := press(t, newModel(t, size[0], size[1], Options{Replayer: &fakeReplayer{}}), tc.keys...)
 			got := screenText(m)
 			if lines := strings.Count(got, "\n") + 1; lines != size[1] {
-				t.Errorf("%s %dx%d: %d lines", name, size[0], size[1], lines)
+				t.Errorf("%s %dx%d: %d lines", tc.name, size[0], size[1], lines)
 			}
-			for i, line := range strings.Split(got, "\n") {
-				if w := ansi.StringWidth(line); w > size[0] {
-					t.Errorf("%s %dx%d: line %d is %d wide", name, size[0], size[1], i, w)
-				}
-			}
-			golden(t, fmt.Sprintf("%s-%dx%d", name, size[0], size[1]), got)
+			golden.Fits(t, tc.name, got, size[0], size[1])
+			golden.Equal(t, fmt.Sprintf("%s-%dx%d", tc.name, size[0], size[1]), got)
 		}
 	}
 }
 
 func TestComputeLayout(t *testing.T) {
-	for _, tt := range []struct{ w, h, header, body, footer int }{
-		{80, 24, 3, 19, 2}, {160, 48, 3, 43, 2}, {40, 10, 1, 8, 1}, {10, 3, 1, 1, 1},
+	for _, tt := range []struct{ w, h, header, body, footer, width int }{
+		{80, 24, 3, 19, 2, 80}, {120, 40, 3, 35, 2, 120}, {200, 50, 3, 45, 2, 200}, {40, 10, 1, 8, 1, 40}, {10, 3, 1, 1, 1, 10}, {30, 2, 0, 1, 1, 30}, {1, 1, 0, 1, 0, 1}, {0, 0, 0, 1, 0, 1},
 	} {
-		l := computeLayout(tt.w, tt.h)
-		if l.header != tt.header || l.body != tt.body || l.footer != tt.footer {
-			t.Errorf("%dx%d: %+v", tt.w, tt.h, l)
-		}
+		t.Run(fmt.Sprintf("%dx%d", tt.w, tt.h), func(t *testing.T) {
+			l := computeLayout(tt.w, tt.h)
+			if l.header != tt.header || l.body != tt.body || l.footer != tt.footer || l.width != tt.width {
+				t.Errorf("%+v", l)
+			}
+		})
 	}
 }
 
 func TestKeysFilterOpenBackCommandHelpQuit(t *testing.T) {
 	m := newModel(t, 120, 30, Options{})
 	m = press(t, m, "/", "0", "0", "1", "2")
-	if m.filter != "0012" || len(m.flows.Rows) != 1 || m.flows.Rows[0].ID[:7] != "ev-0012" {
-		t.Fatalf("filter %q rows %+v", m.filter, m.flows.Rows)
+	if filterOf(m) != "0012" || !strings.Contains(body(m), "ev-0012") || strings.Contains(body(m), "ev-0013") {
+		t.Fatalf("filter %q:\n%s", filterOf(m), body(m))
 	}
 	m = press(t, m, "enter")
-	if m.mode != modeNone || m.filter != "0012" {
-		t.Fatalf("filter not kept: mode %v filter %q", m.mode, m.filter)
+	if m.prompt.active() || filterOf(m) != "0012" {
+		t.Fatalf("filter not kept: %q", filterOf(m))
 	}
 	m = press(t, m, "enter")
-	if m.screen != scrEvent || !strings.Contains(screenText(m), "CardDeclined") {
-		t.Fatalf("event screen: %v\n%s", m.screen, screenText(m))
+	if top(m).ID() != event.ID || !strings.Contains(screenText(m), "CardDeclined") {
+		t.Fatalf("event screen: %v\n%s", top(m).ID(), screenText(m))
 	}
 	m = press(t, m, "esc")
-	if m.screen != scrFlows {
-		t.Fatalf("esc: %v", m.screen)
+	if top(m).ID() != flows.ID {
+		t.Fatalf("esc: %v", top(m).ID())
 	}
+	m = press(t, m, "esc") // clears the filter
 	m = press(t, m, "/", "!", "0", "0", "1", "2", "enter")
-	if len(m.flows.Rows) == 0 || strings.HasPrefix(m.flows.Rows[0].ID, "ev-0012") {
-		t.Errorf("inverted filter rows: %d", len(m.flows.Rows))
+	if b := body(m); strings.Contains(b, "ev-0012") || !strings.Contains(b, "ev-0011") {
+		t.Errorf("inverted filter:\n%s", b)
 	}
 	m = press(t, m, ":", "d", "tab")
-	if m.input != "dlq" {
-		t.Errorf("completion: %q", m.input)
+	if v := m.prompt.in.Value(); v != "dlq" {
+		t.Errorf("completion: %q", v)
 	}
 	m = press(t, m, "enter")
-	if m.screen != scrDLQs || !strings.Contains(screenText(m), "billing-dlq") {
-		t.Errorf("command dlq: %v", m.screen)
+	if top(m).ID() != dlqs.ID || !strings.Contains(screenText(m), "billing-dlq") {
+		t.Errorf("command dlq: %v", top(m).ID())
 	}
 	m = press(t, m, "-")
-	if m.screen != scrFlows {
-		t.Errorf("- back: %v", m.screen)
+	if top(m).ID() != flows.ID {
+		t.Errorf("- previous: %v", top(m).ID())
+	}
+	m = press(t, m, "-")
+	if top(m).ID() != dlqs.ID {
+		t.Errorf("- again: %v", top(m).ID())
 	}
 	m = press(t, m, ":", "b", "o", "g", "u", "s", "enter")
 	if !strings.Contains(screenText(m), `unknown command "bogus"`) {
-		t.Errorf("unknown command not reported")
+		t.Errorf("unknown command not reported:\n%s", screenText(m))
 	}
-	m = press(t, m, "?")
-	if m.screen != scrHelp || !strings.Contains(screenText(m), "cycle sort") {
-		t.Errorf("help: %s", screenText(m))
+	m = press(t, m, "esc", "?")
+	if !m.showHelp || !strings.Contains(screenText(m), "S          reverse") {
+		t.Errorf("help:\n%s", screenText(m))
 	}
 	m = press(t, m, "esc", "j", "j", "G", "g", "ctrl+d")
-	_, cmd := m.Update(tea.KeyPressMsg{Code: 'q', Text: "q"})
-	if cmd == nil || cmd() != tea.Quit() {
+	if _, cmd := m.Update(screentest.Key("q")); cmd == nil || cmd() != tea.Quit() {
 		t.Error("q does not quit")
 	}
-	_, cmd = m.Update(tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
-	if cmd == nil || cmd() != tea.Quit() {
+	m2 := newModel(t, 80, 24, Options{})
+	if _, cmd := m2.Update(screentest.Key("ctrl+c")); cmd == nil || cmd() != tea.Quit() {
 		t.Error("ctrl+c does not quit")
 	}
 }
@@ -334,24 +224,32 @@ func TestKeysFilterOpenBackCommandHelpQuit(t *testing.T) {
 func TestSortAndMotion(t *testing.T) {
 	m := newModel(t, 100, 20, Options{})
 	m = press(t, m, "j", "j", "j")
-	if m.flowCur != 3 || m.follow {
-		t.Errorf("cursor %d follow %v", m.flowCur, m.follow)
+	if s := top(m).(*flows.Model).Info(); strings.Contains(s, "following") {
+		t.Errorf("moving off the top must stop following: %s", s)
 	}
 	m = press(t, m, "G")
-	if m.flowOff == 0 {
-		t.Errorf("G did not scroll: off %d cur %d", m.flowOff, m.flowCur)
+	if !strings.Contains(body(m), "ev-0059") {
+		t.Errorf("G did not scroll to the last event:\n%s", body(m))
 	}
 	m = press(t, m, "g")
-	if m.flowOff != 0 || m.flowCur != 0 || !m.follow {
-		t.Errorf("g: off %d cur %d follow %v", m.flowOff, m.flowCur, m.follow)
+	if !strings.Contains(body(m), "ev-0000") || !strings.Contains(screenText(m), "following") {
+		t.Errorf("g:\n%s", screenText(m))
 	}
 	m = press(t, m, "s")
-	if m.flowSort != graph.SortStarted {
-		t.Errorf("sort %v", m.flowSort)
+	if !strings.Contains(screenText(m), "sort: start time ▼") {
+		t.Errorf("sort:\n%s", screenText(m))
+	}
+	m = press(t, m, "S")
+	if !strings.Contains(screenText(m), "sort: start time ▲") || !strings.Contains(strings.Split(body(m), "\n")[1], "ev-0059") {
+		t.Errorf("reverse:\n%s", screenText(m))
 	}
 	m = press(t, m, ":", "f", "n", "enter", "s")
-	if m.fns[0].Name != "charge-card" || fnSorts[m.fnSort].name != "p95" {
-		t.Errorf("fn sort: %v %s", m.fns[0].Name, fnSorts[m.fnSort].name)
+	if !strings.Contains(screenText(m), "P95 ▼") || !strings.HasPrefix(strings.Split(body(m), "\n")[1], "charge-card") {
+		t.Errorf("fn sort:\n%s", screenText(m))
+	}
+	m = press(t, m, "S")
+	if !strings.Contains(screenText(m), "P95 ▲") || !strings.HasPrefix(strings.Split(body(m), "\n")[1], "send-email") {
+		t.Errorf("fn reverse:\n%s", screenText(m))
 	}
 }
 
@@ -359,24 +257,135 @@ func TestActionsConfirmAndReadOnly(t *testing.T) {
 	r := &fakeReplayer{}
 	m := newModel(t, 120, 30, Options{Replayer: r})
 	m = press(t, m, ":", "d", "l", "q", "enter", "enter", "space", "space", "R")
-	if m.confirm == nil || !strings.Contains(screenText(m), "confirm: redrive selected billing-dlq (2)") {
+	if m.dlg == nil || m.dlg.state != stateConfirm || !strings.Contains(screenText(m), "redrive selected billing-dlq (2)") || !strings.Contains(screenText(m), "y go ahead") {
 		t.Fatalf("no confirmation shown:\n%s", screenText(m))
 	}
 	m = press(t, m, "n")
-	if len(r.executed) != 0 || m.confirm != nil {
+	if len(r.executed) != 0 || m.dlg != nil {
 		t.Fatalf("n must cancel: %+v", r.executed)
 	}
 	m = press(t, m, "r", "y")
 	if len(r.executed) != 1 || r.executed[0].Kind != ActionRedriveAll || r.executed[0].Queue != "billing-dlq" {
 		t.Fatalf("executed %+v", r.executed)
 	}
+	if !strings.Contains(screenText(m), "redrive all done") {
+		t.Errorf("no result:\n%s", screenText(m))
+	}
 	ro := newModel(t, 120, 30, Options{Replayer: r, ReadOnly: true})
 	ro = press(t, ro, ":", "d", "l", "q", "enter", "r")
-	if ro.confirm != nil || !strings.Contains(screenText(ro), "read-only") || strings.Contains(screenText(ro), "r redrive all") {
-		t.Errorf("read-only must refuse and hide:\n%s", screenText(ro))
+	if ro.dlg != nil || strings.Contains(screenText(ro), "r redrive all") {
+		t.Errorf("read-only must hide r:\n%s", screenText(ro))
+	}
+	ro = press(t, ro, "enter", "R")
+	if ro.dlg != nil {
+		t.Errorf("read-only opened a dialog")
 	}
 	if len(r.executed) != 1 {
 		t.Errorf("read-only executed something")
+	}
+}
+
+// TestPlanningShowsAtOnceThenTheWholePlan: "planning…" before the plan
+// arrives; then every line and warning, scrollable, before y.
+func TestPlanningShowsAtOnceThenTheWholePlan(t *testing.T) {
+	var lines []string
+	for i := 0; i < 40; i++ {
+		lines = append(lines, fmt.Sprintf("group %02d: 3 messages from billing-queue → billing-queue (DeadLetterQueueSourceArn)", i))
+	}
+	r := &fakeReplayer{plan: Plan{Summary: "redrive 120 messages", Lines: lines, Warnings: []string{"FIFO: deduplication IDs kept for 5 minutes"}, Count: 120}}
+	m := newModel(t, 120, 30, Options{Replayer: r})
+	m = press(t, m, ":", "d", "l", "q", "enter")
+	_, cmd := m.Update(screentest.Key("r"))
+	_, cmd = m.Update(cmd()) // the screen's Ask
+	if !strings.Contains(screenText(m), "planning…") {
+		t.Fatalf("planning not shown at once:\n%s", screenText(m))
+	}
+	m = drive(t, m, cmd)
+	if !strings.Contains(screenText(m), "group 00") || strings.Contains(screenText(m), "FIFO") {
+		t.Fatalf("plan top:\n%s", screenText(m))
+	}
+	m = press(t, m, "G")
+	if !strings.Contains(screenText(m), "group 39") || !strings.Contains(screenText(m), "FIFO: deduplication") {
+		t.Fatalf("plan bottom:\n%s", screenText(m))
+	}
+}
+
+// stepReplayer reports progress one step at a time, when told to.
+type stepReplayer struct {
+	fakeReplayer
+	step chan struct{}
+}
+
+func (r *stepReplayer) Execute(ctx context.Context, p Plan, progress func(Progress)) error {
+	for i := 1; i <= 4; i++ {
+		select {
+		case <-r.step:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		progress(Progress{Done: i * 20, Total: 80, Note: "batch"})
+	}
+	return nil
+}
+
+// TestProgressArrivesWhileRunningAndCancels: progress reaches the model as
+// it happens (moved/total, rate, ETA), and esc cancels the action, not the
+// program.
+func TestProgressArrivesWhileRunningAndCancels(t *testing.T) {
+	clock := now
+	r := &stepReplayer{step: make(chan struct{})}
+	r.plan = Plan{Summary: "redrive 80", Count: 80}
+	m := newModel(t, 120, 30, Options{Replayer: r})
+	m.opts.Now = func() time.Time { return clock }
+	m = press(t, m, ":", "d", "l", "q", "enter", "r")
+	_, cmd := m.Update(screentest.Key("y"))
+	batch, ok := cmd().(tea.BatchMsg)
+	if !ok || len(batch) != 2 {
+		t.Fatalf("execute: %T", cmd())
+	}
+	done := make(chan tea.Msg, 1)
+	go func() { done <- batch[0]() }()
+	listen := batch[1]
+	r.step <- struct{}{}
+	clock = clock.Add(2 * time.Second)
+	_, listen = m.Update(listen())
+	if s := screenText(m); !strings.Contains(s, "20 of 80 moved") || !strings.Contains(s, "10.0/s") || !strings.Contains(s, "ETA 6.0s") {
+		t.Fatalf("progress not shown:\n%s", s)
+	}
+	r.step <- struct{}{}
+	_, listen = m.Update(listen())
+	if !strings.Contains(screenText(m), "40 of 80 moved") {
+		t.Fatalf("second report lost:\n%s", screenText(m))
+	}
+	_, c := m.Update(screentest.Key("esc"))
+	if c != nil {
+		if msg := c(); msg == tea.Quit() {
+			t.Fatal("esc quit the program")
+		}
+	}
+	m.Update(<-done)
+	if m.dlg != nil || !strings.Contains(screenText(m), "redrive all cancelled: 40 of 80 moved") || m.quitting {
+		t.Fatalf("cancel:\n%s", screenText(m))
+	}
+	if msg := listen(); msg != nil {
+		t.Fatalf("listener after close: %#v", msg)
+	}
+}
+
+func TestProgressCountNeverShowsMoreThanTotal(t *testing.T) {
+	for _, tt := range []struct {
+		p       Progress
+		planned int
+		want    string
+	}{
+		{Progress{Done: 85, Total: 43}, 43, "85 moved (the plan's 43 was an estimate)"},
+		{Progress{Done: 3, Total: 43}, 43, "3 of 43 moved"},
+		{Progress{Done: 3}, 0, "3 moved"},
+		{Progress{Done: 50}, 43, "50 moved (the plan's 43 was an estimate)"},
+	} {
+		if got := progressCount(tt.p, tt.planned); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.p, got, tt.want)
+		}
 	}
 }
 
@@ -394,11 +403,41 @@ func TestHostileTextIsNeutralised(t *testing.T) {
 
 func TestUnknownEventSaysSo(t *testing.T) {
 	m := press(t, newModel(t, 120, 30, Options{}), ":", "t", "a", "i", "l", "space", "n", "o", "p", "e", "enter")
-	if m.screen != scrEvent || !strings.Contains(screenText(m), "no event with ID nope yet") {
+	if top(m).ID() != event.ID || !strings.Contains(screenText(m), "no event with ID nope yet") || !strings.Contains(screenText(m), "no history search is available") {
 		t.Errorf("%s", screenText(m))
 	}
-	if !errors.Is(m.linErr, graph.ErrNotFound) {
-		t.Errorf("err %v", m.linErr)
+}
+
+// TestTailSearchesHistory: `:tail` of an ID the feed doesn't hold asks the
+// Searcher, shows its notes, then opens the event it found.
+func TestTailSearchesHistory(t *testing.T) {
+	feed := fake.NewFeed()
+	s := &fake.Searcher{Feed: feed}
+	m := newModel(t, 120, 30, Options{Feed: feed, Searcher: s})
+	m = press(t, m, ":")
+	m = paste(t, m, "tail old-42")
+	_, cmd := m.Update(screentest.Key("enter"))
+	// The lookup, then the search and its first note.
+	_, cmd = m.Update(cmd())
+	batch := cmd().(tea.BatchMsg)
+	if !strings.Contains(screenText(m), "searching history for old-42") {
+		t.Fatalf("no search shown:\n%s", screenText(m))
+	}
+	doneMsg := batch[0]()
+	_, next := m.Update(batch[1]())
+	if !strings.Contains(screenText(m), "searching history for old-42: cwlogs: 3 log groups") {
+		t.Fatalf("no note:\n%s", screenText(m))
+	}
+	_ = next
+	_, c := m.Update(doneMsg)
+	m = drive(t, m, c)
+	if top(m).ID() != event.ID || !strings.Contains(screenText(m), "event old-42") || len(s.Calls) != 1 {
+		t.Fatalf("event not opened after the search (%v):\n%s", s.Calls, screenText(m))
+	}
+	// An ID the feed holds opens at once.
+	m = press(t, m, ":", "t", "a", "i", "l", "space", "e", "v", "-", "1", "enter")
+	if len(s.Calls) != 1 || !strings.Contains(screenText(m), "event ev-1") {
+		t.Fatalf("known ID searched: %v", s.Calls)
 	}
 }
 
@@ -407,87 +446,109 @@ func TestUnknownEventSaysSo(t *testing.T) {
 func TestAmbiguousIDListsEvents(t *testing.T) {
 	m := press(t, newModel(t, 120, 30, Options{}), ":", "t", "a", "i", "l", "space", "o", "-", "7", "enter")
 	text := screenText(m)
-	if !errors.Is(m.linErr, graph.ErrAmbiguous) || !strings.Contains(text, "2 of them") || !strings.Contains(text, "ev-new") || !strings.Contains(text, "OrderPlaced") {
+	if !strings.Contains(text, "2 of them") || !strings.Contains(text, "ev-new") || !strings.Contains(text, "OrderPlaced") {
 		t.Fatalf("%s", text)
 	}
-	m = press(t, m, "j", "j", "j", "enter") // the header, a blank line, then the second event
-	if m.eventID != "ev-old" || m.linErr != nil || !strings.Contains(screenText(m), "event ev-old") {
-		t.Errorf("opened %q (%v):\n%s", m.eventID, m.linErr, screenText(m))
-	}
-}
-
-// runCmd runs cmd the way the runtime would, batches included, and returns
-// the messages other than ticks.
-func runCmd(cmd tea.Cmd) []tea.Msg {
-	if cmd == nil {
-		return nil
-	}
-	switch x := cmd().(type) {
-	case tea.BatchMsg:
-		var out []tea.Msg
-		for _, c := range x {
-			out = append(out, runCmd(c)...)
-		}
-		return out
-	case tickMsg, nil:
-		return nil
-	default:
-		return []tea.Msg{x}
+	m = press(t, m, "j", "enter")
+	if !strings.Contains(screenText(m), "event ev-old") {
+		t.Errorf("opened:\n%s", screenText(m))
 	}
 }
 
 // step delivers one tick at t and the replies it asks for.
-func step(m Model, t time.Time) Model {
-	nm, cmd := m.Update(tickMsg(t))
-	m = nm.(Model)
-	for _, msg := range runCmd(cmd) {
-		nm, _ = m.Update(msg)
-		m = nm.(Model)
-	}
-	return m
+func step(t *testing.T, m *Model, at time.Time) *Model {
+	_, cmd := m.Update(tickMsg(at))
+	return drive(t, m, cmd)
 }
 
 // TestTickReadsOnlyWhenSomethingChanged: a tick reads the graph only when its
 // Version moved, input arrived or a second passed, and a tick that read
-// nothing returns the frame already rendered.
+// nothing renders nothing.
 func TestTickReadsOnlyWhenSomethingChanged(t *testing.T) {
-	feed := newFakeFeed()
+	feed := fake.NewFeed()
 	m := newModel(t, 80, 24, Options{Feed: feed})
 	t0 := now
-	m = step(m, t0) // the first tick reads (a second since the zero time)
-	before, frame := feed.reads, m.View()
+	m = step(t, m, t0) // the first tick reads (a second since the zero time)
+	before, frame := feed.Reads, m.View()
 
-	m = step(m, t0.Add(100*time.Millisecond))
-	m = step(m, t0.Add(200*time.Millisecond))
-	if feed.reads != before {
-		t.Fatalf("ticks with the same Version read the graph %d times", feed.reads-before)
+	m = step(t, m, t0.Add(100*time.Millisecond))
+	m = step(t, m, t0.Add(200*time.Millisecond))
+	if feed.Reads != before {
+		t.Fatalf("ticks with the same Version read the graph %d times", feed.Reads-before)
+	}
+	if m.dirty {
+		t.Fatalf("an idle tick marked the frame dirty")
 	}
 	if got := m.View(); got.Content != frame.Content {
 		t.Fatalf("an idle tick changed the frame")
 	}
 
-	feed.version++
-	feed.rows[0].ID = "ev-new-arrival"
-	m = step(m, t0.Add(300*time.Millisecond))
-	if feed.reads != before+1 {
-		t.Fatalf("a new Version: %d reads, want 1", feed.reads-before)
+	feed.Ver++
+	feed.Rows[0].ID = "ev-new-arrival"
+	m = step(t, m, t0.Add(300*time.Millisecond))
+	if feed.Reads != before+1 {
+		t.Fatalf("a new Version: %d reads, want 1", feed.Reads-before)
 	}
 	if !strings.Contains(screenText(m), "ev-new-arrival") {
 		t.Fatalf("the new row is not shown:\n%s", screenText(m))
 	}
 
 	m = press(t, m, "j")
-	n := feed.reads
-	m = step(m, t0.Add(400*time.Millisecond))
-	if feed.reads != n+1 {
+	n := feed.Reads
+	m = step(t, m, t0.Add(400*time.Millisecond))
+	if feed.Reads != n+1 {
 		t.Fatalf("input did not make the next tick read")
 	}
-	m = step(m, t0.Add(500*time.Millisecond))
-	if feed.reads != n+1 {
+	m = step(t, m, t0.Add(500*time.Millisecond))
+	if feed.Reads != n+1 {
 		t.Fatalf("an idle tick after input read again")
 	}
-	m = step(m, t0.Add(1500*time.Millisecond))
-	if feed.reads != n+2 {
-		t.Fatalf("no refresh after a second (reads %d)", feed.reads-n)
+	m = step(t, m, t0.Add(1500*time.Millisecond))
+	if feed.Reads != n+2 {
+		t.Fatalf("no refresh after a second (reads %d)", feed.Reads-n)
+	}
+}
+
+// TestFramesAreNotShared: each model keeps its own frame; a change in one
+// never shows in, or is hidden by, another (the old cache was shared by
+// copies through a global counter).
+func TestFramesAreNotShared(t *testing.T) {
+	a := newModel(t, 80, 24, Options{})
+	b := newModel(t, 80, 24, Options{})
+	va, vb := a.View().Content, b.View().Content
+	if va != vb {
+		t.Fatal("same state, different frames")
+	}
+	a = press(t, a, ":", "f", "n", "enter")
+	if b.View().Content != vb {
+		t.Fatal("a change in one model changed another's frame")
+	}
+	if a.View().Content == va {
+		t.Fatal("a changed model kept its old frame")
+	}
+}
+
+// silence unused imports when a test is trimmed.
+var _ = []screen.ID{dlqmsgs.ID, functions.ID, mapview.ID}
+
+// TestCommandsReturnToScreensOnTheStack: `:fn` when functions is already on
+// the stack goes back to it, as it was, instead of stacking another.
+func TestCommandsReturnToScreensOnTheStack(t *testing.T) {
+	m := newModel(t, 120, 30, Options{Feed: fake.NewFeed().Many()})
+	m = press(t, m, ":", "f", "n", "enter", "j", "j", ":", "d", "l", "q", "enter", ":", "f", "n", "enter")
+	crumb := strings.Split(screenText(m), "\n")[2]
+	if !strings.HasPrefix(crumb, "flows › functions ") {
+		t.Errorf("crumb %q", crumb)
+	}
+	if cur := strings.Split(body(m), "\n")[3]; !strings.Contains(m.View().Content, "\x1b[7m"+strings.TrimSpace(cur)[:6]) {
+		t.Errorf("cursor not kept on row 2:\n%s", body(m))
+	}
+	m = press(t, m, "-")
+	if top(m).ID() != dlqs.ID {
+		t.Errorf("- : %s", top(m).ID())
+	}
+	m = press(t, m, ":", "f", "l", "o", "w", "s", "enter")
+	if len(m.stack) != 1 {
+		t.Errorf("stack %d deep after :flows", len(m.stack))
 	}
 }

@@ -1,0 +1,31 @@
+package screen
+
+// ActionKind says what an action does.
+type ActionKind uint8
+
+// Action kinds.
+const (
+	ActionRedriveAll      ActionKind = iota // move every message of a DLQ back
+	ActionRedriveSelected                   // move the chosen messages back
+	ActionReplay                            // send one event again, as it was or edited
+)
+
+var actionNames = [...]string{"redrive all", "redrive selected", "replay"}
+
+// String names the action for the dialog.
+func (k ActionKind) String() string {
+	if int(k) < len(actionNames) {
+		return actionNames[k]
+	}
+	return "action"
+}
+
+// Action is one change the user asked for.
+type Action struct {
+	Kind       ActionKind
+	Queue      string   // the DLQ
+	MessageIDs []string // for redrive selected
+	EventID    string   // for replay
+	Body       string   // for replay: the (edited) body
+	Target     string   // "" = each message's source / the original broker
+}

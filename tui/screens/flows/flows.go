@@ -1,0 +1,393 @@
+// Package flows is the console's home screen: the events list, newest first,
+// paged from the graph so a frame costs the same with 1M events held.
+package flows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/tui/screen"
+	"github.com/flowtop/flowtop/tui/widget"
+)
+
+// ID names the screen.
+const ID screen.ID = "flows"
+
+// EventID is the screen enter opens.
+const EventID screen.ID = "event"
+
+// ScanLimit bounds a filter the graph cannot answer itself (a field term
+// such as status:failed, or an inverted field term): the screen looks at the
+// newest ScanLimit events the graph's text filter keeps and filters those.
+const ScanLimit = 5000
+
+// scanPage is how many events one read of such a filter asks for.
+const scanPage = 250
+
+// Feed is the slice of the engine this screen reads.
+type Feed interface {
+	Flows(graph.FlowQuery) graph.FlowPage
+}
+
+// Spec is the registry line.
+func Spec(f Feed) screen.Spec {
+	return screen.Spec{ID: ID, Words: []string{"flows", "events", "home"}, New: func(env screen.Env, _ any) screen.Screen { return New(env, f) }}
+}
+
+// Keys are the flows screen's bindings.
+type Keys struct {
+	Open, Sort, Reverse, Follow key.Binding
+	List                        widget.ListKeys
+}
+
+// DefaultKeys returns the screen's bindings.
+func DefaultKeys() Keys {
+	return Keys{
+		Open:    key.NewBinding(key.WithKeys("enter", "t"), key.WithHelp("enter", "open event")),
+		Sort:    key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "sort")),
+		Reverse: key.NewBinding(key.WithKeys("S"), key.WithHelp("S", "reverse")),
+		Follow:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "follow")),
+		List:    widget.DefaultListKeys(),
+	}
+}
+
+var sortNames = [...]string{"recent activity", "start time", "latency", "hops", "status", "cost"}
+
+// sortCol is the column that shows each sort's key.
+var sortCol = [...]int{colAge, colAge, colLatency, colHops, colStatus, colCost}
+
+const (
+	colID = iota
+	colType
+	colPath
+	colHops
+	colStatus
+	colAge
+	colLatency
+	colCost
+)
+
+// Model is the flows screen.
+type Model struct {
+	env     screen.Env
+	feed    Feed
+	keys    Keys
+	tbl     widget.Table
+	rows    []graph.FlowRow // the loaded window, in display order
+	rowsOff int             // the display index of rows[0]
+	matched int
+	filter  string
+	sort    graph.FlowSort
+	reverse bool
+	follow  bool
+	topID   string
+	newRows int
+}
+
+// New returns the flows screen.
+func New(env screen.Env, f Feed) *Model {
+	m := &Model{env: env, feed: f, keys: DefaultKeys(), follow: true}
+	m.tbl = widget.NewTable(env.St, []widget.Column{
+		colID:      {Title: "ID", Priority: 0},
+		colType:    {Title: "TYPE", Priority: 3, Max: 24},
+		colPath:    {Title: "SOURCE → LAST HOP", Priority: 5, Min: 12, Grow: true},
+		colHops:    {Title: "HOPS", Priority: 6},
+		colStatus:  {Title: "STATUS", Priority: 1},
+		colAge:     {Title: "AGE", Priority: 1},
+		colLatency: {Title: "LATENCY", Priority: 2},
+		colCost:    {Title: "COST", Priority: 4},
+	})
+	m.tbl.SetSort(sortCol[m.sort], true)
+	m.setEmpty()
+	return m
+}
+
+// ID implements screen.Screen.
+func (m *Model) ID() screen.ID { return ID }
+
+// Title implements screen.Screen.
+func (m *Model) Title() string { return "flows" }
+
+// Info says whether the list follows new events and how it is sorted.
+func (m *Model) Info() string {
+	s := ""
+	switch {
+	case m.follow:
+		s = "following"
+	case m.newRows > 0:
+		s = fmt.Sprintf("%d new ↑ (g)", m.newRows)
+	}
+	dir := "▼"
+	if m.reverse {
+		dir = "▲"
+	}
+	return strings.TrimSpace(s + "  sort: " + sortNames[m.sort] + " " + dir)
+}
+
+// SetSize implements screen.Screen.
+func (m *Model) SetSize(w, h int) { m.tbl.SetSize(w, h) }
+
+// Filter implements screen.Filterer.
+func (m *Model) Filter() string { return m.filter }
+
+// SetFilter implements screen.Filterer.
+func (m *Model) SetFilter(q string) {
+	if q != m.filter {
+		m.filter = q
+		m.tbl.SetCursor(0)
+		m.follow, m.newRows = true, 0
+		m.setEmpty()
+	}
+}
+
+func (m *Model) setEmpty() {
+	if m.filter != "" {
+		m.tbl.Empty = "no event matches " + widget.Clean(m.filter)
+	} else {
+		m.tbl.Empty = "waiting for events… (collectors are starting; see their state above)"
+	}
+}
+
+// Keys implements screen.Screen.
+func (m *Model) Keys() help.KeyMap {
+	k := m.keys
+	return screen.KeyMap{
+		Short:  []key.Binding{k.Open, k.Sort, k.Reverse, k.Follow},
+		Groups: [][]key.Binding{{k.Open, k.Sort, k.Reverse, k.Follow}, k.List.Bindings()},
+	}
+}
+
+type loaded struct {
+	rows    []graph.FlowRow
+	off     int
+	matched int
+}
+
+// Refresh reads the window on screen.
+func (m *Model) Refresh(seq uint64) tea.Cmd {
+	feed, q := m.feed, widget.ParseQuery(m.filter)
+	off, n, sortBy, rev := m.tbl.Offset(), m.tbl.Visible(), m.sort, m.reverse
+	if m.follow {
+		off = 0
+	}
+	return func() tea.Msg {
+		rows, matched := read(feed, q, sortBy, rev, off, n)
+		return screen.Loaded{ID: ID, Seq: seq, Data: loaded{rows: rows, off: off, matched: matched}}
+	}
+}
+
+// read returns rows [off, off+n) of the list in display order and how many
+// rows the list has.
+func read(feed Feed, q widget.Query, by graph.FlowSort, rev bool, off, n int) ([]graph.FlowRow, int) {
+	if len(q.Fields) == 0 && len(q.Words) <= 1 {
+		gq := graph.FlowQuery{Invert: q.Invert, Sort: by, Offset: off, Limit: n}
+		if len(q.Words) == 1 {
+			gq.Filter = q.Words[0]
+		}
+		if !rev {
+			p := feed.Flows(gq)
+			return p.Rows, p.Matched
+		}
+		// Reversed: the window counted from the end.
+		probe := gq
+		probe.Offset, probe.Limit = 0, 1
+		total := feed.Flows(probe).Matched
+		gq.Offset = max(total-off-n, 0)
+		gq.Limit = max(min(n, total-off), 0)
+		if gq.Limit == 0 {
+			return nil, total
+		}
+		p := feed.Flows(gq)
+		slices.Reverse(p.Rows)
+		return p.Rows, p.Matched
+	}
+	// Field terms: the graph's text filter narrows, this screen decides,
+	// reading pages until the window is full (and one row more, so the
+	// list can scroll on) or ScanLimit events were looked at.
+	gq := graph.FlowQuery{Sort: by, Limit: scanPage}
+	if !q.Invert {
+		gq.Filter = narrow(q)
+	}
+	var keep []graph.FlowRow
+	want := off + n + 1
+	if rev {
+		want = ScanLimit // reversed: the end of the list is needed
+	}
+	for scanned := 0; scanned < ScanLimit; scanned += scanPage {
+		gq.Offset = scanned
+		p := feed.Flows(gq)
+		for _, r := range p.Rows {
+			if q.Match(r.ID, fields(r)) {
+				keep = append(keep, r)
+			}
+		}
+		if len(keep) >= want || scanned+len(p.Rows) >= p.Matched || len(p.Rows) == 0 {
+			break
+		}
+	}
+	if rev {
+		slices.Reverse(keep)
+	}
+	total := len(keep)
+	if off >= total {
+		return nil, total
+	}
+	return keep[off:min(off+n, total)], total
+}
+
+// narrow picks the one term the graph can filter by itself: a word, or the
+// value of a field the graph's text filter covers.
+func narrow(q widget.Query) string {
+	for _, f := range q.Fields {
+		if f.Key == "type" || f.Key == "fn" || f.Key == "source" || f.Key == "queue" {
+			return f.Value
+		}
+	}
+	if len(q.Words) > 0 {
+		return q.Words[0]
+	}
+	return ""
+}
+
+func fields(r graph.FlowRow) func(string) string {
+	return func(k string) string {
+		switch k {
+		case "status":
+			return r.Status.String()
+		case "type":
+			return r.Type
+		case "fn", "queue":
+			return r.Source + " " + r.LastHop
+		case "source":
+			return r.Source
+		}
+		return ""
+	}
+}
+
+// Update implements screen.Screen.
+func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
+	switch msg := msg.(type) {
+	case screen.Loaded:
+		d, ok := msg.Data.(loaded)
+		if !ok {
+			return m, nil
+		}
+		return m, m.apply(d)
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, m.keys.Open):
+			if r, ok := m.selected(); ok {
+				return m, screen.Cmd(screen.Open{To: EventID, Arg: r.ID})
+			}
+			return m, nil
+		case key.Matches(msg, m.keys.Sort):
+			m.sort = (m.sort + 1) % graph.FlowSort(len(sortNames))
+			m.tbl.SetSort(sortCol[m.sort], !m.reverse)
+			m.tbl.SetCursor(0)
+			return m, tea.Batch(screen.Cmd(screen.Reload{}), screen.Say(screen.LevelInfo, "sorted by "+sortNames[m.sort]))
+		case key.Matches(msg, m.keys.Reverse):
+			m.reverse = !m.reverse
+			m.tbl.SetSort(sortCol[m.sort], !m.reverse)
+			m.tbl.SetCursor(0)
+			return m, screen.Cmd(screen.Reload{})
+		case key.Matches(msg, m.keys.Follow):
+			m.follow, m.newRows = !m.follow, 0
+			if m.follow {
+				m.tbl.SetCursor(0)
+			}
+			return m, screen.Cmd(screen.Reload{})
+		}
+	}
+	before := m.tbl.Offset()
+	if m.tbl.Update(msg) {
+		m.follow = m.tbl.Offset() == 0 && m.tbl.Cursor() == 0
+		if m.follow {
+			m.newRows = 0
+		}
+		if m.tbl.Offset() != before || m.follow {
+			return m, screen.Cmd(screen.Reload{})
+		}
+	}
+	return m, nil
+}
+
+// apply takes a window. When not following, the cursor stays on the event
+// it was on as new events push it down; if that scrolls the window, the
+// window is read again.
+func (m *Model) apply(d loaded) tea.Cmd {
+	was, had := m.selected()
+	first := ""
+	if len(m.rows) > 0 && m.rowsOff == d.off {
+		first = m.rows[0].ID
+	}
+	m.rows, m.rowsOff, m.matched = d.rows, d.off, d.matched
+	if len(d.rows) > 0 && d.off == 0 {
+		top := d.rows[0].ID
+		if m.follow {
+			m.topID, m.newRows = top, 0
+		} else if top != m.topID && m.topID != "" {
+			m.newRows++
+			m.topID = top
+		}
+	}
+	m.tbl.SetRows(d.matched, m.cells)
+	if m.follow || !had {
+		return nil
+	}
+	to := -1
+	for i, r := range d.rows {
+		if r.ID == was.ID {
+			to = i + d.off
+			break
+		}
+	}
+	if to < 0 && first != "" {
+		// Pushed out of the window: the old first row says by how much.
+		for i, r := range d.rows {
+			if r.ID == first && i > 0 {
+				to = m.tbl.Cursor() + i
+				break
+			}
+		}
+	}
+	if to < 0 || to == m.tbl.Cursor() {
+		return nil
+	}
+	m.tbl.SetCursor(to)
+	if m.tbl.Offset() != d.off {
+		return screen.Cmd(screen.Reload{})
+	}
+	return nil
+}
+
+func (m *Model) selected() (graph.FlowRow, bool) {
+	i := m.tbl.Cursor() - m.rowsOff
+	if i < 0 || i >= len(m.rows) {
+		return graph.FlowRow{}, false
+	}
+	return m.rows[i], true
+}
+
+func (m *Model) cells(i int) []string {
+	i -= m.rowsOff
+	if i < 0 || i >= len(m.rows) {
+		return []string{"…"}
+	}
+	r := m.rows[i]
+	path := widget.Clean(r.Source)
+	if r.LastHop != "" {
+		path += " → " + widget.Clean(r.LastHop)
+	}
+	return []string{widget.Clean(r.ID), widget.Clean(r.Type), path, fmt.Sprint(r.Hops), m.env.St.Status(r.Status),
+		widget.Age(m.env.Now(), r.Last), widget.Dur(r.Latency), fmt.Sprintf("$%.6f", r.CostUSD)}
+}
+
+// View implements screen.Screen.
+func (m *Model) View() string { return m.tbl.View() }
