@@ -83,6 +83,7 @@ func (a *app) runTUI(ctx context.Context, e *engine.Engine, tailID string) error
 		Title:    e.Title(),
 		NoColor:  a.cfg.NoColor,
 		TailID:   tailID,
+		Searcher: e,
 	})
 	if err != nil {
 		slog.Error("console stopped", tracing.LogKeyError, err.Error())
