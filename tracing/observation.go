@@ -328,6 +328,9 @@ type LogRecord struct {
 	RequestID string
 	TraceID   TraceID
 	Message   string
+	// EventType is the event type the line names (detail-type, event_type,
+	// ce_type), when it names one.
+	EventType string
 	// Reason says why a line is LogUnparsed, or why part of it was ignored.
 	Reason string
 }
