@@ -334,7 +334,14 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 			}
 		}
 		e := g.eventFor(strong[0], at)
+		orig := g.originalOf(e)
 		for _, k := range strong[1:] {
+			if orig != 0 {
+				// The copy's consumer names the original's body IDs too: they
+				// stay the original's, and this invocation is the copy's.
+				orig = g.union(orig, g.eventFor(k, at))
+				continue
+			}
 			e = g.union(e, g.eventFor(k, at))
 		}
 		kept := strong[:0]
@@ -428,6 +435,11 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 		ev := r.Evidence
 		if ev == "" {
 			ev = r.Kind.String()
+		}
+		if o.Log != nil && o.Log.EventType != "" {
+			if e := g.s.key(via).ev; g.s.ev(e).meta == 0 {
+				g.s.ev(e).meta = g.s.metas.id(meta{o.Log.EventType, ""})
+			}
 		}
 		g.attach(via, r.Kind, request, span, o.Span, o.Component, at, ev, 1)
 	case tracing.RelContains:
@@ -1173,7 +1185,11 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 			// A CloudEvent is the payload's own identity, not a hop: index its key only.
 			ce := g.eventFor(h.key, at)
 			if len(layers) > 0 {
-				g.union(g.eventFor(layers[0].key, at), ce)
+				target := g.eventFor(layers[0].key, at)
+				if o := g.originalOf(target); o != 0 {
+					target = o
+				}
+				g.union(target, ce)
 			}
 			continue
 		case tracing.EnvelopeS3:
@@ -1198,12 +1214,18 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 		layers = append(layers, src)
 	}
 	var e int32
+	var orig int32
 	for i := range layers {
 		layers[i].ki = g.keyFor(layers[i].key, at)
 		le := g.s.key(layers[i].ki).ev
-		if e == 0 {
+		switch {
+		case e == 0:
 			e = le
-		} else {
+			orig = g.originalOf(e)
+		case orig != 0 && layers[i].key != layers[0].key:
+			// A copy's body names its original: those IDs are the original's.
+			orig = g.union(orig, le)
+		default:
 			e = g.union(e, le)
 		}
 	}

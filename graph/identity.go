@@ -71,6 +71,22 @@ func (g *Graph) linked(a, b int32) bool {
 	return false
 }
 
+// originalOf returns the event e is a copy of, or 0.
+func (g *Graph) originalOf(e int32) int32 {
+	s := &g.s
+	for i := s.ev(e).links; i != 0; i = s.links.at(i).next {
+		l := s.links.at(i)
+		if !l.copy {
+			continue
+		}
+		var buf viewBuf
+		if ki := s.findStrong(l.kind, string(s.arena.view(l.other, &buf))); ki != 0 {
+			return s.key(ki).ev
+		}
+	}
+	return 0
+}
+
 // ---- live fragments ----
 
 // holdFragment keeps event e out of the Flows list for Config.FragmentWait:

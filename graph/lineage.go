@@ -420,10 +420,17 @@ func (g *Graph) status(e *eventView, hops []Hop) (st Status, until time.Time) {
 			lastInvoke = h.Time
 		}
 	}
+	// An original whose copies are events of their own reads as what was
+	// done to it; an event that absorbed its copy (the link was learned too
+	// late to keep them apart) reads redriven until it is dead-lettered again.
+	original := false
+	for _, lk := range e.links {
+		original = original || !lk.copy
+	}
 	if e.flags&flagReplayed != 0 {
 		return StatusReplayed, until
 	}
-	if e.flags&flagRedriven != 0 && (!dead || lastInvoke.After(lastDLQ)) {
+	if e.flags&flagRedriven != 0 && (original || !dead || lastInvoke.After(lastDLQ)) {
 		return StatusRedriven, until
 	}
 	if dead {

@@ -1,0 +1,221 @@
+package graph
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowtop/flowtop/tracing"
+)
+
+func hasKey(l Lineage, kind tracing.KeyKind, v string) bool {
+	return slices.ContainsFunc(l.Keys, func(k tracing.Key) bool { return k.Kind == kind && (k.Value == v || strings.HasSuffix(k.Value, "\n"+v)) })
+}
+
+func hops(l Lineage, kind HopKind, fn string) int {
+	n := 0
+	for _, h := range l.Hops {
+		if h.Kind == kind && (fn == "" || h.Component.Name == fn) {
+			n++
+		}
+	}
+	return n
+}
+
+// snsNote is an SNS notification as an enveloped subscription delivers it.
+func snsNote(id, message string) string {
+	b, _ := json.Marshal(map[string]any{"Type": "Notification", "MessageId": id, "TopicArn": "arn:aws:sns:us-east-1:000000000000:orders-topic",
+		"Message": message, "Timestamp": "2026-11-23T10:00:00.000Z", "SignatureVersion": "1"})
+	return string(b)
+}
+
+// TestCloudEventIdentity: a structured CloudEvent published to SNS, fanned
+// out to a raw-delivery queue and an enveloped queue whose consumer fails
+// three times; the DLQ copy got a NEW MessageId (its body re-sent). The
+// consumers log the CloudEvents id as event_id. All of it is one event,
+// found whole by each of its IDs, in whatever order the sources arrive.
+func TestCloudEventIdentity(t *testing.T) {
+	t.Parallel()
+	ceID, note := "6e7a1c52-7d4b-4f5e-9d7e-3c1f2a9b8e01", uuidN('f', 1)
+	mRaw, mEnv, mDLQ := uuidN('a', 1), uuidN('a', 2), uuidN('a', 3)
+	data := map[string]any{"order_id": "o-42", "total": 12.5}
+	ce := ceBody(ceID, data)
+	producer := invocationLogs{fn: "orders-api", req: uuidN('b', 1), trace: traceN(1), segment: spanN(1), start: t0, dur: 90 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"order_id": "o-42", "published_event_id": ceID}}}}.batch()
+	raw := invocationLogs{fn: "audit", req: uuidN('c', 1), trace: traceN(1), segment: spanN(2), start: t0.Add(time.Second), dur: 150 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"messageId": mRaw, "event_id": ceID, "order_id": "o-42"}}}}.batch()
+	var env tracing.Batch
+	for i := 0; i < 3; i++ {
+		env = append(env, invocationLogs{fn: "notify", req: uuidN('c', 10+i), trace: traceN(1), segment: spanN(10 + i), start: t0.Add(time.Duration(1+30*i) * time.Second), dur: 300 * time.Millisecond,
+			app: []appLine{{"INFO", map[string]any{"messageId": mEnv, "event_id": ceID, "order_id": "o-42"}}, {"ERROR", map[string]any{"messageId": mEnv, "msg": "SMTP 451"}}}}.batch()...)
+	}
+	dlq := tracing.Batch{dlqObs("notify-dlq", mDLQ, snsNote(note, ce), "notify-queue", 1, t0.Add(95*time.Second), nil)}
+	for _, order := range [][]tracing.Batch{{producer, raw, env, dlq}, {dlq, env, raw, producer}, {env, dlq, producer, raw}} {
+		g := newTestGraph(100)
+		for _, b := range order {
+			g.Ingest(b)
+		}
+		for _, id := range []string{ceID, mRaw, mEnv, mDLQ, note} {
+			l, err := g.Lineage(id)
+			if err != nil {
+				t.Fatalf("Lineage(%s): %v", id, err)
+			}
+			if l.ID != ceID || !hasKey(l, tracing.KeyMessageID, mRaw) || !hasKey(l, tracing.KeyMessageID, mDLQ) || !hasKey(l, tracing.KeyCloudEventID, ceID) {
+				t.Errorf("Lineage(%s) = %s with keys %v", id, l.ID, l.Keys)
+			}
+			if l.Status != StatusDeadLettered || hops(l, HopInvoke, "notify") != 3 || hops(l, HopInvoke, "audit") != 1 || hops(l, HopPublish, "orders-api") != 1 {
+				t.Errorf("Lineage(%s): status %v hops %s", id, l.Status, hopSummary(l))
+			}
+		}
+		if m := g.Find(ceID, 10); len(m) != 1 {
+			t.Errorf("Find(%s) = %+v, want one event", ceID, m)
+		}
+	}
+}
+
+// TestDirection: a producer that logs the message_id it sent, and whose
+// X-Ray SendMessage subsegment names it (with SQS's request ID, not the
+// function's), is the publisher, never a consumer; a subsegment without
+// the function's request ID adds no second publish hop.
+func TestDirection(t *testing.T) {
+	t.Parallel()
+	msg, req, trace := uuidN('a', 20), uuidN('b', 20), traceN(20)
+	queue := "https://sqs.us-east-1.amazonaws.com/000000000000/billing-queue"
+	tests := []struct {
+		name  string
+		field string // what the producer logs
+	}{
+		{"producer logs message_id", "message_id"},
+		{"producer logs published_message_id", "published_message_id"},
+	}
+	for _, tt := range tests {
+		producer := invocationLogs{fn: "orders-api", req: req, trace: trace, segment: spanN(20), start: t0, dur: 80 * time.Millisecond,
+			app: []appLine{{"INFO", map[string]any{tt.field: msg, "msg": "sent to billing"}}}}.batch()
+		xray := tracing.Batch{
+			xrayObs(segment{trace: trace, id: spanN(21), name: "orders-api", origin: "AWS::Lambda", start: t0, end: t0.Add(85 * time.Millisecond), requestID: req}),
+			xrayObs(segment{trace: trace, id: spanN(20), parent: spanN(21), name: "orders-api", origin: "AWS::Lambda::Function", start: t0, end: t0.Add(80 * time.Millisecond)}),
+			xrayObs(segment{trace: trace, id: spanN(22), parent: spanN(20), name: "SQS", fn: "orders-api", start: t0.Add(10 * time.Millisecond), end: t0.Add(30 * time.Millisecond),
+				operation: "SendMessage", messageID: msg, queueURL: queue, requestID: uuidN('e', 20)}),
+		}
+		consumer := invocationLogs{fn: "charge-card", req: uuidN('c', 20), trace: trace, segment: spanN(23), start: t0.Add(time.Second), dur: 200 * time.Millisecond,
+			app: []appLine{{"INFO", map[string]any{"messageId": msg}}}}.batch()
+		for _, order := range [][]tracing.Batch{{producer, xray, consumer}, {xray, producer, consumer}, {consumer, producer, xray}} {
+			g := newTestGraph(100)
+			for _, b := range order {
+				g.Ingest(b)
+			}
+			l, err := g.Lineage(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hops(l, HopPublish, "") != 1 || hops(l, HopPublish, "orders-api") != 1 || hops(l, HopInvoke, "orders-api") != 0 || hops(l, HopInvoke, "charge-card") != 1 {
+				t.Errorf("%s: %s", tt.name, hopSummary(l))
+			}
+			for _, f := range g.Functions() {
+				if f.Name == "orders-api" && f.Invocations != 1 {
+					t.Errorf("%s: orders-api invocations %d, want 1", tt.name, f.Invocations)
+				}
+			}
+		}
+	}
+}
+
+// TestRedriveIsItsOwnEvent: a message dead-lettered, then redriven by
+// flowtop (a new MessageId carrying the same EventBridge event, with
+// flowtop-replay-of) and dead-lettered again, is two events: the original
+// reads redriven and names its copy; the copy reads dead-lettered and names
+// its original. The request IDs, trace and order_id they share attach
+// without merging them.
+func TestRedriveIsItsOwnEvent(t *testing.T) {
+	t.Parallel()
+	ev, m1, m2 := uuidN('d', 30), uuidN('a', 30), uuidN('a', 31)
+	body := ebBody(ev, "OrderPlaced", map[string]any{"order_id": "o-9", "card": "declined"})
+	attempts := func(msg string, from time.Time, base int) tracing.Batch {
+		var b tracing.Batch
+		for i := 0; i < 3; i++ {
+			b = append(b, invocationLogs{fn: "charge-card", req: uuidN('c', base+i), trace: traceN(30), segment: spanN(base + i), start: from.Add(time.Duration(30*i) * time.Second), dur: 250 * time.Millisecond,
+				app: []appLine{{"INFO", map[string]any{"messageId": msg, "eventId": ev, "order_id": "o-9"}}, {"ERROR", map[string]any{"messageId": msg, "msg": "CardDeclined"}}}}.batch()...)
+		}
+		return b
+	}
+	first := attempts(m1, t0, 300)
+	dead := tracing.Batch{dlqObs("billing-dlq", m1, body, "billing-queue", 3, t0.Add(91*time.Second), nil)}
+	redrive := tracing.Batch{tracing.CopyObservation(tracing.Key{Kind: tracing.KeyMessageID, Value: m2}, tracing.Key{Kind: tracing.KeyMessageID, Value: m1}, tracing.RelRedriveOf, t0.Add(120*time.Second), "flowtop redrive")}
+	again := attempts(m2, t0.Add(121*time.Second), 310)
+	deadAgain := tracing.Batch{dlqObs("billing-dlq", m2, body, "billing-queue", 3, t0.Add(212*time.Second), map[string]string{"flowtop-replay-of": m1})}
+	for name, order := range map[string][]tracing.Batch{
+		"live":                   {first, dead, redrive, again, deadAgain},
+		"history, dlq peek only": {deadAgain, dead, first},
+		"peeks first":            {dead, deadAgain, first, again},
+	} {
+		g := New(Config{MaxEvents: 100, Now: func() time.Time { return t0.Add(10 * time.Minute) }})
+		for _, b := range order {
+			g.Ingest(b)
+		}
+		orig, err := g.Lineage(m1)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		cp, err := g.Lineage(m2)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if orig.ID != ev || cp.ID == orig.ID || hasKey(orig, tracing.KeyMessageID, m2) || hasKey(cp, tracing.KeyMessageID, m1) {
+			t.Fatalf("%s: merged: original %s %v, copy %s %v", name, orig.ID, orig.Keys, cp.ID, cp.Keys)
+		}
+		if orig.Status != StatusRedriven || len(orig.Links) != 1 || orig.Links[0].Rel != "redriven-as" || orig.Links[0].ID != cp.ID {
+			t.Errorf("%s: original %v links %+v", name, orig.Status, orig.Links)
+		}
+		if cp.Status != StatusDeadLettered || len(cp.Links) != 1 || cp.Links[0].Rel != "redrive-of" || cp.Links[0].ID != ev {
+			t.Errorf("%s: copy %v links %+v (%s)", name, cp.Status, cp.Links, hopSummary(cp))
+		}
+		if o, c := hops(orig, HopInvoke, "charge-card"), hops(cp, HopInvoke, "charge-card"); o != 3 || (len(order) > 3 && c != 3) {
+			t.Errorf("%s: attempts original %d copy %d", name, o, c)
+		}
+		if l, err := g.Lineage(ev); err != nil || l.ID != ev {
+			t.Errorf("%s: Lineage(event id) = %s, %v", name, l.ID, err)
+		}
+		if _, err := g.Lineage("o-9"); !errors.Is(err, ErrAmbiguous) {
+			t.Errorf("%s: Lineage(order id) = %v, want ambiguous (two events share it)", name, err)
+		}
+		assertRowsMatchLineage(t, g)
+	}
+}
+
+// TestBatchAndSharedIDs: five events consumed by one invocation (one request
+// ID, one trace), two of them sharing an order_id and a producer invocation:
+// five events, each whole, none merged.
+func TestBatchAndSharedIDs(t *testing.T) {
+	t.Parallel()
+	g := newTestGraph(100)
+	trace := traceN(40)
+	var app []appLine
+	for i := 0; i < 5; i++ {
+		order := "o-" + string(rune('a'+i))
+		if i == 1 {
+			order = "o-a"
+		}
+		app = append(app, appLine{"INFO", map[string]any{"messageId": uuidN('a', 40+i), "eventId": uuidN('d', 40+i), "order_id": order}})
+	}
+	g.Ingest(invocationLogs{fn: "orders-api", req: uuidN('b', 40), trace: trace, segment: spanN(40), start: t0, dur: 50 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"published_event_id": uuidN('d', 40), "order_id": "o-a"}}, {"INFO", map[string]any{"published_event_id": uuidN('d', 41), "order_id": "o-a"}}}}.batch())
+	g.Ingest(invocationLogs{fn: "charge-card", req: uuidN('c', 40), trace: trace, segment: spanN(41), start: t0.Add(time.Second), dur: 400 * time.Millisecond, app: app}.batch())
+	for i := 0; i < 5; i++ {
+		l, err := g.Lineage(uuidN('a', 40+i))
+		if err != nil || l.ID != uuidN('d', 40+i) || hops(l, HopInvoke, "charge-card") != 1 {
+			t.Errorf("event %d: %s %v %s", i, l.ID, err, hopSummary(l))
+		}
+	}
+	if got := g.Find(uuidN('c', 40), 10); len(got) != 5 {
+		t.Errorf("the batch's request ID finds %d events, want 5", len(got))
+	}
+	if got := g.Find("o-a", 10); len(got) != 2 {
+		t.Errorf("order o-a finds %d events, want 2", len(got))
+	}
+	if r := g.Flows(FlowQuery{Limit: 10}); r.Matched != 5 {
+		t.Errorf("%d rows, want 5", r.Matched)
+	}
+}
