@@ -12,7 +12,9 @@ import (
 )
 
 func hasKey(l Lineage, kind tracing.KeyKind, v string) bool {
-	return slices.ContainsFunc(l.Keys, func(k tracing.Key) bool { return k.Kind == kind && (k.Value == v || strings.HasSuffix(k.Value, "\n"+v)) })
+	return slices.ContainsFunc(l.Keys, func(k tracing.Key) bool {
+		return k.Kind == kind && (k.Value == v || strings.HasSuffix(k.Value, "\n"+v))
+	})
 }
 
 func hops(l Lineage, kind HopKind, fn string) int {
