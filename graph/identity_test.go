@@ -221,3 +221,34 @@ func TestBatchAndSharedIDs(t *testing.T) {
 		t.Errorf("%d rows, want 5", r.Matched)
 	}
 }
+
+// TestArchiveReplayIsItsOwnEvent: an EventBridge archive replay repeats the
+// original's id with a replay-name; it is an event of its own, linked to the
+// original, which reads replayed.
+func TestArchiveReplayIsItsOwnEvent(t *testing.T) {
+	t.Parallel()
+	ev, m1, m2 := uuidN('d', 50), uuidN('a', 50), uuidN('a', 51)
+	body := ebBody(ev, "OrderPlaced", map[string]any{"order_id": "o-5"})
+	var obj map[string]any
+	_ = json.Unmarshal([]byte(body), &obj)
+	obj["replay-name"] = "fix-billing"
+	replayed, _ := json.Marshal(obj)
+	g := newTestGraph(100)
+	g.Ingest(tracing.Batch{dlqObs("billing-dlq", m1, body, "billing-queue", 3, t0, nil)})
+	g.Ingest(tracing.Batch{dlqObs("billing-dlq", m2, string(replayed), "billing-queue", 3, t0.Add(time.Hour), nil)})
+	orig, err := g.Lineage(m1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := g.Lineage(m2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if orig.ID != ev || cp.ID == ev || orig.Status != StatusReplayed || len(orig.Links) != 1 || orig.Links[0].Rel != "replayed-as" || orig.Links[0].ID != cp.ID ||
+		len(cp.Links) != 1 || cp.Links[0].Rel != "replay-of" || cp.Status != StatusDeadLettered {
+		t.Errorf("original %s %v %+v; replay %s %v %+v", orig.ID, orig.Status, orig.Links, cp.ID, cp.Status, cp.Links)
+	}
+	if l, err := g.Lineage(ev); err != nil || l.ID != ev {
+		t.Errorf("Lineage(original id) = %s, %v", l.ID, err)
+	}
+}

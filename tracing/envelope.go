@@ -161,6 +161,10 @@ func parseTime(s string) time.Time {
 	return time.Time{}
 }
 
+// ReplayEventID is the key value of an EventBridge archive replay of event
+// id by the replay named name: the replayed event is an event of its own.
+func ReplayEventID(id, name string) string { return id + " replay " + name }
+
 // add appends one layer and links it to the previous one.
 func (u *Unwrapped) add(env Envelope) {
 	if n := len(u.Layers); n > 0 && len(env.Keys) > 0 {
@@ -226,7 +230,15 @@ func (u *Unwrapped) unwrap(obj map[string]any, raw []byte, depth int, opts Unwra
 		u.inner(field(obj, "Message"), depth, opts)
 	case isEventBridge(obj):
 		env := Envelope{Kind: EnvelopeEventBridge, Type: strField(obj, "detail-type"), Source: strField(obj, "source"), Time: parseTime(strField(obj, "time"))}
-		env.Keys = append(env.Keys, Key{Kind: KeyEventID, Value: strField(obj, "id")})
+		id := strField(obj, "id")
+		if name := strField(obj, "replay-name"); name != "" && id != "" && len(name) <= 64 {
+			// An archive replay: its own event, linked to the original
+			// (whose id it may repeat), never merged into it.
+			orig := Key{Kind: KeyEventID, Value: id}
+			id = ReplayEventID(id, name)
+			u.Relations = append(u.Relations, Relation{From: Key{Kind: KeyEventID, Value: id}, To: orig, Kind: RelReplayOf, Evidence: "EventBridge replay-name " + name})
+		}
+		env.Keys = append(env.Keys, Key{Kind: KeyEventID, Value: id})
 		if detail, ok := obj["detail"].(map[string]any); ok {
 			if env.Source == "aws.s3" {
 				if k := s3KeyFromDetail(detail); !k.IsZero() {
