@@ -352,9 +352,9 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 		}
 		strong = kept
 	}
-	if o.Log != nil && o.Log.EventType != "" && len(strong) > 0 {
+	if typ := observedType(o); typ != "" && len(strong) > 0 {
 		if e := g.eventFor(strong[0], at); g.s.ev(e).meta == 0 {
-			g.s.ev(e).meta = g.s.metas.id(meta{o.Log.EventType, ""})
+			g.s.ev(e).meta = g.s.metas.id(meta{typ, ""})
 		}
 	}
 	// A log line or span naming both an invocation and a message: the invocation handled it.
@@ -390,6 +390,24 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 			}
 		}
 	}
+}
+
+// observedType is the event type a log line or span names: a logged
+// detail-type, event_type or ce_type (tracing.LogRecord.EventType), the OTel
+// CloudEvents attribute cloudevents.event_type, or an X-Ray annotation
+// detail_type or event_type.
+func observedType(o *tracing.Observation) string {
+	if o.Log != nil {
+		return o.Log.EventType
+	}
+	if o.Span != nil && len(o.Span.Attrs) > 0 {
+		for _, k := range []string{"cloudevents.event_type", "annotation.detail_type", "annotation.event_type"} {
+			if v := o.Span.Attrs[k]; v != "" && len(v) <= 128 {
+				return v
+			}
+		}
+	}
+	return ""
 }
 
 // sdkCall reports whether a span is an AWS SDK call made by a function (an
@@ -436,9 +454,9 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 		if ev == "" {
 			ev = r.Kind.String()
 		}
-		if o.Log != nil && o.Log.EventType != "" {
+		if typ := observedType(o); typ != "" {
 			if e := g.s.key(via).ev; g.s.ev(e).meta == 0 {
-				g.s.ev(e).meta = g.s.metas.id(meta{o.Log.EventType, ""})
+				g.s.ev(e).meta = g.s.metas.id(meta{typ, ""})
 			}
 		}
 		g.attach(via, r.Kind, request, span, o.Span, o.Component, at, ev, 1)

@@ -191,3 +191,18 @@ func TestListAndScreenCases(t *testing.T) {
 		}
 	}
 }
+
+// TestTypeFromSpan: a producer span naming the CloudEvents type (the OTel
+// semantic convention) gives a live event its type.
+func TestTypeFromSpan(t *testing.T) {
+	t.Parallel()
+	g := newTestGraph(10)
+	o := otlpObs(otelSpan{trace: traceN(60), id: spanN(60), kind: tracing.SpanKindProducer, fn: "orders-api", req: uuidN('b', 60), system: "aws.eventbridge", op: "publish",
+		dest: "orders", msgID: uuidN('d', 60), start: t0, end: t0.Add(20 * time.Millisecond), name: "orders publish"})
+	o.Span.Attrs["cloudevents.event_type"] = "com.example.order.placed"
+	g.Ingest(tracing.Batch{o})
+	rows := g.Flows(FlowQuery{Limit: 10}).Rows
+	if len(rows) != 1 || rows[0].Type != "com.example.order.placed" {
+		t.Errorf("rows %+v", rows)
+	}
+}
