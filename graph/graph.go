@@ -12,9 +12,13 @@
 //     together merges their events (the older survives and takes the other's
 //     keys, hops and consumers): the layers of one message body (an SQS message
 //     carrying an SNS notification carrying an EventBridge event) and every
-//     [tracing.RelCarries], RelDeadLettered, RelRedriveOf and RelReplayOf
-//     relation join their events into one, as do several strong keys on one
-//     log line or span (a consumer logging the message and the event in it).
+//     [tracing.RelCarries] and RelDeadLettered relation join their events
+//     into one, as do several strong keys on one log line or span (a consumer
+//     logging the message and the event in it). A CloudEvents id a consumer
+//     logs as event_id joins the CloudEvent with that id.
+//   - A replayed or redriven copy ([tracing.RelReplayOf], RelRedriveOf) is an
+//     event of its own, linked both ways to its original ([Lineage.Links]) and
+//     never merged with it, although it shares the original's body IDs.
 //   - Weak keys (Lambda request ID, trace ID, correlation keys) are shared by
 //     many events in real systems: one invocation consumes a batch of ten
 //     messages, one trace spans a fan-out, an order_id is reused by every event
@@ -28,7 +32,17 @@
 // An invocation joins an event when an observation ties its request ID to one
 // of the event's strong keys: a [tracing.RelConsumed] or RelPublished
 // relation, or a log line or span that carries both the request ID and the
-// message ID.
+// message ID. An invocation that published a key never consumed it. An
+// invocation seen by logs, X-Ray and OTLP is one invocation: [Graph.Functions]
+// and the map count it once, failed if any source says it failed.
+//
+// # One rule
+//
+// An event's status, hop count, latency, type and source are derived in one
+// place, from the hops its [Lineage] shows; a Flows row is that summary,
+// cached until the event changes. An event known only by a delivery's message
+// ID, from a span or log line that arrived before the observation that ties
+// it to its event, waits (Config.FragmentWait) before it becomes a row.
 //
 // # Concurrency and memory
 //
