@@ -119,7 +119,7 @@ type Graph struct {
 	rate      rateRing
 	cacheMu   sync.Mutex // guards sortCache and sums, which readers fill under the read lock
 	sortCache map[FlowSort]sortCache
-	sums      map[int32]cachedSummary
+	sums      []summary // by event slot; see summarize
 
 	// Fragments: events that wait, bounded, before they become rows.
 	frag         map[int32]fragment
@@ -240,7 +240,6 @@ func New(cfg Config) *Graph {
 		cons:      map[string]string{},
 		rate:      rateRing{width: cfg.RateBucket},
 		sortCache: map[FlowSort]sortCache{},
-		sums:      map[int32]cachedSummary{},
 		frag:      map[int32]fragment{},
 	}
 }

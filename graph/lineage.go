@@ -203,13 +203,17 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 		}
 	}
 	sort.SliceStable(invs, func(i, j int) bool { return invs[i].at.Before(invs[j].at) })
-	attempts := map[string]int{}
+	type attemptKey struct {
+		via  tracing.Key
+		comp tracing.Component
+	}
+	attempts := map[attemptKey]int{}
 	for _, ref := range invs {
 		parent, ok := byKey[ref.via]
 		if !ok {
 			parent = root
 		}
-		akey := ref.via.String() + "|" + ref.comp.String()
+		akey := attemptKey{ref.via, ref.comp}
 		attempts[akey]++
 		h := Hop{Kind: HopInvoke, Component: ref.comp, Time: ref.at, Status: HopOK, Attempt: attempts[akey], Evidence: ref.evidence, Confidence: ref.conf}
 		if ref.request != "" {
@@ -547,36 +551,54 @@ func (g *Graph) spans(e *eventView) []SpanRow {
 
 // ---- the Flows list ----
 
-// cachedSummary is one event's row, valid while the event, the consumer map
-// and the clock leave it as it was.
-type cachedSummary struct {
+// summary is what the list sorts by, as its Lineage derives it; cached
+// while the event, the consumer map and the clock leave it as it was.
+type summary struct {
 	seq     uint64
 	consGen uint64
 	staleAt int64 // unix ns; 0: never stale by the clock
+	latency time.Duration
+	cost    float64
+	hops    int32
 	rev     uint16
-	row     FlowRow
+	status  Status
 }
 
-// row is one event's Flows row: the figures of its Lineage (build, derive),
-// cached until the event changes.
+// row is one event's Flows row: the figures of its Lineage (build, derive).
 func (g *Graph) row(e int32, now time.Time) FlowRow {
-	r := g.s.ev(e)
-	g.cacheMu.Lock()
-	c, ok := g.sums[e]
-	g.cacheMu.Unlock()
-	if ok && c.seq == r.seq && c.rev == r.rev && c.consGen == g.consGen && (c.staleAt == 0 || nanos(now) < c.staleAt) {
-		return c.row
-	}
-	l, stale := g.build(g.s.view(e), false)
-	row := FlowRow{ID: l.ID, Type: l.Type, Source: l.Source, LastHop: l.LastHop, Hops: l.HopCount, Status: l.Status,
+	l, _ := g.build(g.s.viewOf(e, false), false)
+	return FlowRow{ID: l.ID, Type: l.Type, Source: l.Source, LastHop: l.LastHop, Hops: l.HopCount, Status: l.Status,
 		First: l.First, Last: l.Last, Latency: l.Latency, CostUSD: l.CostUSD}
-	g.cacheMu.Lock()
-	if len(g.sums) > 2*g.s.events.live+1024 {
-		clear(g.sums) // entries of evicted events
+}
+
+// summarize returns the figures the list sorts by, from the cache when the
+// event has not changed since. The caller holds cacheMu.
+func (g *Graph) summarize(e int32, now time.Time) summary {
+	r := g.s.ev(e)
+	if int(e) < len(g.sums) {
+		if c := g.sums[e]; c.seq == r.seq && c.rev == r.rev && c.consGen == g.consGen && (c.staleAt == 0 || nanos(now) < c.staleAt) {
+			return c
+		}
 	}
-	g.sums[e] = cachedSummary{seq: r.seq, consGen: g.consGen, staleAt: nanos(stale), rev: r.rev, row: row}
-	g.cacheMu.Unlock()
-	return row
+	l, stale := g.build(g.s.viewOf(e, false), false)
+	return g.keepSummary(e, &l, stale)
+}
+
+// keepSummary caches an event's summary (the caller holds cacheMu). The
+// cache is indexed by event slot and grows only when the list is sorted by
+// a derived figure.
+func (g *Graph) keepSummary(e int32, l *Lineage, stale time.Time) summary {
+	r := g.s.ev(e)
+	sum := summary{seq: r.seq, consGen: g.consGen, staleAt: nanos(stale), latency: l.Latency, cost: l.CostUSD, hops: int32(l.HopCount), rev: r.rev, status: l.Status}
+	if int(e) >= len(g.sums) {
+		n := int(g.s.events.n)
+		if n <= int(e) {
+			n = int(e) + 1
+		}
+		g.sums = append(g.sums, make([]summary, n-len(g.sums))...)
+	}
+	g.sums[e] = sum
+	return sum
 }
 
 func severity(s Status) int {
@@ -715,6 +737,8 @@ func (g *Graph) sorted(by FlowSort) []eventRef {
 		k   float64
 	}
 	ks := make([]keyed, 0, g.s.events.live)
+	g.cacheMu.Lock() // summaries are cached under it
+	defer g.cacheMu.Unlock()
 	for e := s.head; e != 0; e = s.ev(e).next {
 		r := s.ev(e)
 		var k float64
@@ -722,13 +746,13 @@ func (g *Graph) sorted(by FlowSort) []eventRef {
 		case SortStarted:
 			k = float64(r.first)
 		case SortLatency:
-			k = float64(g.row(e, now).Latency)
+			k = float64(g.summarize(e, now).latency)
 		case SortHops:
-			k = float64(g.row(e, now).Hops)
+			k = float64(g.summarize(e, now).hops)
 		case SortStatus:
-			k = float64(severity(g.row(e, now).Status))*1e19 + float64(r.last)
+			k = float64(severity(g.summarize(e, now).status))*1e19 + float64(r.last)
 		case SortCost:
-			k = g.row(e, now).CostUSD
+			k = g.summarize(e, now).cost
 		}
 		ks = append(ks, keyed{eventRef{e, r.seq}, k})
 	}
@@ -742,9 +766,6 @@ func (g *Graph) sorted(by FlowSort) []eventRef {
 	for i := range ks {
 		order[i] = ks[i].ref
 	}
-	// The cache is written under the read lock: guard it separately.
-	g.cacheMu.Lock()
 	g.sortCache[by] = sortCache{version: g.version.Load(), at: now, order: order}
-	g.cacheMu.Unlock()
 	return order
 }

@@ -702,13 +702,18 @@ type invRef struct {
 	conf     float64
 }
 
-func (s *store) view(e int32) *eventView {
+func (s *store) view(e int32) *eventView { return s.viewOf(e, true) }
+
+// viewOf is view; without weak keys unless weak (the list's summaries need none).
+func (s *store) viewOf(e int32, weak bool) *eventView {
 	r := s.ev(e)
 	m := s.metas.get(r.meta)
 	v := &eventView{id: e, seq: r.seq, typ: m.typ, source: m.source, first: fromNanos(r.first), last: fromNanos(r.last), flags: r.flags}
 	for i := r.keys; i != 0; i = s.key(i).next {
 		if s.key(i).weak {
-			v.weak = append(v.weak, s.keyOf(i))
+			if weak {
+				v.weak = append(v.weak, s.keyOf(i))
+			}
 		} else {
 			v.strong = append(v.strong, s.keyOf(i))
 		}
