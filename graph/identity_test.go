@@ -87,11 +87,13 @@ func TestDirection(t *testing.T) {
 	msg, req, trace := uuidN('a', 20), uuidN('b', 20), traceN(20)
 	queue := "https://sqs.us-east-1.amazonaws.com/000000000000/billing-queue"
 	tests := []struct {
-		name  string
-		field string // what the producer logs
+		name    string
+		field   string // what the producer logs
+		subOnly bool   // X-Ray gave only the subsegment, without any request ID
 	}{
-		{"producer logs message_id", "message_id"},
-		{"producer logs published_message_id", "published_message_id"},
+		{"producer logs message_id", "message_id", false},
+		{"producer logs published_message_id", "published_message_id", false},
+		{"a lone subsegment without request ID", "published_message_id", true},
 	}
 	for _, tt := range tests {
 		producer := invocationLogs{fn: "orders-api", req: req, trace: trace, segment: spanN(20), start: t0, dur: 80 * time.Millisecond,
@@ -101,6 +103,14 @@ func TestDirection(t *testing.T) {
 			xrayObs(segment{trace: trace, id: spanN(20), parent: spanN(21), name: "orders-api", origin: "AWS::Lambda::Function", start: t0, end: t0.Add(80 * time.Millisecond)}),
 			xrayObs(segment{trace: trace, id: spanN(22), parent: spanN(20), name: "SQS", fn: "orders-api", start: t0.Add(10 * time.Millisecond), end: t0.Add(30 * time.Millisecond),
 				operation: "SendMessage", messageID: msg, queueURL: queue, requestID: uuidN('e', 20)}),
+		}
+		if tt.subOnly {
+			sub := xray[2]
+			sub.Keys = sub.Keys[:2] // trace and span: no aws.request_id
+			sub.Relations = []tracing.Relation{sub.Relations[0], sub.Relations[len(sub.Relations)-1]}
+			sub.Span.InvocationID = ""
+			delete(sub.Span.Attrs, "aws.request_id")
+			xray = tracing.Batch{sub}
 		}
 		consumer := invocationLogs{fn: "charge-card", req: uuidN('c', 20), trace: trace, segment: spanN(23), start: t0.Add(time.Second), dur: 200 * time.Millisecond,
 			app: []appLine{{"INFO", map[string]any{"messageId": msg}}}}.batch()
