@@ -53,7 +53,7 @@ func TestCountOnce(t *testing.T) {
 		json     bool
 		failure  string
 		cold     bool
-		sources  string // which sources to feed, in order: l(ogs), x(ray), o(tlp)
+		sources  string // which sources to feed, in order: l(ogs), x(ray; X: function segment first), o(tlp)
 		errors   uint64
 		timeouts uint64
 		hop      HopStatus
@@ -63,6 +63,7 @@ func TestCountOnce(t *testing.T) {
 		{"text error shown only by an ERROR app line", false, "app", false, "lxo", 1, 0, HopError},
 		{"text error shown only by an X-Ray fault", false, "xray", false, "lxo", 1, 0, HopError},
 		{"text error, X-Ray fault before the logs", false, "xray", false, "xlo", 1, 0, HopError},
+		{"text error, function segment before its service segment", false, "xray", false, "Xlo", 1, 0, HopError},
 		{"json error shown only by OTLP status", true, "otlp", false, "lxo", 1, 0, HopError},
 		{"json error in platform.report", true, "report", true, "olx", 1, 0, HopError},
 		{"text timeout", false, "timeout", false, "lxo", 1, 1, HopTimeout},
@@ -86,6 +87,9 @@ func TestCountOnce(t *testing.T) {
 						g.Ingest(l)
 					case 'x':
 						g.Ingest(x)
+					case 'X': // the function segment first, then the service segment
+						g.Ingest(tracing.Batch{x[1]})
+						g.Ingest(tracing.Batch{x[0], x[2]})
 					case 'o':
 						g.Ingest(o)
 					}

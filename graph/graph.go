@@ -1104,9 +1104,10 @@ func (g *Graph) ingestSpan(o *tracing.Observation, at time.Time) {
 	}
 	replaced := g.addSpan(s)
 	request := invocationOf(s)
-	if request == "" && s.ParentID.IsValid() && !sdkCall(s) && o.Component.Kind == tracing.ComponentFunction {
-		// X-Ray's function segment names no request ID; its parent, the
-		// service segment, does.
+	if request == "" && s.ParentID.IsValid() && s.Attrs["aws.function_arn"] != "" {
+		// X-Ray's AWS::Lambda::Function segment names no request ID; its
+		// parent, the AWS::Lambda service segment, does. (Its subsegments
+		// are not the invocation: a fault there may have been handled.)
 		request = g.invocationOfSpan(tracing.SpanKey(s.TraceID, s.ParentID))
 	}
 	if request != "" {
@@ -1123,11 +1124,17 @@ func (g *Graph) ingestSpan(o *tracing.Observation, at time.Time) {
 		if d := s.Duration(); d > inv.spanDur {
 			inv.spanDur = d
 		}
-		if s.Status == tracing.StatusError {
+		failed, msg := s.Status == tracing.StatusError, s.StatusMessage
+		if !failed && !inv.failed && s.Attrs["aws.function_arn"] == "" {
+			// The function segment may have come first, faulted, before the
+			// service segment that names the request.
+			msg, failed = g.functionFault(s.TraceID, s.SpanID)
+		}
+		if failed {
 			// X-Ray fault or error, OTLP status ERROR: the invocation failed.
 			inv.failed = true
 			if inv.errorType == "" {
-				inv.errorType = firstLineOf(s.StatusMessage, 120)
+				inv.errorType = firstLineOf(msg, 120)
 				if inv.errorType == "" {
 					inv.errorType = "span status error"
 				}

@@ -213,3 +213,23 @@ func (g *Graph) invocationOfSpan(k tracing.Key) string {
 	}
 	return ""
 }
+
+// functionFault reports whether a child of span parent is an X-Ray
+// AWS::Lambda::Function segment that failed, and its cause.
+func (g *Graph) functionFault(trace tracing.TraceID, parent tracing.SpanID) (string, bool) {
+	ss := &g.sp
+	t := ss.find(trace)
+	if t == 0 {
+		return "", false
+	}
+	for i := ss.traces.at(t).spans; i != 0; i = ss.spans.at(i).next {
+		r := ss.spans.at(i)
+		if r.parent != parent || r.status != tracing.StatusError || r.flags&spanHasExtra == 0 {
+			continue
+		}
+		if x := ss.extra[i]; x != nil && x.attrs["aws.function_arn"] != "" {
+			return x.statusMsg, true
+		}
+	}
+	return "", false
+}

@@ -136,6 +136,9 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 	x.statusMsg, x.links, x.batch = sp.StatusMessage, sp.Links, sp.Messaging.BatchCount
 	if len(sp.Attrs) > 0 {
 		x.attrs = make(map[string]string, min(len(sp.Attrs), 8))
+		if v := sp.Attrs["aws.function_arn"]; v != "" {
+			x.attrs["aws.function_arn"] = v // marks X-Ray's function segment (see functionFault)
+		}
 		for k, v := range sp.Attrs {
 			if len(x.attrs) == 8 {
 				break
