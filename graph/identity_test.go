@@ -194,6 +194,18 @@ func TestRedriveIsItsOwnEvent(t *testing.T) {
 			t.Errorf("%s: Lineage(order id) = %v, want ambiguous (two events share it)", name, err)
 		}
 		assertRowsMatchLineage(t, g)
+		for _, r := range g.Flows(FlowQuery{Limit: 10}).Rows {
+			switch r.ID {
+			case ev:
+				if r.Link.Rel != "redriven-as" || r.Link.ID != cp.ID {
+					t.Errorf("%s: original's row link %+v", name, r.Link)
+				}
+			case cp.ID:
+				if r.Link.Rel != "redrive-of" || r.Link.ID != ev {
+					t.Errorf("%s: copy's row link %+v", name, r.Link)
+				}
+			}
+		}
 	}
 }
 

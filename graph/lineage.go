@@ -566,9 +566,15 @@ type summary struct {
 
 // row is one event's Flows row: the figures of its Lineage (build, derive).
 func (g *Graph) row(e int32, now time.Time) FlowRow {
-	l, _ := g.build(g.s.viewOf(e, false), false)
-	return FlowRow{ID: l.ID, Type: l.Type, Source: l.Source, LastHop: l.LastHop, Hops: l.HopCount, Status: l.Status,
+	v := g.s.viewOf(e, false)
+	l, _ := g.build(v, false)
+	r := FlowRow{ID: l.ID, Type: l.Type, Source: l.Source, LastHop: l.LastHop, Hops: l.HopCount, Status: l.Status,
 		First: l.First, Last: l.Last, Latency: l.Latency, CostUSD: l.CostUSD}
+	if len(v.links) > 0 {
+		links := g.links(v)
+		r.Link = links[len(links)-1]
+	}
+	return r
 }
 
 // summarize returns the figures the list sorts by, from the cache when the

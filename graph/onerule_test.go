@@ -34,6 +34,13 @@ func assertRowsMatchLineage(t *testing.T, g *Graph) int {
 				r.Status, r.Hops, r.Latency, r.Type, r.Source, r.LastHop, r.CostUSD,
 				l.Status, len(l.Hops), l.Latency, l.Type, l.Source, l.LastHop, l.CostUSD, hopSummary(l))
 		}
+		var link EventLink
+		if len(l.Links) > 0 {
+			link = l.Links[len(l.Links)-1]
+		}
+		if r.Link != link {
+			t.Errorf("row %s: link %+v, lineage %+v", r.ID, r.Link, l.Links)
+		}
 	}
 	return len(page.Rows)
 }

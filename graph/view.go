@@ -73,6 +73,9 @@ type FlowRow struct {
 	Last    time.Time
 	Latency time.Duration // first hop's start to last hop's end, as Lineage.Latency
 	CostUSD float64
+	// Link is the latest of Lineage.Links: a replayed or redriven copy names
+	// its original, an original its latest copy; zero when there is none.
+	Link EventLink
 }
 
 // FlowPage is the answer to a [FlowQuery].
