@@ -704,7 +704,15 @@ func (g *Graph) attachWeak(e int32, kind tracing.KeyKind, v string) {
 // does not add a second hop for a key another hop already published or
 // consumed in its trace.
 func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tracing.Key, sp *tracing.Span, comp tracing.Component, at time.Time, evidence string, conf float64) {
-	if request == "" && !span.IsZero() {
+	switch {
+	case request != "" || span.IsZero():
+	case sp != nil:
+		// The observation's own span (collectors relate from it): its
+		// request ID, if any, is already known; walk its parents.
+		if sp.ParentID.IsValid() {
+			request = g.invocationOfSpanID(sp.TraceID, sp.ParentID)
+		}
+	default:
 		request = g.invocationOfSpan(span)
 	}
 	g.learnDestination(via, kind, sp, at) // first: the queue hop it adds teaches the consumer map below

@@ -189,6 +189,11 @@ func (g *Graph) invocationOfSpan(k tracing.Key) string {
 	if err != nil {
 		return ""
 	}
+	return g.invocationOfSpanID(tid, sid)
+}
+
+// invocationOfSpanID is invocationOfSpan with the IDs parsed.
+func (g *Graph) invocationOfSpanID(tid tracing.TraceID, sid tracing.SpanID) string {
 	ss := &g.sp
 	t := ss.find(tid)
 	if t == 0 {
