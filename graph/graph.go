@@ -1284,6 +1284,9 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 		if g.s.key(layers[i].ki).ev != e {
 			continue // a layer of the original this message is a copy of
 		}
+		if i >= own && g.queueHopOf(e, m.SourceQueue, layers[i].ki) {
+			continue // a copy with a new MessageId: the source queue is already a hop
+		}
 		switch {
 		case i+1 < own && g.s.key(layers[i+1].ki).ev == e:
 			layers[i].inner = layers[i+1].ki
@@ -1333,6 +1336,19 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 		}
 	}
 	g.touch(g.s.key(layers[0].ki).ev, at)
+}
+
+// queueHopOf reports whether event e has a broker hop at queue q under a
+// key other than ki.
+func (g *Graph) queueHopOf(e int32, q string, ki int32) bool {
+	s := &g.s
+	for i := s.ev(e).hops; i != 0; i = s.hop(i).next {
+		h := s.hop(i)
+		if c := s.compIDs.get(h.comp); h.kind == HopBroker && h.key != ki && c.Kind == tracing.ComponentQueue && c.Name == q {
+			return true
+		}
+	}
+	return false
 }
 
 // addMsg adds or updates a broker hop of event e.

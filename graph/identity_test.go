@@ -274,3 +274,37 @@ func TestArchiveReplayIsItsOwnEvent(t *testing.T) {
 		t.Errorf("Lineage(original id) = %s, %v", l.ID, err)
 	}
 }
+
+// TestDLQCopyNewMessageID: a copy tool re-sent the failed message's body to
+// the DLQ under a new MessageId. The copy joins its event through the body,
+// and sits under the one source-queue hop the consumer's span showed.
+func TestDLQCopyNewMessageID(t *testing.T) {
+	t.Parallel()
+	ceID, note, mEnv, mDLQ := uuidN('d', 70), uuidN('f', 70), uuidN('a', 70), uuidN('a', 71)
+	req, trace := uuidN('c', 70), traceN(70)
+	consumer := tracing.Batch{otlpObs(otelSpan{trace: trace, id: spanN(70), kind: tracing.SpanKindConsumer, fn: "notify", req: req, system: "aws_sqs", op: "process",
+		dest: "notify-queue", msgID: mEnv, start: t0, end: t0.Add(300 * time.Millisecond), failed: true, errorMsg: "SMTP 451", name: "notify-queue process"})}
+	consumer = append(consumer, invocationLogs{fn: "notify", req: req, trace: trace, segment: spanN(71), start: t0, dur: 300 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"messageId": mEnv, "event_id": ceID}}, {"ERROR", map[string]any{"messageId": mEnv, "msg": "SMTP 451"}}}}.batch()...)
+	dlq := tracing.Batch{dlqObs("notify-dlq", mDLQ, snsNote(note, ceBody(ceID, map[string]any{"order_id": "o-7"})), "notify-queue", 1, t0.Add(time.Second), nil)}
+	g := newTestGraph(100)
+	g.Ingest(consumer)
+	g.Ingest(dlq)
+	l, err := g.Lineage(mDLQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queues, dead := 0, -1
+	for i, h := range l.Hops {
+		if h.Kind == HopBroker && h.Component.Name == "notify-queue" {
+			queues++
+		}
+		if h.Kind == HopDeadLetter {
+			dead = i
+		}
+	}
+	if l.ID != ceID || queues != 1 || dead < 0 || l.Hops[l.Hops[dead].Parent].Component.Name != "notify-queue" || l.Status != StatusDeadLettered ||
+		hops(l, HopInvoke, "notify") != 1 {
+		t.Errorf("%s: %s", l.ID, hopSummary(l))
+	}
+}

@@ -169,6 +169,12 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 				parent = i
 			}
 		}
+		for i, n := range nodes {
+			// A copy with a new MessageId: under its source queue all the same.
+			if parent < 0 && m.source != "" && n.hop.Kind == HopBroker && n.hop.Component == (tracing.Component{Kind: tracing.ComponentQueue, Name: m.source}) {
+				parent = i
+			}
+		}
 		if parent < 0 {
 			if p, ok := byKey[m.inner]; ok {
 				parent = p
