@@ -298,6 +298,9 @@ func TestDLQCopyNewMessageID(t *testing.T) {
 	for i, h := range l.Hops {
 		if h.Kind == HopBroker && h.Component.Name == "notify-queue" {
 			queues++
+			if h.Parent < 0 || l.Hops[h.Parent].Component.Name != "orders-topic" {
+				t.Errorf("the queue is not under the topic that fed it: %s", hopSummary(l))
+			}
 		}
 		if h.Kind == HopDeadLetter {
 			dead = i

@@ -111,6 +111,11 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 		if di != dj {
 			return di < dj
 		}
+		// Routing order where nothing else says: a bus feeds topics and
+		// queues, a topic feeds queues.
+		if ri, rj := brokerRank(msgs[i].comp.Kind), brokerRank(msgs[j].comp.Kind); ri != rj {
+			return ri < rj
+		}
 		return msgs[i].at.Before(msgs[j].at)
 	})
 	for _, m := range msgs {
@@ -365,6 +370,19 @@ func (g *Graph) links(e *eventView) []EventLink {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out
+}
+
+// brokerRank orders broker kinds as events flow through them.
+func brokerRank(k tracing.ComponentKind) int {
+	switch k {
+	case tracing.ComponentBus:
+		return 0
+	case tracing.ComponentTopic:
+		return 1
+	case tracing.ComponentQueue:
+		return 2
+	}
+	return 3
 }
 
 // queueOf is the queue a function was seen consuming.
