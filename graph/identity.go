@@ -16,6 +16,7 @@ import (
 // body IDs, request IDs, traces and correlation IDs.
 func (g *Graph) link(cp, orig tracing.Key, rel tracing.RelKind, at time.Time) {
 	c := g.eventFor(cp, at)
+	orig = g.resolveOriginal(orig)
 	o := g.eventFor(orig, at)
 	flag := flagRedriven
 	if rel == tracing.RelReplayOf {
@@ -37,6 +38,29 @@ func (g *Graph) link(cp, orig tracing.Key, rel tracing.RelKind, at time.Time) {
 	g.s.ev(c).rev++
 	g.clearFragment(c)
 	g.clearFragment(o)
+}
+
+// resolveOriginal finds the key an original is held under when the copy
+// named it by another kind (flowtop-replay-of carries an event's ID or a
+// message's, without saying which): the key as given if held, else the one
+// held event with that value as an EventBridge, SQS, SNS or CloudEvents ID.
+func (g *Graph) resolveOriginal(k tracing.Key) tracing.Key {
+	if g.s.findStrong(k.Kind, k.Value) != 0 {
+		return k
+	}
+	for _, kind := range []tracing.KeyKind{tracing.KeyEventID, tracing.KeyMessageID, tracing.KeySNSMessageID} {
+		if kind != k.Kind && g.s.findStrong(kind, k.Value) != 0 {
+			return tracing.Key{Kind: kind, Value: k.Value}
+		}
+	}
+	if e := g.onlyWeak(tracing.KeyCorrelation, "ce:"+k.Value, 0); e != 0 {
+		for i := g.s.ev(e).keys; i != 0; i = g.s.key(i).next {
+			if kr := g.s.key(i); !kr.weak && kr.kind == tracing.KeyCloudEventID {
+				return g.s.keyOf(i)
+			}
+		}
+	}
+	return k
 }
 
 func (g *Graph) addLink(e int32, other tracing.Key, rel tracing.RelKind, copy bool, at time.Time) {

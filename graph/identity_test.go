@@ -311,3 +311,38 @@ func TestDLQCopyNewMessageID(t *testing.T) {
 		t.Errorf("%s: %s", l.ID, hopSummary(l))
 	}
 }
+
+// TestReplayOfNamesAnEventID: flowtop-replay-of (and flowtop's bus replay
+// marker) may name the original's event ID rather than its message ID; the
+// copy still links to the original event, not to a new empty one.
+func TestReplayOfNamesAnEventID(t *testing.T) {
+	t.Parallel()
+	ev, m1, m2, ev2 := uuidN('d', 80), uuidN('a', 80), uuidN('a', 81), uuidN('d', 81)
+	body := ebBody(ev, "OrderPlaced", map[string]any{"order_id": "o-8"})
+	g := newTestGraph(100)
+	g.Ingest(tracing.Batch{dlqObs("billing-dlq", m1, body, "billing-queue", 3, t0, nil)})
+	// An SQS replay of the event's body, dead-lettered again, names the event ID.
+	g.Ingest(tracing.Batch{dlqObs("billing-dlq", m2, body, "billing-queue", 3, t0.Add(time.Hour), map[string]string{"flowtop-replay-of": ev})})
+	// A bus replay by flowtop: a new event ID, with the replay-of marker.
+	var obj map[string]any
+	_ = json.Unmarshal([]byte(ebBody(ev2, "OrderPlaced", map[string]any{"order_id": "o-8"})), &obj)
+	obj["resources"] = []string{"arn:aws:flowtop:::replay-of/" + ev}
+	replayed, _ := json.Marshal(obj)
+	g.Ingest(tracing.Batch{dlqObs("billing-dlq", uuidN('a', 82), string(replayed), "billing-queue", 3, t0.Add(2*time.Hour), nil)})
+	orig, err := g.Lineage(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(orig.Links) != 2 || orig.Keys == nil || !hasKey(orig, tracing.KeyMessageID, m1) {
+		t.Fatalf("original %s links %+v", hopSummary(orig), orig.Links)
+	}
+	for _, id := range []string{m2, ev2} {
+		cp, err := g.Lineage(id)
+		if err != nil || cp.ID == ev || len(cp.Links) != 1 || cp.Links[0].ID != ev {
+			t.Errorf("copy %s: %s %v links %+v", id, cp.ID, err, cp.Links)
+		}
+	}
+	if r := g.Flows(FlowQuery{Limit: 10}); r.Matched != 3 {
+		t.Errorf("%d rows, want the original and two copies", r.Matched)
+	}
+}
