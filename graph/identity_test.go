@@ -329,20 +329,23 @@ func TestReplayOfNamesAnEventID(t *testing.T) {
 	obj["resources"] = []string{"arn:aws:flowtop:::replay-of/" + ev}
 	replayed, _ := json.Marshal(obj)
 	g.Ingest(tracing.Batch{dlqObs("billing-dlq", uuidN('a', 82), string(replayed), "billing-queue", 3, t0.Add(2*time.Hour), nil)})
+	// A redrive tool that reports the original as a message ID, which is the event's.
+	m3 := uuidN('a', 83)
+	g.Ingest(tracing.Batch{tracing.CopyObservation(tracing.Key{Kind: tracing.KeyMessageID, Value: m3}, tracing.Key{Kind: tracing.KeyMessageID, Value: ev}, tracing.RelRedriveOf, t0.Add(3*time.Hour), "redrive tool")})
 	orig, err := g.Lineage(ev)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(orig.Links) != 2 || orig.Keys == nil || !hasKey(orig, tracing.KeyMessageID, m1) {
+	if len(orig.Links) != 3 || orig.Keys == nil || !hasKey(orig, tracing.KeyMessageID, m1) {
 		t.Fatalf("original %s links %+v", hopSummary(orig), orig.Links)
 	}
-	for _, id := range []string{m2, ev2} {
+	for _, id := range []string{m2, ev2, m3} {
 		cp, err := g.Lineage(id)
 		if err != nil || cp.ID == ev || len(cp.Links) != 1 || cp.Links[0].ID != ev {
 			t.Errorf("copy %s: %s %v links %+v", id, cp.ID, err, cp.Links)
 		}
 	}
-	if r := g.Flows(FlowQuery{Limit: 10}); r.Matched != 3 {
-		t.Errorf("%d rows, want the original and two copies", r.Matched)
+	if r := g.Flows(FlowQuery{Limit: 10}); r.Matched != 4 {
+		t.Errorf("%d rows, want the original and three copies", r.Matched)
 	}
 }
