@@ -348,4 +348,12 @@ func TestReplayOfNamesAnEventID(t *testing.T) {
 	if r := g.Flows(FlowQuery{Limit: 10}); r.Matched != 4 {
 		t.Errorf("%d rows, want the original and three copies", r.Matched)
 	}
+	// Alone (no body of the copy to repair it), the misnamed original must
+	// still be found, not stood in for by a new, empty event.
+	g = newTestGraph(100)
+	g.Ingest(tracing.Batch{dlqObs("billing-dlq", m1, body, "billing-queue", 3, t0, nil)})
+	g.Ingest(tracing.Batch{tracing.CopyObservation(tracing.Key{Kind: tracing.KeyMessageID, Value: m3}, tracing.Key{Kind: tracing.KeyMessageID, Value: ev}, tracing.RelRedriveOf, t0.Add(3*time.Hour), "redrive tool")})
+	if l, err := g.Lineage(ev); err != nil || len(l.Links) != 1 || l.Status != StatusRedriven {
+		t.Errorf("original alone: %v links %+v status %v", err, l.Links, l.Status)
+	}
 }
