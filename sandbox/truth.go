@@ -24,7 +24,11 @@ type Truth struct {
 	Dropped   int                     // events forgotten to keep the record bounded (oldest first)
 }
 
-// TrueEvent is one event as the world generated it.
+// TrueEvent is one event as the world generated it. Its IDs are those the
+// world exposed where a collector can read them: in a log line, a segment, a
+// span or a message body that sits in a DLQ. An SNS MessageId inside a
+// notification that was consumed and deleted, and that no one logged, is
+// known to no source, so it is not expected of flowtop either.
 type TrueEvent struct {
 	Label string // what the world made it for: "order o-000012", "poison o-000012", "order o-000014 part 2"
 	// Own are the IDs that name this event and no other one (its EventBridge
@@ -80,6 +84,7 @@ type truthLog struct {
 
 type trueEvent struct {
 	label   string
+	tags    []string // the world's own names for it (order and parcel), to find it before AWS named it
 	keys    []tracing.Key
 	path    []tracing.Component
 	status  string
@@ -104,18 +109,56 @@ func (t *truthLog) event(label string, branches int) int {
 	for len(t.order) > t.max {
 		old := t.order[0]
 		t.order = t.order[1:]
-		if e := t.events[old]; e != nil {
-			for _, k := range e.keys {
-				if t.byKey[k] == old {
-					delete(t.byKey, k)
-				}
-			}
-		}
-		delete(t.events, old)
+		t.drop(old)
 		t.dropped++
 	}
 	return h
 }
+
+// drop removes event h and its index entries (the caller holds the lock).
+func (t *truthLog) drop(h int) {
+	e := t.events[h]
+	if e == nil {
+		return
+	}
+	for _, k := range e.keys {
+		if t.byKey[k] == h {
+			delete(t.byKey, k)
+		}
+	}
+	for _, tag := range e.tags {
+		if t.byKey[tagKey(tag)] == h {
+			delete(t.byKey, tagKey(tag))
+		}
+	}
+	delete(t.events, h)
+}
+
+// forget removes an event that never happened (its PutEvents failed).
+func (t *truthLog) forget(h int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.drop(h)
+	t.order = slices.DeleteFunc(t.order, func(x int) bool { return x == h })
+}
+
+// tagKey is the index entry of a world-internal name; KeyUnknown keeps it
+// apart from every real ID.
+func tagKey(tag string) tracing.Key { return tracing.Key{Kind: tracing.KeyUnknown, Value: tag} }
+
+// tag gives event h a name of the world's own, known before AWS assigned any
+// ID: a target may run before the PutEvents call that fed it has returned.
+func (t *truthLog) tag(h int, tag string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.events[h]; e != nil {
+		e.tags = append(e.tags, tag)
+		t.byKey[tagKey(tag)] = h
+	}
+}
+
+// findTag returns the event the world named tag, or 0.
+func (t *truthLog) findTag(tag string) int { return t.find(tagKey(tag)) }
 
 // find returns the event carrying a strong key, or 0.
 func (t *truthLog) find(k tracing.Key) int {
@@ -179,11 +222,12 @@ func (t *truthLog) outcome(h int, status string) {
 	if e.pending > 0 {
 		e.pending--
 	}
-	rank := map[string]int{"in flight": 0, "ok": 1, "failed": 2, "dead-lettered": 3}
-	if e.status == "in flight" || rank[status] > rank[e.status] {
+	if e.status == "in flight" || statusRank[status] > statusRank[e.status] {
 		e.status = status
 	}
 }
+
+var statusRank = map[string]int{"in flight": 0, "ok": 1, "failed": 2, "dead-lettered": 3}
 
 // invocation counts one run of a function.
 func (t *truthLog) invocation(fn string, failed bool) {

@@ -51,6 +51,10 @@ type WorldConfig struct {
 	// MaxOrders stops placing orders after this many (the consumers go on);
 	// 0 places them until the world stops. Tests use it to keep history small.
 	MaxOrders int
+	// Hold, when not nil, keeps the world from placing orders until it is
+	// closed: a scorer opens it once its collectors are listening, so the
+	// truth holds nothing they could not have seen.
+	Hold <-chan struct{}
 }
 
 // The simulated account: names flowtop users see in the demo.
@@ -290,6 +294,7 @@ func (w *World) Run(ctx context.Context) error {
 	interval := time.Duration(float64(time.Second) / w.cfg.Rate)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	hold := w.cfg.Hold
 	for {
 		select {
 		case <-ctx.Done():
@@ -302,6 +307,14 @@ func (w *World) Run(ctx context.Context) error {
 			}
 			return nil
 		case <-tick.C:
+			if hold != nil {
+				select {
+				case <-hold:
+					hold = nil
+				default:
+					continue
+				}
+			}
 			if w.cfg.MaxOrders > 0 && w.Orders() >= w.cfg.MaxOrders {
 				tick.Stop()
 				continue
@@ -581,20 +594,33 @@ func (w *World) placeOrder(ctx context.Context) {
 	total := math.Round(5+w.float()*200*100) / 100
 	var entries []ebtypes.PutEventsRequestEntry
 	ceIDs := make([]string, parts)
+	handles := make([]int, parts)
 	for p := range parts {
 		detail := map[string]any{"order_id": orderID, "customer": customers[n%len(customers)], "total": total, "currency": "EUR", "card": card}
+		label := "order " + orderID
 		if parts > 1 {
 			detail["parcel"] = p + 1
+			label += fmt.Sprintf(" part %d", p+1)
 		}
+		// Recorded before PutEvents: its targets may run before it returns.
+		h := w.truth.event(label, orderBranches)
+		handles[p] = h
+		w.truth.tag(h, orderTag(detail))
 		var detailJSON []byte
 		if n%5 == 0 {
 			// Some producers wrap the payload as a CloudEvent (structured mode).
 			ceIDs[p] = w.uuid()
 			ce := map[string]any{"specversion": "1.0", "id": ceIDs[p], "source": ceSource, "type": "com.example.order.placed", "time": time.Now().UTC().Format(time.RFC3339), "datacontenttype": "application/json", "data": detail}
 			detailJSON, _ = json.Marshal(ce)
+			w.truth.key(h, tracing.KeyCloudEventID, tracing.CloudEventKey(ceSource, ceIDs[p]).Value)
 		} else {
 			detailJSON, _ = json.Marshal(detail)
 		}
+		w.truth.key(h, tracing.KeyRequestID, inv.req)
+		w.truth.trace(h, root)
+		w.truth.key(h, tracing.KeyCorrelation, "correlation_id="+orderID)
+		w.truth.step(h, tracing.ComponentFunction, "orders-api")
+		w.truth.step(h, tracing.ComponentBus, BusName)
 		entries = append(entries, ebtypes.PutEventsRequestEntry{
 			Source: aws.String("orders.api"), DetailType: aws.String("OrderPlaced"), Detail: aws.String(string(detailJSON)),
 			EventBusName: aws.String(BusName), TraceHeader: aws.String("Root=" + root + ";Parent=" + parent + ";Sampled=1"),
@@ -603,26 +629,16 @@ func (w *World) placeOrder(ctx context.Context) {
 	inv.log("INFO", "placing order", map[string]any{"order_id": orderID, "correlation_id": orderID})
 	out, err := w.eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
 	if err != nil || out.FailedEntryCount > 0 || len(out.Entries) != parts {
+		for _, h := range handles {
+			w.truth.forget(h)
+		}
 		inv.log("ERROR", "PutEvents failed", map[string]any{"order_id": orderID})
 		inv.end("error", "EventBridge.PutEventsFailed")
 		return
 	}
 	for p, e := range out.Entries {
 		eventID := aws.ToString(e.EventId)
-		label := "order " + orderID
-		if parts > 1 {
-			label += fmt.Sprintf(" part %d", p+1)
-		}
-		h := w.truth.event(label, orderBranches)
-		w.truth.key(h, tracing.KeyEventID, eventID)
-		if ceIDs[p] != "" {
-			w.truth.key(h, tracing.KeyCloudEventID, tracing.CloudEventKey(ceSource, ceIDs[p]).Value)
-		}
-		w.truth.key(h, tracing.KeyRequestID, inv.req)
-		w.truth.trace(h, root)
-		w.truth.key(h, tracing.KeyCorrelation, "correlation_id="+orderID)
-		w.truth.step(h, tracing.ComponentFunction, "orders-api")
-		w.truth.step(h, tracing.ComponentBus, BusName)
+		w.truth.key(handles[p], tracing.KeyEventID, eventID)
 		inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "correlation_id": orderID, "published_event_id": eventID})
 		w.span(root, "orders-api", inv, "orders publish", oteltrace.SpanKindProducer, "aws.eventbridge", "publish", BusName, eventID, time.Duration(float64(time.Millisecond)*fnByName("orders-api").baseMS))
 	}
@@ -706,7 +722,6 @@ func (w *World) invokeBatch(ctx context.Context, queue, fn string, msgs []sqstyp
 		ev, res := evs[i], results[i]
 		h := ev.handle
 		w.truth.key(h, tracing.KeyMessageID, aws.ToString(m.MessageId))
-		w.truth.key(h, tracing.KeySNSMessageID, ev.snsID)
 		w.truth.key(h, tracing.KeyRequestID, inv.req)
 		w.truth.trace(h, trace)
 		if ev.snsID != "" || queue == AnalyticsQueue {
@@ -719,6 +734,8 @@ func (w *World) invokeBatch(ctx context.Context, queue, fn string, msgs []sqstyp
 		case failed.status == "":
 			_, _ = w.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(w.queueURLs[queue]), ReceiptHandle: m.ReceiptHandle})
 			if res.parked {
+				// The notification, with its SNS MessageId, now sits in a DLQ where flowtop can read it.
+				w.truth.key(h, tracing.KeySNSMessageID, ev.snsID)
 				w.truth.outcome(h, "dead-lettered")
 			} else {
 				w.truth.outcome(h, "ok")
@@ -729,6 +746,7 @@ func (w *World) invokeBatch(ctx context.Context, queue, fn string, msgs []sqstyp
 			if queue == EmailQueue {
 				dlq = EmailDLQ
 			}
+			w.truth.key(h, tracing.KeySNSMessageID, ev.snsID)
 			w.truth.step(h, tracing.ComponentQueue, dlq)
 			w.truth.outcome(h, "dead-lettered")
 		}
@@ -772,10 +790,19 @@ func (w *World) eventOf(body, msgID string) msgEvent {
 	if ev.eventID != "" {
 		ev.handle = w.truth.find(tracing.Key{Kind: tracing.KeyEventID, Value: ev.eventID})
 	}
+	if ev.handle == 0 && ev.order != nil {
+		ev.handle = w.truth.findTag(orderTag(ev.order))
+	}
 	if ev.handle == 0 {
 		ev.handle = w.truth.find(tracing.Key{Kind: tracing.KeyMessageID, Value: msgID})
 	}
 	return ev
+}
+
+// orderTag is the world's own name for one event of an order: its order_id
+// and parcel number.
+func orderTag(detail map[string]any) string {
+	return fmt.Sprint(detail["order_id"], "#", detail["parcel"])
 }
 
 // orderOf reads the order from an EventBridge envelope (detail, or a
@@ -834,7 +861,7 @@ func (w *World) sendEmail(ctx context.Context, inv *invocation, m sqstypes.Messa
 		return handled{status: "error", errType: "ValueError"}
 	}
 	fields := map[string]any{"messageId": msgID, "event_id": ev.id(), "order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"]}
-	if ev.order["customer"] == "jun" && ev.ceID != "" {
+	if ev.order["customer"] == "fay" && ev.ceID != "" {
 		out, err := w.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(w.queueURLs[EmailDLQ]), MessageBody: m.Body})
 		if err != nil {
 			inv.log("ERROR", "cannot park the message", fields)
