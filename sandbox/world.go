@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -579,7 +580,10 @@ func (w *World) placeOrder(ctx context.Context) {
 	root, parent := w.traceHeader()
 	inv := w.begin("orders-api", root)
 	orderID := fmt.Sprintf("o-%06d", n)
-	r := w.float()
+	// Each order's outcome comes from the seed and its number alone, so a
+	// seeded world makes the same events whatever the goroutines' timing.
+	or := rand.New(rand.NewPCG(w.cfg.Seed, uint64(n)))
+	r := or.Float64()
 	card := "visa"
 	switch {
 	case r < w.cfg.DeclineRate:
@@ -591,7 +595,7 @@ func (w *World) placeOrder(ctx context.Context) {
 	if n%7 == 3 {
 		parts = 2
 	}
-	total := math.Round(5+w.float()*200*100) / 100
+	total := math.Round(5+or.Float64()*200*100) / 100
 	var entries []ebtypes.PutEventsRequestEntry
 	ceIDs := make([]string, parts)
 	handles := make([]int, parts)
@@ -643,7 +647,7 @@ func (w *World) placeOrder(ctx context.Context) {
 		w.span(root, "orders-api", inv, "orders publish", oteltrace.SpanKindProducer, "aws.eventbridge", "publish", BusName, eventID, time.Duration(float64(time.Millisecond)*fnByName("orders-api").baseMS))
 	}
 	inv.end("", "")
-	if w.float() < w.cfg.PoisonRate {
+	if or.Float64() < w.cfg.PoisonRate {
 		// A malformed message sent straight to the queue by a buggy producer.
 		out, err := w.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(w.queueURLs[BillingQueue]), MessageBody: aws.String(`{"order_id": "` + orderID + `", "total": 12.5,`)})
 		if err == nil {
@@ -799,6 +803,14 @@ func (w *World) eventOf(body, msgID string) msgEvent {
 	return ev
 }
 
+// chance is a number in [0, 1) fixed by the seed, salt, the event and the
+// delivery attempt, for outcomes that must not depend on timing.
+func (w *World) chance(salt string, ev msgEvent, m sqstypes.Message) float64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(salt + "/" + orderTag(ev.order) + "/" + strconv.Itoa(receives(m))))
+	return rand.New(rand.NewPCG(w.cfg.Seed, h.Sum64())).Float64()
+}
+
 // orderTag is the world's own name for one event of an order: its order_id
 // and parcel number.
 func orderTag(detail map[string]any) string {
@@ -839,7 +851,7 @@ func (w *World) chargeCard(ctx context.Context, inv *invocation, m sqstypes.Mess
 		inv.log("ERROR", "CardDeclined: insufficient funds", fields)
 		return handled{status: "error", errType: "CardDeclined"}
 	case "slow-bank":
-		if w.float() < 0.7 {
+		if w.chance("charge-card", ev, m) < 0.7 {
 			return handled{status: "timeout", errType: "Sandbox.Timedout"}
 		}
 	}
@@ -873,7 +885,7 @@ func (w *World) sendEmail(ctx context.Context, inv *invocation, m sqstypes.Messa
 		return handled{parked: true}
 	}
 	inv.log("INFO", "sending confirmation email", fields)
-	if w.float() < 0.01 {
+	if w.chance("send-email", ev, m) < 0.01 {
 		inv.log("ERROR", "SMTP 451 temporary failure", fields)
 		return handled{status: "error", errType: "SMTPTemporaryError"}
 	}

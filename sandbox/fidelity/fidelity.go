@@ -37,6 +37,9 @@ type Report struct {
 	Lookups, LookupsTotal  int // lookups by an event's own IDs that return an event holding all its own IDs
 	PathShown, PathTrue    int // true path components shown among the graph event's hops
 	Fragments              int // flows rows that stand for no true event
+	// RowsAgree of Rows: flows rows whose status, hop count and latency equal
+	// those of the lineage their ID opens (one rule must derive both).
+	RowsAgree, Rows int
 
 	Functions          []FunctionScore
 	InvExact, ErrExact int // functions whose invocation / error counts equal the truth
@@ -69,7 +72,8 @@ func (r Report) String() string {
 	return fmt.Sprintf("fidelity: events %d%s ids %d/%d (%s) false-merges %d lookups %d/%d (%s) path %d/%d (%s) fragments %d invocations exact %d/%d errors exact %d/%d",
 		r.Events, pending, r.IDsLinked, r.IDsExpected, pctS(r.IDsLinked, r.IDsExpected), r.FalseMerges,
 		r.Lookups, r.LookupsTotal, pctS(r.Lookups, r.LookupsTotal), r.PathShown, r.PathTrue, pctS(r.PathShown, r.PathTrue),
-		r.Fragments, r.InvExact, len(r.Functions), r.ErrExact, len(r.Functions))
+		r.Fragments, r.InvExact, len(r.Functions), r.ErrExact, len(r.Functions)) +
+		fmt.Sprintf(" rows agree %d/%d", r.RowsAgree, r.Rows)
 }
 
 // Ratio returns n/d, or 1 when d is 0.
@@ -197,6 +201,14 @@ func Score(t sandbox.Truth, g Graph) Report {
 	}
 	seen := map[string]bool{}
 	for _, row := range g.Flows(graph.FlowQuery{Limit: 1 << 20}).Rows {
+		r.Rows++
+		if l, err := g.Lineage(row.ID); err == nil {
+			if l.Status == row.Status && len(l.Hops) == row.Hops && l.Last.Sub(l.First) == row.Latency {
+				r.RowsAgree++
+			} else {
+				r.problem("row %s says %s, %d hops, %s; its lineage %s, %d hops, %s", row.ID, row.Status, row.Hops, row.Latency, l.Status, len(l.Hops), l.Last.Sub(l.First))
+			}
+		}
 		if primaries[row.ID] && !seen[row.ID] {
 			seen[row.ID] = true
 			continue

@@ -189,19 +189,25 @@ func rateFigures(g *graph.Graph) []string {
 }
 
 // Floors: what main's code measured on this seeded world when the scorer was
-// written (see the report line in the commit). The test fails when a change
-// makes flowtop show less than that; the lead raises them to 100%/0 as the
-// identity, topology and counting fixes land. Goroutine scheduling moves a
-// few figures from run to run, so each floor sits a little under the
-// measurement.
+// written (2026-12-03, before the identity, topology and counting fixes of
+// issue 11): short run (24 orders at 8/s, 30 events) ids 96.2%, lookups
+// 86.1%, path 87.5%, 0 false merges, 4 fragment rows, invocation and error
+// counts exact for 5 of 5 functions; long run (`make fidelity`, 200 orders
+// at 10/s, 240 events) ids 95.0%, lookups 82.0%, path 86.5%, 0 false merges,
+// 38 fragment rows. The test fails when a change makes flowtop show less;
+// the lead raises the floors to 100%/0 as the fixes land. Timing (which
+// messages share a batch) moves a few figures between runs, so each floor
+// sits a little under its measurement.
 const (
-	floorIDs       = 0.0
-	floorLookups   = 0.0
-	floorPath      = 0.0
-	maxFalseMerges = 1 << 30
-	maxFragments   = 1 << 30
-	floorInvExact  = 0
-	floorErrExact  = 0
+	floorIDs          = 0.93
+	floorLookups      = 0.78
+	floorPath         = 0.85
+	maxFalseMerges    = 0
+	maxFragmentsShare = 0.2 // fragment rows per true event
+	floorInvExact     = 5
+	floorErrExact     = 5
+	floorMapEdges     = 4 // of the world's 12 topology edges
+	maxMapExtra       = 0 // edges neither configured nor observed
 )
 
 // TestFidelity runs a seeded world, flowtop's real collectors over it, and
@@ -254,10 +260,16 @@ func TestFidelity(t *testing.T) {
 	if rep.FalseMerges > maxFalseMerges {
 		t.Errorf("%d false merges, above %d", rep.FalseMerges, maxFalseMerges)
 	}
-	if rep.Fragments > maxFragments {
-		t.Errorf("%d fragment rows, above %d", rep.Fragments, maxFragments)
+	if float64(rep.Fragments) > maxFragmentsShare*float64(rep.Events) {
+		t.Errorf("%d fragment rows for %d events, above %.0f%%", rep.Fragments, rep.Events, 100*maxFragmentsShare)
 	}
 	if rep.InvExact < floorInvExact || rep.ErrExact < floorErrExact {
 		t.Errorf("exact counts: invocations %d, errors %d; floors %d, %d", rep.InvExact, rep.ErrExact, floorInvExact, floorErrExact)
+	}
+	// The map (issue 11: every topology edge, none that is neither configured
+	// nor observed). Rates are reported above, not asserted: they are sampled
+	// while orders flow, and main's map counts observations, not invocations.
+	if m.Shown < floorMapEdges || len(m.Extra) > maxMapExtra {
+		t.Errorf("%s: floors %d shown, %d extra", m, floorMapEdges, maxMapExtra)
 	}
 }
