@@ -55,7 +55,7 @@ type FunctionScore struct {
 }
 
 // maxProblems bounds Report.Problems.
-const maxProblems = 40
+const maxProblems = 150
 
 func (r *Report) problem(format string, args ...any) {
 	if len(r.Problems) < maxProblems {
@@ -208,6 +208,8 @@ func Score(t sandbox.Truth, g Graph) Report {
 			} else {
 				r.problem("row %s says %s, %d hops, %s; its lineage %s, %d hops, %s", row.ID, row.Status, row.Hops, row.Latency, l.Status, len(l.Hops), l.Last.Sub(l.First))
 			}
+		} else {
+			r.problem("row %s opens no lineage: %v", row.ID, err)
 		}
 		if primaries[row.ID] && !seen[row.ID] {
 			seen[row.ID] = true
