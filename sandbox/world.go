@@ -370,6 +370,10 @@ type invocation struct {
 	trace   string
 	segment string
 	lines   []string
+	// quietReport leaves the failure out of a text-format REPORT line: Lambda
+	// writes Status there for runtime failures (timeouts, crashes), not for an
+	// error the handler threw.
+	quietReport bool
 }
 
 func (w *World) begin(fn string, trace string) *invocation {
@@ -473,7 +477,7 @@ func (inv *invocation) end(status, errType string) time.Duration {
 		if inv.cold {
 			line += fmt.Sprintf("Init Duration: %.2f ms\t", initMS)
 		}
-		if status != "" {
+		if status != "" && !inv.quietReport {
 			line += "Status: " + status + "\t"
 			if errType != "" {
 				line += "Error Type: " + errType + "\t"
@@ -805,9 +809,9 @@ func (w *World) eventOf(body, msgID string) msgEvent {
 
 // chance is a number in [0, 1) fixed by the seed, salt, the event and the
 // delivery attempt, for outcomes that must not depend on timing.
-func (w *World) chance(salt string, ev msgEvent, m sqstypes.Message) float64 {
+func (w *World) chance(salt string, ev msgEvent, attempt int) float64 {
 	h := fnv.New64a()
-	_, _ = h.Write([]byte(salt + "/" + orderTag(ev.order) + "/" + strconv.Itoa(receives(m))))
+	_, _ = h.Write([]byte(salt + "/" + orderTag(ev.order) + "/" + strconv.Itoa(attempt)))
 	return rand.New(rand.NewPCG(w.cfg.Seed, h.Sum64())).Float64()
 }
 
@@ -851,7 +855,7 @@ func (w *World) chargeCard(ctx context.Context, inv *invocation, m sqstypes.Mess
 		inv.log("ERROR", "CardDeclined: insufficient funds", fields)
 		return handled{status: "error", errType: "CardDeclined"}
 	case "slow-bank":
-		if w.chance("charge-card", ev, m) < 0.7 {
+		if w.chance("charge-card", ev, receives(m)) < 0.7 {
 			return handled{status: "timeout", errType: "Sandbox.Timedout"}
 		}
 	}
@@ -885,7 +889,7 @@ func (w *World) sendEmail(ctx context.Context, inv *invocation, m sqstypes.Messa
 		return handled{parked: true}
 	}
 	inv.log("INFO", "sending confirmation email", fields)
-	if w.chance("send-email", ev, m) < 0.01 {
+	if w.chance("send-email", ev, receives(m)) < 0.01 {
 		inv.log("ERROR", "SMTP 451 temporary failure", fields)
 		return handled{status: "error", errType: "SMTPTemporaryError"}
 	}
@@ -917,7 +921,19 @@ func (w *World) reserveStock(ctx context.Context, payload []byte) ([]byte, error
 		w.truth.outcome(ev.handle, "failed")
 		return nil, ev.err
 	}
-	inv.log("INFO", "reserving stock", map[string]any{"event_id": ev.id(), "order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"]})
+	fields := map[string]any{"event_id": ev.id(), "order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"]}
+	inv.log("INFO", "reserving stock", fields)
+	if w.chance("reserve-stock", ev, 1) < 0.08 {
+		// The handler throws: the runtime logs the error, X-Ray marks a fault,
+		// and a text-format REPORT line says nothing about it, as Lambda's does.
+		fields["errorType"], fields["errorMessage"] = "OutOfStock", "no stock left for the order"
+		inv.log("ERROR", "Invoke Error", fields)
+		inv.quietReport = true
+		took := inv.end("error", "OutOfStock")
+		w.span(root, "reserve-stock", inv, "reserve-stock process", oteltrace.SpanKindConsumer, "aws.eventbridge", "process", BusName, ev.eventID, took, "error")
+		w.truth.outcome(ev.handle, "failed")
+		return nil, errors.New("OutOfStock: no stock left for the order")
+	}
 	took := inv.end("", "")
 	w.span(root, "reserve-stock", inv, "reserve-stock process", oteltrace.SpanKindConsumer, "aws.eventbridge", "process", BusName, ev.eventID, took)
 	w.truth.outcome(ev.handle, "ok")

@@ -176,12 +176,19 @@ func ready(hs []tracing.SourceHealth) bool {
 
 func waitTick() { <-time.After(250 * time.Millisecond) }
 
-// rateFigures are the map's function rates, for the log.
+// rateFigures are each function's rate on the map (:map) and in the
+// function figures (:fn, the last full interval), for the log.
 func rateFigures(g *graph.Graph) []string {
+	fn := map[string]float64{}
+	for _, f := range g.Functions() {
+		if n := len(f.Rate); n >= 2 {
+			fn[f.Name] = (f.Rate[n-2] + f.Rate[max(n-3, 0)]) / 2
+		}
+	}
 	var out []string
 	for _, n := range g.Map().Nodes {
 		if n.Component.Kind == tracing.ComponentFunction {
-			out = append(out, fmt.Sprintf("%s %.2f/s", n.Component.Name, n.Rate))
+			out = append(out, fmt.Sprintf("%s map %.2f/s fn %.2f/s", n.Component.Name, n.Rate, fn[n.Component.Name]))
 		}
 	}
 	sort.Strings(out)
@@ -190,14 +197,16 @@ func rateFigures(g *graph.Graph) []string {
 
 // Floors: what main's code measured on this seeded world when the scorer was
 // written (2026-12-03, before the identity, topology and counting fixes of
-// issue 11): short run (24 orders at 8/s, 30 events) ids 96.2%, lookups
-// 86.1%, path 87.5%, 0 false merges, 4 fragment rows, invocation and error
-// counts exact for 5 of 5 functions; long run (`make fidelity`, 200 orders
-// at 10/s, 240 events) ids 95.0%, lookups 82.0%, path 86.5%, 0 false merges,
-// 38 fragment rows. The test fails when a change makes flowtop show less;
-// the lead raises the floors to 100%/0 as the fixes land. Timing (which
-// messages share a batch) moves a few figures between runs, so each floor
-// sits a little under its measurement.
+// issue 11). Short run (24 orders at 8/s, 30 events): ids 357/371 (96.2%),
+// lookups 285/331 (86.1%), path 253/289 (87.5%), 0 false merges, 4 fragment
+// rows, invocations exact 5/5, errors exact 4/5 (reserve-stock's thrown
+// errors: text format, REPORT without Status, count 0 of 2), rows agree
+// 33/34; map edges 4/12, 0 extra. Long run (`make fidelity`, 200 orders at
+// 10/s, 240 events): ids 95.0%, lookups 82.0%, path 86.5%, 0 false merges, 38
+// fragment rows, invocations 5/5, errors 4/5, rows agree 259/278. The test
+// fails when a change makes flowtop show less; the lead raises the floors to
+// 100%/0 as the fixes land. Timing (which messages share a batch) moves a few
+// figures between runs, so each floor sits a little under its measurement.
 const (
 	floorIDs          = 0.93
 	floorLookups      = 0.78
@@ -205,7 +214,7 @@ const (
 	maxFalseMerges    = 0
 	maxFragmentsShare = 0.2 // fragment rows per true event
 	floorInvExact     = 5
-	floorErrExact     = 5
+	floorErrExact     = 4
 	floorMapEdges     = 4 // of the world's 12 topology edges
 	maxMapExtra       = 0 // edges neither configured nor observed
 )
