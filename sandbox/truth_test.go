@@ -46,9 +46,23 @@ func TestWorldTruth(t *testing.T) {
 		}
 		<-time.After(100 * time.Millisecond)
 	}
-	var parts, parked, dead int
+	var parts, parked, dead, direct int
 	for _, e := range tr.Events {
 		if !strings.HasPrefix(e.Label, "order ") {
+			continue
+		}
+		if strings.HasSuffix(e.Label, "(cloudevent to sns)") {
+			// Published to SNS as a CloudEvent; send-email fails it into email-dlq.
+			direct++
+			var path []string
+			for _, c := range e.Path {
+				path = append(path, c.String())
+			}
+			slices.Sort(path)
+			want := []string{"function/orders-api", "function/record-analytics", "function/send-email", "queue/analytics-queue", "queue/email-dlq", "queue/email-queue", "topic/order-events"}
+			if !slices.Equal(path, want) || e.Status != "dead-lettered" {
+				t.Errorf("%s: %s, path %v, want %v", e.Label, e.Status, path, want)
+			}
 			continue
 		}
 		for _, c := range []string{"function/orders-api", "bus/orders", "queue/billing-queue", "function/charge-card", "function/reserve-stock",
@@ -80,7 +94,16 @@ func TestWorldTruth(t *testing.T) {
 			dead++
 		}
 	}
-	if parts != 2*(orders/7) && parts != 2*(orders/7+1) {
+	if direct != orders/10 {
+		t.Errorf("%d CloudEvents published to SNS for %d orders", direct, orders)
+	}
+	wantParts := 0
+	for n := 1; n <= orders; n++ {
+		if n%7 == 3 && n%10 != 0 {
+			wantParts += 2
+		}
+	}
+	if parts != wantParts {
 		t.Errorf("%d two-part events for %d orders", parts, orders)
 	}
 	if parked == 0 || dead <= parked {
@@ -93,7 +116,7 @@ func TestWorldTruth(t *testing.T) {
 	if tr.Functions["charge-card"].Errors == 0 || tr.Functions["record-analytics"].Invocations >= tr.Functions["send-email"].Invocations {
 		t.Errorf("functions %+v: want charge-card errors and record-analytics batching", tr.Functions)
 	}
-	if len(tr.Edges) != 12 {
+	if len(tr.Edges) != 13 {
 		t.Errorf("%d topology edges: %+v", len(tr.Edges), tr.Edges)
 	}
 }

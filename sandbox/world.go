@@ -99,6 +99,7 @@ type World struct {
 	mu        sync.Mutex
 	rnd       *rand.Rand
 	queueURLs map[string]string
+	topicARN  string
 	instances map[string][]*instance
 	pending   map[string][]cwltypes.InputLogEvent // "group\x00stream" → events to flush
 	segments  []string
@@ -219,6 +220,8 @@ func (w *World) setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	w.topicARN = aws.ToString(topic.TopicArn)
+	w.truth.edge(fn("orders-api"), topicC, false, "Publish in orders-api's code")
 	if _, err := w.sns.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN(EmailQueue))}); err != nil {
 		return err
 	}
@@ -595,11 +598,15 @@ func (w *World) placeOrder(ctx context.Context) {
 	case r < w.cfg.DeclineRate+w.cfg.TimeoutRate:
 		card = "slow-bank"
 	}
+	total := math.Round(5+or.Float64()*200*100) / 100
+	if n%10 == 0 {
+		w.publishDirect(ctx, inv, root, orderID, map[string]any{"order_id": orderID, "customer": customers[n%len(customers)], "total": total, "currency": "EUR", "card": card})
+		return
+	}
 	parts := 1
 	if n%7 == 3 {
 		parts = 2
 	}
-	total := math.Round(5+or.Float64()*200*100) / 100
 	var entries []ebtypes.PutEventsRequestEntry
 	ceIDs := make([]string, parts)
 	handles := make([]int, parts)
@@ -660,6 +667,37 @@ func (w *World) placeOrder(ctx context.Context) {
 			w.truth.step(h, tracing.ComponentQueue, BillingQueue)
 		}
 	}
+}
+
+// publishDirect is orders-api publishing a structured-mode CloudEvent straight
+// to the order-events topic, without the bus: it reaches send-email (SNS
+// envelope) and record-analytics (raw delivery) only.
+func (w *World) publishDirect(ctx context.Context, inv *invocation, root, orderID string, detail map[string]any) {
+	h := w.truth.event("order "+orderID+" (cloudevent to sns)", 2)
+	w.truth.tag(h, orderTag(detail))
+	ceID := w.uuid()
+	ce, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": ceID, "source": ceSource, "type": "com.example.order.placed",
+		"time": time.Now().UTC().Format(time.RFC3339), "datacontenttype": "application/json", "data": detail})
+	w.truth.key(h, tracing.KeyCloudEventID, tracing.CloudEventKey(ceSource, ceID).Value)
+	w.truth.key(h, tracing.KeyRequestID, inv.req)
+	w.truth.trace(h, root)
+	w.truth.key(h, tracing.KeyCorrelation, "correlation_id="+orderID)
+	w.truth.step(h, tracing.ComponentFunction, "orders-api")
+	w.truth.step(h, tracing.ComponentTopic, OrdersTopic)
+	inv.log("INFO", "placing order", map[string]any{"order_id": orderID, "correlation_id": orderID})
+	out, err := w.sns.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(w.topicARN), Message: aws.String(string(ce))})
+	if err != nil {
+		w.truth.forget(h)
+		inv.log("ERROR", "Publish failed", map[string]any{"order_id": orderID})
+		inv.end("error", "SNS.PublishFailed")
+		return
+	}
+	snsID := aws.ToString(out.MessageId)
+	// The producer span names the SNS MessageId, so flowtop can know it.
+	w.truth.key(h, tracing.KeySNSMessageID, snsID)
+	inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "correlation_id": orderID, "published_event_id": ceID})
+	w.span(root, "orders-api", inv, OrdersTopic+" publish", oteltrace.SpanKindProducer, "aws_sns", "publish", OrdersTopic, snsID, time.Duration(float64(time.Millisecond)*fnByName("orders-api").baseMS))
+	inv.end("", "")
 }
 
 // handled is what a consumer did with one message: status "" (done),
@@ -825,11 +863,16 @@ func orderTag(detail map[string]any) string {
 // CloudEvent's data inside it).
 func orderOf(body string) (eventID, ceID string, order map[string]any, err error) {
 	var env struct {
-		ID     string         `json:"id"`
-		Detail map[string]any `json:"detail"`
+		ID          string         `json:"id"`
+		Detail      map[string]any `json:"detail"`
+		SpecVersion string         `json:"specversion"`
+		Data        map[string]any `json:"data"`
 	}
 	if err := json.Unmarshal([]byte(body), &env); err != nil {
 		return "", "", nil, err
+	}
+	if env.SpecVersion != "" && env.Data != nil {
+		return "", env.ID, env.Data, nil // a CloudEvent published as it is
 	}
 	order = env.Detail
 	if data, ok := env.Detail["data"].(map[string]any); ok && env.Detail["specversion"] != nil {
@@ -877,6 +920,12 @@ func (w *World) sendEmail(ctx context.Context, inv *invocation, m sqstypes.Messa
 		return handled{status: "error", errType: "ValueError"}
 	}
 	fields := map[string]any{"messageId": msgID, "event_id": ev.id(), "order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"]}
+	if ev.eventID == "" && ev.ceID != "" && ev.order["customer"] == "ana" {
+		// No template for this customer's locale: every attempt fails, and the
+		// redrive policy dead-letters the notification.
+		inv.log("ERROR", "TemplateMissing: no email template for the customer's locale", fields)
+		return handled{status: "error", errType: "TemplateMissing"}
+	}
 	if ev.order["customer"] == "fay" && ev.ceID != "" {
 		out, err := w.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(w.queueURLs[EmailDLQ]), MessageBody: m.Body})
 		if err != nil {
