@@ -71,8 +71,12 @@ const (
 	AnalyticsQueue = "analytics-queue"
 )
 
-// analyticsBatch is how many messages one record-analytics invocation takes at most.
-const analyticsBatch = 5
+// analyticsBatch is how many messages one record-analytics invocation takes
+// at most, and batchWindow how long its event source mapping gathers them.
+const (
+	analyticsBatch = 5
+	batchWindow    = time.Second
+)
 
 // World is the order pipeline running on a sandbox endpoint: orders-api puts
 // OrderPlaced on the orders bus; rules deliver it to billing-queue (consumed
@@ -377,6 +381,8 @@ type invocation struct {
 	// writes Status there for runtime failures (timeouts, crashes), not for an
 	// error the handler threw.
 	quietReport bool
+	// links are X-Ray links to the traces of the messages a batch consumed.
+	links []map[string]string
 }
 
 func (w *World) begin(fn string, trace string) *invocation {
@@ -494,6 +500,9 @@ func (inv *invocation) end(status, errType string) time.Duration {
 		"start_time": float64(inv.start.UnixNano()) / 1e9, "end_time": float64(inv.start.UnixNano())/1e9 + ms/1000,
 		"aws":         map[string]any{"request_id": inv.req, "function_arn": "arn:aws:lambda:" + Region + ":" + Account + ":function:" + spec.name},
 		"annotations": map[string]any{"cold_start": inv.cold}}
+	if len(inv.links) > 0 {
+		seg["links"] = inv.links
+	}
 	if status != "" {
 		seg["fault"] = true
 		seg["cause"] = map[string]any{"exceptions": []any{map[string]any{"id": w.hex(16), "message": errType, "type": errType}}}
@@ -584,7 +593,7 @@ func (w *World) placeOrder(ctx context.Context) {
 	n := w.orders
 	w.mu.Unlock()
 	w.truth.order1()
-	root, parent := w.traceHeader()
+	root, _ := w.traceHeader()
 	inv := w.begin("orders-api", root)
 	orderID := fmt.Sprintf("o-%06d", n)
 	// Each order's outcome comes from the seed and its number alone, so a
@@ -638,7 +647,7 @@ func (w *World) placeOrder(ctx context.Context) {
 		w.truth.step(h, tracing.ComponentBus, BusName)
 		entries = append(entries, ebtypes.PutEventsRequestEntry{
 			Source: aws.String("orders.api"), DetailType: aws.String("OrderPlaced"), Detail: aws.String(string(detailJSON)),
-			EventBusName: aws.String(BusName), TraceHeader: aws.String("Root=" + root + ";Parent=" + parent + ";Sampled=1"),
+			EventBusName: aws.String(BusName), TraceHeader: aws.String("Root=" + root + ";Parent=" + inv.segment + ";Sampled=1"),
 		})
 	}
 	inv.log("INFO", "placing order", map[string]any{"order_id": orderID, "correlation_id": orderID})
@@ -714,6 +723,14 @@ type handled struct {
 // three receives.
 func (w *World) consume(ctx context.Context, queue, fn string, batch int, handle func(ctx context.Context, inv *invocation, m sqstypes.Message, ev msgEvent) handled) {
 	for ctx.Err() == nil {
+		if batch > 1 {
+			// A batching window (MaximumBatchingWindowInSeconds) lets messages gather.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(batchWindow):
+			}
+		}
 		out, err := w.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.queueURLs[queue]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"}})
 		if err != nil {
@@ -753,6 +770,14 @@ func (w *World) invokeBatch(ctx context.Context, queue, fn string, msgs []sqstyp
 		trace, _ = w.traceHeader()
 	}
 	inv := w.begin(fn, trace)
+	if len(msgs) > 1 {
+		// As Lambda does for a batch: link the invocation to each message's trace.
+		for _, m := range msgs {
+			if root, parent := headerIDs(m.Attributes["AWSTraceHeader"]); root != "" && parent != "" {
+				inv.links = append(inv.links, map[string]string{"trace_id": root, "id": parent})
+			}
+		}
+	}
 	evs := make([]msgEvent, len(msgs))
 	results := make([]handled, len(msgs))
 	failed := handled{}
@@ -797,6 +822,20 @@ func (w *World) invokeBatch(ctx context.Context, queue, fn string, msgs []sqstyp
 			w.truth.outcome(h, "dead-lettered")
 		}
 	}
+}
+
+// headerIDs reads Root and Parent from an X-Ray trace header.
+func headerIDs(h string) (root, parent string) {
+	for _, f := range strings.Split(h, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
+		switch k {
+		case "Root":
+			root = v
+		case "Parent":
+			parent = v
+		}
+	}
+	return root, parent
 }
 
 func receives(m sqstypes.Message) int {
