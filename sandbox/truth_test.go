@@ -120,3 +120,34 @@ func TestWorldTruth(t *testing.T) {
 		t.Errorf("%d topology edges: %+v", len(tr.Edges), tr.Edges)
 	}
 }
+
+// TestTruthBounded: the record keeps its newest events, counts the ones it
+// forgot, and forgets their index entries with them.
+func TestTruthBounded(t *testing.T) {
+	t.Parallel()
+	tl := newTruthLog(3)
+	var hs []int
+	for i := range 5 {
+		h := tl.event("e", 1)
+		tl.key(h, tracing.KeyEventID, string(rune('a'+i)))
+		tl.tag(h, string(rune('A'+i)))
+		hs = append(hs, h)
+	}
+	tr := tl.snapshot()
+	if len(tr.Events) != 3 || tr.Dropped != 2 || tr.Pending != 3 {
+		t.Fatalf("events %d dropped %d pending %d", len(tr.Events), tr.Dropped, tr.Pending)
+	}
+	if tl.find(tracing.Key{Kind: tracing.KeyEventID, Value: "a"}) != 0 || tl.findTag("B") != 0 {
+		t.Error("a forgotten event is still indexed")
+	}
+	if tl.find(tracing.Key{Kind: tracing.KeyEventID, Value: "e"}) != hs[4] || tl.findTag("E") != hs[4] {
+		t.Error("the newest event is not indexed")
+	}
+	tl.outcome(hs[4], "failed")
+	tl.outcome(hs[3], "ok")
+	tl.forget(hs[2])
+	tr = tl.snapshot()
+	if len(tr.Events) != 2 || tr.Pending != 0 || tr.Events[1].Status != "failed" {
+		t.Fatalf("after outcomes and a forget: %+v", tr)
+	}
+}
