@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/sandbox"
@@ -37,6 +38,11 @@ type Report struct {
 	Lookups, LookupsTotal  int // lookups by an event's own IDs that return an event holding all its own IDs
 	PathShown, PathTrue    int // true path components shown among the graph event's hops
 	Fragments              int // flows rows that stand for no true event
+	// LiveFragments are rows that stood for no true event (as the graph
+	// ends up) and stayed on the list for 2 s or more while the world ran:
+	// the same order shown as two rows for more than a refresh. Set by
+	// [Report.CountLive]; -1 when not measured.
+	LiveFragments int
 	// RowsAgree of Rows: flows rows whose status, hop count and latency equal
 	// those of the lineage their ID opens (one rule must derive both).
 	RowsAgree, Rows int
@@ -45,6 +51,45 @@ type Report struct {
 	InvExact, ErrExact int // functions whose invocation / error counts equal the truth
 
 	Problems []string // what went wrong, one line each, for the test log (bounded)
+
+	primaries map[string]bool   // row IDs that stand for a true event
+	owners    map[string]string // an ID as users see it → "label (kind)" of the true event carrying it
+}
+
+// Sighting is when a flows row ID was first and last seen on the list.
+type Sighting struct{ First, Last time.Time }
+
+// Watch records the flows rows' IDs into seen, for [Report.CountLive].
+func Watch(g Graph, now time.Time, seen map[string]Sighting) {
+	for _, row := range g.Flows(graph.FlowQuery{Limit: 1 << 20}).Rows {
+		s, ok := seen[row.ID]
+		if !ok {
+			s.First = now
+		}
+		s.Last = now
+		seen[row.ID] = s
+	}
+}
+
+// CountLive sets LiveFragments from the rows seen while the world ran: rows
+// that stand for no true event and were listed for at least after.
+func (r *Report) CountLive(seen map[string]Sighting, after time.Duration) {
+	r.LiveFragments = 0
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if s := seen[id]; !r.primaries[id] && s.Last.Sub(s.First) >= after {
+			r.LiveFragments++
+			owner := r.owners[id]
+			if owner == "" {
+				owner = "no true event"
+			}
+			r.problem("row %s (%s) stood for no whole event for %s", id, owner, s.Last.Sub(s.First).Round(100*time.Millisecond))
+		}
+	}
 }
 
 // FunctionScore compares one function's counts.
@@ -65,6 +110,10 @@ func (r *Report) problem(format string, args ...any) {
 
 // String is the one line of figures `make fidelity` prints.
 func (r Report) String() string {
+	live := ""
+	if r.LiveFragments >= 0 {
+		live = fmt.Sprintf(" live-fragments(≥2s) %d", r.LiveFragments)
+	}
 	pending := ""
 	if r.Pending > 0 {
 		pending = fmt.Sprintf(" (%d pending)", r.Pending)
@@ -73,7 +122,7 @@ func (r Report) String() string {
 		r.Events, pending, r.IDsLinked, r.IDsExpected, pctS(r.IDsLinked, r.IDsExpected), r.FalseMerges,
 		r.Lookups, r.LookupsTotal, pctS(r.Lookups, r.LookupsTotal), r.PathShown, r.PathTrue, pctS(r.PathShown, r.PathTrue),
 		r.Fragments, r.InvExact, len(r.Functions), r.ErrExact, len(r.Functions)) +
-		fmt.Sprintf(" rows agree %d/%d", r.RowsAgree, r.Rows)
+		fmt.Sprintf(" rows agree %d/%d", r.RowsAgree, r.Rows) + live
 }
 
 // Ratio returns n/d, or 1 when d is 0.
@@ -105,7 +154,7 @@ func UserID(k tracing.Key) string {
 // Score measures g against t: every event the world recorded, finished or not
 // (Pending counts the unfinished ones; a run waits for them before scoring).
 func Score(t sandbox.Truth, g Graph) Report {
-	var r Report
+	r := Report{LiveFragments: -1, owners: map[string]string{}}
 	lineages := map[string]graph.Lineage{} // by lineage ID
 	type scored struct {
 		ev      sandbox.TrueEvent
@@ -117,6 +166,9 @@ func Score(t sandbox.Truth, g Graph) Report {
 			r.Pending++
 		}
 		r.Events++
+		for _, k := range e.Own {
+			r.owners[UserID(k)] = e.Label + ", its " + k.Kind.String() + " id"
+		}
 		s := scored{ev: e}
 		best := -1
 		var missed []string
@@ -199,6 +251,7 @@ func Score(t sandbox.Truth, g Graph) Report {
 			primaries[s.primary] = true
 		}
 	}
+	r.primaries = primaries
 	seen := map[string]bool{}
 	for _, row := range g.Flows(graph.FlowQuery{Limit: 1 << 20}).Rows {
 		r.Rows++

@@ -40,6 +40,7 @@ type run struct {
 	hub   *collectors.Hub
 	g     *graph.Graph
 	rates []string // function rates sampled while orders still flowed
+	seen  map[string]Sighting
 }
 
 // world starts the pipeline: the OTLP receiver first (the world sends to it),
@@ -105,7 +106,7 @@ func world(t *testing.T, orders int, rate float64) *run {
 		waitTick()
 	}
 	close(hold)
-	return &run{sb: sb, g: g, hub: hub}
+	return &run{sb: sb, g: g, hub: hub, seen: map[string]Sighting{}}
 }
 
 // settle waits, with deadlines, until the world has placed its orders and
@@ -122,6 +123,7 @@ func (r *run) settle(t *testing.T, orders int, worldDeadline, graphDeadline time
 			sampled = true
 			r.rates = rateFigures(r.g)
 		}
+		Watch(r.g, time.Now(), r.seen)
 		if tr.Orders >= orders && tr.Pending == 0 {
 			break
 		}
@@ -136,6 +138,7 @@ func (r *run) settle(t *testing.T, orders int, worldDeadline, graphDeadline time
 	last, since := "", time.Now()
 	for {
 		tr := r.sb.World.Truth()
+		Watch(r.g, time.Now(), r.seen)
 		rep := Score(tr, r.g)
 		line := rep.String()
 		if line != last {
@@ -201,11 +204,12 @@ func rateFigures(g *graph.Graph) []string {
 // (98.1–98.6%), lookups 300–315/330 (90.9–95.5%), path 243–246/273
 // (89.0–90.1%), 0 false merges, 1–2 fragment rows, invocations exact 5/5,
 // errors exact 4/5 (reserve-stock's thrown errors: text format, REPORT
-// without Status, count 0), rows agree 29–30 of 30–31; map edges 5/13, 0
+// without Status, count 0), rows agree 29–30 of 30–31, 4 rows that stood
+// for no whole event for 2 s or more while the world ran; map edges 5/13, 0
 // extra. Long run (`make fidelity`, 200 orders at 10/s, 237 events): ids
-// 2917/3012 (96.8%), lookups 2479/2748 (90.2%), path 2017/2276 (88.6%), 0
+// 3078/3173 (97.0%), lookups 2311/2565 (90.1%), path 2017/2276 (88.6%), 0
 // false merges, 19 fragment rows, invocations 5/5, errors 4/5, rows agree
-// 237/256. The test fails when a change makes flowtop show less; the lead
+// 237/256, 47 live fragments. The test fails when a change makes flowtop show less; the lead
 // raises the floors to 100%/0 as the fixes land. Timing (which messages
 // share a batch, what a source has read when the score settles) moves a few
 // figures between runs, so each floor sits a little under its measurement.
@@ -215,6 +219,7 @@ const (
 	floorPath         = 0.86
 	maxFalseMerges    = 0
 	maxFragmentsShare = 0.15 // fragment rows per true event
+	maxLiveShare      = 0.25 // rows listed 2 s or more for no whole event, per true event
 	floorInvExact     = 5
 	floorErrExact     = 4
 	floorMapEdges     = 5 // of the world's 13 topology edges
@@ -237,6 +242,7 @@ func TestFidelity(t *testing.T) {
 	}
 	r := world(t, orders, rate)
 	tr, rep := r.settle(t, orders, 60*time.Second+time.Duration(float64(orders)/rate*float64(time.Second)), 30*time.Second)
+	rep.CountLive(r.seen, 2*time.Second)
 	fmt.Println(rep.String())
 	t.Log(rep.String())
 	for _, p := range rep.Problems {
@@ -273,6 +279,9 @@ func TestFidelity(t *testing.T) {
 	}
 	if float64(rep.Fragments) > maxFragmentsShare*float64(rep.Events) {
 		t.Errorf("%d fragment rows for %d events, above %.0f%%", rep.Fragments, rep.Events, 100*maxFragmentsShare)
+	}
+	if float64(rep.LiveFragments) > maxLiveShare*float64(rep.Events) {
+		t.Errorf("%d rows stood for no whole event for 2 s or more (%d events), above %.0f%%", rep.LiveFragments, rep.Events, 100*maxLiveShare)
 	}
 	if rep.InvExact < floorInvExact || rep.ErrExact < floorErrExact {
 		t.Errorf("exact counts: invocations %d, errors %d; floors %d, %d", rep.InvExact, rep.ErrExact, floorInvExact, floorErrExact)
