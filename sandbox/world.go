@@ -283,6 +283,7 @@ func (w *World) setup(ctx context.Context) error {
 		// The consumers poll their queues as these event source mappings would.
 		w.srv.AddEventSourceMapping(qARN(BillingQueue), "charge-card", 10)
 		w.srv.AddEventSourceMapping(qARN(EmailQueue), "send-email", 10)
+		w.srv.AddEventSourceMapping(qARN(AnalyticsQueue), "record-analytics", analyticsBatch)
 	}
 	return nil
 }

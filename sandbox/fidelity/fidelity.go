@@ -256,10 +256,11 @@ func Score(t sandbox.Truth, g Graph) Report {
 	for _, row := range g.Flows(graph.FlowQuery{Limit: 1 << 20}).Rows {
 		r.Rows++
 		if l, err := g.Lineage(row.ID); err == nil {
-			if l.Status == row.Status && len(l.Hops) == row.Hops && l.Last.Sub(l.First) == row.Latency {
+			// One rule: the row's figures are its lineage's (first hop start → last hop end).
+			if l.Status == row.Status && len(l.Hops) == row.Hops && l.HopCount == row.Hops && l.Latency == row.Latency {
 				r.RowsAgree++
 			} else {
-				r.problem("row %s says %s, %d hops, %s; its lineage %s, %d hops, %s", row.ID, row.Status, row.Hops, row.Latency, l.Status, len(l.Hops), l.Last.Sub(l.First))
+				r.problem("row %s says %s, %d hops, %s; its lineage %s, %d hops, %s", row.ID, row.Status, row.Hops, row.Latency, l.Status, len(l.Hops), l.Latency)
 			}
 		} else {
 			r.problem("row %s opens no lineage: %v", row.ID, err)

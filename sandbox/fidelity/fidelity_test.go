@@ -13,7 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
 	"github.com/aws/smithy-go/logging"
@@ -23,6 +25,7 @@ import (
 	"github.com/flowtop/flowtop/collectors/dlq"
 	lambdasrc "github.com/flowtop/flowtop/collectors/lambda"
 	"github.com/flowtop/flowtop/collectors/otlp"
+	"github.com/flowtop/flowtop/collectors/topology"
 	"github.com/flowtop/flowtop/collectors/xray"
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/sandbox"
@@ -92,6 +95,10 @@ func world(t *testing.T, orders int, rate float64) *run {
 	hub.Add(logs)
 	hub.Add(xray.New(awsxray.NewFromConfig(cfg), xray.Config{Poll: time.Second, Lookback: time.Minute}))
 	hub.Add(dlq.New(sqs.NewFromConfig(cfg), dlq.Config{Poll: time.Second, Discover: 5 * time.Second}))
+	hub.Add(topology.New(topology.Clients{
+		Events: eventbridge.NewFromConfig(cfg), SNS: sns.NewFromConfig(cfg),
+		Lambda: awslambda.NewFromConfig(cfg), SQS: sqs.NewFromConfig(cfg),
+	}, topology.Config{}))
 	done := make(chan struct{})
 	go func() { defer close(done); hub.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
