@@ -168,8 +168,8 @@ func TestHTTPJSONLimitsAndBadInput(t *testing.T) {
 	if resp, _ := post("application/json", bytes.Repeat([]byte(" "), 8192)); resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("too large: %d", resp.StatusCode)
 	}
-	if hl := r.Health(); hl.Unparsed < 2 {
-		t.Errorf("unparsed not counted: %+v", hl)
+	if hl := r.Health(); hl.Unparsed != 1 || hl.Rejected != 2 || hl.Accepted != 1 {
+		t.Errorf("want 1 span unparsed, 2 requests rejected, 1 span accepted: %+v", hl)
 	}
 }
 
@@ -196,8 +196,8 @@ func TestSheds(t *testing.T) {
 	if codes[200] != 1 || codes[503] != 19 {
 		t.Errorf("status codes %v: want one accepted, the rest shed", codes)
 	}
-	if d := r.Health().Dropped; d != 19 {
-		t.Errorf("dropped %d, want 19", d)
+	if h := r.Health(); h.Shed != 19 || h.Dropped != 0 {
+		t.Errorf("shed %d, dropped %d; want 19 requests shed, nothing dropped", h.Shed, h.Dropped)
 	}
 }
 
