@@ -418,7 +418,7 @@ type grantKey struct{}
 // stream may take ReadTimeout at most.
 func (r *Receiver) tap(ctx context.Context, _ *tap.Info) (context.Context, error) {
 	gr := r.gate.grant()
-	if !gr.grow(2 * int64(r.cfg.MaxRequestBytes)) {
+	if !gr.grow(min(2*int64(r.cfg.MaxRequestBytes), r.gate.limit)) {
 		r.tracker.Shed(1)
 		return nil, status.Error(codes.Unavailable, "otlp: flowtop is over its memory budget; retry later")
 	}
