@@ -140,6 +140,12 @@ type decoder struct {
 
 	span  spanIn
 	links []linkIn
+
+	// Keys and relations of the request's observations are cut from shared
+	// chunks: the graph only reads them while it ingests the batch. A new
+	// request starts new chunks, since the last batch still uses its own.
+	keySlab []tracing.Key
+	relSlab []tracing.Relation
 }
 
 // maxInterned bounds the intern table; past it the table starts afresh.
@@ -152,6 +158,70 @@ func newDecoder(lim Limits) *decoder {
 // reset readies d for a new request, keeping its intern table.
 func (d *decoder) reset(grow func(int64) bool) {
 	d.out, d.truncated, d.rejected, d.why, d.grow, d.outBytes = nil, 0, 0, "", grow, 0
+	d.keySlab, d.relSlab = nil, nil
+}
+
+// slabChunk is how many keys or relations one chunk holds.
+const slabChunk = 512
+
+// keys returns an empty slice with room for n keys, cut from the chunk.
+func (d *decoder) keys(n int) []tracing.Key {
+	if cap(d.keySlab)-len(d.keySlab) < n {
+		d.keySlab = make([]tracing.Key, 0, max(slabChunk, n))
+	}
+	at := len(d.keySlab)
+	d.keySlab = d.keySlab[:at+n]
+	return d.keySlab[at : at : at+n]
+}
+
+// relations returns an empty slice with room for n relations, cut from the chunk.
+func (d *decoder) relations(n int) []tracing.Relation {
+	if n == 0 {
+		return nil
+	}
+	if cap(d.relSlab)-len(d.relSlab) < n {
+		d.relSlab = make([]tracing.Relation, 0, max(slabChunk, n))
+	}
+	at := len(d.relSlab)
+	d.relSlab = d.relSlab[:at+n]
+	return d.relSlab[at : at : at+n]
+}
+
+// countSpans counts the spans of a request, so the batch is allocated once.
+// It does not validate; the decode that follows does.
+func countSpans(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		num, typ, rs, _, rest, err := next(b)
+		if err != nil {
+			return n
+		}
+		b = rest
+		if num != 1 || typ != protowire.BytesType {
+			continue
+		}
+		for len(rs) > 0 {
+			num, typ, ss, _, rest, err := next(rs)
+			if err != nil {
+				return n
+			}
+			rs = rest
+			if num != 2 || typ != protowire.BytesType {
+				continue
+			}
+			for len(ss) > 0 {
+				num, typ, _, _, rest, err := next(ss)
+				if err != nil {
+					return n
+				}
+				ss = rest
+				if num == 2 && typ == protowire.BytesType {
+					n++
+				}
+			}
+		}
+	}
+	return n
 }
 
 // name returns b as a string, interned: service and span names repeat.
@@ -326,6 +396,9 @@ func (d *decoder) resource(b []byte) (attrs, error) {
 
 // traces decodes an ExportTraceServiceRequest (or TracesData: same shape).
 func (d *decoder) traces(b []byte) error {
+	if n := countSpans(b); n > 0 {
+		d.out = make(tracing.Batch, 0, n)
+	}
 	for len(b) > 0 {
 		num, typ, val, _, rest, err := next(b)
 		if err != nil {
@@ -369,7 +442,7 @@ func (d *decoder) resourceSpans(b []byte) error {
 			if err := d.readSpan(val); err != nil {
 				return err
 			}
-			o, err := convertSpan(&d.span, service, fn)
+			o, err := d.convertSpan(&d.span, service, fn)
 			if err != nil {
 				d.reject(d.span.spanID, err)
 				continue
@@ -597,12 +670,19 @@ func ids(trace, span []byte) (tracing.TraceID, tracing.SpanID, error) {
 	return t, s, nil
 }
 
-// spanKey is [tracing.SpanKey] with one allocation instead of three.
-func spanKey(t tracing.TraceID, s tracing.SpanID) tracing.Key {
-	var buf [16*2 + 1 + 8*2]byte
+// spanKeyLen is the length of a span key's value: trace/span in hex.
+const spanKeyLen = 16*2 + 1 + 8*2
+
+func putSpanKey(buf []byte, t tracing.TraceID, s tracing.SpanID) {
 	hex.Encode(buf[:32], t[:])
 	buf[32] = '/'
-	hex.Encode(buf[33:], s[:])
+	hex.Encode(buf[33:spanKeyLen], s[:])
+}
+
+// spanKey is [tracing.SpanKey] with one allocation instead of three.
+func spanKey(t tracing.TraceID, s tracing.SpanID) tracing.Key {
+	var buf [spanKeyLen]byte
+	putSpanKey(buf[:], t, s)
 	return tracing.Key{Kind: tracing.KeySpanID, Value: string(buf[:])}
 }
 
@@ -627,7 +707,7 @@ const (
 	evLinkMsg    = "messaging.message.id on a span link"
 )
 
-func convertSpan(in *spanIn, service, fn string) (tracing.Observation, error) {
+func (d *decoder) convertSpan(in *spanIn, service, fn string) (tracing.Observation, error) {
 	tid, sid, err := ids(in.traceID, in.spanID)
 	if err != nil {
 		return tracing.Observation{}, err
@@ -668,22 +748,45 @@ func convertSpan(in *spanIn, service, fn string) (tracing.Observation, error) {
 	if fn != "" {
 		comp = tracing.Component{Kind: tracing.ComponentFunction, Name: fn}
 	}
-	self := spanKey(tid, sid)
-	traceKey := tracing.Key{Kind: tracing.KeyTraceID, Value: self.Value[:32]}
-	keys := make([]tracing.Key, 2, 4)
-	keys[0], keys[1] = traceKey, self
-	var rels []tracing.Relation
-	if n := len(in.links); s.ParentID.IsValid() || s.InvocationID != "" || s.Messaging.MessageID != "" || n > 0 {
-		rels = make([]tracing.Relation, 0, 3+2*n)
-	}
+	// The span's own key, its trace's and its parent's share one string.
+	var self, parent tracing.Key
 	if s.ParentID.IsValid() {
-		rels = append(rels, tracing.Relation{From: self, To: spanKey(tid, s.ParentID), Kind: tracing.RelChildOf, Evidence: evParent})
+		var buf [2 * spanKeyLen]byte
+		putSpanKey(buf[:spanKeyLen], tid, sid)
+		putSpanKey(buf[spanKeyLen:], tid, s.ParentID)
+		both := string(buf[:])
+		self = tracing.Key{Kind: tracing.KeySpanID, Value: both[:spanKeyLen]}
+		parent = tracing.Key{Kind: tracing.KeySpanID, Value: both[spanKeyLen:]}
+	} else {
+		self = spanKey(tid, sid)
+	}
+	traceKey := tracing.Key{Kind: tracing.KeyTraceID, Value: self.Value[:32]}
+	msgID := s.Messaging.MessageID
+	if len(msgID) > 256 {
+		msgID = ""
+	}
+	nKeys, nRels := 2, 2*len(in.links)
+	for _, on := range []bool{s.ParentID.IsValid(), s.InvocationID != "", msgID != ""} {
+		if on {
+			nRels++
+		}
+	}
+	if s.InvocationID != "" {
+		nKeys++
+	}
+	if msgID != "" {
+		nKeys++
+	}
+	keys := append(d.keys(nKeys), traceKey, self)
+	rels := d.relations(nRels)
+	if s.ParentID.IsValid() {
+		rels = append(rels, tracing.Relation{From: self, To: parent, Kind: tracing.RelChildOf, Evidence: evParent})
 	}
 	if s.InvocationID != "" {
 		keys = append(keys, tracing.Key{Kind: tracing.KeyRequestID, Value: s.InvocationID})
 		rels = append(rels, tracing.Relation{From: traceKey, To: tracing.Key{Kind: tracing.KeyRequestID, Value: s.InvocationID}, Kind: tracing.RelContains, Evidence: evInvocation})
 	}
-	if id := s.Messaging.MessageID; id != "" && len(id) <= 256 {
+	if id := msgID; id != "" {
 		mk := messageKey(s.Messaging.System, id)
 		keys = append(keys, mk)
 		op := s.Messaging.Operation
