@@ -1,6 +1,9 @@
 package graph
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/flowtop/flowtop/tracing"
@@ -27,6 +30,34 @@ func (b Budget) Bytes() int64 {
 	}
 	return b.Total
 }
+
+// ParseBudget reads a memory budget as people write it: "512MiB", "1GiB",
+// "800MB", "64M" or a plain number of bytes. Units are binary (KiB, MiB,
+// GiB; K, M, G mean the same) or decimal (KB, MB, GB). The budget must be at
+// least 16 MiB: below that, one OTLP request would not fit.
+func ParseBudget(s string) (Budget, error) {
+	t := strings.TrimSpace(s)
+	i := len(t)
+	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') && t[i-1] != '.' {
+		i--
+	}
+	num, unit := strings.TrimSpace(t[:i]), strings.ToLower(strings.TrimSpace(t[i:]))
+	mult := map[string]float64{"": 1, "b": 1,
+		"k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gib": 1 << 30,
+		"kb": 1e3, "mb": 1e6, "gb": 1e9}[unit]
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || mult == 0 || v < 0 {
+		return Budget{}, fmt.Errorf("graph: memory budget %q: want a size such as 512MiB or 2GiB", s)
+	}
+	b := Budget{Total: int64(v * mult)}
+	if b.Total < 16<<20 {
+		return Budget{}, fmt.Errorf("graph: memory budget %q is below the 16MiB flowtop needs", s)
+	}
+	return b, nil
+}
+
+// String is the budget in MiB, as ParseBudget reads it.
+func (b Budget) String() string { return strconv.FormatInt(b.Bytes()>>20, 10) + "MiB" }
 
 // InFlight is the share for request bodies being read, decoded and converted
 // at once, across every concurrent OTLP request: a quarter.
