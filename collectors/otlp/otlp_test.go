@@ -126,13 +126,19 @@ func TestRealExporters(t *testing.T) {
 	}
 	emit(t, g)
 	check(t, collect(t, out, 2))
+	gz, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(addrs[0]), otlptracegrpc.WithInsecure(), otlptracegrpc.WithCompressor("gzip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emit(t, gz)
+	check(t, collect(t, out, 2))
 	h, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(addrs[1]), otlptracehttp.WithInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}
 	emit(t, h)
 	check(t, collect(t, out, 2))
-	if hl := r.Health(); hl.Items != 4 || !strings.Contains(hl.Mode, "listening") {
+	if hl := r.Health(); hl.Items != 6 || hl.Accepted != 6 || !strings.Contains(hl.Mode, "listening") {
 		t.Errorf("health %+v", hl)
 	}
 }
