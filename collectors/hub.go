@@ -56,6 +56,7 @@ type Hub struct {
 	mu      sync.Mutex
 	sources []Source
 	failed  map[string]string // source name → why Run returned an error or panicked
+	lost    map[string]uint64 // source name → observations dropped while waiting for room
 
 	qmu    sync.Mutex
 	q      []queued
@@ -99,7 +100,7 @@ func (l QueueLimits) withDefaults() QueueLimits {
 // the sources and the sink (default 1024 when <= 0); observations and bytes
 // take their defaults until [Hub.SetLimits].
 func NewHub(sink Sink, buffer int) *Hub {
-	return &Hub{sink: sink, limits: QueueLimits{Batches: buffer}.withDefaults(), failed: map[string]string{},
+	return &Hub{sink: sink, limits: QueueLimits{Batches: buffer}.withDefaults(), failed: map[string]string{}, lost: map[string]uint64{},
 		wake: make(chan struct{}, 1), space: make(chan struct{})}
 }
 
@@ -164,7 +165,7 @@ func (h *Hub) Run(ctx context.Context) {
 
 // admit puts b in the queue, waiting for room while the queue is full. It
 // reports false (and counts b as dropped) if ctx ends first.
-func (h *Hub) admit(ctx context.Context, b tracing.Batch) bool {
+func (h *Hub) admit(ctx context.Context, source string, b tracing.Batch) bool {
 	if len(b) == 0 {
 		return true
 	}
@@ -190,6 +191,9 @@ func (h *Hub) admit(ctx context.Context, b tracing.Batch) bool {
 		case <-space:
 		case <-ctx.Done():
 			h.dropped.Add(uint64(len(b)))
+			h.mu.Lock()
+			h.lost[source] += uint64(len(b))
+			h.mu.Unlock()
 			return false
 		}
 	}
@@ -237,7 +241,7 @@ func (h *Hub) runSource(ctx context.Context, s Source) {
 	for {
 		select {
 		case b := <-ch:
-			h.admit(ctx, b)
+			h.admit(ctx, s.Name(), b)
 		case <-done:
 			return
 		}
@@ -250,13 +254,15 @@ func (h *Hub) setFailed(name, why string) {
 	h.failed[name] = why
 }
 
-// Health returns every source's health, in the order they were added.
+// Health returns every source's health, in the order they were added, with
+// what the hub dropped of each source's batches added to its Dropped.
 func (h *Hub) Health() []tracing.SourceHealth {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := make([]tracing.SourceHealth, 0, len(h.sources))
 	for _, s := range h.sources {
 		hl := s.Health()
+		hl.Dropped += h.lost[s.Name()]
 		if why, ok := h.failed[s.Name()]; ok {
 			hl.State = tracing.SourceStateFailed
 			hl.LastError = why

@@ -120,7 +120,10 @@ func TestHubQueueBoundedInObservationsAndBytes(t *testing.T) {
 
 // blockingSource sends with a plain blocking select, as pollers do: it must
 // be slowed down, never dropped.
-type blockingSource struct{ n, size int }
+type blockingSource struct {
+	n, size int
+	sent    chan struct{} // if set, told of each batch handed over
+}
 
 func (b blockingSource) Name() string                 { return "poller" }
 func (b blockingSource) Health() tracing.SourceHealth { return tracing.SourceHealth{Source: "poller"} }
@@ -128,6 +131,9 @@ func (b blockingSource) Run(ctx context.Context, out chan<- tracing.Batch) error
 	for i := 0; i < b.n; i++ {
 		select {
 		case out <- make(tracing.Batch, b.size):
+			if b.sent != nil {
+				b.sent <- struct{}{}
+			}
 		case <-ctx.Done():
 			return nil
 		}
@@ -191,5 +197,37 @@ func TestTrackerRejectionRate(t *testing.T) {
 	tr.Accepted(1, time.Time{})
 	if h := tr.Health(); h.State != tracing.SourceStateDegraded || !strings.Contains(h.LastError, "grpc listener") {
 		t.Fatalf("degraded for good: %v %q", h.State, h.LastError)
+	}
+}
+
+// TestHubCountsWhatItDropsAtStop: a batch still waiting for room when the hub
+// stops is counted, in the hub and in its source's health.
+func TestHubCountsWhatItDropsAtStop(t *testing.T) {
+	t.Parallel()
+	sink := &gatedSink{gate: make(chan struct{})}
+	h := NewHub(sink, 1)
+	h.SetLimits(QueueLimits{Batches: 1, Observations: 3})
+	sent := make(chan struct{}, 5)
+	h.Add(blockingSource{n: 5, size: 3, sent: sent})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { h.Run(ctx); close(done) }()
+	// One batch in the sink, one queued, and the third held by the forwarder,
+	// waiting for room.
+	for i := 0; i < 3; i++ {
+		<-sent
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for obs, _ := h.Queued(); obs < 3 && time.Now().Before(deadline); obs, _ = h.Queued() {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	for h.Dropped() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	close(sink.gate)
+	<-done
+	if h.Dropped() != 3 || h.Health()[0].Dropped != 3 {
+		t.Fatalf("dropped %d, source health %d; want 3", h.Dropped(), h.Health()[0].Dropped)
 	}
 }
