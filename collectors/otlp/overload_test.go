@@ -196,7 +196,7 @@ func TestAttributeBombs(t *testing.T) {
 				return
 			case shed:
 				shedSeen.Add(1)
-				time.Sleep(100 * time.Millisecond) // what an exporter's backoff does
+				time.Sleep(300 * time.Millisecond) // an exporter backs off longer (1s and up)
 			}
 		}
 		errs <- fmt.Errorf("still shed after 400 tries")
