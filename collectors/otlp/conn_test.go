@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -215,5 +216,28 @@ func TestRejectionsShown(t *testing.T) {
 	h := r.Health()
 	if h.Rejected != 201 || h.State != tracing.SourceStateDegraded || !strings.Contains(h.LastError, "cannot decode") {
 		t.Errorf("after 201 rejections: %d rejected, %v %q", h.Rejected, h.State, h.LastError)
+	}
+}
+
+// TestGzipHTTP: a gzip-compressed OTLP/HTTP export is accepted, and the
+// reservation for it is given back.
+func TestGzipHTTP(t *testing.T) {
+	t.Parallel()
+	out := make(chan tracing.Batch, 4)
+	r := start(t, out, Config{GRPCAddr: "off"})
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(spanBatch(0, 10))
+	_ = zw.Close()
+	req, _ := http.NewRequest(http.MethodPost, "http://"+r.Addrs(context.Background())[0]+"/v1/traces", &buf)
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(<-out) != 10 || r.InFlight() != 0 {
+		t.Errorf("status %d, in flight %d", resp.StatusCode, r.InFlight())
 	}
 }

@@ -525,10 +525,15 @@ func (r *Receiver) httpExport(w http.ResponseWriter, req *http.Request, sig sign
 		r.reject(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("otlp: request larger than %d bytes", max))
 		return
 	}
-	// Reserve before reading: the body as declared, or the limit when its
-	// size is unknown or it will be gunzipped; JSON takes more to decode.
+	// Reserve before reading: the body as declared, the limit when its size
+	// is unknown, twice that when it will be gunzipped; JSON takes more to
+	// decode.
 	need := max
-	if req.ContentLength >= 0 && !gz {
+	switch {
+	case gz:
+		// The compressed body and the growing decompressed one.
+		need = min(2*max, r.gate.limit)
+	case req.ContentLength >= 0:
 		need = req.ContentLength
 	}
 	factor := int64(1)
