@@ -10,11 +10,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/tracing"
 )
 
@@ -36,26 +38,78 @@ type Sink interface {
 	Ingest(tracing.Batch)
 }
 
-// Hub starts sources, funnels their batches through one bounded channel into the
+// Hub starts sources, funnels their batches through one bounded queue into the
 // sink, and reports every source's health.
+//
+// The queue is bounded three ways: in batches, in observations and in bytes
+// (estimated by [graph.ObservationBytes]). Each source sends on its own
+// unbuffered channel; a forwarder moves each batch into the queue and waits
+// while the queue is full, so a polling source is slowed down rather than
+// dropped, and a source that offers without waiting (the OTLP receiver) finds
+// the channel busy and sheds with a retryable answer. A batch larger than the
+// whole bound is admitted alone into an empty queue, so it cannot block
+// forever.
 type Hub struct {
-	sink Sink
-	in   chan tracing.Batch
+	sink   Sink
+	limits QueueLimits
 
 	mu      sync.Mutex
 	sources []Source
 	failed  map[string]string // source name → why Run returned an error or panicked
+	lost    map[string]uint64 // source name → observations dropped while waiting for room
+
+	qmu    sync.Mutex
+	q      []queued
+	qHead  int
+	qObs   int
+	qBytes int64
+	wake   chan struct{} // one token: the queue has something
+	space  chan struct{} // closed and replaced when the queue shrinks
 
 	ingested atomic.Uint64 // observations handed to the sink
+	dropped  atomic.Uint64 // observations a forwarder held when ctx ended
+}
+
+type queued struct {
+	b     tracing.Batch
+	bytes int64
+}
+
+// QueueLimits bound the queue between the sources and the sink. A zero field
+// takes its default.
+type QueueLimits struct {
+	Batches      int   // default 1024
+	Observations int   // default 65,536
+	Bytes        int64 // default graph.Budget{}.Queue() (64 MiB)
+}
+
+func (l QueueLimits) withDefaults() QueueLimits {
+	if l.Batches <= 0 {
+		l.Batches = 1024
+	}
+	if l.Observations <= 0 {
+		l.Observations = 1 << 16
+	}
+	if l.Bytes <= 0 {
+		l.Bytes = graph.Budget{}.Queue()
+	}
+	return l
 }
 
 // NewHub returns a hub that feeds sink. buffer bounds the batches queued between
-// the sources and the sink (default 1024 when <= 0).
+// the sources and the sink (default 1024 when <= 0); observations and bytes
+// take their defaults until [Hub.SetLimits].
 func NewHub(sink Sink, buffer int) *Hub {
-	if buffer <= 0 {
-		buffer = 1024
-	}
-	return &Hub{sink: sink, in: make(chan tracing.Batch, buffer), failed: map[string]string{}}
+	return &Hub{sink: sink, limits: QueueLimits{Batches: buffer}.withDefaults(), failed: map[string]string{}, lost: map[string]uint64{},
+		wake: make(chan struct{}, 1), space: make(chan struct{})}
+}
+
+// SetLimits replaces the queue's bounds; call it before Run. A memory budget
+// b gives QueueLimits{Bytes: b.Queue()}.
+func (h *Hub) SetLimits(l QueueLimits) {
+	h.qmu.Lock()
+	h.limits = l.withDefaults()
+	h.qmu.Unlock()
 }
 
 // Add registers a source. Sources added after Run has started are not run.
@@ -67,6 +121,17 @@ func (h *Hub) Add(s Source) {
 
 // Ingested is the number of observations handed to the sink so far.
 func (h *Hub) Ingested() uint64 { return h.ingested.Load() }
+
+// Dropped is the number of accepted observations that never reached the sink
+// because the hub stopped while they waited for room.
+func (h *Hub) Dropped() uint64 { return h.dropped.Load() }
+
+// Queued is what waits for the sink now: observations and estimated bytes.
+func (h *Hub) Queued() (observations int, bytes int64) {
+	h.qmu.Lock()
+	defer h.qmu.Unlock()
+	return h.qObs, h.qBytes
+}
 
 // Run starts every source and ingests until ctx is done. A source that panics
 // or returns an error is marked failed; the others keep running.
@@ -83,26 +148,103 @@ func (h *Hub) Run(ctx context.Context) {
 		}()
 	}
 	for {
+		b, ok := h.pop()
+		if ok {
+			h.sink.Ingest(b)
+			h.ingested.Add(uint64(len(b)))
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			wg.Wait()
 			return
-		case b := <-h.in:
-			h.sink.Ingest(b)
-			h.ingested.Add(uint64(len(b)))
+		case <-h.wake:
 		}
 	}
 }
 
+// admit puts b in the queue, waiting for room while the queue is full. It
+// reports false (and counts b as dropped) if ctx ends first.
+func (h *Hub) admit(ctx context.Context, source string, b tracing.Batch) bool {
+	if len(b) == 0 {
+		return true
+	}
+	size := graph.BatchBytes(b)
+	for {
+		h.qmu.Lock()
+		l := h.limits
+		n := len(h.q) - h.qHead
+		if n == 0 || (n < l.Batches && h.qObs+len(b) <= l.Observations && h.qBytes+size <= l.Bytes) {
+			h.q = append(h.q, queued{b: b, bytes: size})
+			h.qObs += len(b)
+			h.qBytes += size
+			h.qmu.Unlock()
+			select {
+			case h.wake <- struct{}{}:
+			default:
+			}
+			return true
+		}
+		space := h.space
+		h.qmu.Unlock()
+		select {
+		case <-space:
+		case <-ctx.Done():
+			h.dropped.Add(uint64(len(b)))
+			h.mu.Lock()
+			h.lost[source] += uint64(len(b))
+			h.mu.Unlock()
+			return false
+		}
+	}
+}
+
+func (h *Hub) pop() (tracing.Batch, bool) {
+	h.qmu.Lock()
+	defer h.qmu.Unlock()
+	if h.qHead == len(h.q) {
+		return nil, false
+	}
+	e := h.q[h.qHead]
+	h.q[h.qHead] = queued{}
+	h.qHead++
+	if h.qHead == len(h.q) {
+		h.q, h.qHead = h.q[:0], 0
+	} else if h.qHead > 64 && h.qHead*2 > len(h.q) {
+		h.q = h.q[:copy(h.q, h.q[h.qHead:])]
+		h.qHead = 0
+	}
+	h.qObs -= len(e.b)
+	h.qBytes -= e.bytes
+	close(h.space)
+	h.space = make(chan struct{})
+	return e.b, true
+}
+
+// runSource runs s with its own unbuffered channel and forwards what it sends
+// into the queue until s returns.
 func (h *Hub) runSource(ctx context.Context, s Source) {
-	defer func() {
-		if r := recover(); r != nil {
-			slog.Error("collector panicked", "source", s.Name(), "panic", r, "stack", string(debug.Stack()))
-			h.setFailed(s.Name(), fmt.Sprintf("%s: internal error: %v (please report this)", s.Name(), r))
+	ch := make(chan tracing.Batch)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if r := recover(); r != nil {
+				slog.Error("collector panicked", "source", s.Name(), "panic", r, "stack", string(debug.Stack()))
+				h.setFailed(s.Name(), fmt.Sprintf("%s: internal error: %v (please report this)", s.Name(), r))
+			}
+		}()
+		if err := s.Run(ctx, ch); err != nil && ctx.Err() == nil {
+			h.setFailed(s.Name(), err.Error())
 		}
 	}()
-	if err := s.Run(ctx, h.in); err != nil && ctx.Err() == nil {
-		h.setFailed(s.Name(), err.Error())
+	for {
+		select {
+		case b := <-ch:
+			h.admit(ctx, s.Name(), b)
+		case <-done:
+			return
+		}
 	}
 }
 
@@ -112,13 +254,15 @@ func (h *Hub) setFailed(name, why string) {
 	h.failed[name] = why
 }
 
-// Health returns every source's health, in the order they were added.
+// Health returns every source's health, in the order they were added, with
+// what the hub dropped of each source's batches added to its Dropped.
 func (h *Hub) Health() []tracing.SourceHealth {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := make([]tracing.SourceHealth, 0, len(h.sources))
 	for _, s := range h.sources {
 		hl := s.Health()
+		hl.Dropped += h.lost[s.Name()]
 		if why, ok := h.failed[s.Name()]; ok {
 			hl.State = tracing.SourceStateFailed
 			hl.LastError = why
@@ -136,7 +280,18 @@ type Tracker struct {
 	now   func() time.Time
 	rateT time.Time
 	rateN uint64
+
+	// The outcomes of the last requests (bit set: rejected), newest in bit 0,
+	// for sources that answer requests (OTLP). nOut counts them, up to 64.
+	outcomes uint64
+	nOut     int
+	lastWhy  string
+	sticky   string // why the source is degraded for good (Degrade)
 }
+
+// degradedAfter is how many of the last 64 requests must have been rejected,
+// at least, and in the majority, before the source says it is degraded.
+const degradedAfter = 8
 
 // NewTracker returns a tracker for the named source. now may be nil (time.Now).
 func NewTracker(name string, now func() time.Time) *Tracker {
@@ -158,11 +313,17 @@ func (t *Tracker) SetMode(mode string) {
 func (t *Tracker) OK(n int, newest time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.ok(n, newest)
+}
+
+func (t *Tracker) ok(n int, newest time.Time) {
 	now := t.now()
-	t.h.State = tracing.SourceStateOK
 	t.h.LastSuccess = now
-	t.h.LastError = ""
 	t.h.RetryIn = 0
+	if !t.degraded() && t.sticky == "" {
+		t.h.State = tracing.SourceStateOK
+		t.h.LastError = ""
+	}
 	t.h.Items += uint64(n)
 	if !newest.IsZero() {
 		t.h.Lag = max(now.Sub(newest), 0)
@@ -189,7 +350,69 @@ func (t *Tracker) Fail(err error, retryIn time.Duration) {
 	}
 }
 
-// Dropped counts n items shed under pressure.
+// Accepted records a request whose n items were taken in: they count as
+// accepted and as items, and the request as a success for the rejection rate.
+func (t *Tracker) Accepted(n int, newest time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.outcome(false, "")
+	t.h.Accepted += uint64(n)
+	t.ok(n, newest)
+}
+
+// Shed counts n items refused with a retryable answer under pressure.
+func (t *Tracker) Shed(n int) {
+	t.mu.Lock()
+	t.h.Shed += uint64(n)
+	t.mu.Unlock()
+}
+
+// Rejected records a request refused for good (malformed, too large), and
+// why. When most of the recent requests were rejected, the source's state
+// becomes [tracing.SourceStateDegraded] with why and the rate as its error,
+// until accepted requests outnumber them again.
+func (t *Tracker) Rejected(why string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.h.Rejected++
+	t.outcome(true, why)
+}
+
+// Truncated counts n attributes, links or values cut by per-item limits.
+func (t *Tracker) Truncated(n int) {
+	if n == 0 {
+		return
+	}
+	t.mu.Lock()
+	t.h.Truncated += uint64(n)
+	t.mu.Unlock()
+}
+
+func (t *Tracker) outcome(rejected bool, why string) {
+	t.outcomes <<= 1
+	if rejected {
+		t.outcomes |= 1
+		t.lastWhy = why
+	}
+	t.nOut = min(t.nOut+1, 64)
+	switch {
+	case t.degraded():
+		t.h.State = tracing.SourceStateDegraded
+		t.h.LastError = fmt.Sprintf("%d of the last %d requests rejected; last: %s", bits.OnesCount64(t.outcomes), t.nOut, t.lastWhy)
+	case t.h.State == tracing.SourceStateDegraded && t.sticky != "":
+		t.h.LastError = t.sticky
+	case t.h.State == tracing.SourceStateDegraded:
+		t.h.State = tracing.SourceStateOK
+		t.h.LastError = ""
+	}
+}
+
+func (t *Tracker) degraded() bool {
+	bad := bits.OnesCount64(t.outcomes)
+	return bad >= degradedAfter && 2*bad > t.nOut
+}
+
+// Dropped counts n items lost after they were accepted.
 func (t *Tracker) Dropped(n int) {
 	t.mu.Lock()
 	t.h.Dropped += uint64(n)
@@ -207,6 +430,16 @@ func (t *Tracker) Unparsed(n int) {
 func (t *Tracker) Stopped() {
 	t.mu.Lock()
 	t.h.State = tracing.SourceStateStopped
+	t.mu.Unlock()
+}
+
+// Degrade marks a running source as degraded with a reason: it works, but
+// not all of it (one of two listeners could not bind, say).
+func (t *Tracker) Degrade(err error) {
+	t.mu.Lock()
+	t.sticky = err.Error()
+	t.h.State = tracing.SourceStateDegraded
+	t.h.LastError = t.sticky
 	t.mu.Unlock()
 }
 

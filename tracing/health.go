@@ -12,9 +12,13 @@ const (
 	SourceStateRetrying
 	SourceStateFailed
 	SourceStateStopped
+	// SourceStateDegraded means the source runs but much of its input is
+	// refused: most recent OTLP requests were rejected, for example. LastError
+	// says why.
+	SourceStateDegraded
 )
 
-var sourceStateNames = [...]string{"starting", "ok", "retrying", "failed", "stopped"}
+var sourceStateNames = [...]string{"starting", "ok", "retrying", "failed", "stopped", "degraded"}
 
 // String returns a short lowercase name.
 func (s SourceState) String() string {
@@ -36,6 +40,19 @@ type SourceHealth struct {
 	Lag         time.Duration // how far behind now the newest item seen is
 	Items       uint64        // observations emitted so far
 	ItemsPerSec float64
-	Dropped     uint64 // items shed under pressure, counted
+	Dropped     uint64 // items lost after they were accepted (a queue full, shutdown), counted
 	Unparsed    uint64 // inputs kept as unparsed
+	// Accepted counts the items taken in (OTLP: spans and log records handed
+	// to the hub).
+	Accepted uint64
+	// Shed counts the items refused with a retryable answer because flowtop
+	// was over its memory budget or its queue was full (OTLP 503 or gRPC
+	// Unavailable): the sender may try again, so they are not lost yet.
+	Shed uint64
+	// Rejected counts the requests refused for good because they were
+	// malformed or too large (OTLP 400 or 413, gRPC InvalidArgument).
+	Rejected uint64
+	// Truncated counts what the per-item limits cut: attributes, links and
+	// values over their length cap (as the OTel SDK's span limits do).
+	Truncated uint64
 }

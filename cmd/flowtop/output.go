@@ -18,6 +18,22 @@ import (
 // clean makes text from AWS safe for a terminal, on one line.
 func clean(s string) string { return tracing.Sanitize(s, false) }
 
+// newJSONEncoder is json.NewEncoder for output people read: C1 controls,
+// bidi and zero-width characters are written as \u escapes.
+func newJSONEncoder(w io.Writer) *json.Encoder { return json.NewEncoder(tracing.NewJSONWriter(w)) }
+
+// keyLine is keys as one line of text, sanitised.
+func keyLine(keys []tracing.Key) string { return clean(strings.Join(keyStrings(keys), " ")) }
+
+// csvCell is clean text that a spreadsheet will not run as a formula.
+func csvCell(s string) string {
+	s = clean(s)
+	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
 // hopJSON is one hop in machine output; field names are stable for jq users.
 type hopJSON struct {
 	Index      int      `json:"index"`
@@ -99,7 +115,7 @@ func toLineageJSON(l graph.Lineage) lineageJSON {
 func writeLineage(w io.Writer, l graph.Lineage, format string) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
+		enc := newJSONEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(toLineageJSON(l))
 	case "dot":
@@ -129,7 +145,7 @@ func writeLineageText(w io.Writer, l graph.Lineage) error {
 	if !l.First.IsZero() {
 		fmt.Fprintf(w, "first %s  last %s  (%s end to end)\n", rfc3339(l.First), rfc3339(l.Last), l.Last.Sub(l.First).Round(time.Millisecond))
 	}
-	fmt.Fprintln(w, "keys:", strings.Join(keyStrings(l.Keys), " "))
+	fmt.Fprintln(w, "keys:", keyLine(l.Keys))
 	for i, h := range l.Hops {
 		indent := strings.Repeat("  ", h.Depth)
 		arrow := "└─"
@@ -254,7 +270,7 @@ var costHeader = []string{"function", "arch", "memory_mb", "invocations", "error
 
 func costRecord(f graph.FunctionStats) []string {
 	return []string{
-		clean(f.Name), f.Architecture, strconv.Itoa(f.MemoryMB),
+		csvCell(f.Name), csvCell(f.Architecture), strconv.Itoa(f.MemoryMB),
 		strconv.FormatUint(f.Invocations, 10), strconv.FormatUint(f.Errors, 10), strconv.FormatUint(f.Timeouts, 10), strconv.FormatUint(f.ColdStarts, 10),
 		strconv.FormatFloat(ms(f.P50), 'f', 2, 64), strconv.FormatFloat(ms(f.P95), 'f', 2, 64), strconv.FormatFloat(ms(f.P99), 'f', 2, 64),
 		strconv.Itoa(f.MaxMemoryUsedMB), strconv.FormatFloat(f.GBSeconds, 'f', 4, 64),
@@ -284,7 +300,7 @@ func writeCost(w io.Writer, fns []graph.FunctionStats, format string) error {
 				"cost_usd": f.CostUSD, "cost_per_month_usd": f.CostPerMonthUSD,
 			})
 		}
-		enc := json.NewEncoder(w)
+		enc := newJSONEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	case "table", "":
@@ -292,7 +308,7 @@ func writeCost(w io.Writer, fns []graph.FunctionStats, format string) error {
 		fmt.Fprintln(tw, "FUNCTION\tARCH\tMEM\tINVOKES\tERRORS\tTIMEOUTS\tCOLD\tP50\tP95\tP99\tMAX USED\tCOST\tPER MONTH\t")
 		for _, f := range fns {
 			fmt.Fprintf(tw, "%s\t%s\t%d MB\t%d\t%d\t%d\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%d MB\t$%.6f\t$%.2f\t\n",
-				clean(f.Name), f.Architecture, f.MemoryMB, f.Invocations, f.Errors, f.Timeouts, f.ColdStarts,
+				clean(f.Name), clean(f.Architecture), f.MemoryMB, f.Invocations, f.Errors, f.Timeouts, f.ColdStarts,
 				ms(f.P50), ms(f.P95), ms(f.P99), f.MaxMemoryUsedMB, f.CostUSD, f.CostPerMonthUSD)
 		}
 		return tw.Flush()

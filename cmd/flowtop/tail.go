@@ -45,7 +45,7 @@ func hopIdentity(h graph.Hop) string {
 // update prints what changed since the last call and reports whether the event
 // is in a final state.
 func (p *tailPrinter) update(l graph.Lineage) (final bool, err error) {
-	enc := json.NewEncoder(p.w)
+	enc := newJSONEncoder(p.w)
 	for i, h := range l.Hops {
 		hj := toHopJSON(i, h)
 		form, _ := json.Marshal(hj)

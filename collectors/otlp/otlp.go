@@ -1,8 +1,22 @@
-// Package otlp receives OpenTelemetry traces over OTLP/gRPC (4317) and
-// OTLP/HTTP (4318, protobuf and JSON), bound to loopback unless told
+// Package otlp receives OpenTelemetry traces and logs over OTLP/gRPC (4317)
+// and OTLP/HTTP (4318, protobuf and JSON), bound to loopback unless told
 // otherwise, and reads OTLP JSON files. Spans become observations with their
-// messaging and FaaS keys. Under pressure it sheds load with retryable answers
-// and counts what it shed; it never buffers without bound.
+// messaging and FaaS keys.
+//
+// # Bounded at the door
+//
+// Memory is bounded in bytes before anything is read: every request reserves
+// its size (HTTP: Content-Length, or the request limit when it is unknown or
+// compressed; gRPC: the message limit, from the moment its stream opens) from
+// one in-flight budget shared by both protocols, then the memory its
+// observations take as they are converted, and gives it all back once the
+// batch is in the hub's queue, which is bounded in bytes itself. A request the
+// budget cannot hold is shed with a retryable answer (HTTP 503 with
+// Retry-After, gRPC Unavailable) that OTel exporters retry. Protobuf is decoded
+// straight from the wire (wire.go), reading only the attributes flowtop uses,
+// with the OTel SDK's span limits applied while reading. Connections have
+// read, write and idle timeouts and a cap. Every request accepted, shed or
+// rejected is counted in the source's health.
 package otlp
 
 import (
@@ -20,35 +34,90 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	_ "google.golang.org/grpc/encoding/gzip" // the OTel Collector's exporters compress with gzip by default
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowtop/flowtop/collectors"
+	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/tracing"
 )
 
-// Config sets the receiver.
+// ErrNotLoopback means a listen address reaches beyond this machine and
+// Config.AllowNonLoopback was not set: the receiver refuses to start.
+var ErrNotLoopback = errors.New("otlp: listen address is not loopback")
+
+// Config sets the receiver. A zero field takes its default.
 type Config struct {
 	GRPCAddr         string // default 127.0.0.1:4317; "off" disables
 	HTTPAddr         string // default 127.0.0.1:4318; "off" disables
-	MaxRequestBytes  int    // default 4 MiB
+	MaxRequestBytes  int    // one request's body or message, default 4 MiB
 	AllowNonLoopback bool   // bind beyond loopback only when asked
+
+	// Budget is flowtop's memory budget; its InFlight share bounds the bytes
+	// of all requests being read, decoded and converted at once.
+	Budget graph.Budget
+	// Limits bound what one span may hold (128 attributes, 128 links, 1 KiB
+	// values by default); what they cut is counted as truncated.
+	Limits Limits
+
+	MaxConns          int           // open connections per listener (default 128); more wait in the kernel's backlog
+	ReadHeaderTimeout time.Duration // HTTP headers, gRPC handshake (default 10s)
+	ReadTimeout       time.Duration // one whole request, body included, on either protocol (default 30s)
+	WriteTimeout      time.Duration // writing the answer (default 30s)
+	IdleTimeout       time.Duration // a kept-alive connection with no request (default 2m)
+}
+
+// jsonExpansion is how many bytes of memory one byte of OTLP/JSON may take
+// while it is decoded (a generic JSON tree, then protojson's messages).
+const jsonExpansion = 24
+
+func (c Config) withDefaults() Config {
+	if c.GRPCAddr == "" {
+		c.GRPCAddr = "127.0.0.1:4317"
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = "127.0.0.1:4318"
+	}
+	if c.MaxRequestBytes <= 0 {
+		c.MaxRequestBytes = 4 << 20
+	}
+	c.Limits = c.Limits.withDefaults()
+	if c.MaxConns <= 0 {
+		c.MaxConns = 128
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.ReadHeaderTimeout, 10*time.Second)
+	def(&c.ReadTimeout, 30*time.Second)
+	def(&c.WriteTimeout, 30*time.Second)
+	def(&c.IdleTimeout, 2*time.Minute)
+	return c
 }
 
 // Receiver is the OTLP source.
 type Receiver struct {
 	cfg     Config
 	tracker *collectors.Tracker
+	gate    *gate
+	decs    sync.Pool // *decoder
 
 	mu    sync.Mutex
 	out   chan<- tracing.Batch
@@ -56,17 +125,11 @@ type Receiver struct {
 	ready chan struct{}
 }
 
-// New checks the configuration and returns a receiver; Run listens.
+// New checks the configuration and returns a receiver; Run listens. An
+// address beyond loopback without AllowNonLoopback is refused with an error
+// that wraps [ErrNotLoopback].
 func New(cfg Config) (*Receiver, error) {
-	if cfg.GRPCAddr == "" {
-		cfg.GRPCAddr = "127.0.0.1:4317"
-	}
-	if cfg.HTTPAddr == "" {
-		cfg.HTTPAddr = "127.0.0.1:4318"
-	}
-	if cfg.MaxRequestBytes <= 0 {
-		cfg.MaxRequestBytes = 4 << 20
-	}
+	cfg = cfg.withDefaults()
 	for _, a := range []string{cfg.GRPCAddr, cfg.HTTPAddr} {
 		if a == "off" {
 			continue
@@ -76,18 +139,26 @@ func New(cfg Config) (*Receiver, error) {
 			return nil, fmt.Errorf("otlp: address %q: %w", a, err)
 		}
 		if ip := net.ParseIP(host); !cfg.AllowNonLoopback && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			return nil, fmt.Errorf("otlp: address %q is not loopback: bind beyond this machine only on purpose (AllowNonLoopback)", a)
+			return nil, fmt.Errorf("%w: %q would accept spans from other machines; use 127.0.0.1, or allow it on purpose", ErrNotLoopback, a)
 		}
 	}
-	t := collectors.NewTracker("otlp", nil)
-	return &Receiver{cfg: cfg, tracker: t, ready: make(chan struct{})}, nil
+	if int64(cfg.MaxRequestBytes) > cfg.Budget.InFlight() {
+		return nil, fmt.Errorf("otlp: a request of %d bytes cannot fit the in-flight memory budget of %d bytes: raise the budget", cfg.MaxRequestBytes, cfg.Budget.InFlight())
+	}
+	r := &Receiver{cfg: cfg, tracker: collectors.NewTracker("otlp", nil), gate: &gate{limit: cfg.Budget.InFlight()}, ready: make(chan struct{})}
+	r.decs.New = func() any { return newDecoder(cfg.Limits) }
+	return r, nil
 }
 
 // Name is "otlp".
 func (r *Receiver) Name() string { return "otlp" }
 
-// Health reports the receiver's state, what it shed and what it could not parse.
+// Health reports the receiver's state and what it accepted, shed, rejected
+// and could not parse.
 func (r *Receiver) Health() tracing.SourceHealth { return r.tracker.Health() }
+
+// InFlight is the number of bytes reserved by requests being handled now.
+func (r *Receiver) InFlight() int64 { return r.gate.used.Load() }
 
 // Addrs are the bound addresses (gRPC first when on), once Run is listening.
 func (r *Receiver) Addrs(ctx context.Context) []string {
@@ -100,48 +171,53 @@ func (r *Receiver) Addrs(ctx context.Context) []string {
 	return append([]string(nil), r.addrs...)
 }
 
-// Run listens until ctx ends.
+// Run listens until ctx ends. If one of the two listeners cannot bind, the
+// other runs and the source says it is degraded, naming the address; if none
+// can, Run returns the error.
 func (r *Receiver) Run(ctx context.Context, out chan<- tracing.Batch) error {
 	r.mu.Lock()
 	r.out = out
 	r.mu.Unlock()
 	var closers []func()
 	var modes []string
+	var errs []error
 	if r.cfg.GRPCAddr != "off" {
-		ln, err := net.Listen("tcp", r.cfg.GRPCAddr)
-		if err != nil {
-			close(r.ready)
-			return fmt.Errorf("otlp: listen grpc %s: %w (is another collector on it? set --otlp-grpc)", r.cfg.GRPCAddr, err)
+		if ln, err := net.Listen("tcp", r.cfg.GRPCAddr); err != nil {
+			errs = append(errs, fmt.Errorf("otlp: listen grpc %s: %w (is another collector on it? set --otlp-grpc)", r.cfg.GRPCAddr, err))
+		} else {
+			srv := r.grpcServer()
+			go func() { _ = srv.Serve(netutil.LimitListener(ln, r.cfg.MaxConns)) }()
+			closers = append(closers, srv.Stop)
+			r.mu.Lock()
+			r.addrs = append(r.addrs, ln.Addr().String())
+			r.mu.Unlock()
+			modes = append(modes, "grpc "+ln.Addr().String())
 		}
-		srv := grpc.NewServer(grpc.MaxRecvMsgSize(r.cfg.MaxRequestBytes))
-		coltracepb.RegisterTraceServiceServer(srv, traceServer{r: r})
-		collogspb.RegisterLogsServiceServer(srv, logsServer{r: r})
-		go func() { _ = srv.Serve(ln) }()
-		closers = append(closers, srv.Stop)
-		r.addrs = append(r.addrs, ln.Addr().String())
-		modes = append(modes, "grpc "+ln.Addr().String())
 	}
 	if r.cfg.HTTPAddr != "off" {
-		ln, err := net.Listen("tcp", r.cfg.HTTPAddr)
-		if err != nil {
-			for _, c := range closers {
-				c()
-			}
-			close(r.ready)
-			return fmt.Errorf("otlp: listen http %s: %w (is another collector on it? set --otlp-http)", r.cfg.HTTPAddr, err)
+		if ln, err := net.Listen("tcp", r.cfg.HTTPAddr); err != nil {
+			errs = append(errs, fmt.Errorf("otlp: listen http %s: %w (is another collector on it? set --otlp-http)", r.cfg.HTTPAddr, err))
+		} else {
+			hs := r.httpServer()
+			go func() { _ = hs.Serve(netutil.LimitListener(ln, r.cfg.MaxConns)) }()
+			closers = append(closers, func() { _ = hs.Close() })
+			r.mu.Lock()
+			r.addrs = append(r.addrs, ln.Addr().String())
+			r.mu.Unlock()
+			modes = append(modes, "http "+ln.Addr().String())
 		}
-		mux := http.NewServeMux()
-		mux.HandleFunc("/v1/traces", r.httpTraces)
-		mux.HandleFunc("/v1/logs", r.httpLogs)
-		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = hs.Serve(ln) }()
-		closers = append(closers, func() { _ = hs.Close() })
-		r.addrs = append(r.addrs, ln.Addr().String())
-		modes = append(modes, "http "+ln.Addr().String())
+	}
+	close(r.ready)
+	if len(closers) == 0 && len(errs) > 0 {
+		err := errors.Join(errs...)
+		r.tracker.Fail(err, 0)
+		return err
 	}
 	r.tracker.SetMode("listening " + strings.Join(modes, ", "))
 	r.tracker.OK(0, time.Time{})
-	close(r.ready)
+	if len(errs) > 0 {
+		r.tracker.Degrade(errors.Join(errs...))
+	}
 	<-ctx.Done()
 	for _, c := range closers {
 		c()
@@ -150,7 +226,13 @@ func (r *Receiver) Run(ctx context.Context, out chan<- tracing.Batch) error {
 	return nil
 }
 
-// offer hands a batch to the hub without waiting: a full hub sheds the batch.
+// offerWait bounds how long a request waits for the hub to take its batch
+// before it is shed: long enough to ride out the hub's own bookkeeping, short
+// enough that a full queue sheds at once.
+const offerWait = 200 * time.Millisecond
+
+// offer hands a batch to the hub, waiting at most offerWait: a hub that does
+// not take it by then is full, and the batch is shed.
 func (r *Receiver) offer(b tracing.Batch) bool {
 	if len(b) == 0 {
 		return true
@@ -160,337 +242,418 @@ func (r *Receiver) offer(b tracing.Batch) bool {
 	r.mu.Unlock()
 	select {
 	case out <- b:
-		r.tracker.OK(len(b), time.Time{})
 		return true
 	default:
-		r.tracker.Dropped(len(b))
+	}
+	t := time.NewTimer(offerWait)
+	defer t.Stop()
+	select {
+	case out <- b:
+		return true
+	case <-t.C:
 		return false
 	}
 }
 
-type traceServer struct {
-	coltracepb.UnimplementedTraceServiceServer
-	r *Receiver
+// ---- the in-flight budget ----
+
+// gate is a semaphore counted in bytes.
+type gate struct {
+	limit int64
+	used  atomic.Int64
 }
 
-func (s traceServer) Export(_ context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
-	b, rejected, why := ConvertTraces(req.GetResourceSpans())
-	if !s.r.offer(b) {
-		return nil, status.Error(codes.Unavailable, "otlp: flowtop is shedding load; retry later")
+func (g *gate) acquire(n int64) bool {
+	for {
+		u := g.used.Load()
+		if u+n > g.limit {
+			return false
+		}
+		if g.used.CompareAndSwap(u, u+n) {
+			return true
+		}
+	}
+}
+
+// grant is what one request holds of the gate. Once released it grants
+// nothing more, so a late grow cannot leak.
+type grant struct {
+	g      *gate
+	mu     sync.Mutex
+	n      int64
+	closed bool
+}
+
+func (g *gate) grant() *grant { return &grant{g: g} }
+
+// grow reserves n more bytes, or reports false if the budget has no room.
+func (gr *grant) grow(n int64) bool {
+	gr.mu.Lock()
+	defer gr.mu.Unlock()
+	if gr.closed || !gr.g.acquire(n) {
+		return false
+	}
+	gr.n += n
+	return true
+}
+
+// shrinkTo gives back what the grant holds beyond n.
+func (gr *grant) shrinkTo(n int64) {
+	gr.mu.Lock()
+	defer gr.mu.Unlock()
+	if gr.n > n {
+		gr.g.used.Add(n - gr.n)
+		gr.n = n
+	}
+}
+
+// release gives everything back; the grant is spent.
+func (gr *grant) release() {
+	gr.mu.Lock()
+	defer gr.mu.Unlock()
+	gr.g.used.Add(-gr.n)
+	gr.n, gr.closed = 0, true
+}
+
+// ---- one request, either protocol ----
+
+type signal uint8
+
+const (
+	signalTraces signal = iota
+	signalLogs
+)
+
+// outcome is what happened to one request.
+type outcome struct {
+	accepted int
+	rejected int    // spans with bad IDs, refused in a partial success
+	why      string // the first of them
+	err      error  // errOverBudget, errHubBusy, or a decoding error
+}
+
+var errHubBusy = errors.New("otlp: flowtop's queue is full")
+
+// convert decodes a protobuf body of the given signal within gr and hands the
+// batch to the hub. It counts what happened.
+func (r *Receiver) convert(sig signal, body []byte, gr *grant) outcome {
+	d := r.decs.Get().(*decoder)
+	defer r.decs.Put(d)
+	d.reset(gr.grow)
+	var err error
+	if sig == signalTraces {
+		err = d.traces(body)
+	} else {
+		err = d.logs(body)
+	}
+	switch {
+	case errors.Is(err, errOverBudget):
+		r.tracker.Shed(1)
+		return outcome{err: err}
+	case err != nil:
+		err = fmt.Errorf("otlp: cannot decode %s: %w", sigName(sig), err)
+		r.tracker.Rejected(err.Error())
+		return outcome{err: err}
+	}
+	batch := d.out
+	d.out = nil
+	if !r.offer(batch) {
+		r.tracker.Shed(1)
+		return outcome{err: errHubBusy}
+	}
+	if d.rejected > 0 {
+		r.tracker.Unparsed(d.rejected)
+	}
+	r.tracker.Truncated(d.truncated)
+	r.tracker.Accepted(len(batch), time.Time{})
+	return outcome{accepted: len(batch), rejected: d.rejected, why: d.why}
+}
+
+func sigName(s signal) string {
+	if s == signalLogs {
+		return "ExportLogsServiceRequest"
+	}
+	return "ExportTraceServiceRequest"
+}
+
+func response(sig signal, o outcome) proto.Message {
+	if sig == signalLogs {
+		return &collogspb.ExportLogsServiceResponse{}
 	}
 	resp := &coltracepb.ExportTraceServiceResponse{}
-	if rejected > 0 {
-		s.r.tracker.Unparsed(rejected)
-		resp.PartialSuccess = &coltracepb.ExportTracePartialSuccess{RejectedSpans: int64(rejected), ErrorMessage: why}
+	if o.rejected > 0 {
+		resp.PartialSuccess = &coltracepb.ExportTracePartialSuccess{RejectedSpans: int64(o.rejected), ErrorMessage: o.why}
 	}
-	return resp, nil
+	return resp
 }
 
-type logsServer struct {
-	collogspb.UnimplementedLogsServiceServer
-	r *Receiver
+// ---- OTLP/gRPC ----
+
+func (r *Receiver) grpcServer() *grpc.Server {
+	srv := grpc.NewServer(
+		grpc.MaxRecvMsgSize(r.cfg.MaxRequestBytes),
+		grpc.ForceServerCodecV2(rawCodec{}),
+		grpc.InTapHandle(r.tap),
+		grpc.ConnectionTimeout(r.cfg.ReadHeaderTimeout),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: r.cfg.IdleTimeout}),
+	)
+	for _, sd := range []struct {
+		name string
+		sig  signal
+	}{{"opentelemetry.proto.collector.trace.v1.TraceService", signalTraces}, {"opentelemetry.proto.collector.logs.v1.LogsService", signalLogs}} {
+		srv.RegisterService(&grpc.ServiceDesc{
+			ServiceName: sd.name,
+			HandlerType: (*any)(nil),
+			Methods:     []grpc.MethodDesc{{MethodName: "Export", Handler: r.grpcExport(sd.sig)}},
+		}, r)
+	}
+	return srv
 }
 
-func (s logsServer) Export(_ context.Context, req *collogspb.ExportLogsServiceRequest) (*collogspb.ExportLogsServiceResponse, error) {
-	if !s.r.offer(ConvertLogs(req.GetResourceLogs())) {
-		return nil, status.Error(codes.Unavailable, "otlp: flowtop is shedding load; retry later")
+type grantKey struct{}
+
+// tap runs when a stream opens, before its message is read: it reserves two
+// whole messages' worth of the budget (gRPC holds the frames as it reads and
+// then one contiguous copy), or refuses the call as Unavailable. The
+// reservation is given back when the stream ends, however it ends, and the
+// stream may take ReadTimeout at most.
+func (r *Receiver) tap(ctx context.Context, _ *tap.Info) (context.Context, error) {
+	gr := r.gate.grant()
+	if !gr.grow(min(2*int64(r.cfg.MaxRequestBytes), r.gate.limit)) {
+		r.tracker.Shed(1)
+		return nil, status.Error(codes.Unavailable, "otlp: flowtop is over its memory budget; retry later")
 	}
-	return &collogspb.ExportLogsServiceResponse{}, nil
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.ReadTimeout)
+	context.AfterFunc(ctx, func() {
+		cancel()
+		gr.release()
+	})
+	return context.WithValue(ctx, grantKey{}, gr), nil
 }
 
-// readBody reads a request body within the size limit, gunzipping if asked.
-func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, bool) {
-	if req.Method != http.MethodPost {
-		http.Error(w, "otlp: POST only", http.StatusMethodNotAllowed)
-		return nil, false
-	}
-	var body io.Reader = http.MaxBytesReader(w, req.Body, int64(r.cfg.MaxRequestBytes))
-	if req.Header.Get("Content-Encoding") == "gzip" {
-		gz, err := gzip.NewReader(body)
-		if err != nil {
-			http.Error(w, "otlp: bad gzip body: "+err.Error(), http.StatusBadRequest)
-			return nil, false
+func (r *Receiver) grpcExport(sig signal) grpc.MethodHandler {
+	return func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+		var body []byte
+		if err := dec(&body); err != nil {
+			r.tracker.Rejected("otlp: grpc: " + err.Error())
+			return nil, err
 		}
-		defer gz.Close()
-		body = io.LimitReader(gz, int64(r.cfg.MaxRequestBytes)+1)
+		gr, ok := ctx.Value(grantKey{}).(*grant)
+		if !ok {
+			gr = r.gate.grant()
+			defer gr.release()
+		}
+		gr.shrinkTo(int64(len(body)))
+		o := r.convert(sig, body, gr)
+		switch {
+		case errors.Is(o.err, errOverBudget), errors.Is(o.err, errHubBusy):
+			return nil, status.Error(codes.Unavailable, "otlp: flowtop is shedding load; retry later")
+		case o.err != nil:
+			return nil, status.Error(codes.InvalidArgument, o.err.Error())
+		}
+		return response(sig, o), nil
 	}
-	b, err := io.ReadAll(body)
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || len(b) > r.cfg.MaxRequestBytes {
-		http.Error(w, fmt.Sprintf("otlp: request larger than %d bytes", r.cfg.MaxRequestBytes), http.StatusRequestEntityTooLarge)
-		return nil, false
+}
+
+// rawCodec hands request messages to the handlers as bytes, for the wire
+// decoder, and marshals responses as protobuf.
+type rawCodec struct{}
+
+func (rawCodec) Name() string { return "proto" }
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("otlp: cannot marshal %T", v)
 	}
+	b, err := proto.Marshal(m)
 	if err != nil {
-		http.Error(w, "otlp: read body: "+err.Error(), http.StatusBadRequest)
-		return nil, false
+		return nil, err
 	}
-	return b, true
+	return mem.BufferSlice{mem.SliceBuffer(b)}, nil
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	switch x := v.(type) {
+	case *[]byte:
+		*x = data.Materialize()
+		return nil
+	case proto.Message:
+		return proto.Unmarshal(data.Materialize(), x)
+	}
+	return fmt.Errorf("otlp: cannot unmarshal into %T", v)
+}
+
+// ---- OTLP/HTTP ----
+
+func (r *Receiver) httpServer() *http.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/traces", func(w http.ResponseWriter, req *http.Request) { r.httpExport(w, req, signalTraces) })
+	mux.HandleFunc("/v1/logs", func(w http.ResponseWriter, req *http.Request) { r.httpExport(w, req, signalLogs) })
+	return &http.Server{Handler: mux, ReadHeaderTimeout: r.cfg.ReadHeaderTimeout, ReadTimeout: r.cfg.ReadTimeout,
+		WriteTimeout: r.cfg.WriteTimeout, IdleTimeout: r.cfg.IdleTimeout, MaxHeaderBytes: 64 << 10}
 }
 
 func isJSON(req *http.Request) bool {
 	return strings.HasPrefix(req.Header.Get("Content-Type"), "application/json")
 }
 
-// decode reads an OTLP request body as JSON or protobuf, by its content type;
-// on failure it answers 400 and counts the body as unparsed.
-func (r *Receiver) decode(w http.ResponseWriter, req *http.Request, b []byte, m proto.Message) bool {
-	var err error
-	if isJSON(req) {
-		err = unmarshalJSON(b, m)
-	} else {
-		err = proto.Unmarshal(b, m)
-	}
-	if err != nil {
-		r.tracker.Unparsed(1)
-		http.Error(w, fmt.Sprintf("otlp: cannot decode %s: %v", m.ProtoReflect().Descriptor().Name(), err), http.StatusBadRequest)
-		return false
-	}
-	return true
+func (r *Receiver) reject(w http.ResponseWriter, code int, msg string) {
+	r.tracker.Rejected(msg)
+	http.Error(w, msg, code)
 }
 
-func (r *Receiver) reply(w http.ResponseWriter, req *http.Request, msg proto.Message) {
+// shed answers 503 with Retry-After. It first reads what is left of the body
+// into a small discarded buffer (within the read timeout), because a client
+// still writing a large body would otherwise see the connection reset
+// instead of the answer, and not know to retry later.
+func (r *Receiver) shed(w http.ResponseWriter, req *http.Request, why string) {
+	_, _ = io.Copy(io.Discard, http.MaxBytesReader(w, req.Body, int64(r.cfg.MaxRequestBytes)))
+	w.Header().Set("Retry-After", "2")
+	http.Error(w, "otlp: flowtop is shedding load ("+why+"); retry later", http.StatusServiceUnavailable)
+}
+
+func (r *Receiver) httpExport(w http.ResponseWriter, req *http.Request, sig signal) {
+	if req.Method != http.MethodPost {
+		r.reject(w, http.StatusMethodNotAllowed, "otlp: POST only")
+		return
+	}
+	max := int64(r.cfg.MaxRequestBytes)
+	gz := req.Header.Get("Content-Encoding") == "gzip"
+	asJSON := isJSON(req)
+	if req.ContentLength > max {
+		r.reject(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("otlp: request larger than %d bytes", max))
+		return
+	}
+	// Reserve before reading: the body as declared, the limit when its size
+	// is unknown, twice that when it will be gunzipped; JSON takes more to
+	// decode.
+	need := max
+	switch {
+	case gz:
+		// The compressed body and the growing decompressed one.
+		need = min(2*max, r.gate.limit)
+	case req.ContentLength >= 0:
+		need = req.ContentLength
+	}
+	factor := int64(1)
+	if asJSON {
+		factor = jsonExpansion
+	}
+	if need*factor > r.gate.limit {
+		r.reject(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("otlp: a JSON request of %d bytes would take more than the memory budget to decode; send protobuf or smaller batches", need))
+		return
+	}
+	gr := r.gate.grant()
+	defer gr.release()
+	if !gr.grow(need * factor) {
+		r.tracker.Shed(1)
+		r.shed(w, req, "over the memory budget")
+		return
+	}
+	body, err := readBody(w, req, max, gz)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) || errors.Is(err, errTooLarge) {
+			r.reject(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("otlp: request larger than %d bytes", max))
+		} else {
+			r.reject(w, http.StatusBadRequest, "otlp: read body: "+err.Error())
+		}
+		return
+	}
+	gr.shrinkTo(int64(len(body)) * factor)
+	if asJSON {
+		var m proto.Message = &coltracepb.ExportTraceServiceRequest{}
+		if sig == signalLogs {
+			m = &collogspb.ExportLogsServiceRequest{}
+		}
+		if err := unmarshalJSON(body, m); err != nil {
+			r.reject(w, http.StatusBadRequest, fmt.Sprintf("otlp: cannot decode %s: %v", sigName(sig), err))
+			return
+		}
+		if body, err = proto.Marshal(m); err != nil {
+			r.reject(w, http.StatusBadRequest, fmt.Sprintf("otlp: cannot decode %s: %v", sigName(sig), err))
+			return
+		}
+	}
+	o := r.convert(sig, body, gr)
+	switch {
+	case errors.Is(o.err, errOverBudget):
+		r.shed(w, req, "over the memory budget")
+		return
+	case errors.Is(o.err, errHubBusy):
+		r.shed(w, req, "queue full")
+		return
+	case o.err != nil:
+		http.Error(w, o.err.Error(), http.StatusBadRequest)
+		return
+	}
 	var out []byte
-	if isJSON(req) {
-		out, _ = protojson.Marshal(msg)
+	if asJSON {
+		out, _ = protojson.Marshal(response(sig, o))
 		w.Header().Set("Content-Type", "application/json")
 	} else {
-		out, _ = proto.Marshal(msg)
+		out, _ = proto.Marshal(response(sig, o))
 		w.Header().Set("Content-Type", "application/x-protobuf")
 	}
 	_, _ = w.Write(out)
 }
 
-func (r *Receiver) shed(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", "2")
-	http.Error(w, "otlp: flowtop is shedding load; retry later", http.StatusServiceUnavailable)
-}
+var errTooLarge = errors.New("too large")
 
-func (r *Receiver) httpTraces(w http.ResponseWriter, req *http.Request) {
-	b, ok := r.readBody(w, req)
-	if !ok {
-		return
-	}
-	var in coltracepb.ExportTraceServiceRequest
-	if !r.decode(w, req, b, &in) {
-		return
-	}
-	batch, rejected, why := ConvertTraces(in.GetResourceSpans())
-	if !r.offer(batch) {
-		r.shed(w)
-		return
-	}
-	resp := &coltracepb.ExportTraceServiceResponse{}
-	if rejected > 0 {
-		r.tracker.Unparsed(rejected)
-		resp.PartialSuccess = &coltracepb.ExportTracePartialSuccess{RejectedSpans: int64(rejected), ErrorMessage: why}
-	}
-	r.reply(w, req, resp)
-}
-
-func (r *Receiver) httpLogs(w http.ResponseWriter, req *http.Request) {
-	b, ok := r.readBody(w, req)
-	if !ok {
-		return
-	}
-	var in collogspb.ExportLogsServiceRequest
-	if !r.decode(w, req, b, &in) {
-		return
-	}
-	if !r.offer(ConvertLogs(in.GetResourceLogs())) {
-		r.shed(w)
-		return
-	}
-	r.reply(w, req, &collogspb.ExportLogsServiceResponse{})
-}
-
-// ---- conversion ----
-
-func attrMap(kvs []*commonpb.KeyValue) map[string]string {
-	m := make(map[string]string, len(kvs))
-	for _, kv := range kvs {
-		v := kv.GetValue()
-		var s string
-		switch x := v.GetValue().(type) {
-		case *commonpb.AnyValue_StringValue:
-			s = x.StringValue
-		case *commonpb.AnyValue_IntValue:
-			s = fmt.Sprint(x.IntValue)
-		case *commonpb.AnyValue_BoolValue:
-			s = fmt.Sprint(x.BoolValue)
-		case *commonpb.AnyValue_DoubleValue:
-			s = fmt.Sprint(x.DoubleValue)
-		default:
-			continue
-		}
-		m[kv.GetKey()] = s
-	}
-	return m
-}
-
-func first(m map[string]string, keys ...string) string {
-	for _, k := range keys {
-		if v := m[k]; v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-func ids(trace, span []byte) (tracing.TraceID, tracing.SpanID, error) {
-	var t tracing.TraceID
-	var s tracing.SpanID
-	if len(trace) != 16 || len(span) != 8 {
-		return t, s, fmt.Errorf("trace id of %d bytes or span id of %d bytes", len(trace), len(span))
-	}
-	copy(t[:], trace)
-	copy(s[:], span)
-	if !t.IsValid() || !s.IsValid() {
-		return t, s, errors.New("all-zero trace or span id")
-	}
-	return t, s, nil
-}
-
-// messageKey is the key a messaging.message.id names, by messaging.system.
-func messageKey(system, id string) tracing.Key {
-	switch system {
-	case "aws_sns", "aws.sns":
-		return tracing.Key{Kind: tracing.KeySNSMessageID, Value: id}
-	case "aws.eventbridge", "aws_eventbridge", "eventbridge":
-		return tracing.Key{Kind: tracing.KeyEventID, Value: id}
-	}
-	return tracing.Key{Kind: tracing.KeyMessageID, Value: id}
-}
-
-// ConvertTraces turns OTLP resource spans into observations. Spans with bad
-// IDs are rejected and counted, with the reason of the first.
-func ConvertTraces(rss []*tracepb.ResourceSpans) (tracing.Batch, int, string) {
-	var b tracing.Batch
-	rejected, why := 0, ""
-	for _, rs := range rss {
-		res := attrMap(rs.GetResource().GetAttributes())
-		service := first(res, "service.name")
-		fn := first(res, "faas.name")
-		for _, ss := range rs.GetScopeSpans() {
-			for _, sp := range ss.GetSpans() {
-				o, err := convertSpan(sp, service, fn)
-				if err != nil {
-					rejected++
-					if why == "" {
-						why = "span " + hex.EncodeToString(sp.GetSpanId()) + ": " + err.Error()
-					}
-					continue
-				}
-				b = append(b, o)
-			}
-		}
-	}
-	return b, rejected, why
-}
-
-func convertSpan(sp *tracepb.Span, service, fn string) (tracing.Observation, error) {
-	tid, sid, err := ids(sp.GetTraceId(), sp.GetSpanId())
-	if err != nil {
-		return tracing.Observation{}, err
-	}
-	attrs := attrMap(sp.GetAttributes())
-	if fn == "" {
-		// faas.name belongs on the resource, but one process serving several
-		// functions (or a hand-instrumented handler) puts it on the span.
-		fn = attrs["faas.name"]
-	}
-	s := &tracing.Span{TraceID: tid, SpanID: sid, Name: sp.GetName(), Service: service, Kind: tracing.SpanKind(sp.GetKind()),
-		Start: time.Unix(0, int64(sp.GetStartTimeUnixNano())).UTC(), Attrs: map[string]string{}}
-	if e := sp.GetEndTimeUnixNano(); e > 0 {
-		s.End = time.Unix(0, int64(e)).UTC()
-	} else {
-		s.InProgress = true
-	}
-	if len(sp.GetParentSpanId()) == 8 {
-		copy(s.ParentID[:], sp.GetParentSpanId())
-	}
-	s.Status = tracing.StatusCode(sp.GetStatus().GetCode())
-	s.StatusMessage = sp.GetStatus().GetMessage()
-	s.Messaging = tracing.Messaging{
-		System:      attrs["messaging.system"],
-		Operation:   first(attrs, "messaging.operation.type", "messaging.operation"),
-		Destination: first(attrs, "messaging.destination.name", "messaging.destination"),
-		MessageID:   attrs["messaging.message.id"],
-	}
-	s.InvocationID = first(attrs, "faas.invocation_id", "faas.execution", "aws.request_id", "aws.lambda.invoked_arn_request_id")
-	s.ColdStart = attrs["faas.coldstart"] == "true"
-	for _, k := range []string{"http.method", "http.request.method", "rpc.method", "aws.operation", "rpc.service", "url.full", "http.route"} {
-		if v := attrs[k]; v != "" && len(v) <= 512 {
-			s.Attrs[k] = v
-		}
-	}
-	comp := tracing.Component{Kind: tracing.ComponentService, Name: service}
-	if fn != "" {
-		comp = tracing.Component{Kind: tracing.ComponentFunction, Name: fn}
-	}
-	self := tracing.SpanKey(tid, sid)
-	keys := []tracing.Key{{Kind: tracing.KeyTraceID, Value: tid.String()}, self}
-	var rels []tracing.Relation
-	if s.ParentID.IsValid() {
-		rels = append(rels, tracing.Relation{From: self, To: tracing.SpanKey(tid, s.ParentID), Kind: tracing.RelChildOf, Evidence: "otlp parent span id"})
-	}
-	if s.InvocationID != "" {
-		keys = append(keys, tracing.Key{Kind: tracing.KeyRequestID, Value: s.InvocationID})
-		rels = append(rels, tracing.Relation{From: tracing.Key{Kind: tracing.KeyTraceID, Value: tid.String()}, To: tracing.Key{Kind: tracing.KeyRequestID, Value: s.InvocationID}, Kind: tracing.RelContains, Evidence: "faas.invocation_id"})
-	}
-	if id := s.Messaging.MessageID; id != "" && len(id) <= 256 {
-		mk := messageKey(s.Messaging.System, id)
-		keys = append(keys, mk)
-		op := s.Messaging.Operation
-		if s.Kind == tracing.SpanKindProducer || op == "publish" || op == "send" || op == "create" {
-			rels = append(rels, tracing.Relation{From: self, To: mk, Kind: tracing.RelPublished, Evidence: "messaging.message.id on a producer span"})
-		} else {
-			rels = append(rels, tracing.Relation{From: self, To: mk, Kind: tracing.RelConsumed, Evidence: "messaging.message.id on a consumer span"})
-		}
-	}
-	for _, l := range sp.GetLinks() {
-		lt, ls, err := ids(l.GetTraceId(), l.GetSpanId())
+// readBody reads a request body of at most max bytes (after gunzipping).
+func readBody(w http.ResponseWriter, req *http.Request, max int64, gz bool) ([]byte, error) {
+	var body io.Reader = http.MaxBytesReader(w, req.Body, max)
+	if gz {
+		zr, err := gzip.NewReader(body)
 		if err != nil {
-			continue
+			return nil, fmt.Errorf("bad gzip body: %w", err)
 		}
-		s.Links = append(s.Links, tracing.Link{TraceID: lt, SpanID: ls, Attrs: attrMap(l.GetAttributes())})
-		rels = append(rels, tracing.Relation{From: self, To: tracing.SpanKey(lt, ls), Kind: tracing.RelLinks, Evidence: "otlp span link"})
-		if mid := attrMap(l.GetAttributes())["messaging.message.id"]; mid != "" {
-			rels = append(rels, tracing.Relation{From: self, To: messageKey(s.Messaging.System, mid), Kind: tracing.RelConsumed, Evidence: "messaging.message.id on a span link"})
-		}
+		defer zr.Close()
+		body = io.LimitReader(zr, max+1)
 	}
-	return tracing.Observation{Kind: tracing.ObsSpan, Source: "otlp", Time: s.Start, Component: comp, Keys: keys, Relations: rels, Span: s}, nil
+	if n := req.ContentLength; n >= 0 && !gz {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(body, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(body)
+	if err == nil && int64(len(b)) > max {
+		return nil, errTooLarge
+	}
+	return b, err
 }
 
-// ConvertLogs turns OTLP log records into observations.
-func ConvertLogs(rls []*logspb.ResourceLogs) tracing.Batch {
-	var b tracing.Batch
-	for _, rl := range rls {
-		res := attrMap(rl.GetResource().GetAttributes())
-		comp := tracing.Component{Kind: tracing.ComponentService, Name: first(res, "service.name")}
-		if fn := first(res, "faas.name"); fn != "" {
-			comp = tracing.Component{Kind: tracing.ComponentFunction, Name: fn}
-		}
-		for _, sl := range rl.GetScopeLogs() {
-			for _, lr := range sl.GetLogRecords() {
-				attrs := attrMap(lr.GetAttributes())
-				at := time.Unix(0, int64(lr.GetTimeUnixNano())).UTC()
-				rec := &tracing.LogRecord{Time: at, Kind: tracing.LogApp, Level: lr.GetSeverityText(), Message: lr.GetBody().GetStringValue(),
-					RequestID: first(attrs, "faas.invocation_id", "aws.request_id")}
-				if len(lr.GetTraceId()) == 16 {
-					copy(rec.TraceID[:], lr.GetTraceId())
-				}
-				o := tracing.Observation{Kind: tracing.ObsLog, Source: "otlp", Time: at, Component: comp, Log: rec}
-				if rec.RequestID != "" {
-					o.Keys = append(o.Keys, tracing.Key{Kind: tracing.KeyRequestID, Value: rec.RequestID})
-				}
-				if rec.TraceID.IsValid() {
-					o.Keys = append(o.Keys, tracing.Key{Kind: tracing.KeyTraceID, Value: rec.TraceID.String()})
-				}
-				b = append(b, o)
-			}
-		}
+// ---- conversion of decoded messages ----
+
+// ConvertTraces turns OTLP resource spans into observations, with the
+// default limits. Spans with bad IDs are rejected and counted, with the
+// reason of the first.
+func ConvertTraces(rss []*tracepb.ResourceSpans) (tracing.Batch, int, string) {
+	b, err := proto.Marshal(&coltracepb.ExportTraceServiceRequest{ResourceSpans: rss})
+	if err != nil {
+		return nil, 0, ""
 	}
-	return b
+	d := newDecoder(Limits{})
+	if err := d.traces(b); err != nil {
+		return nil, 0, ""
+	}
+	return d.out, d.rejected, d.why
+}
+
+// ConvertLogs turns OTLP log records into observations, with the default limits.
+func ConvertLogs(rls []*logspb.ResourceLogs) tracing.Batch {
+	b, err := proto.Marshal(&collogspb.ExportLogsServiceRequest{ResourceLogs: rls})
+	if err != nil {
+		return nil
+	}
+	d := newDecoder(Limits{})
+	if err := d.logs(b); err != nil {
+		return nil
+	}
+	return d.out
 }
 
 // Decode reads OTLP JSON: one TracesData/ExportTraceServiceRequest object, or

@@ -126,13 +126,19 @@ func TestRealExporters(t *testing.T) {
 	}
 	emit(t, g)
 	check(t, collect(t, out, 2))
+	gz, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(addrs[0]), otlptracegrpc.WithInsecure(), otlptracegrpc.WithCompressor("gzip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	emit(t, gz)
+	check(t, collect(t, out, 2))
 	h, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(addrs[1]), otlptracehttp.WithInsecure())
 	if err != nil {
 		t.Fatal(err)
 	}
 	emit(t, h)
 	check(t, collect(t, out, 2))
-	if hl := r.Health(); hl.Items != 4 || !strings.Contains(hl.Mode, "listening") {
+	if hl := r.Health(); hl.Items != 6 || hl.Accepted != 6 || !strings.Contains(hl.Mode, "listening") {
 		t.Errorf("health %+v", hl)
 	}
 }
@@ -168,8 +174,8 @@ func TestHTTPJSONLimitsAndBadInput(t *testing.T) {
 	if resp, _ := post("application/json", bytes.Repeat([]byte(" "), 8192)); resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("too large: %d", resp.StatusCode)
 	}
-	if hl := r.Health(); hl.Unparsed < 2 {
-		t.Errorf("unparsed not counted: %+v", hl)
+	if hl := r.Health(); hl.Unparsed != 1 || hl.Rejected != 2 || hl.Accepted != 1 {
+		t.Errorf("want 1 span unparsed, 2 requests rejected, 1 span accepted: %+v", hl)
 	}
 }
 
@@ -196,8 +202,8 @@ func TestSheds(t *testing.T) {
 	if codes[200] != 1 || codes[503] != 19 {
 		t.Errorf("status codes %v: want one accepted, the rest shed", codes)
 	}
-	if d := r.Health().Dropped; d != 19 {
-		t.Errorf("dropped %d, want 19", d)
+	if h := r.Health(); h.Shed != 19 || h.Dropped != 0 {
+		t.Errorf("shed %d, dropped %d; want 19 requests shed, nothing dropped", h.Shed, h.Dropped)
 	}
 }
 

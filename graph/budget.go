@@ -1,0 +1,154 @@
+package graph
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/flowtop/flowtop/tracing"
+)
+
+// DefaultBudgetBytes is the memory budget when none is set: sized for a laptop
+// that also runs the system being watched.
+const DefaultBudgetBytes = 512 << 20
+
+// Budget is one memory limit, in bytes, for everything flowtop holds. It is
+// split into shares so that each holder bounds itself without asking the
+// others: requests being read and decoded at the door ([Budget.InFlight]), the
+// queue between the collectors and the graph ([Budget.Queue]) and the events
+// the graph holds ([Budget.Held]). The zero value is the default budget.
+type Budget struct {
+	// Total is the whole budget in bytes; <= 0 means [DefaultBudgetBytes].
+	Total int64
+}
+
+// Bytes is the whole budget, with the default applied.
+func (b Budget) Bytes() int64 {
+	if b.Total <= 0 {
+		return DefaultBudgetBytes
+	}
+	return b.Total
+}
+
+// ParseBudget reads a memory budget as people write it: "512MiB", "1GiB",
+// "800MB", "64M" or a plain number of bytes. Units are binary (KiB, MiB,
+// GiB; K, M, G mean the same) or decimal (KB, MB, GB). The budget must be at
+// least 16 MiB: below that, one OTLP request would not fit.
+func ParseBudget(s string) (Budget, error) {
+	t := strings.TrimSpace(s)
+	i := len(t)
+	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') && t[i-1] != '.' {
+		i--
+	}
+	num, unit := strings.TrimSpace(t[:i]), strings.ToLower(strings.TrimSpace(t[i:]))
+	mult := map[string]float64{"": 1, "b": 1,
+		"k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gib": 1 << 30,
+		"kb": 1e3, "mb": 1e6, "gb": 1e9}[unit]
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || mult == 0 || v < 0 {
+		return Budget{}, fmt.Errorf("graph: memory budget %q: want a size such as 512MiB or 2GiB", s)
+	}
+	b := Budget{Total: int64(v * mult)}
+	if b.Total < 16<<20 {
+		return Budget{}, fmt.Errorf("graph: memory budget %q is below the 16MiB flowtop needs", s)
+	}
+	return b, nil
+}
+
+// String is the budget in MiB, as ParseBudget reads it.
+func (b Budget) String() string { return strconv.FormatInt(b.Bytes()>>20, 10) + "MiB" }
+
+// InFlight is the share for request bodies being read, decoded and converted
+// at once, across every concurrent OTLP request: a quarter.
+func (b Budget) InFlight() int64 { return b.Bytes() / 4 }
+
+// Queue is the share for observations accepted but not yet ingested: an eighth.
+func (b Budget) Queue() int64 { return b.Bytes() / 8 }
+
+// Held is what is left for the events, spans and statistics the graph holds.
+func (b Budget) Held() int64 { return b.Bytes() - b.InFlight() - b.Queue() }
+
+// Per-value overheads of the estimate: a string header and a slice header.
+const (
+	stringHeader = int64(unsafe.Sizeof(""))
+	obsSize      = int64(unsafe.Sizeof(tracing.Observation{}))
+	keySize      = int64(unsafe.Sizeof(tracing.Key{}))
+	relSize      = int64(unsafe.Sizeof(tracing.Relation{}))
+	spanSize     = int64(unsafe.Sizeof(tracing.Span{}))
+	linkSize     = int64(unsafe.Sizeof(tracing.Link{}))
+	logSize      = int64(unsafe.Sizeof(tracing.LogRecord{}))
+	invSize      = int64(unsafe.Sizeof(tracing.Invocation{}))
+	msgSize      = int64(unsafe.Sizeof(tracing.Message{}))
+	fnSize       = int64(unsafe.Sizeof(tracing.FunctionConfig{}))
+	queueSize    = int64(unsafe.Sizeof(tracing.QueueInfo{}))
+	// mapEntry is a rough cost of one small map[string]string entry beyond
+	// its strings' bytes (bucket slot, hash, and the map header amortised).
+	mapEntry = 48
+)
+
+// ObservationBytes estimates the heap an observation holds: its struct, the
+// bytes of its strings and the records it points to. It errs on the side of
+// counting too much (strings that share memory are counted twice) and takes
+// time proportional to the number of strings, not their length.
+func ObservationBytes(o *tracing.Observation) int64 {
+	n := obsSize + int64(len(o.Source)+len(o.Component.Name))
+	n += int64(len(o.Keys)) * keySize
+	for _, k := range o.Keys {
+		n += int64(len(k.Value))
+	}
+	n += int64(len(o.Relations)) * relSize
+	for _, r := range o.Relations {
+		n += int64(len(r.From.Value) + len(r.To.Value) + len(r.Evidence))
+	}
+	if s := o.Span; s != nil {
+		n += spanSize + int64(len(s.Name)+len(s.Service)+len(s.StatusMessage)+len(s.InvocationID))
+		n += int64(len(s.Messaging.System) + len(s.Messaging.Operation) + len(s.Messaging.Destination) + len(s.Messaging.MessageID))
+		n += mapBytes(s.Attrs)
+		n += int64(len(s.Links)) * linkSize
+		for _, l := range s.Links {
+			n += mapBytes(l.Attrs)
+		}
+	}
+	if l := o.Log; l != nil {
+		n += logSize + int64(len(l.Group)+len(l.Stream)+len(l.EventID)+len(l.Level)+len(l.RequestID)+len(l.Message)+len(l.Reason))
+	}
+	if v := o.Invocation; v != nil {
+		n += invSize + int64(len(v.Function)+len(v.RequestID)+len(v.ErrorType))
+	}
+	if m := o.Message; m != nil {
+		n += msgSize + int64(len(m.Queue)+len(m.ID)+len(m.Body)+len(m.SourceQueue)+len(m.GroupID)+len(m.DedupID))
+		n += mapBytes(m.Attributes) + mapBytes(m.UserAttrs)
+		// Layers hold parsed copies of parts of the body: count the body again.
+		if len(m.Layers) > 0 {
+			n += int64(len(m.Body))
+		}
+	}
+	if o.Function != nil {
+		n += fnSize + 256
+	}
+	if o.Queue != nil {
+		n += queueSize + 128
+	}
+	return n
+}
+
+// BatchBytes is the sum of [ObservationBytes] over a batch, plus its backing array.
+func BatchBytes(b tracing.Batch) int64 {
+	n := int64(cap(b)-len(b)) * obsSize
+	for i := range b {
+		n += ObservationBytes(&b[i])
+	}
+	return n
+}
+
+func mapBytes(m map[string]string) int64 {
+	if len(m) == 0 {
+		return 0
+	}
+	n := int64(len(m)) * (mapEntry + 2*stringHeader)
+	for k, v := range m {
+		n += int64(len(k) + len(v))
+	}
+	return n
+}
