@@ -22,7 +22,12 @@ import (
 
 func setup(t testing.TB, fifo bool) (*sandbox.Server, *sqs.Client, string, string) {
 	t.Helper()
-	srv := sandbox.NewServer(sandbox.Options{Seed: 21})
+	return setupWith(t, fifo, sandbox.Options{Seed: 21})
+}
+
+func setupWith(t testing.TB, fifo bool, opts sandbox.Options) (*sandbox.Server, *sqs.Client, string, string) {
+	t.Helper()
+	srv := sandbox.NewServer(opts)
 	url, err := srv.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
