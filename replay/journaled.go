@@ -23,7 +23,7 @@ import (
 // Bounds of a journaled run.
 const (
 	idleRounds       = 3  // receive rounds with nothing new before checking whether the DLQ is done
-	maxReceiveErrors = 10 // failed receives in a row before the run stops (resumable)
+	maxReceiveErrors = 20 // failed receives in a row before the run stops (resumable)
 	giveBackTimeout  = 10 * time.Second
 )
 
@@ -45,6 +45,11 @@ type run struct {
 	vis      int32
 	progress func(Progress)
 	start    time.Time
+	// finished is cancelled when one worker finds the DLQ drained, so the
+	// others stop at their next round. It never cancels a receive: a
+	// receive cut short may still have taken messages, hidden from all.
+	finished context.Context
+	finish   context.CancelFunc
 
 	mu           sync.Mutex
 	routes       map[string]route            // source ARN → where it goes
@@ -100,6 +105,8 @@ func (r *Replayer) journaled(ctx context.Context, p RedrivePlan, path string, pr
 	for _, id := range p.MessageIDs {
 		rn.selected[id] = true
 	}
+	rn.finished, rn.finish = context.WithCancel(ctx)
+	defer rn.finish()
 	rn.vis = max(int32(r.opts.Visibility/time.Second), 1)
 	n := r.opts.Concurrency
 	if n <= 0 {
@@ -206,11 +213,13 @@ func (rn *run) parked() int {
 func (rn *run) worker(ctx context.Context) error {
 	r, p, j := rn.r, rn.p, rn.j
 	idle, fails := 0, 0
+	var wait int32 // short polls while messages flow; a 1 s long poll after an empty one
 	for {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || rn.finished.Err() != nil {
 			return nil
 		}
 		if len(rn.selected) > 0 && j.allDone(rn.selected) {
+			rn.finish()
 			return nil
 		}
 		if time.Since(rn.start) > r.opts.MaxRun {
@@ -221,21 +230,32 @@ func (rn *run) worker(ctx context.Context) error {
 				ErrIncomplete, p.DLQ, d.Round(time.Second))
 		}
 		out, err := r.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(p.DLQURL), MaxNumberOfMessages: 10, VisibilityTimeout: rn.vis, WaitTimeSeconds: 1,
+			QueueUrl: aws.String(p.DLQURL), MaxNumberOfMessages: 10, VisibilityTimeout: rn.vis, WaitTimeSeconds: wait,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
-		})
+		}, noRetry) // every failed receive is seen here, counted and bounded
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || rn.finished.Err() != nil {
 				return nil
 			}
 			if fails++; fails >= maxReceiveErrors {
 				return fmt.Errorf("%w: %s: ReceiveMessage failed %d times in a row: %w", ErrIncomplete, p.DLQ, fails, err)
 			}
-			sleep(ctx, time.Duration(fails)*100*time.Millisecond)
+			sleep(ctx, min(time.Duration(fails)*100*time.Millisecond, 2*time.Second))
 			continue
 		}
 		fails = 0
+		if len(out.Messages) == 0 {
+			// Nothing visible: done if nothing is in flight either (beyond
+			// what the run holds on purpose); else wait for it, bounded by Stall.
+			if rn.drained(ctx) {
+				rn.finish()
+				return nil
+			}
+			wait = 1
+			continue
+		}
+		wait = 0
 		moved, err := rn.round(ctx, out.Messages)
 		if err != nil {
 			return err
@@ -246,6 +266,7 @@ func (rn *run) worker(ctx context.Context) error {
 		} else if idle++; idle >= idleRounds {
 			idle = 0
 			if rn.drained(ctx) {
+				rn.finish()
 				return nil
 			}
 		}
@@ -289,7 +310,11 @@ func (rn *run) round(ctx context.Context, msgs []sqstypes.Message) (bool, error)
 		rn.mu.Unlock()
 		switch {
 		case busy:
-			continue // another worker is sending it; it comes back if that fails
+			// Another worker still sends it (its visibility ran out first):
+			// give this receive back so the message isn't hidden for a
+			// whole timeout; once confirmed, the next receive deletes it.
+			rn.giveBack(ctx, []sqstypes.Message{m})
+			continue
 		case j.isSent(id):
 			toDelete = append(toDelete, m) // confirmed before: delete, don't resend
 			continue
@@ -504,7 +529,12 @@ func (rn *run) send(ctx context.Context, target string, list []sqstypes.Message)
 		recs = append(recs, record{Op: "uncertain", ID: aws.ToString(m.MessageId), Reason: "not in the answer"})
 		again = append(again, m)
 	}
-	if err := j.append(recs...); err != nil {
+	// Written through to the OS before anything is deleted (a killed process
+	// loses nothing written). Not synced: the copy is safe in the target
+	// already, and if a machine crash lost these lines, the messages still
+	// in the DLQ would go again — counted as possible duplicates, since
+	// their attempts have no outcome on disk.
+	if err := j.appendNoSync(recs...); err != nil {
 		return nil, err
 	}
 	rn.giveBack(ctx, again)
@@ -552,6 +582,12 @@ func (rn *run) giveBack(ctx context.Context, msgs []sqstypes.Message) {
 	if len(msgs) == 0 {
 		return
 	}
+	rn.mu.Lock()
+	for _, m := range msgs {
+		// Once given back it is no longer this worker's: another may take it.
+		delete(rn.inflight, aws.ToString(m.MessageId))
+	}
+	rn.mu.Unlock()
 	ok, failed := giveBack(ctx, rn.r.sqs, rn.p.DLQURL, msgs)
 	rn.mu.Lock()
 	rn.released += ok
