@@ -164,7 +164,7 @@ func (r *Replayer) journaled(ctx context.Context, p RedrivePlan, path string, pr
 		res.NotFound = kept
 	}
 	res.Total = max(res.Total, res.Moved)
-	progress(Progress{Moved: res.Moved, Total: res.Total, Duplicates: res.Duplicates, Note: "done"})
+	progress(Progress{Moved: res.Moved, Total: res.Total, Duplicates: res.Duplicates})
 	switch {
 	case firstErr != nil:
 		return res, firstErr

@@ -125,7 +125,7 @@ func TestNativeHTML500FallsBack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	res, err := r.Execute(ctx, plan, func(p Progress) {
-		if p.Note != "" && p.Note != "done" {
+		if p.Note != "" {
 			notes = append(notes, p.Note)
 		}
 	})

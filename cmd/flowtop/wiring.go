@@ -77,7 +77,7 @@ func (e *engine) sources() sources {
 		lambda: lam,
 		logs:   logs,
 		xray:   xray.New(awsxray.NewFromConfig(e.aws), xray.Config{Lookback: e.cfg.Sources.Lookback}),
-		dlq:    dlq.New(sqs.NewFromConfig(e.aws), dlq.Config{Queues: e.cfg.Sources.Queues, Options: tracing.UnwrapOptions{CorrelationFields: e.cfg.Correlation}}),
+		dlq:    dlq.New(sqs.NewFromConfig(e.aws), dlq.Config{Queues: e.cfg.Sources.Queues, ReadOnly: e.cfg.ReadOnly, Options: tracing.UnwrapOptions{CorrelationFields: e.cfg.Correlation}}),
 	}
 	e.src = &s
 	return s
@@ -426,12 +426,15 @@ func (t tuiReplayer) Execute(ctx context.Context, p tui.Plan, progress func(tui.
 // OTLP/HTTP receiver, when one is configured.
 func otlpTarget(c Config) string { return c.Sources.OTLPHTTP }
 
-func startSandbox(ctx context.Context, addr, chaos string, rate float64, seed uint64, otlp string) (*sandbox.Sandbox, error) {
+func startSandbox(ctx context.Context, addr, chaos, compat string, rate float64, seed uint64, otlp string) (*sandbox.Sandbox, error) {
 	faults, err := sandbox.ParseChaos(chaos)
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
-	sb, err := sandbox.Start(ctx, sandbox.Config{Addr: addr, Chaos: faults, Seed: seed, World: sandbox.WorldConfig{Rate: rate, Seed: seed, OTLPEndpoint: otlp}})
+	if compat, err = sandbox.ParseCompat(compat); err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	sb, err := sandbox.Start(ctx, sandbox.Config{Addr: addr, Chaos: faults, Seed: seed, Compat: compat, World: sandbox.WorldConfig{Rate: rate, Seed: seed, OTLPEndpoint: otlp}})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
