@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -352,7 +353,11 @@ func (rn *run) round(ctx context.Context, msgs []sqstypes.Message) (bool, error)
 			}
 			break
 		}
-		confirmed, err := rn.send(ctx, t, byTarget[t])
+		send := rn.send
+		if strings.HasPrefix(t, lambdaPrefix) {
+			send = rn.invoke
+		}
+		confirmed, err := send(ctx, t, byTarget[t])
 		toDelete = append(toDelete, confirmed...)
 		if err != nil {
 			rn.r.deleteBatch(context.WithoutCancel(ctx), rn.p.DLQURL, j, toDelete)
@@ -395,8 +400,14 @@ func (rn *run) route(ctx context.Context, m sqstypes.Message) (string, string) {
 	}
 	src := m.Attributes["DeadLetterQueueSourceArn"]
 	if src == "" {
+		if t, why, ok := rn.routeByContent(ctx, m); ok {
+			return t, why
+		}
 		if p.DefaultURL != "" {
 			return p.DefaultURL, ""
+		}
+		if req, code := m.MessageAttributes["RequestID"].StringValue, m.MessageAttributes["ErrorCode"].StringValue; req != nil && code != nil {
+			return "", fmt.Sprintf("a Lambda async-invocation DLQ message (RequestID %s, ErrorCode %s) names no function: replay it to lambda:NAME, or say --to", clip(*req, 60), clip(*code, 40))
 		}
 		if n := len(p.Sources); n > 1 {
 			return "", fmt.Sprintf("no DeadLetterQueueSourceArn, and %d queues name this DLQ: say --to", n)

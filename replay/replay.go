@@ -250,7 +250,7 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 			p.Warnings = append(p.Warnings, "the target's FIFO setting differs from the DLQ's: group and deduplication IDs can't be carried as they are")
 		}
 	} else {
-		p.Route = "each message's source queue, named by its DeadLetterQueueSourceArn"
+		p.Route = "each message's source queue, named by its DeadLetterQueueSourceArn (an EventBridge rule-target DLQ message: its TARGET_ARN; a Lambda on-failure destination record: its function, invoked again asynchronously with requestPayload)"
 		switch {
 		case len(p.SourceURLs) == 1:
 			p.DefaultURL = p.SourceURLs[0]

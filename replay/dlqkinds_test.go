@@ -1,0 +1,152 @@
+package replay
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/flowtop/flowtop/sandbox"
+)
+
+func str(s string) sqstypes.MessageAttributeValue {
+	return sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(s)}
+}
+
+// A DLQ that EventBridge and Lambda write to (no RedrivePolicy names it):
+// EventBridge rule-target messages go back to their TARGET_ARN (a queue or
+// a function), Lambda destination records invoke their function again with
+// requestPayload, and a Lambda async DLQ message, which names no function,
+// is listed. Nothing is lost, nothing stays in flight.
+func TestRedriveEventBridgeAndLambdaDLQs(t *testing.T) {
+	srv, c, _, _ := setup(t, false)
+	ctx := context.Background()
+	var mu sync.Mutex
+	invoked := map[string]int{}
+	srv.RegisterFunction(sandbox.LambdaFunction{Name: "charge-card", Runtime: "nodejs22.x", MemoryMB: 128, TimeoutSec: 3,
+		Handler: func(_ context.Context, payload []byte) ([]byte, error) {
+			mu.Lock()
+			invoked[string(payload)]++
+			mu.Unlock()
+			return []byte(`{}`), nil
+		}})
+	lam := awslambda.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	dlq, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("events-dlq")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("audit-queue")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300 // 100 of each kind that can be routed
+	fnARN := "arn:aws:lambda:us-east-1:000000000000:function:charge-card"
+	for i := 0; i < n; i += 10 {
+		var entries []sqstypes.SendMessageBatchRequestEntry
+		for k := i; k < i+10; k++ {
+			event := fmt.Sprintf(`{"version":"0","id":"ev-%d","detail-type":"OrderPlaced","source":"orders.api","account":"000000000000","time":"2026-12-03T10:00:00Z","region":"us-east-1","resources":[],"detail":{"n":%d}}`, k, k)
+			e := sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(k - i)), MessageBody: aws.String(event)}
+			switch k % 3 {
+			case 0: // EventBridge → a queue target
+				e.MessageAttributes = map[string]sqstypes.MessageAttributeValue{"RULE_ARN": str("arn:aws:events:us-east-1:000000000000:rule/orders"),
+					"TARGET_ARN": str("arn:aws:sqs:us-east-1:000000000000:audit-queue"), "ERROR_CODE": str("SQS.AWS.SimpleQueueService.NonExistentQueue"),
+					"ERROR_MESSAGE": str("queue gone"), "EXHAUSTED_RETRY_CONDITION": str("MaximumRetryAttempts"), "RETRY_ATTEMPTS": str("185")}
+			case 1: // EventBridge → a function target
+				e.MessageAttributes = map[string]sqstypes.MessageAttributeValue{"RULE_ARN": str("arn:aws:events:us-east-1:000000000000:rule/orders"),
+					"TARGET_ARN": str(fnARN), "ERROR_CODE": str("Lambda.TooManyRequestsException"), "ERROR_MESSAGE": str("Rate exceeded"),
+					"EXHAUSTED_RETRY_CONDITION": str("MaximumEventAgeInSeconds"), "RETRY_ATTEMPTS": str("3")}
+			case 2: // a Lambda on-failure destination record
+				rec := map[string]any{"version": "1.0", "timestamp": "2026-12-03T10:00:01.000Z",
+					"requestContext": map[string]any{"requestId": fmt.Sprintf("req-%d", k), "functionArn": fnARN + ":$LATEST", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+					"requestPayload":  json.RawMessage(event),
+					"responseContext": map[string]any{"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+					"responsePayload": map[string]any{"errorMessage": "card declined", "errorType": "Error"}}
+				b, _ := json.Marshal(rec)
+				e.MessageBody = aws.String(string(b))
+			}
+			entries = append(entries, e)
+		}
+		if _, err := c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: dlq.QueueUrl, Entries: entries}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// One Lambda async DLQ message: it names no function.
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: dlq.QueueUrl, MessageBody: aws.String(`{"order_id":"o-1"}`),
+		MessageAttributes: map[string]sqstypes.MessageAttributeValue{"RequestID": str("9f0c-1"), "ErrorCode": str("200"), "ErrorMessage": str("card declined")}}); err != nil {
+		t.Fatal(err)
+	}
+	r := New(c, Options{StateDir: t.TempDir()}).WithBrokers(Brokers{Lambda: lam})
+	plan, err := r.PlanRedrive(ctx, RedriveRequest{DLQ: "events-dlq"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan.Route, "TARGET_ARN") || !strings.Contains(plan.Route, "requestPayload") {
+		t.Errorf("route: %s", plan.Route)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	res, err := r.Execute(rctx, plan, nil) // native can't serve a DLQ no queue names: falls back
+	if !res.FellBack || res.Moved != n || len(res.Unroutable) != 1 || !strings.Contains(res.Unroutable[0].Reason, "Lambda async-invocation DLQ message (RequestID 9f0c-1") {
+		t.Fatalf("%v %v", res.Lines(), err)
+	}
+	if d := depth(t, c, aws.ToString(dlq.QueueUrl)); d != "1/0" {
+		t.Fatalf("dlq %s", d)
+	}
+	copies, total := drainPlain(t, c, aws.ToString(target.QueueUrl))
+	if len(copies) != 100 || total != 100 {
+		t.Fatalf("audit-queue: %d distinct of %d", len(copies), total)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		got, calls := len(invoked), 0
+		for _, k := range invoked {
+			calls += k
+		}
+		mu.Unlock()
+		if got == 200 && calls == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("charge-card invoked with %d distinct payloads, %d calls; want 200", got, calls)
+		}
+		time.Sleep(10 * time.Millisecond) // the sandbox runs async invocations on their own goroutines
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for p := range invoked {
+		if !strings.HasPrefix(p, `{"version":"0","id":"ev-`) {
+			t.Fatalf("invoked with %q, want the original event (requestPayload)", p)
+		}
+	}
+}
+
+// drainPlain reads and deletes every message of a queue: body → copies.
+func drainPlain(t *testing.T, c *sqs.Client, url string) (map[string]int, int) {
+	t.Helper()
+	copies, total := map[string]int{}, 0
+	for depth(t, c, url) != "0/0" {
+		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			copies[aws.ToString(m.Body)]++
+			total++
+			if _, err := c.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return copies, total
+}
