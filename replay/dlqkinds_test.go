@@ -67,7 +67,7 @@ func TestRedriveEventBridgeAndLambdaDLQs(t *testing.T) {
 					"EXHAUSTED_RETRY_CONDITION": str("MaximumEventAgeInSeconds"), "RETRY_ATTEMPTS": str("3")}
 			case 2: // a Lambda on-failure destination record
 				rec := map[string]any{"version": "1.0", "timestamp": "2026-12-03T10:00:01.000Z",
-					"requestContext": map[string]any{"requestId": fmt.Sprintf("req-%d", k), "functionArn": fnARN + ":$LATEST", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+					"requestContext":  map[string]any{"requestId": fmt.Sprintf("req-%d", k), "functionArn": fnARN + ":$LATEST", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
 					"requestPayload":  json.RawMessage(event),
 					"responseContext": map[string]any{"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
 					"responsePayload": map[string]any{"errorMessage": "card declined", "errorType": "Error"}}
