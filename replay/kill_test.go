@@ -65,7 +65,7 @@ func TestKill9AndResume(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(300+rnd.IntN(500)) * time.Millisecond) // a process's life, not a wait for a result
+		time.Sleep(time.Duration(600+rnd.IntN(800)) * time.Millisecond) // a process's life, not a wait for a result
 		if err := cmd.Process.Kill(); err == nil {
 			kills++
 		}
