@@ -277,16 +277,17 @@ func (rn *run) worker(ctx context.Context) error {
 // drained reports whether the DLQ holds nothing the run could still move.
 func (rn *run) drained(ctx context.Context) bool {
 	a, err := rn.r.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(rn.p.DLQURL),
-		AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
+		AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"}})
 	if err != nil {
 		return false
 	}
 	visible, err1 := strconv.Atoi(a.Attributes["ApproximateNumberOfMessages"])
 	inflight, err2 := strconv.Atoi(a.Attributes["ApproximateNumberOfMessagesNotVisible"])
+	delayed, _ := strconv.Atoi(a.Attributes["ApproximateNumberOfMessagesDelayed"]) // absent on some endpoints
 	if err1 != nil || err2 != nil {
 		return false
 	}
-	return visible+inflight <= rn.parked()
+	return visible+inflight+delayed <= rn.parked()
 }
 
 // round handles one receive: deletes what was confirmed before, holds what

@@ -229,11 +229,9 @@ be resumed with nothing lost. --dry-run prints the plan and changes nothing.`,
 			ictx, cancel := interruptible(cmd.Context())
 			defer cancel()
 			res, err := rp.Resume(ictx, args[0], nil)
-			fmt.Fprintf(a.stdout, "moved %d messages in all", res.Moved)
-			if res.Duplicates > 0 {
-				fmt.Fprintf(a.stdout, "; %d may have arrived twice (marked flowtop-resend)", res.Duplicates)
+			for _, line := range res.Lines() {
+				fmt.Fprintln(a.stdout, clean(line))
 			}
-			fmt.Fprintln(a.stdout)
 			return err
 		},
 	}
