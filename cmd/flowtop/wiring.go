@@ -413,7 +413,7 @@ func (t tuiReplayer) Execute(ctx context.Context, p tui.Plan, progress func(tui.
 	res, err := t.r.Execute(ctx, plan, func(pr replay.Progress) {
 		progress(tui.Progress{Done: pr.Moved, Total: pr.Total, Note: pr.Note})
 	})
-	progress(tui.Progress{Done: res.Moved, Total: plan.Count, Note: res.Note})
+	progress(tui.Progress{Done: res.Moved, Total: res.Total, Note: strings.Join(res.Lines(), "; ")}) // the task's own total: never "85 of 43"
 	return err
 }
 
