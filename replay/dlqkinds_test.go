@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -95,8 +97,8 @@ func TestRedriveEventBridgeAndLambdaDLQs(t *testing.T) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	res, err := r.Execute(rctx, plan, nil) // native can't serve a DLQ no queue names: falls back
-	if !res.FellBack || res.Moved != n || len(res.Unroutable) != 1 || !strings.Contains(res.Unroutable[0].Reason, "Lambda async-invocation DLQ message (RequestID 9f0c-1") {
+	res, err := r.Execute(rctx, plan, nil) // journaled: native can't serve a DLQ no queue names
+	if plan.Method != MethodJournaled || res.FellBack || res.Moved != n || len(res.Unroutable) != 1 || !strings.Contains(res.Unroutable[0].Reason, "Lambda async-invocation DLQ message (RequestID 9f0c-1") {
 		t.Fatalf("%v %v", res.Lines(), err)
 	}
 	if d := depth(t, c, aws.ToString(dlq.QueueUrl)); d != "1/0" {
@@ -149,4 +151,71 @@ func drainPlain(t *testing.T, c *sqs.Client, url string) (map[string]int, int) {
 		}
 	}
 	return copies, total
+}
+
+// An EventBridge rule target that can't take events dead-letters them (the
+// sandbox writes them as EventBridge does); the plan finds the rule in the
+// configuration and says so; the redrive sends all 1,000 back to the target.
+func TestRedriveEventBridgeDLQFromTheSandbox(t *testing.T) {
+	srv, c, _, _ := setup(t, false)
+	ctx := context.Background()
+	eb := eventbridge.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	dlq, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("rule-dlq")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("fulfil"), EventPattern: aws.String(`{"source":["orders.api"]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("fulfil"), Targets: []ebtypes.Target{{Id: aws.String("q"),
+		Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:fulfil-queue"), DeadLetterConfig: &ebtypes.DeadLetterConfig{Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:rule-dlq")}}}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000
+	for i := 0; i < n; i += 10 {
+		var entries []ebtypes.PutEventsRequestEntry
+		for k := i; k < i+10; k++ {
+			entries = append(entries, ebtypes.PutEventsRequestEntry{Source: aws.String("orders.api"), DetailType: aws.String("OrderPlaced"), Detail: aws.String(fmt.Sprintf(`{"n":%d}`, k))})
+		}
+		if _, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: dlq.QueueUrl, MessageAttributeNames: []string{"All"}, VisibilityTimeout: 1})
+	if err != nil || len(out.Messages) != 1 {
+		t.Fatalf("dead-lettered: %v", err)
+	}
+	for _, a := range []string{"RULE_ARN", "TARGET_ARN", "ERROR_CODE", "ERROR_MESSAGE", "EXHAUSTED_RETRY_CONDITION", "RETRY_ATTEMPTS"} {
+		if aws.ToString(out.Messages[0].MessageAttributes[a].StringValue) == "" {
+			t.Errorf("no %s on a dead-lettered event: %v", a, out.Messages[0].MessageAttributes)
+		}
+	}
+	if _, err := c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: dlq.QueueUrl, ReceiptHandle: out.Messages[0].ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+		t.Fatal(err)
+	}
+	target, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("fulfil-queue")}) // the fix: the target exists again
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := New(c, Options{StateDir: t.TempDir()}).WithBrokers(Brokers{EventBridge: eb})
+	plan, err := r.PlanRedrive(ctx, RedriveRequest{DLQ: "rule-dlq"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan.String(), "why:    EventBridge rule fulfil on bus default dead-letters its target arn:aws:sqs:us-east-1:000000000000:fulfil-queue here") {
+		t.Fatalf("plan:\n%s", plan)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	res, err := r.Execute(rctx, plan, nil)
+	if err != nil || res.Moved != n || res.Method != MethodJournaled {
+		t.Fatalf("%v %v", res.Lines(), err)
+	}
+	if d := depth(t, c, aws.ToString(dlq.QueueUrl)); d != "0/0" {
+		t.Fatalf("dlq %s", d)
+	}
+	if copies, total := drainPlain(t, c, aws.ToString(target.QueueUrl)); len(copies) != n || total != n {
+		t.Fatalf("fulfil-queue: %d distinct of %d", len(copies), total)
+	}
+	t.Logf("plan:\n%s", plan)
 }

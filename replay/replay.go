@@ -141,7 +141,10 @@ type RedrivePlan struct {
 	DefaultURL string
 	DefaultARN string
 	// Route says where messages go and the evidence for it, in words.
-	Route      string
+	Route string
+	// Evidence is the configuration that dead-letters into this DLQ, read
+	// while planning (RedrivePolicies, EventBridge rule targets).
+	Evidence   []string
 	Method     Method
 	Why        string
 	Warnings   []string
@@ -161,6 +164,9 @@ func (p RedrivePlan) Lines() []string {
 		fmt.Sprintf("redrive %s from %s", what, p.DLQ),
 		"to:     " + p.Route,
 		fmt.Sprintf("method: %s (%s)", p.Method, p.Why),
+	}
+	for _, e := range p.Evidence {
+		out = append(out, "why:    "+e)
 	}
 	if len(p.Groups) > 0 {
 		keys := make([]string, 0, len(p.Groups))
@@ -239,6 +245,16 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 		sourcesKnown = false
 		p.Warnings = append(p.Warnings, "the DLQ's source queues are unknown (ListDeadLetterSourceQueues: "+clip(err.Error(), 160)+")")
 	}
+	if len(p.Sources) > 0 {
+		p.Evidence = append(p.Evidence, "the RedrivePolicy of "+strings.Join(p.Sources, ", ")+" names this DLQ")
+	}
+	ebFound, ebNote := r.eventBridgeEvidence(ctx, p.DLQARN)
+	if line := evidenceLine(ebFound); line != "" {
+		p.Evidence = append(p.Evidence, line+" (its messages carry TARGET_ARN: each goes back to its target)")
+	}
+	if ebNote != "" {
+		p.Warnings = append(p.Warnings, ebNote)
+	}
 	if p.Target != "" {
 		if p.TargetURL, err = r.url(ctx, p.Target); err != nil {
 			return p, err
@@ -259,8 +275,10 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 		case len(p.SourceURLs) > 1:
 			p.Route += fmt.Sprintf("; a message without it can't be routed (%d queues name this DLQ: %s): it is given back and listed; say --to to send every message to one queue", len(p.Sources), strings.Join(p.Sources, ", "))
 		case sourcesKnown:
-			p.Route += "; a message without it can't be routed (no queue names this DLQ in its RedrivePolicy): it is given back and listed; say --to"
-			p.Warnings = append(p.Warnings, "no queue names this DLQ in its RedrivePolicy: messages sent to it directly (by SNS, EventBridge or Lambda) carry no source; say --to")
+			p.Route += "; any other message can't be routed (no queue names this DLQ in its RedrivePolicy): it is given back and listed; say --to"
+			if len(ebFound) == 0 {
+				p.Warnings = append(p.Warnings, "no queue names this DLQ in its RedrivePolicy: messages sent to it directly (by SNS, EventBridge or Lambda) carry no source queue; those that name no target either need --to")
+			}
 		default:
 			p.Route += "; a message without it can't be routed: it is given back and listed; say --to"
 		}
@@ -291,6 +309,8 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 		p.Method, p.Why = MethodJournaled, "a selection of messages can't be moved by a native move task"
 	case p.Method == MethodNative:
 		p.Why = "asked for"
+	case sourcesKnown && len(p.Sources) == 0:
+		p.Method, p.Why = MethodJournaled, "no queue names this DLQ in its RedrivePolicy, so SQS can't move its messages with a move task"
 	default:
 		p.Method, p.Why = MethodNative, "SQS moves every message itself; if the endpoint can't start a move task, flowtop moves them itself (journaled) and says why"
 	}

@@ -31,6 +31,7 @@ type ebRule struct {
 	raw     string
 	state   string
 	targets map[string]string // id → ARN
+	dlqs    map[string]string // id → DeadLetterConfig.Arn (ebdlq.go)
 }
 
 func newEventsService(s *Server) *eventsService {
@@ -71,12 +72,12 @@ func (e *eventsService) serve(w http.ResponseWriter, r *http.Request, op string,
 		return
 	}
 	for _, d := range deliveries {
-		e.s.deliverTo(d.arn, d.body, nil, d.trace)
+		e.s.deliverOrDeadLetter(d)
 	}
 	writeJSON(w, "", out)
 }
 
-type delivery struct{ arn, body, trace string }
+type delivery struct{ arn, body, trace, rule, dlq string }
 
 // ebEnvelope is the event as EventBridge delivers it, fields in AWS's order.
 type ebEnvelope struct {
@@ -162,10 +163,19 @@ func (e *eventsService) call(op string, in map[string]json.RawMessage) (any, []d
 		if !ok {
 			return nil, nil, badReq("ResourceNotFoundException", "Rule %s does not exist on EventBus %s.", str1(in, "Rule"), b.name)
 		}
-		var targets []struct{ Id, Arn string }
+		var targets []struct {
+			Id, Arn          string
+			DeadLetterConfig *struct{ Arn string }
+		}
 		_ = json.Unmarshal(in["Targets"], &targets)
 		for _, t := range targets {
 			r.targets[t.Id] = t.Arn
+			if t.DeadLetterConfig != nil && t.DeadLetterConfig.Arn != "" {
+				if r.dlqs == nil {
+					r.dlqs = map[string]string{}
+				}
+				r.dlqs[t.Id] = t.DeadLetterConfig.Arn
+			}
 		}
 		return map[string]any{"FailedEntryCount": 0, "FailedEntries": []any{}}, nil, nil
 	case "ListTargetsByRule":
@@ -177,9 +187,13 @@ func (e *eventsService) call(op string, in map[string]json.RawMessage) (any, []d
 		if !ok {
 			return nil, nil, badReq("ResourceNotFoundException", "Rule does not exist.")
 		}
-		var out []map[string]string
+		var out []map[string]any
 		for id, arn := range r.targets {
-			out = append(out, map[string]string{"Id": id, "Arn": arn})
+			t := map[string]any{"Id": id, "Arn": arn}
+			if d := r.dlqs[id]; d != "" {
+				t["DeadLetterConfig"] = map[string]string{"Arn": d}
+			}
+			out = append(out, t)
 		}
 		return map[string]any{"Targets": out}, nil, nil
 	case "PutEvents":
@@ -232,7 +246,7 @@ func (e *eventsService) call(op string, in map[string]json.RawMessage) (any, []d
 				}
 				sort.Strings(ids)
 				for _, tid := range ids {
-					out = append(out, delivery{arn: r.targets[tid], body: string(envBytes), trace: en.TraceHeader})
+					out = append(out, delivery{arn: r.targets[tid], body: string(envBytes), trace: en.TraceHeader, rule: ruleARN(b.name, r.name), dlq: r.dlqs[tid]})
 				}
 			}
 			results = append(results, map[string]string{"EventId": id})
