@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
 
 // ruleLister is the part of the EventBridge client that finds which rule
@@ -90,4 +91,36 @@ func evidenceLine(found []string) string {
 		found = append(found[:5:5], fmt.Sprintf("and %d more", len(found)-5))
 	}
 	return strings.Join(found, "; ")
+}
+
+// functionLister is the part of the Lambda client that finds the functions
+// whose DeadLetterConfig names a queue; the Lambda client in [Brokers] is
+// used for it when it has this method (the SDK client does).
+type functionLister interface {
+	ListFunctions(context.Context, *lambda.ListFunctionsInput, ...func(*lambda.Options)) (*lambda.ListFunctionsOutput, error)
+}
+
+// lambdaDLQFunctions lists the functions whose asynchronous invocations
+// dead-letter into the DLQ (DeadLetterConfig.TargetArn), by ARN.
+func (r *Replayer) lambdaDLQFunctions(ctx context.Context, dlqARN string) (arns []string, note string) {
+	l, ok := r.brokers.Lambda.(functionLister)
+	if !ok || dlqARN == "" {
+		return nil, ""
+	}
+	var marker *string
+	for calls := 0; calls < maxDiscoveryCalls; calls++ {
+		out, err := l.ListFunctions(ctx, &lambda.ListFunctionsInput{Marker: marker})
+		if err != nil {
+			return arns, "Lambda functions not read (ListFunctions: " + clip(err.Error(), 120) + ")"
+		}
+		for _, f := range out.Functions {
+			if f.DeadLetterConfig != nil && aws.ToString(f.DeadLetterConfig.TargetArn) == dlqARN {
+				arns = append(arns, aws.ToString(f.FunctionArn))
+			}
+		}
+		if marker = out.NextMarker; marker == nil {
+			return arns, ""
+		}
+	}
+	return arns, fmt.Sprintf("Lambda functions read only in part (%d pages)", maxDiscoveryCalls)
 }

@@ -87,7 +87,7 @@ func TestRedriveEventBridgeAndLambdaDLQs(t *testing.T) {
 		MessageAttributes: map[string]sqstypes.MessageAttributeValue{"RequestID": str("9f0c-1"), "ErrorCode": str("200"), "ErrorMessage": str("card declined")}}); err != nil {
 		t.Fatal(err)
 	}
-	r := New(c, Options{StateDir: t.TempDir()}).WithBrokers(Brokers{Lambda: lam})
+	r := New(c, Options{StateDir: t.TempDir(), Visibility: 5 * time.Second}).WithBrokers(Brokers{Lambda: lam})
 	plan, err := r.PlanRedrive(ctx, RedriveRequest{DLQ: "events-dlq"})
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ func TestRedriveEventBridgeDLQFromTheSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(c, Options{StateDir: t.TempDir()}).WithBrokers(Brokers{EventBridge: eb})
+	r := New(c, Options{StateDir: t.TempDir(), Visibility: 5 * time.Second}).WithBrokers(Brokers{EventBridge: eb})
 	plan, err := r.PlanRedrive(ctx, RedriveRequest{DLQ: "rule-dlq"})
 	if err != nil {
 		t.Fatal(err)
@@ -218,4 +218,96 @@ func TestRedriveEventBridgeDLQFromTheSandbox(t *testing.T) {
 		t.Fatalf("fulfil-queue: %d distinct of %d", len(copies), total)
 	}
 	t.Logf("plan:\n%s", plan)
+}
+
+// Lambda's own dead-lettering, as the sandbox does it: failed asynchronous
+// invocations of one function land in its DeadLetterConfig queue (payload
+// plus RequestID, ErrorCode, ErrorMessage), of another in its on-failure
+// destination (a record). Once the functions are fixed, a redrive of each
+// queue invokes each function again with each original payload: 1,000
+// each, none lost, none left.
+func TestRedriveLambdaDLQAndDestinationFromTheSandbox(t *testing.T) {
+	srv, c, _, _ := setup(t, false)
+	ctx := context.Background()
+	for _, q := range []string{"charge-dlq", "ship-failures"} {
+		if _, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(q)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	broken := true
+	done := map[string]map[string]int{"charge-card": {}, "ship-order": {}}
+	handler := func(name string) sandbox.LambdaHandler {
+		return func(_ context.Context, payload []byte) ([]byte, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if broken {
+				return nil, fmt.Errorf("%s: card processor unreachable", name)
+			}
+			done[name][string(payload)]++
+			return []byte(`{}`), nil
+		}
+	}
+	srv.RegisterFunction(sandbox.LambdaFunction{Name: "charge-card", Runtime: "nodejs22.x", MemoryMB: 128, TimeoutSec: 3, Handler: handler("charge-card"),
+		DeadLetterArn: "arn:aws:sqs:us-east-1:000000000000:charge-dlq"})
+	srv.RegisterFunction(sandbox.LambdaFunction{Name: "ship-order", Runtime: "nodejs22.x", MemoryMB: 128, TimeoutSec: 3, Handler: handler("ship-order"),
+		OnFailureArn: "arn:aws:sqs:us-east-1:000000000000:ship-failures"})
+	lam := awslambda.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	const n = 1000
+	for i := 0; i < n; i++ {
+		for _, fn := range []string{"charge-card", "ship-order"} {
+			if _, err := lam.Invoke(ctx, &awslambda.InvokeInput{FunctionName: aws.String(fn), InvocationType: "Event", Payload: []byte(fmt.Sprintf(`{"order":"o-%d"}`, i))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for depth(t, c, "charge-dlq") != "1000/0" || depth(t, c, "ship-failures") != "1000/0" {
+		if time.Now().After(deadline) {
+			t.Fatalf("dead-lettering: charge-dlq %s, ship-failures %s", depth(t, c, "charge-dlq"), depth(t, c, "ship-failures"))
+		}
+		time.Sleep(20 * time.Millisecond) // the sandbox runs async invocations on their own goroutines
+	}
+	mu.Lock()
+	broken = false // the fix is deployed
+	mu.Unlock()
+	r := New(c, Options{StateDir: t.TempDir(), Visibility: 5 * time.Second}).WithBrokers(Brokers{Lambda: lam})
+	for _, q := range []string{"charge-dlq", "ship-failures"} {
+		plan, err := r.PlanRedrive(ctx, RedriveRequest{DLQ: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q == "charge-dlq" && !strings.Contains(plan.String(), "why:    the DeadLetterConfig of function charge-card names this DLQ") {
+			t.Fatalf("plan:\n%s", plan)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		res, err := r.Execute(rctx, plan, nil)
+		cancel()
+		if err != nil || res.Moved != n {
+			t.Fatalf("%s: %v %v", q, res.Lines(), err)
+		}
+		if d := depth(t, c, q); d != "0/0" {
+			t.Fatalf("%s: %s", q, d)
+		}
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		a, b := len(done["charge-card"]), len(done["ship-order"])
+		mu.Unlock()
+		if a == n && b == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("invoked again: charge-card %d, ship-order %d distinct payloads, want %d each", a, b, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for p := range done["ship-order"] {
+		if !strings.HasPrefix(p, `{"order":"o-`) {
+			t.Fatalf("ship-order invoked with %q, want the original payload", p)
+		}
+	}
 }

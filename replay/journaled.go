@@ -408,6 +408,9 @@ func (rn *run) route(ctx context.Context, m sqstypes.Message) (string, string) {
 			return p.DefaultURL, ""
 		}
 		if req, code := m.MessageAttributes["RequestID"].StringValue, m.MessageAttributes["ErrorCode"].StringValue; req != nil && code != nil {
+			if p.LambdaFunction != "" && rn.r.brokers.Lambda != nil {
+				return lambdaPrefix + p.LambdaFunction, ""
+			}
 			return "", fmt.Sprintf("a Lambda async-invocation DLQ message (RequestID %s, ErrorCode %s) names no function: replay it to lambda:NAME, or say --to", clip(*req, 60), clip(*code, 40))
 		}
 		if n := len(p.Sources); n > 1 {

@@ -59,11 +59,15 @@ type SQS interface {
 
 // Options configures a [Replayer].
 type Options struct {
-	ReadOnly    bool
-	StateDir    string        // journals, locks and the audit log live here
-	Visibility  time.Duration // how long a received batch is held (default 60s)
-	RatePerSec  int           // native move rate; 0 lets SQS choose
-	Concurrency int           // journaled receive loops at once (default 4; 1 for FIFO or a selection)
+	ReadOnly bool
+	StateDir string // journals, locks and the audit log live here
+	// Visibility is how long a received batch is hidden (default 30 s): a
+	// batch moves in milliseconds, and a receive whose answer is lost (seen
+	// now and then: the client's connection closed while it reads the
+	// answer) hides its messages for this long.
+	Visibility  time.Duration
+	RatePerSec  int // native move rate; 0 lets SQS choose
+	Concurrency int // journaled receive loops at once (default 4; 1 for FIFO or a selection)
 	// MaxRun bounds a journaled run (default 1h); it then stops, resumable.
 	MaxRun time.Duration
 	// Stall ends a journaled run that has made no progress for this long
@@ -88,7 +92,7 @@ type Replayer struct {
 // New returns a Replayer.
 func New(c SQS, o Options) *Replayer {
 	if o.Visibility <= 0 {
-		o.Visibility = 60 * time.Second
+		o.Visibility = 30 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -140,6 +144,10 @@ type RedrivePlan struct {
 	// such a message is given back and listed).
 	DefaultURL string
 	DefaultARN string
+	// LambdaFunction is the function whose DeadLetterConfig names this DLQ,
+	// when exactly one does: a Lambda async DLQ message (RequestID,
+	// ErrorCode, ErrorMessage) is invoked on it again.
+	LambdaFunction string
 	// Route says where messages go and the evidence for it, in words.
 	Route string
 	// Evidence is the configuration that dead-letters into this DLQ, read
@@ -255,6 +263,17 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 	if ebNote != "" {
 		p.Warnings = append(p.Warnings, ebNote)
 	}
+	fns, fnNote := r.lambdaDLQFunctions(ctx, p.DLQARN)
+	switch {
+	case len(fns) == 1:
+		p.LambdaFunction = fns[0]
+		p.Evidence = append(p.Evidence, "the DeadLetterConfig of function "+queueName(fns[0])+" names this DLQ (its failed asynchronous invocations, with RequestID and ErrorCode, are invoked on it again asynchronously)")
+	case len(fns) > 1:
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%d functions dead-letter into this DLQ; their messages name none, so they can't be routed", len(fns)))
+	}
+	if fnNote != "" {
+		p.Warnings = append(p.Warnings, fnNote)
+	}
 	if p.Target != "" {
 		if p.TargetURL, err = r.url(ctx, p.Target); err != nil {
 			return p, err
@@ -276,7 +295,7 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 			p.Route += fmt.Sprintf("; a message without it can't be routed (%d queues name this DLQ: %s): it is given back and listed; say --to to send every message to one queue", len(p.Sources), strings.Join(p.Sources, ", "))
 		case sourcesKnown:
 			p.Route += "; any other message can't be routed (no queue names this DLQ in its RedrivePolicy): it is given back and listed; say --to"
-			if len(ebFound) == 0 {
+			if len(ebFound) == 0 && p.LambdaFunction == "" {
 				p.Warnings = append(p.Warnings, "no queue names this DLQ in its RedrivePolicy: messages sent to it directly (by SNS, EventBridge or Lambda) carry no source queue; those that name no target either need --to")
 			}
 		default:

@@ -24,6 +24,11 @@ type LambdaFunction struct {
 	LogGroup     string // default /aws/lambda/<name>
 	Tracing      string // Active or PassThrough
 	Handler      LambdaHandler
+	// DeadLetterArn (an SQS queue) receives an asynchronous invocation that
+	// failed its attempts, as Lambda's DeadLetterConfig does; OnFailureArn
+	// receives a destination record instead, as an on-failure destination
+	// does (lambdadlq.go).
+	DeadLetterArn, OnFailureArn string
 }
 
 // lambdaService emulates the Lambda read calls and Invoke (REST-JSON).
@@ -98,8 +103,9 @@ func (l *lambdaService) config(f *LambdaFunction) map[string]any {
 		"Runtime": f.Runtime, "MemorySize": f.MemoryMB, "Timeout": f.TimeoutSec, "Architectures": []string{f.Architecture},
 		"Handler": "index.handler", "Role": "arn:aws:iam::" + Account + ":role/" + f.Name, "CodeSize": 1024, "PackageType": "Zip",
 		"Version": "$LATEST", "LastModified": "2026-11-01T00:00:00.000+0000", "State": "Active",
-		"LoggingConfig": map[string]string{"LogFormat": f.LogFormat, "LogGroup": f.LogGroup},
-		"TracingConfig": map[string]string{"Mode": f.Tracing},
+		"LoggingConfig":    map[string]string{"LogFormat": f.LogFormat, "LogGroup": f.LogGroup},
+		"TracingConfig":    map[string]string{"Mode": f.Tracing},
+		"DeadLetterConfig": deadLetterConfig(f),
 	}
 }
 
@@ -190,7 +196,7 @@ func (l *lambdaService) invokeAsync(function string, payload []byte) error {
 	cp := append([]byte(nil), payload...)
 	go func() {
 		defer func() { _ = recover() }()
-		_, _ = f.Handler(l.s.Context(), cp)
+		l.runAsync(f, cp)
 	}()
 	return nil
 }
