@@ -214,7 +214,11 @@ func (rn *run) parked() int {
 func (rn *run) worker(ctx context.Context) error {
 	r, p, j := rn.r, rn.p, rn.j
 	idle, fails := 0, 0
-	var wait int32 // short polls while messages flow; a 1 s long poll after an empty one
+	// Short polls while messages flow; after an empty one, a few short
+	// pauses (another worker may be finishing the last batch), then 1 s
+	// long polls while messages stay in flight.
+	var wait int32
+	empties := 0
 	for {
 		if ctx.Err() != nil || rn.finished.Err() != nil {
 			return nil
@@ -253,10 +257,17 @@ func (rn *run) worker(ctx context.Context) error {
 				rn.finish()
 				return nil
 			}
-			wait = 1
+			if empties++; empties < 5 {
+				select {
+				case <-rn.finished.Done():
+				case <-time.After(100 * time.Millisecond):
+				}
+			} else {
+				wait = 1
+			}
 			continue
 		}
-		wait = 0
+		wait, empties = 0, 0
 		moved, err := rn.round(ctx, out.Messages)
 		if err != nil {
 			return err
