@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -169,9 +170,9 @@ func (r *Replayer) sendReplay(ctx context.Context, p ReplayPlan) (string, error)
 		out, err := r.brokers.EventBridge.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
 			EventBusName: aws.String(p.Target.Name), Source: aws.String(p.Source), DetailType: aws.String(p.DetailType), Detail: aws.String(p.Body),
 			Resources: []string{"arn:aws:flowtop:::replay-of/" + p.OriginalID},
-		}}})
+		}}}, func(o *eventbridge.Options) { o.Retryer = once(o.Retryer) })
 		if err != nil {
-			return "", fmt.Errorf("replay: PutEvents: %w", err)
+			return "", sendFailed("PutEvents", err)
 		}
 		if out.FailedEntryCount > 0 || len(out.Entries) == 0 {
 			return "", fmt.Errorf("replay: PutEvents refused the event: %s", aws.ToString(out.Entries[0].ErrorMessage))
@@ -185,9 +186,9 @@ func (r *Replayer) sendReplay(ctx context.Context, p ReplayPlan) (string, error)
 		out, err := r.sqs.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(url), Entries: []sqstypes.SendMessageBatchRequestEntry{{
 			Id: aws.String("0"), MessageBody: aws.String(p.Body),
 			MessageAttributes: map[string]sqstypes.MessageAttributeValue{tag: {DataType: aws.String("String"), StringValue: aws.String(p.OriginalID)}},
-		}}})
+		}}}, noRetry)
 		if err != nil {
-			return "", fmt.Errorf("replay: SendMessage: %w", err)
+			return "", sendFailed("SendMessage", err)
 		}
 		if len(out.Successful) == 0 {
 			return "", fmt.Errorf("replay: SendMessage refused the message: %s", aws.ToString(out.Failed[0].Message))
@@ -196,15 +197,17 @@ func (r *Replayer) sendReplay(ctx context.Context, p ReplayPlan) (string, error)
 	case "sns":
 		arn := p.Target.Name
 		out, err := r.brokers.SNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String(p.Body),
-			MessageAttributes: map[string]snstypes.MessageAttributeValue{tag: {DataType: aws.String("String"), StringValue: aws.String(p.OriginalID)}}})
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{tag: {DataType: aws.String("String"), StringValue: aws.String(p.OriginalID)}}},
+			func(o *sns.Options) { o.Retryer = once(o.Retryer) })
 		if err != nil {
-			return "", fmt.Errorf("replay: Publish: %w", err)
+			return "", sendFailed("Publish", err)
 		}
 		return aws.ToString(out.MessageId), nil
 	case "lambda":
-		out, err := r.brokers.Lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(p.Target.Name), InvocationType: lambdatypes.InvocationTypeEvent, Payload: []byte(p.Body)})
+		out, err := r.brokers.Lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(p.Target.Name), InvocationType: lambdatypes.InvocationTypeEvent, Payload: []byte(p.Body)},
+			func(o *lambda.Options) { o.Retryer = once(o.Retryer) })
 		if err != nil {
-			return "", fmt.Errorf("replay: Invoke: %w", err)
+			return "", sendFailed("Invoke", err)
 		}
 		if out.StatusCode != 202 {
 			return "", fmt.Errorf("replay: Invoke answered %d, not 202 Accepted", out.StatusCode)
@@ -212,4 +215,21 @@ func (r *Replayer) sendReplay(ctx context.Context, p ReplayPlan) (string, error)
 		return "", nil
 	}
 	return "", fmt.Errorf("replay: unknown target kind %q", p.Target.Kind)
+}
+
+// once makes a call a single attempt: a replay is never sent twice behind
+// the user's back.
+func once(r aws.Retryer) aws.Retryer {
+	if r == nil {
+		return nil
+	}
+	return retry.AddWithMaxAttempts(r, 1)
+}
+
+// sendFailed says whether a failed send may still have been delivered.
+func sendFailed(op string, err error) error {
+	if _, definite := refusal(err); definite {
+		return fmt.Errorf("replay: %s: %w", op, err)
+	}
+	return fmt.Errorf("replay: %s: the answer was lost, so the event may have been delivered: check the target before replaying again: %w", op, err)
 }

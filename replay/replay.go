@@ -3,16 +3,21 @@
 // (what --dry-run prints), then Execute(ctx, plan).
 //
 // A journaled redrive never loses a message: each received message is written
-// to a local journal and synced before it is sent; the target's confirmation
-// is journaled before the DLQ copy is deleted. After a crash or Ctrl-C,
-// Resume reads the journal: what was confirmed is deleted without being sent
-// again, what was not is sent again marked flowtop-resend. Where a crash fell
-// between the target accepting a message and the journal recording it, the
-// resend is a duplicate; those are counted and reported, never silently made.
+// to a local journal and synced before it is sent; each send attempt is
+// journaled before it starts, and the target's confirmation before the DLQ
+// copy is deleted. Sends are never retried silently by the SDK: an attempt
+// whose answer was lost is journaled as uncertain and the message goes again
+// later, so every copy that may have arrived twice is counted. After a crash
+// or Ctrl-C, Resume reads the journal: what was confirmed is deleted without
+// being sent again, what was not is sent again marked flowtop-resend.
+//
+// Nothing is left invisible: a message flowtop can't route is given back to
+// the DLQ at once and listed with the reason, and every wait and loop is
+// bounded (rounds without progress, total time), so a run always ends with a
+// summary. One lock per DLQ in the state directory refuses a second redrive.
 package replay
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,18 +27,20 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go"
 )
 
 // ErrReadOnly is returned by every action when flowtop runs read-only.
 var ErrReadOnly = errors.New("replay: refused: flowtop runs with --read-only")
+
+// ErrIncomplete is wrapped by the error a redrive returns when it ended with
+// messages still in the DLQ (unroutable, not found, stalled or out of time);
+// the [Result] lists them. Nothing was lost: they are in the DLQ, visible.
+var ErrIncomplete = errors.New("replay: redrive incomplete")
 
 // SQS is the part of the SQS client replay uses.
 type SQS interface {
@@ -44,6 +51,7 @@ type SQS interface {
 	SendMessageBatch(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 	DeleteMessageBatch(context.Context, *sqs.DeleteMessageBatchInput, ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
 	ChangeMessageVisibilityBatch(context.Context, *sqs.ChangeMessageVisibilityBatchInput, ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
+	ChangeMessageVisibility(context.Context, *sqs.ChangeMessageVisibilityInput, ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 	StartMessageMoveTask(context.Context, *sqs.StartMessageMoveTaskInput, ...func(*sqs.Options)) (*sqs.StartMessageMoveTaskOutput, error)
 	ListMessageMoveTasks(context.Context, *sqs.ListMessageMoveTasksInput, ...func(*sqs.Options)) (*sqs.ListMessageMoveTasksOutput, error)
 	CancelMessageMoveTask(context.Context, *sqs.CancelMessageMoveTaskInput, ...func(*sqs.Options)) (*sqs.CancelMessageMoveTaskOutput, error)
@@ -51,12 +59,24 @@ type SQS interface {
 
 // Options configures a [Replayer].
 type Options struct {
-	ReadOnly    bool
-	StateDir    string        // journals and the audit log live here
-	Visibility  time.Duration // how long a received batch is held (default 60s)
-	RatePerSec  int           // native move rate; 0 lets SQS choose
-	Concurrency int           // journaled receive loops at once (default 4; 1 for FIFO or a selection)
-	Now         func() time.Time
+	ReadOnly bool
+	StateDir string // journals, locks and the audit log live here
+	// Visibility is how long a received batch is hidden (default 30 s): a
+	// batch moves in milliseconds, and a receive whose answer is lost (seen
+	// now and then: the client's connection closed while it reads the
+	// answer) hides its messages for this long.
+	Visibility  time.Duration
+	RatePerSec  int // native move rate; 0 lets SQS choose
+	Concurrency int // journaled receive loops at once (default 4; 1 for FIFO or a selection)
+	// MaxRun bounds a journaled run (default 1h); it then stops, resumable.
+	MaxRun time.Duration
+	// Stall ends a journaled run that has made no progress for this long
+	// (default Visibility + 15s: long enough for messages an interrupted run
+	// held to become visible again).
+	Stall time.Duration
+	// PollEvery is how often a native move task's progress is read (default 200ms).
+	PollEvery time.Duration
+	Now       func() time.Time
 	// crashAfterSend, for tests, simulates a crash between the target's
 	// confirmation and its journal record.
 	crashAfterSend func() bool
@@ -72,10 +92,19 @@ type Replayer struct {
 // New returns a Replayer.
 func New(c SQS, o Options) *Replayer {
 	if o.Visibility <= 0 {
-		o.Visibility = 60 * time.Second
+		o.Visibility = 30 * time.Second
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.MaxRun <= 0 {
+		o.MaxRun = time.Hour
+	}
+	if o.Stall <= 0 {
+		o.Stall = o.Visibility + 15*time.Second
+	}
+	if o.PollEvery <= 0 {
+		o.PollEvery = 200 * time.Millisecond
 	}
 	return &Replayer{sqs: c, opts: o}
 }
@@ -107,31 +136,45 @@ type RedrivePlan struct {
 	DLQ, DLQURL, DLQARN string
 	Count               int      // messages in the DLQ now (or selected)
 	Sources             []string // source queues named by RedrivePolicies
+	SourceURLs          []string // their URLs, in the same order
 	Target              string   // "" = each message's source queue
 	TargetURL           string
-	Method              Method
-	Why                 string
-	Warnings            []string
-	Groups              map[string]int // consumer error → messages
-	MessageIDs          []string
-	FIFO                bool
-	Created             time.Time
+	// DefaultURL is where a message without DeadLetterQueueSourceArn goes
+	// when there is no Target: the DLQ's only source queue ("" = nowhere:
+	// such a message is given back and listed).
+	DefaultURL string
+	DefaultARN string
+	// LambdaFunction is the function whose DeadLetterConfig names this DLQ,
+	// when exactly one does: a Lambda async DLQ message (RequestID,
+	// ErrorCode, ErrorMessage) is invoked on it again.
+	LambdaFunction string
+	// Route says where messages go and the evidence for it, in words.
+	Route string
+	// Evidence is the configuration that dead-letters into this DLQ, read
+	// while planning (RedrivePolicies, EventBridge rule targets).
+	Evidence   []string
+	Method     Method
+	Why        string
+	Warnings   []string
+	Groups     map[string]int // consumer error → messages
+	MessageIDs []string
+	FIFO       bool
+	Created    time.Time
 }
 
 // Lines is the plan as text, one line each.
 func (p RedrivePlan) Lines() []string {
-	target := p.Target
-	if target == "" {
-		target = "each message's source queue (" + strings.Join(p.Sources, ", ") + ")"
-	}
 	what := fmt.Sprintf("%d messages", p.Count)
 	if len(p.MessageIDs) > 0 {
 		what = fmt.Sprintf("%d selected messages", len(p.MessageIDs))
 	}
 	out := []string{
 		fmt.Sprintf("redrive %s from %s", what, p.DLQ),
-		"to:     " + target,
+		"to:     " + p.Route,
 		fmt.Sprintf("method: %s (%s)", p.Method, p.Why),
+	}
+	for _, e := range p.Evidence {
+		out = append(out, "why:    "+e)
 	}
 	if len(p.Groups) > 0 {
 		keys := make([]string, 0, len(p.Groups))
@@ -163,11 +206,26 @@ func (r *Replayer) url(ctx context.Context, q string) (string, error) {
 	if strings.HasPrefix(q, "http://") || strings.HasPrefix(q, "https://") {
 		return q, nil
 	}
-	out, err := r.sqs.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(queueName(q))})
+	in := &sqs.GetQueueUrlInput{QueueName: aws.String(queueName(q))}
+	if strings.HasPrefix(q, "arn:") {
+		// arn:aws:sqs:region:account:name: the queue may belong to another account.
+		if parts := strings.Split(q, ":"); len(parts) == 6 && parts[4] != "" {
+			in.QueueOwnerAWSAccountId = aws.String(parts[4])
+		}
+	}
+	out, err := r.sqs.GetQueueUrl(ctx, in)
 	if err != nil {
 		return "", fmt.Errorf("replay: queue %s: %w", q, err)
 	}
 	return aws.ToString(out.QueueUrl), nil
+}
+
+func (r *Replayer) queueARN(ctx context.Context, url string) (string, error) {
+	a, err := r.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{"QueueArn"}})
+	if err != nil {
+		return "", fmt.Errorf("replay: %s: %w", queueName(url), err)
+	}
+	return a.Attributes["QueueArn"], nil
 }
 
 // PlanRedrive builds the plan without changing anything: it reads queue
@@ -185,22 +243,64 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 	p.DLQARN = a.Attributes["QueueArn"]
 	p.Count, _ = strconv.Atoi(a.Attributes["ApproximateNumberOfMessages"])
 	p.FIFO = a.Attributes["FifoQueue"] == "true"
+	sourcesKnown := true
 	if src, err := r.sqs.ListDeadLetterSourceQueues(ctx, &sqs.ListDeadLetterSourceQueuesInput{QueueUrl: aws.String(p.DLQURL)}); err == nil {
 		for _, u := range src.QueueUrls {
 			p.Sources = append(p.Sources, queueName(u))
+			p.SourceURLs = append(p.SourceURLs, u)
 		}
+	} else {
+		sourcesKnown = false
+		p.Warnings = append(p.Warnings, "the DLQ's source queues are unknown (ListDeadLetterSourceQueues: "+clip(err.Error(), 160)+")")
+	}
+	if len(p.Sources) > 0 {
+		p.Evidence = append(p.Evidence, "the RedrivePolicy of "+strings.Join(p.Sources, ", ")+" names this DLQ")
+	}
+	ebFound, ebNote := r.eventBridgeEvidence(ctx, p.DLQARN)
+	if line := evidenceLine(ebFound); line != "" {
+		p.Evidence = append(p.Evidence, line+" (its messages carry TARGET_ARN: each goes back to its target)")
+	}
+	if ebNote != "" {
+		p.Warnings = append(p.Warnings, ebNote)
+	}
+	fns, fnNote := r.lambdaDLQFunctions(ctx, p.DLQARN)
+	switch {
+	case len(fns) == 1:
+		p.LambdaFunction = fns[0]
+		p.Evidence = append(p.Evidence, "the DeadLetterConfig of function "+queueName(fns[0])+" names this DLQ (its failed asynchronous invocations, with RequestID and ErrorCode, are invoked on it again asynchronously)")
+	case len(fns) > 1:
+		p.Warnings = append(p.Warnings, fmt.Sprintf("%d functions dead-letter into this DLQ; their messages name none, so they can't be routed", len(fns)))
+	}
+	if fnNote != "" {
+		p.Warnings = append(p.Warnings, fnNote)
 	}
 	if p.Target != "" {
 		if p.TargetURL, err = r.url(ctx, p.Target); err != nil {
 			return p, err
 		}
 		p.Target = queueName(p.Target)
+		p.Route = p.Target + " (asked for with --to)"
 		ta, err := r.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(p.TargetURL), AttributeNames: []sqstypes.QueueAttributeName{"FifoQueue"}})
 		if err == nil && (ta.Attributes["FifoQueue"] == "true") != p.FIFO {
 			p.Warnings = append(p.Warnings, "the target's FIFO setting differs from the DLQ's: group and deduplication IDs can't be carried as they are")
 		}
-	} else if len(p.Sources) == 0 {
-		p.Warnings = append(p.Warnings, "no queue names this DLQ in its RedrivePolicy: messages go back to the queue named by their DeadLetterQueueSourceArn, or stay")
+	} else {
+		p.Route = "each message's source queue, named by its DeadLetterQueueSourceArn (an EventBridge rule-target DLQ message: its TARGET_ARN; a Lambda on-failure destination record: its function, invoked again asynchronously with requestPayload)"
+		switch {
+		case len(p.SourceURLs) == 1:
+			p.DefaultURL = p.SourceURLs[0]
+			p.DefaultARN, _ = r.queueARN(ctx, p.DefaultURL)
+			p.Route += "; a message without it goes to " + p.Sources[0] + ", the only queue whose RedrivePolicy names this DLQ (ListDeadLetterSourceQueues)"
+		case len(p.SourceURLs) > 1:
+			p.Route += fmt.Sprintf("; a message without it can't be routed (%d queues name this DLQ: %s): it is given back and listed; say --to to send every message to one queue", len(p.Sources), strings.Join(p.Sources, ", "))
+		case sourcesKnown:
+			p.Route += "; any other message can't be routed (no queue names this DLQ in its RedrivePolicy): it is given back and listed; say --to"
+			if len(ebFound) == 0 && p.LambdaFunction == "" {
+				p.Warnings = append(p.Warnings, "no queue names this DLQ in its RedrivePolicy: messages sent to it directly (by SNS, EventBridge or Lambda) carry no source queue; those that name no target either need --to")
+			}
+		default:
+			p.Route += "; a message without it can't be routed: it is given back and listed; say --to"
+		}
 	}
 	if len(req.MessageIDs) > 0 {
 		p.Count = len(req.MessageIDs)
@@ -218,7 +318,7 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 		p.Warnings = append(p.Warnings, "the consumer errors above may still be unfixed: redriving before the fix sends the messages back to the DLQ")
 	}
 	if p.FIFO {
-		p.Warnings = append(p.Warnings, "FIFO: a message resent within 5 minutes with the same deduplication ID is dropped by SQS; per-group order is kept")
+		p.Warnings = append(p.Warnings, "FIFO: each copy keeps its group and deduplication ID, and per-group order is kept; SQS drops a copy with a deduplication ID it saw in the last 5 minutes, so a resend within 5 minutes can't arrive twice, one after that can (counted as possible)")
 	}
 	p.Warnings = append(p.Warnings, "consumers see these messages again: they must be idempotent (a flowtop-replay-of attribute marks each copy)")
 	switch {
@@ -228,10 +328,19 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 		p.Method, p.Why = MethodJournaled, "a selection of messages can't be moved by a native move task"
 	case p.Method == MethodNative:
 		p.Why = "asked for"
+	case sourcesKnown && len(p.Sources) == 0:
+		p.Method, p.Why = MethodJournaled, "no queue names this DLQ in its RedrivePolicy, so SQS can't move its messages with a move task"
 	default:
-		p.Method, p.Why = MethodNative, "SQS moves every message itself (falls back to journaled where the endpoint has no move tasks)"
+		p.Method, p.Why = MethodNative, "SQS moves every message itself; if the endpoint can't start a move task, flowtop moves them itself (journaled) and says why"
 	}
 	return p, nil
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
 
 func contains(list []string, s string) bool {
@@ -246,21 +355,82 @@ func contains(list []string, s string) bool {
 // Progress reports a redrive as it runs.
 type Progress struct {
 	Moved, Total int
+	Duplicates   int // possible duplicates so far
 	Note         string
+}
+
+// Unroutable is a message a redrive could not send anywhere: it was given
+// back to the DLQ (visible again at once) and stays there.
+type Unroutable struct {
+	MessageID string
+	Reason    string
 }
 
 // Result is how a redrive ended.
 type Result struct {
-	Method     Method
-	Moved      int // copies confirmed by the target and deleted from the DLQ
-	Duplicates int // messages that may have reached the target twice (a crash between send and journal)
-	FellBack   bool
-	Journal    string
-	Note       string
+	Method Method
+	// Moved is how many messages reached the target: for a journaled run,
+	// copies confirmed and deleted from the DLQ; for a native task, the
+	// task's own ApproximateNumberOfMessagesMoved.
+	Moved int
+	// Total is what Moved counts towards: the task's
+	// ApproximateNumberOfMessagesToMove (never less than Moved), or the plan's
+	// count for a journaled run. Show "Moved of Total".
+	Total int
+	// Duplicates counts copies that may have reached the target twice: an
+	// attempt whose answer was lost, or a crash between a send and its
+	// record, followed by another attempt. Reported ≥ delivered, always.
+	Duplicates int
+	// Uncertain counts send attempts whose outcome was unknown.
+	Uncertain int
+	// Unroutable lists the messages given back because they had no route.
+	Unroutable []Unroutable
+	// NotFound lists selected messages the DLQ did not return.
+	NotFound []string
+	// Released counts messages given back to the DLQ (visibility 0);
+	// ReleaseFailed those it refused even one by one (visible again after
+	// the visibility timeout).
+	Released, ReleaseFailed int
+	FellBack                bool
+	// FallbackReason says why a native redrive became journaled.
+	FallbackReason string
+	Journal        string
+	Note           string
+}
+
+// Lines is the result as text, for a summary.
+func (res Result) Lines() []string {
+	out := []string{fmt.Sprintf("moved %d of %d messages (%s)", res.Moved, max(res.Total, res.Moved), res.Method)}
+	if res.FellBack {
+		out = append(out, "fell back to journaled: "+res.FallbackReason)
+	}
+	if res.Duplicates > 0 {
+		out = append(out, fmt.Sprintf("%d may have arrived twice (an answer lost or a run interrupted; copies sent again are marked flowtop-resend)", res.Duplicates))
+	}
+	if len(res.Unroutable) > 0 {
+		out = append(out, fmt.Sprintf("%d could not be routed and are back in the DLQ, visible:", len(res.Unroutable)))
+		for i, u := range res.Unroutable {
+			if i == 20 {
+				out = append(out, fmt.Sprintf("  … and %d more (the journal lists them all)", len(res.Unroutable)-20))
+				break
+			}
+			out = append(out, "  "+u.MessageID+": "+u.Reason)
+		}
+	}
+	if len(res.NotFound) > 0 {
+		out = append(out, fmt.Sprintf("%d selected messages were not found in the DLQ: %s", len(res.NotFound), strings.Join(res.NotFound[:min(10, len(res.NotFound))], ", ")))
+	}
+	if res.ReleaseFailed > 0 {
+		out = append(out, fmt.Sprintf("%d messages could not be given back at once: they are visible again when their visibility timeout ends", res.ReleaseFailed))
+	}
+	if res.Note != "" {
+		out = append(out, res.Note)
+	}
+	return out
 }
 
 // Execute carries out a plan. A native plan falls back to journaled on its
-// own when the endpoint has no message move tasks, and says so.
+// own when the endpoint can't start a message move task, and says why.
 func (r *Replayer) Execute(ctx context.Context, p RedrivePlan, progress func(Progress)) (Result, error) {
 	if r.opts.ReadOnly {
 		return Result{}, ErrReadOnly
@@ -268,18 +438,27 @@ func (r *Replayer) Execute(ctx context.Context, p RedrivePlan, progress func(Pro
 	if progress == nil {
 		progress = func(Progress) {}
 	}
+	if r.opts.StateDir == "" {
+		return Result{}, errors.New("replay: no state directory for the journal and the lock")
+	}
+	lk, err := acquireLock(r.opts.StateDir, p.DLQ, r.opts.Now())
+	if err != nil {
+		return Result{}, err
+	}
+	defer lk.unlock()
 	r.audit("redrive start", p.String(), nil)
 	if p.Method == MethodNative {
-		res, err := r.native(ctx, p, progress)
-		if err == nil || !unsupported(err) {
+		res, started, err := r.native(ctx, p, progress)
+		if started || ctx.Err() != nil {
 			r.audit("redrive end", fmt.Sprintf("%+v", res), err)
 			return res, err
 		}
-		progress(Progress{Note: "the endpoint has no message move tasks: falling back to a journaled redrive"})
+		why := whyNoTask(err)
+		progress(Progress{Note: "no message move task (" + why + "): falling back to a journaled redrive"})
 		p.Method = MethodJournaled
 		res, err = r.journaled(ctx, p, "", progress)
-		res.FellBack = true
-		res.Note = "the endpoint has no message move tasks, so flowtop moved the messages itself (journaled)"
+		res.FellBack, res.FallbackReason = true, why
+		res.Note = "the endpoint could not start a message move task (" + why + "), so flowtop moved the messages itself (journaled)"
 		r.audit("redrive end", fmt.Sprintf("%+v", res), err)
 		return res, err
 	}
@@ -288,155 +467,14 @@ func (r *Replayer) Execute(ctx context.Context, p RedrivePlan, progress func(Pro
 	return res, err
 }
 
-func unsupported(err error) bool {
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		switch api.ErrorCode() {
-		case "UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", "UnknownOperationException", "InvalidAction", "NotImplemented":
-			return true
-		}
-	}
-	return false
-}
-
-func (r *Replayer) native(ctx context.Context, p RedrivePlan, progress func(Progress)) (Result, error) {
-	in := &sqs.StartMessageMoveTaskInput{SourceArn: aws.String(p.DLQARN)}
-	if p.TargetURL != "" {
-		ta, err := r.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(p.TargetURL), AttributeNames: []sqstypes.QueueAttributeName{"QueueArn"}})
-		if err != nil {
-			return Result{}, err
-		}
-		in.DestinationArn = aws.String(ta.Attributes["QueueArn"])
-	}
-	if r.opts.RatePerSec > 0 {
-		in.MaxNumberOfMessagesPerSecond = aws.Int32(int32(r.opts.RatePerSec))
-	}
-	task, err := r.sqs.StartMessageMoveTask(ctx, in)
-	if err != nil {
-		return Result{Method: MethodNative}, err
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			_, _ = r.sqs.CancelMessageMoveTask(context.WithoutCancel(ctx), &sqs.CancelMessageMoveTaskInput{TaskHandle: task.TaskHandle})
-			return Result{Method: MethodNative, Note: "cancelled"}, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-		l, err := r.sqs.ListMessageMoveTasks(ctx, &sqs.ListMessageMoveTasksInput{SourceArn: aws.String(p.DLQARN), MaxResults: aws.Int32(1)})
-		if err != nil || len(l.Results) == 0 {
-			continue
-		}
-		t := l.Results[0]
-		moved := int(t.ApproximateNumberOfMessagesMoved)
-		progress(Progress{Moved: moved, Total: int(aws.ToInt64(t.ApproximateNumberOfMessagesToMove)), Note: aws.ToString(t.Status)})
-		switch aws.ToString(t.Status) {
-		case "COMPLETED":
-			return Result{Method: MethodNative, Moved: moved}, nil
-		case "FAILED":
-			return Result{Method: MethodNative, Moved: moved}, fmt.Errorf("replay: move task failed: %s", aws.ToString(t.FailureReason))
-		case "CANCELLED":
-			return Result{Method: MethodNative, Moved: moved, Note: "cancelled"}, nil
-		}
-	}
-}
-
-// ---- the journal ----
-
-type record struct {
-	Op     string                                    `json:"op"` // plan, recv, sent, deleted
-	ID     string                                    `json:"id,omitempty"`
-	Body   string                                    `json:"body,omitempty"`
-	Attrs  map[string]sqstypes.MessageAttributeValue `json:"attrs,omitempty"`
-	Trace  string                                    `json:"trace,omitempty"`
-	Group  string                                    `json:"group,omitempty"`
-	Dedup  string                                    `json:"dedup,omitempty"`
-	Target string                                    `json:"target,omitempty"`
-	NewID  string                                    `json:"new_id,omitempty"`
-	Plan   *RedrivePlan                              `json:"plan,omitempty"`
-}
-
-type journal struct {
-	path    string
-	f       *os.File
-	w       *bufio.Writer
-	mu      sync.Mutex
-	recv    map[string]record // received, by original message ID
-	sent    map[string]string // original ID → target's new ID
-	done    map[string]bool   // deleted from the DLQ
-	sending map[string]bool   // a send was attempted (its outcome may be unknown)
-	plan    RedrivePlan
-	// prior are messages an earlier run received but never saw confirmed.
-	prior map[string]bool
-}
-
-func (j *journal) append(recs ...record) error {
-	if err := j.appendNoSync(recs...); err != nil {
-		return err
-	}
-	return j.f.Sync() // on disk before anything depends on it
-}
-
-// appendNoSync writes records that are safe to lose in a crash: a lost
-// "deleted" only means deleting again, which SQS answers fine.
-func (j *journal) appendNoSync(recs ...record) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for _, rec := range recs {
-		b, _ := json.Marshal(rec)
-		j.w.Write(b)
-		j.w.WriteByte('\n')
-		j.apply(rec)
-	}
-	return j.w.Flush()
-}
-
-func (j *journal) apply(rec record) {
-	switch rec.Op {
-	case "plan":
-		if rec.Plan != nil {
-			j.plan = *rec.Plan
-		}
-	case "recv":
-		j.recv[rec.ID] = rec
-	case "sending":
-		j.sending[rec.ID] = true
-	case "sent":
-		j.sent[rec.ID] = rec.NewID
-	case "deleted":
-		j.done[rec.ID] = true
-	}
-}
-
-func openJournal(path string) (*journal, error) {
-	j := &journal{path: path, recv: map[string]record{}, sent: map[string]string{}, done: map[string]bool{}, sending: map[string]bool{}}
-	if data, err := os.ReadFile(path); err == nil {
-		for _, line := range strings.Split(string(data), "\n") {
-			var rec record
-			if json.Unmarshal([]byte(line), &rec) == nil {
-				j.apply(rec) // a torn last line is skipped: it was never synced
-			}
-		}
-	}
-	j.prior = map[string]bool{}
-	for id := range j.sending {
-		if j.sent[id] == "" {
-			j.prior[id] = true
-		}
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("replay: journal: %w", err)
-	}
-	j.f, j.w = f, bufio.NewWriter(f)
-	return j, nil
-}
-
 // Journals lists unfinished journals in the state directory.
 func (r *Replayer) Journals() ([]string, error) {
 	return filepath.Glob(filepath.Join(r.opts.StateDir, "redrive-*.journal"))
 }
 
-// Resume finishes a journaled redrive from its journal.
+// Resume finishes a journaled redrive from its journal. A damaged journal is
+// refused at once ([ErrJournalDamaged], naming file:line); a DLQ another
+// process redrives is refused ([ErrLocked]).
 func (r *Replayer) Resume(ctx context.Context, journalPath string, progress func(Progress)) (Result, error) {
 	if r.opts.ReadOnly {
 		return Result{}, ErrReadOnly
@@ -444,317 +482,10 @@ func (r *Replayer) Resume(ctx context.Context, journalPath string, progress func
 	if progress == nil {
 		progress = func(Progress) {}
 	}
+	if _, err := os.Stat(journalPath); err != nil {
+		return Result{}, fmt.Errorf("replay: journal: %w", err)
+	}
 	return r.journaled(ctx, RedrivePlan{}, journalPath, progress)
-}
-
-func (r *Replayer) journaled(ctx context.Context, p RedrivePlan, path string, progress func(Progress)) (Result, error) {
-	if r.opts.StateDir == "" {
-		return Result{}, errors.New("replay: no state directory for the journal")
-	}
-	if err := os.MkdirAll(r.opts.StateDir, 0o700); err != nil {
-		return Result{}, fmt.Errorf("replay: state directory: %w", err)
-	}
-	fresh := path == ""
-	if fresh {
-		path = filepath.Join(r.opts.StateDir, fmt.Sprintf("redrive-%s-%d.journal", p.DLQ, r.opts.Now().UnixNano()))
-	}
-	j, err := openJournal(path)
-	if err != nil {
-		return Result{}, err
-	}
-	defer j.f.Close()
-	if fresh {
-		p.Method = MethodJournaled
-		if err := j.append(record{Op: "plan", Plan: &p}); err != nil {
-			return Result{}, err
-		}
-	} else {
-		p = j.plan
-	}
-	res := Result{Method: MethodJournaled, Journal: path}
-	selected := map[string]bool{}
-	for _, id := range p.MessageIDs {
-		selected[id] = true
-	}
-	w := &worker{r: r, p: p, j: j, selected: selected, targets: map[string]string{}, progress: progress}
-	vis := int32(r.opts.Visibility / time.Second)
-	if vis < 1 {
-		vis = 1
-	}
-	w.vis = vis
-	n := r.opts.Concurrency
-	if n <= 0 {
-		n = 4
-	}
-	if len(selected) > 0 || p.FIFO {
-		n = 1 // one receiver keeps a selection simple and FIFO groups in order
-	}
-	errs := make(chan error, n)
-	for i := 0; i < n; i++ {
-		go func() { errs <- w.run(ctx) }()
-	}
-	var firstErr error
-	for i := 0; i < n; i++ {
-		if err := <-errs; err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	res.Moved = len(j.done)
-	res.Duplicates = int(w.dups.Load())
-	if firstErr != nil {
-		return res, firstErr
-	}
-	if ctx.Err() != nil {
-		return res, ctx.Err()
-	}
-	_ = os.Rename(path, path+".done")
-	res.Journal = path + ".done"
-	return res, nil
-}
-
-// worker is one receive-send-delete loop over a journal; several run at once.
-type worker struct {
-	r        *Replayer
-	p        RedrivePlan
-	j        *journal
-	selected map[string]bool
-	vis      int32
-	progress func(Progress)
-	dups     atomic.Int64
-
-	mu      sync.Mutex
-	targets map[string]string
-}
-
-func (w *worker) run(ctx context.Context) error {
-	r, p, j := w.r, w.p, w.j
-	emptyRounds := 0
-	for ctx.Err() == nil {
-		if len(w.selected) > 0 && allDone(j, w.selected) {
-			return nil
-		}
-		out, err := r.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(p.DLQURL), MaxNumberOfMessages: 10, VisibilityTimeout: w.vis, WaitTimeSeconds: 1,
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
-			MessageAttributeNames:       []string{"All"},
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			time.Sleep(100 * time.Millisecond) // throttled or a 5xx the SDK gave up on: try again
-			continue
-		}
-		if len(out.Messages) == 0 {
-			a, err := r.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(p.DLQURL), AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
-			if err == nil && a.Attributes["ApproximateNumberOfMessages"] == "0" && a.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0" {
-				return nil // nothing left, nothing in flight
-			}
-			if emptyRounds++; len(w.selected) > 0 && emptyRounds > 30 {
-				return nil
-			}
-			continue
-		}
-		emptyRounds = 0
-		var toSend, toDelete, toRelease []sqstypes.Message
-		var recs []record
-		j.mu.Lock()
-		for _, m := range out.Messages {
-			id := aws.ToString(m.MessageId)
-			switch {
-			case len(w.selected) > 0 && !w.selected[id]:
-				toRelease = append(toRelease, m)
-			case j.sent[id] != "":
-				toDelete = append(toDelete, m) // confirmed before: delete, don't resend
-			default:
-				if _, again := j.recv[id]; !again {
-					recs = append(recs, record{Op: "recv", ID: id, Body: aws.ToString(m.Body), Attrs: m.MessageAttributes, Trace: m.Attributes["AWSTraceHeader"],
-						Group: m.Attributes["MessageGroupId"], Dedup: m.Attributes["MessageDeduplicationId"], Target: m.Attributes["DeadLetterQueueSourceArn"]})
-				}
-				toSend = append(toSend, m)
-			}
-		}
-		j.mu.Unlock()
-		r.release(ctx, p.DLQURL, toRelease)
-		sent, err := w.send(ctx, recs, toSend)
-		if err != nil {
-			return err
-		}
-		toDelete = append(toDelete, sent...)
-		r.deleteBatch(ctx, p.DLQURL, j, toDelete)
-		j.mu.Lock()
-		done := len(j.done)
-		j.mu.Unlock()
-		w.progress(Progress{Moved: done, Total: p.Count})
-	}
-	return nil
-}
-
-func (j *journal) isPrior(id string) bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.prior[id]
-}
-
-func (j *journal) takePrior(id string) bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.prior[id] {
-		delete(j.prior, id)
-		return true
-	}
-	return false
-}
-
-func allDone(j *journal, selected map[string]bool) bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for id := range selected {
-		if !j.done[id] {
-			return false
-		}
-	}
-	return true
-}
-
-func (r *Replayer) release(ctx context.Context, url string, msgs []sqstypes.Message) {
-	for len(msgs) > 0 {
-		n := min(10, len(msgs))
-		var e []sqstypes.ChangeMessageVisibilityBatchRequestEntry
-		for i, m := range msgs[:n] {
-			e = append(e, sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
-		}
-		_, _ = r.sqs.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: e})
-		msgs = msgs[n:]
-	}
-}
-
-// send copies messages to their targets, journals each confirmation, and
-// returns the messages whose copy is confirmed (safe to delete).
-func (w *worker) send(ctx context.Context, recs []record, msgs []sqstypes.Message) ([]sqstypes.Message, error) {
-	r, p, j := w.r, w.p, w.j
-	byTarget := map[string][]sqstypes.Message{}
-	for _, m := range msgs {
-		t := p.TargetURL
-		if t == "" {
-			src := queueName(m.Attributes["DeadLetterQueueSourceArn"])
-			if src == "" {
-				continue // no source and no target: leave it in the DLQ
-			}
-			w.mu.Lock()
-			u := w.targets[src]
-			w.mu.Unlock()
-			if u == "" {
-				var err error
-				if u, err = r.url(ctx, src); err != nil {
-					continue
-				}
-				w.mu.Lock()
-				w.targets[src] = u
-				w.mu.Unlock()
-			}
-			t = u
-		}
-		byTarget[t] = append(byTarget[t], m)
-	}
-	var confirmed []sqstypes.Message
-	for target, list := range byTarget {
-		var entries []sqstypes.SendMessageBatchRequestEntry
-		byEntry := map[string]sqstypes.Message{}
-		for i, m := range list {
-			id := aws.ToString(m.MessageId)
-			attrs := map[string]sqstypes.MessageAttributeValue{}
-			for k, v := range m.MessageAttributes {
-				attrs[k] = v
-			}
-			if len(attrs) < 10 {
-				attrs["flowtop-replay-of"] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(id)}
-			}
-			if j.isPrior(id) && len(attrs) < 10 {
-				// Received by a run that stopped before journaling the target's
-				// answer: the target may already hold a copy.
-				attrs["flowtop-resend"] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String("true")}
-			}
-			e := sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: m.Body, MessageAttributes: attrs}
-			if th := m.Attributes["AWSTraceHeader"]; th != "" {
-				e.MessageSystemAttributes = map[string]sqstypes.MessageSystemAttributeValue{"AWSTraceHeader": {DataType: aws.String("String"), StringValue: aws.String(th)}}
-			}
-			if g := m.Attributes["MessageGroupId"]; g != "" {
-				e.MessageGroupId = aws.String(g)
-				if d := m.Attributes["MessageDeduplicationId"]; d != "" {
-					e.MessageDeduplicationId = aws.String(d)
-				}
-			}
-			entries = append(entries, e)
-			byEntry[strconv.Itoa(i)] = m
-		}
-		// The copies to be, and the attempt, on disk before the attempt.
-		sending := recs
-		recs = nil
-		for _, m := range list {
-			sending = append(sending, record{Op: "sending", ID: aws.ToString(m.MessageId)})
-		}
-		if err := j.append(sending...); err != nil {
-			return nil, err
-		}
-		out, err := r.sqs.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(target), Entries: entries})
-		if err != nil {
-			if ctx.Err() != nil {
-				return confirmed, nil
-			}
-			// None confirmed: give them back now so they go again (a FIFO
-			// group would otherwise wait out the visibility timeout).
-			r.release(ctx, p.DLQURL, list)
-			continue
-		}
-		if r.opts.crashAfterSend != nil && r.opts.crashAfterSend() {
-			return confirmed, errCrash
-		}
-		var sentRecs []record
-		for _, s := range out.Successful {
-			m := byEntry[aws.ToString(s.Id)]
-			id := aws.ToString(m.MessageId)
-			sentRecs = append(sentRecs, record{Op: "sent", ID: id, NewID: aws.ToString(s.MessageId)})
-			confirmed = append(confirmed, m)
-			if j.takePrior(id) {
-				w.dups.Add(1) // possibly: counted, reported, never silent
-			}
-		}
-		if err := j.append(sentRecs...); err != nil {
-			return nil, err
-		}
-	}
-	return confirmed, nil
-}
-
-// errCrash is what a simulated crash returns (tests only).
-var errCrash = errors.New("replay: simulated crash")
-
-// deleteBatch deletes confirmed messages from the DLQ and journals each
-// deletion; it returns how many went.
-func (r *Replayer) deleteBatch(ctx context.Context, url string, j *journal, msgs []sqstypes.Message) int {
-	n := 0
-	for len(msgs) > 0 {
-		k := min(10, len(msgs))
-		var entries []sqstypes.DeleteMessageBatchRequestEntry
-		byEntry := map[string]string{}
-		for i, m := range msgs[:k] {
-			entries = append(entries, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
-			byEntry[strconv.Itoa(i)] = aws.ToString(m.MessageId)
-		}
-		out, err := r.sqs.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(url), Entries: entries})
-		if err == nil {
-			var recs []record
-			for _, s := range out.Successful {
-				recs = append(recs, record{Op: "deleted", ID: byEntry[aws.ToString(s.Id)]})
-			}
-			if j.appendNoSync(recs...) == nil {
-				n += len(recs)
-			}
-		}
-		msgs = msgs[k:]
-	}
-	return n
 }
 
 // audit appends one line to the audit log in the state directory.
@@ -773,5 +504,5 @@ func (r *Replayer) audit(action, detail string, err error) {
 		rec["error"] = err.Error()
 	}
 	b, _ := json.Marshal(rec)
-	f.Write(append(b, '\n'))
+	_, _ = f.Write(append(b, '\n'))
 }

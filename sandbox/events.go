@@ -112,28 +112,9 @@ type delivery struct {
 	dlq                     string // the target's DeadLetterConfig Arn
 }
 
-// deliver hands an event to its target; when the target cannot take it (it
-// does not exist), EventBridge sends it to the target's dead-letter queue with
-// the attributes it documents (RULE_ARN, TARGET_ARN, ERROR_CODE, ERROR_MESSAGE).
-func (e *eventsService) deliver(d delivery) {
-	err := e.s.deliverTo(d.arn, d.body, nil, d.trace, d.group)
-	if err == nil || d.dlq == "" {
-		return
-	}
-	code, msg := "ResourceNotFound", err.Error()
-	if ae, ok := err.(*apiErr); ok {
-		code, msg = ae.code, ae.message
-	} else if se, ok := err.(*sqsErr); ok {
-		code, msg = se.code, se.message
-	}
-	attrs := map[string]sqsAttr{
-		"RULE_ARN":      {DataType: "String", StringValue: d.ruleArn},
-		"TARGET_ARN":    {DataType: "String", StringValue: d.arn},
-		"ERROR_CODE":    {DataType: "String", StringValue: code},
-		"ERROR_MESSAGE": {DataType: "String", StringValue: msg},
-	}
-	_, _ = e.s.sqs().deliver(d.dlq, d.body, attrs, d.trace, "", "")
-}
+// deliver hands an event to its target, or to the target's dead-letter
+// queue when the target cannot take it (ebdlq.go).
+func (e *eventsService) deliver(d delivery) { e.s.deliverOrDeadLetter(d) }
 
 // ebEnvelope is the event as EventBridge delivers it, fields in AWS's order.
 type ebEnvelope struct {

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,10 +13,13 @@ import (
 // Fault is what to inject into calls of one service, or of one operation.
 // Rates are probabilities from 0 to 1, drawn per call.
 type Fault struct {
-	Throttle float64       // answer with the service's throttling error
-	Error5xx float64       // answer 500 InternalFailure
-	Drop     float64       // close the connection without answering
-	Latency  time.Duration // add this delay before answering
+	Throttle float64 // answer with the service's throttling error
+	Error5xx float64 // answer 500 InternalFailure
+	Drop     float64 // close the connection without answering
+	// Lost performs the call, then closes the connection without answering:
+	// the change is made, the caller can't know it (chaos kind "lost").
+	Lost    float64
+	Latency time.Duration // add this delay before answering
 }
 
 // Faults holds the faults to inject, by "service" or "service.Operation"
@@ -53,6 +57,7 @@ const (
 	faultThrottle
 	fault5xx
 	faultDrop
+	faultLost
 )
 
 type decision struct {
@@ -81,6 +86,8 @@ func (f *Faults) decide(svc, op string) decision {
 		return decision{kind: fault5xx}
 	case x < rule.Throttle+rule.Error5xx+rule.Drop:
 		return decision{kind: faultDrop}
+	case x < rule.Throttle+rule.Error5xx+rule.Drop+rule.Lost:
+		return decision{kind: faultLost}
 	case rule.Latency > 0:
 		return decision{kind: faultLatency, delay: rule.Latency}
 	}
@@ -89,6 +96,8 @@ func (f *Faults) decide(svc, op string) decision {
 
 // ParseChaos reads the `--chaos` flag syntax: comma-separated
 // target:kind=value items, e.g. "sqs:throttle=0.1,logs.FilterLogEvents:5xx=0.05,*:latency=20ms,xray:drop=0.01".
+// The kinds: throttle, 5xx, drop (no answer, nothing done), lost (done, then
+// no answer: "sqs.SendMessageBatch:lost=0.1") and latency.
 func ParseChaos(spec string) (map[string]Fault, error) {
 	out := map[string]Fault{}
 	if strings.TrimSpace(spec) == "" {
@@ -106,7 +115,7 @@ func ParseChaos(spec string) (map[string]Fault, error) {
 		}
 		fault := out[target]
 		switch kind {
-		case "throttle", "5xx", "drop":
+		case "throttle", "5xx", "drop", "lost":
 			p, err := strconv.ParseFloat(value, 64)
 			if err != nil || p < 0 || p > 1 {
 				return nil, fmt.Errorf("sandbox: chaos %q: %s wants a probability from 0 to 1", item, kind)
@@ -116,6 +125,8 @@ func ParseChaos(spec string) (map[string]Fault, error) {
 				fault.Throttle = p
 			case "5xx":
 				fault.Error5xx = p
+			case "lost":
+				fault.Lost = p
 			default:
 				fault.Drop = p
 			}
@@ -126,9 +137,36 @@ func ParseChaos(spec string) (map[string]Fault, error) {
 			}
 			fault.Latency = d
 		default:
-			return nil, fmt.Errorf("sandbox: chaos %q: unknown kind %q (throttle, 5xx, drop, latency)", item, kind)
+			return nil, fmt.Errorf("sandbox: chaos %q: unknown kind %q (throttle, 5xx, drop, lost, latency)", item, kind)
 		}
 		out[target] = fault
 	}
 	return out, nil
+}
+
+// discardWriter is a ResponseWriter whose answer goes nowhere: the call it
+// serves happens, its answer is lost.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header {
+	if d.h == nil {
+		d.h = http.Header{}
+	}
+	return d.h
+}
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+// serveLost performs the call, then closes the connection without a word,
+// as a connection cut right after the service acted does.
+func serveLost(svc service, w http.ResponseWriter, r *http.Request, op string, body []byte) {
+	svc.serve(&discardWriter{}, r, op, body)
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	// No connection to cut (HTTP/2): answer what a proxy that lost it would.
+	svc.writeError(w, http.StatusBadGateway, "ServiceUnavailable", "the answer was lost after the call succeeded (injected by the sandbox)")
 }

@@ -12,6 +12,8 @@ type Config struct {
 	World WorldConfig
 	Chaos map[string]Fault // faults by "service" or "service.Operation"
 	Seed  uint64
+	// Compat is the endpoint's compatibility mode (see [CompatField]).
+	Compat string
 }
 
 // Sandbox is a running endpoint with the simulated application on it.
@@ -24,7 +26,7 @@ type Sandbox struct {
 
 // Start runs the endpoint and the world until Close (or ctx's end).
 func Start(ctx context.Context, cfg Config) (*Sandbox, error) {
-	srv := NewServer(Options{Seed: cfg.Seed})
+	srv := NewServer(Options{Seed: cfg.Seed, Compat: cfg.Compat})
 	url, err := srv.Start(cfg.Addr)
 	if err != nil {
 		return nil, err

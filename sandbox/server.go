@@ -52,6 +52,7 @@ type Server struct {
 	Faults   *Faults
 	deny     denials // calls answered access-denied (services.go)
 	now      func() time.Time
+	compat   string
 
 	mu   sync.Mutex
 	srv  *http.Server
@@ -71,6 +72,9 @@ type Options struct {
 	// LogRetention is how many events a log group keeps, newest first
 	// (default 100,000): a demo left running stays small and fast.
 	LogRetention int
+	// Compat is CompatAWS ("") or CompatField (behave like other
+	// AWS-compatible endpoints where they differ from AWS).
+	Compat string
 }
 
 // NewServer builds the endpoint with every service registered. Call [Server.Start].
@@ -86,6 +90,7 @@ func NewServer(opts Options) *Server {
 		services: map[string]service{},
 		Faults:   NewFaults(opts.Seed),
 		now:      opts.Now,
+		compat:   opts.Compat,
 		ctx:      ctx,
 		stop:     cancel,
 	}
@@ -234,6 +239,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		svc.writeError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "connection dropped (injected by the sandbox)")
+		return
+	case faultLost:
+		serveLost(svc, w, r, op, body)
 		return
 	}
 	svc.serve(w, r, op, body)

@@ -131,6 +131,10 @@ func sqsBad(code, format string, args ...any) *sqsErr {
 }
 
 func (q *sqsService) serve(w http.ResponseWriter, r *http.Request, op string, body []byte) {
+	if op == "StartMessageMoveTask" && q.s.compat == CompatField {
+		fieldHTML500(w)
+		return
+	}
 	var in map[string]json.RawMessage
 	if len(body) > 0 {
 		if err := json.Unmarshal(body, &in); err != nil {
@@ -779,7 +783,9 @@ func (q *sqsService) take(qq *sqsQueue, in map[string]json.RawMessage, now time.
 			qq.deletedN++
 			cp := *m
 			cp.deleted, cp.receives, cp.handle, cp.visibleAt = false, m.receives, "", now
-			cp.deadSource = qq.arn
+			if q.s.compat != CompatField {
+				cp.deadSource = qq.arn
+			}
 			dlq.msgs = append(dlq.msgs, &cp)
 			close(dlq.arrived)
 			dlq.arrived = make(chan struct{})

@@ -236,11 +236,9 @@ be resumed with nothing lost. --dry-run prints the plan and changes nothing.`,
 			ictx, cancel := interruptible(cmd.Context())
 			defer cancel()
 			res, err := rp.Resume(ictx, args[0], nil)
-			fmt.Fprintf(a.stdout, "moved %d messages in all", res.Moved)
-			if res.Duplicates > 0 {
-				fmt.Fprintf(a.stdout, "; %d may have arrived twice (marked flowtop-resend)", res.Duplicates)
+			for _, line := range res.Lines() {
+				fmt.Fprintln(a.stdout, clean(line))
 			}
-			fmt.Fprintln(a.stdout)
 			return err
 		},
 	}
@@ -366,7 +364,7 @@ func (a *app) editBody(body string) (string, error) {
 }
 
 func (a *app) demoCommand() *cobra.Command {
-	var chaos string
+	var chaos, compat string
 	var rate float64
 	var seed uint64
 	cmd := &cobra.Command{
@@ -378,7 +376,7 @@ ordinary collectors at it, and open the console.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			sb, err := startSandbox(ctx, "127.0.0.1:0", chaos, rate, seed, otlpTarget(a.cfg))
+			sb, err := startSandbox(ctx, "127.0.0.1:0", chaos, compat, rate, seed, otlpTarget(a.cfg))
 			if err != nil {
 				return err
 			}
@@ -396,13 +394,14 @@ ordinary collectors at it, and open the console.`,
 		},
 	}
 	cmd.Flags().StringVar(&chaos, "chaos", "", "inject faults, e.g. sqs:throttle=0.1,logs.FilterLogEvents:5xx=0.05,*:latency=20ms")
+	cmd.Flags().StringVar(&compat, "compat", "aws", "aws, or field: behave like other AWS-compatible endpoints (HTML 500 on StartMessageMoveTask, DLQ moves without DeadLetterQueueSourceArn)")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "orders per second (default: the sandbox's)")
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "make the simulated world deterministic")
 	return cmd
 }
 
 func (a *app) sandboxCommand() *cobra.Command {
-	var addr, chaos string
+	var addr, chaos, compat string
 	var rate float64
 	var seed uint64
 	cmd := &cobra.Command{
@@ -413,7 +412,7 @@ lines that point flowtop, the AWS CLI or your own code at it. Stop with Ctrl-C.`
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			sb, err := startSandbox(ctx, addr, chaos, rate, seed, otlpTarget(a.cfg))
+			sb, err := startSandbox(ctx, addr, chaos, compat, rate, seed, otlpTarget(a.cfg))
 			if err != nil {
 				return err
 			}
@@ -431,7 +430,8 @@ lines that point flowtop, the AWS CLI or your own code at it. Stop with Ctrl-C.`
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:4566", "listen address (loopback only)")
-	cmd.Flags().StringVar(&chaos, "chaos", "", "inject faults, e.g. sqs:throttle=0.1,*:latency=20ms")
+	cmd.Flags().StringVar(&chaos, "chaos", "", "inject faults, e.g. sqs:throttle=0.1,sqs.SendMessageBatch:lost=0.1,*:latency=20ms")
+	cmd.Flags().StringVar(&compat, "compat", "aws", "aws, or field: behave like other AWS-compatible endpoints (HTML 500 on StartMessageMoveTask, DLQ moves without DeadLetterQueueSourceArn)")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "orders per second (default: the sandbox's)")
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "make the simulated world deterministic")
 	return cmd

@@ -138,15 +138,10 @@ func (a *app) dlqRedrive(ctx context.Context, e *engine.Engine, r redriveArgs) e
 			fmt.Fprintln(a.stderr, clean(p.Note))
 		}
 	})
-	fmt.Fprintf(a.stdout, "moved %d messages (%s)", res.Moved, res.Method)
-	if res.Duplicates > 0 {
-		fmt.Fprintf(a.stdout, "; %d may have arrived twice after an interruption (marked flowtop-resend)", res.Duplicates)
+	for _, line := range res.Lines() { // moved of total, fallback, duplicates, each unroutable message and why
+		fmt.Fprintln(a.stdout, clean(line))
 	}
-	fmt.Fprintln(a.stdout)
-	if res.Note != "" {
-		fmt.Fprintln(a.stdout, res.Note)
-	}
-	if err != nil && res.Journal != "" {
+	if err != nil && res.Journal != "" && !strings.HasSuffix(res.Journal, ".done") {
 		return fmt.Errorf("dlq redrive: %w; nothing is lost: resume with the journal %s", err, res.Journal)
 	}
 	return err

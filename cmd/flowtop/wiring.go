@@ -148,7 +148,7 @@ func (t tuiReplayer) Execute(ctx context.Context, p tui.Plan, progress func(tui.
 	res, err := r.Execute(ctx, plan, func(pr replay.Progress) {
 		progress(tui.Progress{Done: pr.Moved, Total: pr.Total, Note: pr.Note})
 	})
-	progress(tui.Progress{Done: res.Moved, Total: plan.Count, Note: res.Note})
+	progress(tui.Progress{Done: res.Moved, Total: res.Total, Note: strings.Join(res.Lines(), "; ")}) // the task's own total: never "85 of 43"
 	return err
 }
 
@@ -156,12 +156,15 @@ func (t tuiReplayer) Execute(ctx context.Context, p tui.Plan, progress func(tui.
 // OTLP/HTTP receiver, when one is configured.
 func otlpTarget(c Config) string { return c.Sources.OTLPHTTP }
 
-func startSandbox(ctx context.Context, addr, chaos string, rate float64, seed uint64, otlp string) (*sandbox.Sandbox, error) {
+func startSandbox(ctx context.Context, addr, chaos, compat string, rate float64, seed uint64, otlp string) (*sandbox.Sandbox, error) {
 	faults, err := sandbox.ParseChaos(chaos)
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
-	sb, err := sandbox.Start(ctx, sandbox.Config{Addr: addr, Chaos: faults, Seed: seed, World: sandbox.WorldConfig{Rate: rate, Seed: seed, OTLPEndpoint: otlp}})
+	if compat, err = sandbox.ParseCompat(compat); err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	sb, err := sandbox.Start(ctx, sandbox.Config{Addr: addr, Chaos: faults, Seed: seed, Compat: compat, World: sandbox.WorldConfig{Rate: rate, Seed: seed, OTLPEndpoint: otlp}})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}

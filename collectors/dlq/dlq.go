@@ -6,12 +6,19 @@
 // which gives the messages back. The SDK omits VisibilityTimeout: 0 from a
 // request, so a naive receive would hide messages for the queue's default;
 // this package always asks for a short explicit timeout and then releases.
-// A peek still raises each message's receive count, as any receive does.
+// A peek still raises each message's receive count, as any receive does, so
+// the background does as few as it can: it reads depth (GetQueueAttributes),
+// peeks only when a DLQ gained messages, and stops receiving once it has
+// found that many messages it had not seen; a message already seen is never
+// received again just to refresh the list. With [Config.ReadOnly] the
+// background never receives at all (depth only); [Source.Peek], which a user
+// asks for, still does.
 package dlq
 
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +41,7 @@ type API interface {
 	GetQueueUrl(ctx context.Context, in *sqs.GetQueueUrlInput, opts ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
 	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
 // Config sets the collector.
@@ -43,6 +51,28 @@ type Config struct {
 	PeekMax  int           // messages peeked per DLQ per change (default 50)
 	Discover time.Duration // how often to list queues again (default 1m)
 	Options  tracing.UnwrapOptions
+	// ReadOnly keeps the background from receiving at all: it reads depth
+	// only, so no receive count ever rises on its account (cmd sets it
+	// from --read-only).
+	ReadOnly bool
+	// PeekEvery is the least time between two background peeks of one DLQ
+	// (default 1m): a DLQ that gains a message every poll isn't received
+	// from every poll.
+	PeekEvery time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Stats counts what the source did to the queues it peeked.
+type Stats struct {
+	Receives int // ReceiveMessage calls
+	Peeked   int // distinct messages received by background peeks
+	Released int // messages given back (visibility 0)
+	// ReleaseRetried counts messages a ChangeMessageVisibilityBatch refused
+	// (or that failed with it) and were retried one by one; ReleaseFailed
+	// those that failed one by one too: visible again only after the peek's
+	// short visibility timeout.
+	ReleaseRetried, ReleaseFailed int
 }
 
 // Source watches DLQs.
@@ -53,8 +83,11 @@ type Source struct {
 
 	mu        sync.Mutex
 	queues    []tracing.QueueInfo
-	lastDepth map[string]int
-	oldest    map[string]time.Time // DLQ → SentAt of its oldest peeked message
+	lastTotal map[string]int             // DLQ → visible + in flight when last looked at
+	lastPeek  map[string]time.Time       // DLQ → when the background last peeked
+	seen      map[string]map[string]bool // DLQ → message IDs already peeked
+	oldest    map[string]time.Time       // DLQ → SentAt of its oldest peeked message
+	stats     Stats
 }
 
 // New returns a DLQ source.
@@ -68,9 +101,26 @@ func New(api API, cfg Config) *Source {
 	if cfg.Discover <= 0 {
 		cfg.Discover = time.Minute
 	}
-	t := collectors.NewTracker("dlq", nil)
-	t.SetMode("polling")
-	return &Source{api: api, cfg: cfg, tracker: t, lastDepth: map[string]int{}, oldest: map[string]time.Time{}}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PeekEvery <= 0 {
+		cfg.PeekEvery = time.Minute
+	}
+	t := collectors.NewTracker("dlq", cfg.Now)
+	if cfg.ReadOnly {
+		t.SetMode("polling depth (read-only: no peeks)")
+	} else {
+		t.SetMode("polling")
+	}
+	return &Source{api: api, cfg: cfg, tracker: t, lastTotal: map[string]int{}, lastPeek: map[string]time.Time{}, seen: map[string]map[string]bool{}, oldest: map[string]time.Time{}}
+}
+
+// Stats returns what the source has done to the queues so far.
+func (s *Source) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats
 }
 
 // Name is "dlq".
@@ -175,26 +225,39 @@ func (s *Source) resolve(ctx context.Context, queue string) (string, error) {
 }
 
 // Peek returns up to max messages of a queue and gives them back at once.
+// It is what a user asks for: every message it returns was received once
+// more, raising its receive count.
 func (s *Source) Peek(ctx context.Context, queue string, max int) ([]tracing.Observation, error) {
 	url, err := s.resolve(ctx, queue)
 	if err != nil {
 		return nil, err
 	}
+	return s.peek(ctx, url, max, max, nil)
+}
+
+// peek receives until it has found want messages not in skip (nil: none
+// skipped), or has received limit distinct messages, or the queue has no
+// more to give; it holds what it receives so the next receive finds
+// others, then gives everything back. Only the new messages are returned.
+func (s *Source) peek(ctx context.Context, url string, want, limit int, skip map[string]bool) ([]tracing.Observation, error) {
 	name := queueName(url)
 	var obs []tracing.Observation
 	var held []sqstypes.Message
 	defer func() {
 		// Give everything back, even when ctx is done.
-		release(context.WithoutCancel(ctx), s.api, url, held)
+		s.release(context.WithoutCancel(ctx), url, held)
 	}()
-	seen := map[string]bool{}
-	for len(obs) < max {
+	got := map[string]bool{}
+	for len(obs) < want && len(got) < limit {
 		out, err := s.api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: int32(min(10, max-len(obs))),
+			QueueUrl: aws.String(url), MaxNumberOfMessages: int32(min(10, limit-len(got))),
 			VisibilityTimeout: 15, WaitTimeSeconds: 0,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})
+		s.mu.Lock()
+		s.stats.Receives++
+		s.mu.Unlock()
 		if err != nil {
 			return obs, awsutil.Explain("dlq", name, "sqs:ReceiveMessage", err)
 		}
@@ -204,11 +267,15 @@ func (s *Source) Peek(ctx context.Context, queue string, max int) ([]tracing.Obs
 		fresh := 0
 		for _, m := range out.Messages {
 			held = append(held, m)
-			if seen[aws.ToString(m.MessageId)] {
+			id := aws.ToString(m.MessageId)
+			if got[id] {
 				continue
 			}
-			seen[aws.ToString(m.MessageId)] = true
+			got[id] = true
 			fresh++
+			if skip[id] {
+				continue
+			}
 			obs = append(obs, Observe(name, m, s.cfg.Options))
 		}
 		if fresh == 0 {
@@ -218,15 +285,50 @@ func (s *Source) Peek(ctx context.Context, queue string, max int) ([]tracing.Obs
 	return obs, nil
 }
 
-func release(ctx context.Context, api API, url string, msgs []sqstypes.Message) {
+// release gives messages back (visibility 0): in batches of ten, retrying
+// one by one what a batch refused, counting what could not be given back.
+func (s *Source) release(ctx context.Context, url string, msgs []sqstypes.Message) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var released, retried, failed int
 	for len(msgs) > 0 {
 		n := min(10, len(msgs))
+		batch := msgs[:n]
+		msgs = msgs[n:]
 		var entries []sqstypes.ChangeMessageVisibilityBatchRequestEntry
-		for i, m := range msgs[:n] {
+		for i, m := range batch {
 			entries = append(entries, sqstypes.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0})
 		}
-		_, _ = api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: entries})
-		msgs = msgs[n:]
+		var one []sqstypes.Message
+		out, err := s.api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(url), Entries: entries})
+		if err != nil {
+			one = batch
+		} else {
+			released += len(out.Successful)
+			for _, f := range out.Failed {
+				if i, err := strconv.Atoi(aws.ToString(f.Id)); err == nil && i >= 0 && i < len(batch) {
+					one = append(one, batch[i])
+				} else {
+					failed++
+				}
+			}
+		}
+		for _, m := range one {
+			retried++
+			if _, err := s.api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+				failed++
+			} else {
+				released++
+			}
+		}
+	}
+	s.mu.Lock()
+	s.stats.Released += released
+	s.stats.ReleaseRetried += retried
+	s.stats.ReleaseFailed += failed
+	s.mu.Unlock()
+	if failed > 0 {
+		s.tracker.Dropped(failed) // shown per source: messages a peek left hidden for 15s
 	}
 }
 
@@ -278,12 +380,12 @@ func Observe(queue string, m sqstypes.Message, opts tracing.UnwrapOptions) traci
 func (s *Source) Run(ctx context.Context, out chan<- tracing.Batch) error {
 	var listed time.Time
 	collectors.Poll(ctx, s.tracker, s.cfg.Poll, func(ctx context.Context) error {
-		relist := time.Since(listed) > s.cfg.Discover
+		relist := s.cfg.Now().Sub(listed) > s.cfg.Discover
 		if err := s.poll(ctx, out, relist); err != nil {
 			return err
 		}
 		if relist {
-			listed = time.Now()
+			listed = s.cfg.Now()
 		}
 		return nil
 	})
@@ -301,7 +403,7 @@ func (s *Source) poll(ctx context.Context, out chan<- tracing.Batch, relist bool
 		}
 	}
 	var b tracing.Batch
-	now := time.Now()
+	now := s.cfg.Now()
 	items := 0
 	for _, q := range queues {
 		if !q.IsDLQ && !contains(s.cfg.Queues, q.Name) {
@@ -313,26 +415,40 @@ func (s *Source) poll(ctx context.Context, out chan<- tracing.Batch, relist bool
 			return err
 		}
 		fresh.IsDLQ, fresh.Sources, fresh.DeadLetterQueue = q.IsDLQ, q.Sources, q.DeadLetterQueue
-		s.mu.Lock()
-		changed := s.lastDepth[q.Name] != fresh.Depth
-		s.lastDepth[q.Name] = fresh.Depth
-		s.mu.Unlock()
-		if changed && fresh.Depth > 0 {
-			msgs, err := s.Peek(ctx, q.URL, s.cfg.PeekMax)
+		if want, limit := s.wantPeek(q.Name, fresh.Depth+fresh.InFlight, now); want > 0 {
+			s.mu.Lock()
+			seen := s.seen[q.Name]
+			if seen == nil {
+				seen = map[string]bool{}
+				s.seen[q.Name] = seen
+			}
+			skip := maps.Clone(seen)
+			s.mu.Unlock()
+			msgs, err := s.peek(ctx, q.URL, want, limit, skip)
 			if err != nil {
 				return err
 			}
-			var first time.Time
+			first := time.Time{}
+			s.mu.Lock()
 			for _, m := range msgs {
+				seen[m.Message.ID] = true
 				if first.IsZero() || m.Message.SentAt.Before(first) {
 					first = m.Message.SentAt
 				}
 			}
-			s.mu.Lock()
-			s.oldest[q.Name] = first
+			s.stats.Peeked += len(msgs)
+			if old := s.oldest[q.Name]; !first.IsZero() && (old.IsZero() || first.Before(old)) {
+				s.oldest[q.Name] = first
+			}
 			s.mu.Unlock()
 			b = append(b, msgs...)
 			items += len(msgs)
+		}
+		if fresh.Depth+fresh.InFlight == 0 {
+			s.mu.Lock()
+			delete(s.oldest, q.Name)
+			delete(s.seen, q.Name)
+			s.mu.Unlock()
 		}
 		s.mu.Lock()
 		if first := s.oldest[q.Name]; !first.IsZero() && fresh.Depth > 0 {
@@ -350,6 +466,35 @@ func (s *Source) poll(ctx context.Context, out chan<- tracing.Batch, relist bool
 	case <-ctx.Done():
 	}
 	return nil
+}
+
+// wantPeek says how many new messages to look for in a DLQ, and how many
+// distinct messages the peek may receive while looking: all of them (up to
+// PeekMax) the first time; when the total (visible + in flight) grew, as
+// many as arrived, receiving at most one batch beyond them; none when it
+// held or fell, none within PeekEvery of the last peek (the growth waits),
+// and none ever in read-only mode. Counting messages in flight too keeps a
+// peek's own receives (and a redrive's) from looking like a change.
+func (s *Source) wantPeek(queue string, total int, now time.Time) (want, limit int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	last, known := s.lastTotal[queue]
+	switch {
+	case s.cfg.ReadOnly || total == 0:
+	case !known:
+		want, limit = min(total, s.cfg.PeekMax), s.cfg.PeekMax
+	case total > last:
+		if now.Sub(s.lastPeek[queue]) < s.cfg.PeekEvery {
+			return 0, 0 // too soon: keep the old total, so the growth is seen later
+		}
+		want = min(total-last, s.cfg.PeekMax)
+		limit = min(want+10, s.cfg.PeekMax)
+	}
+	s.lastTotal[queue] = total
+	if want > 0 {
+		s.lastPeek[queue] = now
+	}
+	return want, limit
 }
 
 func queueObs(q tracing.QueueInfo, at time.Time) tracing.Observation {
