@@ -1,0 +1,135 @@
+package layout
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// demo is the demo world's topology: 0 orders-api, 1 bus, 2 topic,
+// 3 billing-queue, 4 email-queue, 5 charge-card, 6 send-email,
+// 7 reserve-stock, 8 billing-dlq, 9 email-dlq.
+var demo = Graph{N: 10, Edges: [][2]int{
+	{0, 1}, {1, 3}, {1, 7}, {1, 2}, {2, 4}, {3, 5}, {4, 6}, {3, 8}, {4, 9},
+}, Last: []bool{8: true, 9: true}, Hint: []int{0, 1, 2, 3, 3, 4, 4, 4, 3, 3}}
+
+var opts = Options{BoxW: 10, BoxH: 3, GapX: 6, GapY: 1}
+
+func draw(g Graph, r Result) string {
+	c := NewCanvas(r.W, r.H)
+	for i, p := range r.Paths {
+		c.Path(p, Light, 0, i)
+		if n := len(p); n > 0 {
+			if r.Reversed[i] {
+				c.Set(p[0].X, p[0].Y, '◀', 0)
+			} else {
+				c.Set(p[n-1].X, p[n-1].Y, '▶', 0)
+			}
+		}
+	}
+	for v, b := range r.Boxes {
+		c.Box(b, Light, 0)
+		c.Text(b.X+1, b.Y+1, fmt.Sprint(v), 0)
+	}
+	return c.String()
+}
+
+func TestLayered(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		g         Graph
+		layers    []int // want layer per node
+		crossings int
+	}{
+		{"demo", demo, []int{0, 1, 2, 3, 3, 4, 4, 4, 5, 5}, 0},
+		{"demo without hints", Graph{N: 10, Edges: demo.Edges, Last: demo.Last}, []int{0, 1, 2, 2, 3, 3, 4, 2, 5, 5}, 0},
+		{"chain", Graph{N: 3, Edges: [][2]int{{0, 1}, {1, 2}}}, []int{0, 1, 2}, 0},
+		{"long edge passes a dummy", Graph{N: 3, Edges: [][2]int{{0, 1}, {1, 2}, {0, 2}}}, []int{0, 1, 2}, 0},
+		{"cycle is broken", Graph{N: 3, Edges: [][2]int{{0, 1}, {1, 2}, {2, 0}}}, []int{0, 1, 2}, 0},
+		{"self loop and bad edge ignored", Graph{N: 2, Edges: [][2]int{{0, 0}, {0, 1}, {5, 1}, {-1, 0}}}, []int{0, 1}, 0},
+		{"isolated node takes its hint", Graph{N: 3, Edges: [][2]int{{0, 1}}, Hint: []int{0, 0, 3}}, []int{0, 1, 2}, 0},
+		{"empty layers are closed", Graph{N: 2, Edges: [][2]int{{0, 1}}, Hint: []int{3, 5}}, []int{0, 1}, 0},
+		{"hint pushes a node and what follows", Graph{N: 5, Edges: [][2]int{{0, 1}, {1, 2}, {0, 3}, {3, 4}}, Hint: []int{0, 2, 0, 0, 0}}, []int{0, 2, 3, 1, 2}, 0},
+		// 0,1 → 2,3 crossed in input order: the sweeps uncross them.
+		{"crossing removed", Graph{N: 4, Edges: [][2]int{{0, 3}, {1, 2}}}, []int{0, 0, 1, 1}, 0},
+		{"K2,2 must cross once", Graph{N: 4, Edges: [][2]int{{0, 2}, {0, 3}, {1, 2}, {1, 3}}}, []int{0, 0, 1, 1}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Layered(tc.g, opts)
+			for v, want := range tc.layers {
+				if r.Boxes[v].Layer != want {
+					t.Errorf("node %d in layer %d, want %d", v, r.Boxes[v].Layer, want)
+				}
+			}
+			if r.Crossings != tc.crossings {
+				t.Errorf("%d crossings, want %d", r.Crossings, tc.crossings)
+			}
+			checkRoutes(t, tc.g, r)
+			if t.Failed() {
+				t.Logf("\n%s", draw(tc.g, r))
+			}
+		})
+	}
+}
+
+// checkRoutes checks every path is orthogonal, starts right of its source
+// box, ends left of its target box, and that no two boxes overlap.
+func checkRoutes(t *testing.T, g Graph, r Result) {
+	t.Helper()
+	for i, e := range g.Edges {
+		p := r.Paths[i]
+		if !valid(e, g.N) || e[0] == e[1] {
+			if p != nil {
+				t.Errorf("edge %v has a path", e)
+			}
+			continue
+		}
+		if len(p) < 2 {
+			t.Errorf("edge %v: path %v", e, p)
+			continue
+		}
+		for k := 0; k+1 < len(p); k++ {
+			if p[k].X != p[k+1].X && p[k].Y != p[k+1].Y {
+				t.Errorf("edge %v: diagonal %v→%v", e, p[k], p[k+1])
+			}
+		}
+		src, dst := r.Boxes[e[0]], r.Boxes[e[1]]
+		first, last := p[0], p[len(p)-1]
+		if r.Reversed[i] { // drawn from the target back to the source
+			src, dst = dst, src
+			first, last = last, first
+		}
+		if first != (Point{src.X + src.W, src.Center()}) || last != (Point{dst.X - 1, dst.Center()}) {
+			t.Errorf("edge %v: path %v from box %+v to %+v", e, p, src, dst)
+		}
+		for k := 0; k+1 < len(p); k++ { // no segment runs through a box
+			for v, b := range r.Boxes {
+				if crossesBox(p[k], p[k+1], b) {
+					t.Errorf("edge %v: segment %v→%v runs through box %d %+v", e, p[k], p[k+1], v, b)
+				}
+			}
+		}
+	}
+	for a := range r.Boxes {
+		for b := a + 1; b < len(r.Boxes); b++ {
+			x, y := r.Boxes[a], r.Boxes[b]
+			if x.X < y.X+y.W && y.X < x.X+x.W && x.Y < y.Y+y.H && y.Y < x.Y+x.H {
+				t.Errorf("boxes %d %+v and %d %+v overlap", a, x, b, y)
+			}
+		}
+	}
+}
+
+func crossesBox(a, b Point, bx Box) bool {
+	x0, x1 := min(a.X, b.X), max(a.X, b.X)
+	y0, y1 := min(a.Y, b.Y), max(a.Y, b.Y)
+	return x0 < bx.X+bx.W && bx.X <= x1 && y0 < bx.Y+bx.H && bx.Y <= y1
+}
+
+func TestDemoDrawing(t *testing.T) {
+	got := draw(demo, Layered(demo, opts))
+	t.Logf("\n%s", got)
+	if strings.Count(got, "▶") < 7 {
+		t.Errorf("arrowheads missing:\n%s", got)
+	}
+}
