@@ -276,7 +276,9 @@ func Layered(g Graph, o Options) Result {
 		for s := range groups {
 			srcs = append(srcs, s)
 		}
-		sort.Slice(srcs, func(i, j int) bool { return groups[srcs[i]][0] < groups[srcs[j]][0] || groups[srcs[i]][0] == groups[srcs[j]][0] && srcs[i] < srcs[j] })
+		sort.Slice(srcs, func(i, j int) bool {
+			return groups[srcs[i]][0] < groups[srcs[j]][0] || groups[srcs[i]][0] == groups[srcs[j]][0] && srcs[i] < srcs[j]
+		})
 		ntr := max(1, o.GapX-3)
 		ends := make([]int, ntr)
 		for i := range ends {
@@ -284,8 +286,17 @@ func Layered(g Graph, o Options) Result {
 		}
 		for _, s := range srcs {
 			ext := groups[s]
+			// A group heading down takes the rightmost free track and one
+			// heading up the leftmost: where one edge arrives on the row
+			// another leaves from, the leaving one then turns first and
+			// their horizontal runs do not overlap.
+			down := center(slots[s]) == ext[0]
 			tr := -1
-			for k := range ends {
+			for i := range ends {
+				k := i
+				if down {
+					k = len(ends) - 1 - i
+				}
 				if ends[k] < ext[0]-1 {
 					tr = k
 					break
@@ -313,7 +324,7 @@ func Layered(g Graph, o Options) Result {
 		for k := 0; k+1 < len(chain); k++ {
 			a, b := slots[chain[k]], slots[chain[k+1]]
 			x0 := colX(a.layer) + o.BoxW // first channel cell
-			x1 := colX(b.layer) - 1 // last channel cell
+			x1 := colX(b.layer) - 1      // last channel cell
 			ya, yb := center(a), center(b)
 			pts = append(pts, Point{x0, ya})
 			if ya != yb {

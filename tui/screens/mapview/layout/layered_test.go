@@ -13,6 +13,13 @@ var demo = Graph{N: 10, Edges: [][2]int{
 	{0, 1}, {1, 3}, {1, 7}, {1, 2}, {2, 4}, {3, 5}, {4, 6}, {3, 8}, {4, 9},
 }, Last: []bool{8: true, 9: true}, Hint: []int{0, 1, 2, 3, 3, 4, 4, 4, 3, 3}}
 
+// live: 0 charge-card, 1 orders-api, 2 reserve-stock, 3 send-email,
+// 4 billing-dlq, 5 billing-queue, 6 email-dlq, 7 email-queue,
+// 8 order-events, 9 default bus, 10 orders bus.
+var live = Graph{N: 11, Edges: [][2]int{
+	{1, 10}, {10, 5}, {10, 2}, {10, 8}, {8, 7}, {5, 0}, {7, 3}, {5, 4}, {7, 6},
+}, Hint: []int{4, 0, 4, 4, 3, 3, 3, 3, 2, 1, 1}, Last: []bool{4: true, 6: true, 10: false}}
+
 var opts = Options{BoxW: 10, BoxH: 3, GapX: 6, GapY: 1}
 
 func draw(g Graph, r Result) string {
@@ -43,6 +50,9 @@ func TestLayered(t *testing.T) {
 	}{
 		{"demo", demo, []int{0, 1, 2, 3, 3, 4, 4, 4, 5, 5}, 0},
 		{"demo without hints", Graph{N: 10, Edges: demo.Edges, Last: demo.Last}, []int{0, 1, 2, 2, 3, 3, 4, 2, 5, 5}, 0},
+		// as the live demo gives it: nodes sorted by kind then name, and an
+		// unused default bus
+		{"live demo", live, []int{4, 0, 4, 4, 5, 3, 5, 3, 2, 1, 1}, 0},
 		{"chain", Graph{N: 3, Edges: [][2]int{{0, 1}, {1, 2}}}, []int{0, 1, 2}, 0},
 		{"long edge passes a dummy", Graph{N: 3, Edges: [][2]int{{0, 1}, {1, 2}, {0, 2}}}, []int{0, 1, 2}, 0},
 		{"cycle is broken", Graph{N: 3, Edges: [][2]int{{0, 1}, {1, 2}, {2, 0}}}, []int{0, 1, 2}, 0},
@@ -110,6 +120,25 @@ func checkRoutes(t *testing.T, g Graph, r Result) {
 			}
 		}
 	}
+	// Two edges that share no end never run along the same cells: they
+	// may cross, not merge.
+	for i, e := range g.Edges {
+		for j := i + 1; j < len(g.Edges); j++ {
+			e, f := e, g.Edges[j]
+			if r.Reversed[i] {
+				e = [2]int{e[1], e[0]}
+			}
+			if r.Reversed[j] {
+				f = [2]int{f[1], f[0]}
+			}
+			if e[0] == f[0] || e[1] == f[1] || r.Paths[i] == nil || r.Paths[j] == nil {
+				continue
+			}
+			if p := overlap(r.Paths[i], r.Paths[j]); p != nil {
+				t.Errorf("edges %v and %v run together at %v", e, f, *p)
+			}
+		}
+	}
 	for a := range r.Boxes {
 		for b := a + 1; b < len(r.Boxes); b++ {
 			x, y := r.Boxes[a], r.Boxes[b]
@@ -132,4 +161,37 @@ func TestDemoDrawing(t *testing.T) {
 	if strings.Count(got, "▶") < 7 {
 		t.Errorf("arrowheads missing:\n%s", got)
 	}
+}
+
+// overlap returns a cell where a segment of a and one of b run collinearly.
+func overlap(a, b []Point) *Point {
+	cells := func(p []Point) map[Point]uint8 {
+		m := map[Point]uint8{}
+		for k := 0; k+1 < len(p); k++ {
+			dir := uint8(1) // horizontal
+			if p[k].X == p[k+1].X {
+				dir = 2
+			}
+			for x := min(p[k].X, p[k+1].X); x <= max(p[k].X, p[k+1].X); x++ {
+				for y := min(p[k].Y, p[k+1].Y); y <= max(p[k].Y, p[k+1].Y); y++ {
+					m[Point{x, y}] |= dir
+				}
+			}
+		}
+		return m
+	}
+	ca, cb := cells(a), cells(b)
+	for p, d := range ca {
+		// a run shared over two cells in the same direction is a merge
+		if d2 := cb[p]; d&d2 != 0 {
+			n := Point{p.X + 1, p.Y}
+			if d&d2&2 != 0 {
+				n = Point{p.X, p.Y + 1}
+			}
+			if ca[n]&cb[n]&d&d2 != 0 {
+				return &p
+			}
+		}
+	}
+	return nil
 }
