@@ -2,6 +2,7 @@ package mapview_test
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,11 @@ func newDemo() *demoFeed {
 			edge(emailQ, emailD, 0, 0, 0, "redrive policy"),
 		},
 	}}
+	// in the order graph.Map returns them: by kind, then name
+	sort.Slice(f.v.Nodes, func(i, j int) bool {
+		a, b := f.v.Nodes[i].Component, f.v.Nodes[j].Component
+		return a.Kind < b.Kind || a.Kind == b.Kind && a.Name < b.Name
+	})
 	hop := func(parent int, k graph.HopKind, c tracing.Component) graph.Hop {
 		return graph.Hop{Parent: parent, Kind: k, Component: c}
 	}
@@ -241,7 +247,7 @@ func TestEnterOpens(t *testing.T) {
 	for i := 0; i < 9; i++ { // past the edges to the first component
 		s, _ = screentest.Press(t, s, "j")
 	}
-	if _, out := screentest.Press(t, s, "enter"); len(out) != 1 || out[0] != (screen.Open{To: "functions", Arg: "orders-api"}) {
+	if _, out := screentest.Press(t, s, "enter"); len(out) != 1 || out[0] != (screen.Open{To: "functions", Arg: "charge-card"}) {
 		t.Errorf("enter on the table: %#v", out)
 	}
 }
@@ -403,5 +409,22 @@ func BenchmarkFrame(b *testing.B) {
 	}
 	if m.Layouts() != base {
 		b.Fatalf("%d layouts during the frames", m.Layouts()-base)
+	}
+}
+
+// TestSpec: `:map` opens the whole map, `:map <id>` the event's path.
+func TestSpec(t *testing.T) {
+	spec := mapview.Spec(newDemo())
+	if spec.Arg != "" || spec.Words[0] != "map" {
+		t.Fatalf("spec %+v: :map must work without an ID", spec)
+	}
+	if s := spec.New(screentest.Env(true), nil); s.Title() != "map" {
+		t.Errorf("no arg: title %q", s.Title())
+	}
+	s := spec.New(screentest.Env(true), "ev-dead")
+	s.SetSize(120, 35)
+	s, _ = screentest.Load(t, s)
+	if s.Title() != "map ev-dead" || !strings.Contains(s.(screen.Informer).Info(), "path of ev-dead") {
+		t.Errorf("with an ID: %q %q", s.Title(), s.(screen.Informer).Info())
 	}
 }
