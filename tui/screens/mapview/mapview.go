@@ -333,8 +333,12 @@ func (m *Model) cells(i int) []string {
 	return []string{widget.Clean(r.name), r.kind, fmt.Sprintf("%.2f/s", r.rate), errs, r.p95}
 }
 
-// tableShown reports whether the table is what the screen shows.
-func (m *Model) tableShown() bool { return m.table || !m.d.fits }
+// tableShown reports whether the table is what the screen shows: on t, when
+// the drawing does not fit, and when the filter keeps rows but no component
+// (kind:edge).
+func (m *Model) tableShown() bool {
+	return m.table || !m.d.fits || m.filter != "" && len(m.d.nodes) == 0 && len(m.shown) > 0
+}
 
 // open asks the root for the screen of a component.
 func (m *Model) open(c tracing.Component) tea.Cmd {

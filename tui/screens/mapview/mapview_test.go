@@ -299,6 +299,11 @@ func TestFilter(t *testing.T) {
 	if v := ansi.Strip(s.View()); !strings.Contains(v, "nothing on the map matches zqxw") {
 		t.Errorf("zqxw:\n%s", v)
 	}
+	// a filter only rows match shows the table
+	s.(screen.Filterer).SetFilter("kind:edge")
+	if v := ansi.Strip(s.View()); !strings.Contains(v, "bus/orders → queue/billing-queue") || strings.Contains(v, "fn  ") {
+		t.Errorf("kind:edge:\n%s", v)
+	}
 	s.(screen.Filterer).SetFilter("")
 	s, _ = screentest.Press(t, s, "t")
 	s.(screen.Filterer).SetFilter("kind:edge")
