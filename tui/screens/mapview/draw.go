@@ -93,12 +93,18 @@ func (m *Model) relayout() {
 			d.nodes = append(d.nodes, n)
 		}
 	}
+	listed := make(map[tracing.Component]bool, len(m.data.Nodes))
+	for _, n := range m.data.Nodes {
+		listed[n.Component] = true
+	}
+	extra := 0
 	for c := range byComp { // edge ends no node named, in a stable order
-		if _, listed := findNode(m.data.Nodes, c); !listed && keep[c] {
+		if !listed[c] && keep[c] {
 			d.nodes = append(d.nodes, byComp[c])
+			extra++
 		}
 	}
-	sortExtra(d.nodes, len(d.nodes)-countListed(m.data.Nodes, keep))
+	sortExtra(d.nodes, extra)
 	d.index = make(map[tracing.Component]int, len(d.nodes))
 	for i, n := range d.nodes {
 		d.index[n.Component] = i
@@ -140,25 +146,6 @@ func (m *Model) relayout() {
 	}
 	d.key = kb.String()
 	d.layout(m)
-}
-
-func findNode(ns []graph.MapNode, c tracing.Component) (int, bool) {
-	for i := range ns {
-		if ns[i].Component == c {
-			return i, true
-		}
-	}
-	return -1, false
-}
-
-func countListed(ns []graph.MapNode, keep map[tracing.Component]bool) int {
-	n := 0
-	for _, x := range ns {
-		if keep[x.Component] {
-			n++
-		}
-	}
-	return n
 }
 
 // sortExtra sorts the last n nodes (the unlisted edge ends) by name.
@@ -210,6 +197,16 @@ func (d *drawing) layout(m *Model) {
 	d.lay = layout.Layered(g, o)
 	if d.lay.H > d.mapH { // tight: no blank row between boxes
 		o.GapY = 0
+		d.lay = layout.Layered(g, o)
+	}
+	// Edges that had to share a track may run together: trade box width
+	// for wider channels while the boxes stay readable.
+	for d.lay.Merged > 0 && o.GapX+2 <= 2*maxGapX {
+		bw := min(maxBoxW, (m.w-(nl-1)*(o.GapX+2))/nl)
+		if bw < minBoxW+2 {
+			break
+		}
+		o.GapX, o.BoxW = o.GapX+2, bw
 		d.lay = layout.Layered(g, o)
 	}
 	d.ox, d.oy = 0, 0

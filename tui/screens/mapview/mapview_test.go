@@ -368,7 +368,7 @@ func bigFeed(n int) *demoFeed {
 	for l := 0; l+1 < len(layers); l++ {
 		for i, c := range layers[l] {
 			next := layers[l+1]
-			for k := 0; k < 2; k++ {
+			for k := 0; k < min(2, len(next)); k++ {
 				f.v.Edges = append(f.v.Edges, graph.MapEdge{From: c, To: next[(i*7+k*3)%len(next)], Rate: 1, ErrorPct: float64(i % 4), Observed: true})
 			}
 		}
@@ -431,5 +431,18 @@ func TestSpec(t *testing.T) {
 	s, _ = screentest.Load(t, s)
 	if s.Title() != "map ev-dead" || !strings.Contains(s.(screen.Informer).Info(), "path of ev-dead") {
 		t.Errorf("with an ID: %q %q", s.Title(), s.(screen.Informer).Info())
+	}
+}
+
+// BenchmarkLayout: laying out a 200-component map from nothing, which happens
+// only when a component or an edge appears or the size changes.
+func BenchmarkLayout(b *testing.B) {
+	f := bigFeed(200)
+	m := mapview.New(screentest.Env(false), f, "")
+	s := screen.Screen(m)
+	s, _ = s.Update(s.Refresh(1)())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.SetSize(200+i%2, 45) // a new size each time: a new layout
 	}
 }

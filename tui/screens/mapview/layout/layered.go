@@ -59,6 +59,10 @@ type Result struct {
 	// Crossings counts the edge crossings between adjacent layers after
 	// ordering.
 	Crossings int
+	// Merged counts groups of edges that found no track of their own in a
+	// channel too narrow for them: their lines may run together. A wider
+	// GapX helps.
+	Merged int
 }
 
 // slot is one place in a layer: a node or a dummy on a long edge.
@@ -221,11 +225,30 @@ func Layered(g Graph, o Options) Result {
 	res.Crossings = bestX
 
 	// 5. Rows: each slot is pulled towards the centre of what feeds it, in
-	// order, never closer than GapY to the slot above.
+	// order, never closer than GapY to the slot above. Nor is its centre on
+	// the row a slot it is not linked to leaves the previous layer by: an
+	// edge arriving there would run along that slot's outgoing one.
+	leaving := map[int]bool{}
 	for l, ly := range layers {
+		clear(leaving)
+		if l > 0 {
+			for _, p := range layers[l-1] {
+				if len(slots[p].out) > 0 {
+					leaving[center(slots[p])] = true
+				}
+			}
+		}
 		next := 0
 		for _, s := range ly {
 			sl := &slots[s]
+			fromRow := func(y int) bool {
+				for _, p := range sl.in {
+					if center(slots[p]) == y {
+						return true
+					}
+				}
+				return false
+			}
 			want := next
 			if l > 0 && len(sl.in) > 0 {
 				sum := 0
@@ -235,6 +258,9 @@ func Layered(g Graph, o Options) Result {
 				want = sum/len(sl.in) - sl.h/2
 			}
 			sl.y = max(next, want)
+			for leaving[sl.y+sl.h/2] && !fromRow(sl.y+sl.h/2) {
+				sl.y++
+			}
 			next = sl.y + sl.h + o.GapY
 			res.H = max(res.H, sl.y+sl.h)
 		}
@@ -254,7 +280,6 @@ func Layered(g Graph, o Options) Result {
 
 	// 6. Routes: in each channel, the segments leaving one slot share a
 	// vertical track; tracks are handed out so that no two overlap.
-	type seg struct{ from, to, track int }
 	segTrack := map[[2]int]int{}
 	for l := 0; l+1 < nl; l++ {
 		groups := map[int][2]int{} // source slot → vertical extent
@@ -284,23 +309,50 @@ func Layered(g Graph, o Options) Result {
 		for i := range ends {
 			ends[i] = -1 << 30
 		}
+		type placed struct {
+			src     int          // the row it leaves from
+			targets map[int]bool // the rows it arrives on
+			track   int
+		}
+		var done []placed
 		for _, s := range srcs {
 			ext := groups[s]
-			// A group heading down takes the rightmost free track and one
-			// heading up the leftmost: where one edge arrives on the row
-			// another leaves from, the leaving one then turns first and
-			// their horizontal runs do not overlap.
-			down := center(slots[s]) == ext[0]
-			tr := -1
-			for i := range ends {
-				k := i
-				if down {
-					k = len(ends) - 1 - i
+			g := placed{src: center(slots[s]), targets: map[int]bool{}}
+			for _, t := range slots[s].out {
+				if y := center(slots[t]); y != g.src {
+					g.targets[y] = true
 				}
-				if ends[k] < ext[0]-1 {
-					tr = k
-					break
+			}
+			// Where one group arrives on the row another leaves from, the
+			// leaving one must turn first (a track further left), or their
+			// horizontal runs overlap. A group heading down prefers the
+			// rightmost track, one heading up the leftmost, which keeps
+			// most such pairs apart before any check.
+			ok := func(k int) bool {
+				for _, h := range done {
+					if h.targets[g.src] && k >= h.track || g.targets[h.src] && k <= h.track {
+						return false
+					}
 				}
+				return true
+			}
+			down := g.src == ext[0]
+			pick := func(strict bool) int {
+				for i := range ends {
+					k := i
+					if down {
+						k = len(ends) - 1 - i
+					}
+					if ends[k] < ext[0]-1 && (!strict || ok(k)) {
+						return k
+					}
+				}
+				return -1
+			}
+			tr := pick(true)
+			if tr < 0 {
+				res.Merged++
+				tr = pick(false)
 			}
 			if tr < 0 { // no free track: share the one that ends first
 				tr = 0
@@ -311,6 +363,8 @@ func Layered(g Graph, o Options) Result {
 				}
 			}
 			ends[tr] = max(ends[tr], ext[1])
+			g.track = tr
+			done = append(done, g)
 			for _, t := range slots[s].out {
 				segTrack[[2]int{s, t}] = tr
 			}

@@ -2,6 +2,7 @@ package layout
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -194,4 +195,41 @@ func overlap(a, b []Point) *Point {
 		}
 	}
 	return nil
+}
+
+// TestRandomPipelines lays out random layered graphs (edges only towards
+// later hinted layers, many crossing) at the box sizes the screen uses, and
+// checks every route of every layout that does not report merged tracks.
+func TestRandomPipelines(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	merged := map[int]int{}
+	for n := 0; n < 300; n++ {
+		size := 4 + rng.IntN(30)
+		g := Graph{N: size, Hint: make([]int, size)}
+		for v := 0; v < size; v++ {
+			g.Hint[v] = rng.IntN(6)
+		}
+		for v := 0; v < size; v++ {
+			for k := rng.IntN(3); k > 0; k-- {
+				if w := rng.IntN(size); g.Hint[w] > g.Hint[v] {
+					g.Edges = append(g.Edges, [2]int{v, w})
+				}
+			}
+		}
+		for _, o := range []Options{opts, {BoxW: 15, BoxH: 3, GapX: 6, GapY: 1}, {BoxW: 24, BoxH: 3, GapX: 10, GapY: 0}} {
+			r := Layered(g, o)
+			if r.Merged > 0 { // too narrow: said so, so no promise
+				merged[o.GapX]++
+				continue
+			}
+			if !t.Run(fmt.Sprintf("%d-%d", n, o.GapX), func(t *testing.T) { checkRoutes(t, g, r) }) {
+				t.Logf("graph %+v\n%s", g, draw(g, r))
+				return
+			}
+		}
+	}
+	t.Logf("layouts reporting merged tracks, by gap: %v of 300", merged)
+	if merged[10] > 0 {
+		t.Errorf("seven tracks ran out %d times", merged[10])
+	}
 }
