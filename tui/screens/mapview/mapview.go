@@ -91,6 +91,10 @@ type Model struct {
 	table  bool // the user asked for the table
 	cursor tracing.Component
 	d      drawing // the layout and its cache
+	// frame is the drawing as last rendered; stale says something it shows
+	// changed since (data, size, filter, cursor).
+	frame string
+	stale bool
 }
 
 type row struct {
@@ -143,7 +147,7 @@ func (m *Model) Info() string {
 
 // SetSize implements screen.Screen.
 func (m *Model) SetSize(w, h int) {
-	m.w, m.h = w, h
+	m.w, m.h, m.stale = w, h, true
 	m.tbl.SetSize(w, h)
 	m.relayout()
 }
@@ -154,7 +158,7 @@ func (m *Model) Filter() string { return m.filter }
 // SetFilter implements screen.Filterer: the table keeps the matching rows,
 // the drawing the matching components and their neighbours.
 func (m *Model) SetFilter(q string) {
-	m.filter = q
+	m.filter, m.stale = q, true
 	m.apply()
 	m.tbl.SetCursor(0)
 	m.relayout()
@@ -195,6 +199,7 @@ func (m *Model) Refresh(seq uint64) tea.Cmd {
 
 // Update implements screen.Screen.
 func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
+	m.stale = true
 	switch msg := msg.(type) {
 	case screen.Loaded:
 		if d, ok := msg.Data.(loaded); ok {
@@ -395,7 +400,10 @@ func (m *Model) View() string {
 	if m.tableShown() {
 		return m.tbl.View()
 	}
-	return m.d.view(m)
+	if m.stale || m.frame == "" {
+		m.frame, m.stale = m.d.view(m), false
+	}
+	return m.frame
 }
 
 // Layouts reports how many times the map was laid out: figures alone must
