@@ -150,6 +150,7 @@ func (m *Model) SetSize(w, h int) {
 	m.w, m.h, m.stale = w, h, true
 	m.tbl.SetSize(w, h)
 	m.relayout()
+	m.d.follow(m.cursorIndex())
 }
 
 // Filter implements screen.Filterer.
@@ -283,9 +284,7 @@ func (m *Model) load(d loaded) {
 			m.cursor = m.d.nodes[n].Component
 		}
 	}
-	if first {
-		m.d.follow(m.cursorIndex())
-	}
+	m.d.follow(m.cursorIndex()) // a new layout may have moved it out of view
 }
 
 // kind names a component's kind as the map shows it ("dlq" for a DLQ).

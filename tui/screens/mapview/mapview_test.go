@@ -446,3 +446,23 @@ func BenchmarkLayout(b *testing.B) {
 		m.SetSize(200+i%2, 45) // a new size each time: a new layout
 	}
 }
+
+// TestCursorStaysInView: on a map taller than the screen the view follows
+// the cursor, also when a new component lays the map out again.
+func TestCursorStaysInView(t *testing.T) {
+	f := bigFeed(60)
+	s := open(t, f, "", 120, 20)
+	for i := 0; i < 40; i++ {
+		s, _ = screentest.Press(t, s, "j")
+	}
+	name := cursorName(t, s) // fails when the cursor box is not in view
+	f.v.Nodes = append(f.v.Nodes, graph.MapNode{Component: comp(tracing.ComponentFunction, "a-new-one"), Observed: true})
+	s, _ = screentest.Run(t, s, s.Refresh(5))
+	if got := cursorName(t, s); got != name {
+		t.Errorf("after a new layout the cursor is on %q, was %q", got, name)
+	}
+	s.SetSize(130, 22)
+	if got := cursorName(t, s); got != name {
+		t.Errorf("after a resize the cursor is on %q, was %q", got, name)
+	}
+}
