@@ -408,25 +408,76 @@ func (d *drawing) canvas(m *Model) *layout.Canvas {
 			c.Set(p[len(p)-1].X, p[len(p)-1].Y, '▶', class)
 		}
 	}
-	for _, i := range order { // labels where a run of the edge is its own
+	for i, n := range d.nodes {
+		d.box(c, m, i, n, i == cur)
+	}
+	// Labels: on a run of the edge that is its own, else just above or
+	// below the run nearest its arrowhead.
+	var late []int
+	for _, i := range order {
 		e, p := d.edges[i], d.lay.Paths[i]
 		if len(p) < 2 || e.Rate <= 0 && !e.Observed {
 			continue
 		}
-		_, class := health(e.ErrorPct, true)
-		if m.pathEdge[[2]tracing.Component{e.From, e.To}] {
-			class = clPath
+		if !label(c, p, i, e, edgeClass(m, e)) {
+			late = append(late, i)
 		}
-		label(c, p, i, e, class)
 	}
-	for i, n := range d.nodes {
-		d.box(c, m, i, n, i == cur)
+	for _, i := range late {
+		beside(c, d.lay.Paths[i], d.lay.Reversed[i], d.edges[i], edgeClass(m, d.edges[i]))
 	}
 	return c
 }
 
-// label writes an edge's figures on the longest horizontal run it has alone.
-func label(c *layout.Canvas, p []layout.Point, id int, e graph.MapEdge, class uint8) {
+func edgeClass(m *Model, e graph.MapEdge) uint8 {
+	if m.pathEdge[[2]tracing.Component{e.From, e.To}] {
+		return clPath
+	}
+	_, class := health(e.ErrorPct, true)
+	return class
+}
+
+// beside writes an edge's figures on blank cells just above (or below) the
+// run into its arrowhead, leaving a blank cell either side.
+func beside(c *layout.Canvas, p []layout.Point, reversed bool, e graph.MapEdge, class uint8) {
+	blank := func(x, y int) bool {
+		cl := c.At(x, y)
+		return cl != nil && cl.R == 0 && cl.Rune() == ' '
+	}
+	// only the run into the arrowhead: anywhere else the figures could be
+	// read as another edge's
+	a, b := p[len(p)-2], p[len(p)-1]
+	if reversed {
+		a, b = p[0], p[1]
+	}
+	if a.Y == b.Y {
+		x0, x1 := min(a.X, b.X), max(a.X, b.X)
+		for _, y := range []int{a.Y - 1, a.Y + 1} {
+			best, bestN, start := 0, 0, -1
+			for x := x0; x <= x1+1; x++ {
+				if x <= x1 && blank(x, y) {
+					if start < 0 {
+						start = x
+					}
+					continue
+				}
+				if start >= 0 && x-start > bestN {
+					best, bestN = start, x-start
+				}
+				start = -1
+			}
+			if st := stats(e.Rate, e.ErrorPct, widget.Dur(e.P95), bestN-2); st != "" {
+				n := len([]rune(st))
+				c.Text(best+(bestN-n)/2, y, st, class)
+				return
+			}
+		}
+	}
+}
+
+// label writes an edge's figures on the longest horizontal run it has
+// alone, and reports whether they fitted.
+func label(c *layout.Canvas, p []layout.Point, id int, e graph.MapEdge, class uint8) bool {
 	type run struct{ x, y, n int }
 	var best run
 	for k := 0; k+1 < len(p); k++ {
@@ -453,7 +504,9 @@ func label(c *layout.Canvas, p []layout.Point, id int, e graph.MapEdge, class ui
 	if s := stats(e.Rate, e.ErrorPct, widget.Dur(e.P95), best.n-2); s != "" {
 		n := len([]rune(s))
 		c.Text(best.x+(best.n-n)/2, best.y, s, class)
+		return true
 	}
+	return false
 }
 
 // box draws one component: its health and kind on the top border, its name
