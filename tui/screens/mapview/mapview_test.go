@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -13,6 +14,7 @@ import (
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/internal/fake"
+	"github.com/flowtop/flowtop/tui/internal/golden"
 	"github.com/flowtop/flowtop/tui/internal/screentest"
 	"github.com/flowtop/flowtop/tui/screen"
 	"github.com/flowtop/flowtop/tui/screens/mapview"
@@ -464,5 +466,32 @@ func TestCursorStaysInView(t *testing.T) {
 	s.SetSize(130, 22)
 	if got := cursorName(t, s); got != name {
 		t.Errorf("after a resize the cursor is on %q, was %q", got, name)
+	}
+}
+
+// TestOddNamesKeepTheGrid: names from outside with wide, combining or
+// control characters do not push the drawing past its width.
+func TestOddNamesKeepTheGrid(t *testing.T) {
+	f := newDemo()
+	odd := []string{"注文キュー", "e\u0301te\u0301", "emoji-🚀-queue", "tab\there", "\x1b[31mred"}
+	for i, name := range odd {
+		c := comp(tracing.ComponentQueue, name)
+		f.v.Nodes = append(f.v.Nodes, graph.MapNode{Component: c, Observed: true, Rate: 1})
+		f.v.Edges = append(f.v.Edges, graph.MapEdge{From: bus, To: c, Observed: true, Rate: float64(i)})
+	}
+	for _, sz := range [][2]int{{120, 35}, {200, 45}} {
+		s := open(t, f, "", sz[0], sz[1])
+		v := s.View()
+		golden.Fits(t, "odd names", v, sz[0], sz[1])
+		if strings.Contains(v, "\x1b[31m") {
+			t.Errorf("an escape from a name reached the view")
+		}
+		// one cell a rune, or the boxes' right borders are out of line
+		lines := strings.Split(ansi.Strip(v), "\n")
+		for _, l := range lines[:len(lines)-3] { // the map, not the lines under it
+			if w, n := ansi.StringWidth(l), utf8.RuneCountInString(l); w != n {
+				t.Errorf("%dx%d: %d cells for %d runes: %q", sz[0], sz[1], w, n, l)
+			}
+		}
 	}
 }

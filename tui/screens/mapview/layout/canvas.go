@@ -1,6 +1,10 @@
 package layout
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+)
 
 // Weight is how a line is drawn; where lines meet, the heaviest wins.
 type Weight uint8
@@ -122,9 +126,14 @@ func (c *Canvas) Set(x, y int, r rune, class uint8) {
 	}
 }
 
-// Text writes s from x, y, one rune a cell, cut at the canvas edge.
+// Text writes s from x, y, one rune a cell, cut at the canvas edge. A rune
+// that is not one cell wide (CJK, emoji, a combining mark) is drawn as ?, so
+// that the grid's columns stay where they are.
 func (c *Canvas) Text(x, y int, s string, class uint8) {
 	for _, r := range s {
+		if r < ' ' || r >= 0x7f && ansi.StringWidth(string(r)) != 1 {
+			r = '?'
+		}
 		c.Set(x, y, r, class)
 		x++
 	}
