@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 
@@ -360,12 +361,18 @@ func errs(p float64) string {
 
 // stats is "rate err p95", as much of it as fits in n cells.
 func stats(r, e float64, p95 string, n int) string {
-	for _, s := range []string{rate(r) + " " + errs(e) + " " + p95, rate(r) + " " + errs(e), rate(r)} {
-		if len([]rune(s)) <= n {
-			return s
-		}
+	rs := rate(r)
+	if len(rs) > n {
+		return ""
 	}
-	return ""
+	es := errs(e)
+	if len(rs)+1+len(es) > n {
+		return rs
+	}
+	if len(rs)+len(es)+2+utf8.RuneCountInString(p95) > n {
+		return rs + " " + es
+	}
+	return rs + " " + es + " " + p95
 }
 
 // canvas draws the laid-out map with today's figures.

@@ -131,7 +131,7 @@ func (c *Canvas) Set(x, y int, r rune, class uint8) {
 // that the grid's columns stay where they are.
 func (c *Canvas) Text(x, y int, s string, class uint8) {
 	for _, r := range s {
-		if r < ' ' || r >= 0x7f && ansi.StringWidth(string(r)) != 1 {
+		if !narrow(r) {
 			r = '?'
 		}
 		c.Set(x, y, r, class)
@@ -229,4 +229,16 @@ func sign(v int) int {
 		return -1
 	}
 	return 0
+}
+
+// narrow reports whether r takes exactly one cell; the runes the map draws
+// with answer without a lookup.
+func narrow(r rune) bool {
+	switch {
+	case r >= ' ' && r < 0x7f, r >= 0x2500 && r <= 0x25ff, r == '·', r == '…', r == '✓', r == '✗':
+		return true
+	case r < ' ', r == 0x7f:
+		return false
+	}
+	return ansi.StringWidth(string(r)) == 1
 }
