@@ -127,7 +127,7 @@ func (m *Model) Keys() help.KeyMap {
 	}
 	return screen.KeyMap{
 		Short:  []key.Binding{k.Open, k.Redrive, k.Replay, k.Wrap},
-		Groups: [][]key.Binding{{k.Open, k.Redrive, k.Replay, k.Wrap}, scroll},
+		Groups: [][]key.Binding{{k.Open, k.Redrive, k.Replay, k.Wrap, mapKey}, scroll},
 	}
 }
 
@@ -191,6 +191,8 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 			}
 			d := m.lin.DLQ[0]
 			return m, screen.Cmd(screen.Ask{Action: screen.Action{Kind: screen.ActionReplay, EventID: d.MessageID, Body: d.Body, Queue: d.Queue, Target: "sqs:" + d.SourceQueue}})
+		case key.Matches(msg, mapKey) && !m.ambiguous() && m.err == nil && m.lin.ID != "":
+			return m, screen.Cmd(screen.Open{To: MapID, Arg: m.lin.ID})
 		case key.Matches(msg, m.keys.Wrap):
 			m.vp.SoftWrap = !m.vp.SoftWrap
 			return m, nil
