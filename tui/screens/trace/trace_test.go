@@ -284,5 +284,3 @@ func BenchmarkFrame10k(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/frame")
 	})
 }
-
-
