@@ -82,7 +82,9 @@ type Trace struct {
 	// Truncated says the trace had more spans than the graph keeps for one
 	// trace (MaxSpansPerTrace); the rest were not stored.
 	Truncated bool
-	Version   uint64
+	// Version changes whenever the trace's spans change (and only then,
+	// unlike the graph's version), so a reader can keep what it drew.
+	Version uint64
 }
 
 // MaxSpansPerTrace is how many spans the graph keeps of one trace.
@@ -402,7 +404,10 @@ func (g *Graph) Trace(id tracing.TraceID) (Trace, error) {
 		return Trace{ID: id}, ErrTraceNotFound
 	}
 	tr := g.sp.traces.at(t)
-	out := Trace{ID: id, Truncated: tr.n >= maxSpansPerTrace, Version: g.version.Load()}
+	out := Trace{ID: id, Truncated: tr.n >= maxSpansPerTrace, Version: uint64(t) << 32}
+	if ix := &g.sp.recent; int(t) < len(ix.gen) {
+		out.Version |= uint64(ix.gen[t])
+	}
 	out.Spans = g.traceSpans(id, make([]tracing.Span, 0, tr.n))
 	return out, nil
 }

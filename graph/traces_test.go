@@ -81,6 +81,15 @@ func TestTracesListsPlainOTLPTraces(t *testing.T) {
 	if err != nil || len(tr.Spans) != 2 || tr.Truncated {
 		t.Fatalf("Trace: %v %+v", err, tr)
 	}
+	// Another trace's span leaves this trace's version alone; its own changes it.
+	g.Ingest(tracing.Batch{otlpSpan(1, 12, 10, "cart", "GET redis", t0, time.Millisecond, false)})
+	if again, _ := g.Trace(tid(2)); again.Version != tr.Version {
+		t.Errorf("version moved with another trace: %x → %x", tr.Version, again.Version)
+	}
+	g.Ingest(tracing.Batch{otlpSpan(2, 22, 20, "checkout", "render", t0.Add(time.Second), time.Millisecond, false)})
+	if again, _ := g.Trace(tid(2)); again.Version == tr.Version || len(again.Spans) != 3 {
+		t.Errorf("version kept after a new span: %x, %d spans", again.Version, len(again.Spans))
+	}
 	if _, err := g.Trace(tid(42)); !errors.Is(err, ErrTraceNotFound) {
 		t.Errorf("unknown trace: %v", err)
 	}

@@ -12,7 +12,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -482,22 +481,41 @@ func (m *Model) build() {
 			n.parent = p
 		}
 	}
-	// A parent cycle (bad data) would loop: the span where it closes becomes a root.
-	for i := range m.nodes {
-		seen := 0
-		for p := m.nodes[i].parent; p >= 0 && seen <= len(m.nodes); p = m.nodes[p].parent {
-			seen++
-		}
-		if seen > len(m.nodes) {
-			m.nodes[i].parent = -1
-		}
-	}
 	for i := range m.nodes {
 		if p := m.nodes[i].parent; p >= 0 {
 			m.nodes[p].children = append(m.nodes[p].children, i)
 		} else {
 			m.roots = append(m.roots, i)
 		}
+	}
+	// A parent cycle (bad data) is reached from no root: each span found
+	// unreached is cut from its parent and becomes a root.
+	reached := make([]bool, len(m.nodes))
+	stack := make([]int, 0, 64)
+	reach := func(from int) {
+		stack = append(stack[:0], from)
+		for len(stack) > 0 {
+			n := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if reached[n] {
+				continue
+			}
+			reached[n] = true
+			stack = append(stack, m.nodes[n].children...)
+		}
+	}
+	for _, r := range m.roots {
+		reach(r)
+	}
+	for i := range m.nodes {
+		if reached[i] {
+			continue
+		}
+		p := m.nodes[i].parent
+		m.nodes[p].children = slices.DeleteFunc(m.nodes[p].children, func(c int) bool { return c == i })
+		m.nodes[i].parent = -1
+		m.roots = append(m.roots, i)
+		reach(i)
 	}
 	byStart := func(a, b int) int {
 		if c := m.nodes[a].start - m.nodes[b].start; c != 0 {
@@ -510,7 +528,7 @@ func (m *Model) build() {
 		slices.SortFunc(m.nodes[i].children, byStart)
 	}
 	// Depths, iteratively (a 10,000-span chain must not recurse that deep).
-	stack := slices.Clone(m.roots)
+	stack = append(stack[:0], m.roots...)
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -548,10 +566,13 @@ func (m *Model) build() {
 }
 
 func cmpInt(c int64) int {
-	if c < 0 {
+	switch {
+	case c < 0:
 		return -1
+	case c > 0:
+		return 1
 	}
-	return 1
+	return 0
 }
 
 // markCritical marks the critical path, walking back from the end of the
@@ -604,7 +625,7 @@ func (m *Model) markCritical() {
 		m.critical++
 		t := min(subEnd[it.n], it.until)
 		byEnd = append(byEnd[:0], n.children...)
-		sort.SliceStable(byEnd, func(a, b int) bool { return subEnd[byEnd[a]] > subEnd[byEnd[b]] })
+		slices.SortStableFunc(byEnd, func(a, b int) int { return cmpInt(subEnd[b] - subEnd[a]) })
 		for _, c := range byEnd {
 			if m.nodes[c].start < t {
 				work = append(work, item{c, t})

@@ -284,3 +284,30 @@ func BenchmarkFrame10k(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/frame")
 	})
 }
+
+// TestBadData: a parent cycle, a duplicate span ID, an in-progress span and
+// a span with no start neither hang nor lose a span.
+func TestBadData(t *testing.T) {
+	id := fake.Checkout
+	at := func(ms int) time.Time { return fake.Now.Add(time.Duration(ms) * time.Millisecond) }
+	spans := []tracing.Span{
+		{TraceID: id, SpanID: fake.SpanID(1), Name: "root", Start: at(0), End: at(100)},
+		{TraceID: id, SpanID: fake.SpanID(2), ParentID: fake.SpanID(3), Name: "loop-a", Start: at(10), End: at(20)},
+		{TraceID: id, SpanID: fake.SpanID(3), ParentID: fake.SpanID(2), Name: "loop-b", Start: at(20), End: at(30)},
+		{TraceID: id, SpanID: fake.SpanID(1), Name: "root-again", Start: at(0), End: at(50)},
+		{TraceID: id, SpanID: fake.SpanID(4), ParentID: fake.SpanID(1), Name: "running", Start: at(40), InProgress: true},
+		{TraceID: id, SpanID: fake.SpanID(5), ParentID: fake.SpanID(1), Name: "no-start"},
+	}
+	s := trace.New(screentest.Env(true), bigFeed{graph.Trace{ID: id, Spans: spans, Version: 1}}, id)
+	s.SetSize(120, 30)
+	sc, _ := screentest.Load(t, s)
+	got := strings.Join(rows(sc), "\n")
+	for _, name := range []string{"root", "loop-a", "loop-b", "root-again", "running", "no-start"} {
+		if !strings.Contains(got, " "+name) {
+			t.Errorf("%s missing:\n%s", name, got)
+		}
+	}
+	if !strings.Contains(got, "running…") {
+		t.Errorf("the running span does not say so:\n%s", got)
+	}
+}
