@@ -602,17 +602,23 @@ func (m *Model) markCritical() {
 			subEnd[p] = max(subEnd[p], subEnd[n])
 		}
 	}
-	root := m.roots[0]
-	for _, r := range m.roots {
-		if subEnd[r] > subEnd[root] {
-			root = r
-		}
-	}
 	type item struct {
 		n     int
 		until int64
 	}
-	work := []item{{root, math.MaxInt64}}
+	// The roots hang off a virtual root spanning the trace: spans whose
+	// parent was not seen (a Lambda function's own segment, say) are roots
+	// too, and the path runs through them.
+	var work []item
+	roots := slices.Clone(m.roots)
+	slices.SortStableFunc(roots, func(a, b int) int { return cmpInt(subEnd[b] - subEnd[a]) })
+	t := int64(math.MaxInt64)
+	for _, r := range roots {
+		if m.nodes[r].start < t {
+			work = append(work, item{r, t})
+			t = m.nodes[r].start
+		}
+	}
 	byEnd := make([]int, 0, 16)
 	for len(work) > 0 {
 		it := work[len(work)-1]
@@ -747,15 +753,18 @@ func (m *Model) row(n int) string {
 		}
 	}
 	mark := ""
+	if nd.parent < 0 && sp.ParentID.IsValid() {
+		mark = st.Dim.Render("⋯ ")
+	}
 	if sp.Status == tracing.StatusError {
-		mark = st.Bad.Render("✗ ")
+		mark += st.Bad.Render("✗ ")
 	}
 	link := ""
 	if len(sp.Links) > 0 {
 		link = st.Key.Render(" ↪")
 	}
 	svc := widget.Clean(sp.Service)
-	if p := nd.parent; p >= 0 && m.spanOf(p).Service == sp.Service {
+	if p := nd.parent; svc == "" || p >= 0 && m.spanOf(p).Service == sp.Service {
 		svc = "" // the parent's service: said once
 	} else {
 		svc = st.Dim.Render(svc) + " "
@@ -1015,7 +1024,7 @@ func (m *Model) View() string {
 	for len(wf) < l.wfH-1 {
 		wf = append(wf, "")
 	}
-	status := fmt.Sprintf("span %d/%d · ◆ critical path (%d spans) · ┄ async wait · ↪ links", m.cursor+1, len(m.rows), m.critical)
+	status := fmt.Sprintf("span %d/%d · ◆ critical path (%d) · ┄ async wait · ↪ links · ⋯ no parent", m.cursor+1, len(m.rows), m.critical)
 	wf = append(wf, st.Dim.Render(status))
 	wfText := widget.Clip(wf, l.wfW, l.wfH)
 	if l.detH == 0 {

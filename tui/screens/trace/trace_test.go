@@ -95,6 +95,29 @@ func TestCriticalPathAndAsyncWait(t *testing.T) {
 	}
 }
 
+// TestCriticalPathAcrossOrphans: spans whose parents were not seen (the
+// function segment of a Lambda) are roots; the path runs through the ones
+// that explain the trace's end, and they are marked ⋯.
+func TestCriticalPathAcrossOrphans(t *testing.T) {
+	id := fake.Checkout
+	at := func(ms int) time.Time { return fake.Now.Add(time.Duration(ms) * time.Millisecond) }
+	spans := []tracing.Span{
+		{TraceID: id, SpanID: fake.SpanID(1), ParentID: fake.SpanID(90), Name: "first", Start: at(0), End: at(100)},
+		{TraceID: id, SpanID: fake.SpanID(2), ParentID: fake.SpanID(91), Name: "overlapped", Start: at(10), End: at(60)},
+		{TraceID: id, SpanID: fake.SpanID(3), ParentID: fake.SpanID(92), Name: "last", Start: at(150), End: at(300)},
+	}
+	s := trace.New(screentest.Env(true), bigFeed{graph.Trace{ID: id, Spans: spans, Version: 1}}, id)
+	s.SetSize(120, 30)
+	sc, _ := screentest.Load(t, s)
+	got := rows(sc)
+	want := []string{"◆  ⋯ first", "   ⋯ overlapped", "◆  ⋯ last"}
+	for i, w := range want {
+		if i >= len(got) || !strings.HasPrefix(got[i], w) {
+			t.Errorf("row %d: %q, want %q…", i, got[min(i, len(got)-1)], w)
+		}
+	}
+}
+
 func TestCursorFoldAndDetails(t *testing.T) {
 	s := open(t, fake.Checkout, 120, 34)
 	if c := cursor(s); !strings.Contains(c, "POST /orders") {
