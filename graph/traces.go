@@ -26,9 +26,9 @@ type TraceSort uint8
 
 // Orders for [TraceQuery].
 const (
-	TraceSortRecent  TraceSort = iota // newest first
+	TraceSortRecent  TraceSort = iota // latest start first
 	TraceSortSlowest                  // longest first
-	TraceSortFailed                   // only traces with a failed span, newest first
+	TraceSortFailed                   // only traces with a failed span, latest start first
 )
 
 var traceSortNames = [...]string{"recent", "slowest", "failed"}
@@ -278,6 +278,11 @@ func (g *Graph) traceRows() {
 		budget -= n
 		return budget > 0
 	})
+	// Newest first by start: traces arrive out of order (X-Ray is polled,
+	// OTLP pushed), and the list says when each started.
+	byStart := func(a, b TraceRow) int { return b.Start.Compare(a.Start) }
+	slices.SortStableFunc(ix.rows, byStart)
+	slices.SortStableFunc(ix.failRows, byStart)
 	if len(ix.sums) > 2*(recentTraces+failedTraces) {
 		for slot, e := range ix.sums {
 			if e.used != v {

@@ -101,6 +101,21 @@ func TestTracesListsPlainOTLPTraces(t *testing.T) {
 	}
 }
 
+// TestTracesNewestByStart: a trace polled late (X-Ray) that started earlier
+// is listed under one pushed early (OTLP) that started later.
+func TestTracesNewestByStart(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	g := New(Config{Now: func() time.Time { return t0 }})
+	g.Ingest(tracing.Batch{otlpSpan(1, 1, -1, "late", "pushed", t0.Add(time.Second), time.Millisecond, true)})
+	g.Ingest(tracing.Batch{otlpSpan(2, 2, -1, "early", "polled", t0, time.Millisecond, true)})
+	for _, sort := range []TraceSort{TraceSortRecent, TraceSortFailed} {
+		p := g.Traces(TraceQuery{Sort: sort})
+		if len(p.Rows) != 2 || p.Rows[0].RootService != "late" {
+			t.Errorf("%s: %+v", sort, p.Rows)
+		}
+	}
+}
+
 func TestTracesForgetDroppedTracesAndWrap(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	g := New(Config{MaxEvents: 100, Now: func() time.Time { return t0 }})

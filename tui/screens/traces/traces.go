@@ -280,7 +280,8 @@ func field(r graph.TraceRow, k string) string {
 func (m *Model) cells(i int) []string {
 	r := m.shown[i]
 	st := m.env.St
-	id := r.ID.String()[:8]
+	// The random end of the ID: an X-Ray ID starts with its epoch seconds.
+	id := r.ID.String()[20:]
 	svc := widget.Clean(r.RootService)
 	op := widget.Clean(r.RootName)
 	if r.RootMissing {
