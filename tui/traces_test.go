@@ -3,9 +3,12 @@ package tui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/internal/fake"
 	"github.com/flowtop/flowtop/tui/screens/trace"
 )
@@ -25,7 +28,39 @@ func cursorText(m *Model) string {
 // on the linked span), comes back with `-`, and goes over again with `-`,
 // all with real key presses through the root.
 func TestFollowSpanLinkAndBack(t *testing.T) {
-	m := newModel(t, 120, 40, Options{})
+	t.Run("fake", func(t *testing.T) { followLinkAndBack(t, fake.NewFeed()) })
+	t.Run("graph", func(t *testing.T) { followLinkAndBack(t, graphTraces(t)) })
+}
+
+// tracesFromGraph is the fake feed with its traces read from a real graph.
+type tracesFromGraph struct {
+	*fake.Feed
+	g *graph.Graph
+}
+
+func (f tracesFromGraph) Traces(q graph.TraceQuery) graph.TracePage { return f.g.Traces(q) }
+func (f tracesFromGraph) Trace(id tracing.TraceID) (graph.Trace, error) {
+	return f.g.Trace(id)
+}
+
+// graphTraces ingests the fake's two linked traces, as OTLP spans, into a graph.
+func graphTraces(t *testing.T) Feed {
+	t.Helper()
+	g := graph.New(graph.Config{Now: func() time.Time { return fake.Now }})
+	var b tracing.Batch
+	for _, sp := range append(fake.CheckoutSpans(), fake.BillingSpans()...) {
+		sp := sp
+		b = append(b, tracing.Observation{Kind: tracing.ObsSpan, Time: sp.Start, Span: &sp})
+	}
+	g.Ingest(b)
+	if p := g.Traces(graph.TraceQuery{}); len(p.Rows) != 2 {
+		t.Fatalf("graph lists %d traces", len(p.Rows))
+	}
+	return tracesFromGraph{Feed: fake.NewFeed(), g: g}
+}
+
+func followLinkAndBack(t *testing.T, feed Feed) {
+	m := newModel(t, 120, 40, Options{Feed: feed})
 	m = press(t, m, ":", "t", "r", "a", "c", "e", "s", "enter")
 	if m.top().ID() != "traces" {
 		t.Fatalf("opened %s", m.top().ID())
