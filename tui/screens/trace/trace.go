@@ -578,8 +578,9 @@ func cmpInt(c int64) int {
 // markCritical marks the critical path, walking back from the end of the
 // trace as Jaeger does: a span's work runs to the end of its subtree (an
 // async consumer outlives its producer); of its children, the one whose
-// subtree finished last before that point was being waited for, then,
-// before that child started, the next one, and so on down each picked child.
+// subtree finished last was being waited for, then, before that child
+// started, the last one to have finished by then, and so on down each
+// picked child.
 func (m *Model) markCritical() {
 	m.critical = 0
 	if len(m.roots) == 0 {
@@ -612,13 +613,18 @@ func (m *Model) markCritical() {
 	var work []item
 	roots := slices.Clone(m.roots)
 	slices.SortStableFunc(roots, func(a, b int) int { return cmpInt(subEnd[b] - subEnd[a]) })
-	t := int64(math.MaxInt64)
-	for _, r := range roots {
-		if m.nodes[r].start < t {
-			work = append(work, item{r, t})
-			t = m.nodes[r].start
+	pick := func(byEnd []int, t int64) {
+		first := true
+		for _, c := range byEnd {
+			// The last to finish is waited for; before it started, only one
+			// that had finished by then was (one running alongside was not).
+			if first && m.nodes[c].start < t || !first && subEnd[c] <= t {
+				work = append(work, item{c, t})
+				t, first = m.nodes[c].start, false
+			}
 		}
 	}
+	pick(roots, math.MaxInt64)
 	byEnd := make([]int, 0, 16)
 	for len(work) > 0 {
 		it := work[len(work)-1]
@@ -632,12 +638,7 @@ func (m *Model) markCritical() {
 		t := min(subEnd[it.n], it.until)
 		byEnd = append(byEnd[:0], n.children...)
 		slices.SortStableFunc(byEnd, func(a, b int) int { return cmpInt(subEnd[b] - subEnd[a]) })
-		for _, c := range byEnd {
-			if m.nodes[c].start < t {
-				work = append(work, item{c, t})
-				t = m.nodes[c].start
-			}
-		}
+		pick(byEnd, t)
 	}
 }
 

@@ -105,12 +105,14 @@ func TestCriticalPathAcrossOrphans(t *testing.T) {
 		{TraceID: id, SpanID: fake.SpanID(1), ParentID: fake.SpanID(90), Name: "first", Start: at(0), End: at(100)},
 		{TraceID: id, SpanID: fake.SpanID(2), ParentID: fake.SpanID(91), Name: "overlapped", Start: at(10), End: at(60)},
 		{TraceID: id, SpanID: fake.SpanID(3), ParentID: fake.SpanID(92), Name: "last", Start: at(150), End: at(300)},
+		// Runs alongside "last" but ends before it: not waited for.
+		{TraceID: id, SpanID: fake.SpanID(4), ParentID: fake.SpanID(93), Name: "alongside", Start: at(90), End: at(200)},
 	}
 	s := trace.New(screentest.Env(true), bigFeed{graph.Trace{ID: id, Spans: spans, Version: 1}}, id)
 	s.SetSize(120, 30)
 	sc, _ := screentest.Load(t, s)
 	got := rows(sc)
-	want := []string{"◆  ⋯ first", "   ⋯ overlapped", "◆  ⋯ last"}
+	want := []string{"◆  ⋯ first", "   ⋯ overlapped", "   ⋯ alongside", "◆  ⋯ last"}
 	for i, w := range want {
 		if i >= len(got) || !strings.HasPrefix(got[i], w) {
 			t.Errorf("row %d: %q, want %q…", i, got[min(i, len(got)-1)], w)
