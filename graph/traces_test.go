@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,4 +177,40 @@ func BenchmarkTraces1M(b *testing.B) {
 			g.Traces(TraceQuery{Sort: TraceSortSlowest, Limit: 1000})
 		}
 	})
+}
+
+// TestTracesConcurrentReaders reads the list and traces from several
+// goroutines while one ingests (run with -race): readers share the row cache.
+func TestTracesConcurrentReaders(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	g := New(Config{MaxEvents: 500, Now: func() time.Time { return t0 }})
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	for r := 0; r < 4; r++ {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				p := g.Traces(TraceQuery{Sort: TraceSort(r % 3), Limit: 50})
+				for _, row := range p.Rows[:min(len(p.Rows), 3)] {
+					if tr, err := g.Trace(row.ID); err == nil && len(tr.Spans) == 0 {
+						t.Error("a held trace without spans")
+					}
+				}
+			}
+		}()
+	}
+	for i := 0; i < 3000; i++ {
+		g.Ingest(tracing.Batch{otlpSpan(i/3, i, -1+(i%3), "svc", "op", t0.Add(time.Duration(i)*time.Millisecond), time.Millisecond, i%5 == 0)})
+	}
+	close(done)
+	readers.Wait()
+	if p := g.Traces(TraceQuery{}); p.Held != 500 || len(p.Rows) != 500 {
+		t.Errorf("held %d, rows %d", p.Held, len(p.Rows))
+	}
 }
