@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strings"
@@ -123,6 +124,8 @@ type traceIndex struct {
 	slowOK   bool
 	cached   bool
 	sums     map[int32]summaryEntry // per slot, reused while the trace is unchanged
+	seen     []uint32               // per slot: the pass that listed it
+	stamp    uint32
 }
 
 type summaryEntry struct {
@@ -244,7 +247,23 @@ func (g *Graph) traceRows() {
 	}
 	ix.rows, ix.failRows = ix.rows[:0], ix.failRows[:0]
 	budget := spanBudget
-	seen := make(map[int32]struct{}, len(ix.recent))
+	// seen[slot] == stamp: the slot was listed in this pass (a slot is on a
+	// ring more than once when its trace was dropped and the slot reused).
+	if n := int(g.sp.traces.n); len(ix.seen) < n {
+		ix.seen = append(ix.seen, make([]uint32, n-len(ix.seen))...)
+	}
+	ix.stamp++
+	if ix.stamp == 0 { // wrapped: old stamps could match
+		clear(ix.seen)
+		ix.stamp = 1
+	}
+	seen := func(slot int32) bool {
+		if ix.seen[slot] == ix.stamp {
+			return true
+		}
+		ix.seen[slot] = ix.stamp
+		return false
+	}
 	alive := func(r traceRef) bool {
 		return r.slot > 0 && r.slot < g.sp.traces.n && g.sp.traces.at(r.slot).id == r.id
 	}
@@ -252,25 +271,27 @@ func (g *Graph) traceRows() {
 		if !alive(r) {
 			return true
 		}
-		if _, dup := seen[r.slot]; dup {
+		if seen(r.slot) {
 			return true
 		}
-		seen[r.slot] = struct{}{}
 		row, n := g.cachedSummary(r.slot, v)
 		ix.rows = append(ix.rows, row)
 		budget -= n
 		return budget > 0
 	})
 	budget = spanBudget / 4
-	clear(seen)
+	ix.stamp++
+	if ix.stamp == 0 {
+		clear(ix.seen)
+		ix.stamp = 1
+	}
 	newestFirst(ix.failed, ix.fnext, func(r traceRef) bool {
 		if !alive(r) {
 			return true
 		}
-		if _, dup := seen[r.slot]; dup {
+		if seen(r.slot) {
 			return true
 		}
-		seen[r.slot] = struct{}{}
 		row, n := g.cachedSummary(r.slot, v)
 		if row.Errors > 0 { // a failed span may have been replaced by its retry's success
 			ix.failRows = append(ix.failRows, row)
@@ -280,9 +301,14 @@ func (g *Graph) traceRows() {
 	})
 	// Newest first by start: traces arrive out of order (X-Ray is polled,
 	// OTLP pushed), and the list says when each started.
-	byStart := func(a, b TraceRow) int { return b.Start.Compare(a.Start) }
-	slices.SortStableFunc(ix.rows, byStart)
-	slices.SortStableFunc(ix.failRows, byStart)
+	byStart := func(a, b TraceRow) int {
+		if c := b.Start.Compare(a.Start); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.ID[:], b.ID[:])
+	}
+	slices.SortFunc(ix.rows, byStart)
+	slices.SortFunc(ix.failRows, byStart)
 	if len(ix.sums) > 2*(recentTraces+failedTraces) {
 		for slot, e := range ix.sums {
 			if e.used != v {
