@@ -345,7 +345,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 		return screen.Say(screen.LevelInfo, "this span names no invocation")
 	case key.Matches(k, m.keys.DetailsDown):
 		m.vp.ScrollDown(1)
-	case key.Matches(k, m.keys.DetailsUp):
+	case pressed(k, m.keys.DetailsUp): // disabled only to show J/K once in help
 		m.vp.ScrollUp(1)
 	}
 	return nil

@@ -159,6 +159,10 @@ func TestCursorFoldAndDetails(t *testing.T) {
 	if strings.Contains(v, "kind        client") {
 		t.Errorf("J did not scroll the details:\n%s", v)
 	}
+	s, _ = screentest.Press(t, s, "K", "K", "K", "K", "K", "K", "K", "K")
+	if v = ansi.Strip(s.View()); !strings.Contains(v, "kind        client") {
+		t.Errorf("K did not scroll the details back:\n%s", v)
+	}
 	s, _ = screentest.Press(t, s, "h") // a leaf: h goes to the parent
 	if c := cursor(s); !strings.Contains(c, "orders-queue process") {
 		t.Errorf("h on a leaf: %q", c)
