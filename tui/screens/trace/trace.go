@@ -159,13 +159,11 @@ func (m *Model) Info() string {
 
 // layout is where the parts of the screen go.
 type layout struct {
-	side            bool // details beside the waterfall
-	wfW, wfH        int  // the waterfall, with its summary, axis and status lines
-	nameW, barW     int  // columns of a row: name, bar area; then the duration
-	rowsH           int
-	detW, detH      int // the details pane
-	detX, detY      int
-	separatorOnSide bool
+	side        bool // details beside the waterfall (else below it, or none)
+	wfW, wfH    int  // the waterfall, with its summary, axis and status lines
+	nameW, barW int  // columns of a row: name, bar area; then the duration
+	rowsH       int  // span rows on screen
+	detW, detH  int  // the details pane; 0 high: no pane
 }
 
 const durW = 8
@@ -179,11 +177,11 @@ func computeLayout(w, h int) layout {
 		l.side = true
 		l.detW = min(max(w*2/5, 60), 90)
 		l.wfW, l.wfH = w-l.detW-1, h
-		l.detH, l.detX = h, l.wfW+1
+		l.detH = h
 	case h >= 14:
 		l.detH = min(max(h/3, 5), 16)
 		l.wfW, l.wfH = w, h-l.detH-1
-		l.detW, l.detY = w, l.wfH+1
+		l.detW = w
 	default:
 		l.wfW, l.wfH = w, h
 	}
