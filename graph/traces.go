@@ -1,7 +1,7 @@
 package graph
 
 import (
-	"bytes"
+	"cmp"
 	"errors"
 	"slices"
 	"strings"
@@ -126,6 +126,8 @@ type traceIndex struct {
 	sums     map[int32]summaryEntry // per slot, reused while the trace is unchanged
 	seen     []uint32               // per slot: the pass that listed it
 	stamp    uint32
+	keys     []startKey // scratch for byStart
+	spare    []TraceRow
 }
 
 type summaryEntry struct {
@@ -301,14 +303,8 @@ func (g *Graph) traceRows() {
 	})
 	// Newest first by start: traces arrive out of order (X-Ray is polled,
 	// OTLP pushed), and the list says when each started.
-	byStart := func(a, b TraceRow) int {
-		if c := b.Start.Compare(a.Start); c != 0 {
-			return c
-		}
-		return bytes.Compare(a.ID[:], b.ID[:])
-	}
-	slices.SortFunc(ix.rows, byStart)
-	slices.SortFunc(ix.failRows, byStart)
+	ix.rows, ix.spare = ix.byStart(ix.rows, ix.spare)
+	ix.failRows, ix.spare = ix.byStart(ix.failRows, ix.spare)
 	if len(ix.sums) > 2*(recentTraces+failedTraces) {
 		for slot, e := range ix.sums {
 			if e.used != v {
@@ -335,6 +331,33 @@ func (g *Graph) cachedSummary(slot int32, v uint64) (TraceRow, int) {
 	row, n := g.summary(slot)
 	ix.sums[slot] = summaryEntry{id: id, gen: gen, used: v, row: row, n: n}
 	return row, n
+}
+
+// byStart returns rows ordered by start, latest first (ties keep their
+// order), built in spare; it returns spare's new storage as the next spare.
+// It sorts 16-byte keys, not the rows.
+func (ix *traceIndex) byStart(rows, spare []TraceRow) ([]TraceRow, []TraceRow) {
+	keys := ix.keys[:0]
+	for i := range rows {
+		keys = append(keys, startKey{rows[i].Start.UnixNano(), int32(i)})
+	}
+	slices.SortFunc(keys, func(a, b startKey) int {
+		if c := cmp.Compare(b.start, a.start); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	ix.keys = keys
+	out := spare[:0]
+	for _, k := range keys {
+		out = append(out, rows[k.i])
+	}
+	return out, rows[:0]
+}
+
+type startKey struct {
+	start int64
+	i     int32
 }
 
 // slowest orders the rows by duration, once per version (the caller holds ix.mu).
