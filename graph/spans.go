@@ -62,6 +62,7 @@ type spanStore struct {
 	oldest int32 // FIFO of traces
 	newest int32
 	names  interner[string] // span names, services, messaging systems and operations
+	recent traceIndex       // the newest and the failed traces, for Graph.Traces (traces.go)
 }
 
 func newSpanStore() spanStore {
@@ -87,10 +88,12 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 		if ss.oldest == 0 {
 			ss.oldest = t
 		}
+		ss.recent.added(t, sp.TraceID)
 		for ss.traces.live > g.cfg.MaxEvents {
 			g.dropTrace()
 		}
 	}
+	ss.recent.span(t, sp)
 	tr := ss.traces.at(t)
 	for i := tr.spans; i != 0; i = ss.spans.at(i).next {
 		if ss.spans.at(i).id == sp.SpanID {

@@ -31,6 +31,8 @@ type Feed interface {
 	Queues() []graph.QueueStats
 	DLQMessages(queue string) []graph.DLQMessage
 	Map() graph.MapView
+	Traces(graph.TraceQuery) graph.TracePage
+	Trace(id tracing.TraceID) (graph.Trace, error)
 	Totals() graph.Totals
 	Health() []tracing.SourceHealth
 }

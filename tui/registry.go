@@ -9,6 +9,8 @@ import (
 	"github.com/flowtop/flowtop/tui/screens/functions"
 	"github.com/flowtop/flowtop/tui/screens/mapview"
 	"github.com/flowtop/flowtop/tui/screens/message"
+	"github.com/flowtop/flowtop/tui/screens/trace"
+	"github.com/flowtop/flowtop/tui/screens/traces"
 )
 
 // registry lists every screen: adding one is a folder under screens/ and a
@@ -22,6 +24,7 @@ func registry(f Feed) []screen.Spec {
 		dlqmsgs.Spec(f),
 		message.Spec(),
 		mapview.Spec(f),
+		traces.Spec(f), trace.Spec(f),
 	}
 }
 
