@@ -33,6 +33,8 @@ type Feed interface {
 	Map() graph.MapView
 	Totals() graph.Totals
 	Health() []tracing.SourceHealth
+	Logs(graph.LogQuery) graph.LogPage
+	FunctionDetail(name string) graph.FunctionDetail
 }
 
 // Searcher looks an ID up in the sources' history (CloudWatch Logs, X-Ray,

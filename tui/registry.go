@@ -7,6 +7,7 @@ import (
 	"github.com/flowtop/flowtop/tui/screens/event"
 	"github.com/flowtop/flowtop/tui/screens/flows"
 	"github.com/flowtop/flowtop/tui/screens/functions"
+	"github.com/flowtop/flowtop/tui/screens/logs"
 	"github.com/flowtop/flowtop/tui/screens/mapview"
 	"github.com/flowtop/flowtop/tui/screens/message"
 )
@@ -22,6 +23,7 @@ func registry(f Feed) []screen.Spec {
 		dlqmsgs.Spec(f),
 		message.Spec(),
 		mapview.Spec(f),
+		logs.Spec(f),
 	}
 }
 
