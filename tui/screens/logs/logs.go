@@ -284,7 +284,7 @@ func (m *Model) key(k tea.KeyPressMsg) tea.Cmd {
 
 // ---- the held lines ----
 
-func (m *Model) held() int       { return int(m.next - m.oldest()) }
+func (m *Model) held() int      { return int(m.next - m.oldest()) }
 func (m *Model) oldest() uint64 { return m.next - min(m.next, uint64(len(m.buf))) }
 func (m *Model) at(n uint64) *graph.LogEntry {
 	return &m.buf[n%uint64(m.max)]

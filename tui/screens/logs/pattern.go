@@ -203,7 +203,7 @@ func (p Pattern) String() string {
 		switch {
 		case tm.re != nil:
 			b.WriteString("%" + tm.text + "%")
-		case tm.quoted || tm.text == "" || strings.ContainsAny(tm.text, " \t\"%?-{[") :
+		case tm.quoted || tm.text == "" || strings.ContainsAny(tm.text, " \t\"%?-{["):
 			b.WriteString(quote(tm.text))
 		default:
 			b.WriteString(tm.text)
