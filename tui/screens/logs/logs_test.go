@@ -314,3 +314,26 @@ func invocationLines(i int) tracing.Batch {
 	report.Invocation = &tracing.Invocation{Function: fn, RequestID: req, Duration: 180 * time.Millisecond, MemorySizeMB: 512, MaxMemoryUsedMB: 100, Status: tracing.InvocationSuccess}
 	return tracing.Batch{line(tracing.LogStart, "", "START RequestId: "+req), app, line(tracing.LogEnd, "", "END RequestId: "+req), report}
 }
+
+// BenchmarkRefilter is a new pattern applied to 100,000 held lines (every
+// key typed after `/` does this).
+func BenchmarkRefilter(b *testing.B) {
+	g := graph.New(graph.Config{MaxEvents: 200_000})
+	batch := make(tracing.Batch, 0, 100_000)
+	for i := 0; i < 25_000; i++ {
+		batch = append(batch, invocationLines(i)...)
+	}
+	g.Ingest(batch)
+	m := logs.New(screentest.Env(false), g, nil)
+	m.SetSize(160, 43)
+	var s screen.Screen = m
+	s, _ = s.Update(load(s))
+	for _, pat := range []string{"ERROR -timeout", `"insufficient funds"`, `{ $.level = "ERROR" }`} {
+		b.Run(pat, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				s.(screen.Filterer).SetFilter(pat)
+				s.(screen.Filterer).SetFilter("")
+			}
+		})
+	}
+}
