@@ -6,6 +6,7 @@ import (
 	"github.com/flowtop/flowtop/tui/screens/dlqs"
 	"github.com/flowtop/flowtop/tui/screens/event"
 	"github.com/flowtop/flowtop/tui/screens/flows"
+	"github.com/flowtop/flowtop/tui/screens/fndetail"
 	"github.com/flowtop/flowtop/tui/screens/functions"
 	"github.com/flowtop/flowtop/tui/screens/logs"
 	"github.com/flowtop/flowtop/tui/screens/mapview"
@@ -24,6 +25,7 @@ func registry(f Feed) []screen.Spec {
 		message.Spec(),
 		mapview.Spec(f),
 		logs.Spec(f),
+		fndetail.Spec(f),
 	}
 }
 
