@@ -324,11 +324,18 @@ func (m *Model) add(p graph.LogPage) {
 		m.lost += p.Missed
 	}
 	m.loaded = true
-	for _, l := range p.Lines {
-		if l.Seq <= m.last {
-			continue // an older read answered late
-		}
-		m.last = l.Seq
+	// Skip what an older read already brought; within one read, order by
+	// time (each source delivers its log groups in batches).
+	fresh := p.Lines
+	for len(fresh) > 0 && fresh[0].Seq <= m.last {
+		fresh = fresh[1:]
+	}
+	if !sort.SliceIsSorted(fresh, func(i, j int) bool { return fresh[i].Time.Before(fresh[j].Time) }) {
+		fresh = append([]graph.LogEntry(nil), fresh...)
+		sort.SliceStable(fresh, func(i, j int) bool { return fresh[i].Time.Before(fresh[j].Time) })
+	}
+	for _, l := range fresh {
+		m.last = max(m.last, l.Seq)
 		n := m.next
 		m.next++
 		if len(m.buf) < m.max {

@@ -337,3 +337,22 @@ func BenchmarkRefilter(b *testing.B) {
 		})
 	}
 }
+
+func TestOneReadIsOrderedByTime(t *testing.T) {
+	f := fake.NewFeed()
+	f.LogLines = []graph.LogEntry{
+		{Seq: 1, Time: fake.Now, Function: "orders-api", RequestID: "r-1", Kind: tracing.LogApp, Message: "second"},
+		{Seq: 2, Time: fake.Now.Add(-time.Second), Function: "reserve-stock", RequestID: "r-2", Kind: tracing.LogApp, Message: "first"},
+	}
+	s := newScreen(f, nil)
+	s.SetSize(80, 5)
+	s, _ = screentest.Load(t, s)
+	if v := view(s); strings.Index(v, "first") > strings.Index(v, "second") || !strings.Contains(cursorText(s), "second") {
+		t.Errorf("not in time order, or the cursor is not on the newest:\n%s", v)
+	}
+	// Read again: nothing is added twice.
+	s, _ = screentest.Load(t, s)
+	if !strings.HasPrefix(info(s), "following · 2 lines") {
+		t.Errorf("read twice: %q", info(s))
+	}
+}

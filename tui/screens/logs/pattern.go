@@ -21,7 +21,9 @@ import (
 //     `||`, parentheses, `=` and `!=` on strings (with `*` wildcards) and
 //     numbers, `<`, `<=`, `>`, `>=` on numbers, `IS NULL`, `IS TRUE`,
 //     `IS FALSE`, `NOT EXISTS`, array indexes `$.items[0].sku`. It matches
-//     lines whose message is a JSON object.
+//     lines whose message is a JSON object, or (unlike CloudWatch, which
+//     needs the whole message to be JSON) carries one after the Lambda text
+//     format's time, request ID and level.
 //
 // Space-delimited patterns (`[ip, user, ...]`) are refused with an error.
 type Pattern struct {
@@ -148,8 +150,8 @@ func (p Pattern) Empty() bool { return len(p.terms) == 0 && p.json == nil }
 // Match reports whether a raw log message matches.
 func (p Pattern) Match(msg string) bool {
 	if p.json != nil {
-		t := strings.TrimSpace(msg)
-		if !strings.HasPrefix(t, "{") {
+		t := jsonPart(msg)
+		if t == "" {
 			return false
 		}
 		var v any
@@ -182,6 +184,21 @@ func (p Pattern) Match(msg string) bool {
 		}
 	}
 	return !anyWanted || anyHit
+}
+
+// jsonPart is the JSON object a log message is, or carries after the Lambda
+// text format's time, request ID and level ("2026-…Z\treq\tINFO\t{…}"), or "".
+func jsonPart(msg string) string {
+	t := strings.TrimSpace(msg)
+	if strings.HasPrefix(t, "{") {
+		return t
+	}
+	if f := strings.SplitN(t, "\t", 4); len(f) == 4 {
+		if j := strings.TrimSpace(f[3]); strings.HasPrefix(j, "{") {
+			return j
+		}
+	}
+	return ""
 }
 
 // String returns the pattern in a canonical form that parses back to it.

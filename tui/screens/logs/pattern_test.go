@@ -15,13 +15,14 @@ func TestPattern(t *testing.T) {
 		"json":   `{"level":"ERROR","msg":"declined","latency":612,"user":{"id":"u-1"},"items":[{"sku":"A-1"}],"ok":false,"gone":null}`,
 		"json2":  `{"level":"INFO","msg":"charged","latency":80,"user":{"id":"u-2"},"ok":true}`,
 		"broken": `{"level":"ERROR"`,
+		"text":   "2026-11-23T10:00:00.000Z\treq-1\tINFO\t{\"level\":\"INFO\",\"latency\":3}",
 	}
 	for _, tc := range []struct {
 		pattern string
 		want    string // the names of the lines it matches, sorted
 		err     string
 	}{
-		{"", "broken err exit info json json2 warn", ""},
+		{"", "broken err exit info json json2 text warn", ""},
 		{"ERROR", "broken err exit json", ""},
 		{"error", "exit", ""}, // case-sensitive, as in CloudWatch: only "fatal error"
 		{"ERROR Exiting", "exit", ""},
@@ -36,16 +37,16 @@ func TestPattern(t *testing.T) {
 		{`{ $.level = "ERROR" }`, "json", ""},
 		{`{$.level="ERROR"}`, "json", ""},
 		{`{ $.level = ERROR }`, "json", ""},
-		{`{ $.level != "ERROR" }`, "json2", ""},
+		{`{ $.level != "ERROR" }`, "json2 text", ""},
 		{`{ $.latency > 500 }`, "json", ""},
-		{`{ $.latency <= 80 }`, "json2", ""},
+		{`{ $.latency <= 80 }`, "json2 text", ""},
 		{`{ $.latency >= 80 && $.latency < 100 }`, "json2", ""},
 		{`{ $.user.id = "u-*" }`, "json json2", ""},
 		{`{ $.user.id = "u-1" || $.ok IS TRUE }`, "json json2", ""},
 		{`{ ($.level = "INFO" || $.latency > 600) && $.ok IS FALSE }`, "json", ""},
 		{`{ $.items[0].sku = "A-1" }`, "json", ""},
 		{`{ $.gone IS NULL }`, "json", ""},
-		{`{ $.gone NOT EXISTS }`, "json2", ""},
+		{`{ $.gone NOT EXISTS }`, "json2 text", ""},
 		{`{ $.msg = %^decl% }`, "json", ""},
 		{`{ $.level = "ERROR"`, "", "expected }"},
 		{`{ level = "ERROR" }`, "", "expected a selector"},
