@@ -461,7 +461,23 @@ func (m *Model) View() string {
 			out = append(out, widget.Fit("no log lines from "+what+" yet", m.w))
 		}
 	}
-	for i := m.pos(m.top); i < len(m.shown) && len(out) < h; i++ {
+	tail := m.wrap && m.following() && len(m.shown) > 0
+	if tail {
+		// From the newest line up, the oldest on screen cut at its top, so
+		// the tail fills the screen with no gap below.
+		var blocks [][]string
+		rows := 0
+		for i := len(m.shown) - 1; i >= 0 && rows < h; i-- {
+			b := m.render(m.shown[i], m.shown[i] == m.cur)
+			blocks = append(blocks, b)
+			rows += len(b)
+		}
+		for i := len(blocks) - 1; i >= 0; i-- {
+			out = append(out, blocks[i]...)
+		}
+		out = out[max(len(out)-h, 0):]
+	}
+	for i := m.pos(m.top); !tail && i < len(m.shown) && len(out) < h; i++ {
 		for _, r := range m.render(m.shown[i], m.shown[i] == m.cur) {
 			if len(out) == h {
 				break

@@ -25,6 +25,7 @@ func newScreen(f logs.Feed, arg any) screen.Screen { return logs.New(screentest.
 func TestGoldens(t *testing.T) {
 	screentest.Goldens(t, "logs", func() screen.Screen { return newScreen(fake.NewFeed(), nil) })
 	screentest.Goldens(t, "logs-wrap-paused", func() screen.Screen { return newScreen(fake.NewFeed(), nil) }, "w", "k", "k", "k", "t")
+	screentest.Goldens(t, "logs-wrap-follow", func() screen.Screen { return newScreen(fake.NewFeed(), nil) }, "w")
 	screentest.Goldens(t, "logs-one-function", func() screen.Screen { return newScreen(fake.NewFeed(), "send-email") })
 	screentest.Goldens(t, "logs-empty", func() screen.Screen {
 		f := fake.NewFeed()
@@ -354,5 +355,19 @@ func TestOneReadIsOrderedByTime(t *testing.T) {
 	s, _ = screentest.Load(t, s)
 	if !strings.HasPrefix(info(s), "following · 2 lines") {
 		t.Errorf("read twice: %q", info(s))
+	}
+}
+
+func TestWrapWhileFollowingFillsToTheBottom(t *testing.T) {
+	s := newScreen(fake.NewFeed(), nil)
+	s.SetSize(60, 12)
+	s, _ = screentest.Load(t, s)
+	s, _ = screentest.Press(t, s, "w")
+	lines := strings.Split(view(s), "\n")
+	if len(lines) != 12 || !strings.Contains(lines[10], "DEBUG") || !strings.Contains(lines[11], "resolved") {
+		t.Errorf("the tail is not at the bottom (cursor %q):\n%s", cursorText(s), view(s))
+	}
+	if strings.TrimSpace(lines[0]) == "" {
+		t.Errorf("a gap at the top:\n%s", view(s))
 	}
 }
