@@ -162,3 +162,38 @@ func BenchmarkLogsSince(b *testing.B) {
 		last = p.Last
 	}
 }
+
+// TestLogsReadWhileIngesting: readers of the stream and the detail run
+// beside the one writer (go test -race checks the locking).
+func TestLogsReadWhileIngesting(t *testing.T) {
+	g := New(Config{Now: func() time.Time { return logT0 }})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 300; i++ {
+			g.Ingest(logInvocation("charge-card", i, time.Duration(i)*time.Millisecond, 0, i%7 == 0))
+		}
+	}()
+	var last uint64
+	var got int
+	for reading := true; reading; {
+		select {
+		case <-done:
+			reading = false
+		default:
+		}
+		p := g.Logs(LogQuery{After: last, Functions: []string{"charge-card"}})
+		for _, l := range p.Lines {
+			if l.Seq <= last {
+				t.Fatalf("line %d after %d", l.Seq, last)
+			}
+			last = l.Seq
+		}
+		got += len(p.Lines)
+		_ = g.FunctionDetail("charge-card")
+	}
+	p := g.Logs(LogQuery{After: last})
+	if got += len(p.Lines); got != 900 || p.Missed != 0 {
+		t.Errorf("read %d lines of 900, missed %d", got, p.Missed)
+	}
+}
