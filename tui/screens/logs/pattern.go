@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Pattern is a CloudWatch Logs filter pattern, as Live Tail and metric
@@ -52,6 +53,9 @@ const maxPatternLen = 1024
 func ParsePattern(s string) (Pattern, error) {
 	if len(s) > maxPatternLen {
 		return Pattern{}, fmt.Errorf("pattern: longer than %d bytes", maxPatternLen)
+	}
+	if !utf8.ValidString(s) {
+		return Pattern{}, errors.New("pattern: not valid UTF-8")
 	}
 	t := strings.TrimSpace(s)
 	switch {
@@ -148,10 +152,14 @@ func quoted(s string) (string, int, error) {
 func (p Pattern) Empty() bool { return len(p.terms) == 0 && p.json == nil }
 
 // Match reports whether a raw log message matches.
-func (p Pattern) Match(msg string) bool {
+func (p Pattern) Match(msg string) bool { return p.match(msg, true) }
+
+// match is Match; prefilter refuses JSON lines that lack a literal the
+// pattern needs before parsing them (tests compare it with the slow way).
+func (p Pattern) match(msg string, prefilter bool) bool {
 	if p.json != nil {
 		t := jsonPart(msg)
-		if t == "" {
+		if t == "" || prefilter && strings.IndexByte(t, '\\') < 0 && !p.json.maybe(t) {
 			return false
 		}
 		var v any
@@ -237,6 +245,10 @@ func quote(s string) string {
 
 type node interface {
 	eval(v any) bool
+	// maybe reports whether a raw JSON text without backslashes can match:
+	// false only when a literal the pattern needs is missing, so most lines
+	// are refused without being parsed.
+	maybe(raw string) bool
 	String() string
 }
 
@@ -245,6 +257,8 @@ type orNode struct{ a, b node }
 
 func (n andNode) eval(v any) bool { return n.a.eval(v) && n.b.eval(v) }
 func (n orNode) eval(v any) bool  { return n.a.eval(v) || n.b.eval(v) }
+func (n andNode) maybe(raw string) bool { return n.a.maybe(raw) && n.b.maybe(raw) }
+func (n orNode) maybe(raw string) bool  { return n.a.maybe(raw) || n.b.maybe(raw) }
 func (n andNode) String() string  { return "(" + n.a.String() + " && " + n.b.String() + ")" }
 func (n orNode) String() string   { return "(" + n.a.String() + " || " + n.b.String() + ")" }
 
@@ -295,6 +309,29 @@ func (n cmpNode) String() string {
 		return sel + " " + n.op + " " + n.str
 	}
 	return sel + " " + n.op + " " + quote(n.str)
+}
+
+func (n cmpNode) maybe(raw string) bool {
+	if n.op != "=" || n.isNm || n.re != nil || !literal(n.str) {
+		return true
+	}
+	return strings.Contains(raw, n.str)
+}
+
+// literal reports whether s appears as itself in any JSON text holding it
+// (no character JSON may escape) and is not a number (1e3 matches "1000").
+func literal(s string) bool {
+	word := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '/' {
+			return false
+		}
+		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E') {
+			word = true
+		}
+	}
+	return word
 }
 
 func (n cmpNode) eval(v any) bool {
@@ -582,7 +619,11 @@ func (p *jsonParser) comparison() (node, error) {
 			for i := range parts {
 				parts[i] = regexp.QuoteMeta(parts[i])
 			}
-			n.re = regexp.MustCompile("^" + strings.Join(parts, ".*") + "$")
+			re, err := regexp.Compile("^" + strings.Join(parts, ".*") + "$")
+			if err != nil {
+				return nil, p.errf("bad wildcard %q", n.str)
+			}
+			n.re = re
 		}
 	}
 	return n, nil

@@ -59,6 +59,7 @@ func TestPattern(t *testing.T) {
 		{`%a(%`, "", "bad regex"},
 		{`ERROR -`, "", "missing"},
 		{`[ip, user]`, "", "not supported"},
+		{"{ $.a = \"\x8a*\" }", "", "UTF-8"}, // found by the fuzzer: a wildcard over invalid UTF-8 panicked
 	} {
 		t.Run(tc.pattern, func(t *testing.T) {
 			p, err := ParsePattern(tc.pattern)
