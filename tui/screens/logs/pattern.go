@@ -255,12 +255,12 @@ type node interface {
 type andNode struct{ a, b node }
 type orNode struct{ a, b node }
 
-func (n andNode) eval(v any) bool { return n.a.eval(v) && n.b.eval(v) }
-func (n orNode) eval(v any) bool  { return n.a.eval(v) || n.b.eval(v) }
+func (n andNode) eval(v any) bool       { return n.a.eval(v) && n.b.eval(v) }
+func (n orNode) eval(v any) bool        { return n.a.eval(v) || n.b.eval(v) }
 func (n andNode) maybe(raw string) bool { return n.a.maybe(raw) && n.b.maybe(raw) }
 func (n orNode) maybe(raw string) bool  { return n.a.maybe(raw) || n.b.maybe(raw) }
-func (n andNode) String() string  { return "(" + n.a.String() + " && " + n.b.String() + ")" }
-func (n orNode) String() string   { return "(" + n.a.String() + " || " + n.b.String() + ")" }
+func (n andNode) String() string        { return "(" + n.a.String() + " && " + n.b.String() + ")" }
+func (n orNode) String() string         { return "(" + n.a.String() + " || " + n.b.String() + ")" }
 
 // step is one part of a selector: a field name or an array index.
 type step struct {
