@@ -2,7 +2,8 @@
 // `:function <name>`): one Lambda function's figures, cold starts with their
 // init durations, a duration histogram, memory used against configured,
 // cost per invocation and per month, errors grouped by type, and its recent,
-// slowest and failed invocations (tab switches; enter opens the event).
+// slowest and failed invocations (tab switches; enter opens the event; l
+// opens the function's log stream).
 package fndetail
 
 import (
@@ -25,6 +26,9 @@ const ID screen.ID = "function"
 // EventID is the screen enter opens, with the invocation's request ID.
 const EventID screen.ID = "event"
 
+// LogsID is the screen l opens, with the function's name.
+const LogsID screen.ID = "logs"
+
 // Feed is the slice of the engine this screen reads.
 type Feed interface {
 	FunctionDetail(name string) graph.FunctionDetail
@@ -38,7 +42,7 @@ func Spec(f Feed) screen.Spec {
 
 // Keys are the screen's bindings.
 type Keys struct {
-	Next, Open key.Binding
+	Next, Open, Logs key.Binding
 	List       widget.ListKeys
 }
 
@@ -47,6 +51,7 @@ func DefaultKeys() Keys {
 	return Keys{
 		Next: key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "recent/slowest/failed")),
 		Open: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open event")),
+		Logs: key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "its logs")),
 		List: widget.DefaultListKeys(),
 	}
 }
@@ -139,8 +144,8 @@ func (m *Model) SetFilter(q string) {
 // Keys implements screen.Screen.
 func (m *Model) Keys() help.KeyMap {
 	return screen.KeyMap{
-		Short:  []key.Binding{m.keys.Next, m.keys.Open},
-		Groups: [][]key.Binding{{m.keys.Next, m.keys.Open}, m.keys.List.Bindings()},
+		Short:  []key.Binding{m.keys.Next, m.keys.Open, m.keys.Logs},
+		Groups: [][]key.Binding{{m.keys.Next, m.keys.Open, m.keys.Logs}, m.keys.List.Bindings()},
 	}
 }
 
@@ -174,6 +179,8 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 			m.layout()
 			m.tbl.SetCursor(0)
 			return m, nil
+		case key.Matches(msg, m.keys.Logs):
+			return m, screen.Cmd(screen.Open{To: LogsID, Arg: m.name})
 		case key.Matches(msg, m.keys.Open):
 			if id := m.cursorRequest(); id != "" {
 				return m, screen.Cmd(screen.Open{To: EventID, Arg: id})

@@ -59,6 +59,10 @@ func TestTabEnterAndFilter(t *testing.T) {
 	if len(out) != 1 || out[0] != (screen.Open{To: fndetail.EventID, Arg: "00000013-1111-4000-8000-000000000000"}) {
 		t.Errorf("enter: %#v", out)
 	}
+	_, out = screentest.Press(t, s, "l")
+	if len(out) != 1 || out[0] != (screen.Open{To: fndetail.LogsID, Arg: "charge-card"}) {
+		t.Errorf("l: %#v", out)
+	}
 	s, _ = screentest.Press(t, s, "tab")
 	s.(screen.Filterer).SetFilter("kind:cold")
 	if v := ansi.Strip(s.View()); strings.Count(v, "-1111-4000-") != 4 {
