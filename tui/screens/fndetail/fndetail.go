@@ -43,7 +43,7 @@ func Spec(f Feed) screen.Spec {
 // Keys are the screen's bindings.
 type Keys struct {
 	Next, Open, Logs key.Binding
-	List       widget.ListKeys
+	List             widget.ListKeys
 }
 
 // DefaultKeys returns the screen's bindings.
