@@ -3,6 +3,8 @@ GO        ?= go
 PKGS      := ./...
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1x
+FIDELITY_ORDERS ?= 200
+FIDELITY_RATE   ?= 10
 
 .DEFAULT_GOAL := help
 
@@ -45,6 +47,12 @@ check-deps: ## graph/, tracing/ and tui/ import no AWS SDK or collectors; nothin
 
 .PHONY: lint
 lint: vet fmt-check check-deps ## vet, gofmt and the import rules
+
+.PHONY: fidelity
+fidelity: ## score what flowtop shows against the sandbox world's recorded truth (a longer world; FIDELITY_ORDERS)
+	@out=$$($(GO) test -count=1 -timeout 10m -run '^TestFidelity$$' -v ./sandbox/fidelity -args -fidelity.orders=$(FIDELITY_ORDERS) -fidelity.rate=$(FIDELITY_RATE) 2>&1); rc=$$?; \
+	echo "$$out" | grep -E '^(fidelity|map):'; \
+	if [ $$rc -ne 0 ]; then echo "$$out"; fi; exit $$rc
 
 .PHONY: bench
 bench: ## the speed and memory benchmarks (see the closing notes for figures)

@@ -199,3 +199,23 @@ func invocationObs(i int, at time.Time) tracing.Observation {
 // BenchmarkRetainedLogs1M holds 1M log observations: 250k invocations of
 // four lines each, every invocation consuming one message (an event).
 func BenchmarkRetainedLogs1M(b *testing.B) { retained(b, 1_000_000, invocationObs) }
+
+// BenchmarkFlowsSortStatus200k sorts 200k events by status: cold derives
+// every event's summary from its lineage (the one rule), warm reuses the
+// summaries of events that did not change.
+func BenchmarkFlowsSortStatus200k(b *testing.B) {
+	g := fill(200_000)
+	b.Run("cold", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			g.sortCache, g.sums = map[FlowSort]sortCache{}, nil
+			g.Flows(FlowQuery{Limit: 50, Sort: SortStatus})
+		}
+	})
+	b.Run("warm", func(b *testing.B) {
+		g.Flows(FlowQuery{Limit: 50, Sort: SortStatus})
+		for i := 0; i < b.N; i++ {
+			g.sortCache = map[FlowSort]sortCache{}
+			g.Flows(FlowQuery{Limit: 50, Sort: SortStatus})
+		}
+	})
+}

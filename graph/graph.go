@@ -12,9 +12,13 @@
 //     together merges their events (the older survives and takes the other's
 //     keys, hops and consumers): the layers of one message body (an SQS message
 //     carrying an SNS notification carrying an EventBridge event) and every
-//     [tracing.RelCarries], RelDeadLettered, RelRedriveOf and RelReplayOf
-//     relation join their events into one, as do several strong keys on one
-//     log line or span (a consumer logging the message and the event in it).
+//     [tracing.RelCarries] and RelDeadLettered relation join their events
+//     into one, as do several strong keys on one log line or span (a consumer
+//     logging the message and the event in it). A CloudEvents id a consumer
+//     logs as event_id joins the CloudEvent with that id.
+//   - A replayed or redriven copy ([tracing.RelReplayOf], RelRedriveOf) is an
+//     event of its own, linked both ways to its original ([Lineage.Links]) and
+//     never merged with it, although it shares the original's body IDs.
 //   - Weak keys (Lambda request ID, trace ID, correlation keys) are shared by
 //     many events in real systems: one invocation consumes a batch of ten
 //     messages, one trace spans a fan-out, an order_id is reused by every event
@@ -28,7 +32,17 @@
 // An invocation joins an event when an observation ties its request ID to one
 // of the event's strong keys: a [tracing.RelConsumed] or RelPublished
 // relation, or a log line or span that carries both the request ID and the
-// message ID.
+// message ID. An invocation that published a key never consumed it. An
+// invocation seen by logs, X-Ray and OTLP is one invocation: [Graph.Functions]
+// and the map count it once, failed if any source says it failed.
+//
+// # One rule
+//
+// An event's status, hop count, latency, type and source are derived in one
+// place, from the hops its [Lineage] shows; a Flows row is that summary,
+// cached until the event changes. An event known only by a delivery's message
+// ID, from a span or log line that arrived before the observation that ties
+// it to its event, waits (Config.FragmentWait) before it becomes a row.
 //
 // # Concurrency and memory
 //
@@ -67,7 +81,11 @@ type Config struct {
 	MaxLogsPerInvocation int           // log lines kept per invocation (default 50); the rest are counted
 	Prices               PriceTable    // default DefaultPrices()
 	RateBucket           time.Duration // width of one sparkline bucket (default 10s)
-	Now                  func() time.Time
+	// FragmentWait is how long an event known only by a delivery's message ID
+	// (a consumer span or log line that arrived before what ties it to its
+	// event) stays out of the Flows list, waiting to be joined (default 2s).
+	FragmentWait time.Duration
+	Now          func() time.Time
 }
 
 const rateBuckets = 30
@@ -93,6 +111,7 @@ type Graph struct {
 	edges   map[[2]tracing.Component]*compStats
 	cons    map[string]string // queue → the function seen consuming it
 	topo    topology          // the configured routes (topology.go)
+	consGen uint64            // changes with cons; cached summaries check it
 
 	seq       uint64
 	version   atomic.Uint64 // read without the lock by Version
@@ -100,9 +119,28 @@ type Graph struct {
 	evicted   uint64
 	unparsed  uint64
 	rate      rateRing
-	cacheMu   sync.Mutex // guards sortCache, which readers fill under the read lock
+	cacheMu   sync.Mutex // guards sortCache and sums, which readers fill under the read lock
 	sortCache map[FlowSort]sortCache
+	sums      []summary // by event slot; see summarize
+
+	// Fragments: events that wait, bounded, before they become rows.
+	frag         map[int32]fragment
+	fragSwept    time.Time
+	fragOverflow uint64
+	fromObs      bool      // the current observation is a span or log line (not a broker message)
+	now          time.Time // the current batch's ingest time (Config.Now)
 }
+
+// fragment is an event held out of the Flows list until until (unix ns),
+// unless what ties it to its event arrives first.
+type fragment struct {
+	seq   uint64
+	until int64
+}
+
+// maxFragments bounds the events held back at once; past it a new fragment
+// is shown at once, and counted in Totals.FragmentsShownEarly.
+const maxFragments = 4096
 
 type sortCache struct {
 	version uint64
@@ -129,8 +167,22 @@ type invocation struct {
 	costUSD   float64
 	errorType string
 	failed    bool
+	timeout   bool
+	cold      bool
+	spanSeen  bool          // a span of this invocation was seen (X-Ray aws.request_id, OTLP faas.invocation_id)
+	spanDur   time.Duration // the longest completed span of the invocation, for when no REPORT is seen
+	counted   uint8         // what Functions and Map have counted of it (acct* bits)
 	keys      []tracing.Key // strong keys of the events it is a hop of (bounded), to attach a trace learned later
 }
+
+// Bits of invocation.counted: each figure counts an invocation once, whichever
+// sources (logs, X-Ray, OTLP) saw it and in whatever order.
+const (
+	acctInvocation uint8 = 1 << iota
+	acctError
+	acctTimeout
+	acctCold
+)
 
 // setTrace records the invocation's trace and attaches it to its events.
 func (g *Graph) setTrace(inv *invocation, t tracing.TraceID) {
@@ -173,6 +225,9 @@ func New(cfg Config) *Graph {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.FragmentWait <= 0 {
+		cfg.FragmentWait = 2 * time.Second
+	}
 	return &Graph{
 		cfg:       cfg,
 		s:         newStore(),
@@ -187,6 +242,7 @@ func New(cfg Config) *Graph {
 		cons:      map[string]string{},
 		rate:      rateRing{width: cfg.RateBucket},
 		sortCache: map[FlowSort]sortCache{},
+		frag:      map[int32]fragment{},
 	}
 }
 
@@ -202,6 +258,7 @@ func (g *Graph) Ingest(b tracing.Batch) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.cfg.Now()
+	g.now = now
 	for i := range b {
 		g.ingest(&b[i], now)
 	}
@@ -209,6 +266,7 @@ func (g *Graph) Ingest(b tracing.Batch) {
 	g.obsCount += uint64(len(b))
 	g.version.Add(1)
 	g.evict()
+	g.sweepFragments(now)
 }
 
 func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
@@ -223,6 +281,7 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 	if at.IsZero() {
 		at = now
 	}
+	g.fromObs = false
 	switch o.Kind {
 	case tracing.ObsFunction:
 		if f := o.Function; f != nil {
@@ -238,6 +297,7 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 		return
 	case tracing.ObsRoute:
 		g.ingestRoutes(o.Routes, at)
+		g.consGen++ // placed brokers change every cached summary
 		return
 	case tracing.ObsInvocation, tracing.ObsLog:
 		g.ingestLog(o, at)
@@ -247,7 +307,9 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 		g.ingestMessage(o, at)
 		return
 	}
+	g.fromObs = true
 	g.ingestKeys(o, at)
+	g.fromObs = false
 }
 
 // ingestKeys handles what any observation says through its keys and relations.
@@ -256,26 +318,62 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 	var spanKey tracing.Key
 	var strongBuf [4]tracing.Key
 	strong := strongBuf[:0]
+	sdk := o.Span != nil && sdkCall(o.Span)
 	for _, k := range o.Keys {
 		switch {
 		case k.Kind == tracing.KeyRequestID:
-			request = k.Value
+			if !sdk { // an SDK call's aws.request_id is the called service's
+				request = k.Value
+			}
 		case k.Kind == tracing.KeySpanID:
 			spanKey = k
 		case k.Kind.Strong():
 			strong = append(strong, k)
 		}
 	}
-	if o.Span != nil && o.Span.InvocationID != "" && request == "" {
-		request = o.Span.InvocationID
+	if o.Span != nil && request == "" {
+		request = invocationOf(o.Span)
+	}
+	// Replays and redrives first: they keep the copy apart from its original
+	// before the keys below could merge them.
+	for _, r := range o.Relations {
+		if r.Kind == tracing.RelRedriveOf || r.Kind == tracing.RelReplayOf {
+			g.relate(o, r, at)
+		}
 	}
 	// Several strong keys on one log line or span are the layers of the one
 	// message its consumer handled (the SQS message and the event inside it):
-	// they name one event.
+	// they name one event. The most specific key leads: when a layer belongs
+	// to an event this one must not merge with (the original of a replayed
+	// copy), that layer is dropped rather than attached to the original.
 	if len(strong) > 1 {
+		for i := 1; i < len(strong); i++ {
+			for j := i; j > 0 && specificity(strong[j].Kind) > specificity(strong[j-1].Kind); j-- {
+				strong[j], strong[j-1] = strong[j-1], strong[j]
+			}
+		}
 		e := g.eventFor(strong[0], at)
+		orig := g.originalOf(e)
 		for _, k := range strong[1:] {
+			if orig != 0 {
+				// The copy's consumer names the original's body IDs too: they
+				// stay the original's, and this invocation is the copy's.
+				orig = g.union(orig, g.eventFor(k, at))
+				continue
+			}
 			e = g.union(e, g.eventFor(k, at))
+		}
+		kept := strong[:0]
+		for _, k := range strong {
+			if g.eventFor(k, at) == e {
+				kept = append(kept, k)
+			}
+		}
+		strong = kept
+	}
+	if typ := observedType(o); typ != "" && len(strong) > 0 {
+		if e := g.eventFor(strong[0], at); g.s.ev(e).meta == 0 {
+			g.s.ev(e).meta = g.s.metas.id(meta{typ, ""})
 		}
 	}
 	// A log line or span naming both an invocation and a message: the invocation handled it.
@@ -287,14 +385,16 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 		for _, k := range strong {
 			via := g.keyFor(k, at)
 			kind := tracing.RelConsumed
-			if o.Span != nil && (o.Span.Kind == tracing.SpanKindProducer || o.Span.Messaging.Operation == "publish" || o.Span.Messaging.Operation == "send") {
+			if o.Span != nil && (o.Span.Kind == tracing.SpanKindProducer || o.Span.Messaging.Operation == "publish" || o.Span.Messaging.Operation == "send" || o.Span.Messaging.Operation == "create") {
 				kind = tracing.RelPublished
 			}
 			g.attach(via, kind, request, spanKey, o.Span, o.Component, at, evidence, 0.9)
 		}
 	}
 	for _, r := range o.Relations {
-		g.relate(o, r, at)
+		if r.Kind != tracing.RelRedriveOf && r.Kind != tracing.RelReplayOf {
+			g.relate(o, r, at)
+		}
 	}
 	// Weak keys that sit with strong ones attach to those events.
 	if len(strong) > 0 {
@@ -311,17 +411,46 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 	}
 }
 
+// observedType is the event type a log line or span names: a logged
+// detail-type, event_type or ce_type (tracing.LogRecord.EventType), the OTel
+// CloudEvents attribute cloudevents.event_type, or an X-Ray annotation
+// detail_type or event_type.
+func observedType(o *tracing.Observation) string {
+	if o.Log != nil {
+		return o.Log.EventType
+	}
+	if o.Span != nil && len(o.Span.Attrs) > 0 {
+		for _, k := range []string{"cloudevents.event_type", "annotation.detail_type", "annotation.event_type"} {
+			if v := o.Span.Attrs[k]; v != "" && len(v) <= 128 {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// sdkCall reports whether a span is an AWS SDK call made by a function (an
+// X-Ray subsegment with aws.operation): its aws.request_id is the called
+// service's request, not the function's invocation.
+func sdkCall(sp *tracing.Span) bool { return sp.Attrs["aws.operation"] != "" }
+
+// invocationOf is the Lambda request ID a span belongs to, or "".
+func invocationOf(sp *tracing.Span) string {
+	if sp == nil || sdkCall(sp) {
+		return ""
+	}
+	return sp.InvocationID
+}
+
 func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time) {
 	switch r.Kind {
-	case tracing.RelCarries, tracing.RelDeadLettered, tracing.RelRedriveOf, tracing.RelReplayOf:
+	case tracing.RelCarries, tracing.RelDeadLettered:
 		if r.From.Kind.Strong() && r.To.Kind.Strong() {
-			e := g.union(g.eventFor(r.From, at), g.eventFor(r.To, at))
-			switch r.Kind {
-			case tracing.RelRedriveOf:
-				g.s.ev(e).flags |= flagRedriven
-			case tracing.RelReplayOf:
-				g.s.ev(e).flags |= flagReplayed
-			}
+			g.union(g.eventFor(r.From, at), g.eventFor(r.To, at))
+		}
+	case tracing.RelRedriveOf, tracing.RelReplayOf:
+		if r.From.Kind.Strong() && r.To.Kind.Strong() {
+			g.link(r.From, r.To, r.Kind, at)
 		}
 	case tracing.RelConsumed, tracing.RelPublished:
 		to, from := r.To, r.From
@@ -336,9 +465,7 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 			request = from.Value
 		case tracing.KeySpanID:
 			span = from
-			if o.Span != nil && o.Span.InvocationID != "" {
-				request = o.Span.InvocationID
-			}
+			request = invocationOf(o.Span)
 		default:
 			return
 		}
@@ -346,9 +473,14 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 		if ev == "" {
 			ev = r.Kind.String()
 		}
+		if typ := observedType(o); typ != "" {
+			if e := g.s.key(via).ev; g.s.ev(e).meta == 0 {
+				g.s.ev(e).meta = g.s.metas.id(meta{typ, ""})
+			}
+		}
 		g.attach(via, r.Kind, request, span, o.Span, o.Component, at, ev, 1)
 	case tracing.RelContains:
-		if r.From.Kind == tracing.KeyTraceID && r.To.Kind == tracing.KeyRequestID {
+		if r.From.Kind == tracing.KeyTraceID && r.To.Kind == tracing.KeyRequestID && (o.Span == nil || !sdkCall(o.Span)) {
 			if t, err := tracing.ParseTraceID(r.From.Value); err == nil {
 				g.setTrace(g.invocation(r.To.Value, at), t)
 			}
@@ -375,13 +507,62 @@ func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
 	g.s.lruPushFront(e)
 	ki := g.s.addKey(e, &p, false, g.s.index[p.h])
 	g.remember(k, ki)
-	if k.Kind == tracing.KeyCloudEventID {
+	switch k.Kind {
+	case tracing.KeyCloudEventID:
 		// Users know a CloudEvent by its id alone; index that too, as a weak alias.
-		if _, id, ok := strings.Cut(k.Value, "\n"); ok {
+		if src, id, ok := strings.Cut(k.Value, "\n"); ok && id != "" {
 			g.attachWeak(e, tracing.KeyCorrelation, "ce:"+id)
+			g.joinCloudEvent(e, src, id)
+		}
+	case tracing.KeyEventID:
+		// A consumer logging event_id may name a CloudEvent's id.
+		if ce := g.onlyWeak(tracing.KeyCorrelation, "ce:"+k.Value, e); ce != 0 {
+			g.union(ce, e)
+		}
+	case tracing.KeyMessageID, tracing.KeySNSMessageID:
+		if g.fromObs {
+			// A delivery's ID first seen on a span or log line: the event it
+			// carries is usually named by an observation still to come.
+			g.holdFragment(e, at)
 		}
 	}
 	return ki
+}
+
+// joinCloudEvent joins the event e, just given the CloudEvents key
+// source+"\n"+id, to the events that name the same CloudEvent without its
+// source: an event_id a consumer logged (read as an EventBridge id), an id
+// logged without a source, or, for a key without a source, the one CloudEvent
+// with that id.
+func (g *Graph) joinCloudEvent(e int32, src, id string) {
+	if ki := g.s.findStrong(tracing.KeyEventID, id); ki != 0 {
+		e = g.union(e, g.s.key(ki).ev)
+	}
+	if src != "" {
+		if ki := g.s.findStrong(tracing.KeyCloudEventID, "\n"+id); ki != 0 {
+			g.union(e, g.s.key(ki).ev)
+		}
+		return
+	}
+	if ce := g.onlyWeak(tracing.KeyCorrelation, "ce:"+id, e); ce != 0 {
+		g.union(ce, e)
+	}
+}
+
+// onlyWeak returns the one event other than except that carries the weak
+// key, or 0 when none or several do.
+func (g *Graph) onlyWeak(kind tracing.KeyKind, v string, except int32) int32 {
+	found, n := int32(0), 0
+	g.s.eachWeak(kind, v, func(e int32) {
+		if e != except && e != found {
+			found = e
+			n++
+		}
+	})
+	if n != 1 {
+		return 0
+	}
+	return found
 }
 
 // findKey resolves a strong key through the observation's memo, then the
@@ -416,6 +597,7 @@ type memoKey struct {
 
 func (g *Graph) touch(e int32, at time.Time) {
 	r := g.s.ev(e)
+	r.rev++
 	if n := nanos(at); n != 0 {
 		if n < r.first || r.first == 0 {
 			r.first = n
@@ -433,10 +615,14 @@ func (g *Graph) union(a, b int32) int32 {
 	if a == b {
 		return a
 	}
+	if g.linked(a, b) {
+		return a // a copy and its original stay two events
+	}
 	s := &g.s
 	if s.ev(b).seq < s.ev(a).seq {
 		a, b = b, a
 	}
+	g.mergeFragments(a, b)
 	ra, rb := s.ev(a), s.ev(b)
 	// Keys move to a; a weak key a already has is dropped.
 	for i := rb.keys; i != 0; {
@@ -452,6 +638,8 @@ func (g *Graph) union(a, b int32) int32 {
 	}
 	ra.hops = appendList(ra.hops, rb.hops, func(i int32) *int32 { return &s.hop(i).next })
 	ra.refs = appendList(ra.refs, rb.refs, func(i int32) *int32 { return &s.ref(i).next })
+	ra.links = appendList(ra.links, rb.links, func(i int32) *int32 { return &s.links.at(i).next })
+	ra.rev++
 	if ra.meta == 0 {
 		ra.meta = rb.meta
 	}
@@ -463,7 +651,7 @@ func (g *Graph) union(a, b int32) int32 {
 	}
 	ra.flags |= rb.flags
 	s.lruRemove(b)
-	rb.keys, rb.hops, rb.refs = 0, 0, 0
+	rb.keys, rb.hops, rb.refs, rb.links = 0, 0, 0, 0
 	s.events.release(b)
 	s.lruMoveFront(a)
 	return a
@@ -512,10 +700,63 @@ func (g *Graph) attachWeak(e int32, kind tracing.KeyKind, v string) {
 
 // attach records that an invocation or span consumed or published the key
 // record via (of its event). sp is the span that says so, if one does.
+//
+// Direction: an invocation that published a key did not consume it, so a
+// publish (a producer span, a SendMessage/Publish/PutEvents subsegment, a
+// published_* field) replaces a consumption the same invocation was credited
+// with for the same key (a producer logging the message_id it sent), and a
+// later such claim is ignored. A span without a request ID belongs to the
+// invocation of its nearest ancestor that has one; one that still has none
+// does not add a second hop for a key another hop already published or
+// consumed in its trace.
 func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tracing.Key, sp *tracing.Span, comp tracing.Component, at time.Time, evidence string, conf float64) {
+	switch {
+	case request != "" || span.IsZero():
+	case sp != nil:
+		// The observation's own span (collectors relate from it): its
+		// request ID, if any, is already known; walk its parents.
+		if sp.ParentID.IsValid() {
+			request = g.invocationOfSpanID(sp.TraceID, sp.ParentID)
+		}
+	default:
+		request = g.invocationOfSpan(span)
+	}
 	g.learnDestination(via, kind, sp, at) // first: the queue hop it adds teaches the consumer map below
 	e := g.s.key(via).ev
 	vk := g.s.key(via).kind
+	s := &g.s
+	pub := kind == tracing.RelPublished
+	spanTrace, _, _ := strings.Cut(span.Value, "/")
+	if request != "" {
+		var trace string
+		if inv := g.invs[request]; inv != nil && inv.trace.IsValid() {
+			trace = inv.trace.String()
+		}
+		if !pub && g.findRef(e, func(f *refRec) bool { return f.pub && f.via == via && s.arena.equal(f.req, request) }) != 0 {
+			return // it published this key: a log line naming it is not a consumption
+		}
+		g.dropRefs(e, func(f *refRec) bool {
+			if f.via != via {
+				return false
+			}
+			if pub && !f.pub && s.arena.equal(f.req, request) {
+				return true
+			}
+			return f.pub == pub && f.req.n == 0 && (pub || trace != "" && g.refTrace(f) == trace)
+		})
+	} else if g.findRef(e, func(f *refRec) bool {
+		if f.pub != pub || f.via != via || f.req.n == 0 {
+			return false
+		}
+		if pub {
+			return true // one message is published once
+		}
+		var buf viewBuf
+		inv := g.invs[string(s.arena.view(f.req, &buf))]
+		return inv != nil && inv.trace.IsValid() && inv.trace.String() == spanTrace
+	}) != 0 {
+		return
+	}
 	refAt := at
 	if request != "" {
 		inv := g.invocation(request, at)
@@ -532,17 +773,17 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		if inv.trace.IsValid() {
 			g.attachWeak(e, tracing.KeyTraceID, inv.trace.String())
 		}
-		if len(inv.keys) < 16 {
+		if len(inv.keys) < 16 && !slices.Contains(inv.keys, g.s.keyOf(via)) {
 			inv.keys = append(inv.keys, g.s.keyOf(via))
 		}
+		g.account(inv)
 	}
-	if !span.IsZero() {
-		if tr, _, ok := strings.Cut(span.Value, "/"); ok {
-			g.attachWeak(e, tracing.KeyTraceID, tr)
-		}
+	if spanTrace != "" {
+		g.attachWeak(e, tracing.KeyTraceID, spanTrace)
 	}
-	s := &g.s
-	pub := kind == tracing.RelPublished
+	if pub {
+		g.clearFragment(e)
+	}
 	for i := s.ev(e).refs; i != 0; i = s.ref(i).next {
 		have := s.ref(i)
 		if have.pub != pub {
@@ -560,6 +801,10 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		} else if have.via == via && float32(conf) > have.conf {
 			have.evid, have.conf = s.evids.id(evidence), float32(conf)
 		}
+		if have.span.n == 0 && span.Value != "" {
+			have.span = s.arena.put(span.Value)
+		}
+		s.ev(e).rev++
 		return
 	}
 	ri := s.refs.alloc()
@@ -573,11 +818,59 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		for i := s.ev(e).hops; i != 0; i = s.hop(i).next {
 			h := s.hop(i)
 			if hc := s.compIDs.get(h.comp); h.key == via && hc.Kind == tracing.ComponentQueue && h.kind == HopBroker {
-				g.cons[hc.Name] = comp.Name
+				if g.cons[hc.Name] != comp.Name {
+					g.cons[hc.Name] = comp.Name
+					g.consGen++ // other events' missing and inferred hops change
+				}
 				g.edge(hc, comp, at, 0, false)
 			}
 		}
 	}
+}
+
+// findRef returns the first ref of event e that ok accepts, or 0.
+func (g *Graph) findRef(e int32, ok func(*refRec) bool) int32 {
+	for i := g.s.ev(e).refs; i != 0; i = g.s.ref(i).next {
+		if ok(g.s.ref(i)) {
+			return i
+		}
+	}
+	return 0
+}
+
+// dropRefs removes and frees the refs of event e that drop accepts.
+func (g *Graph) dropRefs(e int32, drop func(*refRec) bool) {
+	s := &g.s
+	prev := int32(0)
+	for i := s.ev(e).refs; i != 0; {
+		f := s.ref(i)
+		next := f.next
+		if !drop(f) {
+			prev = i
+			i = next
+			continue
+		}
+		if prev == 0 {
+			s.ev(e).refs = next
+		} else {
+			s.ref(prev).next = next
+		}
+		s.arena.drop(f.req)
+		s.arena.drop(f.span)
+		s.refs.release(i)
+		s.ev(e).rev++
+		i = next
+	}
+}
+
+// refTrace is the trace of a ref's span, or "".
+func (g *Graph) refTrace(f *refRec) string {
+	if f.span.n == 0 {
+		return ""
+	}
+	v := g.s.arena.str(f.span)
+	tr, _, _ := strings.Cut(v, "/")
+	return tr
 }
 
 // learnDestination adds the broker hop a messaging span names
@@ -683,6 +976,7 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 		return
 	}
 	inv := g.invocation(request, at)
+	before, beforeStart := inv.state(), inv.start
 	if o.Component.Kind == tracing.ComponentFunction && inv.function == "" {
 		inv.function = g.canonical(o.Component.Name)
 	}
@@ -692,10 +986,16 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 			inv.start = at
 		}
 		if l.Kind == tracing.LogTimeout {
-			inv.failed, inv.errorType = true, "Task timed out"
+			inv.failed, inv.timeout, inv.errorType = true, true, "Task timed out"
 		}
-		if l.Level == "ERROR" && inv.errorType == "" && l.Kind == tracing.LogApp {
-			inv.errorType = firstLineOf(l.Message, 120)
+		// An ERROR-level app line, or a runtimeDone that did not succeed, says
+		// the invocation failed, whatever the REPORT line says (the text
+		// format's REPORT names no status for a function error).
+		if l.Level == "ERROR" && (l.Kind == tracing.LogApp || l.Kind == tracing.LogEnd) {
+			inv.failed = true
+			if inv.errorType == "" && l.Kind == tracing.LogApp {
+				inv.errorType = firstLineOf(l.Message, 120)
+			}
 		}
 		dup := false
 		var eid uint64
@@ -735,10 +1035,19 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 				inv.errorType = cp.Status.String()
 			}
 		}
+		if cp.Status == tracing.InvocationTimeout {
+			inv.timeout = true
+		}
+		if cp.ColdStart() {
+			inv.cold = true
+		}
 		g.setTrace(inv, cp.TraceID)
 		fn := cp.Function
 		if fn == "" {
 			fn = inv.function
+		}
+		if inv.function == "" {
+			inv.function = fn
 		}
 		st := g.fn(fn)
 		mem := st.cfg.MemoryMB
@@ -747,9 +1056,59 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 		}
 		gbs, usd := g.cfg.Prices.InvocationCost(&cp, mem, st.arch(), at)
 		inv.costUSD = usd
-		st.add(&cp, gbs, usd, at, g.cfg.RateBucket)
-		comp := tracing.Component{Kind: tracing.ComponentFunction, Name: fn}
-		g.comp(comp).observe(at, cp.Duration, inv.failed, g.cfg.RateBucket)
+		st.report(&cp, gbs, usd, at)
+	}
+	g.account(inv)
+	if inv.state() != before || !inv.start.Equal(beforeStart) {
+		g.invChanged(inv)
+	}
+}
+
+// state packs what of an invocation its events' status and figures read,
+// to tell whether an observation changed it.
+func (inv *invocation) state() uint8 {
+	var s uint8
+	for i, b := range []bool{inv.failed, inv.timeout, inv.inv != nil, inv.spanDur > 0, inv.cold} {
+		if b {
+			s |= 1 << i
+		}
+	}
+	return s
+}
+
+// account counts an invocation in its function's figures once it is known
+// to have run (a REPORT, or a span of it), and its error, timeout and cold
+// start once each, whichever sources say so and in whatever order.
+func (g *Graph) account(inv *invocation) {
+	if inv.function == "" || (inv.inv == nil && !inv.spanSeen) {
+		return
+	}
+	st := g.fn(inv.function)
+	if inv.counted&acctInvocation == 0 {
+		inv.counted |= acctInvocation
+		st.count(inv.start)
+	}
+	if inv.failed && inv.counted&acctError == 0 {
+		inv.counted |= acctError
+		st.errors++
+	}
+	if inv.timeout && inv.counted&acctTimeout == 0 {
+		inv.counted |= acctTimeout
+		st.timeouts++
+	}
+	if inv.cold && inv.counted&acctCold == 0 {
+		inv.counted |= acctCold
+		st.cold++
+	}
+}
+
+// invChanged marks the events an invocation is a hop of as changed, so
+// cached summaries of them are rebuilt.
+func (g *Graph) invChanged(inv *invocation) {
+	for _, k := range inv.keys {
+		if ki := g.s.findStrong(k.Kind, k.Value); ki != 0 {
+			g.s.ev(g.s.key(ki).ev).rev++
+		}
 	}
 }
 
@@ -759,8 +1118,50 @@ func (g *Graph) ingestSpan(o *tracing.Observation, at time.Time) {
 		return
 	}
 	replaced := g.addSpan(s)
-	if s.InvocationID != "" {
-		g.setTrace(g.invocation(s.InvocationID, at), s.TraceID)
+	request := invocationOf(s)
+	if request == "" && s.ParentID.IsValid() && s.Attrs["aws.function_arn"] != "" {
+		// X-Ray's AWS::Lambda::Function segment names no request ID; its
+		// parent, the AWS::Lambda service segment, does. (Its subsegments
+		// are not the invocation: a fault there may have been handled.)
+		request = g.invocationOfSpan(tracing.SpanKey(s.TraceID, s.ParentID))
+	}
+	if request != "" {
+		inv := g.invocation(request, at)
+		before := inv.state()
+		if inv.function == "" && o.Component.Kind == tracing.ComponentFunction {
+			inv.function = g.canonical(o.Component.Name)
+		}
+		g.setTrace(inv, s.TraceID)
+		inv.spanSeen = true
+		if s.ColdStart {
+			inv.cold = true
+		}
+		if d := s.Duration(); d > inv.spanDur {
+			inv.spanDur = d
+		}
+		failed, msg := s.Status == tracing.StatusError, s.StatusMessage
+		if !failed && !inv.failed && s.Attrs["aws.function_arn"] == "" {
+			// The function segment may have come first, faulted, before the
+			// service segment that names the request.
+			msg, failed = g.functionFault(s.TraceID, s.SpanID)
+		}
+		if failed {
+			// X-Ray fault or error, OTLP status ERROR: the invocation failed.
+			inv.failed = true
+			if inv.errorType == "" {
+				inv.errorType = firstLineOf(msg, 120)
+				if inv.errorType == "" {
+					inv.errorType = "span status error"
+				}
+			}
+		}
+		g.account(inv)
+		if inv.state() != before {
+			g.invChanged(inv)
+		}
+		if o.Component.Kind == tracing.ComponentFunction {
+			return // the invocation is counted once, as an invocation
+		}
 	}
 	if o.Component.Kind != tracing.ComponentUnknown && !replaced {
 		g.comp(o.Component).observe(at, s.Duration(), s.Status == tracing.StatusError, g.cfg.RateBucket)
@@ -784,6 +1185,13 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 	m := o.Message
 	if m == nil {
 		return
+	}
+	// A replayed or redriven copy is linked to its original first, so the
+	// body IDs it shares with the original do not merge the two.
+	for _, r := range o.Relations {
+		if r.Kind == tracing.RelRedriveOf || r.Kind == tracing.RelReplayOf {
+			g.relate(o, r, at)
+		}
 	}
 	// The message's own key first, then each envelope layer's, outermost first.
 	var buf [4]layer
@@ -830,7 +1238,11 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 			// A CloudEvent is the payload's own identity, not a hop: index its key only.
 			ce := g.eventFor(h.key, at)
 			if len(layers) > 0 {
-				g.union(ce, g.eventFor(layers[len(layers)-1].key, at))
+				target := g.eventFor(layers[0].key, at)
+				if o := g.originalOf(target); o != 0 {
+					target = o
+				}
+				g.union(target, ce)
 			}
 			continue
 		case tracing.EnvelopeS3:
@@ -855,12 +1267,18 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 		layers = append(layers, src)
 	}
 	var e int32
+	var orig int32
 	for i := range layers {
 		layers[i].ki = g.keyFor(layers[i].key, at)
 		le := g.s.key(layers[i].ki).ev
-		if e == 0 {
+		switch {
+		case e == 0:
 			e = le
-		} else {
+			orig = g.originalOf(e)
+		case orig != 0 && layers[i].key != layers[0].key:
+			// A copy's body names its original: those IDs are the original's.
+			orig = g.union(orig, le)
+		default:
 			e = g.union(e, le)
 		}
 	}
@@ -868,9 +1286,16 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 	if m.DeadLetter && m.SourceQueue != "" {
 		own--
 	}
+	g.clearFragment(e)
 	for i := range layers {
+		if g.s.key(layers[i].ki).ev != e {
+			continue // a layer of the original this message is a copy of
+		}
+		if i >= own && g.queueHopOf(e, m.SourceQueue, layers[i].ki) {
+			continue // a copy with a new MessageId: the source queue is already a hop
+		}
 		switch {
-		case i+1 < own:
+		case i+1 < own && g.s.key(layers[i+1].ki).ev == e:
 			layers[i].inner = layers[i+1].ki
 		case i >= own:
 			layers[i].inner = layers[0].inner // the source-queue copy carries what the DLQ copy carries
@@ -913,9 +1338,24 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 		}
 	}
 	for _, r := range o.Relations {
-		g.relate(o, r, at)
+		if r.Kind != tracing.RelRedriveOf && r.Kind != tracing.RelReplayOf {
+			g.relate(o, r, at)
+		}
 	}
 	g.touch(g.s.key(layers[0].ki).ev, at)
+}
+
+// queueHopOf reports whether event e has a broker hop at queue q under a
+// key other than ki.
+func (g *Graph) queueHopOf(e int32, q string, ki int32) bool {
+	s := &g.s
+	for i := s.ev(e).hops; i != 0; i = s.hop(i).next {
+		h := s.hop(i)
+		if c := s.compIDs.get(h.comp); h.kind == HopBroker && h.key != ki && c.Kind == tracing.ComponentQueue && c.Name == q {
+			return true
+		}
+	}
+	return false
 }
 
 // addMsg adds or updates a broker hop of event e.
@@ -1038,6 +1478,7 @@ func (g *Graph) Totals() Totals {
 	return Totals{
 		Events: g.s.events.live, Observations: g.obsCount, Evicted: g.evicted, Unparsed: g.unparsed,
 		RatePerSec: g.rate.perSecond(g.cfg.Now()), Version: g.version.Load(),
+		Waiting: g.pendingFragments(g.cfg.Now()), WaitSkipped: g.fragOverflow,
 	}
 }
 

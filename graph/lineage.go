@@ -21,7 +21,8 @@ func (g *Graph) Lineage(id string) (Lineage, error) {
 	default:
 		return Lineage{}, ErrAmbiguous
 	}
-	return g.build(g.s.view(evs[0])), nil
+	l, _ := g.build(g.s.view(evs[0]), true)
+	return l, nil
 }
 
 // missingAfter is how long a queued message may wait for its consumer before
@@ -37,9 +38,23 @@ const missingAfter = 30 * time.Second
 // queue, and a missing consumer under a queue whose consumer is known from
 // other events but hasn't been seen for this one. Children follow parents;
 // siblings are ordered by time.
-func (g *Graph) build(e *eventView) Lineage {
-	l := Lineage{ID: primaryID(e), Type: e.typ, First: e.first, Last: e.last, Version: g.version.Load()}
-	l.Keys = append(append([]tracing.Key{}, e.strong...), e.weak...)
+//
+// Status, hop count, latency, type, source and last hop are derived here and
+// only here (see summarize): the Flows list, the event screen, the CLI and
+// the map read the same figures. full=false skips what only the event screen
+// shows (keys, logs, spans, DLQ bodies). stale is when the derived figures
+// change with the clock alone (a retrying event becomes failed, a consumer
+// becomes missing); zero when they never do.
+func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
+	l = Lineage{ID: primaryID(e), Type: e.typ, Source: e.source, First: e.first, Last: e.last, Version: g.version.Load()}
+	if full {
+		l.Keys = append(append([]tracing.Key{}, e.strong...), e.weak...)
+	}
+	staleAt := func(t time.Time) {
+		if stale.IsZero() || t.Before(stale) {
+			stale = t
+		}
+	}
 	type node struct {
 		hop      Hop
 		key      tracing.Key // for brokers: their key; for invocations: the key consumed
@@ -61,7 +76,7 @@ func (g *Graph) build(e *eventView) Lineage {
 		if p.request != "" {
 			h.Keys = []tracing.Key{{Kind: tracing.KeyRequestID, Value: p.request}}
 			if inv := g.invs[p.request]; inv != nil {
-				g.fillInvocation(&h, inv)
+				g.fillInvocation(&h, inv, full)
 			}
 		}
 		i := add(h, p.via, -1)
@@ -95,6 +110,11 @@ func (g *Graph) build(e *eventView) Lineage {
 		}
 		if di != dj {
 			return di < dj
+		}
+		// Routing order where nothing else says: a bus feeds topics and
+		// queues, a topic feeds queues.
+		if ri, rj := brokerRank(msgs[i].comp.Kind), brokerRank(msgs[j].comp.Kind); ri != rj {
+			return ri < rj
 		}
 		return msgs[i].at.Before(msgs[j].at)
 	})
@@ -154,6 +174,12 @@ func (g *Graph) build(e *eventView) Lineage {
 				parent = i
 			}
 		}
+		for i, n := range nodes {
+			// A copy with a new MessageId: under its source queue all the same.
+			if parent < 0 && m.source != "" && n.hop.Kind == HopBroker && n.hop.Component == (tracing.Component{Kind: tracing.ComponentQueue, Name: m.source}) {
+				parent = i
+			}
+		}
 		if parent < 0 {
 			if p, ok := byKey[m.inner]; ok {
 				parent = p
@@ -175,9 +201,10 @@ func (g *Graph) build(e *eventView) Lineage {
 		if m.source != "" {
 			h.Evidence = "DeadLetterQueueSourceArn " + m.source
 		}
-		i := add(h, m.key, parent)
-		l.DLQ = append(l.DLQ, DLQMessage{Queue: m.comp.Name, MessageID: m.key.Value, EventID: l.ID, Body: m.body, ReceiveCount: m.recv, SentAt: m.at, SourceQueue: m.source, Error: g.lastError(e, m.key), Attributes: m.attrs})
-		_ = i
+		add(h, m.key, parent)
+		if full {
+			l.DLQ = append(l.DLQ, DLQMessage{Queue: m.comp.Name, MessageID: m.key.Value, EventID: l.ID, Body: m.body, ReceiveCount: m.recv, SentAt: m.at, SourceQueue: m.source, Error: g.lastError(e, m.key), Attributes: m.attrs})
+		}
 	}
 	// Consumers.
 	invs := append([]invRef(nil), e.invs...)
@@ -187,19 +214,23 @@ func (g *Graph) build(e *eventView) Lineage {
 		}
 	}
 	sort.SliceStable(invs, func(i, j int) bool { return invs[i].at.Before(invs[j].at) })
-	attempts := map[string]int{}
+	type attemptKey struct {
+		via  tracing.Key
+		comp tracing.Component
+	}
+	attempts := map[attemptKey]int{}
 	for _, ref := range invs {
 		parent, ok := byKey[ref.via]
 		if !ok {
 			parent = root
 		}
-		akey := ref.via.String() + "|" + ref.comp.String()
+		akey := attemptKey{ref.via, ref.comp}
 		attempts[akey]++
 		h := Hop{Kind: HopInvoke, Component: ref.comp, Time: ref.at, Status: HopOK, Attempt: attempts[akey], Evidence: ref.evidence, Confidence: ref.conf}
 		if ref.request != "" {
 			h.Keys = []tracing.Key{{Kind: tracing.KeyRequestID, Value: ref.request}}
 			if inv := g.invs[ref.request]; inv != nil {
-				g.fillInvocation(&h, inv)
+				g.fillInvocation(&h, inv, full)
 			}
 		} else {
 			h.Keys = []tracing.Key{ref.span}
@@ -214,7 +245,11 @@ func (g *Graph) build(e *eventView) Lineage {
 			continue
 		}
 		fn, known := g.cons[n.hop.Component.Name]
-		if !known || now.Sub(n.hop.Time) < missingAfter {
+		if !known {
+			continue
+		}
+		if now.Sub(n.hop.Time) < missingAfter {
+			staleAt(n.hop.Time.Add(missingAfter))
 			continue
 		}
 		consumed := false
@@ -269,9 +304,86 @@ func (g *Graph) build(e *eventView) Lineage {
 	for _, h := range l.Hops {
 		l.CostUSD += h.CostUSD
 	}
-	l.Status = g.status(e, l.Hops)
-	l.Spans = g.spans(e)
-	return l
+	var until time.Time
+	l.Status, until = g.status(e, l.Hops)
+	if !until.IsZero() {
+		staleAt(until)
+	}
+	g.derive(&l, e)
+	if full {
+		l.Spans = g.spans(e)
+		l.Links = g.links(e)
+	}
+	return l, stale
+}
+
+// derive sets the figures the Flows list shows from the hops, by one rule:
+//   - HopCount is every hop drawn, a missing one included;
+//   - Latency runs from the first hop's start to the last hop's end (an
+//     invocation ends after its Duration), over the hops seen;
+//   - LastHop is the component of the hop seen last;
+//   - Type is the event's type (EventBridge detail-type, CloudEvents type,
+//     or one its producer or consumer logged), Source its source or else its
+//     first producer.
+func (g *Graph) derive(l *Lineage, e *eventView) {
+	l.HopCount = len(l.Hops)
+	var first, end, last time.Time
+	for _, h := range l.Hops {
+		if h.Status == HopMissing || h.Time.IsZero() {
+			continue
+		}
+		if first.IsZero() || h.Time.Before(first) {
+			first = h.Time
+		}
+		if t := h.Time.Add(h.Duration); t.After(end) {
+			end = t
+		}
+		if !h.Time.Before(last) {
+			last, l.LastHop = h.Time, h.Component.Name
+		}
+	}
+	if !first.IsZero() && end.After(first) {
+		l.Latency = end.Sub(first)
+	}
+	if l.Source == "" {
+		for _, h := range l.Hops {
+			if h.Kind == HopPublish && h.Component.Name != "" {
+				l.Source = h.Component.Name
+				break
+			}
+		}
+	}
+}
+
+// links lists the replays and redrives of, or by, an event.
+func (g *Graph) links(e *eventView) []EventLink {
+	var out []EventLink
+	for _, lv := range e.links {
+		rel := lv.rel.String()
+		if !lv.copy {
+			rel = map[tracing.RelKind]string{tracing.RelReplayOf: "replayed-as", tracing.RelRedriveOf: "redriven-as"}[lv.rel]
+		}
+		id := displayID(lv.other)
+		if ki := g.s.findStrong(lv.other.Kind, lv.other.Value); ki != 0 {
+			id = g.primaryIDOf(g.s.key(ki).ev)
+		}
+		out = append(out, EventLink{Rel: rel, ID: id, Key: lv.other, Time: lv.at})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
+	return out
+}
+
+// brokerRank orders broker kinds as events flow through them.
+func brokerRank(k tracing.ComponentKind) int {
+	switch k {
+	case tracing.ComponentBus:
+		return 0
+	case tracing.ComponentTopic:
+		return 1
+	case tracing.ComponentQueue:
+		return 2
+	}
+	return 3
 }
 
 // queueOf is the queue a function was seen consuming.
@@ -285,22 +397,27 @@ func (g *Graph) queueOf(fn string) string {
 	return best
 }
 
-func (g *Graph) fillInvocation(h *Hop, inv *invocation) {
-	h.Logs = make([]LogLine, len(inv.logs))
-	for i, l := range inv.logs {
-		h.Logs[i] = LogLine{Time: fromNanos(l.at), Kind: l.kind, Level: l.level, RequestID: inv.request, Message: l.message}
+func (g *Graph) fillInvocation(h *Hop, inv *invocation, full bool) {
+	if full {
+		h.Logs = make([]LogLine, len(inv.logs))
+		for i, l := range inv.logs {
+			h.Logs[i] = LogLine{Time: fromNanos(l.at), Kind: l.kind, Level: l.level, RequestID: inv.request, Message: l.message}
+		}
+		sort.SliceStable(h.Logs, func(i, j int) bool { return h.Logs[i].Time.Before(h.Logs[j].Time) })
 	}
-	sort.SliceStable(h.Logs, func(i, j int) bool { return h.Logs[i].Time.Before(h.Logs[j].Time) })
 	h.CostUSD = inv.costUSD
-	if inv.inv != nil {
+	h.ColdStart = inv.cold
+	switch {
+	case inv.inv != nil:
 		h.Duration = inv.inv.Duration
-		h.ColdStart = inv.inv.ColdStart()
-	} else if h.Status == HopOK {
+	case inv.spanDur > 0:
+		h.Duration = inv.spanDur // seen by a tracer, not (yet) by its logs
+	case h.Status == HopOK:
 		h.Status = HopPending
 	}
 	if inv.failed {
 		h.Status = HopError
-		if inv.inv != nil && inv.inv.Status == tracing.InvocationTimeout || strings.HasPrefix(inv.errorType, "Task timed out") {
+		if inv.timeout {
 			h.Status = HopTimeout
 		}
 		h.ErrorType = inv.errorType
@@ -318,7 +435,7 @@ func (g *Graph) fillInvocation(h *Hop, inv *invocation) {
 //     the message can still be received, failed once it can't; a failed direct
 //     invocation → failed;
 //   - no consumer seen yet → in flight.
-func (g *Graph) status(e *eventView, hops []Hop) Status {
+func (g *Graph) status(e *eventView, hops []Hop) (st Status, until time.Time) {
 	dead := false
 	var lastDLQ, lastInvoke time.Time
 	for _, h := range hops {
@@ -332,14 +449,21 @@ func (g *Graph) status(e *eventView, hops []Hop) Status {
 			lastInvoke = h.Time
 		}
 	}
-	if e.flags&flagReplayed != 0 {
-		return StatusReplayed
+	// An original whose copies are events of their own reads as what was
+	// done to it; an event that absorbed its copy (the link was learned too
+	// late to keep them apart) reads redriven until it is dead-lettered again.
+	original := false
+	for _, lk := range e.links {
+		original = original || !lk.copy
 	}
-	if e.flags&flagRedriven != 0 && (!dead || lastInvoke.After(lastDLQ)) {
-		return StatusRedriven
+	if e.flags&flagReplayed != 0 {
+		return StatusReplayed, until
+	}
+	if e.flags&flagRedriven != 0 && (original || !dead || lastInvoke.After(lastDLQ)) {
+		return StatusRedriven, until
 	}
 	if dead {
-		return StatusDeadLettered
+		return StatusDeadLettered, until
 	}
 	latest := map[int]Hop{} // parent hop → latest consumer attempt
 	for _, h := range hops {
@@ -351,7 +475,7 @@ func (g *Graph) status(e *eventView, hops []Hop) Status {
 		}
 	}
 	if len(latest) == 0 {
-		return StatusInFlight
+		return StatusInFlight, until
 	}
 	pending, failed, retrying := false, false, false
 	now := g.cfg.Now()
@@ -360,8 +484,11 @@ func (g *Graph) status(e *eventView, hops []Hop) Status {
 		case HopPending:
 			pending = true
 		case HopError, HopTimeout:
-			if parent >= 0 && hops[parent].Component.Kind == tracing.ComponentQueue && now.Sub(h.Time) < 15*time.Minute {
+			if parent >= 0 && hops[parent].Component.Kind == tracing.ComponentQueue && now.Sub(h.Time) < retryWindow {
 				retrying = true
+				if t := h.Time.Add(retryWindow); until.IsZero() || t.Before(until) {
+					until = t
+				}
 			} else {
 				failed = true
 			}
@@ -369,14 +496,18 @@ func (g *Graph) status(e *eventView, hops []Hop) Status {
 	}
 	switch {
 	case retrying:
-		return StatusRetrying
+		return StatusRetrying, until
 	case failed:
-		return StatusFailed
+		return StatusFailed, until
 	case pending:
-		return StatusInFlight
+		return StatusInFlight, until
 	}
-	return StatusSucceeded
+	return StatusSucceeded, until
 }
+
+// retryWindow is how long a failed delivery from a queue counts as retrying
+// before the event reads as failed.
+const retryWindow = 15 * time.Minute
 
 // spans returns the waterfall of the traces attached to e.
 func (g *Graph) spans(e *eventView) []SpanRow {
@@ -445,112 +576,60 @@ func (g *Graph) spans(e *eventView) []SpanRow {
 
 // ---- the Flows list ----
 
-func (g *Graph) row(e int32) FlowRow {
-	s := &g.s
-	var buf viewBuf
-	r := s.ev(e)
-	m := s.metas.get(r.meta)
-	row := FlowRow{ID: g.primaryIDOf(e), Type: m.typ, Source: m.source, First: fromNanos(r.first), Last: fromNanos(r.last), Latency: time.Duration(r.last - r.first)}
-	var last int64
-	for i := r.hops; i != 0; i = s.hop(i).next {
-		h := s.hop(i)
-		row.Hops++
-		if h.at >= last {
-			last, row.LastHop = h.at, s.compIDs.get(h.comp).Name
-		}
-	}
-	firstPub := int32(0)
-	for i := r.refs; i != 0; i = s.ref(i).next {
-		f := s.ref(i)
-		row.Hops++
-		if f.pub {
-			if firstPub == 0 {
-				firstPub = f.comp
-			}
-			continue
-		}
-		if f.at >= last {
-			last, row.LastHop = f.at, s.compIDs.get(f.comp).Name
-		}
-		if inv := g.invs[string(s.arena.view(f.req, &buf))]; inv != nil && f.req.n != 0 {
-			row.CostUSD += inv.costUSD
-		}
-	}
-	if row.Source == "" && firstPub != 0 {
-		row.Source = s.compIDs.get(firstPub).Name
-	}
-	row.Status = g.quickStatus(e)
-	return row
+// summary is what the list sorts by, as its Lineage derives it; cached
+// while the event, the consumer map and the clock leave it as it was.
+type summary struct {
+	seq     uint64
+	consGen uint64
+	staleAt int64 // unix ns; 0: never stale by the clock
+	latency time.Duration
+	cost    float64
+	hops    int32
+	rev     uint16
+	status  Status
 }
 
-// quickStatus is status without building hops, for list rows.
-func (g *Graph) quickStatus(e int32) Status {
-	s := &g.s
-	var buf viewBuf
-	r := s.ev(e)
-	if r.flags&flagReplayed != 0 {
-		return StatusReplayed
+// row is one event's Flows row: the figures of its Lineage (build, derive).
+func (g *Graph) row(e int32, now time.Time) FlowRow {
+	v := g.s.viewOf(e, false)
+	l, _ := g.build(v, false)
+	r := FlowRow{ID: l.ID, Type: l.Type, Source: l.Source, LastHop: l.LastHop, Hops: l.HopCount, Status: l.Status,
+		First: l.First, Last: l.Last, Latency: l.Latency, CostUSD: l.CostUSD}
+	if len(v.links) > 0 {
+		links := g.links(v)
+		r.Link = links[len(links)-1]
 	}
-	dead := false
-	for i := r.hops; i != 0; i = s.hop(i).next {
-		if s.hop(i).kind == HopDeadLetter {
-			dead = true
+	return r
+}
+
+// summarize returns the figures the list sorts by, from the cache when the
+// event has not changed since. The caller holds cacheMu.
+func (g *Graph) summarize(e int32, now time.Time) summary {
+	r := g.s.ev(e)
+	if int(e) < len(g.sums) {
+		if c := g.sums[e]; c.seq == r.seq && c.rev == r.rev && c.consGen == g.consGen && (c.staleAt == 0 || nanos(now) < c.staleAt) {
+			return c
 		}
 	}
-	if r.flags&flagRedriven != 0 {
-		return StatusRedriven
-	}
-	if dead {
-		return StatusDeadLettered
-	}
-	// The latest attempt on each key consumed decides.
-	type attempt struct {
-		via int32
-		inv *invocation
-	}
-	var attempts [8]attempt
-	latest := attempts[:0]
-	consumed := false
-	for i := r.refs; i != 0; i = s.ref(i).next {
-		f := s.ref(i)
-		if f.pub {
-			continue
+	l, stale := g.build(g.s.viewOf(e, false), false)
+	return g.keepSummary(e, &l, stale)
+}
+
+// keepSummary caches an event's summary (the caller holds cacheMu). The
+// cache is indexed by event slot and grows only when the list is sorted by
+// a derived figure.
+func (g *Graph) keepSummary(e int32, l *Lineage, stale time.Time) summary {
+	r := g.s.ev(e)
+	sum := summary{seq: r.seq, consGen: g.consGen, staleAt: nanos(stale), latency: l.Latency, cost: l.CostUSD, hops: int32(l.HopCount), rev: r.rev, status: l.Status}
+	if int(e) >= len(g.sums) {
+		n := int(g.s.events.n)
+		if n <= int(e) {
+			n = int(e) + 1
 		}
-		consumed = true
-		inv := g.invs[string(s.arena.view(f.req, &buf))]
-		if inv == nil || f.req.n == 0 {
-			continue
-		}
-		found := false
-		for j := range latest {
-			if latest[j].via == f.via {
-				found = true
-				if inv.start.After(latest[j].inv.start) {
-					latest[j].inv = inv
-				}
-			}
-		}
-		if !found {
-			latest = append(latest, attempt{f.via, inv})
-		}
+		g.sums = append(g.sums, make([]summary, n-len(g.sums))...)
 	}
-	if !consumed {
-		return StatusInFlight
-	}
-	now := g.cfg.Now()
-	status := StatusSucceeded
-	for _, a := range latest {
-		inv := a.inv
-		switch {
-		case inv.failed && s.key(a.via).kind == tracing.KeyMessageID && now.Sub(inv.start) < 15*time.Minute:
-			return StatusRetrying
-		case inv.failed:
-			status = StatusFailed
-		case inv.inv == nil && status == StatusSucceeded:
-			status = StatusInFlight
-		}
-	}
-	return status
+	g.sums[e] = sum
+	return sum
 }
 
 func severity(s Status) int {
@@ -633,20 +712,27 @@ func (g *Graph) Flows(q FlowQuery) FlowPage {
 		q.Limit = 50
 	}
 	page := FlowPage{Version: g.version.Load()}
+	now := g.cfg.Now()
 	emit := func(e int32) {
 		if page.Matched >= q.Offset && len(page.Rows) < q.Limit {
-			page.Rows = append(page.Rows, g.row(e))
+			page.Rows = append(page.Rows, g.row(e, now))
 		}
 		page.Matched++
 	}
-	keep := func(e int32) bool { return g.matches(e, filter) != q.Invert || (filter == "" && !q.Invert) }
+	// A fragment waiting to be joined to its event is not a row yet.
+	keep := func(e int32) bool {
+		return !g.waiting(e, now) && (g.matches(e, filter) != q.Invert || (filter == "" && !q.Invert))
+	}
 	if q.Sort == SortRecent {
 		if filter == "" {
-			page.Matched = g.s.events.live
+			page.Matched = g.s.events.live - g.pendingFragments(now)
 			i := 0
 			for e := g.s.head; e != 0 && len(page.Rows) < q.Limit; e = g.s.ev(e).next {
+				if g.waiting(e, now) {
+					continue
+				}
 				if i >= q.Offset {
-					page.Rows = append(page.Rows, g.row(e))
+					page.Rows = append(page.Rows, g.row(e, now))
 				}
 				i++
 			}
@@ -677,12 +763,13 @@ func (g *Graph) sorted(by FlowSort) []eventRef {
 		return c.order
 	}
 	s := &g.s
-	var buf viewBuf
 	type keyed struct {
 		ref eventRef
 		k   float64
 	}
 	ks := make([]keyed, 0, g.s.events.live)
+	g.cacheMu.Lock() // summaries are cached under it
+	defer g.cacheMu.Unlock()
 	for e := s.head; e != 0; e = s.ev(e).next {
 		r := s.ev(e)
 		var k float64
@@ -690,24 +777,13 @@ func (g *Graph) sorted(by FlowSort) []eventRef {
 		case SortStarted:
 			k = float64(r.first)
 		case SortLatency:
-			k = float64(r.last - r.first)
+			k = float64(g.summarize(e, now).latency)
 		case SortHops:
-			for i := r.hops; i != 0; i = s.hop(i).next {
-				k++
-			}
-			for i := r.refs; i != 0; i = s.ref(i).next {
-				k++
-			}
+			k = float64(g.summarize(e, now).hops)
 		case SortStatus:
-			k = float64(severity(g.quickStatus(e)))*1e19 + float64(r.last)
+			k = float64(severity(g.summarize(e, now).status))*1e19 + float64(r.last)
 		case SortCost:
-			for i := r.refs; i != 0; i = s.ref(i).next {
-				if f := s.ref(i); !f.pub && f.req.n != 0 {
-					if inv := g.invs[string(s.arena.view(f.req, &buf))]; inv != nil {
-						k += inv.costUSD
-					}
-				}
-			}
+			k = g.summarize(e, now).cost
 		}
 		ks = append(ks, keyed{eventRef{e, r.seq}, k})
 	}
@@ -721,9 +797,6 @@ func (g *Graph) sorted(by FlowSort) []eventRef {
 	for i := range ks {
 		order[i] = ks[i].ref
 	}
-	// The cache is written under the read lock: guard it separately.
-	g.cacheMu.Lock()
 	g.sortCache[by] = sortCache{version: g.version.Load(), at: now, order: order}
-	g.cacheMu.Unlock()
 	return order
 }

@@ -121,7 +121,7 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 		start: nanos(sp.Start), end: nanos(sp.End), id: sp.SpanID, parent: sp.ParentID, trace: trace, next: next,
 		name: ss.names.id(sp.Name), service: ss.names.id(sp.Service),
 		msgSystem: ss.names.id(sp.Messaging.System), msgOp: ss.names.id(sp.Messaging.Operation), msgDest: ss.names.id(sp.Messaging.Destination),
-		inv: g.s.arena.put(sp.InvocationID), kind: sp.Kind, status: sp.Status,
+		inv: g.s.arena.put(invocationOf(sp)), kind: sp.Kind, status: sp.Status,
 	}
 	if sp.InProgress {
 		r.flags |= spanInProgress
@@ -136,6 +136,9 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 	x.statusMsg, x.links, x.batch = sp.StatusMessage, sp.Links, sp.Messaging.BatchCount
 	if len(sp.Attrs) > 0 {
 		x.attrs = make(map[string]string, min(len(sp.Attrs), 8))
+		if v := sp.Attrs["aws.function_arn"]; v != "" {
+			x.attrs["aws.function_arn"] = v // marks X-Ray's function segment (see functionFault)
+		}
 		for k, v := range sp.Attrs {
 			if len(x.attrs) == 8 {
 				break

@@ -90,6 +90,7 @@ type fnStats struct {
 	cfg                 tracing.FunctionConfig
 	invocations, errors uint64
 	timeouts, cold      uint64
+	reports             uint64 // invocations with a REPORT (memory and cost figures)
 	maxMem              int
 	memSum              float64
 	lastMem             int
@@ -117,18 +118,28 @@ func (f *fnStats) arch() string {
 	return "x86_64"
 }
 
-func (f *fnStats) add(inv *tracing.Invocation, gbs, usd float64, at time.Time, width time.Duration) {
+// count counts one invocation, once, whichever sources saw it.
+func (f *fnStats) count(at time.Time) {
 	f.invocations++
-	switch inv.Status {
-	case tracing.InvocationError, tracing.InvocationFailure:
-		f.errors++
-	case tracing.InvocationTimeout:
-		f.errors++
-		f.timeouts++
+	f.seen(at)
+	f.rate.add(at, 1)
+}
+
+func (f *fnStats) seen(at time.Time) {
+	if at.IsZero() {
+		return
 	}
-	if inv.ColdStart() {
-		f.cold++
+	if f.first.IsZero() || at.Before(f.first) {
+		f.first = at
 	}
+	if at.After(f.last) {
+		f.last = at
+	}
+}
+
+// report adds what an invocation's REPORT says: duration, memory and cost.
+func (f *fnStats) report(inv *tracing.Invocation, gbs, usd float64, at time.Time) {
+	f.reports++
 	if inv.MaxMemoryUsedMB > f.maxMem {
 		f.maxMem = inv.MaxMemoryUsedMB
 	}
@@ -138,14 +149,8 @@ func (f *fnStats) add(inv *tracing.Invocation, gbs, usd float64, at time.Time, w
 	}
 	f.gbs += gbs
 	f.usd += usd
-	if f.first.IsZero() || at.Before(f.first) {
-		f.first = at
-	}
-	if at.After(f.last) {
-		f.last = at
-	}
+	f.seen(at)
 	_ = f.dur.Add(float64(inv.Duration) / float64(time.Millisecond))
-	f.rate.add(at, 1)
 }
 
 // Functions returns per-function figures over everything ingested since the
@@ -173,7 +178,9 @@ func (g *Graph) Functions() []FunctionStats {
 			Rate: f.rate.series(now),
 		}
 		if f.invocations > 0 {
-			fs.AvgMemoryUsedMB = f.memSum / float64(f.invocations)
+			if f.reports > 0 {
+				fs.AvgMemoryUsedMB = f.memSum / float64(f.reports)
+			}
 			window := f.last.Sub(f.first)
 			if window < time.Minute {
 				window = time.Minute
@@ -255,7 +262,19 @@ func (g *Graph) Map() MapView {
 		if c.Name == "" {
 			continue
 		}
+		if f := g.fns[c.Name]; c.Kind == tracing.ComponentFunction && f != nil && f.invocations > 0 {
+			continue // from its invocations, below
+		}
 		v.Nodes = append(v.Nodes, MapNode{Component: c, Rate: st.rate.perSecond(now), ErrorPct: pct(st.errors, st.count), P95: quantile(st.lat, 0.95)})
+	}
+	// A function's node shows the figures of Functions: each invocation once,
+	// failed if any source said so.
+	for name, f := range g.fns {
+		if name == "" || f.invocations == 0 {
+			continue
+		}
+		v.Nodes = append(v.Nodes, MapNode{Component: tracing.Component{Kind: tracing.ComponentFunction, Name: name},
+			Rate: f.rate.perSecond(now), ErrorPct: pct(f.errors, f.invocations), P95: quantile(f.dur, 0.95)})
 	}
 	for k, st := range g.edges {
 		v.Edges = append(v.Edges, MapEdge{From: k[0], To: k[1], Rate: st.rate.perSecond(now), ErrorPct: pct(st.errors, st.count), P95: quantile(st.lat, 0.95)})

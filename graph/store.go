@@ -272,6 +272,8 @@ type eventRec struct {
 	refs        int32 // first refRec
 	meta        int32 // interned {type, source}
 	flags       uint8
+	rev         uint16 // changes whenever the event does; readers' summary cache checks it
+	links       int32  // first linkRec: replays and redrives of, or by, this event
 }
 
 const (
@@ -328,6 +330,18 @@ type refRec struct {
 	pub  bool
 }
 
+// linkRec ties an event to another it must never merge with: its original
+// (this event replays or redrives it) or a copy of it. The other event is
+// named by a strong key, so the link outlives that event's slot.
+type linkRec struct {
+	at    int64
+	other strRef
+	kind  tracing.KeyKind // the other key's kind
+	rel   tracing.RelKind // RelReplayOf or RelRedriveOf
+	copy  bool            // this event is the copy; the other is the original
+	next  int32
+}
+
 type meta struct{ typ, source string }
 
 // store is the graph's compact event storage.
@@ -336,6 +350,7 @@ type store struct {
 	keys     slab[keyRec]
 	hops     slab[hopRec]
 	refs     slab[refRec]
+	links    slab[linkRec]
 	hopExtra map[int32]*hopExtra
 	arena    arena
 	index    map[uint32]int32 // key hash (folded) → first keyRec of its chain
@@ -596,6 +611,12 @@ func (s *store) freeEvent(e int32) {
 		s.refs.release(i)
 		i = next
 	}
+	for i := r.links; i != 0; {
+		next := s.links.at(i).next
+		s.arena.drop(s.links.at(i).other)
+		s.links.release(i)
+		i = next
+	}
 	s.events.release(e)
 }
 
@@ -619,6 +640,11 @@ func (s *store) compactArena(others func(move func(strRef) strRef)) {
 			r.req, r.span = move(r.req), move(r.span)
 		}
 	}
+	for i := int32(1); i < s.links.n; i++ {
+		if l := s.links.at(i); l.other.n != 0 {
+			l.other = move(l.other)
+		}
+	}
 	others(move)
 	s.arena = na
 	s.compactions++
@@ -635,6 +661,7 @@ type eventView struct {
 	msgs   []*msgHop
 	invs   []invRef
 	pubs   []invRef
+	links  []linkView
 	typ    string
 	source string
 	first  time.Time
@@ -656,6 +683,14 @@ type msgHop struct {
 	evidence string
 }
 
+// linkView is a link as readers see it.
+type linkView struct {
+	other tracing.Key
+	rel   tracing.RelKind
+	copy  bool
+	at    time.Time
+}
+
 // invRef is a consumer or producer as readers see it.
 type invRef struct {
 	request  string
@@ -667,13 +702,18 @@ type invRef struct {
 	conf     float64
 }
 
-func (s *store) view(e int32) *eventView {
+func (s *store) view(e int32) *eventView { return s.viewOf(e, true) }
+
+// viewOf is view; without weak keys unless weak (the list's summaries need none).
+func (s *store) viewOf(e int32, weak bool) *eventView {
 	r := s.ev(e)
 	m := s.metas.get(r.meta)
 	v := &eventView{id: e, seq: r.seq, typ: m.typ, source: m.source, first: fromNanos(r.first), last: fromNanos(r.last), flags: r.flags}
 	for i := r.keys; i != 0; i = s.key(i).next {
 		if s.key(i).weak {
-			v.weak = append(v.weak, s.keyOf(i))
+			if weak {
+				v.weak = append(v.weak, s.keyOf(i))
+			}
 		} else {
 			v.strong = append(v.strong, s.keyOf(i))
 		}
@@ -700,6 +740,10 @@ func (s *store) view(e int32) *eventView {
 		} else {
 			v.invs = append(v.invs, ref)
 		}
+	}
+	for i := r.links; i != 0; i = s.links.at(i).next {
+		l := s.links.at(i)
+		v.links = append(v.links, linkView{other: tracing.Key{Kind: l.kind, Value: s.arena.str(l.other)}, rel: l.rel, copy: l.copy, at: fromNanos(l.at)})
 	}
 	return v
 }

@@ -460,7 +460,7 @@ func (g *Graph) observedEdges(now time.Time) map[[2]tracing.Component]float64 {
 			since = last
 			break
 		}
-		l := g.build(g.s.view(e))
+		l, _ := g.build(g.s.view(e), false)
 		for _, h := range l.Hops {
 			if h.Parent < 0 || h.Parent >= len(l.Hops) || h.Status == HopMissing {
 				continue

@@ -71,8 +71,11 @@ type FlowRow struct {
 	Status  Status
 	First   time.Time
 	Last    time.Time
-	Latency time.Duration // first hop to last hop
+	Latency time.Duration // first hop's start to last hop's end, as Lineage.Latency
 	CostUSD float64
+	// Link is the latest of Lineage.Links: a replayed or redriven copy names
+	// its original, an original its latest copy; zero when there is none.
+	Link EventLink
 }
 
 // FlowPage is the answer to a [FlowQuery].
@@ -170,7 +173,9 @@ type SpanRow struct {
 	ViaLink bool          // reached through a span link or an async hop rather than a parent
 }
 
-// Lineage is one event's whole path.
+// Lineage is one event's whole path. Status, HopCount, Latency, Type,
+// Source and LastHop are derived by the same rule as the event's [FlowRow]:
+// the list and the event screen always agree.
 type Lineage struct {
 	ID      string
 	Type    string
@@ -183,6 +188,25 @@ type Lineage struct {
 	Last    time.Time
 	CostUSD float64
 	Version uint64
+	// HopCount is len(Hops), a missing hop included: what the list shows.
+	HopCount int
+	// Latency runs from the first hop's start to the last hop's end.
+	Latency time.Duration
+	Source  string // the event's source, or else its first producer
+	LastHop string // the component of the hop seen last
+	// Links are the replays and redrives of this event, or the original it
+	// replays or redrives. Each is an event of its own.
+	Links []EventLink
+}
+
+// EventLink ties an event to another it was never merged with.
+type EventLink struct {
+	// Rel is "replay-of" or "redrive-of" (this event is the copy), or
+	// "replayed-as" or "redriven-as" (ID is a copy of this event).
+	Rel  string
+	ID   string      // the other event's primary ID, as Lineage takes it
+	Key  tracing.Key // the key the link was learned by
+	Time time.Time
 }
 
 // Match is one event found by an ID or ID prefix.
@@ -278,4 +302,10 @@ type Totals struct {
 	Unparsed     uint64  // observations that carried an unparsed reason
 	RatePerSec   float64 // observations per second, recent
 	Version      uint64
+	// Waiting counts the events held out of the Flows list now: known only
+	// by a delivery's message ID, they wait (Config.FragmentWait) for what
+	// ties them to their event.
+	Waiting int
+	// WaitSkipped counts fragments shown at once because too many waited.
+	WaitSkipped uint64
 }

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +33,8 @@ import (
 	sdkresource "go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	oteltrace "go.opentelemetry.io/otel/trace"
+
+	"github.com/flowtop/flowtop/tracing"
 )
 
 // WorldConfig sets the simulated application.
@@ -48,6 +52,10 @@ type WorldConfig struct {
 	// MaxOrders stops placing orders after this many (the consumers go on);
 	// 0 places them until the world stops. Tests use it to keep history small.
 	MaxOrders int
+	// Hold, when not nil, keeps the world from placing orders until it is
+	// closed: a scorer opens it once its collectors are listening, so the
+	// truth holds nothing they could not have seen.
+	Hold <-chan struct{}
 }
 
 // The simulated account: names flowtop users see in the demo.
@@ -58,14 +66,30 @@ const (
 	EmailQueue   = "email-queue"
 	EmailDLQ     = "email-dlq"
 	OrdersTopic  = "order-events"
+	// AnalyticsQueue takes order-events by raw delivery; record-analytics
+	// consumes it in batches of up to five messages per invocation.
+	AnalyticsQueue = "analytics-queue"
+)
+
+// analyticsBatch is how many messages one record-analytics invocation takes
+// at most, and batchWindow how long its event source mapping gathers them.
+const (
+	analyticsBatch = 5
+	batchWindow    = time.Second
 )
 
 // World is the order pipeline running on a sandbox endpoint: orders-api puts
 // OrderPlaced on the orders bus; rules deliver it to billing-queue (consumed
 // by charge-card, DLQ billing-dlq after 3 receives), to reserve-stock directly,
-// and to the order-events topic → email-queue → send-email. Every invocation
-// writes CloudWatch logs as Lambda does and X-Ray segments, through the real
-// SDK clients.
+// and to the order-events topic, which fans out to email-queue (SNS envelope)
+// → send-email and to analytics-queue (raw delivery) → record-analytics, a
+// batch consumer. send-email parks undeliverable orders in email-dlq itself: it
+// deletes the message and re-sends its body, so the copy has a new MessageId.
+// Some orders are CloudEvents (structured mode, inside the detail); some
+// orders-api invocations publish two events for one order. Every invocation
+// writes CloudWatch logs as Lambda does (text or JSON format), an X-Ray
+// segment and, with an OTLP endpoint, OTel spans, through the real SDK
+// clients. The world records what it generates in [Truth].
 type World struct {
 	cfg WorldConfig
 	srv *Server
@@ -79,10 +103,12 @@ type World struct {
 	mu        sync.Mutex
 	rnd       *rand.Rand
 	queueURLs map[string]string
+	topicARN  string
 	instances map[string][]*instance
 	pending   map[string][]cwltypes.InputLogEvent // "group\x00stream" → events to flush
 	segments  []string
 	orders    int
+	truth     *truthLog
 	tracer    oteltrace.Tracer
 	tp        *sdktrace.TracerProvider
 }
@@ -107,6 +133,7 @@ var worldFns = []fnSpec{
 	{name: "charge-card", runtime: "nodejs22.x", format: "JSON", mem: 512, arch: "arm64", timeout: 3, baseMS: 180, spreadMS: 120, initMS: 420},
 	{name: "reserve-stock", runtime: "python3.13", format: "Text", mem: 256, arch: "x86_64", timeout: 5, baseMS: 60, spreadMS: 40, initMS: 250},
 	{name: "send-email", runtime: "python3.13", format: "JSON", mem: 128, arch: "arm64", timeout: 10, baseMS: 90, spreadMS: 70, initMS: 380},
+	{name: "record-analytics", runtime: "java21", format: "Text", mem: 512, arch: "x86_64", timeout: 15, baseMS: 40, spreadMS: 25, initMS: 900},
 }
 
 func fnByName(name string) fnSpec {
@@ -144,6 +171,7 @@ func NewWorld(ctx context.Context, endpointURL string, srv *Server, cfg WorldCon
 		logs: cwl.NewFromConfig(awsCfg), xray: xray.NewFromConfig(awsCfg),
 		rnd:       rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5eed)),
 		queueURLs: map[string]string{}, instances: map[string][]*instance{}, pending: map[string][]cwltypes.InputLogEvent{},
+		truth: newTruthLog(0),
 	}
 	if err := w.setup(ctx); err != nil {
 		return nil, fmt.Errorf("sandbox: world setup: %w", err)
@@ -165,6 +193,10 @@ func NewWorld(ctx context.Context, endpointURL string, srv *Server, cfg WorldCon
 func qARN(name string) string { return "arn:aws:sqs:" + Region + ":" + Account + ":" + name }
 
 func (w *World) setup(ctx context.Context) error {
+	fn := func(n string) tracing.Component { return tracing.Component{Kind: tracing.ComponentFunction, Name: n} }
+	queue := func(n string) tracing.Component { return tracing.Component{Kind: tracing.ComponentQueue, Name: n} }
+	bus := tracing.Component{Kind: tracing.ComponentBus, Name: BusName}
+	topicC := tracing.Component{Kind: tracing.ComponentTopic, Name: OrdersTopic}
 	for _, dlq := range []string{BillingDLQ, EmailDLQ} {
 		out, err := w.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(dlq), Attributes: map[string]string{"MessageRetentionPeriod": "1209600"}})
 		if err != nil {
@@ -172,40 +204,65 @@ func (w *World) setup(ctx context.Context) error {
 		}
 		w.queueURLs[dlq] = aws.ToString(out.QueueUrl)
 	}
-	for q, dlq := range map[string]string{BillingQueue: BillingDLQ, EmailQueue: EmailDLQ} {
-		out, err := w.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(q), Attributes: map[string]string{
+	for _, q := range [][2]string{{BillingQueue, BillingDLQ}, {EmailQueue, EmailDLQ}} {
+		out, err := w.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(q[0]), Attributes: map[string]string{
 			"VisibilityTimeout": "2",
-			"RedrivePolicy":     `{"deadLetterTargetArn":"` + qARN(dlq) + `","maxReceiveCount":"3"}`,
+			"RedrivePolicy":     `{"deadLetterTargetArn":"` + qARN(q[1]) + `","maxReceiveCount":"3"}`,
 		}})
 		if err != nil {
 			return err
 		}
-		w.queueURLs[q] = aws.ToString(out.QueueUrl)
+		w.queueURLs[q[0]] = aws.ToString(out.QueueUrl)
+		w.truth.edge(queue(q[0]), queue(q[1]), true, "redrive policy")
 	}
+	out, err := w.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(AnalyticsQueue), Attributes: map[string]string{"VisibilityTimeout": "5"}})
+	if err != nil {
+		return err
+	}
+	w.queueURLs[AnalyticsQueue] = aws.ToString(out.QueueUrl)
 	topic, err := w.sns.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(OrdersTopic)})
 	if err != nil {
 		return err
 	}
+	w.topicARN = aws.ToString(topic.TopicArn)
+	w.truth.edge(fn("orders-api"), topicC, false, "Publish in orders-api's code")
 	if _, err := w.sns.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN(EmailQueue))}); err != nil {
 		return err
 	}
+	w.truth.edge(topicC, queue(EmailQueue), true, "subscription")
+	if _, err := w.sns.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN(AnalyticsQueue)),
+		Attributes: map[string]string{"RawMessageDelivery": "true"}}); err != nil {
+		return err
+	}
+	w.truth.edge(topicC, queue(AnalyticsQueue), true, "subscription (raw delivery)")
 	if _, err := w.eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(BusName)}); err != nil {
 		return err
 	}
+	w.truth.edge(fn("orders-api"), bus, false, "PutEvents in orders-api's code")
 	pattern := `{"source":["orders.api"],"detail-type":["OrderPlaced"]}`
-	targets := map[string]string{
-		"billing": qARN(BillingQueue),
-		"stock":   "arn:aws:lambda:" + Region + ":" + Account + ":function:reserve-stock",
-		"email":   aws.ToString(topic.TopicArn),
+	targets := []struct {
+		rule, arn string
+		to        tracing.Component
+	}{
+		{"billing", qARN(BillingQueue), queue(BillingQueue)},
+		{"stock", "arn:aws:lambda:" + Region + ":" + Account + ":function:reserve-stock", fn("reserve-stock")},
+		{"email", aws.ToString(topic.TopicArn), topicC},
 	}
-	for rule, arn := range targets {
-		if _, err := w.eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("order-placed-" + rule), EventBusName: aws.String(BusName), EventPattern: aws.String(pattern)}); err != nil {
+	for _, t := range targets {
+		rule := "order-placed-" + t.rule
+		if _, err := w.eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(rule), EventBusName: aws.String(BusName), EventPattern: aws.String(pattern)}); err != nil {
 			return err
 		}
-		if _, err := w.eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("order-placed-" + rule), EventBusName: aws.String(BusName), Targets: []ebtypes.Target{{Id: aws.String(rule), Arn: aws.String(arn)}}}); err != nil {
+		if _, err := w.eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(rule), EventBusName: aws.String(BusName), Targets: []ebtypes.Target{{Id: aws.String(t.rule), Arn: aws.String(t.arn)}}}); err != nil {
 			return err
 		}
+		w.truth.edge(bus, t.to, true, "rule "+rule)
 	}
+	// The world's consumers poll as Lambda's event source mappings do.
+	for q, f := range map[string]string{BillingQueue: "charge-card", EmailQueue: "send-email", AnalyticsQueue: "record-analytics"} {
+		w.truth.edge(queue(q), fn(f), true, "event source mapping")
+	}
+	w.truth.edge(fn("send-email"), queue(EmailDLQ), false, "send-email parks undeliverable orders itself")
 	for _, f := range worldFns {
 		group := "/aws/lambda/" + f.name
 		if _, err := w.logs.CreateLogGroup(ctx, &cwl.CreateLogGroupInput{LogGroupName: aws.String(group)}); err != nil {
@@ -226,6 +283,7 @@ func (w *World) setup(ctx context.Context) error {
 		// The consumers poll their queues as these event source mappings would.
 		w.srv.AddEventSourceMapping(qARN(BillingQueue), "charge-card", 10)
 		w.srv.AddEventSourceMapping(qARN(EmailQueue), "send-email", 10)
+		w.srv.AddEventSourceMapping(qARN(AnalyticsQueue), "record-analytics", analyticsBatch)
 	}
 	return nil
 }
@@ -242,11 +300,15 @@ func (w *World) Run(ctx context.Context) error {
 		}()
 	}
 	run(w.flushLoop)
-	run(func(ctx context.Context) { w.consume(ctx, BillingQueue, "charge-card", w.chargeCard) })
-	run(func(ctx context.Context) { w.consume(ctx, EmailQueue, "send-email", w.sendEmail) })
+	run(func(ctx context.Context) { w.consume(ctx, BillingQueue, "charge-card", 1, w.chargeCard) })
+	run(func(ctx context.Context) { w.consume(ctx, EmailQueue, "send-email", 1, w.sendEmail) })
+	run(func(ctx context.Context) {
+		w.consume(ctx, AnalyticsQueue, "record-analytics", analyticsBatch, w.recordAnalytics)
+	})
 	interval := time.Duration(float64(time.Second) / w.cfg.Rate)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	hold := w.cfg.Hold
 	for {
 		select {
 		case <-ctx.Done():
@@ -259,6 +321,14 @@ func (w *World) Run(ctx context.Context) error {
 			}
 			return nil
 		case <-tick.C:
+			if hold != nil {
+				select {
+				case <-hold:
+					hold = nil
+				default:
+					continue
+				}
+			}
 			if w.cfg.MaxOrders > 0 && w.Orders() >= w.cfg.MaxOrders {
 				tick.Stop()
 				continue
@@ -313,6 +383,12 @@ type invocation struct {
 	trace   string
 	segment string
 	lines   []string
+	// quietReport leaves the failure out of a text-format REPORT line: Lambda
+	// writes Status there for runtime failures (timeouts, crashes), not for an
+	// error the handler threw.
+	quietReport bool
+	// links are X-Ray links to the traces of the messages a batch consumed.
+	links []map[string]string
 }
 
 func (w *World) begin(fn string, trace string) *invocation {
@@ -416,7 +492,7 @@ func (inv *invocation) end(status, errType string) time.Duration {
 		if inv.cold {
 			line += fmt.Sprintf("Init Duration: %.2f ms\t", initMS)
 		}
-		if status != "" {
+		if status != "" && !inv.quietReport {
 			line += "Status: " + status + "\t"
 			if errType != "" {
 				line += "Error Type: " + errType + "\t"
@@ -430,11 +506,15 @@ func (inv *invocation) end(status, errType string) time.Duration {
 		"start_time": float64(inv.start.UnixNano()) / 1e9, "end_time": float64(inv.start.UnixNano())/1e9 + ms/1000,
 		"aws":         map[string]any{"request_id": inv.req, "function_arn": "arn:aws:lambda:" + Region + ":" + Account + ":function:" + spec.name},
 		"annotations": map[string]any{"cold_start": inv.cold}}
+	if len(inv.links) > 0 {
+		seg["links"] = inv.links
+	}
 	if status != "" {
 		seg["fault"] = true
 		seg["cause"] = map[string]any{"exceptions": []any{map[string]any{"id": w.hex(16), "message": errType, "type": errType}}}
 	}
 	b, _ := json.Marshal(seg)
+	w.truth.invocation(spec.name, status != "")
 	w.mu.Lock()
 	w.segments = append(w.segments, string(b))
 	inv.inst.busy, inv.inst.lastUsed = false, time.Now()
@@ -503,16 +583,29 @@ func (w *World) flush(ctx context.Context) {
 
 var customers = []string{"ana", "bo", "chen", "dara", "eli", "fay", "gus", "hana", "ivo", "jun"}
 
-// placeOrder runs one orders-api invocation that puts OrderPlaced on the bus.
+// ceSource is the CloudEvents source of the orders the API wraps as CloudEvents.
+const ceSource = "/orders/api"
+
+// orderBranches is how many outcomes an OrderPlaced event has: billing, stock,
+// email and analytics.
+const orderBranches = 4
+
+// placeOrder runs one orders-api invocation that puts OrderPlaced on the bus:
+// one event, or for every seventh order two events (one per parcel) that share
+// the order and the invocation.
 func (w *World) placeOrder(ctx context.Context) {
 	w.mu.Lock()
 	w.orders++
 	n := w.orders
 	w.mu.Unlock()
-	root, parent := w.traceHeader()
+	w.truth.order1()
+	root, _ := w.traceHeader()
 	inv := w.begin("orders-api", root)
 	orderID := fmt.Sprintf("o-%06d", n)
-	r := w.float()
+	// Each order's outcome comes from the seed and its number alone, so a
+	// seeded world makes the same events whatever the goroutines' timing.
+	or := rand.New(rand.NewPCG(w.cfg.Seed, uint64(n)))
+	r := or.Float64()
 	card := "visa"
 	switch {
 	case r < w.cfg.DeclineRate:
@@ -520,39 +613,130 @@ func (w *World) placeOrder(ctx context.Context) {
 	case r < w.cfg.DeclineRate+w.cfg.TimeoutRate:
 		card = "slow-bank"
 	}
-	detail := map[string]any{"order_id": orderID, "customer": customers[n%len(customers)], "total": math.Round(5+w.float()*200*100) / 100, "currency": "EUR", "card": card}
-	var detailJSON []byte
-	if n%5 == 0 {
-		// Some producers wrap the payload as a CloudEvent (structured mode).
-		ce := map[string]any{"specversion": "1.0", "id": w.uuid(), "source": "/orders/api", "type": "com.example.order.placed", "time": time.Now().UTC().Format(time.RFC3339), "datacontenttype": "application/json", "data": detail}
-		detailJSON, _ = json.Marshal(ce)
-	} else {
-		detailJSON, _ = json.Marshal(detail)
+	total := math.Round(5+or.Float64()*200*100) / 100
+	if n%10 == 0 {
+		w.publishDirect(ctx, inv, root, orderID, map[string]any{"order_id": orderID, "customer": customers[n%len(customers)], "total": total, "currency": "EUR", "card": card})
+		return
+	}
+	parts := 1
+	if n%7 == 3 {
+		parts = 2
+	}
+	var entries []ebtypes.PutEventsRequestEntry
+	ceIDs := make([]string, parts)
+	handles := make([]int, parts)
+	for p := range parts {
+		detail := map[string]any{"order_id": orderID, "customer": customers[n%len(customers)], "total": total, "currency": "EUR", "card": card}
+		label := "order " + orderID
+		if parts > 1 {
+			detail["parcel"] = p + 1
+			label += fmt.Sprintf(" part %d", p+1)
+		}
+		// Recorded before PutEvents: its targets may run before it returns.
+		h := w.truth.event(label, orderBranches)
+		handles[p] = h
+		w.truth.tag(h, orderTag(detail))
+		var detailJSON []byte
+		if n%5 == 0 {
+			// Some producers wrap the payload as a CloudEvent (structured mode).
+			ceIDs[p] = w.uuid()
+			ce := map[string]any{"specversion": "1.0", "id": ceIDs[p], "source": ceSource, "type": "com.example.order.placed", "time": time.Now().UTC().Format(time.RFC3339), "datacontenttype": "application/json", "data": detail}
+			detailJSON, _ = json.Marshal(ce)
+			w.truth.key(h, tracing.KeyCloudEventID, tracing.CloudEventKey(ceSource, ceIDs[p]).Value)
+		} else {
+			detailJSON, _ = json.Marshal(detail)
+		}
+		w.truth.key(h, tracing.KeyRequestID, inv.req)
+		w.truth.trace(h, root)
+		w.truth.key(h, tracing.KeyCorrelation, "correlation_id="+orderID)
+		w.truth.step(h, tracing.ComponentFunction, "orders-api")
+		w.truth.step(h, tracing.ComponentBus, BusName)
+		entries = append(entries, ebtypes.PutEventsRequestEntry{
+			Source: aws.String("orders.api"), DetailType: aws.String("OrderPlaced"), Detail: aws.String(string(detailJSON)),
+			EventBusName: aws.String(BusName), TraceHeader: aws.String("Root=" + root + ";Parent=" + inv.segment + ";Sampled=1"),
+		})
 	}
 	inv.log("INFO", "placing order", map[string]any{"order_id": orderID, "correlation_id": orderID})
-	out, err := w.eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
-		Source: aws.String("orders.api"), DetailType: aws.String("OrderPlaced"), Detail: aws.String(string(detailJSON)),
-		EventBusName: aws.String(BusName), TraceHeader: aws.String("Root=" + root + ";Parent=" + parent + ";Sampled=1"),
-	}}})
-	if err != nil || out.FailedEntryCount > 0 {
+	out, err := w.eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
+	if err != nil || out.FailedEntryCount > 0 || len(out.Entries) != parts {
+		for _, h := range handles {
+			w.truth.forget(h)
+		}
 		inv.log("ERROR", "PutEvents failed", map[string]any{"order_id": orderID})
 		inv.end("error", "EventBridge.PutEventsFailed")
 		return
 	}
-	eventID := aws.ToString(out.Entries[0].EventId)
-	inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "published_event_id": eventID})
-	w.span(root, "orders-api", inv, "orders publish", oteltrace.SpanKindProducer, "aws.eventbridge", "publish", BusName, eventID, time.Duration(float64(time.Millisecond)*fnByName("orders-api").baseMS))
+	for p, e := range out.Entries {
+		eventID := aws.ToString(e.EventId)
+		w.truth.key(handles[p], tracing.KeyEventID, eventID)
+		inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "correlation_id": orderID, "published_event_id": eventID})
+		w.span(root, "orders-api", inv, "orders publish", oteltrace.SpanKindProducer, "aws.eventbridge", "publish", BusName, eventID, time.Duration(float64(time.Millisecond)*fnByName("orders-api").baseMS))
+	}
 	inv.end("", "")
-	if w.float() < w.cfg.PoisonRate {
+	if or.Float64() < w.cfg.PoisonRate {
 		// A malformed message sent straight to the queue by a buggy producer.
-		_, _ = w.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(w.queueURLs[BillingQueue]), MessageBody: aws.String(`{"order_id": "` + orderID + `", "total": 12.5,`)})
+		out, err := w.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(w.queueURLs[BillingQueue]), MessageBody: aws.String(`{"order_id": "` + orderID + `", "total": 12.5,`)})
+		if err == nil {
+			h := w.truth.event("poison "+orderID, 1)
+			w.truth.key(h, tracing.KeyMessageID, aws.ToString(out.MessageId))
+			w.truth.step(h, tracing.ComponentQueue, BillingQueue)
+		}
 	}
 }
 
-// consume polls a queue with the SDK as Lambda's event source mapping does,
-// one invocation per message; a failed invocation leaves the message for retry.
-func (w *World) consume(ctx context.Context, queue, fn string, handle func(ctx context.Context, inv *invocation, m sqstypes.Message) (string, string)) {
+// publishDirect is orders-api publishing a structured-mode CloudEvent straight
+// to the order-events topic, without the bus: it reaches send-email (SNS
+// envelope) and record-analytics (raw delivery) only.
+func (w *World) publishDirect(ctx context.Context, inv *invocation, root, orderID string, detail map[string]any) {
+	h := w.truth.event("order "+orderID+" (cloudevent to sns)", 2)
+	w.truth.tag(h, orderTag(detail))
+	ceID := w.uuid()
+	ce, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": ceID, "source": ceSource, "type": "com.example.order.placed",
+		"time": time.Now().UTC().Format(time.RFC3339), "datacontenttype": "application/json", "data": detail})
+	w.truth.key(h, tracing.KeyCloudEventID, tracing.CloudEventKey(ceSource, ceID).Value)
+	w.truth.key(h, tracing.KeyRequestID, inv.req)
+	w.truth.trace(h, root)
+	w.truth.key(h, tracing.KeyCorrelation, "correlation_id="+orderID)
+	w.truth.step(h, tracing.ComponentFunction, "orders-api")
+	w.truth.step(h, tracing.ComponentTopic, OrdersTopic)
+	inv.log("INFO", "placing order", map[string]any{"order_id": orderID, "correlation_id": orderID})
+	out, err := w.sns.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(w.topicARN), Message: aws.String(string(ce))})
+	if err != nil {
+		w.truth.forget(h)
+		inv.log("ERROR", "Publish failed", map[string]any{"order_id": orderID})
+		inv.end("error", "SNS.PublishFailed")
+		return
+	}
+	snsID := aws.ToString(out.MessageId)
+	// The producer span names the SNS MessageId, so flowtop can know it.
+	w.truth.key(h, tracing.KeySNSMessageID, snsID)
+	inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "correlation_id": orderID, "published_event_id": ceID})
+	w.span(root, "orders-api", inv, OrdersTopic+" publish", oteltrace.SpanKindProducer, "aws_sns", "publish", OrdersTopic, snsID, time.Duration(float64(time.Millisecond)*fnByName("orders-api").baseMS))
+	inv.end("", "")
+}
+
+// handled is what a consumer did with one message: status "" (done),
+// "error" or "timeout" (left for retry), and parked when it moved the message
+// to a DLQ itself.
+type handled struct {
+	status, errType string
+	parked          bool
+}
+
+// consume polls a queue with the SDK as Lambda's event source mapping does:
+// one invocation per batch of up to batch messages. A failed invocation leaves
+// its messages for retry; the queue's redrive policy dead-letters them after
+// three receives.
+func (w *World) consume(ctx context.Context, queue, fn string, batch int, handle func(ctx context.Context, inv *invocation, m sqstypes.Message, ev msgEvent) handled) {
 	for ctx.Err() == nil {
+		if batch > 1 {
+			// A batching window (MaximumBatchingWindowInSeconds) lets messages gather.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(batchWindow):
+			}
+		}
 		out, err := w.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.queueURLs[queue]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"}})
 		if err != nil {
@@ -563,106 +747,290 @@ func (w *World) consume(ctx context.Context, queue, fn string, handle func(ctx c
 			}
 			continue
 		}
+		var groups [][]sqstypes.Message
+		for i := 0; i < len(out.Messages); i += batch {
+			groups = append(groups, out.Messages[i:min(i+batch, len(out.Messages))])
+		}
 		var wg sync.WaitGroup
-		for _, m := range out.Messages {
+		for _, msgs := range groups {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				trace := ""
-				if h := m.Attributes["AWSTraceHeader"]; h != "" {
-					trace = strings.TrimPrefix(strings.Split(h, ";")[0], "Root=")
-				}
-				if trace == "" {
-					trace, _ = w.traceHeader()
-				}
-				inv := w.begin(fn, trace)
-				status, errType := handle(ctx, inv, m)
-				took := inv.end(status, errType)
-				w.span(trace, fn, inv, queue+" process", oteltrace.SpanKindConsumer, "aws_sqs", "process", queue, aws.ToString(m.MessageId), took, status)
-				if status == "" {
-					_, _ = w.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(w.queueURLs[queue]), ReceiptHandle: m.ReceiptHandle})
-				}
+				w.invokeBatch(ctx, queue, fn, msgs, handle)
 			}()
 		}
 		wg.Wait()
 	}
 }
 
+// invokeBatch runs one invocation of fn over msgs, and records the truth.
+func (w *World) invokeBatch(ctx context.Context, queue, fn string, msgs []sqstypes.Message, handle func(ctx context.Context, inv *invocation, m sqstypes.Message, ev msgEvent) handled) {
+	trace := ""
+	if len(msgs) == 1 {
+		if h := msgs[0].Attributes["AWSTraceHeader"]; h != "" {
+			trace = strings.TrimPrefix(strings.Split(h, ";")[0], "Root=")
+		}
+	}
+	if trace == "" {
+		// A batch runs in a trace of its own, as Lambda starts one per invocation.
+		trace, _ = w.traceHeader()
+	}
+	inv := w.begin(fn, trace)
+	if len(msgs) > 1 {
+		// As Lambda does for a batch: link the invocation to each message's trace.
+		for _, m := range msgs {
+			if root, parent := headerIDs(m.Attributes["AWSTraceHeader"]); root != "" && parent != "" {
+				inv.links = append(inv.links, map[string]string{"trace_id": root, "id": parent})
+			}
+		}
+	}
+	evs := make([]msgEvent, len(msgs))
+	results := make([]handled, len(msgs))
+	failed := handled{}
+	for i, m := range msgs {
+		evs[i] = w.eventOf(aws.ToString(m.Body), aws.ToString(m.MessageId))
+		results[i] = handle(ctx, inv, m, evs[i])
+		if results[i].status != "" && failed.status == "" {
+			failed = results[i]
+		}
+	}
+	took := inv.end(failed.status, failed.errType)
+	for i, m := range msgs {
+		ev, res := evs[i], results[i]
+		h := ev.handle
+		w.truth.key(h, tracing.KeyMessageID, aws.ToString(m.MessageId))
+		w.truth.key(h, tracing.KeyRequestID, inv.req)
+		w.truth.trace(h, trace)
+		if ev.snsID != "" || queue == AnalyticsQueue {
+			w.truth.step(h, tracing.ComponentTopic, OrdersTopic)
+		}
+		w.truth.step(h, tracing.ComponentQueue, queue)
+		w.truth.step(h, tracing.ComponentFunction, fn)
+		w.span(trace, fn, inv, queue+" process", oteltrace.SpanKindConsumer, "aws_sqs", "process", queue, aws.ToString(m.MessageId), took, failed.status)
+		switch {
+		case failed.status == "":
+			_, _ = w.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(w.queueURLs[queue]), ReceiptHandle: m.ReceiptHandle})
+			if res.parked {
+				// The notification, with its SNS MessageId, now sits in a DLQ where flowtop can read it.
+				w.truth.key(h, tracing.KeySNSMessageID, ev.snsID)
+				w.truth.outcome(h, "dead-lettered")
+			} else {
+				w.truth.outcome(h, "ok")
+			}
+		case receives(m) >= 3 && (queue == BillingQueue || queue == EmailQueue):
+			// The redrive policy moves it to the DLQ at its next receive.
+			dlq := BillingDLQ
+			if queue == EmailQueue {
+				dlq = EmailDLQ
+			}
+			w.truth.key(h, tracing.KeySNSMessageID, ev.snsID)
+			w.truth.step(h, tracing.ComponentQueue, dlq)
+			w.truth.outcome(h, "dead-lettered")
+		}
+	}
+}
+
+// headerIDs reads Root and Parent from an X-Ray trace header.
+func headerIDs(h string) (root, parent string) {
+	for _, f := range strings.Split(h, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
+		switch k {
+		case "Root":
+			root = v
+		case "Parent":
+			parent = v
+		}
+	}
+	return root, parent
+}
+
+func receives(m sqstypes.Message) int {
+	n, _ := strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
+	return n
+}
+
+// msgEvent is what a consumer reads from a message body: the event inside it
+// and the world's record of that event.
+type msgEvent struct {
+	handle        int // in the truth record; 0 when unknown
+	eventID, ceID string
+	snsID         string
+	order         map[string]any
+	err           error
+}
+
+// id is the event ID a consumer logs as event_id: the CloudEvents id when the
+// event is a CloudEvent, else the EventBridge id.
+func (e msgEvent) id() string {
+	if e.ceID != "" {
+		return e.ceID
+	}
+	return e.eventID
+}
+
+// eventOf reads an SQS body (an EventBridge event, raw or inside an SNS
+// notification) and finds the event in the truth record, by the event ID or,
+// for a body that is no event, by the message ID.
+func (w *World) eventOf(body, msgID string) msgEvent {
+	var ev msgEvent
+	var note struct{ Type, MessageId, Message string }
+	if json.Unmarshal([]byte(body), &note) == nil && note.Type == "Notification" {
+		ev.snsID, body = note.MessageId, note.Message
+	}
+	ev.eventID, ev.ceID, ev.order, ev.err = orderOf(body)
+	if ev.eventID != "" {
+		ev.handle = w.truth.find(tracing.Key{Kind: tracing.KeyEventID, Value: ev.eventID})
+	}
+	if ev.handle == 0 && ev.order != nil {
+		ev.handle = w.truth.findTag(orderTag(ev.order))
+	}
+	if ev.handle == 0 {
+		ev.handle = w.truth.find(tracing.Key{Kind: tracing.KeyMessageID, Value: msgID})
+	}
+	return ev
+}
+
+// chance is a number in [0, 1) fixed by the seed, salt, the event and the
+// delivery attempt, for outcomes that must not depend on timing.
+func (w *World) chance(salt string, ev msgEvent, attempt int) float64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(salt + "/" + orderTag(ev.order) + "/" + strconv.Itoa(attempt)))
+	return rand.New(rand.NewPCG(w.cfg.Seed, h.Sum64())).Float64()
+}
+
+// orderTag is the world's own name for one event of an order: its order_id
+// and parcel number.
+func orderTag(detail map[string]any) string {
+	return fmt.Sprint(detail["order_id"], "#", detail["parcel"])
+}
+
 // orderOf reads the order from an EventBridge envelope (detail, or a
 // CloudEvent's data inside it).
-func orderOf(body string) (eventID string, order map[string]any, err error) {
+func orderOf(body string) (eventID, ceID string, order map[string]any, err error) {
 	var env struct {
-		ID     string         `json:"id"`
-		Detail map[string]any `json:"detail"`
+		ID          string         `json:"id"`
+		Detail      map[string]any `json:"detail"`
+		SpecVersion string         `json:"specversion"`
+		Data        map[string]any `json:"data"`
 	}
 	if err := json.Unmarshal([]byte(body), &env); err != nil {
-		return "", nil, err
+		return "", "", nil, err
+	}
+	if env.SpecVersion != "" && env.Data != nil {
+		return "", env.ID, env.Data, nil // a CloudEvent published as it is
 	}
 	order = env.Detail
 	if data, ok := env.Detail["data"].(map[string]any); ok && env.Detail["specversion"] != nil {
 		order = data
+		ceID, _ = env.Detail["id"].(string)
 	}
 	if order == nil {
-		return env.ID, nil, errors.New("no detail")
+		return env.ID, ceID, nil, errors.New("no detail")
 	}
-	return env.ID, order, nil
+	return env.ID, ceID, order, nil
 }
 
-func (w *World) chargeCard(ctx context.Context, inv *invocation, m sqstypes.Message) (string, string) {
+func (w *World) chargeCard(ctx context.Context, inv *invocation, m sqstypes.Message, ev msgEvent) handled {
 	msgID := aws.ToString(m.MessageId)
-	eventID, order, err := orderOf(aws.ToString(m.Body))
-	if err != nil {
-		inv.log("ERROR", "cannot parse order: "+err.Error(), map[string]any{"messageId": msgID})
-		return "error", "SyntaxError"
+	if ev.err != nil {
+		inv.log("ERROR", "cannot parse order: "+ev.err.Error(), map[string]any{"messageId": msgID})
+		return handled{status: "error", errType: "SyntaxError"}
 	}
-	fields := map[string]any{"messageId": msgID, "eventId": eventID, "order_id": order["order_id"], "correlation_id": order["order_id"]}
+	fields := map[string]any{"messageId": msgID, "event_id": ev.id(), "order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"]}
 	inv.log("INFO", "charging card", fields)
-	switch order["card"] {
+	switch ev.order["card"] {
 	case "declined":
 		inv.log("ERROR", "CardDeclined: insufficient funds", fields)
-		return "error", "CardDeclined"
+		return handled{status: "error", errType: "CardDeclined"}
 	case "slow-bank":
-		if w.float() < 0.7 {
-			return "timeout", "Sandbox.Timedout"
+		if w.chance("charge-card", ev, receives(m)) < 0.7 {
+			return handled{status: "timeout", errType: "Sandbox.Timedout"}
 		}
 	}
 	inv.log("INFO", "charged", fields)
-	return "", ""
+	return handled{}
 }
 
-func (w *World) sendEmail(ctx context.Context, inv *invocation, m sqstypes.Message) (string, string) {
+// sendEmail reads the SNS notification. An order whose customer has no valid
+// address is parked in email-dlq by the function itself: it re-sends the body
+// there (a new MessageId) and lets the original be deleted.
+func (w *World) sendEmail(ctx context.Context, inv *invocation, m sqstypes.Message, ev msgEvent) handled {
 	msgID := aws.ToString(m.MessageId)
-	var note struct {
-		MessageId, Message string
-	}
-	if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &note); err != nil {
+	if ev.snsID == "" {
 		inv.log("ERROR", "not an SNS notification", map[string]any{"messageId": msgID})
-		return "error", "ValueError"
+		return handled{status: "error", errType: "ValueError"}
 	}
-	eventID, order, err := orderOf(note.Message)
-	if err != nil {
-		return "error", "ValueError"
+	if ev.err != nil {
+		inv.log("ERROR", "no order in the notification", map[string]any{"messageId": msgID})
+		return handled{status: "error", errType: "ValueError"}
 	}
-	inv.log("INFO", "sending confirmation email", map[string]any{"messageId": msgID, "eventId": eventID, "order_id": order["order_id"], "correlation_id": order["order_id"]})
-	if w.float() < 0.01 {
-		inv.log("ERROR", "SMTP 451 temporary failure", map[string]any{"messageId": msgID})
-		return "error", "SMTPTemporaryError"
+	fields := map[string]any{"messageId": msgID, "event_id": ev.id(), "order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"]}
+	if ev.eventID == "" && ev.ceID != "" && ev.order["customer"] == "ana" {
+		// No template for this customer's locale: every attempt fails, and the
+		// redrive policy dead-letters the notification.
+		inv.log("ERROR", "TemplateMissing: no email template for the customer's locale", fields)
+		return handled{status: "error", errType: "TemplateMissing"}
 	}
-	return "", ""
+	if ev.order["customer"] == "fay" && ev.ceID != "" {
+		out, err := w.sqs.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(w.queueURLs[EmailDLQ]), MessageBody: m.Body})
+		if err != nil {
+			inv.log("ERROR", "cannot park the message", fields)
+			return handled{status: "error", errType: "ParkFailed"}
+		}
+		w.truth.key(ev.handle, tracing.KeyMessageID, aws.ToString(out.MessageId))
+		w.truth.step(ev.handle, tracing.ComponentQueue, EmailDLQ)
+		inv.log("WARN", "no valid address: parked in "+EmailDLQ, fields)
+		return handled{parked: true}
+	}
+	inv.log("INFO", "sending confirmation email", fields)
+	if w.chance("send-email", ev, receives(m)) < 0.01 {
+		inv.log("ERROR", "SMTP 451 temporary failure", fields)
+		return handled{status: "error", errType: "SMTPTemporaryError"}
+	}
+	return handled{}
+}
+
+// recordAnalytics takes the raw EventBridge events of a batch.
+func (w *World) recordAnalytics(ctx context.Context, inv *invocation, m sqstypes.Message, ev msgEvent) handled {
+	fields := map[string]any{"messageId": aws.ToString(m.MessageId), "event_id": ev.id()}
+	if ev.err == nil {
+		fields["order_id"], fields["correlation_id"] = ev.order["order_id"], ev.order["order_id"]
+	}
+	inv.log("INFO", "order recorded", fields)
+	return handled{}
 }
 
 // reserveStock is the EventBridge→Lambda target, run by the sandbox's async invoke.
 func (w *World) reserveStock(ctx context.Context, payload []byte) ([]byte, error) {
-	eventID, order, err := orderOf(string(payload))
+	ev := w.eventOf(string(payload), "")
 	root, _ := w.traceHeader()
 	inv := w.begin("reserve-stock", root)
-	if err != nil {
+	w.truth.key(ev.handle, tracing.KeyRequestID, inv.req)
+	w.truth.trace(ev.handle, root)
+	w.truth.step(ev.handle, tracing.ComponentFunction, "reserve-stock")
+	if ev.err != nil {
 		inv.log("ERROR", "bad event", nil)
-		inv.end("error", "KeyError")
-		return nil, err
+		took := inv.end("error", "KeyError")
+		w.span(root, "reserve-stock", inv, "reserve-stock process", oteltrace.SpanKindConsumer, "aws.eventbridge", "process", BusName, ev.eventID, took, "error")
+		w.truth.outcome(ev.handle, "failed")
+		return nil, ev.err
 	}
-	inv.log("INFO", "reserving stock", map[string]any{"eventId": eventID, "order_id": order["order_id"]})
-	inv.end("", "")
+	fields := map[string]any{"event_id": ev.id(), "order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"]}
+	inv.log("INFO", "reserving stock", fields)
+	if w.chance("reserve-stock", ev, 1) < 0.08 {
+		// The handler throws: the runtime logs the error, X-Ray marks a fault,
+		// and a text-format REPORT line says nothing about it, as Lambda's does.
+		fields["errorType"], fields["errorMessage"] = "OutOfStock", "no stock left for the order"
+		inv.log("ERROR", "Invoke Error", fields)
+		inv.quietReport = true
+		took := inv.end("error", "OutOfStock")
+		w.span(root, "reserve-stock", inv, "reserve-stock process", oteltrace.SpanKindConsumer, "aws.eventbridge", "process", BusName, ev.eventID, took, "error")
+		w.truth.outcome(ev.handle, "failed")
+		return nil, errors.New("OutOfStock: no stock left for the order")
+	}
+	took := inv.end("", "")
+	w.span(root, "reserve-stock", inv, "reserve-stock process", oteltrace.SpanKindConsumer, "aws.eventbridge", "process", BusName, ev.eventID, took)
+	w.truth.outcome(ev.handle, "ok")
 	return []byte(`{"reserved":true}`), nil
 }
 

@@ -161,6 +161,26 @@ func parseTime(s string) time.Time {
 	return time.Time{}
 }
 
+// flowtopReplayPrefix marks the resource flowtop's replay adds to an event
+// it puts on a bus: the original's ID follows.
+const flowtopReplayPrefix = "arn:aws:flowtop:::replay-of/"
+
+// flowtopReplayOf returns the original ID an EventBridge event's resources
+// name as flowtop's replay-of marker, or "".
+func flowtopReplayOf(obj map[string]any) string {
+	res, _ := obj["resources"].([]any)
+	for _, r := range res {
+		if s, ok := r.(string); ok && strings.HasPrefix(s, flowtopReplayPrefix) && len(s) <= len(flowtopReplayPrefix)+256 {
+			return strings.TrimPrefix(s, flowtopReplayPrefix)
+		}
+	}
+	return ""
+}
+
+// ReplayEventID is the key value of an EventBridge archive replay of event
+// id by the replay named name: the replayed event is an event of its own.
+func ReplayEventID(id, name string) string { return id + " replay " + name }
+
 // add appends one layer and links it to the previous one.
 func (u *Unwrapped) add(env Envelope) {
 	if n := len(u.Layers); n > 0 && len(env.Keys) > 0 {
@@ -226,7 +246,19 @@ func (u *Unwrapped) unwrap(obj map[string]any, raw []byte, depth int, opts Unwra
 		u.inner(field(obj, "Message"), depth, opts)
 	case isEventBridge(obj):
 		env := Envelope{Kind: EnvelopeEventBridge, Type: strField(obj, "detail-type"), Source: strField(obj, "source"), Time: parseTime(strField(obj, "time"))}
-		env.Keys = append(env.Keys, Key{Kind: KeyEventID, Value: strField(obj, "id")})
+		id := strField(obj, "id")
+		if name := strField(obj, "replay-name"); name != "" && id != "" && len(name) <= 64 {
+			// An archive replay: its own event, linked to the original
+			// (whose id it may repeat), never merged into it.
+			orig := Key{Kind: KeyEventID, Value: id}
+			id = ReplayEventID(id, name)
+			u.Relations = append(u.Relations, Relation{From: Key{Kind: KeyEventID, Value: id}, To: orig, Kind: RelReplayOf, Evidence: "EventBridge replay-name " + name})
+		}
+		if orig := flowtopReplayOf(obj); orig != "" && orig != id && id != "" {
+			// flowtop's replay put it on the bus (see replay.ExecuteReplay).
+			u.Relations = append(u.Relations, Relation{From: Key{Kind: KeyEventID, Value: id}, To: Key{Kind: KeyEventID, Value: orig}, Kind: RelReplayOf, Evidence: "flowtop replay-of resource"})
+		}
+		env.Keys = append(env.Keys, Key{Kind: KeyEventID, Value: id})
 		if detail, ok := obj["detail"].(map[string]any); ok {
 			if env.Source == "aws.s3" {
 				if k := s3KeyFromDetail(detail); !k.IsZero() {

@@ -39,7 +39,8 @@ func TestUnwrapCorpus(t *testing.T) {
 		{"sqs/lambdago-sqs-event.json", "sqs", "message:MessageID_1"},
 		{"sqs/pt-py-s3SqsEvent.json", "sqs>s3", "message:ca3e7a89-c358-40e5-8aa0-5da01403c267 s3:xxx/test.pdf@00643717F9F8B85354"},
 		{"sns-eventbridge/dd-eventbridge_sns_event.json", "sns>eventbridge", "sns:12345678-90abc-def-1234-567890abcdef event:12345678-90abc-def-1234-567890abcdef"},
-		{"sns-eventbridge/pt-py-eventBridgeEvent.json", "eventbridge", "event:6a7e8feb-b491-4cf7-a9f1-bf3703467718"},
+		// An archive replay (top-level replay-name): its own event, replay-of the original.
+		{"sns-eventbridge/pt-py-eventBridgeEvent.json", "eventbridge", "event:6a7e8feb-b491-4cf7-a9f1-bf3703467718 replay replay_archive"},
 		{"sns-eventbridge/dd-s3_event.json", "s3", "s3:example-bucket/test/key@0A1B2C3D4E5F678901"},
 		{"sns-eventbridge/pt-py-s3EventBridgeNotificationObjectCreatedEvent.json", "eventbridge", "event:f5f1e65c-dc3a-93ca-6c1e-b1647eac7963 s3:example-bucket/IMG_m7fzo3.jpg@006408CAD69598B05E"},
 		{"sns-eventbridge/lambdago-sns-event.json", "sns", "sns:95df01b4-ee98-5cb9-9903-4c221d41eb5e"},
@@ -67,11 +68,17 @@ func TestUnwrapCorpus(t *testing.T) {
 					keyed++
 				}
 			}
-			if keyed > 1 && len(u.Relations) != keyed-1 {
+			carries := 0
+			for _, r := range u.Relations {
+				if r.Kind == RelCarries {
+					carries++
+				}
+			}
+			if keyed > 1 && carries != keyed-1 {
 				t.Errorf("relations = %v, want %d carries", u.Relations, keyed-1)
 			}
 			for _, r := range u.Relations {
-				if r.Kind != RelCarries || r.Evidence == "" {
+				if (r.Kind != RelCarries && r.Kind != RelReplayOf) || r.Evidence == "" {
 					t.Errorf("relation %+v: want carries with evidence", r)
 				}
 			}
@@ -181,4 +188,40 @@ func FuzzUnwrap(f *testing.F) {
 		}
 		_ = UnwrapRecords(b, UnwrapOptions{})
 	})
+}
+
+// TestUnwrapArchiveReplay: an EventBridge archive replay (replay-name) is an
+// event of its own, related to its original by RelReplayOf.
+func TestUnwrapArchiveReplay(t *testing.T) {
+	t.Parallel()
+	body := `{"version":"0","id":"4b2c1f8e-7c1d-4b0e-9a3e-5d6f7a8b9c0d","detail-type":"OrderPlaced","source":"orders.api","account":"000000000000",` +
+		`"time":"2026-11-23T10:00:00Z","region":"us-east-1","resources":[],"replay-name":"fix-billing","detail":{"order_id":"o-1"}}`
+	u := Unwrap([]byte(body))
+	want := Key{Kind: KeyEventID, Value: ReplayEventID("4b2c1f8e-7c1d-4b0e-9a3e-5d6f7a8b9c0d", "fix-billing")}
+	if len(u.Layers) == 0 || u.Layers[0].Keys[0] != want {
+		t.Fatalf("layers %+v", u.Layers)
+	}
+	found := false
+	for _, r := range u.Relations {
+		if r.Kind == RelReplayOf && r.From == want && r.To == (Key{Kind: KeyEventID, Value: "4b2c1f8e-7c1d-4b0e-9a3e-5d6f7a8b9c0d"}) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no replay-of relation in %+v", u.Relations)
+	}
+}
+
+// TestUnwrapFlowtopReplay: an event flowtop's replay put on a bus names its
+// original in its resources; it is replay-of that original.
+func TestUnwrapFlowtopReplay(t *testing.T) {
+	t.Parallel()
+	body := `{"version":"0","id":"9d0e1f2a-3b4c-4d5e-8f60-718293a4b5c6","detail-type":"OrderPlaced","source":"orders.api","account":"000000000000",` +
+		`"time":"2026-11-23T10:05:00Z","region":"us-east-1","resources":["arn:aws:flowtop:::replay-of/4b2c1f8e-7c1d-4b0e-9a3e-5d6f7a8b9c0d"],"detail":{"order_id":"o-1"}}`
+	u := Unwrap([]byte(body))
+	want := Relation{From: Key{Kind: KeyEventID, Value: "9d0e1f2a-3b4c-4d5e-8f60-718293a4b5c6"}, To: Key{Kind: KeyEventID, Value: "4b2c1f8e-7c1d-4b0e-9a3e-5d6f7a8b9c0d"},
+		Kind: RelReplayOf, Evidence: "flowtop replay-of resource"}
+	if len(u.Relations) != 1 || u.Relations[0] != want {
+		t.Errorf("relations %+v", u.Relations)
+	}
 }

@@ -24,6 +24,9 @@ type LogOptions struct {
 	// CorrelationFields are app-log JSON fields (or dotted paths) whose values
 	// identify events, such as order_id; each becomes a KeyCorrelation key.
 	CorrelationFields []string
+	// CloudEventIDFields are further app-log JSON fields (or dotted paths)
+	// whose values are CloudEvents ids, beyond ce_id, ce-id and ceId.
+	CloudEventIDFields []string
 }
 
 // maxLogLine bounds what ParseLambdaLog interprets; CloudWatch caps events at 256 KiB.
@@ -66,7 +69,7 @@ func ParseLambdaLog(in LogInput, opts LogOptions) Observation {
 }
 
 type logParser struct {
-	published []string // event IDs the line says were published
+	published []Key // keys the line says the invocation published
 	obs       *Observation
 	rec       *LogRecord
 	fn        string
@@ -99,11 +102,11 @@ func (p *logParser) finish() {
 			})
 		}
 	}
-	for _, id := range p.published {
+	for _, k := range p.published {
 		if p.rec.RequestID != "" {
 			p.obs.Relations = append(p.obs.Relations, Relation{
-				From: Key{Kind: KeyRequestID, Value: p.rec.RequestID}, To: Key{Kind: KeyEventID, Value: id},
-				Kind: RelPublished, Evidence: "published_event_id in the producer's log",
+				From: Key{Kind: KeyRequestID, Value: p.rec.RequestID}, To: k,
+				Kind: RelPublished, Evidence: publishedEvidence[k.Kind],
 			})
 		}
 	}
@@ -573,15 +576,65 @@ func (p *logParser) appFieldsNested(obj map[string]any) {
 	}
 }
 
-// eventFields reads EventBridge event IDs from an app JSON line: eventId or
-// event_id as an event the invocation handled, and published_event_id (or
-// publishedEventId) as one it published, which becomes a RelPublished
-// relation from the request once the request ID is known.
+// eventFields reads event IDs from an app JSON line. Field names say the
+// direction: eventId or event_id is an event the invocation handled (an
+// EventBridge id or a CloudEvents id: the graph joins it to whichever it
+// names), ce_id, ce-id, ceId and the configured CloudEventIDFields are
+// CloudEvents ids, and published_event_id, published_message_id (and their
+// camelCase forms) are what the invocation published, which become
+// RelPublished relations from the request once the request ID is known. The
+// event type, when the line names it (detail-type, event_type, ce_type, …),
+// is kept in LogRecord.EventType.
 func (p *logParser) eventFields(obj map[string]any) {
 	if id := strField(obj, "eventId", "event_id"); id != "" && len(id) <= 128 {
 		p.key(KeyEventID, id)
 	}
-	if id := strField(obj, "published_event_id", "publishedEventId"); id != "" && len(id) <= 128 {
-		p.published = append(p.published, id)
+	source := strField(obj, "ce_source", "ce-source", "ceSource")
+	if len(source) > 256 {
+		source = ""
 	}
+	if id := strField(obj, "ce_id", "ce-id", "ceId", "cloudevent_id", "cloudEventId"); id != "" && len(id) <= 128 {
+		p.ceKey(source, id)
+	}
+	for _, name := range p.opts.CloudEventIDFields {
+		if id := str(lookupPath(obj, name)); id != "" && len(id) <= 128 {
+			p.ceKey(source, id)
+		}
+	}
+	pub := func(kind KeyKind, names ...string) {
+		if id := strField(obj, names...); id != "" && len(id) <= 128 {
+			k := Key{Kind: kind, Value: id}
+			if kind == KeyCloudEventID {
+				k = CloudEventKey(source, id)
+			}
+			p.published = append(p.published, k)
+		}
+	}
+	pub(KeyEventID, "published_event_id", "publishedEventId")
+	pub(KeyMessageID, "published_message_id", "publishedMessageId", "sent_message_id", "sentMessageId")
+	pub(KeySNSMessageID, "published_sns_message_id", "publishedSnsMessageId")
+	pub(KeyCloudEventID, "published_ce_id", "publishedCeId", "published_cloudevent_id")
+	if t := strField(obj, "detail-type", "detail_type", "detailType", "event_type", "eventType", "ce_type", "ce-type", "ceType"); t != "" && len(t) <= 128 && p.rec.EventType == "" {
+		p.rec.EventType = t
+	}
+}
+
+// ceKey adds a CloudEvents key; without a logged source it is the id alone
+// (source ""), which the graph joins to the one CloudEvent with that id.
+func (p *logParser) ceKey(source, id string) {
+	k := CloudEventKey(source, id)
+	for _, have := range p.obs.Keys {
+		if have == k {
+			return
+		}
+	}
+	p.obs.Keys = append(p.obs.Keys, k)
+}
+
+// publishedEvidence names the field a RelPublished came from, per key kind.
+var publishedEvidence = map[KeyKind]string{
+	KeyEventID:      "published_event_id in the producer's log",
+	KeyMessageID:    "published_message_id in the producer's log",
+	KeySNSMessageID: "published_sns_message_id in the producer's log",
+	KeyCloudEventID: "published_ce_id in the producer's log",
 }

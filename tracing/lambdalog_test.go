@@ -244,3 +244,67 @@ func FuzzParseLambdaLog(f *testing.F) {
 		}
 	})
 }
+
+// TestParseEventFields: the IDs an app line names, and their direction, from
+// the field names Powertools users and the issue's ground truth use.
+func TestParseEventFields(t *testing.T) {
+	t.Parallel()
+	const req = "8f5d3a70-0b5e-4a8e-9d61-2f3c1b0e4a11"
+	rel := func(k Key) Relation {
+		return Relation{From: Key{Kind: KeyRequestID, Value: req}, To: k, Kind: RelPublished, Evidence: publishedEvidence[k.Kind]}
+	}
+	tests := []struct {
+		name   string
+		fields string
+		keys   []Key
+		rels   []Relation
+		typ    string
+	}{
+		{"consumer: message and event id", `"messageId":"m-1","event_id":"e-1"`,
+			[]Key{{KeyMessageID, "m-1"}, {KeyEventID, "e-1"}}, nil, ""},
+		{"consumer: CloudEvents id with its source", `"ce_id":"c-1","ce_source":"/orders"`,
+			[]Key{CloudEventKey("/orders", "c-1")}, nil, ""},
+		{"consumer: ce-id without a source", `"ce-id":"c-2","ce_type":"com.example.placed"`,
+			[]Key{CloudEventKey("", "c-2")}, nil, "com.example.placed"},
+		{"consumer: configured CloudEvents field", `"cloudevent":{"id":"c-3"}`,
+			[]Key{CloudEventKey("", "c-3")}, nil, ""},
+		{"producer: published_message_id is no consumption", `"published_message_id":"m-2"`,
+			nil, []Relation{rel(Key{KeyMessageID, "m-2"})}, ""},
+		{"producer: published_event_id and its type", `"published_event_id":"e-2","detail_type":"OrderPlaced"`,
+			nil, []Relation{rel(Key{KeyEventID, "e-2"})}, "OrderPlaced"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			line := `{"level":"INFO","message":"x","function_request_id":"` + req + `",` + tt.fields + `}`
+			o := ParseLambdaLog(LogInput{Group: "/aws/lambda/f", Message: line}, LogOptions{CloudEventIDFields: []string{"cloudevent.id"}})
+			var keys []Key
+			for _, k := range o.Keys {
+				if k.Kind != KeyRequestID {
+					keys = append(keys, k)
+				}
+			}
+			if !slicesEqual(keys, tt.keys) {
+				t.Errorf("keys %v, want %v", keys, tt.keys)
+			}
+			if !slicesEqual(o.Relations, tt.rels) {
+				t.Errorf("relations %v, want %v", o.Relations, tt.rels)
+			}
+			if o.Log.EventType != tt.typ {
+				t.Errorf("type %q, want %q", o.Log.EventType, tt.typ)
+			}
+		})
+	}
+}
+
+func slicesEqual[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -330,6 +330,9 @@ type LogRecord struct {
 	RequestID string
 	TraceID   TraceID
 	Message   string
+	// EventType is the event type the line names (detail-type, event_type,
+	// ce_type), when it names one.
+	EventType string
 	// Reason says why a line is LogUnparsed, or why part of it was ignored.
 	Reason string
 }
@@ -486,4 +489,15 @@ type QueueInfo struct {
 	IsDLQ           bool     // some RedrivePolicy names this queue
 	Sources         []string // source queues, for a DLQ
 	FIFO            bool
+}
+
+// CopyObservation says that the message or event named by copyKey is a copy
+// of original: a redrive (RelRedriveOf) or a replay (RelReplayOf). Whoever
+// sends the copy (flowtop's replay, a redrive tool) should hand it to the
+// graph at once, before the copy's consumers log it: the graph then keeps the
+// copy as an event of its own, linked to its original, although the two share
+// body IDs, request IDs, traces and correlation IDs.
+func CopyObservation(copyKey, original Key, kind RelKind, at time.Time, evidence string) Observation {
+	return Observation{Kind: ObsUnknown, Source: "replay", Time: at, Keys: []Key{copyKey},
+		Relations: []Relation{{From: copyKey, To: original, Kind: kind, Evidence: evidence}}}
 }
