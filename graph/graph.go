@@ -103,6 +103,7 @@ type Graph struct {
 	invTail *invocation
 	names   map[string]string   // canonical copies of function names, levels and error types
 	sp      spanStore           // traces and their spans (spans.go)
+	logs    logTail             // the newest log lines and reported invocations per function (logs.go)
 	fns     map[string]*fnStats // function name → stats
 	queues  map[string]tracing.QueueInfo
 	qSeen   map[string]time.Time
@@ -1020,6 +1021,7 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 			inv.logs[len(inv.logs)-1] = line
 			inv.logsCut++
 		}
+		g.logs.add(o, inv, &line, dup)
 	}
 	if r := o.Invocation; r != nil && inv.inv == nil {
 		cp := *r

@@ -35,6 +35,8 @@ type Feed interface {
 	Trace(id tracing.TraceID) (graph.Trace, error)
 	Totals() graph.Totals
 	Health() []tracing.SourceHealth
+	Logs(graph.LogQuery) graph.LogPage
+	FunctionDetail(name string) graph.FunctionDetail
 }
 
 // Searcher looks an ID up in the sources' history (CloudWatch Logs, X-Ray,

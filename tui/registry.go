@@ -6,7 +6,9 @@ import (
 	"github.com/flowtop/flowtop/tui/screens/dlqs"
 	"github.com/flowtop/flowtop/tui/screens/event"
 	"github.com/flowtop/flowtop/tui/screens/flows"
+	"github.com/flowtop/flowtop/tui/screens/fndetail"
 	"github.com/flowtop/flowtop/tui/screens/functions"
+	"github.com/flowtop/flowtop/tui/screens/logs"
 	"github.com/flowtop/flowtop/tui/screens/mapview"
 	"github.com/flowtop/flowtop/tui/screens/message"
 	"github.com/flowtop/flowtop/tui/screens/trace"
@@ -24,7 +26,10 @@ func registry(f Feed) []screen.Spec {
 		dlqmsgs.Spec(f),
 		message.Spec(),
 		mapview.Spec(f),
-		traces.Spec(f), trace.Spec(f),
+		traces.Spec(f),
+		trace.Spec(f),
+		logs.Spec(f),
+		fndetail.Spec(f),
 	}
 }
 

@@ -5,6 +5,7 @@ package fake
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ type Feed struct {
 	Ver      uint64
 	Reads    int // full reads (Totals calls), to see when the console reads
 	Searched map[string]bool
+	LogLines []graph.LogEntry // what Logs serves; nil: FakeLogLines(120)
 }
 
 // NewFeed returns 60 events, two functions, two queues and three DLQ messages.
@@ -202,4 +204,109 @@ func (s *Searcher) SearchHistory(ctx context.Context, id string, progress func(s
 		s.Feed.mu.Unlock()
 	}
 	return ctx.Err()
+}
+
+// Logs serves 120 log lines of charge-card and send-email, a minute apart
+// from Now back: START, app lines at every level (one JSON, one stack trace,
+// one with an escape sequence), END and REPORT. It honours the query like
+// the graph.
+func (f *Feed) Logs(q graph.LogQuery) graph.LogPage {
+	f.mu.Lock()
+	lines := f.LogLines
+	f.mu.Unlock()
+	if lines == nil {
+		lines = FakeLogLines(120)
+	}
+	p := graph.LogPage{}
+	if len(lines) > 0 {
+		p.Last = lines[len(lines)-1].Seq
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := lines[i]
+		if l.Seq <= q.After {
+			break
+		}
+		if len(q.Functions) > 0 && !slices.Contains(q.Functions, l.Function) {
+			continue
+		}
+		if len(p.Lines) == limit {
+			p.Missed++
+			continue
+		}
+		p.Lines = append(p.Lines, l)
+	}
+	slices.Reverse(p.Lines)
+	return p
+}
+
+// FakeLogLines returns n lines of a few invocations, oldest first, ending at Now.
+func FakeLogLines(n int) []graph.LogEntry {
+	out := make([]graph.LogEntry, 0, n)
+	msgs := []struct {
+		kind    tracing.LogKind
+		level   string
+		message string
+	}{
+		{tracing.LogStart, "", "START RequestId: %s Version: $LATEST"},
+		{tracing.LogApp, "INFO", "2026-11-23T10:00:00.000Z\t%s\tINFO\tcharging order o-17 for 42.00 EUR"},
+		{tracing.LogApp, "DEBUG", "2026-11-23T10:00:00.000Z\t%s\tDEBUG\tcard token tok_4242 resolved"},
+		{tracing.LogApp, "WARN", "2026-11-23T10:00:00.000Z\t%s\tWARN\tretrying the card network (attempt 2 of 3)"},
+		{tracing.LogApp, "ERROR", `{"level":"ERROR","msg":"CardDeclined: insufficient funds","requestId":"%s","order":{"id":"o-17","amount":42}}`},
+		{tracing.LogApp, "ERROR", "2026-11-23T10:00:00.000Z\t%s\tERROR\tUnhandled: TypeError: x is undefined\n    at charge (/var/task/index.js:17:9)\n    at process (/var/task/index.js:40:3)"},
+		{tracing.LogApp, "INFO", "2026-11-23T10:00:00.000Z\t%s\tINFO\tterminal says \x1b[31mred\x1b]0;pwned\x07 and a very long line that goes on and on past the edge of any terminal narrower than two hundred columns, so wrap has something to do"},
+		{tracing.LogEnd, "", "END RequestId: %s"},
+		{tracing.LogReport, "", "REPORT RequestId: %s\tDuration: 180.20 ms\tBilled Duration: 181 ms\tMemory Size: 512 MB\tMax Memory Used: 301 MB"},
+	}
+	for i := 0; i < n; i++ {
+		inv := i / len(msgs)
+		fn := []string{"charge-card", "send-email"}[inv%2]
+		req := fmt.Sprintf("%08d-1111-4000-8000-000000000000", inv)
+		m := msgs[i%len(msgs)]
+		msg := m.message
+		if strings.Contains(msg, "%s") {
+			msg = fmt.Sprintf(msg, req)
+		}
+		out = append(out, graph.LogEntry{Seq: uint64(i + 1), Time: Now.Add(-time.Duration(n-i) * time.Second), Function: fn, RequestID: req,
+			Level: m.level, Kind: m.kind, Message: msg})
+	}
+	return out
+}
+
+// FunctionDetail returns a detail for any function: ten invocations, two
+// failed, two cold.
+func (f *Feed) FunctionDetail(name string) graph.FunctionDetail {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := graph.FunctionDetail{Found: name != "nope", Reported: 120, ColdStarts: 3, InitP50: 310 * time.Millisecond, InitP95: 840 * time.Millisecond,
+		MemUsedP50: 180, MemUsedP95: 290, CostPerInvocationUSD: 0.0000035}
+	if !d.Found {
+		return d
+	}
+	d.Stats = f.Fns[0]
+	d.Stats.Name = name
+	for i := 0; i < 40; i++ {
+		r := graph.InvocationRow{RequestID: fmt.Sprintf("%08d-1111-4000-8000-000000000000", i), Start: Now.Add(-time.Duration(i) * 7 * time.Second),
+			Duration: time.Duration(100+(i*37)%400) * time.Millisecond, MemoryUsedMB: 150 + i%150, MemorySizeMB: 512, Status: tracing.InvocationSuccess, CostUSD: 0.0000031, Lines: 5}
+		r.BilledDuration = r.Duration.Round(time.Millisecond)
+		if i%9 == 4 {
+			r.Status, r.Failed, r.ErrorType = tracing.InvocationError, true, []string{"CardDeclined: insufficient funds", "Task timed out"}[i%2]
+		}
+		if i%13 == 0 {
+			r.InitDuration = time.Duration(300+i*10) * time.Millisecond
+		}
+		d.Recent = append(d.Recent, r)
+		if r.Failed {
+			d.Failed = append(d.Failed, r)
+		}
+	}
+	d.Held = len(d.Recent)
+	d.Slowest = slices.Clone(d.Recent)
+	slices.SortStableFunc(d.Slowest, func(a, b graph.InvocationRow) int { return int(b.Duration - a.Duration) })
+	d.Histogram = []graph.DurationBucket{{Upper: 100 * time.Millisecond, Count: 2}, {Upper: 200 * time.Millisecond, Count: 51}, {Upper: 500 * time.Millisecond, Count: 60}, {Upper: time.Second, Count: 0}, {Upper: 2 * time.Second, Count: 4}, {Upper: 5 * time.Second, Count: 3}}
+	d.Errors = []graph.ErrorGroup{{Type: "CardDeclined: insufficient funds", Count: 7, Last: Now.Add(-28 * time.Second)}, {Type: "Task timed out", Count: 2, Last: Now.Add(-3 * time.Minute)}}
+	return d
 }

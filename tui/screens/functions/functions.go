@@ -174,6 +174,8 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 			m.apply(true)
 			m.tbl.SetCursor(0)
 			return m, screen.Say(screen.LevelInfo, "sorted by "+sorts[m.sort].name)
+		case msg.String() == "enter" && m.tbl.Cursor() < len(m.shown): // the function's detail (tui/screens/fndetail)
+			return m, screen.Cmd(screen.Open{To: "function", Arg: m.shown[m.tbl.Cursor()].Name})
 		case key.Matches(msg, m.keys.Reverse):
 			m.reverse = !m.reverse
 			m.apply(true)
