@@ -38,8 +38,8 @@ func sample(i int) tracing.Observation {
 		o.Kind, o.Source = tracing.ObsSpan, "otlp"
 		o.Span = &tracing.Span{TraceID: tid, SpanID: sid, ParentID: tracing.SpanID{1}, Name: "process", Service: "charge-card", Kind: tracing.SpanKindConsumer,
 			Start: at, End: at.Add(3 * time.Millisecond), Status: tracing.StatusError, StatusMessage: "boom \x1b[31m", InProgress: i%2 == 0,
-			Links:     []tracing.Link{{TraceID: tid, SpanID: sid, Attrs: map[string]string{"k": "v"}}},
-			Messaging: tracing.Messaging{System: "aws_sqs", Operation: "process", Destination: "billing", MessageID: msg, BatchCount: 3},
+			Links:        []tracing.Link{{TraceID: tid, SpanID: sid, Attrs: map[string]string{"k": "v"}}},
+			Messaging:    tracing.Messaging{System: "aws_sqs", Operation: "process", Destination: "billing", MessageID: msg, BatchCount: 3},
 			InvocationID: req, ColdStart: true, Attrs: map[string]string{"http.method": "POST", "aws.operation": "SendMessage"}}
 	case 1, 2:
 		o.Kind = tracing.ObsLog
