@@ -113,6 +113,9 @@ func (m *Model) header() []string {
 	if m.opts.ReadOnly {
 		title += " " + st.Warn.Render("[read-only]")
 	}
+	if m.opts.Player != nil {
+		title += " " + st.Warn.Render(widget.Clean(m.opts.Player.Status()))
+	}
 	stats := fmt.Sprintf("%s events · %.1f obs/s · evicted %d · unparsed %d", widget.Thousands(t.Events), t.RatePerSec, t.Evicted, t.Unparsed)
 	var dropped uint64
 	var srcs []string
@@ -247,6 +250,9 @@ func (m *Model) helpLines() []string {
 		add(g)
 	}
 	add(m.keys.all())
+	if m.opts.Player != nil {
+		add(DefaultPlayerKeys().all())
+	}
 	if m.opts.ReadOnly {
 		out = append(out, st.Warn.Render("read-only: actions that change anything are hidden and refused"))
 	}
