@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"time"
+	"unsafe"
 
 	"github.com/flowtop/flowtop/tracing"
 )
@@ -29,6 +30,20 @@ type encoder struct {
 	buf   []byte
 	table map[string]uint64
 	base  int64 // times are written relative to this (the frame's first record)
+	// cache remembers the table index of recently written strings by their
+	// address: collectors hand the same string (a constant, a parsed
+	// request ID used in several fields) again and again, and comparing an
+	// address is far cheaper than hashing the bytes. Entries of an older
+	// frame are told apart by gen.
+	cache [1024]cached
+	gen   uint32
+}
+
+type cached struct {
+	p   *byte
+	n   int
+	gen uint32
+	i   uint64
 }
 
 func newEncoder() *encoder { return &encoder{table: map[string]uint64{}} }
@@ -38,6 +53,7 @@ func (e *encoder) reset(base int64) {
 	e.buf = e.buf[:0]
 	clear(e.table)
 	e.base = base
+	e.gen++
 }
 
 func (e *encoder) uvarint(v uint64) { e.buf = binary.AppendUvarint(e.buf, v) }
@@ -65,11 +81,19 @@ func (e *encoder) istr(s string) {
 		e.buf = append(e.buf, 0)
 		return
 	}
+	p := unsafe.StringData(s)
+	c := &e.cache[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%uintptr(len(e.cache))]
+	if c.p == p && c.n == len(s) && c.gen == e.gen {
+		e.uvarint((c.i + 1) << 1)
+		return
+	}
 	if i, ok := e.table[s]; ok {
+		*c = cached{p: p, n: len(s), gen: e.gen, i: i}
 		e.uvarint((i + 1) << 1)
 		return
 	}
 	if len(e.table) < 1<<16 {
+		*c = cached{p: p, n: len(s), gen: e.gen, i: uint64(len(e.table))}
 		e.table[s] = uint64(len(e.table))
 		e.uvarint(uint64(len(s))<<1 | 1)
 		e.buf = append(e.buf, s...)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/flowtop/flowtop/tracing"
@@ -139,6 +140,15 @@ func (r *Recording) Decode(i int) ([]Record, error) {
 			return nil, fmt.Errorf("recording: %w", err)
 		}
 		raw, err = dec.DecodeAll(f.payload, make([]byte, 0, len(f.payload)*6))
+		if err != nil {
+			return nil, fmt.Errorf("recording: frame at offset %d: %w", f.Offset, err)
+		}
+	case codecS2:
+		n, err := s2.DecodedLen(f.payload)
+		if err != nil || n > maxDecoded {
+			return nil, fmt.Errorf("recording: frame at offset %d: damaged (s2)", f.Offset)
+		}
+		raw, err = s2.Decode(make([]byte, n), f.payload)
 		if err != nil {
 			return nil, fmt.Errorf("recording: frame at offset %d: %w", f.Offset, err)
 		}

@@ -190,7 +190,16 @@ func decodeAll(t testing.TB, r *Recording) []tracing.Observation {
 
 func TestRoundTripThroughHub(t *testing.T) {
 	t.Parallel()
-	path, sent := recordThroughHub(t, 5000, Options{Flowtop: "test", ChunkBytes: 16 << 10})
+	for _, codec := range []string{"", "zstd", "none"} {
+		t.Run("codec "+codec, func(t *testing.T) {
+			t.Parallel()
+			roundTrip(t, codec)
+		})
+	}
+}
+
+func roundTrip(t *testing.T, codec string) {
+	path, sent := recordThroughHub(t, 5000, Options{Flowtop: "test", ChunkBytes: 16 << 10, Codec: codec})
 	r, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
