@@ -109,12 +109,13 @@ func healthCounters(h tracing.SourceHealth) string {
 
 func (m *Model) header() []string {
 	st, t := m.st, m.totals
-	title := st.Title.Render("flowtop") + " " + widget.Clean(m.opts.Title)
-	if m.opts.ReadOnly {
-		title += " " + st.Warn.Render("[read-only]")
-	}
+	title := st.Title.Render("flowtop")
 	if m.opts.Player != nil {
 		title += " " + st.Warn.Render(widget.Clean(m.opts.Player.Status()))
+	}
+	title += " " + widget.Clean(m.opts.Title)
+	if m.opts.ReadOnly {
+		title += " " + st.Warn.Render("[read-only]")
 	}
 	stats := fmt.Sprintf("%s events · %.1f obs/s · evicted %d · unparsed %d", widget.Thousands(t.Events), t.RatePerSec, t.Evicted, t.Unparsed)
 	var dropped uint64
