@@ -2,6 +2,7 @@ package recording
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/klauspost/compress/s2"
 
 	"github.com/flowtop/flowtop/collectors"
 	"github.com/flowtop/flowtop/tracing"
@@ -358,9 +360,39 @@ func TestFullDisk(t *testing.T) {
 	}
 }
 
+// memRecording builds a recording of n sample observations in memory,
+// frames of per records, the way Writer does (no file, no goroutines).
+func memRecording(n, per int) []byte {
+	data := putFrame(nil, frameHeader{kind: kindHeader}, []byte(`{"format":1,"flowtop":"fuzz"}`))
+	e := newEncoder()
+	for i := 0; i < n; i += per {
+		e.reset(t0.UnixNano())
+		k := min(per, n-i)
+		for j := range k {
+			o := sample(i + j)
+			start := len(e.buf)
+			e.observation(t0, &o)
+			body := append([]byte(nil), e.buf[start:]...)
+			e.buf = binary.AppendUvarint(e.buf[:start], uint64(len(body)))
+			e.buf = append(e.buf, body...)
+		}
+		data = putFrame(data, frameHeader{kind: kindObs, codec: codecS2, count: uint32(k), first: t0.UnixNano(), last: t0.UnixNano()}, s2.Encode(nil, e.buf))
+	}
+	return data
+}
+
+func TestMemRecording(t *testing.T) {
+	r, err := Parse(memRecording(30, 7))
+	if err != nil || r.Count != 30 || len(r.Frames) != 5 {
+		t.Fatalf("%v %+v", err, r)
+	}
+	if got := decodeAll(t, r); len(got) != 30 || got[29].Keys[1] != sample(29).Keys[1] {
+		t.Fatalf("decoded %d", len(got))
+	}
+}
+
 func FuzzParse(f *testing.F) {
-	path, _ := recordThroughHub(f, 60, Options{ChunkBytes: 1024})
-	data, _ := os.ReadFile(path)
+	data := memRecording(60, 16)
 	f.Add(data)
 	f.Add(data[:len(data)/2])
 	f.Add(data[:100])
