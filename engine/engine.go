@@ -110,6 +110,7 @@ type Engine struct {
 	graph  *graph.Graph
 	hub    *collectors.Hub
 	inject *injector
+	rec    recorder // the flight recorder (record.go)
 
 	lambda     *lambdasrc.Source
 	logs       *cwlogs.Source
@@ -161,7 +162,7 @@ func New(s Settings) (*Engine, error) {
 	}
 	g := graph.New(s.Graph)
 	e := &Engine{set: s, log: s.Logger, graph: g, failed: map[string]string{}, inject: newInjector()}
-	e.hub = collectors.NewHub(g, 4096)
+	e.hub = collectors.NewHub(graphSink{e}, 4096) // graphSink tees to the recorder
 	e.buildSources()
 	return e, nil
 }
@@ -230,6 +231,9 @@ func (e *Engine) Health() []tracing.SourceHealth {
 			out = append(out, h)
 		}
 	}
+	if h, ok := e.recorderHealth(); ok {
+		out = append(out, h)
+	}
 	return out
 }
 
@@ -294,6 +298,9 @@ func (e *Engine) Close() {
 		cancel()
 	}
 	e.wg.Wait()
+	if err := e.StopRecording(); err != nil {
+		e.log.Warn("recording failed", tracing.LogKeyError, err.Error())
+	}
 }
 
 // ingest hands a batch to the graph: through the hub while it runs (the
@@ -306,13 +313,13 @@ func (e *Engine) ingest(ctx context.Context, b tracing.Batch) {
 	running, done := e.running, e.hubDone
 	e.mu.Unlock()
 	if !running {
-		e.graph.Ingest(b)
+		graphSink{e}.Ingest(b)
 		return
 	}
 	select {
 	case e.inject.in <- b:
 	case <-done:
-		e.graph.Ingest(b)
+		graphSink{e}.Ingest(b)
 	case <-ctx.Done():
 	}
 }

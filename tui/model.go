@@ -20,6 +20,7 @@ import (
 type Options struct {
 	Feed     Feed
 	Replayer Replayer // nil: no actions
+	Player   Player   // nil: live; else a recording plays, with time controls (player.go)
 	Searcher Searcher // nil: `:tail <unknown id>` says no history search is available
 	ReadOnly bool     // hide and refuse every action that changes anything
 	Title    string   // "sandbox …" or the account/region
@@ -431,6 +432,11 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	case matches(k, g.Previous):
 		return m.previous()
 	}
+	if m.opts.Player != nil {
+		if cmd, ok := m.playerKey(k); ok {
+			return cmd
+		}
+	}
 	return m.toScreen(k)
 }
 
@@ -490,6 +496,8 @@ func (m *Model) run(line string) tea.Cmd {
 			return nil
 		}
 		return m.tail(arg)
+	case "goto":
+		return m.playerGoto(arg)
 	}
 	spec, ok := m.specByWord(word)
 	if !ok {

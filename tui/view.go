@@ -109,7 +109,11 @@ func healthCounters(h tracing.SourceHealth) string {
 
 func (m *Model) header() []string {
 	st, t := m.st, m.totals
-	title := st.Title.Render("flowtop") + " " + widget.Clean(m.opts.Title)
+	title := st.Title.Render("flowtop")
+	if m.opts.Player != nil {
+		title += " " + st.Warn.Render(widget.Clean(m.opts.Player.Status()))
+	}
+	title += " " + widget.Clean(m.opts.Title)
 	if m.opts.ReadOnly {
 		title += " " + st.Warn.Render("[read-only]")
 	}
@@ -247,6 +251,9 @@ func (m *Model) helpLines() []string {
 		add(g)
 	}
 	add(m.keys.all())
+	if m.opts.Player != nil {
+		add(DefaultPlayerKeys().all())
+	}
 	if m.opts.ReadOnly {
 		out = append(out, st.Warn.Render("read-only: actions that change anything are hidden and refused"))
 	}

@@ -19,20 +19,27 @@ import (
 )
 
 func (a *app) lineageCommand() *cobra.Command {
-	var output string
+	var output, fromFile string
 	var since time.Duration
 	cmd := &cobra.Command{
 		Use:   "lineage <event-id>",
 		Short: "print one event's path: producer → broker → consumer, with evidence",
 		Long: `Print one event's path. The ID may be any of the event's IDs (EventBridge id,
 CloudEvents id, SQS or SNS MessageId, X-Ray/W3C trace ID, Lambda request ID) or a
-unique prefix of one. --output dot renders with Graphviz: flowtop lineage ID -o dot | dot -Tsvg.`,
+unique prefix of one. --output svg draws it (with Graphviz's dot when installed);
+--from-file answers from a recording made with --record instead of AWS.`,
 		Args: exactArgs(1, "an event ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch output {
-			case "text", "json", "dot", "mermaid":
+			case "text", "json", "dot", "mermaid", "svg":
 			default:
-				return usageErrorf("lineage: unknown --output %q: use text, json, dot or mermaid", output)
+				return usageErrorf("lineage: unknown --output %q: use text, json, dot, mermaid or svg", output)
+			}
+			if err := checkRender(a.render); err != nil {
+				return err
+			}
+			if fromFile != "" {
+				return a.lineageFromFile(cmd.Context(), fromFile, args[0], output)
 			}
 			e, err := a.newEngine(cmd.Context(), engineOptions{})
 			if err != nil {
@@ -46,19 +53,21 @@ unique prefix of one. --output dot renders with Graphviz: flowtop lineage ID -o 
 			if err != nil {
 				return lookupError("lineage", args[0], err, e)
 			}
-			if err := writeLineage(a.stdout, l, output); err != nil {
+			if err := a.writeLineageAs(l, output); err != nil {
 				return err
 			}
 			return failedSources(e, "finished")
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "text, json, dot or mermaid")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "text, json, dot, mermaid or svg")
+	cmd.Flags().StringVar(&fromFile, "from-file", "", "answer from a recording made with --record instead of AWS")
+	cmd.Flags().StringVar(&a.render, "render", "auto", "svg renderer: auto (Graphviz dot when installed), graphviz or builtin")
 	cmd.Flags().DurationVar(&since, "since", time.Hour, "how far back to search")
 	return cmd
 }
 
 func (a *app) costCommand() *cobra.Command {
-	var output, sortBy string
+	var output, sortBy, fromFile string
 	var since time.Duration
 	cmd := &cobra.Command{
 		Use:   "cost",
@@ -75,6 +84,9 @@ the window and projected per month. Prices: see the README's price table.`,
 			}
 			if _, ok := costSorts[sortBy]; !ok {
 				return sortFunctions(nil, sortBy)
+			}
+			if fromFile != "" {
+				return a.costFromFile(cmd.Context(), fromFile, sortBy, output)
 			}
 			e, err := a.newEngine(cmd.Context(), engineOptions{})
 			if err != nil {
@@ -97,6 +109,7 @@ the window and projected per month. Prices: see the README's price table.`,
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "table, json or csv")
 	cmd.Flags().StringVar(&sortBy, "sort", "cost", "cost, name, invocations, errors, p95, p99 or cold")
 	cmd.Flags().DurationVar(&since, "since", 24*time.Hour, "the window: how far back from now")
+	cmd.Flags().StringVar(&fromFile, "from-file", "", "the whole of a recording made with --record, instead of AWS")
 	return cmd
 }
 

@@ -47,6 +47,8 @@ type app struct {
 	args    []string // the command line, for the log
 	cfgPath string
 	flags   *pflag.FlagSet
+	record  string // --record: the flight recorder's file
+	render  string // --render: the svg renderer (picture.go)
 }
 
 // run is main without os.Exit, for tests.
@@ -114,6 +116,7 @@ Try it without AWS: flowtop demo.`,
 	pf.StringSlice("log-group", nil, "log groups to watch (default: the Lambda functions' own)")
 	pf.StringSlice("correlation", nil, "extra event keys in app logs and bodies, e.g. order_id or detail.orderId")
 	pf.Int("max-events", 0, "events held in memory before the oldest are evicted (default 200000)")
+	pf.StringVar(&a.record, "record", "", "record every observation to this file, to open later (flowtop open FILE)")
 	a.flags = pf
 
 	root.AddCommand(
@@ -125,6 +128,8 @@ Try it without AWS: flowtop demo.`,
 		a.dlqCommand(),
 		a.replayCommand(),
 		a.versionCommand(),
+		a.openCommand(),
+		a.mapCommand(),
 	)
 	root.InitDefaultCompletionCmd()
 	return root

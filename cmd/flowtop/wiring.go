@@ -53,6 +53,11 @@ func (a *app) newEngine(ctx context.Context, opts engineOptions) (*engine.Engine
 	if err != nil {
 		return nil, err
 	}
+	if a.record != "" {
+		if err := e.Record(a.record, versionLine()); err != nil {
+			return nil, usageErrorf("--record: %v", err)
+		}
+	}
 	slog.Info("engine ready", tracing.LogKeyTarget, s.Title)
 	return e, nil
 }
