@@ -175,6 +175,14 @@ func (f playFeed) Queues() []graph.QueueStats       { return f.p.Graph().Queues(
 func (f playFeed) DLQMessages(q string) []graph.DLQMessage {
 	return f.p.Graph().DLQMessages(q)
 }
-func (f playFeed) Map() graph.MapView             { return f.p.Graph().Map() }
-func (f playFeed) Totals() graph.Totals           { return f.p.Graph().Totals() }
-func (f playFeed) Health() []tracing.SourceHealth { return []tracing.SourceHealth{f.p.Health()} }
+func (f playFeed) Map() graph.MapView                        { return f.p.Graph().Map() }
+func (f playFeed) Totals() graph.Totals                      { return f.p.Graph().Totals() }
+func (f playFeed) Health() []tracing.SourceHealth            { return []tracing.SourceHealth{f.p.Health()} }
+func (f playFeed) Traces(q graph.TraceQuery) graph.TracePage { return f.p.Graph().Traces(q) }
+func (f playFeed) Trace(id tracing.TraceID) (graph.Trace, error) {
+	return f.p.Graph().Trace(id)
+}
+func (f playFeed) Logs(q graph.LogQuery) graph.LogPage { return f.p.Graph().Logs(q) }
+func (f playFeed) FunctionDetail(name string) graph.FunctionDetail {
+	return f.p.Graph().FunctionDetail(name)
+}

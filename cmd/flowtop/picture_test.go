@@ -18,8 +18,8 @@ import (
 	"github.com/flowtop/flowtop/tracing"
 )
 
-// hostile names try to break out of every format's quoting.
-var hostile = []string{
+// hostileNames names try to break out of every format's quoting.
+var hostileNames = []string{
 	"</text><script>alert(1)</script>",
 	"a\"b\\\"c\n]; n0 -> n1 [label=\"x",
 	"\x1b[31mred\x1b]0;title\x07 ]]> &amp; <!-- -->",
@@ -27,10 +27,10 @@ var hostile = []string{
 	"\xff\xfe bad utf-8 \u202e reversed",
 }
 
-func hostileMap() graph.MapView {
+func hostilePictureMap() graph.MapView {
 	var m graph.MapView
 	var prev tracing.Component
-	for i, h := range hostile {
+	for i, h := range hostileNames {
 		c := tracing.Component{Kind: tracing.ComponentKind(1 + i%4), Name: h}
 		m.Nodes = append(m.Nodes, graph.MapNode{Component: c, Rate: 1.5, ErrorPct: float64(i % 2), P95: 12 * time.Millisecond, Observed: i != 3})
 		if i > 0 {
@@ -44,9 +44,9 @@ func hostileMap() graph.MapView {
 	return m
 }
 
-func hostileLineage() graph.Lineage {
-	l := graph.Lineage{ID: hostile[0], Status: graph.StatusDeadLettered}
-	for i, h := range hostile {
+func hostilePictureLineage() graph.Lineage {
+	l := graph.Lineage{ID: hostileNames[0], Status: graph.StatusDeadLettered}
+	for i, h := range hostileNames {
 		l.Hops = append(l.Hops, graph.Hop{Parent: i - 1, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: h}, ErrorType: h, Status: graph.HopError})
 	}
 	return l
@@ -85,7 +85,7 @@ func wellFormedSVG(t *testing.T, svg string) {
 
 func TestBuiltinSVGIsWellFormed(t *testing.T) {
 	t.Parallel()
-	for name, p := range map[string]picture{"map": mapPicture(hostileMap()), "lineage": lineagePicture(hostileLineage()), "empty": {title: "nothing"}} {
+	for name, p := range map[string]picture{"map": mapPicture(hostilePictureMap()), "lineage": lineagePicture(hostilePictureLineage()), "empty": {title: "nothing"}} {
 		t.Run(name, func(t *testing.T) {
 			svg := builtinSVG(p)
 			wellFormedSVG(t, svg)
@@ -126,7 +126,7 @@ func equalInts(a, b []int) bool {
 
 func TestDOTAndMermaidNeutraliseNames(t *testing.T) {
 	t.Parallel()
-	p := mapPicture(hostileMap())
+	p := mapPicture(hostilePictureMap())
 	var dot bytes.Buffer
 	if err := writeDOTPicture(&dot, p); err != nil {
 		t.Fatal(err)
@@ -165,7 +165,7 @@ func TestDOTAndMermaidNeutraliseNames(t *testing.T) {
 func TestRenderSVGSaysWhichRenderer(t *testing.T) {
 	t.Parallel()
 	var out, note bytes.Buffer
-	if err := renderSVG(context.Background(), &out, mapPicture(hostileMap()), "builtin", &note); err != nil {
+	if err := renderSVG(context.Background(), &out, mapPicture(hostilePictureMap()), "builtin", &note); err != nil {
 		t.Fatal(err)
 	}
 	wellFormedSVG(t, out.String())
@@ -176,7 +176,7 @@ func TestRenderSVGSaysWhichRenderer(t *testing.T) {
 		t.Skip("graphviz not installed")
 	}
 	out.Reset()
-	if err := renderSVG(context.Background(), &out, mapPicture(hostileMap()), "auto", &note); err != nil {
+	if err := renderSVG(context.Background(), &out, mapPicture(hostilePictureMap()), "auto", &note); err != nil {
 		t.Fatal(err)
 	}
 	wellFormedSVG(t, out.String())
