@@ -45,6 +45,7 @@ type Settings struct {
 	AWS         aws.Config // loaded and checked by the caller
 	Title       string     // what the console's header names: account/region or endpoint
 	Graph       graph.Config
+	Memory      graph.Budget // bounds OTLP bytes in flight and the hub's queue; zero is the default
 	Sources     Sources
 	Correlation []string // extra event keys in app logs and bodies (order_id, detail.orderId)
 	ReadOnly    bool     // refuse redrive and replay
@@ -163,6 +164,7 @@ func New(s Settings) (*Engine, error) {
 	g := graph.New(s.Graph)
 	e := &Engine{set: s, log: s.Logger, graph: g, failed: map[string]string{}, inject: newInjector()}
 	e.hub = collectors.NewHub(graphSink{e}, 4096) // graphSink tees to the recorder
+	e.hub.SetLimits(collectors.QueueLimits{Bytes: s.Memory.Queue()})
 	e.buildSources()
 	return e, nil
 }
@@ -207,7 +209,7 @@ func (e *Engine) buildSources() {
 			}
 			return a
 		}
-		r, err := otlp.New(otlp.Config{GRPCAddr: off(s.Sources.OTLPGRPC), HTTPAddr: off(s.Sources.OTLPHTTP)})
+		r, err := otlp.New(otlp.Config{GRPCAddr: off(s.Sources.OTLPGRPC), HTTPAddr: off(s.Sources.OTLPHTTP), Budget: s.Memory})
 		if err != nil {
 			e.noteFailure("otlp", err)
 		} else {

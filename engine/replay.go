@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/flowtop/flowtop/replay"
+	"github.com/flowtop/flowtop/tracing"
 )
 
 // ErrNoStoredCopy means an event never reached a DLQ, so there is no body to
@@ -49,4 +50,38 @@ func (e *Engine) StoredCopy(id string) (body, messageID string, err error) {
 		return "", "", ErrNoStoredCopy
 	}
 	return l.DLQ[0].Body, l.DLQ[0].MessageID, nil
+}
+
+// ExecuteReplay sends a replay and tells the graph at once that the new
+// message or event is a copy of its original, before the copy's consumers
+// log it: the copy is then an event of its own, linked replay-of, and never
+// merges into the original although it carries the same body IDs.
+func (e *Engine) ExecuteReplay(ctx context.Context, plan replay.ReplayPlan) (string, error) {
+	id, err := e.Replayer().ExecuteReplay(ctx, plan)
+	if err != nil || id == "" {
+		return id, err
+	}
+	kind := tracing.KeyMessageID // sqs and sns answer a MessageId
+	switch plan.Target.Kind {
+	case "events":
+		kind = tracing.KeyEventID
+	case "lambda":
+		kind = tracing.KeyRequestID
+	}
+	e.ingest(ctx, tracing.Batch{tracing.CopyObservation(tracing.Key{Kind: kind, Value: id}, e.originalKey(plan.OriginalID),
+		tracing.RelReplayOf, e.set.Now(), "flowtop replay to "+plan.Target.String())})
+	return id, nil
+}
+
+// originalKey is the key of the event a replay copies: the strong key that
+// carries the ID the plan names, else that ID as a message ID (a DLQ copy).
+func (e *Engine) originalKey(id string) tracing.Key {
+	if l, err := e.graph.Lineage(id); err == nil {
+		for _, k := range l.Keys {
+			if k.Value == id && k.Kind.Strong() {
+				return k
+			}
+		}
+	}
+	return tracing.Key{Kind: tracing.KeyMessageID, Value: id}
 }

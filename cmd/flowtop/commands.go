@@ -242,7 +242,7 @@ be resumed with nothing lost. --dry-run prints the plan and changes nothing.`,
 					fmt.Fprintln(a.stdout, "no unfinished redrive")
 				}
 				for _, j := range js {
-					fmt.Fprintln(a.stdout, j)
+					fmt.Fprintln(a.stdout, clean(j))
 				}
 				return nil
 			}
@@ -328,7 +328,7 @@ of the original. The plan is shown and confirmed first (--yes skips).`,
 					return err
 				}
 			}
-			id, err := rp.ExecuteReplay(ctx, plan)
+			id, err := e.ExecuteReplay(ctx, plan) // the graph learns the copy is a replay at once
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/flowtop/flowtop/graph"
 )
 
 // Config is everything a user can set, from the config file, FLOWTOP_*
@@ -32,6 +34,9 @@ type Config struct {
 	Correlation []string // extra keys that identify events: field names or dotted JSON paths
 	Prices      PriceOverrides
 	MaxEvents   int
+	// Memory is the budget for everything flowtop holds: OTLP requests in
+	// flight, the queue between the sources and the graph, and held events.
+	Memory graph.Budget
 }
 
 // SourcesConfig selects what flowtop watches. Empty lists mean "discover".
@@ -153,6 +158,13 @@ func (p configParser) mapping(n *yaml.Node, prefix string, cfg *Config) error {
 			cfg.LogFile, err = p.str(v, key)
 		case "max_events":
 			cfg.MaxEvents, err = p.integer(v, key)
+		case "memory":
+			var s string
+			if s, err = p.str(v, key); err == nil {
+				if cfg.Memory, err = graph.ParseBudget(s); err != nil {
+					err = p.fail(v, key, "must be a size such as 512MiB or 2GiB, at least 16MiB, not "+strconv.Quote(s))
+				}
+			}
 		case "correlation":
 			cfg.Correlation, err = p.list(v, key)
 		case "sources", "prices", "sources.otlp":
@@ -303,6 +315,16 @@ func ApplyEnv(cfg *Config, getenv func(string) string) error {
 			return fail("FLOWTOP_MAX_EVENTS", fmt.Sprintf("must be a whole number, not %q", v))
 		}
 		cfg.MaxEvents = n
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := set("FLOWTOP_MEMORY", func(v string) error {
+		b, err := graph.ParseBudget(v)
+		if err != nil {
+			return fail("FLOWTOP_MEMORY", fmt.Sprintf("must be a size such as 512MiB or 2GiB, at least 16MiB, not %q", v))
+		}
+		cfg.Memory = b
 		return nil
 	}); err != nil {
 		return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -33,7 +32,7 @@ func dlqList(ctx context.Context, e *engine.Engine, w io.Writer, output string) 
 		for _, q := range dlqs {
 			rows = append(rows, row{q.Name, q.URL, q.Depth, q.InFlight, q.Sources})
 		}
-		enc := json.NewEncoder(w)
+		enc := newJSONEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	case "table", "":
@@ -63,7 +62,7 @@ func dlqPeek(ctx context.Context, e *engine.Engine, w io.Writer, queue string, m
 	}
 	switch output {
 	case "json":
-		enc := json.NewEncoder(w)
+		enc := newJSONEncoder(w)
 		for _, o := range obs {
 			m := o.Message
 			if err := enc.Encode(map[string]any{"message_id": m.ID, "receive_count": m.ReceiveCount, "source_queue": m.SourceQueue,
@@ -74,7 +73,7 @@ func dlqPeek(ctx context.Context, e *engine.Engine, w io.Writer, queue string, m
 	case "text", "":
 		for _, o := range obs {
 			m := o.Message
-			fmt.Fprintf(w, "%s  received %d times  from %s  sent %s\n  keys: %s\n", clean(m.ID), m.ReceiveCount, clean(m.SourceQueue), rfc3339(m.SentAt), strings.Join(keyStrings(o.Keys), " "))
+			fmt.Fprintf(w, "%s  received %d times  from %s  sent %s\n  keys: %s\n", clean(m.ID), m.ReceiveCount, clean(m.SourceQueue), rfc3339(m.SentAt), keyLine(o.Keys))
 			for _, line := range strings.Split(tracing.Sanitize(m.Body, true), "\n") {
 				fmt.Fprintln(w, "  "+line)
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/tracing"
 )
 
@@ -73,7 +74,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		if !strings.HasPrefix(msg, "flowtop: ") {
 			msg = "flowtop: " + msg
 		}
-		fmt.Fprintln(stderr, msg)
+		fmt.Fprintln(stderr, tracing.Sanitize(msg, true)) // errors quote IDs and bodies from AWS
 		return exitCode(err)
 	}
 	return exitOK
@@ -116,6 +117,7 @@ Try it without AWS: flowtop demo.`,
 	pf.StringSlice("log-group", nil, "log groups to watch (default: the Lambda functions' own)")
 	pf.StringSlice("correlation", nil, "extra event keys in app logs and bodies, e.g. order_id or detail.orderId")
 	pf.Int("max-events", 0, "events held in memory before the oldest are evicted (default 200000)")
+	pf.String("memory", "", "memory budget for everything flowtop holds, e.g. 512MiB or 2GiB (default 512MiB)")
 	pf.StringVar(&a.record, "record", "", "record every observation to this file, to open later (flowtop open FILE)")
 	a.flags = pf
 
@@ -187,6 +189,14 @@ func (a *app) resolveConfig(cmd *cobra.Command) error {
 	if f.Changed("max-events") {
 		cfg.MaxEvents, _ = f.GetInt("max-events")
 	}
+	if f.Changed("memory") {
+		v, _ := f.GetString("memory")
+		b, err := graph.ParseBudget(v)
+		if err != nil {
+			return usageErrorf("--memory: %v", err)
+		}
+		cfg.Memory = b
+	}
 	for _, addr := range []*string{&cfg.Sources.OTLPGRPC, &cfg.Sources.OTLPHTTP} {
 		if *addr == "off" {
 			*addr = ""
@@ -196,6 +206,11 @@ func (a *app) resolveConfig(cmd *cobra.Command) error {
 		return err
 	}
 	a.cfg = cfg
+	if a.getenv("GOMEMLIMIT") == "" {
+		// The collector keeps the heap inside the budget too, not only the
+		// counted bytes at the door; GOMEMLIMIT still wins when set.
+		debug.SetMemoryLimit(cfg.Memory.Bytes())
+	}
 	return a.openLog()
 }
 

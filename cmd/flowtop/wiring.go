@@ -46,12 +46,18 @@ func (a *app) newEngine(ctx context.Context, opts engineOptions) (*engine.Engine
 		Lookback: c.Sources.Lookback, Poll: c.Sources.Poll,
 	}
 	s.Correlation = c.Correlation
+	s.Memory = c.Memory
 	s.ReadOnly = c.ReadOnly
 	s.StateDir = stateDir(a.getenv)
 	s.Logger = slog.Default()
 	e, err := engine.New(s)
 	if err != nil {
 		return nil, err
+	}
+	for _, f := range e.Failures() {
+		if f.Source == "otlp" { // a refused or non-loopback listen address is said at start, not only in the header
+			fmt.Fprintf(a.stderr, "flowtop: %s\n", clean(f.Err))
+		}
 	}
 	if a.record != "" {
 		if err := e.Record(a.record, versionLine()); err != nil {
@@ -142,7 +148,7 @@ func (t tuiReplayer) Plan(ctx context.Context, a tui.Action) (tui.Plan, error) {
 func (t tuiReplayer) Execute(ctx context.Context, p tui.Plan, progress func(tui.Progress)) error {
 	r := t.e.Replayer()
 	if rp, ok := p.Impl.(replay.ReplayPlan); ok {
-		id, err := r.ExecuteReplay(ctx, rp)
+		id, err := t.e.ExecuteReplay(ctx, rp)
 		progress(tui.Progress{Done: 1, Total: 1, Note: "new ID " + id})
 		return err
 	}
