@@ -108,8 +108,10 @@ func Batch(fns []tracing.FunctionConfig, at time.Time) tracing.Batch {
 	b := make(tracing.Batch, 0, len(fns))
 	for i := range fns {
 		f := fns[i]
-		b = append(b, tracing.Observation{Kind: tracing.ObsFunction, Source: "lambda", Time: at,
-			Component: tracing.Component{Kind: tracing.ComponentFunction, Name: f.Name}, Function: &f})
+		b = append(b, tracing.Observation{
+			Kind: tracing.ObsFunction, Source: "lambda", Time: at,
+			Component: tracing.Component{Kind: tracing.ComponentFunction, Name: f.Name}, Function: &f,
+		})
 	}
 	return b
 }
