@@ -409,7 +409,9 @@ func (j *journal) apply(rec record) {
 
 func openJournal(path string) (*journal, error) {
 	j := &journal{path: path, recv: map[string]record{}, sent: map[string]string{}, done: map[string]bool{}, sending: map[string]bool{}}
+	torn := false
 	if data, err := os.ReadFile(path); err == nil {
+		torn = len(data) > 0 && data[len(data)-1] != '\n'
 		for _, line := range strings.Split(string(data), "\n") {
 			var rec record
 			if json.Unmarshal([]byte(line), &rec) == nil {
@@ -428,6 +430,10 @@ func openJournal(path string) (*journal, error) {
 		return nil, fmt.Errorf("replay: journal: %w", err)
 	}
 	j.f, j.w = f, bufio.NewWriter(f)
+	if torn {
+		// End the torn line, or the next record would be glued to it and lost.
+		_ = j.w.WriteByte('\n')
+	}
 	return j, nil
 }
 
