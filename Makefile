@@ -60,8 +60,10 @@ fmt: $(GOLANGCI_LINT) ## gofumpt every file (golangci-lint fmt)
 check-deps: ## import rules without golangci-lint (lint's depguard checks the same and more)
 	@bad=$$($(GO) list -deps ./graph/... ./tracing/... ./tui/... 2>/dev/null | grep -E 'aws-sdk-go-v2|flowtop/collectors|flowtop/sandbox|flowtop/replay|flowtop/engine' || true); \
 	if [ -n "$$bad" ]; then echo "forbidden imports under graph/, tracing/ or tui/:"; echo "$$bad"; exit 1; fi
-	@bad=$$($(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' $(PKGS) | grep -v '^github.com/flowtop/flowtop/cmd/' | grep -E ' github.com/flowtop/flowtop/(tui|cmd)(/|$$| )' || true); \
-	if [ -n "$$bad" ]; then echo "only cmd/ may import tui/, and nothing imports cmd/:"; echo "$$bad"; exit 1; fi
+	@bad=$$($(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' $(PKGS) | grep -v -E '^github.com/flowtop/flowtop/(cmd|tui)(/|:)' | grep -E ' github.com/flowtop/flowtop/tui(/|$$| )' || true); \
+	if [ -n "$$bad" ]; then echo "only cmd/ may import tui/ (tui's own packages may import each other):"; echo "$$bad"; exit 1; fi
+	@bad=$$($(GO) list -f '{{.ImportPath}}: {{join .Imports " "}}' $(PKGS) | grep -E ' github.com/flowtop/flowtop/cmd(/|$$| )' || true); \
+	if [ -n "$$bad" ]; then echo "nothing imports cmd/:"; echo "$$bad"; exit 1; fi
 	@echo "check-deps: ok"
 
 .PHONY: lint
