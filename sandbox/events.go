@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -95,7 +96,7 @@ func (e *eventsService) serve(w http.ResponseWriter, r *http.Request, op string,
 	}
 	out, deliveries, err := e.call(op, in)
 	if err != nil {
-		ae := err.(*apiErr)
+		ae := asAPIErr(err)
 		e.writeError(w, ae.status, ae.code, ae.message)
 		return
 	}
@@ -121,9 +122,11 @@ func (e *eventsService) deliver(d delivery) {
 		return
 	}
 	code, msg := "ResourceNotFound", err.Error()
-	if ae, ok := err.(*apiErr); ok {
+	var ae *apiErr
+	var se *sqsErr
+	if errors.As(err, &ae) {
 		code, msg = ae.code, ae.message
-	} else if se, ok := err.(*sqsErr); ok {
+	} else if errors.As(err, &se) {
 		code, msg = se.code, se.message
 	}
 	attrs := map[string]sqsAttr{
