@@ -75,7 +75,7 @@ lint: $(GOLANGCI_LINT) ## golangci-lint: depguard, errorlint, godot, sloglint, s
 # by hand with errors.As. `make lint` still reports them.
 .PHONY: lint-fix
 lint-fix: $(GOLANGCI_LINT) ## apply the fixes golangci-lint can make safely (gofumpt, godot, sloglint, ...), then lint
-	$(GOLANGCI_LINT) run --fix --disable errorlint $(PKGS)
+	$(GOLANGCI_LINT) run --fix --disable errorlint $(PKGS) >/dev/null || true
 	$(GOLANGCI_LINT) run $(PKGS)
 
 .PHONY: tools
