@@ -230,7 +230,7 @@ func (h *Hub) runSource(ctx context.Context, s Source) {
 		defer close(done)
 		defer func() {
 			if r := recover(); r != nil {
-				slog.Error("collector panicked", "source", s.Name(), "panic", r, "stack", string(debug.Stack()))
+				slog.Error("collector panicked", tracing.LogKeySource, s.Name(), tracing.LogKeyPanic, r, tracing.LogKeyStack, string(debug.Stack()))
 				h.setFailed(s.Name(), fmt.Sprintf("%s: internal error: %v (please report this)", s.Name(), r))
 			}
 		}()

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -231,7 +232,7 @@ func TestSearchFollowsEveryCandidate(t *testing.T) {
 	if err != nil || !res.Found || res.Rounds < 2 {
 		t.Fatalf("search: %+v %v %q", res, err, notes)
 	}
-	if _, err := e.Graph().Lineage(f.reqP); err != graph.ErrAmbiguous {
+	if _, err := e.Graph().Lineage(f.reqP); !errors.Is(err, graph.ErrAmbiguous) {
 		t.Errorf("the producer's request ID should match both events: %v", err)
 	}
 	if l := lineage(t, e, f.ev1); !hasInvocation(l, "charge-card", f.req1) {
@@ -313,8 +314,8 @@ func TestFailedSourcesAreNamed(t *testing.T) {
 	}
 	defer e.Close()
 	err = e.SearchHistory(context.Background(), "some-id", nil)
-	fe, ok := err.(*FailedSourcesError)
-	if !ok {
+	var fe *FailedSourcesError
+	if !errors.As(err, &fe) {
 		t.Fatalf("SearchHistory = %v, want the failed sources", err)
 	}
 	names := map[string]bool{}

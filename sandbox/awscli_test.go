@@ -17,8 +17,8 @@ func TestAWSCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the sandbox world and the AWS CLI")
 	}
-	aws, err := exec.LookPath("aws")
-	if err != nil {
+	aws, ok := lookTool(t, "aws", "awscli")
+	if !ok {
 		t.Skip("the AWS CLI is not installed (make test-deps installs Debian's awscli)")
 	}
 	ctx := context.Background()

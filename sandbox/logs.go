@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -84,6 +85,16 @@ type apiErr struct {
 
 func (e *apiErr) Error() string { return e.code + ": " + e.message }
 
+// asAPIErr is err as the service error it carries, or an internal failure
+// when it carries none (a bug of the sandbox, answered, not a panic).
+func asAPIErr(err error) *apiErr {
+	var ae *apiErr
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return &apiErr{status: http.StatusInternalServerError, code: "InternalFailure", message: err.Error()}
+}
+
 func badReq(code, format string, args ...any) *apiErr {
 	return &apiErr{status: http.StatusBadRequest, code: code, message: fmt.Sprintf(format, args...)}
 }
@@ -109,7 +120,8 @@ func (l *logsService) serve(w http.ResponseWriter, r *http.Request, op string, b
 	out, err := l.call(op, in)
 	l.mu.Unlock()
 	if err != nil {
-		if e, ok := err.(*apiErr); ok {
+		var e *apiErr
+		if errors.As(err, &e) {
 			l.writeError(w, e.status, e.code, e.message)
 			return
 		}

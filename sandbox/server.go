@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flowtop/flowtop/tracing"
 )
 
 // Region and Account are what the sandbox pretends to be.
@@ -126,7 +128,7 @@ func (s *Server) Start(addr string) (string, error) {
 	go func() {
 		defer s.wg.Done()
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			slog.Error("sandbox: serve", "err", err)
+			slog.Error("sandbox: serve", tracing.LogKeyError, err)
 		}
 	}()
 	return s.url, nil

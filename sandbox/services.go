@@ -22,11 +22,9 @@ func (s *Server) newServices(opts Options) []service {
 // The typed accessors below let one service reach another in-process.
 
 func (s *Server) logs() *logsService     { return s.services["logs"].(*logsService) }
-func (s *Server) xray() *xrayService     { return s.services["xray"].(*xrayService) }
 func (s *Server) lambda() *lambdaService { return s.services["lambda"].(*lambdaService) }
 func (s *Server) sqs() *sqsService       { return s.services["sqs"].(*sqsService) }
 func (s *Server) sns() *snsService       { return s.services["sns"].(*snsService) }
-func (s *Server) events() *eventsService { return s.services["events"].(*eventsService) }
 
 // denials are the calls answered with the service's access-denied error, as
 // a missing IAM permission would be: by "service" or "service.Operation".

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -191,7 +192,7 @@ func (n *snsService) serve(w http.ResponseWriter, r *http.Request, op string, bo
 	form, _ := url.ParseQuery(string(body))
 	result, err := n.call(op, form)
 	if err != nil {
-		ae := err.(*apiErr)
+		ae := asAPIErr(err)
 		n.writeError(w, ae.status, ae.code, ae.message)
 		return
 	}
@@ -369,7 +370,8 @@ func (n *snsService) deadLetter(s *snsSub, body string, attrs map[string]sqsAttr
 		a = map[string]sqsAttr{}
 	}
 	code := "EndpointUnavailable"
-	if se, ok := cause.(*sqsErr); ok {
+	var se *sqsErr
+	if errors.As(cause, &se) {
 		code = se.code
 	}
 	a["ErrorCode"] = sqsAttr{DataType: "String", StringValue: code}

@@ -64,7 +64,7 @@ func (x *xrayService) serve(w http.ResponseWriter, r *http.Request, op string, b
 	out, err := x.call(op, in)
 	x.mu.Unlock()
 	if err != nil {
-		e := err.(*apiErr)
+		e := asAPIErr(err)
 		x.writeError(w, e.status, e.code, e.message)
 		return
 	}

@@ -183,6 +183,15 @@ func ReplayEventID(id, name string) string { return id + " replay " + name }
 
 // add appends one layer and links it to the previous one.
 func (u *Unwrapped) add(env Envelope) {
+	// A field that is there but empty ("id": "", or not a string) names
+	// nothing: an empty key would join every such message into one event.
+	keys := env.Keys[:0]
+	for _, k := range env.Keys {
+		if k.Value != "" {
+			keys = append(keys, k)
+		}
+	}
+	env.Keys = keys
 	if n := len(u.Layers); n > 0 && len(env.Keys) > 0 {
 		for i := n - 1; i >= 0; i-- {
 			if prev := u.Layers[i]; len(prev.Keys) > 0 {

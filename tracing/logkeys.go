@@ -24,4 +24,6 @@ const (
 	LogKeyWindow   = "window"   // how far back a collection or search reads
 	LogKeyBound    = "bound"    // the bound that stopped a search
 	LogKeyFound    = "found"    // whether a search found its ID
+	LogKeyPanic    = "panic"    // what a recovered panic carried
+	LogKeyStack    = "stack"    // the goroutine stack of a recovered panic
 )

@@ -503,7 +503,7 @@ func TestTickReadsOnlyWhenSomethingChanged(t *testing.T) {
 	if feed.Reads != n+1 {
 		t.Fatalf("an idle tick after input read again")
 	}
-	m = step(t, m, t0.Add(1500*time.Millisecond))
+	step(t, m, t0.Add(1500*time.Millisecond))
 	if feed.Reads != n+2 {
 		t.Fatalf("no refresh after a second (reads %d)", feed.Reads-n)
 	}

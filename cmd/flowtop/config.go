@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -383,8 +384,8 @@ func (c *Config) Validate() error {
 		return fail("endpoint_url", fmt.Sprintf("must start with http:// or https://, not %q", c.EndpointURL))
 	}
 	for key, v := range map[string]float64{"prices.x86_64_gb_second": c.Prices.X86GBSecond, "prices.arm64_gb_second": c.Prices.ARMGBSecond, "prices.requests_per_million": c.Prices.RequestsPerMillon} {
-		if v < 0 {
-			return fail(key, "must not be negative")
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fail(key, fmt.Sprintf("must be a number not below zero, not %v", v))
 		}
 	}
 	return nil

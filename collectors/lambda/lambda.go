@@ -4,6 +4,7 @@ package lambda
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -57,24 +58,47 @@ func (s *Source) Functions() []tracing.FunctionConfig {
 	return append([]tracing.FunctionConfig(nil), s.fns...)
 }
 
-// Discover lists every function once.
+// maxPages bounds one listing: 1,000 pages of 50 is 50,000 functions, far
+// beyond any real account, and an endpoint that never stops paging must not
+// keep flowtop listing forever.
+const maxPages = 1000
+
+// Discover lists every function once. A function listed twice (an endpoint
+// repeating a page) is kept once; an entry without a name is counted as
+// unparsed and skipped.
 func (s *Source) Discover(ctx context.Context) ([]tracing.FunctionConfig, error) {
 	var out []tracing.FunctionConfig
-	p := awslambda.NewListFunctionsPaginator(s.api, &awslambda.ListFunctionsInput{})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, awsutil.Explain("lambda", "", "lambda:ListFunctions", err)
+	seen := map[string]bool{}
+	p := awslambda.NewListFunctionsPaginator(s.api, &awslambda.ListFunctionsInput{}, func(o *awslambda.ListFunctionsPaginatorOptions) {
+		o.StopOnDuplicateToken = true
+	})
+	var err error
+	for pages := 0; p.HasMorePages(); pages++ {
+		if pages == maxPages {
+			err = fmt.Errorf("lambda: ListFunctions: stopped after %d pages", maxPages)
+			break
+		}
+		page, perr := p.NextPage(ctx)
+		if perr != nil {
+			return nil, awsutil.Explain("lambda", "", "lambda:ListFunctions", perr)
 		}
 		for _, f := range page.Functions {
 			fc := tracing.FunctionConfig{Name: deref(f.FunctionName), ARN: deref(f.FunctionArn), Runtime: string(f.Runtime), Architecture: "x86_64"}
+			if fc.Name == "" {
+				s.tracker.Unparsed(1)
+				continue
+			}
+			if seen[fc.Name] {
+				continue
+			}
+			seen[fc.Name] = true
 			if f.MemorySize != nil {
 				fc.MemoryMB = int(*f.MemorySize)
 			}
 			if f.Timeout != nil {
 				fc.Timeout = time.Duration(*f.Timeout) * time.Second
 			}
-			if len(f.Architectures) > 0 {
+			if len(f.Architectures) > 0 && f.Architectures[0] != "" {
 				fc.Architecture = string(f.Architectures[0])
 			}
 			fc.LogGroup = "/aws/lambda/" + fc.Name
@@ -93,7 +117,7 @@ func (s *Source) Discover(ctx context.Context) ([]tracing.FunctionConfig, error)
 	s.mu.Lock()
 	s.fns = out
 	s.mu.Unlock()
-	return out, nil
+	return out, err
 }
 
 func deref(s *string) string {
@@ -108,8 +132,10 @@ func Batch(fns []tracing.FunctionConfig, at time.Time) tracing.Batch {
 	b := make(tracing.Batch, 0, len(fns))
 	for i := range fns {
 		f := fns[i]
-		b = append(b, tracing.Observation{Kind: tracing.ObsFunction, Source: "lambda", Time: at,
-			Component: tracing.Component{Kind: tracing.ComponentFunction, Name: f.Name}, Function: &f})
+		b = append(b, tracing.Observation{
+			Kind: tracing.ObsFunction, Source: "lambda", Time: at,
+			Component: tracing.Component{Kind: tracing.ComponentFunction, Name: f.Name}, Function: &f,
+		})
 	}
 	return b
 }

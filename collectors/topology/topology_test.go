@@ -66,7 +66,6 @@ var (
 	billingQ = comp(tracing.ComponentQueue, sandbox.BillingQueue)
 	billingD = comp(tracing.ComponentQueue, sandbox.BillingDLQ)
 	emailQ   = comp(tracing.ComponentQueue, sandbox.EmailQueue)
-	emailD   = comp(tracing.ComponentQueue, sandbox.EmailDLQ)
 	topic    = comp(tracing.ComponentTopic, sandbox.OrdersTopic)
 )
 
