@@ -100,8 +100,10 @@ func (l QueueLimits) withDefaults() QueueLimits {
 // the sources and the sink (default 1024 when <= 0); observations and bytes
 // take their defaults until [Hub.SetLimits].
 func NewHub(sink Sink, buffer int) *Hub {
-	return &Hub{sink: sink, limits: QueueLimits{Batches: buffer}.withDefaults(), failed: map[string]string{}, lost: map[string]uint64{},
-		wake: make(chan struct{}, 1), space: make(chan struct{})}
+	return &Hub{
+		sink: sink, limits: QueueLimits{Batches: buffer}.withDefaults(), failed: map[string]string{}, lost: map[string]uint64{},
+		wake: make(chan struct{}, 1), space: make(chan struct{}),
+	}
 }
 
 // SetLimits replaces the queue's bounds; call it before Run. A memory budget

@@ -127,6 +127,7 @@ type blockingSource struct {
 
 func (b blockingSource) Name() string                 { return "poller" }
 func (b blockingSource) Health() tracing.SourceHealth { return tracing.SourceHealth{Source: "poller"} }
+
 func (b blockingSource) Run(ctx context.Context, out chan<- tracing.Batch) error {
 	for i := 0; i < b.n; i++ {
 		select {

@@ -9,8 +9,10 @@ import (
 func TestCarries(t *testing.T) {
 	t.Parallel()
 	tid, _ := tracing.ParseTraceID("1-5759e988-bd862e3fe1be46a994272793")
-	logLine := tracing.Observation{Kind: tracing.ObsLog, Log: &tracing.LogRecord{Message: `{"order":"o-1","id":"ev-10"}`},
-		Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: "req-1"}}}
+	logLine := tracing.Observation{
+		Kind: tracing.ObsLog, Log: &tracing.LogRecord{Message: `{"order":"o-1","id":"ev-10"}`},
+		Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: "req-1"}},
+	}
 	span := tracing.Observation{Kind: tracing.ObsSpan, Span: &tracing.Span{TraceID: tid, InvocationID: "req-2"}}
 	ce := tracing.Observation{Kind: tracing.ObsMessage, Keys: []tracing.Key{tracing.CloudEventKey("orders", "ce-1")}, Message: &tracing.Message{ID: "m-1"}}
 	tests := []struct {

@@ -54,7 +54,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	f := &fixture{url: url, srv: srv,
+	f := &fixture{
+		url: url, srv: srv,
 		reqP: "0a000000-0000-4000-8000-00000000000a", req1: "0b000000-0000-4000-8000-00000000000b",
 		req2: "0c000000-0000-4000-8000-00000000000c", req3: "0d000000-0000-4000-8000-00000000000d",
 		ev1: "6f1c0000-aaaa-4bbb-8ccc-000000000001", ev2: "6f1c0000-aaaa-4bbb-8ccc-000000000002", ev3: "6f1c0000-aaaa-4bbb-8ccc-000000000003",
@@ -76,7 +77,8 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	if _, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("billing-queue"), Attributes: map[string]string{
-		"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:billing-dlq","maxReceiveCount":"3"}`}}); err != nil {
+		"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:billing-dlq","maxReceiveCount":"3"}`,
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	body := fmt.Sprintf(`{"version":"0","id":%q,"detail-type":"OrderPlaced","source":"orders.api","account":"000000000000","time":"2026-12-03T10:00:00Z","region":"us-east-1","resources":[],"detail":{"order_id":"o-2"}}`, f.ev2)
@@ -95,8 +97,10 @@ func newFixture(t *testing.T) *fixture {
 		return string(b)
 	}
 	report := func(req, trace string) []string {
-		return []string{"START RequestId: " + req + " Version: $LATEST", "END RequestId: " + req,
-			"REPORT RequestId: " + req + "\tDuration: 12.00 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t\nXRAY TraceId: " + trace + "\tSegmentId: 00000000000000" + req[:2] + "\tSampled: true\t"}
+		return []string{
+			"START RequestId: " + req + " Version: $LATEST", "END RequestId: " + req,
+			"REPORT RequestId: " + req + "\tDuration: 12.00 ms\tBilled Duration: 13 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t\nXRAY TraceId: " + trace + "\tSegmentId: 00000000000000" + req[:2] + "\tSampled: true\t",
+		}
 	}
 	producer := append(report(f.reqP, f.trP),
 		line(f.reqP, "INFO", map[string]any{"message": "published", "published_event_id": f.ev1}),
@@ -123,8 +127,10 @@ func newFixture(t *testing.T) *fixture {
 
 	// X-Ray: req3's segment is the only record that names ev3.
 	seg := func(id, trace, name, req string, annots map[string]any) string {
-		b, _ := json.Marshal(map[string]any{"id": id, "trace_id": trace, "name": name, "origin": "AWS::Lambda::Function",
-			"start_time": float64(sec), "end_time": float64(sec) + 0.012, "aws": map[string]any{"request_id": req}, "annotations": annots})
+		b, _ := json.Marshal(map[string]any{
+			"id": id, "trace_id": trace, "name": name, "origin": "AWS::Lambda::Function",
+			"start_time": float64(sec), "end_time": float64(sec) + 0.012, "aws": map[string]any{"request_id": req}, "annotations": annots,
+		})
 		return string(b)
 	}
 	xr := awsxray.NewFromConfig(cfg)
@@ -139,9 +145,11 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) engine(t *testing.T, xray bool) *Engine {
 	t.Helper()
-	e, err := New(Settings{AWS: awsConfig(f.url), Title: "test", StateDir: t.TempDir(),
+	e, err := New(Settings{
+		AWS: awsConfig(f.url), Title: "test", StateDir: t.TempDir(),
 		Sources: Sources{LogGroups: []string{f.producerGroup, f.consumers}, XRay: xray, LiveTail: "off"},
-		Search:  SearchBounds{Timeout: 30 * time.Second}})
+		Search:  SearchBounds{Timeout: 30 * time.Second},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,8 +288,10 @@ func TestXRayAndDLQSearchersContribute(t *testing.T) {
 func TestSearchBounds(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	e, err := New(Settings{AWS: awsConfig(f.url), Sources: Sources{LogGroups: []string{f.producerGroup, f.consumers}, XRay: true, LiveTail: "off"},
-		Search: SearchBounds{Rounds: 1}})
+	e, err := New(Settings{
+		AWS: awsConfig(f.url), Sources: Sources{LogGroups: []string{f.producerGroup, f.consumers}, XRay: true, LiveTail: "off"},
+		Search: SearchBounds{Rounds: 1},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -287,8 +287,10 @@ func (p *Player) Status() string {
 func (p *Player) Health() tracing.SourceHealth {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	h := tracing.SourceHealth{Source: playerName, State: tracing.SourceStateOK, Items: p.played,
-		Mode: fmt.Sprintf("playing %s", tracing.Sanitize(p.rec.Path, false))}
+	h := tracing.SourceHealth{
+		Source: playerName, State: tracing.SourceStateOK, Items: p.played,
+		Mode: fmt.Sprintf("playing %s", tracing.Sanitize(p.rec.Path, false)),
+	}
 	if n := len(p.notes); n > 0 {
 		h.LastError = p.notes[n-1]
 	}

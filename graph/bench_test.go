@@ -26,15 +26,19 @@ func spanObs(i int, at time.Time) tracing.Observation {
 		Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"},
 		Keys:      []tracing.Key{{Kind: tracing.KeyTraceID, Value: tid.String()}, self, mk},
 		Relations: []tracing.Relation{{From: self, To: mk, Kind: tracing.RelConsumed, Evidence: "messaging.message.id on a consumer span"}},
-		Span: &tracing.Span{TraceID: tid, SpanID: sid, Name: "process", Service: "charge-card", Kind: tracing.SpanKindConsumer,
-			Start: at, End: at.Add(time.Millisecond), Messaging: tracing.Messaging{System: "aws_sqs", Operation: "process", MessageID: msg}},
+		Span: &tracing.Span{
+			TraceID: tid, SpanID: sid, Name: "process", Service: "charge-card", Kind: tracing.SpanKindConsumer,
+			Start: at, End: at.Add(time.Millisecond), Messaging: tracing.Messaging{System: "aws_sqs", Operation: "process", MessageID: msg},
+		},
 	}
 }
 
 func messageObs(i int, at time.Time) tracing.Observation {
 	msg := fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
-	return tracing.Observation{Kind: tracing.ObsMessage, Time: at, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}},
-		Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "billing-queue", ID: msg}}
+	return tracing.Observation{
+		Kind: tracing.ObsMessage, Time: at, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}},
+		Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "billing-queue", ID: msg},
+	}
 }
 
 // ingest reports ns per observation for observations from mk, each a new

@@ -42,9 +42,11 @@ func ParseBudget(s string) (Budget, error) {
 		i--
 	}
 	num, unit := strings.TrimSpace(t[:i]), strings.ToLower(strings.TrimSpace(t[i:]))
-	mult := map[string]float64{"": 1, "b": 1,
+	mult := map[string]float64{
+		"": 1, "b": 1,
 		"k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gib": 1 << 30,
-		"kb": 1e3, "mb": 1e6, "gb": 1e9}[unit]
+		"kb": 1e3, "mb": 1e6, "gb": 1e9,
+	}[unit]
 	v, err := strconv.ParseFloat(num, 64)
 	if err != nil || mult == 0 || v < 0 {
 		return Budget{}, fmt.Errorf("graph: memory budget %q: want a size such as 512MiB or 2GiB", s)

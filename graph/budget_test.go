@@ -46,8 +46,10 @@ func TestParseBudget(t *testing.T) {
 func TestObservationBytesGrowsWithContent(t *testing.T) {
 	t.Parallel()
 	small := tracing.Observation{Source: "otlp", Span: &tracing.Span{Name: "x"}}
-	big := tracing.Observation{Source: "otlp", Span: &tracing.Span{Name: strings.Repeat("x", 10000), Attrs: map[string]string{"k": "v"}},
-		Keys: []tracing.Key{{Value: strings.Repeat("k", 100)}}}
+	big := tracing.Observation{
+		Source: "otlp", Span: &tracing.Span{Name: strings.Repeat("x", 10000), Attrs: map[string]string{"k": "v"}},
+		Keys: []tracing.Key{{Value: strings.Repeat("k", 100)}},
+	}
 	if s, b := ObservationBytes(&small), ObservationBytes(&big); s <= 0 || b < s+10000+100 {
 		t.Errorf("small %d, big %d", s, b)
 	}

@@ -20,8 +20,10 @@ func oneInvocation(n int, jsonFormat bool, failure string, cold bool) (logs, xra
 	trace := traceN(n)
 	start := t0.Add(time.Duration(n) * time.Second)
 	dur := 180 * time.Millisecond
-	iv := invocationLogs{fn: "charge-card", json: jsonFormat, req: req, trace: trace, segment: spanN(2 * n), start: start, dur: dur, cold: cold,
-		app: []appLine{{"INFO", map[string]any{"messageId": msg, "order_id": "o-1", "msg": "charging card"}}}}
+	iv := invocationLogs{
+		fn: "charge-card", json: jsonFormat, req: req, trace: trace, segment: spanN(2 * n), start: start, dur: dur, cold: cold,
+		app: []appLine{{"INFO", map[string]any{"messageId": msg, "order_id": "o-1", "msg": "charging card"}}},
+	}
 	switch failure {
 	case "app":
 		iv.app = append(iv.app, appLine{"ERROR", map[string]any{"messageId": msg, "msg": "CardDeclined: insufficient funds"}})
@@ -32,14 +34,20 @@ func oneInvocation(n int, jsonFormat bool, failure string, cold bool) (logs, xra
 	}
 	logs = iv.batch()
 	svc := segment{trace: trace, id: spanN(2*n + 1), name: "charge-card", origin: "AWS::Lambda", start: start, end: start.Add(dur + 5*time.Millisecond), requestID: req}
-	fn := segment{trace: trace, id: spanN(2 * n), parent: spanN(2*n + 1), name: "charge-card", origin: "AWS::Lambda::Function", start: start, end: start.Add(dur),
-		fault: failure == "xray", cause: "CardDeclined", functionARNSet: true, cold: cold}
+	fn := segment{
+		trace: trace, id: spanN(2 * n), parent: spanN(2*n + 1), name: "charge-card", origin: "AWS::Lambda::Function", start: start, end: start.Add(dur),
+		fault: failure == "xray", cause: "CardDeclined", functionARNSet: true, cold: cold,
+	}
 	// An SDK call inside the invocation: its aws.request_id is SQS's, not the function's.
-	sdk := segment{trace: trace, id: spanN(2*n + 1000), parent: spanN(2 * n), name: "SQS", fn: "charge-card", start: start.Add(10 * time.Millisecond), end: start.Add(30 * time.Millisecond),
-		operation: "DeleteMessage", requestID: uuidN('e', n), queueURL: "https://sqs.us-east-1.amazonaws.com/000000000000/billing-queue"}
+	sdk := segment{
+		trace: trace, id: spanN(2*n + 1000), parent: spanN(2 * n), name: "SQS", fn: "charge-card", start: start.Add(10 * time.Millisecond), end: start.Add(30 * time.Millisecond),
+		operation: "DeleteMessage", requestID: uuidN('e', n), queueURL: "https://sqs.us-east-1.amazonaws.com/000000000000/billing-queue",
+	}
 	xray = tracing.Batch{xrayObs(svc), xrayObs(fn), xrayObs(sdk)}
-	otlp = tracing.Batch{otlpObs(otelSpan{trace: trace, id: spanN(2*n + 5000), kind: tracing.SpanKindConsumer, fn: "charge-card", req: req, system: "aws_sqs", op: "process",
-		dest: "billing-queue", msgID: msg, start: start, end: start.Add(dur), failed: failure == "otlp", errorMsg: "CardDeclined", cold: cold, name: "billing-queue process"})}
+	otlp = tracing.Batch{otlpObs(otelSpan{
+		trace: trace, id: spanN(2*n + 5000), kind: tracing.SpanKindConsumer, fn: "charge-card", req: req, system: "aws_sqs", op: "process",
+		dest: "billing-queue", msgID: msg, start: start, end: start.Add(dur), failed: failure == "otlp", errorMsg: "CardDeclined", cold: cold, name: "billing-queue process",
+	})}
 	return logs, xray, otlp
 }
 
@@ -151,8 +159,10 @@ func TestRatesMatchOrders(t *testing.T) {
 			n := s*4 + k
 			start := t0.Add(time.Duration(s)*time.Second + time.Duration(k)*250*time.Millisecond)
 			req, ev, trace := uuidN('b', n), uuidN('d', n), traceN(n)
-			iv := invocationLogs{fn: "orders-api", req: req, trace: trace, segment: spanN(3 * n), start: start, dur: 120 * time.Millisecond,
-				app: []appLine{{"INFO", map[string]any{"order_id": "o-1", "published_event_id": ev}}}}
+			iv := invocationLogs{
+				fn: "orders-api", req: req, trace: trace, segment: spanN(3 * n), start: start, dur: 120 * time.Millisecond,
+				app: []appLine{{"INFO", map[string]any{"order_id": "o-1", "published_event_id": ev}}},
+			}
 			b := iv.batch()
 			b = append(b, xrayObs(segment{trace: trace, id: spanN(3*n + 1), name: "orders-api", origin: "AWS::Lambda", start: start, end: start.Add(125 * time.Millisecond), requestID: req}),
 				xrayObs(segment{trace: trace, id: spanN(3 * n), parent: spanN(3*n + 1), name: "orders-api", origin: "AWS::Lambda::Function", start: start, end: start.Add(120 * time.Millisecond)}),
@@ -190,8 +200,10 @@ func TestAttemptsByTime(t *testing.T) {
 	for i := range per {
 		req, trace := uuidN('c', 70+i), traceN(70+i)
 		start := t0.Add(time.Duration(i) * 31 * time.Second)
-		iv := invocationLogs{fn: "charge-card", req: req, trace: trace, segment: spanN(70 + i), start: start, dur: 200 * time.Millisecond,
-			app: []appLine{{"INFO", map[string]any{"messageId": msg}}, {"ERROR", map[string]any{"messageId": msg, "msg": "CardDeclined"}}}}
+		iv := invocationLogs{
+			fn: "charge-card", req: req, trace: trace, segment: spanN(70 + i), start: start, dur: 200 * time.Millisecond,
+			app: []appLine{{"INFO", map[string]any{"messageId": msg}}, {"ERROR", map[string]any{"messageId": msg, "msg": "CardDeclined"}}},
+		}
 		per[i] = append(iv.batch(), xrayObs(segment{trace: trace, id: spanN(170 + i), name: "charge-card", origin: "AWS::Lambda", start: start, end: start.Add(205 * time.Millisecond), requestID: req, fault: true, cause: "CardDeclined"}))
 	}
 	for _, order := range [][]int{{0, 1, 2}, {2, 1, 0}, {1, 2, 0}} {

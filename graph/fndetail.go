@@ -104,9 +104,11 @@ func (g *Graph) FunctionDetail(name string) FunctionDetail {
 			continue
 		}
 		d.Reported++
-		row := InvocationRow{RequestID: inv.request, Start: inv.start, Duration: r.Duration, BilledDuration: r.BilledDuration,
+		row := InvocationRow{
+			RequestID: inv.request, Start: inv.start, Duration: r.Duration, BilledDuration: r.BilledDuration,
 			InitDuration: initDuration(r), MemoryUsedMB: r.MaxMemoryUsedMB, MemorySizeMB: r.MemorySizeMB, Status: r.Status,
-			Failed: inv.failed, CostUSD: inv.costUSD, Lines: len(inv.logs) + inv.logsCut}
+			Failed: inv.failed, CostUSD: inv.costUSD, Lines: len(inv.logs) + inv.logsCut,
+		}
 		if inv.failed {
 			row.ErrorType = errorTypeOf(inv)
 			addError(errs, inv)

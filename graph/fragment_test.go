@@ -14,13 +14,19 @@ import (
 func orderObs(n int, at time.Time) (producer, span, consumerLogs tracing.Batch) {
 	ev, msg, trace := uuidN('d', 2000+n), uuidN('a', 2000+n), traceN(2000+n)
 	req := uuidN('c', 2000+n)
-	producer = invocationLogs{fn: "orders-api", req: uuidN('b', 2000+n), trace: trace, segment: spanN(n), start: at, dur: 60 * time.Millisecond,
-		app: []appLine{{"INFO", map[string]any{"order_id": "o-1", "published_event_id": ev}}}}.batch()
+	producer = invocationLogs{
+		fn: "orders-api", req: uuidN('b', 2000+n), trace: trace, segment: spanN(n), start: at, dur: 60 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"order_id": "o-1", "published_event_id": ev}}},
+	}.batch()
 	start := at.Add(100 * time.Millisecond)
-	span = tracing.Batch{otlpObs(otelSpan{trace: trace, id: spanN(n + 100000), kind: tracing.SpanKindConsumer, fn: "charge-card", req: req, system: "aws_sqs", op: "process",
-		dest: "billing-queue", msgID: msg, start: start, end: start.Add(200 * time.Millisecond), name: "billing-queue process"})}
-	consumerLogs = invocationLogs{fn: "charge-card", req: req, trace: trace, segment: spanN(n + 200000), start: start, dur: 200 * time.Millisecond,
-		app: []appLine{{"INFO", map[string]any{"messageId": msg, "eventId": ev, "order_id": "o-1"}}}}.batch()
+	span = tracing.Batch{otlpObs(otelSpan{
+		trace: trace, id: spanN(n + 100000), kind: tracing.SpanKindConsumer, fn: "charge-card", req: req, system: "aws_sqs", op: "process",
+		dest: "billing-queue", msgID: msg, start: start, end: start.Add(200 * time.Millisecond), name: "billing-queue process",
+	})}
+	consumerLogs = invocationLogs{
+		fn: "charge-card", req: req, trace: trace, segment: spanN(n + 200000), start: start, dur: 200 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"messageId": msg, "eventId": ev, "order_id": "o-1"}}},
+	}.batch()
 	return producer, span, consumerLogs
 }
 

@@ -197,11 +197,15 @@ func TestBatchInvocationDoesNotMerge(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		eb := fmt.Sprintf(`{"version":"0","id":"ev-%d","detail-type":"T","source":"s","account":"1","time":"2026-11-23T10:00:00Z","region":"us-east-1","resources":[],"detail":{}}`, i)
 		u := tracing.Unwrap([]byte(eb))
-		b = append(b, tracing.Observation{Kind: tracing.ObsMessage, Time: t0, Keys: u.Keys,
-			Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "q", ID: fmt.Sprintf("m-%d", i), Layers: u.Layers}})
-		b = append(b, tracing.Observation{Kind: tracing.ObsSpan, Time: t0.Add(time.Second),
+		b = append(b, tracing.Observation{
+			Kind: tracing.ObsMessage, Time: t0, Keys: u.Keys,
+			Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "q", ID: fmt.Sprintf("m-%d", i), Layers: u.Layers},
+		})
+		b = append(b, tracing.Observation{
+			Kind: tracing.ObsSpan, Time: t0.Add(time.Second),
 			Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "worker"},
-			Relations: []tracing.Relation{{From: tracing.Key{Kind: tracing.KeyRequestID, Value: req}, To: tracing.Key{Kind: tracing.KeyMessageID, Value: fmt.Sprintf("m-%d", i)}, Kind: tracing.RelConsumed, Evidence: "span link"}}})
+			Relations: []tracing.Relation{{From: tracing.Key{Kind: tracing.KeyRequestID, Value: req}, To: tracing.Key{Kind: tracing.KeyMessageID, Value: fmt.Sprintf("m-%d", i)}, Kind: tracing.RelConsumed, Evidence: "span link"}},
+		})
 	}
 	g.Ingest(b)
 	if n := g.Totals().Events; n != 3 {
@@ -248,18 +252,24 @@ func TestCorrelationReuseDoesNotMerge(t *testing.T) {
 func TestStatusRules(t *testing.T) {
 	t.Parallel()
 	msg := func(id string) tracing.Observation {
-		return tracing.Observation{Kind: tracing.ObsMessage, Time: t0, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: id}},
-			Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "q", ID: id}}
+		return tracing.Observation{
+			Kind: tracing.ObsMessage, Time: t0, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: id}},
+			Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "q", ID: id},
+		}
 	}
 	consumed := func(id, req string, at time.Time, status tracing.InvocationStatus) tracing.Batch {
 		return tracing.Batch{
-			{Kind: tracing.ObsLog, Time: at, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "fn"},
+			{
+				Kind: tracing.ObsLog, Time: at, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "fn"},
 				Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: req}, {Kind: tracing.KeyMessageID, Value: id}},
-				Log:  &tracing.LogRecord{Kind: tracing.LogApp, RequestID: req, Message: "processing"}},
-			{Kind: tracing.ObsInvocation, Time: at, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "fn"},
+				Log:  &tracing.LogRecord{Kind: tracing.LogApp, RequestID: req, Message: "processing"},
+			},
+			{
+				Kind: tracing.ObsInvocation, Time: at, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "fn"},
 				Keys:       []tracing.Key{{Kind: tracing.KeyRequestID, Value: req}},
 				Log:        &tracing.LogRecord{Kind: tracing.LogReport, RequestID: req},
-				Invocation: &tracing.Invocation{Function: "fn", RequestID: req, Duration: time.Millisecond, Status: status, MemorySizeMB: 128}},
+				Invocation: &tracing.Invocation{Function: "fn", RequestID: req, Duration: time.Millisecond, Status: status, MemorySizeMB: 128},
+			},
 		}
 	}
 	tests := []struct {
@@ -360,8 +370,10 @@ func TestEviction(t *testing.T) {
 	g := newTestGraph(100)
 	for i := 0; i < 250; i++ {
 		id := fmt.Sprintf("m-%d", i)
-		g.Ingest(tracing.Batch{{Kind: tracing.ObsMessage, Time: t0.Add(time.Duration(i) * time.Second), Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: id}, {Kind: tracing.KeyCorrelation, Value: "order=" + id}},
-			Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "q", ID: id}}})
+		g.Ingest(tracing.Batch{{
+			Kind: tracing.ObsMessage, Time: t0.Add(time.Duration(i) * time.Second), Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: id}, {Kind: tracing.KeyCorrelation, Value: "order=" + id}},
+			Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "q", ID: id},
+		}})
 	}
 	tot := g.Totals()
 	if tot.Events != 100 || tot.Evicted != 150 {
@@ -524,9 +536,11 @@ func TestArenaCompaction(t *testing.T) {
 	const n = 80_000 // ≈ 17 MiB of key text through a 500-event graph
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("m-%d-%s", i, pad)
-		g.Ingest(tracing.Batch{{Kind: tracing.ObsMessage, Time: t0.Add(time.Duration(i) * time.Millisecond),
+		g.Ingest(tracing.Batch{{
+			Kind: tracing.ObsMessage, Time: t0.Add(time.Duration(i) * time.Millisecond),
 			Keys:    []tracing.Key{{Kind: tracing.KeyMessageID, Value: id}, {Kind: tracing.KeyCorrelation, Value: fmt.Sprintf("order=o-%d", i)}},
-			Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "q", ID: id}}})
+			Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "q", ID: id},
+		}})
 	}
 	if dead := g.s.arena.total - g.s.arena.live; g.s.compactions < 2 || dead >= 8<<20 {
 		t.Errorf("arena compacted %d times; %d dead bytes, %d live", g.s.compactions, dead, g.s.arena.live)
@@ -586,19 +600,29 @@ func TestQueueAndBusFromSpans(t *testing.T) {
 	req := "c5bc4002-e0f0-42a8-a51e-688a0990fcf4"
 	pk, ck := tracing.SpanKey(tid, producerSpan), tracing.SpanKey(tid, consumerSpan)
 	obs := tracing.Batch{
-		{Kind: tracing.ObsSpan, Source: "otlp", Time: t0, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "orders-api"},
+		{
+			Kind: tracing.ObsSpan, Source: "otlp", Time: t0, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "orders-api"},
 			Keys:      []tracing.Key{{Kind: tracing.KeyTraceID, Value: tid.String()}, pk, ev},
 			Relations: []tracing.Relation{{From: pk, To: ev, Kind: tracing.RelPublished, Evidence: "messaging.message.id on a producer span"}},
-			Span: &tracing.Span{TraceID: tid, SpanID: producerSpan, Name: "orders publish", Kind: tracing.SpanKindProducer, Start: t0, End: t0.Add(40 * time.Millisecond),
-				Messaging: tracing.Messaging{System: "aws.eventbridge", Operation: "publish", Destination: "orders", MessageID: ev.Value}}},
-		{Kind: tracing.ObsSpan, Source: "otlp", Time: t0.Add(time.Second), Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"},
+			Span: &tracing.Span{
+				TraceID: tid, SpanID: producerSpan, Name: "orders publish", Kind: tracing.SpanKindProducer, Start: t0, End: t0.Add(40 * time.Millisecond),
+				Messaging: tracing.Messaging{System: "aws.eventbridge", Operation: "publish", Destination: "orders", MessageID: ev.Value},
+			},
+		},
+		{
+			Kind: tracing.ObsSpan, Source: "otlp", Time: t0.Add(time.Second), Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"},
 			Keys:      []tracing.Key{{Kind: tracing.KeyTraceID, Value: tid.String()}, ck, {Kind: tracing.KeyRequestID, Value: req}, msg},
 			Relations: []tracing.Relation{{From: ck, To: msg, Kind: tracing.RelConsumed, Evidence: "messaging.message.id on a consumer span"}},
-			Span: &tracing.Span{TraceID: tid, SpanID: consumerSpan, Name: "billing-queue process", Kind: tracing.SpanKindConsumer, Start: t0.Add(time.Second), End: t0.Add(1200 * time.Millisecond),
-				InvocationID: req, Messaging: tracing.Messaging{System: "aws_sqs", Operation: "process", Destination: "billing-queue", MessageID: msg.Value}}},
-		{Kind: tracing.ObsLog, Source: "cwlogs", Time: t0.Add(time.Second), Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"},
+			Span: &tracing.Span{
+				TraceID: tid, SpanID: consumerSpan, Name: "billing-queue process", Kind: tracing.SpanKindConsumer, Start: t0.Add(time.Second), End: t0.Add(1200 * time.Millisecond),
+				InvocationID: req, Messaging: tracing.Messaging{System: "aws_sqs", Operation: "process", Destination: "billing-queue", MessageID: msg.Value},
+			},
+		},
+		{
+			Kind: tracing.ObsLog, Source: "cwlogs", Time: t0.Add(time.Second), Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"},
 			Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: req}, msg, ev},
-			Log:  &tracing.LogRecord{Kind: tracing.LogApp, RequestID: req, Message: `{"msg":"charging","messageId":"059f36b4-87a3-44ab-83d2-661975830a7d","eventId":"6a7e8feb-b491-4cf7-a9f1-bf3703467718"}`}},
+			Log:  &tracing.LogRecord{Kind: tracing.LogApp, RequestID: req, Message: `{"msg":"charging","messageId":"059f36b4-87a3-44ab-83d2-661975830a7d","eventId":"6a7e8feb-b491-4cf7-a9f1-bf3703467718"}`},
+		},
 	}
 	// The consumer span completed: the invocation ran, even before its REPORT.
 	want := "0<-1 publish:orders-api | 1<0 broker:orders | 2<1 broker:billing-queue | 3<2 invoke:charge-card#1"
@@ -624,9 +648,11 @@ func TestComponentsBounded(t *testing.T) {
 	g := newTestGraph(100)
 	for i := 0; i < maxComponents+500; i++ {
 		name := fmt.Sprintf("svc-%d", i)
-		g.Ingest(tracing.Batch{{Kind: tracing.ObsInvocation, Time: t0, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: name},
+		g.Ingest(tracing.Batch{{
+			Kind: tracing.ObsInvocation, Time: t0, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: name},
 			Log:        &tracing.LogRecord{Kind: tracing.LogReport, RequestID: fmt.Sprintf("r-%d", i)},
-			Invocation: &tracing.Invocation{Function: name, RequestID: fmt.Sprintf("r-%d", i), Duration: time.Millisecond, BilledDuration: time.Millisecond, MemorySizeMB: 128, Status: tracing.InvocationSuccess}}})
+			Invocation: &tracing.Invocation{Function: name, RequestID: fmt.Sprintf("r-%d", i), Duration: time.Millisecond, BilledDuration: time.Millisecond, MemorySizeMB: 128, Status: tracing.InvocationSuccess},
+		}})
 	}
 	if len(g.fns) > maxComponents || len(g.comps) > maxComponents {
 		t.Errorf("%d functions, %d components tracked; want at most %d", len(g.fns), len(g.comps), maxComponents)

@@ -29,8 +29,10 @@ func hops(l Lineage, kind HopKind, fn string) int {
 
 // snsNote is an SNS notification as an enveloped subscription delivers it.
 func snsNote(id, message string) string {
-	b, _ := json.Marshal(map[string]any{"Type": "Notification", "MessageId": id, "TopicArn": "arn:aws:sns:us-east-1:000000000000:orders-topic",
-		"Message": message, "Timestamp": "2026-11-23T10:00:00.000Z", "SignatureVersion": "1"})
+	b, _ := json.Marshal(map[string]any{
+		"Type": "Notification", "MessageId": id, "TopicArn": "arn:aws:sns:us-east-1:000000000000:orders-topic",
+		"Message": message, "Timestamp": "2026-11-23T10:00:00.000Z", "SignatureVersion": "1",
+	})
 	return string(b)
 }
 
@@ -45,14 +47,20 @@ func TestCloudEventIdentity(t *testing.T) {
 	mRaw, mEnv, mDLQ := uuidN('a', 1), uuidN('a', 2), uuidN('a', 3)
 	data := map[string]any{"order_id": "o-42", "total": 12.5}
 	ce := ceBody(ceID, data)
-	producer := invocationLogs{fn: "orders-api", req: uuidN('b', 1), trace: traceN(1), segment: spanN(1), start: t0, dur: 90 * time.Millisecond,
-		app: []appLine{{"INFO", map[string]any{"order_id": "o-42", "published_event_id": ceID}}}}.batch()
-	raw := invocationLogs{fn: "audit", req: uuidN('c', 1), trace: traceN(1), segment: spanN(2), start: t0.Add(time.Second), dur: 150 * time.Millisecond,
-		app: []appLine{{"INFO", map[string]any{"messageId": mRaw, "event_id": ceID, "order_id": "o-42"}}}}.batch()
+	producer := invocationLogs{
+		fn: "orders-api", req: uuidN('b', 1), trace: traceN(1), segment: spanN(1), start: t0, dur: 90 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"order_id": "o-42", "published_event_id": ceID}}},
+	}.batch()
+	raw := invocationLogs{
+		fn: "audit", req: uuidN('c', 1), trace: traceN(1), segment: spanN(2), start: t0.Add(time.Second), dur: 150 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"messageId": mRaw, "event_id": ceID, "order_id": "o-42"}}},
+	}.batch()
 	var env tracing.Batch
 	for i := 0; i < 3; i++ {
-		env = append(env, invocationLogs{fn: "notify", req: uuidN('c', 10+i), trace: traceN(1), segment: spanN(10 + i), start: t0.Add(time.Duration(1+30*i) * time.Second), dur: 300 * time.Millisecond,
-			app: []appLine{{"INFO", map[string]any{"messageId": mEnv, "event_id": ceID, "order_id": "o-42"}}, {"ERROR", map[string]any{"messageId": mEnv, "msg": "SMTP 451"}}}}.batch()...)
+		env = append(env, invocationLogs{
+			fn: "notify", req: uuidN('c', 10+i), trace: traceN(1), segment: spanN(10 + i), start: t0.Add(time.Duration(1+30*i) * time.Second), dur: 300 * time.Millisecond,
+			app: []appLine{{"INFO", map[string]any{"messageId": mEnv, "event_id": ceID, "order_id": "o-42"}}, {"ERROR", map[string]any{"messageId": mEnv, "msg": "SMTP 451"}}},
+		}.batch()...)
 	}
 	dlq := tracing.Batch{dlqObs("notify-dlq", mDLQ, snsNote(note, ce), "notify-queue", 1, t0.Add(95*time.Second), nil)}
 	for _, order := range [][]tracing.Batch{{producer, raw, env, dlq}, {dlq, env, raw, producer}, {env, dlq, producer, raw}} {
@@ -96,13 +104,17 @@ func TestDirection(t *testing.T) {
 		{"a lone subsegment without request ID", "published_message_id", true},
 	}
 	for _, tt := range tests {
-		producer := invocationLogs{fn: "orders-api", req: req, trace: trace, segment: spanN(20), start: t0, dur: 80 * time.Millisecond,
-			app: []appLine{{"INFO", map[string]any{tt.field: msg, "msg": "sent to billing"}}}}.batch()
+		producer := invocationLogs{
+			fn: "orders-api", req: req, trace: trace, segment: spanN(20), start: t0, dur: 80 * time.Millisecond,
+			app: []appLine{{"INFO", map[string]any{tt.field: msg, "msg": "sent to billing"}}},
+		}.batch()
 		xray := tracing.Batch{
 			xrayObs(segment{trace: trace, id: spanN(21), name: "orders-api", origin: "AWS::Lambda", start: t0, end: t0.Add(85 * time.Millisecond), requestID: req}),
 			xrayObs(segment{trace: trace, id: spanN(20), parent: spanN(21), name: "orders-api", origin: "AWS::Lambda::Function", start: t0, end: t0.Add(80 * time.Millisecond)}),
-			xrayObs(segment{trace: trace, id: spanN(22), parent: spanN(20), name: "SQS", fn: "orders-api", start: t0.Add(10 * time.Millisecond), end: t0.Add(30 * time.Millisecond),
-				operation: "SendMessage", messageID: msg, queueURL: queue, requestID: uuidN('e', 20)}),
+			xrayObs(segment{
+				trace: trace, id: spanN(22), parent: spanN(20), name: "SQS", fn: "orders-api", start: t0.Add(10 * time.Millisecond), end: t0.Add(30 * time.Millisecond),
+				operation: "SendMessage", messageID: msg, queueURL: queue, requestID: uuidN('e', 20),
+			}),
 		}
 		if tt.subOnly {
 			sub := xray[2]
@@ -112,8 +124,10 @@ func TestDirection(t *testing.T) {
 			delete(sub.Span.Attrs, "aws.request_id")
 			xray = tracing.Batch{sub}
 		}
-		consumer := invocationLogs{fn: "charge-card", req: uuidN('c', 20), trace: trace, segment: spanN(23), start: t0.Add(time.Second), dur: 200 * time.Millisecond,
-			app: []appLine{{"INFO", map[string]any{"messageId": msg}}}}.batch()
+		consumer := invocationLogs{
+			fn: "charge-card", req: uuidN('c', 20), trace: trace, segment: spanN(23), start: t0.Add(time.Second), dur: 200 * time.Millisecond,
+			app: []appLine{{"INFO", map[string]any{"messageId": msg}}},
+		}.batch()
 		for _, order := range [][]tracing.Batch{{producer, xray, consumer}, {xray, producer, consumer}, {consumer, producer, xray}} {
 			g := newTestGraph(100)
 			for _, b := range order {
@@ -148,8 +162,10 @@ func TestRedriveIsItsOwnEvent(t *testing.T) {
 	attempts := func(msg string, from time.Time, base int) tracing.Batch {
 		var b tracing.Batch
 		for i := 0; i < 3; i++ {
-			b = append(b, invocationLogs{fn: "charge-card", req: uuidN('c', base+i), trace: traceN(30), segment: spanN(base + i), start: from.Add(time.Duration(30*i) * time.Second), dur: 250 * time.Millisecond,
-				app: []appLine{{"INFO", map[string]any{"messageId": msg, "eventId": ev, "order_id": "o-9"}}, {"ERROR", map[string]any{"messageId": msg, "msg": "CardDeclined"}}}}.batch()...)
+			b = append(b, invocationLogs{
+				fn: "charge-card", req: uuidN('c', base+i), trace: traceN(30), segment: spanN(base + i), start: from.Add(time.Duration(30*i) * time.Second), dur: 250 * time.Millisecond,
+				app: []appLine{{"INFO", map[string]any{"messageId": msg, "eventId": ev, "order_id": "o-9"}}, {"ERROR", map[string]any{"messageId": msg, "msg": "CardDeclined"}}},
+			}.batch()...)
 		}
 		return b
 	}
@@ -224,8 +240,10 @@ func TestBatchAndSharedIDs(t *testing.T) {
 		}
 		app = append(app, appLine{"INFO", map[string]any{"messageId": uuidN('a', 40+i), "eventId": uuidN('d', 40+i), "order_id": order}})
 	}
-	g.Ingest(invocationLogs{fn: "orders-api", req: uuidN('b', 40), trace: trace, segment: spanN(40), start: t0, dur: 50 * time.Millisecond,
-		app: []appLine{{"INFO", map[string]any{"published_event_id": uuidN('d', 40), "order_id": "o-a"}}, {"INFO", map[string]any{"published_event_id": uuidN('d', 41), "order_id": "o-a"}}}}.batch())
+	g.Ingest(invocationLogs{
+		fn: "orders-api", req: uuidN('b', 40), trace: trace, segment: spanN(40), start: t0, dur: 50 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"published_event_id": uuidN('d', 40), "order_id": "o-a"}}, {"INFO", map[string]any{"published_event_id": uuidN('d', 41), "order_id": "o-a"}}},
+	}.batch())
 	g.Ingest(invocationLogs{fn: "charge-card", req: uuidN('c', 40), trace: trace, segment: spanN(41), start: t0.Add(time.Second), dur: 400 * time.Millisecond, app: app}.batch())
 	for i := 0; i < 5; i++ {
 		l, err := g.Lineage(uuidN('a', 40+i))
@@ -282,10 +300,14 @@ func TestDLQCopyNewMessageID(t *testing.T) {
 	t.Parallel()
 	ceID, note, mEnv, mDLQ := uuidN('d', 70), uuidN('f', 70), uuidN('a', 70), uuidN('a', 71)
 	req, trace := uuidN('c', 70), traceN(70)
-	consumer := tracing.Batch{otlpObs(otelSpan{trace: trace, id: spanN(70), kind: tracing.SpanKindConsumer, fn: "notify", req: req, system: "aws_sqs", op: "process",
-		dest: "notify-queue", msgID: mEnv, start: t0, end: t0.Add(300 * time.Millisecond), failed: true, errorMsg: "SMTP 451", name: "notify-queue process"})}
-	consumer = append(consumer, invocationLogs{fn: "notify", req: req, trace: trace, segment: spanN(71), start: t0, dur: 300 * time.Millisecond,
-		app: []appLine{{"INFO", map[string]any{"messageId": mEnv, "event_id": ceID}}, {"ERROR", map[string]any{"messageId": mEnv, "msg": "SMTP 451"}}}}.batch()...)
+	consumer := tracing.Batch{otlpObs(otelSpan{
+		trace: trace, id: spanN(70), kind: tracing.SpanKindConsumer, fn: "notify", req: req, system: "aws_sqs", op: "process",
+		dest: "notify-queue", msgID: mEnv, start: t0, end: t0.Add(300 * time.Millisecond), failed: true, errorMsg: "SMTP 451", name: "notify-queue process",
+	})}
+	consumer = append(consumer, invocationLogs{
+		fn: "notify", req: req, trace: trace, segment: spanN(71), start: t0, dur: 300 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"messageId": mEnv, "event_id": ceID}}, {"ERROR", map[string]any{"messageId": mEnv, "msg": "SMTP 451"}}},
+	}.batch()...)
 	dlq := tracing.Batch{dlqObs("notify-dlq", mDLQ, snsNote(note, ceBody(ceID, map[string]any{"order_id": "o-7"})), "notify-queue", 1, t0.Add(time.Second), nil)}
 	g := newTestGraph(100)
 	g.Ingest(consumer)

@@ -282,8 +282,10 @@ func (g *Graph) Logs(q LogQuery) LogPage {
 		if fn == "" {
 			fn = h.inv.function
 		}
-		p.Lines[len(picked)-1-i] = LogEntry{Seq: s, Time: fromNanos(h.line.at), Function: fn, RequestID: h.inv.request,
-			Level: h.line.level, Kind: h.line.kind, Message: h.line.message}
+		p.Lines[len(picked)-1-i] = LogEntry{
+			Seq: s, Time: fromNanos(h.line.at), Function: fn, RequestID: h.inv.request,
+			Level: h.line.level, Kind: h.line.kind, Message: h.line.message,
+		}
 	}
 	return p
 }

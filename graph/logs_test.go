@@ -19,8 +19,10 @@ func logInvocation(fn string, i int, dur, init time.Duration, failed bool) traci
 	at := logT0.Add(time.Duration(i) * time.Second)
 	comp := tracing.Component{Kind: tracing.ComponentFunction, Name: fn}
 	line := func(kind tracing.LogKind, level, msg string, d time.Duration) tracing.Observation {
-		return tracing.Observation{Kind: tracing.ObsLog, Time: at.Add(d), Component: comp, Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: req}},
-			Log: &tracing.LogRecord{Kind: kind, Level: level, RequestID: req, Message: msg, EventID: fmt.Sprintf("%s-%d", req, kind)}}
+		return tracing.Observation{
+			Kind: tracing.ObsLog, Time: at.Add(d), Component: comp, Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: req}},
+			Log: &tracing.LogRecord{Kind: kind, Level: level, RequestID: req, Message: msg, EventID: fmt.Sprintf("%s-%d", req, kind)},
+		}
 	}
 	level, msg := "INFO", "charged"
 	status := tracing.InvocationSuccess
@@ -29,8 +31,10 @@ func logInvocation(fn string, i int, dur, init time.Duration, failed bool) traci
 	}
 	report := line(tracing.LogReport, "", "REPORT RequestId: "+req, dur)
 	report.Kind = tracing.ObsInvocation
-	report.Invocation = &tracing.Invocation{Function: fn, RequestID: req, Duration: dur, BilledDuration: dur, InitDuration: init,
-		MemorySizeMB: 512, MaxMemoryUsedMB: 100 + i%50, Status: status}
+	report.Invocation = &tracing.Invocation{
+		Function: fn, RequestID: req, Duration: dur, BilledDuration: dur, InitDuration: init,
+		MemorySizeMB: 512, MaxMemoryUsedMB: 100 + i%50, Status: status,
+	}
 	return tracing.Batch{line(tracing.LogStart, "", "START RequestId: "+req, 0), line(tracing.LogApp, level, msg, time.Millisecond), report}
 }
 

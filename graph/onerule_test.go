@@ -68,19 +68,27 @@ func genWorld(g *Graph, n int, seed uint64) map[string]int {
 		if shape == "cloudevent" {
 			fields = map[string]any{"order_id": order, "published_event_id": ev, "ce_type": "com.example.order.placed"}
 		}
-		g.Ingest(invocationLogs{fn: "orders-api", req: prodReq, trace: trace, segment: spanN(3 * i), start: start, dur: time.Duration(20+rnd.IntN(60)) * time.Millisecond,
-			app: []appLine{{"INFO", fields}}}.batch())
-		g.Ingest(tracing.Batch{otlpObs(otelSpan{trace: trace, id: spanN(3*i + 1), kind: tracing.SpanKindProducer, fn: "orders-api", req: prodReq, system: "aws.eventbridge", op: "publish",
-			dest: "orders", msgID: ev, start: start.Add(5 * time.Millisecond), end: start.Add(25 * time.Millisecond), name: "orders publish"})})
+		g.Ingest(invocationLogs{
+			fn: "orders-api", req: prodReq, trace: trace, segment: spanN(3 * i), start: start, dur: time.Duration(20+rnd.IntN(60)) * time.Millisecond,
+			app: []appLine{{"INFO", fields}},
+		}.batch())
+		g.Ingest(tracing.Batch{otlpObs(otelSpan{
+			trace: trace, id: spanN(3*i + 1), kind: tracing.SpanKindProducer, fn: "orders-api", req: prodReq, system: "aws.eventbridge", op: "publish",
+			dest: "orders", msgID: ev, start: start.Add(5 * time.Millisecond), end: start.Add(25 * time.Millisecond), name: "orders publish",
+		})})
 		if shape == "in flight" {
 			continue
 		}
 		if shape == "missing consumer" {
 			// The message seen waiting in billing-queue, its consumer never seen.
-			g.Ingest(tracing.Batch{{Kind: tracing.ObsMessage, Source: "sqs", Time: start.Add(40 * time.Millisecond),
+			g.Ingest(tracing.Batch{{
+				Kind: tracing.ObsMessage, Source: "sqs", Time: start.Add(40 * time.Millisecond),
 				Component: tracing.Component{Kind: tracing.ComponentQueue, Name: "billing-queue"}, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}},
-				Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "billing-queue", ID: msg, Body: ebBody(ev, "OrderPlaced", map[string]any{"order_id": order}),
-					Layers: tracing.Unwrap([]byte(ebBody(ev, "OrderPlaced", map[string]any{"order_id": order}))).Layers}}})
+				Message: &tracing.Message{
+					Broker: tracing.BrokerSQS, Queue: "billing-queue", ID: msg, Body: ebBody(ev, "OrderPlaced", map[string]any{"order_id": order}),
+					Layers: tracing.Unwrap([]byte(ebBody(ev, "OrderPlaced", map[string]any{"order_id": order}))).Layers,
+				},
+			}})
 			continue
 		}
 		attempts := 1
@@ -101,8 +109,10 @@ func genWorld(g *Graph, n int, seed uint64) map[string]int {
 					app = append(app, appLine{"ERROR", map[string]any{"messageId": msg, "msg": "CardDeclined"}})
 				}
 				// The consumer span first (OTLP is pushed at once), the logs after.
-				g.Ingest(tracing.Batch{otlpObs(otelSpan{trace: trace, id: spanN(base + a + 500000), kind: tracing.SpanKindConsumer, fn: "charge-card", req: req, system: "aws_sqs", op: "process",
-					dest: "billing-queue", msgID: msg, start: at, end: at.Add(dur), failed: !ok, errorMsg: "CardDeclined", name: "billing-queue process"})})
+				g.Ingest(tracing.Batch{otlpObs(otelSpan{
+					trace: trace, id: spanN(base + a + 500000), kind: tracing.SpanKindConsumer, fn: "charge-card", req: req, system: "aws_sqs", op: "process",
+					dest: "billing-queue", msgID: msg, start: at, end: at.Add(dur), failed: !ok, errorMsg: "CardDeclined", name: "billing-queue process",
+				})})
 				g.Ingest(invocationLogs{fn: "charge-card", req: req, trace: trace, segment: spanN(base + a), start: at, dur: dur, cold: a == 0 && rnd.IntN(4) == 0, app: app}.batch())
 			}
 		}
@@ -204,8 +214,10 @@ func TestListAndScreenCases(t *testing.T) {
 func TestTypeFromSpan(t *testing.T) {
 	t.Parallel()
 	g := newTestGraph(10)
-	o := otlpObs(otelSpan{trace: traceN(60), id: spanN(60), kind: tracing.SpanKindProducer, fn: "orders-api", req: uuidN('b', 60), system: "aws.eventbridge", op: "publish",
-		dest: "orders", msgID: uuidN('d', 60), start: t0, end: t0.Add(20 * time.Millisecond), name: "orders publish"})
+	o := otlpObs(otelSpan{
+		trace: traceN(60), id: spanN(60), kind: tracing.SpanKindProducer, fn: "orders-api", req: uuidN('b', 60), system: "aws.eventbridge", op: "publish",
+		dest: "orders", msgID: uuidN('d', 60), start: t0, end: t0.Add(20 * time.Millisecond), name: "orders publish",
+	})
 	o.Span.Attrs["cloudevents.event_type"] = "com.example.order.placed"
 	g.Ingest(tracing.Batch{o})
 	rows := g.Flows(FlowQuery{Limit: 10}).Rows

@@ -56,8 +56,10 @@ func (iv invocationLogs) batch() tracing.Batch {
 		}
 		lines = append(lines, plat("platform.start", map[string]any{"requestId": iv.req, "version": "$LATEST"}))
 		for _, a := range iv.app {
-			rec := map[string]any{"timestamp": ts(iv.start), "level": a.level, "message": "handling", "service": iv.fn,
-				"function_request_id": iv.req, "xray_trace_id": xr, "cold_start": iv.cold}
+			rec := map[string]any{
+				"timestamp": ts(iv.start), "level": a.level, "message": "handling", "service": iv.fn,
+				"function_request_id": iv.req, "xray_trace_id": xr, "cold_start": iv.cold,
+			}
 			for k, v := range a.fields {
 				rec[k] = v
 			}
@@ -113,8 +115,10 @@ func (iv invocationLogs) batch() tracing.Batch {
 		if i == len(lines)-1 {
 			at = iv.start.Add(iv.dur)
 		}
-		o := tracing.ParseLambdaLog(tracing.LogInput{Group: "/aws/lambda/" + iv.fn, Stream: "2026/11/23/[$LATEST]abc", Time: at,
-			EventID: iv.req + strconv.Itoa(i), Message: l}, tracing.LogOptions{CorrelationFields: []string{"order_id"}})
+		o := tracing.ParseLambdaLog(tracing.LogInput{
+			Group: "/aws/lambda/" + iv.fn, Stream: "2026/11/23/[$LATEST]abc", Time: at,
+			EventID: iv.req + strconv.Itoa(i), Message: l,
+		}, tracing.LogOptions{CorrelationFields: []string{"order_id"}})
 		o.Source = "cwlogs"
 		b = append(b, o)
 	}
@@ -218,8 +222,10 @@ type otelSpan struct {
 // otlpObs mirrors collectors/otlp.convertSpan.
 func otlpObs(s otelSpan) tracing.Observation {
 	sid, _ := tracing.ParseSpanID(s.id)
-	sp := &tracing.Span{TraceID: s.trace, SpanID: sid, Name: s.name, Service: s.fn, Kind: s.kind, Start: s.start, End: s.end, Attrs: map[string]string{},
-		Messaging: tracing.Messaging{System: s.system, Operation: s.op, Destination: s.dest, MessageID: s.msgID}, InvocationID: s.req, ColdStart: s.cold}
+	sp := &tracing.Span{
+		TraceID: s.trace, SpanID: sid, Name: s.name, Service: s.fn, Kind: s.kind, Start: s.start, End: s.end, Attrs: map[string]string{},
+		Messaging: tracing.Messaging{System: s.system, Operation: s.op, Destination: s.dest, MessageID: s.msgID}, InvocationID: s.req, ColdStart: s.cold,
+	}
 	if s.failed {
 		sp.Status, sp.StatusMessage = tracing.StatusError, s.errorMsg
 	}
@@ -252,9 +258,11 @@ func otlpObs(s otelSpan) tracing.Observation {
 // dlqObs mirrors collectors/dlq.Observe for one peeked message.
 func dlqObs(queue, id, body, source string, receives int, sent time.Time, userAttrs map[string]string) tracing.Observation {
 	u := tracing.UnwrapWith([]byte(body), tracing.UnwrapOptions{CorrelationFields: []string{"order_id"}})
-	msg := &tracing.Message{Broker: tracing.BrokerSQS, Queue: queue, ID: id, Body: body, DeadLetter: true, Layers: u.Layers, Reason: u.Reason,
+	msg := &tracing.Message{
+		Broker: tracing.BrokerSQS, Queue: queue, ID: id, Body: body, DeadLetter: true, Layers: u.Layers, Reason: u.Reason,
 		ReceiveCount: receives, SentAt: sent, SourceQueue: source, UserAttrs: userAttrs,
-		Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(receives), "SentTimestamp": strconv.FormatInt(sent.UnixMilli(), 10)}}
+		Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(receives), "SentTimestamp": strconv.FormatInt(sent.UnixMilli(), 10)},
+	}
 	self := tracing.Key{Kind: tracing.KeyMessageID, Value: id}
 	keys := append([]tracing.Key{self}, u.Keys...)
 	rels := u.Relations
@@ -264,21 +272,27 @@ func dlqObs(queue, id, body, source string, receives int, sent time.Time, userAt
 	if orig := userAttrs["flowtop-replay-of"]; orig != "" && orig != id {
 		rels = append(rels, tracing.Relation{From: self, To: tracing.Key{Kind: tracing.KeyMessageID, Value: orig}, Kind: tracing.RelRedriveOf, Evidence: "flowtop-replay-of attribute"})
 	}
-	return tracing.Observation{Kind: tracing.ObsMessage, Source: "dlq", Time: sent,
-		Component: tracing.Component{Kind: tracing.ComponentQueue, Name: queue}, Keys: keys, Relations: rels, Message: msg}
+	return tracing.Observation{
+		Kind: tracing.ObsMessage, Source: "dlq", Time: sent,
+		Component: tracing.Component{Kind: tracing.ComponentQueue, Name: queue}, Keys: keys, Relations: rels, Message: msg,
+	}
 }
 
 // ebBody is an EventBridge event as a rule target receives it.
 func ebBody(id, detailType string, detail map[string]any) string {
-	b, _ := json.Marshal(map[string]any{"version": "0", "id": id, "detail-type": detailType, "source": "orders.api", "account": "000000000000",
-		"time": "2026-11-23T10:00:00Z", "region": "us-east-1", "resources": []string{}, "detail": detail})
+	b, _ := json.Marshal(map[string]any{
+		"version": "0", "id": id, "detail-type": detailType, "source": "orders.api", "account": "000000000000",
+		"time": "2026-11-23T10:00:00Z", "region": "us-east-1", "resources": []string{}, "detail": detail,
+	})
 	return string(b)
 }
 
 // ceBody is a structured-mode CloudEvent.
 func ceBody(id string, data map[string]any) string {
-	b, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": id, "source": "/orders/api", "type": "com.example.order.placed",
-		"time": "2026-11-23T10:00:00Z", "datacontenttype": "application/json", "data": data})
+	b, _ := json.Marshal(map[string]any{
+		"specversion": "1.0", "id": id, "source": "/orders/api", "type": "com.example.order.placed",
+		"time": "2026-11-23T10:00:00Z", "datacontenttype": "application/json", "data": data,
+	})
 	return string(b)
 }
 

@@ -273,8 +273,10 @@ func (g *Graph) Map() MapView {
 		if name == "" || f.invocations == 0 {
 			continue
 		}
-		v.Nodes = append(v.Nodes, MapNode{Component: tracing.Component{Kind: tracing.ComponentFunction, Name: name},
-			Rate: f.rate.perSecond(now), ErrorPct: pct(f.errors, f.invocations), P95: quantile(f.dur, 0.95)})
+		v.Nodes = append(v.Nodes, MapNode{
+			Component: tracing.Component{Kind: tracing.ComponentFunction, Name: name},
+			Rate:      f.rate.perSecond(now), ErrorPct: pct(f.errors, f.invocations), P95: quantile(f.dur, 0.95),
+		})
 	}
 	for k, st := range g.edges {
 		v.Edges = append(v.Edges, MapEdge{From: k[0], To: k[1], Rate: st.rate.perSecond(now), ErrorPct: pct(st.errors, st.count), P95: quantile(st.lat, 0.95)})

@@ -78,9 +78,11 @@ func TestLineagePlacesConfiguredBrokers(t *testing.T) {
 	b := tracing.Batch{routeObs(demoRoutes(), at)}
 	for i := 0; i < 3; i++ {
 		req := fmt.Sprintf("req-%d", i)
-		b = append(b, tracing.Observation{Kind: tracing.ObsLog, Source: "cwlogs", Time: at.Add(time.Duration(i) * time.Second), Component: tCharge,
+		b = append(b, tracing.Observation{
+			Kind: tracing.ObsLog, Source: "cwlogs", Time: at.Add(time.Duration(i) * time.Second), Component: tCharge,
 			Log:  &tracing.LogRecord{Kind: tracing.LogApp, Level: "ERROR", RequestID: req, Message: "CardDeclined"},
-			Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: req}, {Kind: tracing.KeyMessageID, Value: "m-1"}, {Kind: tracing.KeyEventID, Value: "ev-1"}}})
+			Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: req}, {Kind: tracing.KeyMessageID, Value: "m-1"}, {Kind: tracing.KeyEventID, Value: "ev-1"}},
+		})
 	}
 	b = append(b, tracing.Observation{Kind: tracing.ObsMessage, Source: "dlq", Time: at.Add(4 * time.Second), Message: &tracing.Message{
 		Broker: tracing.BrokerSQS, Queue: "billing-dlq", ID: "m-1", DeadLetter: true, ReceiveCount: 3, Body: "{}",
@@ -139,10 +141,14 @@ func TestLineagePlacesChainFromProducer(t *testing.T) {
 	g := New(Config{Now: func() time.Time { return at.Add(time.Hour) }})
 	g.Ingest(tracing.Batch{
 		routeObs(demoRoutes(), at),
-		{Kind: tracing.ObsLog, Source: "cwlogs", Time: at, Component: tAPI, Log: &tracing.LogRecord{Kind: tracing.LogApp, RequestID: "p-1"},
-			Relations: []tracing.Relation{{From: tracing.Key{Kind: tracing.KeyRequestID, Value: "p-1"}, To: tracing.Key{Kind: tracing.KeyEventID, Value: "ev-2"}, Kind: tracing.RelPublished}}},
-		{Kind: tracing.ObsLog, Source: "cwlogs", Time: at.Add(time.Second), Component: tEmail, Log: &tracing.LogRecord{Kind: tracing.LogApp, RequestID: "c-1"},
-			Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: "c-1"}, {Kind: tracing.KeyEventID, Value: "ev-2"}}},
+		{
+			Kind: tracing.ObsLog, Source: "cwlogs", Time: at, Component: tAPI, Log: &tracing.LogRecord{Kind: tracing.LogApp, RequestID: "p-1"},
+			Relations: []tracing.Relation{{From: tracing.Key{Kind: tracing.KeyRequestID, Value: "p-1"}, To: tracing.Key{Kind: tracing.KeyEventID, Value: "ev-2"}, Kind: tracing.RelPublished}},
+		},
+		{
+			Kind: tracing.ObsLog, Source: "cwlogs", Time: at.Add(time.Second), Component: tEmail, Log: &tracing.LogRecord{Kind: tracing.LogApp, RequestID: "c-1"},
+			Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: "c-1"}, {Kind: tracing.KeyEventID, Value: "ev-2"}},
+		},
 	})
 	l, err := g.Lineage("ev-2")
 	if err != nil {
@@ -168,12 +174,20 @@ func TestMapMarksConfiguredAndObserved(t *testing.T) {
 	g.Ingest(tracing.Batch{routeObs(demoRoutes(), at)})
 	// An event seen from producer to consumer through billing-queue.
 	g.Ingest(tracing.Batch{
-		{Kind: tracing.ObsSpan, Source: "otlp", Time: at, Component: tAPI, Keys: []tracing.Key{{Kind: tracing.KeyEventID, Value: "ev-3"}},
-			Span: &tracing.Span{TraceID: tracing.TraceID{1}, SpanID: tracing.SpanID{1}, Kind: tracing.SpanKindProducer, Start: at, End: at.Add(time.Millisecond), InvocationID: "p-3",
-				Messaging: tracing.Messaging{System: "aws.eventbridge", Operation: "publish", Destination: "orders", MessageID: "ev-3"}}},
-		{Kind: tracing.ObsSpan, Source: "otlp", Time: at.Add(time.Second), Component: tCharge, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: "m-3"}, {Kind: tracing.KeyEventID, Value: "ev-3"}},
-			Span: &tracing.Span{TraceID: tracing.TraceID{1}, SpanID: tracing.SpanID{2}, Kind: tracing.SpanKindConsumer, Start: at.Add(time.Second), End: at.Add(2 * time.Second), InvocationID: "c-3",
-				Messaging: tracing.Messaging{System: "aws_sqs", Operation: "process", Destination: "billing-queue", MessageID: "m-3"}}},
+		{
+			Kind: tracing.ObsSpan, Source: "otlp", Time: at, Component: tAPI, Keys: []tracing.Key{{Kind: tracing.KeyEventID, Value: "ev-3"}},
+			Span: &tracing.Span{
+				TraceID: tracing.TraceID{1}, SpanID: tracing.SpanID{1}, Kind: tracing.SpanKindProducer, Start: at, End: at.Add(time.Millisecond), InvocationID: "p-3",
+				Messaging: tracing.Messaging{System: "aws.eventbridge", Operation: "publish", Destination: "orders", MessageID: "ev-3"},
+			},
+		},
+		{
+			Kind: tracing.ObsSpan, Source: "otlp", Time: at.Add(time.Second), Component: tCharge, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: "m-3"}, {Kind: tracing.KeyEventID, Value: "ev-3"}},
+			Span: &tracing.Span{
+				TraceID: tracing.TraceID{1}, SpanID: tracing.SpanID{2}, Kind: tracing.SpanKindConsumer, Start: at.Add(time.Second), End: at.Add(2 * time.Second), InvocationID: "c-3",
+				Messaging: tracing.Messaging{System: "aws_sqs", Operation: "process", Destination: "billing-queue", MessageID: "m-3"},
+			},
+		},
 	})
 	m := g.Map()
 	edges := map[string]MapEdge{}
@@ -233,12 +247,20 @@ func BenchmarkMapWithTopology(b *testing.B) {
 		at := now.Add(-time.Duration(5000-i) * 5 * time.Millisecond)
 		ev, msg := fmt.Sprintf("ev-%d", i), fmt.Sprintf("m-%d", i)
 		g.Ingest(tracing.Batch{
-			{Kind: tracing.ObsSpan, Source: "otlp", Time: at, Component: tAPI, Keys: []tracing.Key{{Kind: tracing.KeyEventID, Value: ev}},
-				Span: &tracing.Span{TraceID: tracing.TraceID{byte(i), byte(i >> 8), 1}, SpanID: tracing.SpanID{1}, Kind: tracing.SpanKindProducer, Start: at, End: at.Add(time.Millisecond), InvocationID: "p-" + ev,
-					Messaging: tracing.Messaging{System: "aws.eventbridge", Operation: "publish", Destination: "orders", MessageID: ev}}},
-			{Kind: tracing.ObsSpan, Source: "otlp", Time: at.Add(time.Millisecond), Component: tCharge, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}, {Kind: tracing.KeyEventID, Value: ev}},
-				Span: &tracing.Span{TraceID: tracing.TraceID{byte(i), byte(i >> 8), 1}, SpanID: tracing.SpanID{2}, Kind: tracing.SpanKindConsumer, Start: at.Add(time.Millisecond), End: at.Add(2 * time.Millisecond), InvocationID: "c-" + ev,
-					Messaging: tracing.Messaging{System: "aws_sqs", Operation: "process", Destination: "billing-queue", MessageID: msg}}},
+			{
+				Kind: tracing.ObsSpan, Source: "otlp", Time: at, Component: tAPI, Keys: []tracing.Key{{Kind: tracing.KeyEventID, Value: ev}},
+				Span: &tracing.Span{
+					TraceID: tracing.TraceID{byte(i), byte(i >> 8), 1}, SpanID: tracing.SpanID{1}, Kind: tracing.SpanKindProducer, Start: at, End: at.Add(time.Millisecond), InvocationID: "p-" + ev,
+					Messaging: tracing.Messaging{System: "aws.eventbridge", Operation: "publish", Destination: "orders", MessageID: ev},
+				},
+			},
+			{
+				Kind: tracing.ObsSpan, Source: "otlp", Time: at.Add(time.Millisecond), Component: tCharge, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}, {Kind: tracing.KeyEventID, Value: ev}},
+				Span: &tracing.Span{
+					TraceID: tracing.TraceID{byte(i), byte(i >> 8), 1}, SpanID: tracing.SpanID{2}, Kind: tracing.SpanKindConsumer, Start: at.Add(time.Millisecond), End: at.Add(2 * time.Millisecond), InvocationID: "c-" + ev,
+					Messaging: tracing.Messaging{System: "aws_sqs", Operation: "process", Destination: "billing-queue", MessageID: msg},
+				},
+			},
 		})
 	}
 	b.ResetTimer()

@@ -35,13 +35,15 @@ func TestRedriveEventBridgeAndLambdaDLQs(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	invoked := map[string]int{}
-	srv.RegisterFunction(sandbox.LambdaFunction{Name: "charge-card", Runtime: "nodejs22.x", MemoryMB: 128, TimeoutSec: 3,
+	srv.RegisterFunction(sandbox.LambdaFunction{
+		Name: "charge-card", Runtime: "nodejs22.x", MemoryMB: 128, TimeoutSec: 3,
 		Handler: func(_ context.Context, payload []byte) ([]byte, error) {
 			mu.Lock()
 			invoked[string(payload)]++
 			mu.Unlock()
 			return []byte(`{}`), nil
-		}})
+		},
+	})
 	lam := awslambda.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
 	dlq, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("events-dlq")})
 	if err != nil {
@@ -60,19 +62,25 @@ func TestRedriveEventBridgeAndLambdaDLQs(t *testing.T) {
 			e := sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(k - i)), MessageBody: aws.String(event)}
 			switch k % 3 {
 			case 0: // EventBridge → a queue target
-				e.MessageAttributes = map[string]sqstypes.MessageAttributeValue{"RULE_ARN": str("arn:aws:events:us-east-1:000000000000:rule/orders"),
+				e.MessageAttributes = map[string]sqstypes.MessageAttributeValue{
+					"RULE_ARN":   str("arn:aws:events:us-east-1:000000000000:rule/orders"),
 					"TARGET_ARN": str("arn:aws:sqs:us-east-1:000000000000:audit-queue"), "ERROR_CODE": str("SQS.AWS.SimpleQueueService.NonExistentQueue"),
-					"ERROR_MESSAGE": str("queue gone"), "EXHAUSTED_RETRY_CONDITION": str("MaximumRetryAttempts"), "RETRY_ATTEMPTS": str("185")}
+					"ERROR_MESSAGE": str("queue gone"), "EXHAUSTED_RETRY_CONDITION": str("MaximumRetryAttempts"), "RETRY_ATTEMPTS": str("185"),
+				}
 			case 1: // EventBridge → a function target
-				e.MessageAttributes = map[string]sqstypes.MessageAttributeValue{"RULE_ARN": str("arn:aws:events:us-east-1:000000000000:rule/orders"),
+				e.MessageAttributes = map[string]sqstypes.MessageAttributeValue{
+					"RULE_ARN":   str("arn:aws:events:us-east-1:000000000000:rule/orders"),
 					"TARGET_ARN": str(fnARN), "ERROR_CODE": str("Lambda.TooManyRequestsException"), "ERROR_MESSAGE": str("Rate exceeded"),
-					"EXHAUSTED_RETRY_CONDITION": str("MaximumEventAgeInSeconds"), "RETRY_ATTEMPTS": str("3")}
+					"EXHAUSTED_RETRY_CONDITION": str("MaximumEventAgeInSeconds"), "RETRY_ATTEMPTS": str("3"),
+				}
 			case 2: // a Lambda on-failure destination record
-				rec := map[string]any{"version": "1.0", "timestamp": "2026-12-03T10:00:01.000Z",
+				rec := map[string]any{
+					"version": "1.0", "timestamp": "2026-12-03T10:00:01.000Z",
 					"requestContext":  map[string]any{"requestId": fmt.Sprintf("req-%d", k), "functionArn": fnARN + ":$LATEST", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
 					"requestPayload":  json.RawMessage(event),
 					"responseContext": map[string]any{"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-					"responsePayload": map[string]any{"errorMessage": "card declined", "errorType": "Error"}}
+					"responsePayload": map[string]any{"errorMessage": "card declined", "errorType": "Error"},
+				}
 				b, _ := json.Marshal(rec)
 				e.MessageBody = aws.String(string(b))
 			}
@@ -83,8 +91,10 @@ func TestRedriveEventBridgeAndLambdaDLQs(t *testing.T) {
 		}
 	}
 	// One Lambda async DLQ message: it names no function.
-	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: dlq.QueueUrl, MessageBody: aws.String(`{"order_id":"o-1"}`),
-		MessageAttributes: map[string]sqstypes.MessageAttributeValue{"RequestID": str("9f0c-1"), "ErrorCode": str("200"), "ErrorMessage": str("card declined")}}); err != nil {
+	if _, err := c.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl: dlq.QueueUrl, MessageBody: aws.String(`{"order_id":"o-1"}`),
+		MessageAttributes: map[string]sqstypes.MessageAttributeValue{"RequestID": str("9f0c-1"), "ErrorCode": str("200"), "ErrorMessage": str("card declined")},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	r := New(c, Options{StateDir: t.TempDir(), Visibility: 5 * time.Second}).WithBrokers(Brokers{Lambda: lam})
@@ -167,8 +177,10 @@ func TestRedriveEventBridgeDLQFromTheSandbox(t *testing.T) {
 	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("fulfil"), EventPattern: aws.String(`{"source":["orders.api"]}`)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("fulfil"), Targets: []ebtypes.Target{{Id: aws.String("q"),
-		Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:fulfil-queue"), DeadLetterConfig: &ebtypes.DeadLetterConfig{Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:rule-dlq")}}}}); err != nil {
+	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("fulfil"), Targets: []ebtypes.Target{{
+		Id:  aws.String("q"),
+		Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:fulfil-queue"), DeadLetterConfig: &ebtypes.DeadLetterConfig{Arn: aws.String("arn:aws:sqs:us-east-1:000000000000:rule-dlq")},
+	}}}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 1000
@@ -248,9 +260,12 @@ func TestRedriveLambdaDLQAndDestinationFromTheSandbox(t *testing.T) {
 			return []byte(`{}`), nil
 		}
 	}
-	srv.RegisterFunction(sandbox.LambdaFunction{Name: "charge-card", Runtime: "nodejs22.x", MemoryMB: 128, TimeoutSec: 3, Handler: handler("charge-card"),
-		DeadLetterTarget: "arn:aws:sqs:us-east-1:000000000000:charge-dlq"})
-	srv.RegisterFunction(sandbox.LambdaFunction{Name: "ship-order", Runtime: "nodejs22.x", MemoryMB: 128, TimeoutSec: 3, Handler: handler("ship-order"),
+	srv.RegisterFunction(sandbox.LambdaFunction{
+		Name: "charge-card", Runtime: "nodejs22.x", MemoryMB: 128, TimeoutSec: 3, Handler: handler("charge-card"),
+		DeadLetterTarget: "arn:aws:sqs:us-east-1:000000000000:charge-dlq",
+	})
+	srv.RegisterFunction(sandbox.LambdaFunction{
+		Name: "ship-order", Runtime: "nodejs22.x", MemoryMB: 128, TimeoutSec: 3, Handler: handler("ship-order"),
 	})
 	srv.SetEventInvokeConfig("ship-order", sandbox.EventInvokeConfig{OnFailure: "arn:aws:sqs:us-east-1:000000000000:ship-failures"})
 	lam := awslambda.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL()), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})

@@ -196,8 +196,10 @@ func (r *Replayer) sendReplay(ctx context.Context, p ReplayPlan) (string, error)
 		return aws.ToString(out.Successful[0].MessageId), nil
 	case "sns":
 		arn := p.Target.Name
-		out, err := r.brokers.SNS.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(arn), Message: aws.String(p.Body),
-			MessageAttributes: map[string]snstypes.MessageAttributeValue{tag: {DataType: aws.String("String"), StringValue: aws.String(p.OriginalID)}}},
+		out, err := r.brokers.SNS.Publish(ctx, &sns.PublishInput{
+			TopicArn: aws.String(arn), Message: aws.String(p.Body),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{tag: {DataType: aws.String("String"), StringValue: aws.String(p.OriginalID)}},
+		},
 			func(o *sns.Options) { o.Retryer = once(o.Retryer) })
 		if err != nil {
 			return "", sendFailed("Publish", err)

@@ -100,9 +100,11 @@ func (r *Replayer) journaled(ctx context.Context, p RedrivePlan, path string, pr
 			progress(Progress{Note: fmt.Sprintf("journal %s: cut off a torn last line (%d bytes, never synced, so nothing depended on it)", path, j.truncated)})
 		}
 	}
-	rn := &run{r: r, p: p, j: j, selected: map[string]bool{}, progress: progress, start: time.Now(),
+	rn := &run{
+		r: r, p: p, j: j, selected: map[string]bool{}, progress: progress, start: time.Now(),
 		routes: map[string]route{}, unroutable: map[string]string{}, held: map[string]sqstypes.Message{},
-		seen: map[string]bool{}, inflight: map[string]bool{}, lastProgress: time.Now()}
+		seen: map[string]bool{}, inflight: map[string]bool{}, lastProgress: time.Now(),
+	}
 	for _, id := range p.MessageIDs {
 		rn.selected[id] = true
 	}
@@ -287,8 +289,10 @@ func (rn *run) worker(ctx context.Context) error {
 
 // drained reports whether the DLQ holds nothing the run could still move.
 func (rn *run) drained(ctx context.Context) bool {
-	a, err := rn.r.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(rn.p.DLQURL),
-		AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"}})
+	a, err := rn.r.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(rn.p.DLQURL),
+		AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"},
+	})
 	if err != nil {
 		return false
 	}
@@ -488,8 +492,10 @@ func (rn *run) send(ctx context.Context, target string, list []sqstypes.Message)
 		entries = append(entries, e)
 		byEntry[strconv.Itoa(i)] = m
 		if !j.wasReceived(id) {
-			before = append(before, record{Op: "recv", ID: id, Body: aws.ToString(m.Body), Attrs: m.MessageAttributes, Trace: m.Attributes["AWSTraceHeader"],
-				Group: m.Attributes["MessageGroupId"], Dedup: m.Attributes["MessageDeduplicationId"], Target: target})
+			before = append(before, record{
+				Op: "recv", ID: id, Body: aws.ToString(m.Body), Attrs: m.MessageAttributes, Trace: m.Attributes["AWSTraceHeader"],
+				Group: m.Attributes["MessageGroupId"], Dedup: m.Attributes["MessageDeduplicationId"], Target: target,
+			})
 		}
 		before = append(before, record{Op: "sending", ID: id})
 	}

@@ -67,11 +67,13 @@ func fill(t testing.TB, c *sqs.Client, url string, n int, fifo bool) {
 	for i := 0; i < n; i += 10 {
 		var e []sqstypes.SendMessageBatchRequestEntry
 		for k := i; k < i+10 && k < n; k++ {
-			en := sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(k - i)), MessageBody: aws.String(fmt.Sprintf(`{"n":%d}`, k)),
+			en := sqstypes.SendMessageBatchRequestEntry{
+				Id: aws.String(strconv.Itoa(k - i)), MessageBody: aws.String(fmt.Sprintf(`{"n":%d}`, k)),
 				MessageAttributes: map[string]sqstypes.MessageAttributeValue{
 					"n":   {DataType: aws.String("Number"), StringValue: aws.String(strconv.Itoa(k))},
 					"bin": {DataType: aws.String("Binary"), BinaryValue: []byte{byte(k)}},
-				}}
+				},
+			}
 			if fifo {
 				en.MessageGroupId = aws.String(fmt.Sprintf("g%d", k%10))
 				en.MessageDeduplicationId = aws.String(fmt.Sprintf("d%d", k))
@@ -92,8 +94,10 @@ func drain(t testing.TB, c *sqs.Client, url string) (map[string]int, map[string]
 	// Until the queue is empty: a receive whose answer is lost (the SDK then
 	// retries) leaves its messages in flight; they come back after 2s.
 	for depth(t, c, url) != "0/0" {
-		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 2, WaitTimeSeconds: 1,
-			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"}})
+		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 2, WaitTimeSeconds: 1,
+			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

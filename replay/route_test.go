@@ -66,7 +66,8 @@ func TestNoSourceArnGoesToTheOnlySource(t *testing.T) {
 func TestNoSourceArnAndNoRouteGivesBackAtOnce(t *testing.T) {
 	_, c, dlqURL, _ := setup(t, false)
 	if _, err := c.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String("orders-b"), Attributes: map[string]string{
-		"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:orders-dlq","maxReceiveCount":"3"}`}}); err != nil {
+		"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:orders-dlq","maxReceiveCount":"3"}`,
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	fill(t, c, dlqURL, 200, false)
@@ -154,7 +155,8 @@ func TestNativeTaskFailureReason(t *testing.T) {
 	_, c, dlqURL, srcURL := setup(t, false)
 	for _, q := range []string{"orders-b", "orders-c"} {
 		if _, err := c.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(q), Attributes: map[string]string{
-			"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:orders-dlq","maxReceiveCount":"3"}`}}); err != nil {
+			"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:orders-dlq","maxReceiveCount":"3"}`,
+		}}); err != nil {
 			t.Fatal(err)
 		}
 	}

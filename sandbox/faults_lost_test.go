@@ -33,7 +33,8 @@ func TestLostAnswerPerformsTheCall(t *testing.T) {
 	}
 	srv.Faults.Set("sqs.SendMessageBatch", Fault{Lost: 1})
 	_, err = c.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: q.QueueUrl, Entries: []sqstypes.SendMessageBatchRequestEntry{
-		{Id: aws.String("a"), MessageBody: aws.String("one")}, {Id: aws.String("b"), MessageBody: aws.String("two")}}})
+		{Id: aws.String("a"), MessageBody: aws.String("one")}, {Id: aws.String("b"), MessageBody: aws.String("two")},
+	}})
 	if err == nil {
 		t.Fatal("the answer arrived")
 	}
@@ -57,7 +58,8 @@ func TestCompatField(t *testing.T) {
 	ctx := context.Background()
 	dlq, _ := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("d")})
 	src, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("s"), Attributes: map[string]string{
-		"VisibilityTimeout": "0", "RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:d","maxReceiveCount":"1"}`}})
+		"VisibilityTimeout": "0", "RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:d","maxReceiveCount":"1"}`,
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

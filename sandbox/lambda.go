@@ -85,8 +85,10 @@ func (l *lambdaService) addESM(src, fn string, batch, window int) *EventSourceMa
 		batch = 10
 	}
 	l.esmSeq++
-	m := &EventSourceMapping{UUID: fmt.Sprintf("%08x-0000-4000-8000-%012x", l.esmSeq, l.esmSeq), EventSourceArn: src, Function: fn,
-		BatchSize: batch, MaxBatchWindow: window, State: "Enabled", lastModified: l.s.now()}
+	m := &EventSourceMapping{
+		UUID: fmt.Sprintf("%08x-0000-4000-8000-%012x", l.esmSeq, l.esmSeq), EventSourceArn: src, Function: fn,
+		BatchSize: batch, MaxBatchWindow: window, State: "Enabled", lastModified: l.s.now(),
+	}
 	l.esms = append(l.esms, m)
 	return m
 }
@@ -196,10 +198,12 @@ func fnARN(name string) string {
 
 // esmJSON is an EventSourceMappingConfiguration as the API answers it.
 func esmJSON(m *EventSourceMapping) map[string]any {
-	return map[string]any{"UUID": m.UUID, "EventSourceMappingArn": "arn:aws:lambda:" + Region + ":" + Account + ":event-source-mapping:" + m.UUID,
+	return map[string]any{
+		"UUID": m.UUID, "EventSourceMappingArn": "arn:aws:lambda:" + Region + ":" + Account + ":event-source-mapping:" + m.UUID,
 		"EventSourceArn": m.EventSourceArn, "FunctionArn": fnARN(m.Function), "BatchSize": m.BatchSize,
 		"MaximumBatchingWindowInSeconds": m.MaxBatchWindow, "LastModified": epoch(m.lastModified), "State": m.State,
-		"StateTransitionReason": "USER_INITIATED", "FunctionResponseTypes": []string{}}
+		"StateTransitionReason": "USER_INITIATED", "FunctionResponseTypes": []string{},
+	}
 }
 
 // invokeConfigJSON is a FunctionEventInvokeConfig as the API answers it:
@@ -340,8 +344,10 @@ func (l *lambdaService) serve(w http.ResponseWriter, r *http.Request, op string,
 				l.writeError(w, http.StatusBadRequest, "InvalidParameterValueException", "MaximumEventAgeInSeconds must be between 60 and 21600")
 				return
 			}
-			l.s.SetEventInvokeConfig(name, EventInvokeConfig{MaximumRetryAttempts: in.MaximumRetryAttempts, MaximumEventAgeInSeconds: in.MaximumEventAgeInSeconds,
-				OnSuccess: in.DestinationConfig.OnSuccess.Destination, OnFailure: in.DestinationConfig.OnFailure.Destination})
+			l.s.SetEventInvokeConfig(name, EventInvokeConfig{
+				MaximumRetryAttempts: in.MaximumRetryAttempts, MaximumEventAgeInSeconds: in.MaximumEventAgeInSeconds,
+				OnSuccess: in.DestinationConfig.OnSuccess.Destination, OnFailure: in.DestinationConfig.OnFailure.Destination,
+			})
 		}
 		l.mu.Lock()
 		c := l.invoke[name]

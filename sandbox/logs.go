@@ -228,8 +228,10 @@ func (l *logsService) call(op string, in map[string]json.RawMessage) (any, error
 		var groups []map[string]any
 		for i := start; i < len(names) && len(groups) < limit; i++ {
 			g := l.groups[names[i]]
-			groups = append(groups, map[string]any{"logGroupName": g.name, "creationTime": g.created, "storedBytes": 0,
-				"arn": "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + g.name + ":*", "logGroupArn": "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + g.name})
+			groups = append(groups, map[string]any{
+				"logGroupName": g.name, "creationTime": g.created, "storedBytes": 0,
+				"arn": "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + g.name + ":*", "logGroupArn": "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + g.name,
+			})
 		}
 		out["logGroups"] = groups
 		if start+len(groups) < len(names) {
@@ -276,9 +278,7 @@ func (l *logsService) call(op string, in map[string]json.RawMessage) (any, error
 			return nil, badReq("ResourceNotFoundException", "query not found")
 		}
 		res := [][]map[string]string{}
-		for _, row := range q.results {
-			res = append(res, row)
-		}
+		res = append(res, q.results...)
 		return map[string]any{"status": q.status, "results": res, "statistics": map[string]any{"recordsMatched": float64(len(q.results)), "recordsScanned": float64(q.scanned), "bytesScanned": 0}}, nil
 	case "StopQuery":
 		return map[string]any{"success": true}, nil
@@ -718,8 +718,10 @@ func (l *logsService) liveTail(w http.ResponseWriter, r *http.Request, in map[st
 			g := l.groups[name]
 			for _, e := range g.events {
 				if e.seq > from && pat.match(e.message) {
-					results = append(results, map[string]any{"logStreamName": e.stream, "logGroupIdentifier": "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + name,
-						"message": e.message, "timestamp": e.ts, "ingestionTime": e.ingested})
+					results = append(results, map[string]any{
+						"logStreamName": e.stream, "logGroupIdentifier": "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + name,
+						"message": e.message, "timestamp": e.ts, "ingestionTime": e.ingested,
+					})
 				}
 			}
 			cursor[name] = l.seq

@@ -62,9 +62,12 @@ func TestEventBridgeTargetsConformance(t *testing.T) {
 	}
 	_, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("r0"), EventBusName: aws.String("b"), Targets: []ebtypes.Target{
 		{Id: aws.String("shape"), Arn: aws.String(qARN("shaped")), InputTransformer: &ebtypes.InputTransformer{
-			InputPathsMap: map[string]string{"id": "$.detail.order_id", "n": "$.detail.n"}, InputTemplate: aws.String(`{"order":"<id>","n":<n>,"rule":"<aws.events.rule-name>"}`)}},
-		{Id: aws.String("gone"), Arn: aws.String(qARN("no-such-queue")), DeadLetterConfig: &ebtypes.DeadLetterConfig{Arn: aws.String(qARN("target-dlq"))},
-			RetryPolicy: &ebtypes.RetryPolicy{MaximumRetryAttempts: aws.Int32(2), MaximumEventAgeInSeconds: aws.Int32(120)}},
+			InputPathsMap: map[string]string{"id": "$.detail.order_id", "n": "$.detail.n"}, InputTemplate: aws.String(`{"order":"<id>","n":<n>,"rule":"<aws.events.rule-name>"}`),
+		}},
+		{
+			Id: aws.String("gone"), Arn: aws.String(qARN("no-such-queue")), DeadLetterConfig: &ebtypes.DeadLetterConfig{Arn: aws.String(qARN("target-dlq"))},
+			RetryPolicy: &ebtypes.RetryPolicy{MaximumRetryAttempts: aws.Int32(2), MaximumEventAgeInSeconds: aws.Int32(120)},
+		},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -144,29 +147,37 @@ func TestSNSSubscriptionAttributes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := n.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN("raw")),
-		Attributes: map[string]string{"RawMessageDelivery": "true", "FilterPolicy": `{"kind":["order"]}`}})
+	raw, err := n.Subscribe(ctx, &sns.SubscribeInput{
+		TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN("raw")),
+		Attributes: map[string]string{"RawMessageDelivery": "true", "FilterPolicy": `{"kind":["order"]}`},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := n.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN("env"))}); err != nil {
 		t.Fatal(err)
 	}
-	lost, err := n.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN("deleted")),
-		Attributes: map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"` + qARN("sub-dlq") + `"}`}})
+	lost, err := n.Subscribe(ctx, &sns.SubscribeInput{
+		TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN("deleted")),
+		Attributes: map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"` + qARN("sub-dlq") + `"}`},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN("x")),
-		Attributes: map[string]string{"RawMessageDelivery": "maybe"}}); !hasCode(err, "InvalidParameter") {
+	if _, err := n.Subscribe(ctx, &sns.SubscribeInput{
+		TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN("x")),
+		Attributes: map[string]string{"RawMessageDelivery": "maybe"},
+	}); !hasCode(err, "InvalidParameter") {
 		t.Errorf("bad attribute accepted: %v", err)
 	}
 	a, err := n.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: raw.SubscriptionArn})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for k, want := range map[string]string{"RawMessageDelivery": "true", "FilterPolicy": `{"kind":["order"]}`, "FilterPolicyScope": "MessageAttributes",
-		"Protocol": "sqs", "Endpoint": qARN("raw"), "TopicArn": aws.ToString(topic.TopicArn), "PendingConfirmation": "false"} {
+	for k, want := range map[string]string{
+		"RawMessageDelivery": "true", "FilterPolicy": `{"kind":["order"]}`, "FilterPolicyScope": "MessageAttributes",
+		"Protocol": "sqs", "Endpoint": qARN("raw"), "TopicArn": aws.ToString(topic.TopicArn), "PendingConfirmation": "false",
+	} {
 		if a.Attributes[k] != want {
 			t.Errorf("attribute %s = %q, want %q", k, a.Attributes[k], want)
 		}
@@ -182,12 +193,16 @@ func TestSNSSubscriptionAttributes(t *testing.T) {
 		t.Errorf("unknown subscription: %v", err)
 	}
 	// Filtered out of raw; delivered to env; dead-lettered for the deleted queue.
-	if _, err := n.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String(`{"a":1}`),
-		MessageAttributes: map[string]snstypes.MessageAttributeValue{"kind": {DataType: aws.String("String"), StringValue: aws.String("refund")}}}); err != nil {
+	if _, err := n.Publish(ctx, &sns.PublishInput{
+		TopicArn: topic.TopicArn, Message: aws.String(`{"a":1}`),
+		MessageAttributes: map[string]snstypes.MessageAttributeValue{"kind": {DataType: aws.String("String"), StringValue: aws.String("refund")}},
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String(`{"a":2}`),
-		MessageAttributes: map[string]snstypes.MessageAttributeValue{"kind": {DataType: aws.String("String"), StringValue: aws.String("order")}}}); err != nil {
+	if _, err := n.Publish(ctx, &sns.PublishInput{
+		TopicArn: topic.TopicArn, Message: aws.String(`{"a":2}`),
+		MessageAttributes: map[string]snstypes.MessageAttributeValue{"kind": {DataType: aws.String("String"), StringValue: aws.String("order")}},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if m := receive(t, q, rawURL); m == nil || aws.ToString(m.Body) != `{"a":2}` {
@@ -242,8 +257,10 @@ func TestLambdaRoutingConformance(t *testing.T) {
 	if _, err := l.GetFunctionEventInvokeConfig(ctx, &awslambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("flaky")}); !hasCode(err, "ResourceNotFoundException") || !hasStatus(err, http.StatusNotFound) {
 		t.Errorf("no config yet: %v", err)
 	}
-	if _, err := l.PutFunctionEventInvokeConfig(ctx, &awslambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("flaky"), MaximumRetryAttempts: aws.Int32(1),
-		DestinationConfig: &lambdatypes.DestinationConfig{OnFailure: &lambdatypes.OnFailure{Destination: aws.String(qARN("fn-failures"))}}}); err != nil {
+	if _, err := l.PutFunctionEventInvokeConfig(ctx, &awslambda.PutFunctionEventInvokeConfigInput{
+		FunctionName: aws.String("flaky"), MaximumRetryAttempts: aws.Int32(1),
+		DestinationConfig: &lambdatypes.DestinationConfig{OnFailure: &lambdatypes.OnFailure{Destination: aws.String(qARN("fn-failures"))}},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := l.GetFunctionEventInvokeConfig(ctx, &awslambda.GetFunctionEventInvokeConfigInput{FunctionName: aws.String("flaky")})

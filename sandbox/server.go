@@ -289,8 +289,10 @@ func writeJSONError(w http.ResponseWriter, status int, code, message string) {
 	_, _ = w.Write(b)
 }
 
-var idMu sync.Mutex
-var idRand = rand.New(rand.NewPCG(1, 2))
+var (
+	idMu   sync.Mutex
+	idRand = rand.New(rand.NewPCG(1, 2))
+)
 
 // newRequestID returns a UUID-shaped ID.
 func newRequestID() string {

@@ -87,8 +87,10 @@ func TestLogsConformance(t *testing.T) {
 	if err != nil || len(groups.LogGroups) != 1 {
 		t.Errorf("describe: %v %v", groups, err)
 	}
-	q, err := c.StartQuery(ctx, &cwl.StartQueryInput{LogGroupNames: []string{*g}, QueryString: aws.String("fields @timestamp, @message | filter @message like /r2/ | sort @timestamp desc | limit 10"),
-		StartTime: aws.Int64(base/1000 - 1), EndTime: aws.Int64(time.Now().Unix() + 1)})
+	q, err := c.StartQuery(ctx, &cwl.StartQueryInput{
+		LogGroupNames: []string{*g}, QueryString: aws.String("fields @timestamp, @message | filter @message like /r2/ | sort @timestamp desc | limit 10"),
+		StartTime: aws.Int64(base/1000 - 1), EndTime: aws.Int64(time.Now().Unix() + 1),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

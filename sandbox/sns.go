@@ -38,8 +38,10 @@ type snsSub struct {
 
 // snsSubAttrs are the subscription attributes Subscribe and
 // SetSubscriptionAttributes accept.
-var snsSubAttrs = map[string]bool{"DeliveryPolicy": true, "FilterPolicy": true, "FilterPolicyScope": true, "RawMessageDelivery": true,
-	"RedrivePolicy": true, "SubscriptionRoleArn": true, "ReplayPolicy": true}
+var snsSubAttrs = map[string]bool{
+	"DeliveryPolicy": true, "FilterPolicy": true, "FilterPolicyScope": true, "RawMessageDelivery": true,
+	"RedrivePolicy": true, "SubscriptionRoleArn": true, "ReplayPolicy": true,
+}
 
 // set validates and sets one attribute.
 func (s *snsSub) set(name, value string) error {
@@ -82,9 +84,11 @@ func (s *snsSub) set(name, value string) error {
 // attributes is what GetSubscriptionAttributes answers: the fixed ones, and
 // the optional ones only when set (FilterPolicyScope defaults with a FilterPolicy).
 func (s *snsSub) attributes(topic string) map[string]string {
-	out := map[string]string{"SubscriptionArn": s.arn, "TopicArn": topic, "Owner": Account, "Protocol": s.protocol, "Endpoint": s.endpoint,
+	out := map[string]string{
+		"SubscriptionArn": s.arn, "TopicArn": topic, "Owner": Account, "Protocol": s.protocol, "Endpoint": s.endpoint,
 		"ConfirmationWasAuthenticated": "true", "PendingConfirmation": "false", "RawMessageDelivery": fmt.Sprint(s.raw),
-		"SubscriptionPrincipal": "arn:aws:iam::" + Account + ":user/sandbox"}
+		"SubscriptionPrincipal": "arn:aws:iam::" + Account + ":user/sandbox",
+	}
 	for k, v := range s.attrs {
 		out[k] = v
 	}

@@ -913,8 +913,10 @@ func (q *sqsService) moveTaskCall(op string, in map[string]json.RawMessage, now 
 			}
 		}
 		q.seq++
-		t := &sqsMoveTask{handle: base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("task-%d-%s", q.seq, sq.arn))), source: sq.arn, dest: dest,
-			rate: int1(in, "MaxNumberOfMessagesPerSecond", 0), status: "RUNNING", toMove: n, started: now, cancel: make(chan struct{})}
+		t := &sqsMoveTask{
+			handle: base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("task-%d-%s", q.seq, sq.arn))), source: sq.arn, dest: dest,
+			rate: int1(in, "MaxNumberOfMessagesPerSecond", 0), status: "RUNNING", toMove: n, started: now, cancel: make(chan struct{}),
+		}
 		q.tasks = append(q.tasks, t)
 		go q.runMoveTask(t)
 		return map[string]string{"TaskHandle": t.handle}, nil
@@ -931,8 +933,10 @@ func (q *sqsService) moveTaskCall(op string, in map[string]json.RawMessage, now 
 			if t.source != sq.arn {
 				continue
 			}
-			r := map[string]any{"Status": t.status, "SourceArn": t.source, "ApproximateNumberOfMessagesMoved": t.moved,
-				"ApproximateNumberOfMessagesToMove": t.toMove, "StartedTimestamp": t.started.UnixMilli()}
+			r := map[string]any{
+				"Status": t.status, "SourceArn": t.source, "ApproximateNumberOfMessagesMoved": t.moved,
+				"ApproximateNumberOfMessagesToMove": t.toMove, "StartedTimestamp": t.started.UnixMilli(),
+			}
 			if t.dest != "" {
 				r["DestinationArn"] = t.dest
 			}

@@ -37,7 +37,8 @@ func TestSQSConformance(t *testing.T) {
 		t.Fatalf("GetQueueUrl(nope) = %v, want QueueDoesNotExist", err)
 	}
 	// Send with attributes of every type and a trace header.
-	sent, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: src.QueueUrl, MessageBody: aws.String(`{"order":1}`),
+	sent, err := c.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl: src.QueueUrl, MessageBody: aws.String(`{"order":1}`),
 		MessageAttributes: map[string]types.MessageAttributeValue{
 			"s": {DataType: aws.String("String"), StringValue: aws.String("x")},
 			"n": {DataType: aws.String("Number"), StringValue: aws.String("42")},
@@ -52,8 +53,10 @@ func TestSQSConformance(t *testing.T) {
 		t.Error("no attribute MD5")
 	}
 	for attempt := 1; attempt <= 2; attempt++ {
-		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: src.QueueUrl, WaitTimeSeconds: 3, MessageAttributeNames: []string{"All"},
-			MessageSystemAttributeNames: []types.MessageSystemAttributeName{"All"}})
+		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: src.QueueUrl, WaitTimeSeconds: 3, MessageAttributeNames: []string{"All"},
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{"All"},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

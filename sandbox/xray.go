@@ -148,8 +148,10 @@ func (x *xrayService) call(op string, in map[string]json.RawMessage) (any, error
 		sums := []map[string]any{}
 		for i := from; i < len(ids) && len(sums) < page; i++ {
 			t := x.traces[ids[i]]
-			sums = append(sums, map[string]any{"Id": t.id, "Duration": t.end - t.start, "ResponseTime": t.end - t.start,
-				"HasFault": t.fault, "HasError": t.errored, "IsPartial": false, "StartTime": t.start})
+			sums = append(sums, map[string]any{
+				"Id": t.id, "Duration": t.end - t.start, "ResponseTime": t.end - t.start,
+				"HasFault": t.fault, "HasError": t.errored, "IsPartial": false, "StartTime": t.start,
+			})
 		}
 		out["TraceSummaries"] = sums
 		if from+len(sums) < len(ids) {

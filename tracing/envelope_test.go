@@ -219,8 +219,10 @@ func TestUnwrapFlowtopReplay(t *testing.T) {
 	body := `{"version":"0","id":"9d0e1f2a-3b4c-4d5e-8f60-718293a4b5c6","detail-type":"OrderPlaced","source":"orders.api","account":"000000000000",` +
 		`"time":"2026-11-23T10:05:00Z","region":"us-east-1","resources":["arn:aws:flowtop:::replay-of/4b2c1f8e-7c1d-4b0e-9a3e-5d6f7a8b9c0d"],"detail":{"order_id":"o-1"}}`
 	u := Unwrap([]byte(body))
-	want := Relation{From: Key{Kind: KeyEventID, Value: "9d0e1f2a-3b4c-4d5e-8f60-718293a4b5c6"}, To: Key{Kind: KeyEventID, Value: "4b2c1f8e-7c1d-4b0e-9a3e-5d6f7a8b9c0d"},
-		Kind: RelReplayOf, Evidence: "flowtop replay-of resource"}
+	want := Relation{
+		From: Key{Kind: KeyEventID, Value: "9d0e1f2a-3b4c-4d5e-8f60-718293a4b5c6"}, To: Key{Kind: KeyEventID, Value: "4b2c1f8e-7c1d-4b0e-9a3e-5d6f7a8b9c0d"},
+		Kind: RelReplayOf, Evidence: "flowtop replay-of resource",
+	}
 	if len(u.Relations) != 1 || u.Relations[0] != want {
 		t.Errorf("relations %+v", u.Relations)
 	}

@@ -28,36 +28,66 @@ func TestParseReportLines(t *testing.T) {
 		name, line string
 		want       want
 	}{
-		{"ddsf tabs + xray line", "REPORT RequestId: f08bb4c8-d6b2-4f05-ac17-af7e2ba005fb\tDuration: 619.31 ms\tBilled Duration: 700 ms\tMemory Size: 128 MB\tMax Memory Used: 118 MB\t\nXRAY TraceId: 1-5e61292c-cc1229a4dfbeae1043928548\tSegmentId: 07a85e713f6302b2\tSampled: true\t\n",
-			want{req: "f08bb4c8-d6b2-4f05-ac17-af7e2ba005fb", dur: ms(619.31), billed: ms(700), mem: 128, maxMem: 118, status: InvocationSuccess, trace: "5e61292ccc1229a4dfbeae1043928548"}},
-		{"ddsf timeout cold", "REPORT RequestId: 7c9567b5-107b-4a6c-8798-0157ac21db52\tDuration: 3003.16 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 48 MB\tInit Duration: 127.02 ms\t\n",
-			want{req: "7c9567b5-107b-4a6c-8798-0157ac21db52", dur: ms(3003.16), billed: ms(3000), init: ms(127.02), mem: 128, maxMem: 48, status: InvocationSuccess}},
-		{"ddsf 100ms era", "REPORT RequestId: db275f87-a934-471a-8980-b63bf4dc1beb\tDuration: 1.76 ms\tBilled Duration: 100 ms\tMemory Size: 128 MB\tMax Memory Used: 48 MB\tInit Duration: 120.96 ms\t\n",
-			want{req: "db275f87-a934-471a-8980-b63bf4dc1beb", dur: ms(1.76), billed: ms(100), init: ms(120.96), mem: 128, maxMem: 48, status: InvocationSuccess}},
-		{"localstack warm", "REPORT RequestId: 3ab1a5a6-b1ba-4c57-8d29-16cc4e0ab1b0\tDuration: 2.90 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\t\n",
-			want{req: "3ab1a5a6-b1ba-4c57-8d29-16cc4e0ab1b0", dur: ms(2.90), billed: ms(3), mem: 128, maxMem: 36, status: InvocationSuccess}},
-		{"localstack cold", "REPORT RequestId: 3ab1a5a6-b1ba-4c57-8d29-16cc4e0ab1b1\tDuration: 3.01 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\tInit Duration: 110.10 ms\t\n",
-			want{req: "3ab1a5a6-b1ba-4c57-8d29-16cc4e0ab1b1", dur: ms(3.01), billed: ms(4), init: ms(110.10), mem: 128, maxMem: 36, status: InvocationSuccess}},
-		{"spaces not tabs", "REPORT RequestId: 11111111-2222-3333-4444-555555555555 Duration: 26.73 ms Billed Duration: 27 ms Memory Size: 256 MB Max Memory Used: 70 MB",
-			want{req: "11111111-2222-3333-4444-555555555555", dur: ms(26.73), billed: ms(27), mem: 256, maxMem: 70, status: InvocationSuccess}},
-		{"otel-lambda init billed (2025)", "REPORT RequestId: 22222222-2222-3333-4444-555555555555\tDuration: 395.99 ms\tBilled Duration: 662 ms\tMemory Size: 128 MB\tMax Memory Used: 88 MB\tInit Duration: 265.72 ms",
-			want{req: "22222222-2222-3333-4444-555555555555", dur: ms(395.99), billed: ms(662), init: ms(265.72), mem: 128, maxMem: 88, status: InvocationSuccess}},
-		{"timeout status", "REPORT RequestId: 33333333-2222-3333-4444-555555555555\tDuration: 300000.00 ms\tBilled Duration: 300524 ms\tMemory Size: 1024 MB\tMax Memory Used: 200 MB\tInit Duration: 523.99 ms\tStatus: timeout",
-			want{req: "33333333-2222-3333-4444-555555555555", dur: ms(300000), billed: ms(300524), init: ms(523.99), mem: 1024, maxMem: 200, status: InvocationTimeout}},
-		{"error status and type", "REPORT RequestId: 44444444-2222-3333-4444-555555555555\tDuration: 12.00 ms\tBilled Duration: 12 ms\tMemory Size: 512 MB\tMax Memory Used: 90 MB\tStatus: error\tError Type: Runtime.ExitError",
-			want{req: "44444444-2222-3333-4444-555555555555", dur: ms(12), billed: ms(12), mem: 512, maxMem: 90, status: InvocationError, errType: "Runtime.ExitError"}},
-		{"snapstart restore", "REPORT RequestId: 55555555-2222-3333-4444-555555555555\tDuration: 306.34 ms\tBilled Duration: 610 ms\tMemory Size: 1024 MB\tMax Memory Used: 150 MB\tRestore Duration: 511.25 ms\tBilled Restore Duration: 303 ms",
-			want{req: "55555555-2222-3333-4444-555555555555", dur: ms(306.34), billed: ms(610), restore: ms(511.25), brest: ms(303), mem: 1024, maxMem: 150, status: InvocationSuccess}},
-		{"awsdocs 2019", "REPORT RequestId: 66666666-2222-3333-4444-555555555555\tDuration: 128.83 ms\tBilled Duration: 200 ms\tMemory Size: 128 MB\tMax Memory Used: 74 MB\tInit Duration: 166.62 ms",
-			want{req: "66666666-2222-3333-4444-555555555555", dur: ms(128.83), billed: ms(200), init: ms(166.62), mem: 128, maxMem: 74, status: InvocationSuccess}},
-		{"xray inline", "REPORT RequestId: 77777777-2222-3333-4444-555555555555 Duration: 5.00 ms Billed Duration: 5 ms Memory Size: 128 MB Max Memory Used: 40 MB XRAY TraceId: 1-5759e988-bd862e3fe1be46a994272793 SegmentId: 53995c3f42cd8ad8 Sampled: true",
-			want{req: "77777777-2222-3333-4444-555555555555", dur: ms(5), billed: ms(5), mem: 128, maxMem: 40, status: InvocationSuccess, trace: "5759e988bd862e3fe1be46a994272793"}},
-		{"json platform.report (awsdocs telemetry)", `{"time":"2022-10-12T00:01:15.000Z","type":"platform.report","record":{"requestId":"6f7f0961f83442118a7af6fe80b88d56","metrics":{"durationMs":101.51,"billedDurationMs":300,"memorySizeMB":512,"maxMemoryUsedMB":33,"initDurationMs":116.67}}}`,
-			want{req: "6f7f0961f83442118a7af6fe80b88d56", dur: ms(101.51), billed: ms(300), init: ms(116.67), mem: 512, maxMem: 33, status: InvocationSuccess}},
-		{"json report 2026 init billed", `{"time":"2026-01-01T00:00:00.000Z","type":"platform.report","record":{"requestId":"88888888-2222-3333-4444-555555555555","metrics":{"durationMs":1233.96,"billedDurationMs":1698,"memorySizeMB":"256","maxMemoryUsedMB":99,"initDurationMs":463.512},"status":"success","tracing":{"type":"X-Amzn-Trace-Id","value":"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1","spanId":"53995c3f42cd8ad8"}}}`,
-			want{req: "88888888-2222-3333-4444-555555555555", dur: ms(1233.96), billed: ms(1698), init: 463512 * time.Microsecond, mem: 256, maxMem: 99, status: InvocationSuccess, trace: "5759e988bd862e3fe1be46a994272793"}},
-		{"json report timeout", `{"time":"2026-01-01T00:00:00.000Z","type":"platform.report","record":{"requestId":"99999999-2222-3333-4444-555555555555","metrics":{"durationMs":3000.5,"billedDurationMs":3001,"memorySizeMB":128,"maxMemoryUsedMB":60},"status":"timeout","errorType":"Sandbox.Timedout"}}`,
-			want{req: "99999999-2222-3333-4444-555555555555", dur: ms(3000.5), billed: ms(3001), mem: 128, maxMem: 60, status: InvocationTimeout, errType: "Sandbox.Timedout"}},
+		{
+			"ddsf tabs + xray line", "REPORT RequestId: f08bb4c8-d6b2-4f05-ac17-af7e2ba005fb\tDuration: 619.31 ms\tBilled Duration: 700 ms\tMemory Size: 128 MB\tMax Memory Used: 118 MB\t\nXRAY TraceId: 1-5e61292c-cc1229a4dfbeae1043928548\tSegmentId: 07a85e713f6302b2\tSampled: true\t\n",
+			want{req: "f08bb4c8-d6b2-4f05-ac17-af7e2ba005fb", dur: ms(619.31), billed: ms(700), mem: 128, maxMem: 118, status: InvocationSuccess, trace: "5e61292ccc1229a4dfbeae1043928548"},
+		},
+		{
+			"ddsf timeout cold", "REPORT RequestId: 7c9567b5-107b-4a6c-8798-0157ac21db52\tDuration: 3003.16 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 48 MB\tInit Duration: 127.02 ms\t\n",
+			want{req: "7c9567b5-107b-4a6c-8798-0157ac21db52", dur: ms(3003.16), billed: ms(3000), init: ms(127.02), mem: 128, maxMem: 48, status: InvocationSuccess},
+		},
+		{
+			"ddsf 100ms era", "REPORT RequestId: db275f87-a934-471a-8980-b63bf4dc1beb\tDuration: 1.76 ms\tBilled Duration: 100 ms\tMemory Size: 128 MB\tMax Memory Used: 48 MB\tInit Duration: 120.96 ms\t\n",
+			want{req: "db275f87-a934-471a-8980-b63bf4dc1beb", dur: ms(1.76), billed: ms(100), init: ms(120.96), mem: 128, maxMem: 48, status: InvocationSuccess},
+		},
+		{
+			"localstack warm", "REPORT RequestId: 3ab1a5a6-b1ba-4c57-8d29-16cc4e0ab1b0\tDuration: 2.90 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\t\n",
+			want{req: "3ab1a5a6-b1ba-4c57-8d29-16cc4e0ab1b0", dur: ms(2.90), billed: ms(3), mem: 128, maxMem: 36, status: InvocationSuccess},
+		},
+		{
+			"localstack cold", "REPORT RequestId: 3ab1a5a6-b1ba-4c57-8d29-16cc4e0ab1b1\tDuration: 3.01 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\tInit Duration: 110.10 ms\t\n",
+			want{req: "3ab1a5a6-b1ba-4c57-8d29-16cc4e0ab1b1", dur: ms(3.01), billed: ms(4), init: ms(110.10), mem: 128, maxMem: 36, status: InvocationSuccess},
+		},
+		{
+			"spaces not tabs", "REPORT RequestId: 11111111-2222-3333-4444-555555555555 Duration: 26.73 ms Billed Duration: 27 ms Memory Size: 256 MB Max Memory Used: 70 MB",
+			want{req: "11111111-2222-3333-4444-555555555555", dur: ms(26.73), billed: ms(27), mem: 256, maxMem: 70, status: InvocationSuccess},
+		},
+		{
+			"otel-lambda init billed (2025)", "REPORT RequestId: 22222222-2222-3333-4444-555555555555\tDuration: 395.99 ms\tBilled Duration: 662 ms\tMemory Size: 128 MB\tMax Memory Used: 88 MB\tInit Duration: 265.72 ms",
+			want{req: "22222222-2222-3333-4444-555555555555", dur: ms(395.99), billed: ms(662), init: ms(265.72), mem: 128, maxMem: 88, status: InvocationSuccess},
+		},
+		{
+			"timeout status", "REPORT RequestId: 33333333-2222-3333-4444-555555555555\tDuration: 300000.00 ms\tBilled Duration: 300524 ms\tMemory Size: 1024 MB\tMax Memory Used: 200 MB\tInit Duration: 523.99 ms\tStatus: timeout",
+			want{req: "33333333-2222-3333-4444-555555555555", dur: ms(300000), billed: ms(300524), init: ms(523.99), mem: 1024, maxMem: 200, status: InvocationTimeout},
+		},
+		{
+			"error status and type", "REPORT RequestId: 44444444-2222-3333-4444-555555555555\tDuration: 12.00 ms\tBilled Duration: 12 ms\tMemory Size: 512 MB\tMax Memory Used: 90 MB\tStatus: error\tError Type: Runtime.ExitError",
+			want{req: "44444444-2222-3333-4444-555555555555", dur: ms(12), billed: ms(12), mem: 512, maxMem: 90, status: InvocationError, errType: "Runtime.ExitError"},
+		},
+		{
+			"snapstart restore", "REPORT RequestId: 55555555-2222-3333-4444-555555555555\tDuration: 306.34 ms\tBilled Duration: 610 ms\tMemory Size: 1024 MB\tMax Memory Used: 150 MB\tRestore Duration: 511.25 ms\tBilled Restore Duration: 303 ms",
+			want{req: "55555555-2222-3333-4444-555555555555", dur: ms(306.34), billed: ms(610), restore: ms(511.25), brest: ms(303), mem: 1024, maxMem: 150, status: InvocationSuccess},
+		},
+		{
+			"awsdocs 2019", "REPORT RequestId: 66666666-2222-3333-4444-555555555555\tDuration: 128.83 ms\tBilled Duration: 200 ms\tMemory Size: 128 MB\tMax Memory Used: 74 MB\tInit Duration: 166.62 ms",
+			want{req: "66666666-2222-3333-4444-555555555555", dur: ms(128.83), billed: ms(200), init: ms(166.62), mem: 128, maxMem: 74, status: InvocationSuccess},
+		},
+		{
+			"xray inline", "REPORT RequestId: 77777777-2222-3333-4444-555555555555 Duration: 5.00 ms Billed Duration: 5 ms Memory Size: 128 MB Max Memory Used: 40 MB XRAY TraceId: 1-5759e988-bd862e3fe1be46a994272793 SegmentId: 53995c3f42cd8ad8 Sampled: true",
+			want{req: "77777777-2222-3333-4444-555555555555", dur: ms(5), billed: ms(5), mem: 128, maxMem: 40, status: InvocationSuccess, trace: "5759e988bd862e3fe1be46a994272793"},
+		},
+		{
+			"json platform.report (awsdocs telemetry)", `{"time":"2022-10-12T00:01:15.000Z","type":"platform.report","record":{"requestId":"6f7f0961f83442118a7af6fe80b88d56","metrics":{"durationMs":101.51,"billedDurationMs":300,"memorySizeMB":512,"maxMemoryUsedMB":33,"initDurationMs":116.67}}}`,
+			want{req: "6f7f0961f83442118a7af6fe80b88d56", dur: ms(101.51), billed: ms(300), init: ms(116.67), mem: 512, maxMem: 33, status: InvocationSuccess},
+		},
+		{
+			"json report 2026 init billed", `{"time":"2026-01-01T00:00:00.000Z","type":"platform.report","record":{"requestId":"88888888-2222-3333-4444-555555555555","metrics":{"durationMs":1233.96,"billedDurationMs":1698,"memorySizeMB":"256","maxMemoryUsedMB":99,"initDurationMs":463.512},"status":"success","tracing":{"type":"X-Amzn-Trace-Id","value":"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1","spanId":"53995c3f42cd8ad8"}}}`,
+			want{req: "88888888-2222-3333-4444-555555555555", dur: ms(1233.96), billed: ms(1698), init: 463512 * time.Microsecond, mem: 256, maxMem: 99, status: InvocationSuccess, trace: "5759e988bd862e3fe1be46a994272793"},
+		},
+		{
+			"json report timeout", `{"time":"2026-01-01T00:00:00.000Z","type":"platform.report","record":{"requestId":"99999999-2222-3333-4444-555555555555","metrics":{"durationMs":3000.5,"billedDurationMs":3001,"memorySizeMB":128,"maxMemoryUsedMB":60},"status":"timeout","errorType":"Sandbox.Timedout"}}`,
+			want{req: "99999999-2222-3333-4444-555555555555", dur: ms(3000.5), billed: ms(3001), mem: 128, maxMem: 60, status: InvocationTimeout, errType: "Sandbox.Timedout"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -106,8 +136,10 @@ func TestParseOtherLines(t *testing.T) {
 		{"python app", "[INFO]\t2026-01-01T00:00:00.000Z\t" + req + "\tcharging card", LogApp, req, "INFO", "request:" + req},
 		{"timeout", "2026-01-01T00:00:03.000Z " + req + " Task timed out after 3.00 seconds", LogTimeout, req, "ERROR", "request:" + req},
 		{"plain", "hello from a Go handler", LogApp, "", "", ""},
-		{"powertools", `{"level":"INFO","location":"handler:12","message":{"messageId":"m-1","order_id":"o-9"},"timestamp":"2026-01-01 00:00:00,000+0000","service":"payment","cold_start":true,"function_name":"charge","function_memory_size":"128","function_arn":"arn","function_request_id":"` + req + `","correlation_id":"c-1","xray_trace_id":"1-5e61292c-cc1229a4dfbeae1043928548"}`,
-			LogApp, req, "INFO", "correlation:correlation_id=c-1 message:m-1 correlation:order_id=o-9 request:" + req + " trace:5e61292ccc1229a4dfbeae1043928548"},
+		{
+			"powertools", `{"level":"INFO","location":"handler:12","message":{"messageId":"m-1","order_id":"o-9"},"timestamp":"2026-01-01 00:00:00,000+0000","service":"payment","cold_start":true,"function_name":"charge","function_memory_size":"128","function_arn":"arn","function_request_id":"` + req + `","correlation_id":"c-1","xray_trace_id":"1-5e61292c-cc1229a4dfbeae1043928548"}`,
+			LogApp, req, "INFO", "correlation:correlation_id=c-1 message:m-1 correlation:order_id=o-9 request:" + req + " trace:5e61292ccc1229a4dfbeae1043928548",
+		},
 		{"json message string", `{"level":"error","message":"{\"messageId\":\"m-2\"}","requestId":"` + req + `"}`, LogApp, req, "ERROR", "message:m-2 request:" + req},
 		{"producer", `{"level":"INFO","message":"order placed","requestId":"` + req + `","published_event_id":"ev-9","eventId":"ev-8"}`, LogApp, req, "INFO", "event:ev-8 request:" + req},
 		{"unknown platform", `{"time":"2026-01-01T00:00:00Z","type":"platform.somethingNew","record":{"x":1}}`, LogPlatform, "", "", ""},
@@ -260,18 +292,38 @@ func TestParseEventFields(t *testing.T) {
 		rels   []Relation
 		typ    string
 	}{
-		{"consumer: message and event id", `"messageId":"m-1","event_id":"e-1"`,
-			[]Key{{KeyMessageID, "m-1"}, {KeyEventID, "e-1"}}, nil, ""},
-		{"consumer: CloudEvents id with its source", `"ce_id":"c-1","ce_source":"/orders"`,
-			[]Key{CloudEventKey("/orders", "c-1")}, nil, ""},
-		{"consumer: ce-id without a source", `"ce-id":"c-2","ce_type":"com.example.placed"`,
-			[]Key{CloudEventKey("", "c-2")}, nil, "com.example.placed"},
-		{"consumer: configured CloudEvents field", `"cloudevent":{"id":"c-3"}`,
-			[]Key{CloudEventKey("", "c-3")}, nil, ""},
-		{"producer: published_message_id is no consumption", `"published_message_id":"m-2"`,
-			nil, []Relation{rel(Key{KeyMessageID, "m-2"})}, ""},
-		{"producer: published_event_id and its type", `"published_event_id":"e-2","detail_type":"OrderPlaced"`,
-			nil, []Relation{rel(Key{KeyEventID, "e-2"})}, "OrderPlaced"},
+		{
+			"consumer: message and event id", `"messageId":"m-1","event_id":"e-1"`,
+			[]Key{{KeyMessageID, "m-1"}, {KeyEventID, "e-1"}},
+			nil, "",
+		},
+		{
+			"consumer: CloudEvents id with its source", `"ce_id":"c-1","ce_source":"/orders"`,
+			[]Key{CloudEventKey("/orders", "c-1")},
+			nil, "",
+		},
+		{
+			"consumer: ce-id without a source", `"ce-id":"c-2","ce_type":"com.example.placed"`,
+			[]Key{CloudEventKey("", "c-2")},
+			nil, "com.example.placed",
+		},
+		{
+			"consumer: configured CloudEvents field", `"cloudevent":{"id":"c-3"}`,
+			[]Key{CloudEventKey("", "c-3")},
+			nil, "",
+		},
+		{
+			"producer: published_message_id is no consumption", `"published_message_id":"m-2"`,
+			nil,
+			[]Relation{rel(Key{KeyMessageID, "m-2"})},
+			"",
+		},
+		{
+			"producer: published_event_id and its type", `"published_event_id":"e-2","detail_type":"OrderPlaced"`,
+			nil,
+			[]Relation{rel(Key{KeyEventID, "e-2"})},
+			"OrderPlaced",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -498,6 +498,8 @@ type QueueInfo struct {
 // copy as an event of its own, linked to its original, although the two share
 // body IDs, request IDs, traces and correlation IDs.
 func CopyObservation(copyKey, original Key, kind RelKind, at time.Time, evidence string) Observation {
-	return Observation{Kind: ObsUnknown, Source: "replay", Time: at, Keys: []Key{copyKey},
-		Relations: []Relation{{From: copyKey, To: original, Kind: kind, Evidence: evidence}}}
+	return Observation{
+		Kind: ObsUnknown, Source: "replay", Time: at, Keys: []Key{copyKey},
+		Relations: []Relation{{From: copyKey, To: original, Kind: kind, Evidence: evidence}},
+	}
 }

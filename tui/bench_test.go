@@ -29,13 +29,17 @@ func bigGraph(n int) *graph.Graph {
 		msg := fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
 		req := fmt.Sprintf("%08x-1111-4000-8000-000000000000", i)
 		batch = append(batch,
-			tracing.Observation{Kind: tracing.ObsMessage, Time: at, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}},
-				Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "billing-queue", ID: msg, DeadLetter: i%50 == 0, SourceQueue: "billing-queue"}})
+			tracing.Observation{
+				Kind: tracing.ObsMessage, Time: at, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}},
+				Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "billing-queue", ID: msg, DeadLetter: i%50 == 0, SourceQueue: "billing-queue"},
+			})
 		if i%10 == 0 {
-			batch = append(batch, tracing.Observation{Kind: tracing.ObsInvocation, Time: at, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"},
+			batch = append(batch, tracing.Observation{
+				Kind: tracing.ObsInvocation, Time: at, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"},
 				Keys:       []tracing.Key{{Kind: tracing.KeyRequestID, Value: req}, {Kind: tracing.KeyMessageID, Value: msg}},
 				Log:        &tracing.LogRecord{Kind: tracing.LogReport, RequestID: req, Message: "REPORT"},
-				Invocation: &tracing.Invocation{Function: "charge-card", RequestID: req, Duration: time.Duration(100+i%200) * time.Millisecond, BilledDuration: 300 * time.Millisecond, MemorySizeMB: 512, MaxMemoryUsedMB: 100, Status: tracing.InvocationSuccess}})
+				Invocation: &tracing.Invocation{Function: "charge-card", RequestID: req, Duration: time.Duration(100+i%200) * time.Millisecond, BilledDuration: 300 * time.Millisecond, MemorySizeMB: 512, MaxMemoryUsedMB: 100, Status: tracing.InvocationSuccess},
+			})
 		}
 		if len(batch) >= 1000 {
 			g.Ingest(batch)

@@ -55,8 +55,13 @@ func TestParseGoto(t *testing.T) {
 		in, want string
 		err      bool
 	}{
-		{"12:03:10", "12:03:10", false}, {"9:05", "09:05:00", false}, {"+30s", "12:00:30", false},
-		{"-1m", "11:59:00", false}, {"", "", true}, {"soon", "", true}, {"+x", "", true},
+		{"12:03:10", "12:03:10", false},
+		{"9:05", "09:05:00", false},
+		{"+30s", "12:00:30", false},
+		{"-1m", "11:59:00", false},
+		{"", "", true},
+		{"soon", "", true},
+		{"+x", "", true},
 	} {
 		got, err := parseGoto(c.in, now)
 		if (err != nil) != c.err || (!c.err && got.Format("15:04:05") != c.want) {

@@ -26,8 +26,10 @@ type prompt struct {
 }
 
 // filterSuggestions complete field terms in `/`.
-var filterSuggestions = []string{"status:failed", "status:dead-lettered", "status:retrying", "status:ok", "status:in flight",
-	"type:", "fn:", "error:", "queue:", "kind:dlq", "kind:edge", "source:"}
+var filterSuggestions = []string{
+	"status:failed", "status:dead-lettered", "status:retrying", "status:ok", "status:in flight",
+	"type:", "fn:", "error:", "queue:", "kind:dlq", "kind:edge", "source:",
+}
 
 func newPrompt(st widget.Styles) prompt {
 	in := textinput.New()

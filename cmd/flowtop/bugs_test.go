@@ -91,9 +91,11 @@ func endpointEnv(t *testing.T, url string) map[string]string {
 	cfg := filepath.Join(t.TempDir(), "none.yaml")
 	_ = os.WriteFile(cfg, nil, 0o600)
 	env := map[string]string{"FLOWTOP_CONFIG": cfg}
-	for k, v := range map[string]string{"AWS_ENDPOINT_URL": url, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test",
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL": url, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test",
 		"AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true", "AWS_MAX_ATTEMPTS": "1",
-		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none")} {
+		"AWS_CONFIG_FILE": filepath.Join(t.TempDir(), "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(t.TempDir(), "none"),
+	} {
 		env[k] = v
 		t.Setenv(k, v) // the SDK's default chain reads the real environment
 	}

@@ -65,8 +65,10 @@ func dlqPeek(ctx context.Context, e *engine.Engine, w io.Writer, queue string, m
 		enc := newJSONEncoder(w)
 		for _, o := range obs {
 			m := o.Message
-			if err := enc.Encode(map[string]any{"message_id": m.ID, "receive_count": m.ReceiveCount, "source_queue": m.SourceQueue,
-				"sent": rfc3339(m.SentAt), "keys": keyStrings(o.Keys), "body": m.Body, "attributes": m.Attributes}); err != nil {
+			if err := enc.Encode(map[string]any{
+				"message_id": m.ID, "receive_count": m.ReceiveCount, "source_queue": m.SourceQueue,
+				"sent": rfc3339(m.SentAt), "keys": keyStrings(o.Keys), "body": m.Body, "attributes": m.Attributes,
+			}); err != nil {
 				return err
 			}
 		}

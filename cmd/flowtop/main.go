@@ -222,7 +222,7 @@ func (a *app) openLog() error {
 		level = slog.LevelDebug
 	}
 	if a.cfg.LogFile == "" {
-		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		slog.SetDefault(slog.New(slog.DiscardHandler))
 		return nil
 	}
 	f, err := os.OpenFile(a.cfg.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)

@@ -24,8 +24,10 @@ func hostileLineage() graph.Lineage {
 		ID: hostile, Type: hostile, Keys: keys, First: t0, Last: t0.Add(time.Second),
 		Hops: []graph.Hop{
 			{Parent: -1, Kind: graph.HopPublish, Component: tracing.Component{Kind: tracing.ComponentService, Name: hostile}, Time: t0, Keys: keys, Evidence: hostile},
-			{Parent: 0, Depth: 1, Kind: graph.HopInvoke, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: hostile}, Time: t0.Add(time.Second),
-				Status: graph.HopError, ErrorType: hostile, Keys: keys, Evidence: hostile, Logs: []graph.LogLine{{Message: hostile, Level: hostile, RequestID: hostile}}},
+			{
+				Parent: 0, Depth: 1, Kind: graph.HopInvoke, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: hostile}, Time: t0.Add(time.Second),
+				Status: graph.HopError, ErrorType: hostile, Keys: keys, Evidence: hostile, Logs: []graph.LogLine{{Message: hostile, Level: hostile, RequestID: hostile}},
+			},
 		},
 		DLQ: []graph.DLQMessage{{Queue: hostile, MessageID: hostile, Body: hostile, Error: hostile, SourceQueue: hostile}},
 	}

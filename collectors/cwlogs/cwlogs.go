@@ -99,8 +99,10 @@ func New(api API, cfg Config) *Source {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Source{api: api, cfg: cfg, tracker: collectors.NewTracker("cwlogs", cfg.Now), budget: awsutil.NewBudget(cfg.TPS),
-		seen: map[string]time.Time{}, cursor: map[string]int64{}}
+	return &Source{
+		api: api, cfg: cfg, tracker: collectors.NewTracker("cwlogs", cfg.Now), budget: awsutil.NewBudget(cfg.TPS),
+		seen: map[string]time.Time{}, cursor: map[string]int64{},
+	}
 }
 
 // Name is "cwlogs".

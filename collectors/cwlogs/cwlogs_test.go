@@ -201,8 +201,10 @@ func TestLiveTail(t *testing.T) {
 		t.Fatalf("mode %q", m)
 	}
 	for i := 0; i < 3; i++ {
-		_, err := c.PutLogEvents(context.Background(), &cwl.PutLogEventsInput{LogGroupName: aws.String(groups[i].Name), LogStreamName: aws.String("s"),
-			LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(time.Now().UnixMilli()), Message: aws.String(fmt.Sprintf("START RequestId: 9999999%d-0000-4000-8000-000000000000 Version: $LATEST", i))}}})
+		_, err := c.PutLogEvents(context.Background(), &cwl.PutLogEventsInput{
+			LogGroupName: aws.String(groups[i].Name), LogStreamName: aws.String("s"),
+			LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(time.Now().UnixMilli()), Message: aws.String(fmt.Sprintf("START RequestId: 9999999%d-0000-4000-8000-000000000000 Version: $LATEST", i))}},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -261,8 +263,10 @@ func TestLiveTailComesBack(t *testing.T) {
 		t.Errorf("state %v after live tail came back", h.State)
 	}
 	at := time.Now().Add(-3 * time.Second).Truncate(time.Millisecond)
-	_, err := c.PutLogEvents(context.Background(), &cwl.PutLogEventsInput{LogGroupName: aws.String(groups[0].Name), LogStreamName: aws.String("s"),
-		LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(at.UnixMilli()), Message: aws.String("START RequestId: 77777777-0000-4000-8000-000000000000 Version: $LATEST")}}})
+	_, err := c.PutLogEvents(context.Background(), &cwl.PutLogEventsInput{
+		LogGroupName: aws.String(groups[0].Name), LogStreamName: aws.String("s"),
+		LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(at.UnixMilli()), Message: aws.String("START RequestId: 77777777-0000-4000-8000-000000000000 Version: $LATEST")}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

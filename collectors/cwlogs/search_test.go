@@ -109,8 +109,10 @@ func TestFilterLogEventsTimestamp(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Now().Add(-90 * time.Second).Truncate(time.Millisecond)
-	if _, err := c.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String(g), LogStreamName: aws.String("s"),
-		LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(at.UnixMilli()), Message: aws.String("START RequestId: 12345678-0000-4000-8000-000000000000 Version: $LATEST")}}}); err != nil {
+	if _, err := c.PutLogEvents(ctx, &cwl.PutLogEventsInput{
+		LogGroupName: aws.String(g), LogStreamName: aws.String("s"),
+		LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(at.UnixMilli()), Message: aws.String("START RequestId: 12345678-0000-4000-8000-000000000000 Version: $LATEST")}},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	s := New(c, Config{Groups: []Group{{Name: g, Function: "ts"}}, TPS: 50})

@@ -338,8 +338,10 @@ func Observe(queue string, m sqstypes.Message, opts tracing.UnwrapOptions) traci
 	body := aws.ToString(m.Body)
 	u := tracing.UnwrapWith([]byte(body), opts)
 	id := aws.ToString(m.MessageId)
-	msg := &tracing.Message{Broker: tracing.BrokerSQS, Queue: queue, ID: id, Body: body, Attributes: m.Attributes,
-		DeadLetter: true, Layers: u.Layers, Reason: u.Reason}
+	msg := &tracing.Message{
+		Broker: tracing.BrokerSQS, Queue: queue, ID: id, Body: body, Attributes: m.Attributes,
+		DeadLetter: true, Layers: u.Layers, Reason: u.Reason,
+	}
 	msg.ReceiveCount, _ = strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
 	if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
 		msg.SentAt = time.UnixMilli(ms)
@@ -372,8 +374,10 @@ func Observe(queue string, m sqstypes.Message, opts tracing.UnwrapOptions) traci
 	if at.IsZero() {
 		at = time.Now()
 	}
-	return tracing.Observation{Kind: tracing.ObsMessage, Source: "dlq", Time: at,
-		Component: tracing.Component{Kind: tracing.ComponentQueue, Name: queue}, Keys: keys, Relations: rels, Message: msg}
+	return tracing.Observation{
+		Kind: tracing.ObsMessage, Source: "dlq", Time: at,
+		Component: tracing.Component{Kind: tracing.ComponentQueue, Name: queue}, Keys: keys, Relations: rels, Message: msg,
+	}
 }
 
 // Run lists queues, then polls the DLQs' depth and peeks when it changes.

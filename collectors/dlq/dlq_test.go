@@ -31,7 +31,8 @@ func setup(t *testing.T, n int) (*sandbox.Server, *sqs.Client, string) {
 		t.Fatal(err)
 	}
 	src, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("billing-queue"), Attributes: map[string]string{
-		"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:billing-dlq","maxReceiveCount":"1"}`, "VisibilityTimeout": "0"}})
+		"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:billing-dlq","maxReceiveCount":"1"}`, "VisibilityTimeout": "0",
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

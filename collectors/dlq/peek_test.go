@@ -56,7 +56,8 @@ func steadyDLQ(t *testing.T, n int) (*sandbox.Server, *sqs.Client, string, *cloc
 		t.Fatal(err)
 	}
 	if _, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("billing-queue"), Attributes: map[string]string{
-		"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:billing-dlq","maxReceiveCount":"3"}`}}); err != nil {
+		"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:billing-dlq","maxReceiveCount":"3"}`,
+	}}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < n; i++ {
@@ -74,8 +75,10 @@ func receiveCounts(t *testing.T, c *sqs.Client, url string, n int) map[string]in
 	counts := map[string]int{}
 	var held []sqstypes.Message
 	for len(counts) < n {
-		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 30,
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"ApproximateReceiveCount"}})
+		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 30,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"ApproximateReceiveCount"},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}

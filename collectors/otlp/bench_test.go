@@ -25,12 +25,14 @@ func spanBatch(base, n int) []byte {
 		tid, sid := make([]byte, 16), make([]byte, 8)
 		binary.BigEndian.PutUint64(tid[8:], uint64(base+i+1))
 		binary.BigEndian.PutUint64(sid, uint64(base+i+1))
-		spans = append(spans, &tracepb.Span{TraceId: tid, SpanId: sid, Name: "billing-queue process", Kind: tracepb.Span_SPAN_KIND_CONSUMER,
+		spans = append(spans, &tracepb.Span{
+			TraceId: tid, SpanId: sid, Name: "billing-queue process", Kind: tracepb.Span_SPAN_KIND_CONSUMER,
 			StartTimeUnixNano: 1_700_000_000_000_000_000, EndTimeUnixNano: 1_700_000_000_100_000_000,
 			Attributes: []*commonpb.KeyValue{
 				{Key: "messaging.system", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: "aws_sqs"}}},
 				{Key: "messaging.message.id", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: hex.EncodeToString(tid)}}},
-			}})
+			},
+		})
 	}
 	req := &coltracepb.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{{
 		Resource:   &resourcepb.Resource{Attributes: []*commonpb.KeyValue{{Key: "service.name", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: "charge-card"}}}}},

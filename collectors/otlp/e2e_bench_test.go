@@ -40,13 +40,17 @@ func telemetrygenBatch(seq, n int) []byte {
 		binary.BigEndian.PutUint64(parent, uint64(seq)<<24|uint64(2*i+1))
 		child := make([]byte, 8)
 		binary.BigEndian.PutUint64(child, uint64(seq)<<24|uint64(2*i+2))
-		spans = append(spans, &tracepb.Span{TraceId: tid, SpanId: parent, Name: "lets-go", Kind: tracepb.Span_SPAN_KIND_SERVER,
+		spans = append(spans, &tracepb.Span{
+			TraceId: tid, SpanId: parent, Name: "lets-go", Kind: tracepb.Span_SPAN_KIND_SERVER,
 			StartTimeUnixNano: start, EndTimeUnixNano: start + 123456,
-			Attributes: []*commonpb.KeyValue{strAttr("net.peer.ip", "1.2.3.4"), strAttr("peer.service", "telemetrygen-server")}})
+			Attributes: []*commonpb.KeyValue{strAttr("net.peer.ip", "1.2.3.4"), strAttr("peer.service", "telemetrygen-server")},
+		})
 		if len(spans) < n {
-			spans = append(spans, &tracepb.Span{TraceId: tid, SpanId: child, ParentSpanId: parent, Name: "okey-dokey-0", Kind: tracepb.Span_SPAN_KIND_CLIENT,
+			spans = append(spans, &tracepb.Span{
+				TraceId: tid, SpanId: child, ParentSpanId: parent, Name: "okey-dokey-0", Kind: tracepb.Span_SPAN_KIND_CLIENT,
 				StartTimeUnixNano: start, EndTimeUnixNano: start + 123456,
-				Attributes: []*commonpb.KeyValue{strAttr("net.peer.ip", "1.2.3.4"), strAttr("peer.service", "telemetrygen-client")}})
+				Attributes: []*commonpb.KeyValue{strAttr("net.peer.ip", "1.2.3.4"), strAttr("peer.service", "telemetrygen-client")},
+			})
 		}
 	}
 	req := &coltracepb.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{{

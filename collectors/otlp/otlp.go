@@ -490,8 +490,10 @@ func (r *Receiver) httpServer() *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/traces", func(w http.ResponseWriter, req *http.Request) { r.httpExport(w, req, signalTraces) })
 	mux.HandleFunc("/v1/logs", func(w http.ResponseWriter, req *http.Request) { r.httpExport(w, req, signalLogs) })
-	return &http.Server{Handler: mux, ReadHeaderTimeout: r.cfg.ReadHeaderTimeout, ReadTimeout: r.cfg.ReadTimeout,
-		WriteTimeout: r.cfg.WriteTimeout, IdleTimeout: r.cfg.IdleTimeout, MaxHeaderBytes: 64 << 10}
+	return &http.Server{
+		Handler: mux, ReadHeaderTimeout: r.cfg.ReadHeaderTimeout, ReadTimeout: r.cfg.ReadTimeout,
+		WriteTimeout: r.cfg.WriteTimeout, IdleTimeout: r.cfg.IdleTimeout, MaxHeaderBytes: 64 << 10,
+	}
 }
 
 func isJSON(req *http.Request) bool {

@@ -148,6 +148,7 @@ func (rawBytesCodec) Marshal(v any) (mem.BufferSlice, error) {
 	b, err := proto.Marshal(v.(proto.Message))
 	return mem.BufferSlice{mem.SliceBuffer(b)}, err
 }
+
 func (rawBytesCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	return proto.Unmarshal(data.Materialize(), v.(proto.Message))
 }

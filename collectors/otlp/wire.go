@@ -718,8 +718,10 @@ func (d *decoder) convertSpan(in *spanIn, service, fn string) (tracing.Observati
 		// functions (or a hand-instrumented handler) puts it on the span.
 		fn = a.v[aFaaSName]
 	}
-	s := &tracing.Span{TraceID: tid, SpanID: sid, Name: in.name, Service: service, Kind: in.kind,
-		Start: time.Unix(0, int64(in.start)).UTC(), Status: in.statusCode, StatusMessage: in.statusMsg}
+	s := &tracing.Span{
+		TraceID: tid, SpanID: sid, Name: in.name, Service: service, Kind: in.kind,
+		Start: time.Unix(0, int64(in.start)).UTC(), Status: in.statusCode, StatusMessage: in.statusMsg,
+	}
 	if in.end > 0 {
 		s.End = time.Unix(0, int64(in.end)).UTC()
 	} else {

@@ -52,17 +52,21 @@ func startPipeline(t *testing.T, ctx context.Context, wc sandbox.WorldConfig, wi
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	cfg := aws.Config{Region: sandbox.Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(url), Logger: logging.Nop{}}
+	cfg := aws.Config{
+		Region: sandbox.Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(url), Logger: logging.Nop{},
+	}
 	lam := lambdasrc.New(awslambda.NewFromConfig(cfg), lambdasrc.Config{Refresh: 2 * time.Second})
-	logs := cwlogs.New(cwl.NewFromConfig(cfg), cwlogs.Config{CustomEndpoint: true, Poll: 500 * time.Millisecond, LiveTail: "off",
+	logs := cwlogs.New(cwl.NewFromConfig(cfg), cwlogs.Config{
+		CustomEndpoint: true, Poll: 500 * time.Millisecond, LiveTail: "off",
 		GroupsFunc: func() []cwlogs.Group {
 			var gs []cwlogs.Group
 			for _, f := range lam.Functions() {
 				gs = append(gs, cwlogs.Group{Name: f.LogGroup, Function: f.Name})
 			}
 			return gs
-		}})
+		},
+	})
 	recv, err := otlp.New(otlp.Config{GRPCAddr: "off", HTTPAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)

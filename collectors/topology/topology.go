@@ -340,13 +340,17 @@ func (s *Source) readTargets(ctx context.Context, r *reading, bus, rule string) 
 			if sp := t.SqsParameters; sp != nil && sp.MessageGroupId != nil {
 				attrs["messageGroupId"] = *sp.MessageGroupId
 			}
-			r.add(tracing.Route{From: from, To: to, Via: "rule " + rule, Scope: tracing.RouteScopeEvents, Attrs: attrs,
-				Evidence: "rule " + rule + " on bus " + bus + " targets " + to.Name + how})
+			r.add(tracing.Route{
+				From: from, To: to, Via: "rule " + rule, Scope: tracing.RouteScopeEvents, Attrs: attrs,
+				Evidence: "rule " + rule + " on bus " + bus + " targets " + to.Name + how,
+			})
 			if dl := t.DeadLetterConfig; dl != nil && aws.ToString(dl.Arn) != "" {
 				dlq := Component(aws.ToString(dl.Arn))
-				r.add(tracing.Route{From: from, To: dlq, Via: "target dead-letter config", Scope: tracing.RouteScopeEvents,
+				r.add(tracing.Route{
+					From: from, To: dlq, Via: "target dead-letter config", Scope: tracing.RouteScopeEvents,
 					Attrs:    map[string]string{"rule": rule, "target": aws.ToString(t.Id), "for": to.String()},
-					Evidence: "rule " + rule + " sends events " + to.Name + " cannot take to " + dlq.Name})
+					Evidence: "rule " + rule + " sends events " + to.Name + " cannot take to " + dlq.Name,
+				})
 			}
 		}
 		if token = out.NextToken; token == nil || *token == "" {
@@ -409,9 +413,11 @@ func (s *Source) readSNS(ctx context.Context, r *reading) bool {
 			r.add(rt)
 			if dlq := redriveTarget(attrs["RedrivePolicy"]); dlq != "" {
 				d := Component(dlq)
-				r.add(tracing.Route{From: from, To: d, Via: "subscription redrive policy", Scope: tracing.RouteScopeSNS,
+				r.add(tracing.Route{
+					From: from, To: d, Via: "subscription redrive policy", Scope: tracing.RouteScopeSNS,
 					Attrs:    map[string]string{"subscription": arn, "for": to.String()},
-					Evidence: "subscription of topic " + from.Name + " to " + to.Name + " dead-letters to " + d.Name})
+					Evidence: "subscription of topic " + from.Name + " to " + to.Name + " dead-letters to " + d.Name,
+				})
 			}
 		}
 	}
@@ -449,12 +455,16 @@ func (s *Source) readMappings(ctx context.Context, r *reading) bool {
 			if m.BatchSize != nil {
 				attrs["batchSize"] = strconv.Itoa(int(*m.BatchSize))
 			}
-			r.add(tracing.Route{From: from, To: to, Via: "event source mapping", Scope: tracing.RouteScopeLambdaESM, Attrs: attrs,
-				Evidence: "event source mapping " + short(aws.ToString(m.UUID)) + " feeds " + to.Name + " from " + from.Name})
+			r.add(tracing.Route{
+				From: from, To: to, Via: "event source mapping", Scope: tracing.RouteScopeLambdaESM, Attrs: attrs,
+				Evidence: "event source mapping " + short(aws.ToString(m.UUID)) + " feeds " + to.Name + " from " + from.Name,
+			})
 			if dc := m.DestinationConfig; dc != nil && dc.OnFailure != nil && aws.ToString(dc.OnFailure.Destination) != "" {
 				d := Component(aws.ToString(dc.OnFailure.Destination))
-				r.add(tracing.Route{From: to, To: d, Via: "mapping on-failure destination", Scope: tracing.RouteScopeLambdaESM, Attrs: map[string]string{"uuid": aws.ToString(m.UUID)},
-					Evidence: "event source mapping " + short(aws.ToString(m.UUID)) + " sends batches " + to.Name + " failed to " + d.Name})
+				r.add(tracing.Route{
+					From: to, To: d, Via: "mapping on-failure destination", Scope: tracing.RouteScopeLambdaESM, Attrs: map[string]string{"uuid": aws.ToString(m.UUID)},
+					Evidence: "event source mapping " + short(aws.ToString(m.UUID)) + " sends batches " + to.Name + " failed to " + d.Name,
+				})
 			}
 		}
 	}
@@ -477,8 +487,10 @@ func (s *Source) readAsync(ctx context.Context, r *reading) bool {
 		fn := tracing.Component{Kind: tracing.ComponentFunction, Name: name}
 		if dl := f.DeadLetterConfig; dl != nil && aws.ToString(dl.TargetArn) != "" {
 			d := Component(aws.ToString(dl.TargetArn))
-			r.add(tracing.Route{From: fn, To: d, Via: "dead-letter config", Scope: tracing.RouteScopeLambdaAsync,
-				Evidence: name + " sends async events that failed every retry to " + d.Name + " (DeadLetterConfig)"})
+			r.add(tracing.Route{
+				From: fn, To: d, Via: "dead-letter config", Scope: tracing.RouteScopeLambdaAsync,
+				Evidence: name + " sends async events that failed every retry to " + d.Name + " (DeadLetterConfig)",
+			})
 		}
 		if !r.pace(ctx) {
 			return false
@@ -498,13 +510,17 @@ func (s *Source) readAsync(ctx context.Context, r *reading) bool {
 		if dc := c.DestinationConfig; dc != nil {
 			if dc.OnFailure != nil && aws.ToString(dc.OnFailure.Destination) != "" {
 				d := Component(aws.ToString(dc.OnFailure.Destination))
-				r.add(tracing.Route{From: fn, To: d, Via: "on-failure destination", Scope: tracing.RouteScopeLambdaAsync, Attrs: attrs,
-					Evidence: name + "'s async on-failure destination is " + d.Name})
+				r.add(tracing.Route{
+					From: fn, To: d, Via: "on-failure destination", Scope: tracing.RouteScopeLambdaAsync, Attrs: attrs,
+					Evidence: name + "'s async on-failure destination is " + d.Name,
+				})
 			}
 			if dc.OnSuccess != nil && aws.ToString(dc.OnSuccess.Destination) != "" {
 				d := Component(aws.ToString(dc.OnSuccess.Destination))
-				r.add(tracing.Route{From: fn, To: d, Via: "on-success destination", Scope: tracing.RouteScopeLambdaAsync, Attrs: attrs,
-					Evidence: name + "'s async on-success destination is " + d.Name})
+				r.add(tracing.Route{
+					From: fn, To: d, Via: "on-success destination", Scope: tracing.RouteScopeLambdaAsync, Attrs: attrs,
+					Evidence: name + "'s async on-success destination is " + d.Name,
+				})
 			}
 		}
 	}
@@ -530,8 +546,10 @@ func (s *Source) readSQS(ctx context.Context, r *reading) bool {
 		if !r.pace(ctx) {
 			return false
 		}
-		a, err := s.c.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(u),
-			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameRedrivePolicy}})
+		a, err := s.c.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+			QueueUrl:       aws.String(u),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameRedrivePolicy},
+		})
 		if err != nil {
 			if awsutil.Classify(err) == awsutil.KindNotFound {
 				continue // deleted since it was listed
@@ -551,8 +569,10 @@ func (s *Source) readSQS(ctx context.Context, r *reading) bool {
 			attrs["maxReceiveCount"] = strconv.Itoa(n)
 			how = " after " + strconv.Itoa(n) + " receives"
 		}
-		r.add(tracing.Route{From: q, To: d, Via: "redrive policy", Scope: tracing.RouteScopeSQS, Attrs: attrs,
-			Evidence: "redrive policy of " + q.Name + " moves messages to " + d.Name + how})
+		r.add(tracing.Route{
+			From: q, To: d, Via: "redrive policy", Scope: tracing.RouteScopeSQS, Attrs: attrs,
+			Evidence: "redrive policy of " + q.Name + " moves messages to " + d.Name + how,
+		})
 	}
 	return complete
 }

@@ -46,8 +46,10 @@ func startWorld(t *testing.T) *world {
 	if _, err := sandbox.NewWorld(ctx, url, srv, sandbox.WorldConfig{Seed: 17}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := aws.Config{Region: sandbox.Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(url), Logger: logging.Nop{}, RetryMaxAttempts: 1}
+	cfg := aws.Config{
+		Region: sandbox.Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(url), Logger: logging.Nop{}, RetryMaxAttempts: 1,
+	}
 	w := &world{srv: srv, eb: eventbridge.NewFromConfig(cfg), sns: sns.NewFromConfig(cfg), lambda: awslambda.NewFromConfig(cfg), sqs: sqs.NewFromConfig(cfg)}
 	w.clients = Clients{Events: w.eb, SNS: w.sns, Lambda: w.lambda, SQS: w.sqs}
 	return w
@@ -167,12 +169,16 @@ func TestDiscoverAttributes(t *testing.T) {
 		t.Fatal(err)
 	}
 	topicArn := "arn:aws:sns:" + sandbox.Region + ":" + sandbox.Account + ":" + sandbox.OrdersTopic
-	if _, err := w.sns.Subscribe(ctx, &sns.SubscribeInput{TopicArn: aws.String(topicArn), Protocol: aws.String("sqs"), Endpoint: aws.String(qARN("raw-queue")),
-		Attributes: map[string]string{"RawMessageDelivery": "true", "FilterPolicy": `{"kind":["order"]}`, "RedrivePolicy": `{"deadLetterTargetArn":"` + qARN("raw-dlq") + `"}`}}); err != nil {
+	if _, err := w.sns.Subscribe(ctx, &sns.SubscribeInput{
+		TopicArn: aws.String(topicArn), Protocol: aws.String("sqs"), Endpoint: aws.String(qARN("raw-queue")),
+		Attributes: map[string]string{"RawMessageDelivery": "true", "FilterPolicy": `{"kind":["order"]}`, "RedrivePolicy": `{"deadLetterTargetArn":"` + qARN("raw-dlq") + `"}`},
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.lambda.PutFunctionEventInvokeConfig(ctx, &awslambda.PutFunctionEventInvokeConfigInput{FunctionName: aws.String("reserve-stock"), MaximumRetryAttempts: aws.Int32(1),
-		DestinationConfig: &lambdatypes.DestinationConfig{OnFailure: &lambdatypes.OnFailure{Destination: aws.String(qARN("stock-failures"))}, OnSuccess: &lambdatypes.OnSuccess{Destination: aws.String(qARN("stock-ok"))}}}); err != nil {
+	if _, err := w.lambda.PutFunctionEventInvokeConfig(ctx, &awslambda.PutFunctionEventInvokeConfigInput{
+		FunctionName: aws.String("reserve-stock"), MaximumRetryAttempts: aws.Int32(1),
+		DestinationConfig: &lambdatypes.DestinationConfig{OnFailure: &lambdatypes.OnFailure{Destination: aws.String(qARN("stock-failures"))}, OnSuccess: &lambdatypes.OnSuccess{Destination: aws.String(qARN("stock-ok"))}},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	w.srv.RegisterFunction(sandbox.LambdaFunction{Name: "audit-fn", Runtime: "python3.13", MemoryMB: 128, DeadLetterTarget: qARN("stock-dlq")})

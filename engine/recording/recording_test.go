@@ -38,43 +38,59 @@ func sample(i int) tracing.Observation {
 	switch i % 7 {
 	case 0:
 		o.Kind, o.Source = tracing.ObsSpan, "otlp"
-		o.Span = &tracing.Span{TraceID: tid, SpanID: sid, ParentID: tracing.SpanID{1}, Name: "process", Service: "charge-card", Kind: tracing.SpanKindConsumer,
+		o.Span = &tracing.Span{
+			TraceID: tid, SpanID: sid, ParentID: tracing.SpanID{1}, Name: "process", Service: "charge-card", Kind: tracing.SpanKindConsumer,
 			Start: at, End: at.Add(3 * time.Millisecond), Status: tracing.StatusError, StatusMessage: "boom \x1b[31m", InProgress: i%2 == 0,
 			Links:        []tracing.Link{{TraceID: tid, SpanID: sid, Attrs: map[string]string{"k": "v"}}},
 			Messaging:    tracing.Messaging{System: "aws_sqs", Operation: "process", Destination: "billing", MessageID: msg, BatchCount: 3},
-			InvocationID: req, ColdStart: true, Attrs: map[string]string{"http.method": "POST", "aws.operation": "SendMessage"}}
+			InvocationID: req, ColdStart: true, Attrs: map[string]string{"http.method": "POST", "aws.operation": "SendMessage"},
+		}
 	case 1, 2:
 		o.Kind = tracing.ObsLog
-		o.Log = &tracing.LogRecord{Time: at, Group: "/aws/lambda/charge-card", Stream: "2026/12/03/[$LATEST]abc", EventID: fmt.Sprint(i), Kind: tracing.LogApp,
-			Level: "INFO", RequestID: req, TraceID: tid, Message: `{"level":"INFO","msg":"charging","messageId":"` + msg + `"}`, EventType: "OrderPlaced", Reason: ""}
+		o.Log = &tracing.LogRecord{
+			Time: at, Group: "/aws/lambda/charge-card", Stream: "2026/12/03/[$LATEST]abc", EventID: fmt.Sprint(i), Kind: tracing.LogApp,
+			Level: "INFO", RequestID: req, TraceID: tid, Message: `{"level":"INFO","msg":"charging","messageId":"` + msg + `"}`, EventType: "OrderPlaced", Reason: "",
+		}
 	case 3:
 		o.Kind = tracing.ObsInvocation
 		o.Log = &tracing.LogRecord{Time: at, Kind: tracing.LogReport, RequestID: req, Message: "REPORT RequestId: " + req}
-		o.Invocation = &tracing.Invocation{Function: "charge-card", RequestID: req, Duration: 120500 * time.Microsecond, BilledDuration: 121 * time.Millisecond,
+		o.Invocation = &tracing.Invocation{
+			Function: "charge-card", RequestID: req, Duration: 120500 * time.Microsecond, BilledDuration: 121 * time.Millisecond,
 			InitDuration: time.Second, RestoreDuration: 2, BilledRestoreDuration: 3, MemorySizeMB: 512, MaxMemoryUsedMB: 90, Status: tracing.InvocationError,
-			ErrorType: "Runtime.ExitError", TraceID: tid, SegmentID: sid}
+			ErrorType: "Runtime.ExitError", TraceID: tid, SegmentID: sid,
+		}
 	case 4:
 		o.Kind, o.Source = tracing.ObsMessage, "dlq"
-		o.Message = &tracing.Message{Broker: tracing.BrokerSQS, Queue: "billing-dlq", ID: msg, Body: `{"id":"` + msg + `"}`,
+		o.Message = &tracing.Message{
+			Broker: tracing.BrokerSQS, Queue: "billing-dlq", ID: msg, Body: `{"id":"` + msg + `"}`,
 			Attributes: map[string]string{"ApproximateReceiveCount": "3"}, UserAttrs: map[string]string{"x": "y"}, ReceiveCount: 3,
 			SentAt: at.Add(-time.Second), FirstRecvAt: at, DeadLetter: true, SourceQueue: "billing", GroupID: "g", DedupID: "d",
 			Layers: []tracing.Envelope{{Kind: tracing.EnvelopeEventBridge, Keys: []tracing.Key{{Kind: tracing.KeyEventID, Value: "ev-" + msg}}, Type: "OrderPlaced", Source: "shop", Time: at, TraceHeader: "Root=1-abc"}},
-			Reason: "truncated"}
+			Reason: "truncated",
+		}
 	case 5:
 		o.Kind, o.Source = tracing.ObsFunction, "lambda"
-		o.Function = &tracing.FunctionConfig{Name: "charge-card", ARN: "arn:aws:lambda:eu-west-1:1:function:charge-card", MemoryMB: 512, Architecture: "arm64",
-			Timeout: 30 * time.Second, LogGroup: "/aws/lambda/charge-card", LogFormat: "JSON", Tracing: "Active", Runtime: "nodejs22.x"}
+		o.Function = &tracing.FunctionConfig{
+			Name: "charge-card", ARN: "arn:aws:lambda:eu-west-1:1:function:charge-card", MemoryMB: 512, Architecture: "arm64",
+			Timeout: 30 * time.Second, LogGroup: "/aws/lambda/charge-card", LogFormat: "JSON", Tracing: "Active", Runtime: "nodejs22.x",
+		}
 		o.Time = time.Time{}
 	case 6:
 		if i%2 == 0 {
 			o.Kind, o.Source = tracing.ObsQueue, "dlq"
-			o.Queue = &tracing.QueueInfo{Name: "billing-dlq", URL: "http://q/billing-dlq", ARN: "arn:q", Depth: 4, InFlight: 1, OldestAge: time.Minute,
-				DeadLetterQueue: "x", MaxReceiveCount: 3, IsDLQ: true, Sources: []string{"billing"}, FIFO: true}
+			o.Queue = &tracing.QueueInfo{
+				Name: "billing-dlq", URL: "http://q/billing-dlq", ARN: "arn:q", Depth: 4, InFlight: 1, OldestAge: time.Minute,
+				DeadLetterQueue: "x", MaxReceiveCount: 3, IsDLQ: true, Sources: []string{"billing"}, FIFO: true,
+			}
 		} else {
 			o.Kind, o.Source = tracing.ObsRoute, "topology"
-			o.Routes = &tracing.RouteSet{Scopes: []string{tracing.RouteScopeSQS}, Components: []tracing.Component{{Kind: tracing.ComponentQueue, Name: "billing"}},
-				Routes: []tracing.Route{{From: tracing.Component{Kind: tracing.ComponentQueue, Name: "billing"}, To: tracing.Component{Kind: tracing.ComponentQueue, Name: "billing-dlq"},
-					Via: "redrive policy", Evidence: "billing redrives to billing-dlq", Attrs: map[string]string{"maxReceiveCount": "3"}, Scope: tracing.RouteScopeSQS}}}
+			o.Routes = &tracing.RouteSet{
+				Scopes: []string{tracing.RouteScopeSQS}, Components: []tracing.Component{{Kind: tracing.ComponentQueue, Name: "billing"}},
+				Routes: []tracing.Route{{
+					From: tracing.Component{Kind: tracing.ComponentQueue, Name: "billing"}, To: tracing.Component{Kind: tracing.ComponentQueue, Name: "billing-dlq"},
+					Via: "redrive policy", Evidence: "billing redrives to billing-dlq", Attrs: map[string]string{"maxReceiveCount": "3"}, Scope: tracing.RouteScopeSQS,
+				}},
+			}
 		}
 	}
 	return o
@@ -87,10 +103,21 @@ func TestFieldsKnown(t *testing.T) {
 		v any
 		n int
 	}{
-		{tracing.Observation{}, 13}, {tracing.Key{}, 2}, {tracing.Relation{}, 4}, {tracing.Component{}, 2},
-		{tracing.Span{}, 16}, {tracing.Link{}, 3}, {tracing.Messaging{}, 5}, {tracing.LogRecord{}, 11},
-		{tracing.Invocation{}, 13}, {tracing.Message{}, 15}, {tracing.Envelope{}, 6}, {tracing.FunctionConfig{}, 9},
-		{tracing.QueueInfo{}, 11}, {tracing.RouteSet{}, 3}, {tracing.Route{}, 6},
+		{tracing.Observation{}, 13},
+		{tracing.Key{}, 2},
+		{tracing.Relation{}, 4},
+		{tracing.Component{}, 2},
+		{tracing.Span{}, 16},
+		{tracing.Link{}, 3},
+		{tracing.Messaging{}, 5},
+		{tracing.LogRecord{}, 11},
+		{tracing.Invocation{}, 13},
+		{tracing.Message{}, 15},
+		{tracing.Envelope{}, 6},
+		{tracing.FunctionConfig{}, 9},
+		{tracing.QueueInfo{}, 11},
+		{tracing.RouteSet{}, 3},
+		{tracing.Route{}, 6},
 	} {
 		if got := reflect.TypeOf(c.v).NumField(); got != c.n {
 			t.Errorf("%T has %d fields, the recording codec knows %d: teach engine/recording/codec.go the change", c.v, got, c.n)

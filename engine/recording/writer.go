@@ -332,8 +332,10 @@ func (w *Writer) Stats() Stats {
 func (w *Writer) Health() tracing.SourceHealth {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	h := tracing.SourceHealth{Source: recorderName, State: tracing.SourceStateOK, Items: w.written, Dropped: w.dropped,
-		Mode: fmt.Sprintf("recording %s (%.1f MB)", w.path, float64(w.bytes)/1e6)}
+	h := tracing.SourceHealth{
+		Source: recorderName, State: tracing.SourceStateOK, Items: w.written, Dropped: w.dropped,
+		Mode: fmt.Sprintf("recording %s (%.1f MB)", w.path, float64(w.bytes)/1e6),
+	}
 	switch {
 	case w.stopped && w.failed:
 		h.State, h.LastError = tracing.SourceStateFailed, w.why

@@ -41,8 +41,10 @@ func NewFeed() *Feed {
 		case 5:
 			st = graph.StatusDeadLettered
 		}
-		f.Rows = append(f.Rows, graph.FlowRow{ID: fmt.Sprintf("ev-%04d-%s", i, strings.Repeat("a", 20)), Type: "OrderPlaced", Source: "orders-api", LastHop: "charge-card",
-			Hops: 4 + i%3, Status: st, First: Now.Add(-time.Duration(i) * time.Second), Last: Now.Add(-time.Duration(i)*time.Second + 300*time.Millisecond), Latency: 300 * time.Millisecond, CostUSD: 0.0000031})
+		f.Rows = append(f.Rows, graph.FlowRow{
+			ID: fmt.Sprintf("ev-%04d-%s", i, strings.Repeat("a", 20)), Type: "OrderPlaced", Source: "orders-api", LastHop: "charge-card",
+			Hops: 4 + i%3, Status: st, First: Now.Add(-time.Duration(i) * time.Second), Last: Now.Add(-time.Duration(i)*time.Second + 300*time.Millisecond), Latency: 300 * time.Millisecond, CostUSD: 0.0000031,
+		})
 	}
 	f.Fns = []graph.FunctionStats{
 		{Name: "charge-card", Architecture: "arm64", MemoryMB: 512, Invocations: 120, Errors: 9, Timeouts: 2, ColdStarts: 3, P50: 180 * time.Millisecond, P95: 410 * time.Millisecond, P99: 3 * time.Second, MaxMemoryUsedMB: 301, CostUSD: 0.00042, CostPerMonthUSD: 6.38, Rate: []float64{1, 2, 3, 2, 1}},
@@ -108,14 +110,17 @@ func (f *Feed) Lineage(id string) (graph.Lineage, error) {
 	fn := tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"}
 	q := tracing.Component{Kind: tracing.ComponentQueue, Name: "billing-queue"}
 	dlq := tracing.Component{Kind: tracing.ComponentQueue, Name: "billing-dlq"}
-	return graph.Lineage{ID: id, Type: "OrderPlaced", Status: graph.StatusDeadLettered, First: Now, Last: Now.Add(4 * time.Second), CostUSD: 0.0000123, Version: 1,
+	return graph.Lineage{
+		ID: id, Type: "OrderPlaced", Status: graph.StatusDeadLettered, First: Now, Last: Now.Add(4 * time.Second), CostUSD: 0.0000123, Version: 1,
 		Keys: []tracing.Key{{Kind: tracing.KeyEventID, Value: id}, {Kind: tracing.KeyMessageID, Value: "m-1"}},
 		Hops: []graph.Hop{
 			{Parent: -1, Kind: graph.HopPublish, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "orders-api"}, Time: Now, Duration: 40 * time.Millisecond, Evidence: "published_event_id", Confidence: 1},
 			{Parent: 0, Depth: 1, Kind: graph.HopBroker, Component: tracing.Component{Kind: tracing.ComponentBus, Name: "orders"}, Time: Now.Add(10 * time.Millisecond), Latency: 10 * time.Millisecond, Evidence: "eventbridge envelope", Confidence: 1},
 			{Parent: 1, Depth: 2, Kind: graph.HopBroker, Component: q, Time: Now.Add(20 * time.Millisecond), Latency: 10 * time.Millisecond, Evidence: "sqs body", Confidence: 1},
-			{Parent: 2, Depth: 3, Kind: graph.HopInvoke, Component: fn, Attempt: 1, Status: graph.HopError, ErrorType: "CardDeclined", Time: Now.Add(100 * time.Millisecond), Latency: 80 * time.Millisecond, Duration: 120 * time.Millisecond, Evidence: "request id and message id", Confidence: 0.9,
-				Logs: []graph.LogLine{{Level: "ERROR", Message: "CardDeclined: insufficient funds \x1b[31mred\x1b]0;pwned\x07"}}},
+			{
+				Parent: 2, Depth: 3, Kind: graph.HopInvoke, Component: fn, Attempt: 1, Status: graph.HopError, ErrorType: "CardDeclined", Time: Now.Add(100 * time.Millisecond), Latency: 80 * time.Millisecond, Duration: 120 * time.Millisecond, Evidence: "request id and message id", Confidence: 0.9,
+				Logs: []graph.LogLine{{Level: "ERROR", Message: "CardDeclined: insufficient funds \x1b[31mred\x1b]0;pwned\x07"}},
+			},
 			{Parent: 2, Depth: 3, Kind: graph.HopInvoke, Component: fn, Attempt: 2, Status: graph.HopMissing, Time: Now.Add(2 * time.Second), Evidence: "charge-card consumes billing-queue", Confidence: 0.5},
 			{Parent: 2, Depth: 3, Kind: graph.HopDeadLetter, Component: dlq, Time: Now.Add(4 * time.Second), Latency: 2 * time.Second, Evidence: "redrive policy", Confidence: 1},
 		},
@@ -163,8 +168,10 @@ func (f *Feed) DLQMessages(queue string) []graph.DLQMessage {
 func (f *Feed) Map() graph.MapView {
 	q := tracing.Component{Kind: tracing.ComponentQueue, Name: "billing-queue"}
 	fn := tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"}
-	return graph.MapView{Nodes: []graph.MapNode{{Component: fn, Rate: 2, ErrorPct: 7.5, P95: 410 * time.Millisecond}, {Component: q, Rate: 2}},
-		Edges: []graph.MapEdge{{From: q, To: fn, Rate: 2, ErrorPct: 7.5, P95: 80 * time.Millisecond}}}
+	return graph.MapView{
+		Nodes: []graph.MapNode{{Component: fn, Rate: 2, ErrorPct: 7.5, P95: 410 * time.Millisecond}, {Component: q, Rate: 2}},
+		Edges: []graph.MapEdge{{From: q, To: fn, Rate: 2, ErrorPct: 7.5, P95: 80 * time.Millisecond}},
+	}
 }
 
 // Version returns Ver.
@@ -270,8 +277,10 @@ func FakeLogLines(n int) []graph.LogEntry {
 		if strings.Contains(msg, "%s") {
 			msg = fmt.Sprintf(msg, req)
 		}
-		out = append(out, graph.LogEntry{Seq: uint64(i + 1), Time: Now.Add(-time.Duration(n-i) * time.Second), Function: fn, RequestID: req,
-			Level: m.level, Kind: m.kind, Message: msg})
+		out = append(out, graph.LogEntry{
+			Seq: uint64(i + 1), Time: Now.Add(-time.Duration(n-i) * time.Second), Function: fn, RequestID: req,
+			Level: m.level, Kind: m.kind, Message: msg,
+		})
 	}
 	return out
 }
@@ -281,16 +290,20 @@ func FakeLogLines(n int) []graph.LogEntry {
 func (f *Feed) FunctionDetail(name string) graph.FunctionDetail {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	d := graph.FunctionDetail{Found: name != "nope", Reported: 120, ColdStarts: 3, InitP50: 310 * time.Millisecond, InitP95: 840 * time.Millisecond,
-		MemUsedP50: 180, MemUsedP95: 290, CostPerInvocationUSD: 0.0000035}
+	d := graph.FunctionDetail{
+		Found: name != "nope", Reported: 120, ColdStarts: 3, InitP50: 310 * time.Millisecond, InitP95: 840 * time.Millisecond,
+		MemUsedP50: 180, MemUsedP95: 290, CostPerInvocationUSD: 0.0000035,
+	}
 	if !d.Found {
 		return d
 	}
 	d.Stats = f.Fns[0]
 	d.Stats.Name = name
 	for i := 0; i < 40; i++ {
-		r := graph.InvocationRow{RequestID: fmt.Sprintf("%08d-1111-4000-8000-000000000000", i), Start: Now.Add(-time.Duration(i) * 7 * time.Second),
-			Duration: time.Duration(100+(i*37)%400) * time.Millisecond, MemoryUsedMB: 150 + i%150, MemorySizeMB: 512, Status: tracing.InvocationSuccess, CostUSD: 0.0000031, Lines: 5}
+		r := graph.InvocationRow{
+			RequestID: fmt.Sprintf("%08d-1111-4000-8000-000000000000", i), Start: Now.Add(-time.Duration(i) * 7 * time.Second),
+			Duration: time.Duration(100+(i*37)%400) * time.Millisecond, MemoryUsedMB: 150 + i%150, MemorySizeMB: 512, Status: tracing.InvocationSuccess, CostUSD: 0.0000031, Lines: 5,
+		}
 		r.BilledDuration = r.Duration.Round(time.Millisecond)
 		if i%9 == 4 {
 			r.Status, r.Failed, r.ErrorType = tracing.InvocationError, true, []string{"CardDeclined: insufficient funds", "Task timed out"}[i%2]

@@ -115,8 +115,10 @@ func (f *Feed) traceRows() []graph.TraceRow {
 		var id tracing.TraceID
 		binary.BigEndian.PutUint64(id[8:], uint64(i)+1)
 		id[0], id[1], id[2] = 0x7a, byte(i*37), byte(i*101)
-		r := graph.TraceRow{ID: id, RootService: svcs[i%4], RootName: fmt.Sprintf("GET /items/%d", i), Start: Now.Add(-time.Duration(i+1) * time.Second),
-			Duration: time.Duration(5+(i*37)%400) * ms, Spans: 2 + i%9}
+		r := graph.TraceRow{
+			ID: id, RootService: svcs[i%4], RootName: fmt.Sprintf("GET /items/%d", i), Start: Now.Add(-time.Duration(i+1) * time.Second),
+			Duration: time.Duration(5+(i*37)%400) * ms, Spans: 2 + i%9,
+		}
 		if i%6 == 0 {
 			r.Errors = 1
 		}

@@ -33,8 +33,10 @@ type Feed interface {
 
 // Spec is the registry line.
 func Spec(f Feed) screen.Spec {
-	return screen.Spec{ID: ID, Words: []string{"msgs", "messages"}, Arg: "messages needs a queue: :msgs <dlq name>",
-		New: func(env screen.Env, arg any) screen.Screen { q, _ := arg.(string); return New(env, f, q) }}
+	return screen.Spec{
+		ID: ID, Words: []string{"msgs", "messages"}, Arg: "messages needs a queue: :msgs <dlq name>",
+		New: func(env screen.Env, arg any) screen.Screen { q, _ := arg.(string); return New(env, f, q) },
+	}
 }
 
 // Keys are the screen's bindings.

@@ -32,8 +32,10 @@ type Feed interface {
 
 // Spec is the registry line.
 func Spec(f Feed) screen.Spec {
-	return screen.Spec{ID: ID, Words: []string{"event"}, Arg: "event needs an ID: :event <event, message, request or trace ID>",
-		New: func(env screen.Env, arg any) screen.Screen { id, _ := arg.(string); return New(env, f, id) }}
+	return screen.Spec{
+		ID: ID, Words: []string{"event"}, Arg: "event needs an ID: :event <event, message, request or trace ID>",
+		New: func(env screen.Env, arg any) screen.Screen { id, _ := arg.(string); return New(env, f, id) },
+	}
 }
 
 // Keys are the event screen's bindings.

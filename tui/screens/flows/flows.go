@@ -385,8 +385,10 @@ func (m *Model) cells(i int) []string {
 	if r.LastHop != "" {
 		path += " → " + widget.Clean(r.LastHop)
 	}
-	return []string{widget.Clean(r.ID), widget.Clean(r.Type), path, fmt.Sprint(r.Hops), m.env.St.Status(r.Status),
-		widget.Age(m.env.Now(), r.Last), widget.Dur(r.Latency), fmt.Sprintf("$%.6f", r.CostUSD)}
+	return []string{
+		widget.Clean(r.ID), widget.Clean(r.Type), path, fmt.Sprint(r.Hops), m.env.St.Status(r.Status),
+		widget.Age(m.env.Now(), r.Last), widget.Dur(r.Latency), fmt.Sprintf("$%.6f", r.CostUSD),
+	}
 }
 
 // View implements screen.Screen.

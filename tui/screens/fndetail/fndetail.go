@@ -36,8 +36,10 @@ type Feed interface {
 
 // Spec is the registry line.
 func Spec(f Feed) screen.Spec {
-	return screen.Spec{ID: ID, Words: []string{"function"}, Arg: "function needs a name: :function <name> (or enter on :fn)",
-		New: func(env screen.Env, arg any) screen.Screen { name, _ := arg.(string); return New(env, f, name) }}
+	return screen.Spec{
+		ID: ID, Words: []string{"function"}, Arg: "function needs a name: :function <name> (or enter on :fn)",
+		New: func(env screen.Env, arg any) screen.Screen { name, _ := arg.(string); return New(env, f, name) },
+	}
 }
 
 // Keys are the screen's bindings.
@@ -257,8 +259,10 @@ func (m *Model) cells(i int) []string {
 	if r.MemorySizeMB > 0 {
 		mem = fmt.Sprintf("%d/%d MB", r.MemoryUsedMB, r.MemorySizeMB)
 	}
-	return []string{widget.Age(m.env.Now(), r.Start) + " ago", widget.Clean(r.RequestID), widget.Dur(r.Duration), widget.Dur(r.BilledDuration),
-		init, mem, status, widget.Clean(r.ErrorType), fmt.Sprintf("$%.7f", r.CostUSD), fmt.Sprint(r.Lines)}
+	return []string{
+		widget.Age(m.env.Now(), r.Start) + " ago", widget.Clean(r.RequestID), widget.Dur(r.Duration), widget.Dur(r.BilledDuration),
+		init, mem, status, widget.Clean(r.ErrorType), fmt.Sprintf("$%.7f", r.CostUSD), fmt.Sprint(r.Lines),
+	}
 }
 
 // sections is how many lines go to the summary and to the histogram and

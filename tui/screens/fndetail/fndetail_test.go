@@ -38,8 +38,10 @@ func TestTabEnterAndFilter(t *testing.T) {
 	s.SetSize(160, 40)
 	s, _ = screentest.Load(t, s)
 	v := ansi.Strip(s.View())
-	for _, want := range []string{"invocations 120", "errors 9 (7.5%)", "cold starts 3 · init p50 310ms p95 840ms", "duration p50 180ms p95 410ms",
-		"max 301 / 512 MB (59%)", "$0.0000035 per invocation", "$6.38 per month", "≤200ms", "CardDeclined: insufficient funds", "[recent (40)]"} {
+	for _, want := range []string{
+		"invocations 120", "errors 9 (7.5%)", "cold starts 3 · init p50 310ms p95 840ms", "duration p50 180ms p95 410ms",
+		"max 301 / 512 MB (59%)", "$0.0000035 per invocation", "$6.38 per month", "≤200ms", "CardDeclined: insufficient funds", "[recent (40)]",
+	} {
 		if !strings.Contains(v, want) {
 			t.Errorf("no %q in\n%s", want, v)
 		}

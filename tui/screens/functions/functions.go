@@ -247,9 +247,11 @@ func (m *Model) cells(i int) []string {
 	if f.Errors > 0 {
 		errs = m.env.St.Bad.Render(errs)
 	}
-	return []string{widget.Clean(f.Name), widget.Clean(f.Architecture), fmt.Sprintf("%dMB", f.MemoryMB), fmt.Sprint(f.Invocations), errs,
+	return []string{
+		widget.Clean(f.Name), widget.Clean(f.Architecture), fmt.Sprintf("%dMB", f.MemoryMB), fmt.Sprint(f.Invocations), errs,
 		fmt.Sprint(f.Timeouts), fmt.Sprint(f.ColdStarts), widget.Dur(f.P50), widget.Dur(f.P95), widget.Dur(f.P99),
-		fmt.Sprintf("%d/%d MB", f.MaxMemoryUsedMB, f.MemoryMB), fmt.Sprintf("$%.4f", f.CostUSD), fmt.Sprintf("$%.2f", f.CostPerMonthUSD), widget.Sparkline(f.Rate, 30)}
+		fmt.Sprintf("%d/%d MB", f.MaxMemoryUsedMB, f.MemoryMB), fmt.Sprintf("$%.4f", f.CostUSD), fmt.Sprintf("$%.2f", f.CostPerMonthUSD), widget.Sparkline(f.Rate, 30),
+	}
 }
 
 // View implements screen.Screen.

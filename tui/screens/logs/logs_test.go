@@ -303,8 +303,10 @@ func invocationLines(i int) tracing.Batch {
 	fn := []string{"charge-card", "send-email", "ship-order"}[i%3]
 	comp := tracing.Component{Kind: tracing.ComponentFunction, Name: fn}
 	line := func(kind tracing.LogKind, level, msg string) tracing.Observation {
-		return tracing.Observation{Kind: tracing.ObsLog, Time: at, Component: comp, Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: req}},
-			Log: &tracing.LogRecord{Kind: kind, Level: level, RequestID: req, Message: msg}}
+		return tracing.Observation{
+			Kind: tracing.ObsLog, Time: at, Component: comp, Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: req}},
+			Log: &tracing.LogRecord{Kind: kind, Level: level, RequestID: req, Message: msg},
+		}
 	}
 	app := line(tracing.LogApp, "INFO", "2026-11-23T10:00:00.000Z\t"+req+"\tINFO\tcharging order o-17 for 42.00 EUR")
 	if i%3 == 0 {

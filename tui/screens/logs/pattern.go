@@ -252,8 +252,10 @@ type node interface {
 	String() string
 }
 
-type andNode struct{ a, b node }
-type orNode struct{ a, b node }
+type (
+	andNode struct{ a, b node }
+	orNode  struct{ a, b node }
+)
 
 func (n andNode) eval(v any) bool       { return n.a.eval(v) && n.b.eval(v) }
 func (n orNode) eval(v any) bool        { return n.a.eval(v) || n.b.eval(v) }
@@ -571,15 +573,15 @@ func (p *jsonParser) comparison() (node, error) {
 	if p.i >= len(p.s) {
 		return nil, p.errf("expected a value")
 	}
-	switch c := p.s[p.i]; {
-	case c == '"':
+	switch c := p.s[p.i]; c {
+	case '"':
 		s, k, err := quoted(p.s[p.i:])
 		if err != nil {
 			return nil, err
 		}
 		p.i += k
 		n.str = s
-	case c == '%':
+	case '%':
 		end := strings.IndexByte(p.s[p.i+1:], '%')
 		if end <= 0 {
 			return nil, p.errf("a %%regex%% is not closed")

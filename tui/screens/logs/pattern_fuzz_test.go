@@ -8,8 +8,10 @@ import (
 // that parses prints a canonical form that parses back to itself and
 // matches the same lines.
 func FuzzParsePattern(f *testing.F) {
-	for _, s := range []string{"ERROR", `"exact phrase"`, "ERROR -Exiting", "?WARN ?ERROR", "%o-1[0-9]%",
-		`{ $.level = "ERROR" }`, `{ ($.a > 1 || $.b = "x*") && $.c IS NULL }`, `{ $.items[0].sku NOT EXISTS }`, `{ $.m = %^a% }`, "[ip, user]"} {
+	for _, s := range []string{
+		"ERROR", `"exact phrase"`, "ERROR -Exiting", "?WARN ?ERROR", "%o-1[0-9]%",
+		`{ $.level = "ERROR" }`, `{ ($.a > 1 || $.b = "x*") && $.c IS NULL }`, `{ $.items[0].sku NOT EXISTS }`, `{ $.m = %^a% }`, "[ip, user]",
+	} {
 		f.Add(s, `{"level":"ERROR","a":2,"b":"xy","items":[{"sku":1}]}`)
 		f.Add(s, `2026-11-23T10:00:00.000Z	req	INFO	{"level":"\u0045RROR","m":"a","n":1e3}`)
 	}

@@ -90,6 +90,7 @@ func (f *demoFeed) Map() graph.MapView { return f.v }
 func (f *demoFeed) Queues() []graph.QueueStats {
 	return []graph.QueueStats{{Name: "billing-dlq", IsDLQ: true}, {Name: "email-dlq", IsDLQ: true}, {Name: "billing-queue"}, {Name: "email-queue"}}
 }
+
 func (f *demoFeed) Lineage(id string) (graph.Lineage, error) {
 	if l, ok := f.lineage[id]; ok {
 		return l, nil

@@ -48,8 +48,10 @@ type Target struct {
 // Spec is the registry line. The argument is a trace ID as typed (W3C or
 // X-Ray form), a [tracing.TraceID] or a [Target].
 func Spec(f Feed) screen.Spec {
-	return screen.Spec{ID: ID, Words: []string{"trace"}, Arg: "trace needs an ID: :trace <trace ID, 32 hex digits or 1-xxxxxxxx-xxxx…>",
-		New: func(env screen.Env, arg any) screen.Screen { return New(env, f, arg) }}
+	return screen.Spec{
+		ID: ID, Words: []string{"trace"}, Arg: "trace needs an ID: :trace <trace ID, 32 hex digits or 1-xxxxxxxx-xxxx…>",
+		New: func(env screen.Env, arg any) screen.Screen { return New(env, f, arg) },
+	}
 }
 
 // Keys are the screen's bindings.

@@ -231,8 +231,10 @@ func bigTrace(n int) graph.Trace {
 	base := fake.Now
 	spans := make([]tracing.Span, 0, n)
 	for i := 0; i < n; i++ {
-		sp := tracing.Span{TraceID: id, SpanID: fake.SpanID(i), Service: "svc-" + string(rune('a'+i%10)), Name: "op", Kind: tracing.SpanKindInternal,
-			Start: base.Add(time.Duration(i) * time.Millisecond), End: base.Add(time.Duration(i)*time.Millisecond + 5*time.Millisecond)}
+		sp := tracing.Span{
+			TraceID: id, SpanID: fake.SpanID(i), Service: "svc-" + string(rune('a'+i%10)), Name: "op", Kind: tracing.SpanKindInternal,
+			Start: base.Add(time.Duration(i) * time.Millisecond), End: base.Add(time.Duration(i)*time.Millisecond + 5*time.Millisecond),
+		}
 		switch {
 		case i == 0:
 			sp.End = base.Add(time.Duration(n) * time.Millisecond)
