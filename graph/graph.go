@@ -172,6 +172,13 @@ type invocation struct {
 	spanDur   time.Duration // the longest completed span of the invocation, for when no REPORT is seen
 	counted   uint8         // what Functions and Map have counted of it (acct* bits)
 	keys      []tracing.Key // strong keys of the events it is a hop of (bounded), to attach a trace learned later
+	pubs      *published    // what it published, by the kind of source that said so; nil for consumers
+}
+
+// published is what one invocation published, as its spans and as its log
+// lines name it, each bounded at two keys (two already rule a join out).
+type published struct {
+	bySpan, byLog []tracing.Key
 }
 
 // Bits of invocation.counted: each figure counts an invocation once, whichever
@@ -776,6 +783,10 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 			inv.keys = append(inv.keys, g.s.keyOf(via))
 		}
 		g.account(inv)
+		if pub {
+			// After the ref below is stored: a join may free e's slot.
+			defer g.notePublish(inv, g.s.keyOf(via), sp != nil)
+		}
 	}
 	if spanTrace != "" {
 		g.attachWeak(e, tracing.KeyTraceID, spanTrace)
@@ -827,6 +838,58 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	}
 }
 
+// notePublish records that inv published k, as a span (bySpan) or its log
+// said, and joins what it published when it can tell (joinPublishes).
+func (g *Graph) notePublish(inv *invocation, k tracing.Key, bySpan bool) {
+	if inv.pubs == nil {
+		inv.pubs = &published{}
+	}
+	list := &inv.pubs.byLog
+	if bySpan {
+		list = &inv.pubs.bySpan
+	}
+	if !slices.Contains(*list, k) {
+		if len(*list) >= 2 {
+			return
+		}
+		*list = append(*list, k)
+	}
+	g.joinPublishes(inv)
+}
+
+// joinPublishes joins the one publish an invocation's tracer saw to the one
+// its log named. A producer's span names the delivery it sent (the SNS or
+// SQS MessageId the service answered); its log names the event inside (the
+// published_event_id, an EventBridge or CloudEvents id): when an invocation
+// published exactly one key by each source, a delivery ID by its spans and a
+// payload ID by its logs, the two are layers of one message, as an SQS
+// message and the event in its body are. Its log is complete once its
+// REPORT is read, so nothing joins before. An invocation that published
+// more (two parcels of one order, each named by both sources) joins nothing.
+func (g *Graph) joinPublishes(inv *invocation) {
+	p := inv.pubs
+	if p == nil || inv.inv == nil || len(p.bySpan) != 1 || len(p.byLog) != 1 {
+		return
+	}
+	d, l := p.bySpan[0], p.byLog[0]
+	if d == l || d.Kind != tracing.KeySNSMessageID && d.Kind != tracing.KeyMessageID || l.Kind != tracing.KeyEventID && l.Kind != tracing.KeyCloudEventID {
+		return
+	}
+	di, li := g.s.findStrong(d.Kind, d.Value), g.s.findStrong(l.Kind, l.Value)
+	if di == 0 || li == 0 {
+		return
+	}
+	de, le := g.s.key(di).ev, g.s.key(li).ev
+	if de == le {
+		return
+	}
+	e := g.union(de, le)
+	g.clearFragment(e)
+	// One publish, one hop: the delivery's ref (its topic or queue is known
+	// from it) stands for the invocation.
+	g.dropRefs(e, func(f *refRec) bool { return f.pub && f.via == li && g.s.arena.equal(f.req, inv.request) })
+}
+
 // findRef returns the first ref of event e that ok accepts, or 0.
 func (g *Graph) findRef(e int32, ok func(*refRec) bool) int32 {
 	for i := g.s.ev(e).refs; i != 0; i = g.s.ref(i).next {
@@ -875,7 +938,8 @@ func (g *Graph) refTrace(f *refRec) string {
 // learnDestination adds the broker hop a messaging span names
 // (messaging.destination.name). A producer span names the EventBridge bus:
 // the envelope a consumer receives never does, so the hop would just be
-// "eventbridge". A consumer span names its SQS queue: flowtop reads no live
+// "eventbridge"; or the SNS topic it published to straight, which no rule
+// placed there. A consumer span names its SQS queue: flowtop reads no live
 // queue, so otherwise a consumed message's queue shows only when some other
 // event's copy was seen there (the message waited there until the consumer
 // started, the span's start).
@@ -888,6 +952,8 @@ func (g *Graph) learnDestination(via int32, kind tracing.RelKind, sp *tracing.Sp
 	switch key := g.s.key(via).kind; {
 	case kind == tracing.RelPublished && key == tracing.KeyEventID && strings.Contains(sys, "eventbridge"):
 		hop.comp, hop.evidence = tracing.Component{Kind: tracing.ComponentBus, Name: name}, evidenceDestination
+	case kind == tracing.RelPublished && key == tracing.KeySNSMessageID && strings.Contains(sys, "sns"):
+		hop.comp, hop.evidence = tracing.Component{Kind: tracing.ComponentTopic, Name: name}, evidenceDestination
 	case kind == tracing.RelConsumed && key == tracing.KeyMessageID && strings.Contains(sys, "sqs"):
 		hop.comp, hop.evidence = tracing.Component{Kind: tracing.ComponentQueue, Name: name}, evidenceConsumerDestination
 	default:
@@ -1059,6 +1125,9 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 	g.account(inv)
 	if inv.state() != before || !inv.start.Equal(beforeStart) {
 		g.invChanged(inv)
+	}
+	if o.Invocation != nil {
+		g.joinPublishes(inv) // its log is complete: what it logged publishing is known
 	}
 }
 
