@@ -172,13 +172,6 @@ type invocation struct {
 	spanDur   time.Duration // the longest completed span of the invocation, for when no REPORT is seen
 	counted   uint8         // what Functions and Map have counted of it (acct* bits)
 	keys      []tracing.Key // strong keys of the events it is a hop of (bounded), to attach a trace learned later
-	pubs      *published    // what it published, by the kind of source that said so; nil for consumers
-}
-
-// published is what one invocation published, as its spans and as its log
-// lines name it, each bounded at two keys (two already rule a join out).
-type published struct {
-	bySpan, byLog []tracing.Key
 }
 
 // Bits of invocation.counted: each figure counts an invocation once, whichever
@@ -783,9 +776,9 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 			inv.keys = append(inv.keys, g.s.keyOf(via))
 		}
 		g.account(inv)
-		if pub {
+		if inv.inv != nil {
 			// After the ref below is stored: a join may free e's slot.
-			defer g.notePublish(inv, g.s.keyOf(via), sp != nil)
+			defer g.joinNamed(inv)
 		}
 	}
 	if spanTrace != "" {
@@ -838,56 +831,101 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	}
 }
 
-// notePublish records that inv published k, as a span (bySpan) or its log
-// said, and joins what it published when it can tell (joinPublishes).
-func (g *Graph) notePublish(inv *invocation, k tracing.Key, bySpan bool) {
-	if inv.pubs == nil {
-		inv.pubs = &published{}
+// joinNamed joins the one key an invocation's tracer named to the one its
+// log named, when each source named exactly one, for what it published and
+// for what it consumed: one invocation, one message, seen by two sources.
+// Its hops say which: a hop a span named carries the span; one only its log
+// named does not.
+//
+//   - Published: a producer's span names the delivery it sent (the SNS or
+//     SQS MessageId the service answered); its log names the event inside
+//     (published_event_id, an EventBridge or CloudEvents id). The two are
+//     layers of one message, as an SQS message and the event in its body are.
+//   - Consumed: a rule target's span names the EventBridge id it received;
+//     its log names the event_id it handled, which for a CloudEvent inside
+//     the detail is the CloudEvents id.
+//
+// Its log is complete once its REPORT is read, so nothing joins before. An
+// invocation that handled more (two parcels of one order, a batch) joins
+// nothing.
+func (g *Graph) joinNamed(inv *invocation) {
+	if inv.inv == nil || len(inv.keys) < 2 {
+		return
 	}
-	list := &inv.pubs.byLog
-	if bySpan {
-		list = &inv.pubs.bySpan
+	type named struct {
+		ki int32
+		n  int
 	}
-	if !slices.Contains(*list, k) {
-		if len(*list) >= 2 {
-			return
+	var pubSpan, pubLog, conSpan, conLog named
+	var evs [16]int32
+	ne := 0
+	for _, k := range inv.keys {
+		ki := g.s.findStrong(k.Kind, k.Value)
+		if ki == 0 {
+			continue
 		}
-		*list = append(*list, k)
+		e := g.s.key(ki).ev
+		if slices.Contains(evs[:ne], e) {
+			continue
+		}
+		if ne < len(evs) {
+			evs[ne] = e
+			ne++
+		}
+		for i := g.s.ev(e).refs; i != 0; i = g.s.ref(i).next {
+			f := g.s.ref(i)
+			if !g.s.arena.equal(f.req, inv.request) {
+				continue
+			}
+			var to *named
+			switch {
+			case f.pub && f.span.n != 0:
+				to = &pubSpan
+			case f.pub:
+				to = &pubLog
+			case f.span.n != 0:
+				to = &conSpan
+			default:
+				to = &conLog
+			}
+			to.ki = f.via
+			to.n++
+		}
 	}
-	g.joinPublishes(inv)
+	if pubSpan.n == 1 && pubLog.n == 1 {
+		d, l := g.s.keyOf(pubSpan.ki), g.s.keyOf(pubLog.ki)
+		if (d.Kind == tracing.KeySNSMessageID || d.Kind == tracing.KeyMessageID) && (l.Kind == tracing.KeyEventID || l.Kind == tracing.KeyCloudEventID) {
+			g.joinOne(inv, d, l, true)
+		}
+	}
+	if conSpan.n == 1 && conLog.n == 1 {
+		g.joinOne(inv, g.s.keyOf(conSpan.ki), g.s.keyOf(conLog.ki), false)
+	}
 }
 
-// joinPublishes joins the one publish an invocation's tracer saw to the one
-// its log named. A producer's span names the delivery it sent (the SNS or
-// SQS MessageId the service answered); its log names the event inside (the
-// published_event_id, an EventBridge or CloudEvents id): when an invocation
-// published exactly one key by each source, a delivery ID by its spans and a
-// payload ID by its logs, the two are layers of one message, as an SQS
-// message and the event in its body are. Its log is complete once its
-// REPORT is read, so nothing joins before. An invocation that published
-// more (two parcels of one order, each named by both sources) joins nothing.
-func (g *Graph) joinPublishes(inv *invocation) {
-	p := inv.pubs
-	if p == nil || inv.inv == nil || len(p.bySpan) != 1 || len(p.byLog) != 1 {
+// joinOne joins the events of keys a (named by a span) and b (named by a
+// log), and keeps one hop for the invocation: the one the span's key names
+// (its topic or queue is known from it).
+func (g *Graph) joinOne(inv *invocation, a, b tracing.Key, pub bool) {
+	if a == b {
 		return
 	}
-	d, l := p.bySpan[0], p.byLog[0]
-	if d == l || d.Kind != tracing.KeySNSMessageID && d.Kind != tracing.KeyMessageID || l.Kind != tracing.KeyEventID && l.Kind != tracing.KeyCloudEventID {
+	ai, bi := g.s.findStrong(a.Kind, a.Value), g.s.findStrong(b.Kind, b.Value)
+	if ai == 0 || bi == 0 {
 		return
 	}
-	di, li := g.s.findStrong(d.Kind, d.Value), g.s.findStrong(l.Kind, l.Value)
-	if di == 0 || li == 0 {
+	ae, be := g.s.key(ai).ev, g.s.key(bi).ev
+	if ae == be {
 		return
 	}
-	de, le := g.s.key(di).ev, g.s.key(li).ev
-	if de == le {
-		return
+	e := g.union(ae, be)
+	if e != g.s.key(bi).ev {
+		return // a copy and its original: kept apart
 	}
-	e := g.union(de, le)
 	g.clearFragment(e)
-	// One publish, one hop: the delivery's ref (its topic or queue is known
-	// from it) stands for the invocation.
-	g.dropRefs(e, func(f *refRec) bool { return f.pub && f.via == li && g.s.arena.equal(f.req, inv.request) })
+	if g.findRef(e, func(f *refRec) bool { return f.pub == pub && f.via == ai && g.s.arena.equal(f.req, inv.request) }) != 0 {
+		g.dropRefs(e, func(f *refRec) bool { return f.pub == pub && f.via == bi && g.s.arena.equal(f.req, inv.request) })
+	}
 }
 
 // findRef returns the first ref of event e that ok accepts, or 0.
@@ -1127,7 +1165,7 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 		g.invChanged(inv)
 	}
 	if o.Invocation != nil {
-		g.joinPublishes(inv) // its log is complete: what it logged publishing is known
+		g.joinNamed(inv) // its log is complete: what it logged handling is known
 	}
 }
 

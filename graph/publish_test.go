@@ -144,3 +144,55 @@ func TestConsumerResendsToDLQ(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleTargetSpanAndLogNameOneEvent: reserve-stock, a rule target, gets
+// a CloudEvent inside an EventBridge event; its span names the EventBridge
+// id, its log the CloudEvents id as event_id, and nothing else ties them
+// until a DLQ body does: one invocation, one event, from its REPORT on. The
+// invocation stays one hop.
+func TestRuleTargetSpanAndLogNameOneEvent(t *testing.T) {
+	t.Parallel()
+	ev, ceID, req := uuidN('d', 80), "6e7a1c52-7d4b-4f5e-9d7e-3c1f2a9b8e80", uuidN('c', 80)
+	g := New(Config{})
+	start := t0.Add(50 * time.Millisecond)
+	g.Ingest(tracing.Batch{otlpObs(otelSpan{trace: traceN(80), id: spanN(80), kind: tracing.SpanKindConsumer, fn: "reserve-stock", req: req, system: "aws.eventbridge", op: "process",
+		dest: "orders", msgID: ev, start: start, end: start.Add(80 * time.Millisecond), name: "reserve-stock process"})})
+	logs := invocationLogs{fn: "reserve-stock", req: req, trace: traceN(80), segment: spanN(81), start: start, dur: 80 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"event_id": ceID, "order_id": "o-80"}}}}.batch()
+	g.Ingest(logs[:len(logs)-1]) // all but the REPORT: the log may still name more
+	if a, _ := g.Lineage(ev); hasValue(a.Keys, ceID) {
+		t.Fatalf("joined before the REPORT: %+v", a.Keys)
+	}
+	g.Ingest(logs[len(logs)-1:])
+	a, errA := g.Lineage(ev)
+	b, errB := g.Lineage(ceID)
+	if errA != nil || errB != nil || a.ID != b.ID {
+		t.Fatalf("by EventBridge id %q %v, by event_id %q %v: want one event", a.ID, errA, b.ID, errB)
+	}
+	if n := hops(a, HopInvoke, "reserve-stock"); n != 1 {
+		t.Errorf("%d reserve-stock hops, want 1: %+v", n, a.Hops)
+	}
+	// A batch: two messages by span, two by log; nothing joins.
+	g = New(Config{})
+	req = uuidN('c', 81)
+	for i := range 2 {
+		g.Ingest(tracing.Batch{otlpObs(otelSpan{trace: traceN(81), id: spanN(82 + i), kind: tracing.SpanKindConsumer, fn: "record-analytics", req: req, system: "aws_sqs", op: "process",
+			dest: "analytics-queue", msgID: uuidN('a', 82+i), start: start, end: start.Add(40 * time.Millisecond)})})
+	}
+	g.Ingest(invocationLogs{fn: "record-analytics", req: req, trace: traceN(81), segment: spanN(90), start: start, dur: 40 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"event_id": uuidN('d', 82)}}, {"INFO", map[string]any{"event_id": uuidN('d', 83)}}}}.batch())
+	for i := range 2 {
+		if a, err := g.Lineage(uuidN('a', 82+i)); err != nil || hasKind(a.Keys, tracing.KeyEventID) {
+			t.Errorf("batch: message %d: %+v %v; want it apart (nothing says which message carried which event)", i, a.Keys, err)
+		}
+	}
+}
+
+func hasValue(keys []tracing.Key, v string) bool {
+	for _, k := range keys {
+		if k.Value == v || displayID(k) == v {
+			return true
+		}
+	}
+	return false
+}
