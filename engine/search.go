@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowtop/flowtop/collectors"
+	"github.com/flowtop/flowtop/collectors/topology"
 	"github.com/flowtop/flowtop/tracing"
 )
 
@@ -65,6 +66,7 @@ func (e *Engine) Search(ctx context.Context, id string, window time.Duration, pr
 	from := to.Add(-window)
 	started := time.Now()
 	e.discover(sctx, to)
+	e.readRoutes(sctx, to)
 
 	var res SearchResult
 	asked := map[string]bool{}
@@ -193,6 +195,18 @@ func (e *Engine) candidateKeys(keys []tracing.Key) []tracing.Key {
 		}
 	}
 	return out
+}
+
+// readRoutes reads the routing configuration once when the graph has none
+// (a search on an engine that is not watching live): it places the brokers
+// no record of the search names, as Collect and the live topology source do.
+func (e *Engine) readRoutes(ctx context.Context, at time.Time) {
+	if len(e.graph.Routes()) > 0 || e.started() {
+		return
+	}
+	set, err := e.topology.Discover(ctx)
+	e.noteFailure("topology", err)
+	e.ingest(ctx, topology.Batch(set, at))
 }
 
 func (e *Engine) started() bool {

@@ -777,6 +777,10 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 			inv.keys = append(inv.keys, g.s.keyOf(via))
 		}
 		g.account(inv)
+		if inv.inv != nil {
+			// After the ref below is stored: a join may free e's slot.
+			defer g.joinNamed(inv)
+		}
 	}
 	if spanTrace != "" {
 		g.attachWeak(e, tracing.KeyTraceID, spanTrace)
@@ -828,6 +832,103 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	}
 }
 
+// joinNamed joins the one key an invocation's tracer named to the one its
+// log named, when each source named exactly one, for what it published and
+// for what it consumed: one invocation, one message, seen by two sources.
+// Its hops say which: a hop a span named carries the span; one only its log
+// named does not.
+//
+//   - Published: a producer's span names the delivery it sent (the SNS or
+//     SQS MessageId the service answered); its log names the event inside
+//     (published_event_id, an EventBridge or CloudEvents id). The two are
+//     layers of one message, as an SQS message and the event in its body are.
+//   - Consumed: a rule target's span names the EventBridge id it received;
+//     its log names the event_id it handled, which for a CloudEvent inside
+//     the detail is the CloudEvents id.
+//
+// Its log is complete once its REPORT is read, so nothing joins before. An
+// invocation that handled more (two parcels of one order, a batch) joins
+// nothing.
+func (g *Graph) joinNamed(inv *invocation) {
+	if inv.inv == nil || len(inv.keys) < 2 {
+		return
+	}
+	type named struct {
+		ki int32
+		n  int
+	}
+	var pubSpan, pubLog, conSpan, conLog named
+	var evs [16]int32
+	ne := 0
+	for _, k := range inv.keys {
+		ki := g.s.findStrong(k.Kind, k.Value)
+		if ki == 0 {
+			continue
+		}
+		e := g.s.key(ki).ev
+		if slices.Contains(evs[:ne], e) {
+			continue
+		}
+		if ne < len(evs) {
+			evs[ne] = e
+			ne++
+		}
+		for i := g.s.ev(e).refs; i != 0; i = g.s.ref(i).next {
+			f := g.s.ref(i)
+			if !g.s.arena.equal(f.req, inv.request) {
+				continue
+			}
+			var to *named
+			switch {
+			case f.pub && f.span.n != 0:
+				to = &pubSpan
+			case f.pub:
+				to = &pubLog
+			case f.span.n != 0:
+				to = &conSpan
+			default:
+				to = &conLog
+			}
+			to.ki = f.via
+			to.n++
+		}
+	}
+	if pubSpan.n == 1 && pubLog.n == 1 {
+		d, l := g.s.keyOf(pubSpan.ki), g.s.keyOf(pubLog.ki)
+		if (d.Kind == tracing.KeySNSMessageID || d.Kind == tracing.KeyMessageID) && (l.Kind == tracing.KeyEventID || l.Kind == tracing.KeyCloudEventID) {
+			g.joinOne(inv, d, l, true)
+		}
+	}
+	if conSpan.n == 1 && conLog.n == 1 {
+		g.joinOne(inv, g.s.keyOf(conSpan.ki), g.s.keyOf(conLog.ki), false)
+	}
+}
+
+// joinOne joins the events of keys a (named by a span) and b (named by a
+// log), and keeps one hop for the invocation: the one the span's key names
+// (its topic or queue is known from it).
+func (g *Graph) joinOne(inv *invocation, a, b tracing.Key, pub bool) {
+	if a == b {
+		return
+	}
+	ai, bi := g.s.findStrong(a.Kind, a.Value), g.s.findStrong(b.Kind, b.Value)
+	if ai == 0 || bi == 0 {
+		return
+	}
+	ae, be := g.s.key(ai).ev, g.s.key(bi).ev
+	if ae == be {
+		return
+	}
+	e := g.union(ae, be)
+	if e != g.s.key(bi).ev {
+		return // a copy and its original: kept apart
+	}
+	g.clearFragment(e)
+	if g.findRef(e, func(f *refRec) bool { return f.pub == pub && f.via == ai && g.s.arena.equal(f.req, inv.request) }) != 0 {
+		g.dropRefs(e, func(f *refRec) bool { return f.pub == pub && f.via == bi && g.s.arena.equal(f.req, inv.request) })
+	}
+}
+
 // findRef returns the first ref of event e that ok accepts, or 0.
 func (g *Graph) findRef(e int32, ok func(*refRec) bool) int32 {
 	for i := g.s.ev(e).refs; i != 0; i = g.s.ref(i).next {
@@ -876,7 +977,8 @@ func (g *Graph) refTrace(f *refRec) string {
 // learnDestination adds the broker hop a messaging span names
 // (messaging.destination.name). A producer span names the EventBridge bus:
 // the envelope a consumer receives never does, so the hop would just be
-// "eventbridge". A consumer span names its SQS queue: flowtop reads no live
+// "eventbridge"; or the SNS topic it published to straight, which no rule
+// placed there. A consumer span names its SQS queue: flowtop reads no live
 // queue, so otherwise a consumed message's queue shows only when some other
 // event's copy was seen there (the message waited there until the consumer
 // started, the span's start).
@@ -889,6 +991,8 @@ func (g *Graph) learnDestination(via int32, kind tracing.RelKind, sp *tracing.Sp
 	switch key := g.s.key(via).kind; {
 	case kind == tracing.RelPublished && key == tracing.KeyEventID && strings.Contains(sys, "eventbridge"):
 		hop.comp, hop.evidence = tracing.Component{Kind: tracing.ComponentBus, Name: name}, evidenceDestination
+	case kind == tracing.RelPublished && key == tracing.KeySNSMessageID && strings.Contains(sys, "sns"):
+		hop.comp, hop.evidence = tracing.Component{Kind: tracing.ComponentTopic, Name: name}, evidenceDestination
 	case kind == tracing.RelConsumed && key == tracing.KeyMessageID && strings.Contains(sys, "sqs"):
 		hop.comp, hop.evidence = tracing.Component{Kind: tracing.ComponentQueue, Name: name}, evidenceConsumerDestination
 	default:
@@ -1061,6 +1165,9 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 	g.account(inv)
 	if inv.state() != before || !inv.start.Equal(beforeStart) {
 		g.invChanged(inv)
+	}
+	if o.Invocation != nil {
+		g.joinNamed(inv) // its log is complete: what it logged handling is known
 	}
 }
 

@@ -135,7 +135,7 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 			}
 		}
 		h := Hop{Kind: HopBroker, Component: m.comp, Time: m.at, Status: HopOK, Keys: []tracing.Key{m.key}, Evidence: m.evidence, Confidence: 1, Attempt: 0}
-		if parent == root && root >= 0 {
+		if parent == root && root >= 0 && m.evidence != evidenceDestination {
 			h.Evidence, h.Confidence = "published by the producer", 0.9
 		}
 		byKey[m.key] = add(h, m.key, parent)
@@ -163,7 +163,9 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 		byKey[ref.via] = add(Hop{Kind: HopBroker, Component: tracing.Component{Kind: tracing.ComponentQueue, Name: q}, Time: at, Status: HopOK,
 			Keys: []tracing.Key{ref.via}, Evidence: ref.comp.Name + " consumes " + q + " (seen in other events)", Confidence: 0.6}, ref.via, parent)
 	}
-	// DLQ copies, under the queue they came from.
+	// DLQ copies, under the queue they came from, or under the consumer
+	// that re-sent them.
+	resent := map[int]string{} // DLQ copy node → the request ID of the invocation that sent it
 	for _, m := range msgs {
 		if m.kind != HopDeadLetter {
 			continue
@@ -201,7 +203,29 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 		if m.source != "" {
 			h.Evidence = "DeadLetterQueueSourceArn " + m.source
 		}
-		add(h, m.key, parent)
+		// The sender handled a delivery of the layer the copy carries (the
+		// notification of a topic: not a sibling delivery of the bus).
+		carried, inner := byKey[m.inner]
+		req, fn := g.resender(e, m, func(via tracing.Key) bool {
+			if !inner {
+				return true
+			}
+			at, ok := byKey[via]
+			for n, d := at, 0; ok && d < 8 && n >= 0; n, d = nodes[n].parent, d+1 {
+				if n == carried {
+					return true
+				}
+			}
+			// Or the configuration routes the carried layer to that delivery's queue.
+			return ok && g.topo.path(nodes[carried].hop.Component, nodes[at].hop.Component, false) != nil
+		})
+		if req != "" {
+			h.Evidence, h.Confidence = "a new MessageId without DeadLetterQueueSourceArn, sent while "+fn+" handled the event: it re-sent the body here", 0.8
+		}
+		i := add(h, m.key, parent)
+		if req != "" {
+			resent[i] = req
+		}
 		if full {
 			l.DLQ = append(l.DLQ, DLQMessage{Queue: m.comp.Name, MessageID: m.key.Value, EventID: l.ID, Body: m.body, ReceiveCount: m.recv, SentAt: m.at, SourceQueue: m.source, Error: g.lastError(e, m.key), Attributes: m.attrs})
 		}
@@ -219,6 +243,7 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 		comp tracing.Component
 	}
 	attempts := map[attemptKey]int{}
+	invNode := map[string]int{} // request ID → its consumer hop
 	for _, ref := range invs {
 		parent, ok := byKey[ref.via]
 		if !ok {
@@ -235,7 +260,15 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 		} else {
 			h.Keys = []tracing.Key{ref.span}
 		}
-		add(h, ref.via, parent)
+		n := add(h, ref.via, parent)
+		if _, ok := invNode[ref.request]; !ok && ref.request != "" {
+			invNode[ref.request] = n
+		}
+	}
+	for i, req := range resent {
+		if n, ok := invNode[req]; ok {
+			nodes[i].parent = n
+		}
 	}
 	// Missing consumers.
 	now := g.cfg.Now()
@@ -371,6 +404,47 @@ func (g *Graph) links(e *eventView) []EventLink {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out
+}
+
+// resender is the consumer invocation that put DLQ copy m there itself, and
+// its function: a copy with a MessageId of its own (no delivery of this
+// event had it) and no DeadLetterQueueSourceArn was sent by code, not moved
+// by a redrive policy, and one invocation of this event was running when it
+// was sent, one that handled a delivery of what the copy carries. "" when
+// none or several were (a copy tool, a replay by hand).
+func (g *Graph) resender(e *eventView, m *msgHop, handled func(via tracing.Key) bool) (request, function string) {
+	if m.source != "" || m.at.IsZero() {
+		return "", ""
+	}
+	for _, ref := range e.invs {
+		if ref.via == m.key {
+			return "", "" // the message itself was consumed: moved, not re-sent
+		}
+	}
+	for _, ref := range e.invs {
+		inv := g.invs[ref.request]
+		if inv == nil || inv.start.IsZero() || ref.request == request || !handled(ref.via) {
+			continue
+		}
+		d := time.Duration(0)
+		switch {
+		case inv.inv != nil:
+			d = inv.inv.Duration
+		case inv.spanDur > 0:
+			d = inv.spanDur
+		default:
+			continue // its end is not known yet
+		}
+		// SentTimestamp has millisecond precision.
+		if m.at.Before(inv.start.Add(-time.Millisecond)) || m.at.After(inv.start.Add(d+time.Millisecond)) {
+			continue
+		}
+		if request != "" {
+			return "", "" // two candidates: say nothing
+		}
+		request, function = ref.request, inv.function
+	}
+	return request, function
 }
 
 // brokerRank orders broker kinds as events flow through them.

@@ -287,6 +287,8 @@ func (g *Graph) placeRoutes(hops []Hop) []Hop {
 		var chain []tracing.Route
 		fromRoot := false
 		switch {
+		case parent.Kind == HopPublish && h.Evidence == evidenceDestination:
+			// The producer's span named where it published: nothing lies between.
 		case parent.Kind == HopPublish:
 			chain, fromRoot = t.upstream(h.Component, dlq), true
 		case parent.Kind == HopBroker && parent.Component != h.Component:

@@ -1,10 +1,12 @@
 package sandbox
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/flowtop/flowtop/tracing"
 )
@@ -51,7 +53,27 @@ func (e TrueEvent) Keys() []tracing.Key {
 type TrueFunction struct {
 	Invocations int
 	Errors      int // failed invocations (errors and timeouts)
+	// Started counts the invocations by the Unix second they started in
+	// (the last maxStartSeconds seconds), for rates over a window.
+	Started map[int64]int
 }
+
+// Rate is the invocations per second that started in [from, to), whole
+// seconds (from and to are truncated to the second).
+func (f TrueFunction) Rate(from, to time.Time) float64 {
+	a, b := from.Unix(), to.Unix()
+	if b <= a {
+		return 0
+	}
+	n := 0
+	for s := a; s < b; s++ {
+		n += f.Started[s]
+	}
+	return float64(n) / float64(b-a)
+}
+
+// maxStartSeconds bounds TrueFunction.Started.
+const maxStartSeconds = 3600
 
 // TrueEdge is one edge of the world's topology.
 type TrueEdge struct {
@@ -229,18 +251,27 @@ func (t *truthLog) outcome(h int, status string) {
 
 var statusRank = map[string]int{"in flight": 0, "ok": 1, "failed": 2, "dead-lettered": 3}
 
-// invocation counts one run of a function.
-func (t *truthLog) invocation(fn string, failed bool) {
+// invocation counts one run of a function, started at start.
+func (t *truthLog) invocation(fn string, failed bool, start time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	f := t.fns[fn]
 	if f == nil {
-		f = &TrueFunction{}
+		f = &TrueFunction{Started: map[int64]int{}}
 		t.fns[fn] = f
 	}
 	f.Invocations++
 	if failed {
 		f.Errors++
+	}
+	sec := start.Unix()
+	f.Started[sec]++
+	if len(f.Started) > maxStartSeconds {
+		for s := range f.Started {
+			if s <= sec-maxStartSeconds {
+				delete(f.Started, s)
+			}
+		}
 	}
 }
 
@@ -283,7 +314,9 @@ func (t *truthLog) snapshot() Truth {
 		out.Events = append(out.Events, te)
 	}
 	for n, f := range t.fns {
-		out.Functions[n] = *f
+		cp := *f
+		cp.Started = maps.Clone(f.Started)
+		out.Functions[n] = cp
 	}
 	out.Edges = slices.Clone(t.edges)
 	sort.Slice(out.Edges, func(i, j int) bool {

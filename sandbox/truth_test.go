@@ -151,3 +151,24 @@ func TestTruthBounded(t *testing.T) {
 		t.Fatalf("after outcomes and a forget: %+v", tr)
 	}
 }
+
+// TestTrueFunctionRate: invocations count in the second they started, and a
+// rate covers whole seconds.
+func TestTrueFunctionRate(t *testing.T) {
+	t.Parallel()
+	l := newTruthLog(0)
+	base := time.Unix(1_800_000_000, 0)
+	for _, ms := range []int{0, 400, 999, 1000, 1500, 2100, 3000} {
+		l.invocation("f", ms == 400, base.Add(time.Duration(ms)*time.Millisecond))
+	}
+	f := l.snapshot().Functions["f"]
+	if f.Invocations != 7 || f.Errors != 1 {
+		t.Fatalf("counts %d/%d", f.Invocations, f.Errors)
+	}
+	if got := f.Rate(base, base.Add(2*time.Second)); got != 2.5 {
+		t.Errorf("rate over [0 s, 2 s) %.2f, want 2.5", got)
+	}
+	if got := f.Rate(base.Add(2*time.Second), base.Add(2*time.Second)); got != 0 {
+		t.Errorf("empty window %.2f", got)
+	}
+}

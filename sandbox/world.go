@@ -514,7 +514,7 @@ func (inv *invocation) end(status, errType string) time.Duration {
 		seg["cause"] = map[string]any{"exceptions": []any{map[string]any{"id": w.hex(16), "message": errType, "type": errType}}}
 	}
 	b, _ := json.Marshal(seg)
-	w.truth.invocation(spec.name, status != "")
+	w.truth.invocation(spec.name, status != "", inv.start)
 	w.mu.Lock()
 	w.segments = append(w.segments, string(b))
 	inv.inst.busy, inv.inst.lastUsed = false, time.Now()

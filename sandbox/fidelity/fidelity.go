@@ -38,14 +38,20 @@ type Report struct {
 	Lookups, LookupsTotal  int // lookups by an event's own IDs that return an event holding all its own IDs
 	PathShown, PathTrue    int // true path components shown among the graph event's hops
 	Fragments              int // flows rows that stand for no true event
-	// LiveFragments are rows that stood for no true event (as the graph
-	// ends up) and stayed on the list for 2 s or more while the world ran:
-	// the same order shown as two rows for more than a refresh. Set by
+	// LiveFragments are rows listed beside another row of the same true
+	// event, or standing for none, for 2 s or more while the world ran: the
+	// same order shown as two rows for more than a refresh. Set by
 	// [Report.CountLive]; -1 when not measured.
 	LiveFragments int
 	// RowsAgree of Rows: flows rows whose status, hop count and latency equal
 	// those of the lineage their ID opens (one rule must derive both).
 	RowsAgree, Rows int
+
+	// Searches of SearchesTotal: history searches by one own ID, each in a
+	// fresh graph, whose lineage holds the whole true event (every ID, every
+	// path component). Set by the caller from [ScoreSearch]; not printed
+	// when SearchesTotal is 0.
+	Searches, SearchesTotal int
 
 	Functions          []FunctionScore
 	InvExact, ErrExact int // functions whose invocation / error counts equal the truth
@@ -54,6 +60,7 @@ type Report struct {
 
 	primaries map[string]bool   // row IDs that stand for a true event
 	owners    map[string]string // an ID as users see it → "label (kind)" of the true event carrying it
+	labels    map[string]string // an ID as users see it → the label of the true event carrying it
 }
 
 // Sighting is when a flows row ID was first and last seen on the list.
@@ -72,7 +79,11 @@ func Watch(g Graph, now time.Time, seen map[string]Sighting) {
 }
 
 // CountLive sets LiveFragments from the rows seen while the world ran: rows
-// that stand for no true event and were listed for at least after.
+// listed at the same time as another row of the same true event for at
+// least after (the same order shown as two rows), and rows of no true event
+// listed that long. A row whose ID changed as its event learned a better
+// one (an EventBridge id, then the CloudEvents id a DLQ body revealed) is
+// one row renamed, never two at once: it is not counted.
 func (r *Report) CountLive(seen map[string]Sighting, after time.Duration) {
 	r.LiveFragments = 0
 	ids := make([]string, 0, len(seen))
@@ -81,13 +92,35 @@ func (r *Report) CountLive(seen map[string]Sighting, after time.Duration) {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		if s := seen[id]; !r.primaries[id] && s.Last.Sub(s.First) >= after {
-			r.LiveFragments++
-			owner := r.owners[id]
-			if owner == "" {
-				owner = "no true event"
+		s := seen[id]
+		if r.primaries[id] {
+			continue
+		}
+		label := r.labels[id]
+		if label == "" {
+			if s.Last.Sub(s.First) >= after {
+				r.LiveFragments++
+				r.problem("row %s (no true event) was listed for %s", id, s.Last.Sub(s.First).Round(100*time.Millisecond))
 			}
-			r.problem("row %s (%s) stood for no whole event for %s", id, owner, s.Last.Sub(s.First).Round(100*time.Millisecond))
+			continue
+		}
+		for _, other := range ids {
+			o := seen[other]
+			if other == id || r.labels[other] != label {
+				continue
+			}
+			from, to := s.First, s.Last
+			if o.First.After(from) {
+				from = o.First
+			}
+			if o.Last.Before(to) {
+				to = o.Last
+			}
+			if to.Sub(from) >= after {
+				r.LiveFragments++
+				r.problem("row %s (%s) was listed beside row %s of the same event for %s", id, r.owners[id], other, to.Sub(from).Round(100*time.Millisecond))
+				break
+			}
 		}
 	}
 }
@@ -114,6 +147,10 @@ func (r Report) String() string {
 	if r.LiveFragments >= 0 {
 		live = fmt.Sprintf(" live-fragments(≥2s) %d", r.LiveFragments)
 	}
+	search := ""
+	if r.SearchesTotal > 0 {
+		search = fmt.Sprintf(" search %d/%d", r.Searches, r.SearchesTotal)
+	}
 	pending := ""
 	if r.Pending > 0 {
 		pending = fmt.Sprintf(" (%d pending)", r.Pending)
@@ -122,7 +159,7 @@ func (r Report) String() string {
 		r.Events, pending, r.IDsLinked, r.IDsExpected, pctS(r.IDsLinked, r.IDsExpected), r.FalseMerges,
 		r.Lookups, r.LookupsTotal, pctS(r.Lookups, r.LookupsTotal), r.PathShown, r.PathTrue, pctS(r.PathShown, r.PathTrue),
 		r.Fragments, r.InvExact, len(r.Functions), r.ErrExact, len(r.Functions)) +
-		fmt.Sprintf(" rows agree %d/%d", r.RowsAgree, r.Rows) + live
+		fmt.Sprintf(" rows agree %d/%d", r.RowsAgree, r.Rows) + live + search
 }
 
 // Ratio returns n/d, or 1 when d is 0.
@@ -154,7 +191,7 @@ func UserID(k tracing.Key) string {
 // Score measures g against t: every event the world recorded, finished or not
 // (Pending counts the unfinished ones; a run waits for them before scoring).
 func Score(t sandbox.Truth, g Graph) Report {
-	r := Report{LiveFragments: -1, owners: map[string]string{}}
+	r := Report{LiveFragments: -1, owners: map[string]string{}, labels: map[string]string{}}
 	lineages := map[string]graph.Lineage{} // by lineage ID
 	type scored struct {
 		ev      sandbox.TrueEvent
@@ -168,6 +205,7 @@ func Score(t sandbox.Truth, g Graph) Report {
 		r.Events++
 		for _, k := range e.Own {
 			r.owners[UserID(k)] = e.Label + ", its " + k.Kind.String() + " id"
+			r.labels[UserID(k)] = e.Label
 		}
 		s := scored{ev: e}
 		best := -1
@@ -297,6 +335,79 @@ func Score(t sandbox.Truth, g Graph) Report {
 		r.Functions = append(r.Functions, fs)
 	}
 	return r
+}
+
+// ScoreSearch says whether l, the lineage a history search found for one
+// of e's own IDs, holds the whole true event: every ID it carries and every
+// component of its path. why says what it lacks.
+func ScoreSearch(e sandbox.TrueEvent, l graph.Lineage, err error) (whole bool, why string) {
+	if err != nil {
+		return false, err.Error()
+	}
+	var lacks []string
+	if missing := notHeld(l.Keys, e.Keys()); len(missing) > 0 {
+		lacks = append(lacks, "ids "+strings.Join(missing, " "))
+	}
+	shown := map[tracing.Component]bool{}
+	for _, h := range l.Hops {
+		shown[h.Component] = true
+	}
+	var gaps []string
+	for _, c := range e.Path {
+		if !shown[c] {
+			gaps = append(gaps, c.String())
+		}
+	}
+	if len(gaps) > 0 {
+		lacks = append(lacks, "path "+strings.Join(gaps, " "))
+	}
+	return len(lacks) == 0, strings.Join(lacks, "; ")
+}
+
+// SearchSample picks up to n events of t and, for each, one own ID to search
+// by, varying the kind (EventBridge id, message id, request id, trace id,
+// CloudEvents id, SNS message id, in turn): a fixed choice for a seeded world.
+func SearchSample(t sandbox.Truth, n int) []SearchCase {
+	kinds := []tracing.KeyKind{tracing.KeyEventID, tracing.KeyMessageID, tracing.KeyRequestID, tracing.KeyTraceID, tracing.KeyCloudEventID, tracing.KeySNSMessageID}
+	used := map[int]bool{}
+	var out []SearchCase
+	for round := 0; len(out) < n && round < len(t.Events); round++ {
+		added := false
+		for _, kind := range kinds {
+			if len(out) == n {
+				break
+			}
+			for i, e := range t.Events {
+				if used[i] || !e.Done {
+					continue
+				}
+				if k, ok := ownOfKind(e, kind); ok {
+					used[i], added = true, true
+					out = append(out, SearchCase{Event: e, By: k})
+					break
+				}
+			}
+		}
+		if !added {
+			break
+		}
+	}
+	return out
+}
+
+// SearchCase is one history search to score: an event and the own ID to search by.
+type SearchCase struct {
+	Event sandbox.TrueEvent
+	By    tracing.Key
+}
+
+func ownOfKind(e sandbox.TrueEvent, kind tracing.KeyKind) (tracing.Key, bool) {
+	for _, k := range e.Own {
+		if k.Kind == kind {
+			return k, true
+		}
+	}
+	return tracing.Key{}, false
 }
 
 func strongOnly(keys []tracing.Key) []tracing.Key {

@@ -3,6 +3,7 @@ package fidelity
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/sandbox"
@@ -32,7 +33,9 @@ func (f fakeGraph) Lineage(id string) (graph.Lineage, error) {
 	case 0:
 		return graph.Lineage{}, graph.ErrNotFound
 	case 1:
-		return hits[0], nil
+		l := hits[0]
+		l.HopCount = len(l.Hops) // one rule: the count of the hops drawn
+		return l, nil
 	}
 	return graph.Lineage{}, graph.ErrAmbiguous
 }
@@ -50,6 +53,8 @@ func (f fakeGraph) Flows(graph.FlowQuery) graph.FlowPage {
 }
 
 func (f fakeGraph) Functions() []graph.FunctionStats { return f.fns }
+
+var t0 = time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 
 func (f fakeGraph) Map() graph.MapView { return graph.MapView{Edges: f.edges} }
 
@@ -110,5 +115,59 @@ func TestScore(t *testing.T) {
 				t.Errorf("map\n got %s\nwant %s", got, tt.maps)
 			}
 		})
+	}
+}
+
+// TestCountLive: a row renamed as its event learned a better ID is one row;
+// two rows of one event listed together for 2 s are a fragment; a row of no
+// true event listed that long is one too.
+func TestCountLive(t *testing.T) {
+	t.Parallel()
+	ev := func(id string) tracing.Key { return tracing.Key{Kind: tracing.KeyEventID, Value: id} }
+	truth := sandbox.Truth{Events: []sandbox.TrueEvent{
+		{Label: "a", Own: []tracing.Key{ev("ea"), ev("ea2")}, Done: true},
+		{Label: "b", Own: []tracing.Key{ev("eb"), ev("eb2")}, Done: true},
+	}}
+	g := fakeGraph{events: []graph.Lineage{
+		{ID: "ea", Keys: []tracing.Key{ev("ea"), ev("ea2")}},
+		{ID: "eb", Keys: []tracing.Key{ev("eb"), ev("eb2")}},
+	}}
+	r := Score(truth, g)
+	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
+	r.CountLive(map[string]Sighting{
+		"ea2": {at(0), at(3)}, "ea": {at(3), at(9)}, // a renamed: one row at a time
+		"eb2": {at(0), at(4)}, "eb": {at(1), at(9)}, // b shown twice for 3 s
+		"zz": {at(2), at(5)}, // no true event
+		"yy": {at(2), at(3)}, // no true event, under 2 s
+	}, 2*time.Second)
+	if r.LiveFragments != 2 {
+		t.Errorf("live fragments %d, want 2 (eb2, zz): %s", r.LiveFragments, strings.Join(r.Problems, "; "))
+	}
+}
+
+// TestScoreSearch: a search's lineage is whole only with every ID and every
+// path component; the sample varies the kind of ID searched by.
+func TestScoreSearch(t *testing.T) {
+	t.Parallel()
+	q := tracing.Component{Kind: tracing.ComponentQueue, Name: "q"}
+	fn := tracing.Component{Kind: tracing.ComponentFunction, Name: "c"}
+	e := sandbox.TrueEvent{Label: "a", Own: []tracing.Key{{Kind: tracing.KeyEventID, Value: "ea"}, {Kind: tracing.KeyMessageID, Value: "ma"}},
+		Shared: []tracing.Key{{Kind: tracing.KeyRequestID, Value: "r"}}, Path: []tracing.Component{q, fn}, Done: true}
+	whole := graph.Lineage{Keys: append(e.Own, e.Shared...), Hops: []graph.Hop{{Component: q}, {Component: fn}}}
+	if ok, why := ScoreSearch(e, whole, nil); !ok {
+		t.Errorf("whole: %s", why)
+	}
+	part := graph.Lineage{Keys: e.Own, Hops: []graph.Hop{{Component: fn}}}
+	if ok, why := ScoreSearch(e, part, nil); ok || why != "ids request:r; path queue/q" {
+		t.Errorf("part: %v %q", ok, why)
+	}
+	if ok, _ := ScoreSearch(e, whole, graph.ErrNotFound); ok {
+		t.Error("not found scored whole")
+	}
+	e2 := e
+	e2.Label, e2.Own = "b", []tracing.Key{{Kind: tracing.KeyMessageID, Value: "mb"}}
+	cases := SearchSample(sandbox.Truth{Events: []sandbox.TrueEvent{e, e2}}, 10)
+	if len(cases) != 2 || cases[0].By.Kind != tracing.KeyEventID || cases[1].By.Kind != tracing.KeyMessageID || cases[1].Event.Label != "b" {
+		t.Errorf("sample %+v", cases)
 	}
 }
