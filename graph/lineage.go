@@ -160,8 +160,10 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 		if parent >= 0 && nodes[parent].hop.Time.Before(at) {
 			at = nodes[parent].hop.Time
 		}
-		byKey[ref.via] = add(Hop{Kind: HopBroker, Component: tracing.Component{Kind: tracing.ComponentQueue, Name: q}, Time: at, Status: HopOK,
-			Keys: []tracing.Key{ref.via}, Evidence: ref.comp.Name + " consumes " + q + " (seen in other events)", Confidence: 0.6}, ref.via, parent)
+		byKey[ref.via] = add(Hop{
+			Kind: HopBroker, Component: tracing.Component{Kind: tracing.ComponentQueue, Name: q}, Time: at, Status: HopOK,
+			Keys: []tracing.Key{ref.via}, Evidence: ref.comp.Name + " consumes " + q + " (seen in other events)", Confidence: 0.6,
+		}, ref.via, parent)
 	}
 	// DLQ copies, under the queue they came from, or under the consumer
 	// that re-sent them.
@@ -667,8 +669,10 @@ type summary struct {
 func (g *Graph) row(e int32, now time.Time) FlowRow {
 	v := g.s.viewOf(e, false)
 	l, _ := g.build(v, false)
-	r := FlowRow{ID: l.ID, Type: l.Type, Source: l.Source, LastHop: l.LastHop, Hops: l.HopCount, Status: l.Status,
-		First: l.First, Last: l.Last, Latency: l.Latency, CostUSD: l.CostUSD}
+	r := FlowRow{
+		ID: l.ID, Type: l.Type, Source: l.Source, LastHop: l.LastHop, Hops: l.HopCount, Status: l.Status,
+		First: l.First, Last: l.Last, Latency: l.Latency, CostUSD: l.CostUSD,
+	}
 	if len(v.links) > 0 {
 		links := g.links(v)
 		r.Link = links[len(links)-1]

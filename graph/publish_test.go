@@ -113,17 +113,23 @@ func TestConsumerResendsToDLQ(t *testing.T) {
 		start := t0.Add(100 * time.Millisecond)
 		for i, c := range []struct{ fn, queue, msg string }{{"send-email", "email-queue", mEmail}, {"charge-card", "billing-queue", mBill}} {
 			req := uuidN('c', 60+i)
-			g.Ingest(tracing.Batch{otlpObs(otelSpan{trace: traceN(60 + i), id: spanN(60 + i), kind: tracing.SpanKindConsumer, fn: c.fn, req: req, system: "aws_sqs", op: "process",
-				dest: c.queue, msgID: c.msg, start: start, end: start.Add(150 * time.Millisecond), name: c.queue + " process"})})
-			g.Ingest(invocationLogs{fn: c.fn, req: req, trace: traceN(60 + i), segment: spanN(70 + i), start: start, dur: 150 * time.Millisecond,
-				app: []appLine{{"INFO", map[string]any{"messageId": c.msg, "event_id": ev}}}}.batch())
+			g.Ingest(tracing.Batch{otlpObs(otelSpan{
+				trace: traceN(60 + i), id: spanN(60 + i), kind: tracing.SpanKindConsumer, fn: c.fn, req: req, system: "aws_sqs", op: "process",
+				dest: c.queue, msgID: c.msg, start: start, end: start.Add(150 * time.Millisecond), name: c.queue + " process",
+			})})
+			g.Ingest(invocationLogs{
+				fn: c.fn, req: req, trace: traceN(60 + i), segment: spanN(70 + i), start: start, dur: 150 * time.Millisecond,
+				app: []appLine{{"INFO", map[string]any{"messageId": c.msg, "event_id": ev}}},
+			}.batch())
 		}
 		sent := start.Add(20 * time.Millisecond)
 		if late {
 			sent = start.Add(time.Second)
 		}
-		body, _ := json.Marshal(map[string]any{"Type": "Notification", "MessageId": note, "TopicArn": "arn:aws:sns:us-east-1:000000000000:order-events",
-			"Message": ebBody(ev, "OrderPlaced", map[string]any{"order_id": "o-60"}), "Timestamp": "2026-11-23T10:00:00.000Z"})
+		body, _ := json.Marshal(map[string]any{
+			"Type": "Notification", "MessageId": note, "TopicArn": "arn:aws:sns:us-east-1:000000000000:order-events",
+			"Message": ebBody(ev, "OrderPlaced", map[string]any{"order_id": "o-60"}), "Timestamp": "2026-11-23T10:00:00.000Z",
+		})
 		g.Ingest(tracing.Batch{dlqObs("email-dlq", dlq, string(body), "", 0, sent, nil)})
 		l, err := g.Lineage(ev)
 		if err != nil {
@@ -155,10 +161,14 @@ func TestRuleTargetSpanAndLogNameOneEvent(t *testing.T) {
 	ev, ceID, req := uuidN('d', 80), "6e7a1c52-7d4b-4f5e-9d7e-3c1f2a9b8e80", uuidN('c', 80)
 	g := New(Config{})
 	start := t0.Add(50 * time.Millisecond)
-	g.Ingest(tracing.Batch{otlpObs(otelSpan{trace: traceN(80), id: spanN(80), kind: tracing.SpanKindConsumer, fn: "reserve-stock", req: req, system: "aws.eventbridge", op: "process",
-		dest: "orders", msgID: ev, start: start, end: start.Add(80 * time.Millisecond), name: "reserve-stock process"})})
-	logs := invocationLogs{fn: "reserve-stock", req: req, trace: traceN(80), segment: spanN(81), start: start, dur: 80 * time.Millisecond,
-		app: []appLine{{"INFO", map[string]any{"event_id": ceID, "order_id": "o-80"}}}}.batch()
+	g.Ingest(tracing.Batch{otlpObs(otelSpan{
+		trace: traceN(80), id: spanN(80), kind: tracing.SpanKindConsumer, fn: "reserve-stock", req: req, system: "aws.eventbridge", op: "process",
+		dest: "orders", msgID: ev, start: start, end: start.Add(80 * time.Millisecond), name: "reserve-stock process",
+	})})
+	logs := invocationLogs{
+		fn: "reserve-stock", req: req, trace: traceN(80), segment: spanN(81), start: start, dur: 80 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"event_id": ceID, "order_id": "o-80"}}},
+	}.batch()
 	g.Ingest(logs[:len(logs)-1]) // all but the REPORT: the log may still name more
 	if a, _ := g.Lineage(ev); hasValue(a.Keys, ceID) {
 		t.Fatalf("joined before the REPORT: %+v", a.Keys)
@@ -176,11 +186,15 @@ func TestRuleTargetSpanAndLogNameOneEvent(t *testing.T) {
 	g = New(Config{})
 	req = uuidN('c', 81)
 	for i := range 2 {
-		g.Ingest(tracing.Batch{otlpObs(otelSpan{trace: traceN(81), id: spanN(82 + i), kind: tracing.SpanKindConsumer, fn: "record-analytics", req: req, system: "aws_sqs", op: "process",
-			dest: "analytics-queue", msgID: uuidN('a', 82+i), start: start, end: start.Add(40 * time.Millisecond)})})
+		g.Ingest(tracing.Batch{otlpObs(otelSpan{
+			trace: traceN(81), id: spanN(82 + i), kind: tracing.SpanKindConsumer, fn: "record-analytics", req: req, system: "aws_sqs", op: "process",
+			dest: "analytics-queue", msgID: uuidN('a', 82+i), start: start, end: start.Add(40 * time.Millisecond),
+		})})
 	}
-	g.Ingest(invocationLogs{fn: "record-analytics", req: req, trace: traceN(81), segment: spanN(90), start: start, dur: 40 * time.Millisecond,
-		app: []appLine{{"INFO", map[string]any{"event_id": uuidN('d', 82)}}, {"INFO", map[string]any{"event_id": uuidN('d', 83)}}}}.batch())
+	g.Ingest(invocationLogs{
+		fn: "record-analytics", req: req, trace: traceN(81), segment: spanN(90), start: start, dur: 40 * time.Millisecond,
+		app: []appLine{{"INFO", map[string]any{"event_id": uuidN('d', 82)}}, {"INFO", map[string]any{"event_id": uuidN('d', 83)}}},
+	}.batch())
 	for i := range 2 {
 		if a, err := g.Lineage(uuidN('a', 82+i)); err != nil || hasKind(a.Keys, tracing.KeyEventID) {
 			t.Errorf("batch: message %d: %+v %v; want it apart (nothing says which message carried which event)", i, a.Keys, err)

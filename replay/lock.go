@@ -73,7 +73,7 @@ func acquireLock(dir, dlq string, now time.Time) (*lock, error) {
 				_ = os.Remove(path)
 				continue
 			}
-			return nil, fmt.Errorf("%w: %s (lock file %s unreadable: %v; if no flowtop runs, delete it)", ErrLocked, dlq, path, readErr)
+			return nil, fmt.Errorf("%w: %s (lock file %s unreadable: %w; if no flowtop runs, delete it)", ErrLocked, dlq, path, readErr)
 		}
 		if held.PID == me.PID && held.Start == me.Start {
 			return nil, fmt.Errorf("%w: %s: this process already redrives it", ErrLocked, dlq)

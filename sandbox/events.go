@@ -95,7 +95,7 @@ func (e *eventsService) serve(w http.ResponseWriter, r *http.Request, op string,
 	}
 	out, deliveries, err := e.call(op, in)
 	if err != nil {
-		ae := err.(*apiErr)
+		ae := apiErrOf(err)
 		e.writeError(w, ae.status, ae.code, ae.message)
 		return
 	}

@@ -85,6 +85,16 @@ type apiErr struct {
 
 func (e *apiErr) Error() string { return e.code + ": " + e.message }
 
+// apiErrOf is err as the JSON-protocol error the sandbox answers with;
+// anything else is an internal error rather than a panic.
+func apiErrOf(err error) *apiErr {
+	var ae *apiErr
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return &apiErr{status: http.StatusInternalServerError, code: "InternalFailure", message: err.Error()}
+}
+
 // asAPIErr is err as the service error it carries, or an internal failure
 // when it carries none (a bug of the sandbox, answered, not a panic).
 func asAPIErr(err error) *apiErr {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -126,6 +127,16 @@ type sqsErr struct {
 
 func (e *sqsErr) Error() string { return e.code + ": " + e.message }
 
+// sqsErrOf is err as the SQS error the sandbox answers with; anything else
+// is an internal error rather than a panic.
+func sqsErrOf(err error) *sqsErr {
+	var se *sqsErr
+	if errors.As(err, &se) {
+		return se
+	}
+	return &sqsErr{status: http.StatusInternalServerError, code: "InternalError", message: err.Error()}
+}
+
 func sqsBad(code, format string, args ...any) *sqsErr {
 	return &sqsErr{status: http.StatusBadRequest, code: code, message: fmt.Sprintf(format, args...)}
 }
@@ -153,11 +164,8 @@ func (q *sqsService) serve(w http.ResponseWriter, r *http.Request, op string, bo
 		q.mu.Unlock()
 	}
 	if err != nil {
-		if e, ok := err.(*sqsErr); ok {
-			q.writeError(w, e.status, e.code, e.message)
-			return
-		}
-		q.writeError(w, http.StatusInternalServerError, "InternalError", err.Error())
+		e := sqsErrOf(err)
+		q.writeError(w, e.status, e.code, e.message)
 		return
 	}
 	if out == nil {
@@ -266,7 +274,7 @@ func (q *sqsService) call(op string, in map[string]json.RawMessage) (any, error)
 		var ok, failed []any
 		for _, e := range entries {
 			if err := q.delete(qq, e.ReceiptHandle); err != nil {
-				se := err.(*sqsErr)
+				se := sqsErrOf(err)
 				failed = append(failed, map[string]any{"Id": e.Id, "Code": se.code, "Message": se.message, "SenderFault": true})
 				continue
 			}
@@ -298,7 +306,7 @@ func (q *sqsService) call(op string, in map[string]json.RawMessage) (any, error)
 		ok, failed := []any{}, []any{}
 		for _, e := range entries {
 			if err := q.changeVisibility(qq, e.ReceiptHandle, e.VisibilityTimeout, now); err != nil {
-				se := err.(*sqsErr)
+				se := sqsErrOf(err)
 				failed = append(failed, map[string]any{"Id": e.Id, "Code": se.code, "Message": se.message, "SenderFault": true})
 				continue
 			}
@@ -610,7 +618,7 @@ func (q *sqsService) sendBatch(in map[string]json.RawMessage, now time.Time) (an
 	for _, e := range entries {
 		res, err := q.enqueue(qq, e, now)
 		if err != nil {
-			se := err.(*sqsErr)
+			se := sqsErrOf(err)
 			failed = append(failed, map[string]any{"Id": e.Id, "Code": se.code, "Message": se.message, "SenderFault": true})
 			continue
 		}

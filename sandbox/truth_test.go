@@ -65,8 +65,10 @@ func TestWorldTruth(t *testing.T) {
 			}
 			continue
 		}
-		for _, c := range []string{"function/orders-api", "bus/orders", "queue/billing-queue", "function/charge-card", "function/reserve-stock",
-			"topic/order-events", "queue/email-queue", "function/send-email", "queue/analytics-queue", "function/record-analytics"} {
+		for _, c := range []string{
+			"function/orders-api", "bus/orders", "queue/billing-queue", "function/charge-card", "function/reserve-stock",
+			"topic/order-events", "queue/email-queue", "function/send-email", "queue/analytics-queue", "function/record-analytics",
+		} {
 			if !slices.ContainsFunc(e.Path, func(p tracing.Component) bool { return p.String() == c }) {
 				t.Errorf("%s: path %v lacks %s", e.Label, e.Path, c)
 			}

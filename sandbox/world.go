@@ -230,8 +230,10 @@ func (w *World) setup(ctx context.Context) error {
 		return err
 	}
 	w.truth.edge(topicC, queue(EmailQueue), true, "subscription")
-	if _, err := w.sns.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN(AnalyticsQueue)),
-		Attributes: map[string]string{"RawMessageDelivery": "true"}}); err != nil {
+	if _, err := w.sns.Subscribe(ctx, &sns.SubscribeInput{
+		TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN(AnalyticsQueue)),
+		Attributes: map[string]string{"RawMessageDelivery": "true"},
+	}); err != nil {
 		return err
 	}
 	w.truth.edge(topicC, queue(AnalyticsQueue), true, "subscription (raw delivery)")
@@ -437,9 +439,11 @@ func (inv *invocation) platform(typ string, record map[string]any) {
 // Node/Python tab layout with a JSON message for text-format ones.
 func (inv *invocation) log(level, msg string, fields map[string]any) {
 	if inv.fn.format == "JSON" {
-		rec := map[string]any{"timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "level": level, "message": msg,
+		rec := map[string]any{
+			"timestamp": time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), "level": level, "message": msg,
 			"service": inv.fn.name, "cold_start": inv.cold, "function_name": inv.fn.name, "function_memory_size": fmt.Sprint(inv.fn.mem),
-			"function_request_id": inv.req, "xray_trace_id": inv.trace}
+			"function_request_id": inv.req, "xray_trace_id": inv.trace,
+		}
 		for k, v := range fields {
 			rec[k] = v
 		}
@@ -480,8 +484,10 @@ func (inv *invocation) end(status, errType string) time.Duration {
 			rs = status
 		}
 		inv.platform("platform.runtimeDone", map[string]any{"requestId": inv.req, "status": rs})
-		rec := map[string]any{"requestId": inv.req, "metrics": metrics, "status": rs,
-			"tracing": map[string]any{"type": "X-Amzn-Trace-Id", "value": "Root=" + inv.trace + ";Parent=" + inv.segment + ";Sampled=1", "spanId": inv.segment}}
+		rec := map[string]any{
+			"requestId": inv.req, "metrics": metrics, "status": rs,
+			"tracing": map[string]any{"type": "X-Amzn-Trace-Id", "value": "Root=" + inv.trace + ";Parent=" + inv.segment + ";Sampled=1", "spanId": inv.segment},
+		}
 		if errType != "" {
 			rec["errorType"] = errType
 		}
@@ -502,10 +508,12 @@ func (inv *invocation) end(status, errType string) time.Duration {
 		inv.lines = append(inv.lines, line)
 	}
 	w.queueLogs("/aws/lambda/"+spec.name, inv.inst.stream, inv.start, inv.lines)
-	seg := map[string]any{"id": inv.segment, "trace_id": inv.trace, "name": spec.name, "origin": "AWS::Lambda::Function",
+	seg := map[string]any{
+		"id": inv.segment, "trace_id": inv.trace, "name": spec.name, "origin": "AWS::Lambda::Function",
 		"start_time": float64(inv.start.UnixNano()) / 1e9, "end_time": float64(inv.start.UnixNano())/1e9 + ms/1000,
 		"aws":         map[string]any{"request_id": inv.req, "function_arn": "arn:aws:lambda:" + Region + ":" + Account + ":function:" + spec.name},
-		"annotations": map[string]any{"cold_start": inv.cold}}
+		"annotations": map[string]any{"cold_start": inv.cold},
+	}
 	if len(inv.links) > 0 {
 		seg["links"] = inv.links
 	}
@@ -691,8 +699,10 @@ func (w *World) publishDirect(ctx context.Context, inv *invocation, root, orderI
 	h := w.truth.event("order "+orderID+" (cloudevent to sns)", 2)
 	w.truth.tag(h, orderTag(detail))
 	ceID := w.uuid()
-	ce, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": ceID, "source": ceSource, "type": "com.example.order.placed",
-		"time": time.Now().UTC().Format(time.RFC3339), "datacontenttype": "application/json", "data": detail})
+	ce, _ := json.Marshal(map[string]any{
+		"specversion": "1.0", "id": ceID, "source": ceSource, "type": "com.example.order.placed",
+		"time": time.Now().UTC().Format(time.RFC3339), "datacontenttype": "application/json", "data": detail,
+	})
 	w.truth.key(h, tracing.KeyCloudEventID, tracing.CloudEventKey(ceSource, ceID).Value)
 	w.truth.key(h, tracing.KeyRequestID, inv.req)
 	w.truth.trace(h, root)
@@ -737,8 +747,10 @@ func (w *World) consume(ctx context.Context, queue, fn string, batch int, handle
 			case <-time.After(batchWindow):
 			}
 		}
-		out, err := w.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.queueURLs[queue]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"}})
+		out, err := w.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(w.queueURLs[queue]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"},
+		})
 		if err != nil {
 			select {
 			case <-ctx.Done():

@@ -196,7 +196,7 @@ func renderSVG(ctx context.Context, w io.Writer, p picture, renderer string, not
 				_, err := w.Write(out.Bytes())
 				return err
 			} else if renderer == "graphviz" {
-				return fmt.Errorf("graphviz: dot -Tsvg: %v: %s", err, clean(strings.TrimSpace(stderr.String())))
+				return fmt.Errorf("graphviz: dot -Tsvg: %w: %s", err, clean(strings.TrimSpace(stderr.String())))
 			}
 			fmt.Fprintf(note, "flowtop: Graphviz dot failed (%v); rendered with flowtop's own renderer\n", err)
 		} else if renderer == "graphviz" {

@@ -73,7 +73,6 @@ func steadyDLQ(t *testing.T, n int) (*sandbox.Server, *sqs.Client, string, *cloc
 func receiveCounts(t *testing.T, c *sqs.Client, url string, n int) map[string]int {
 	t.Helper()
 	counts := map[string]int{}
-	var held []sqstypes.Message
 	for len(counts) < n {
 		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 30,
@@ -87,7 +86,6 @@ func receiveCounts(t *testing.T, c *sqs.Client, url string, n int) map[string]in
 		}
 		for _, m := range out.Messages {
 			counts[aws.ToString(m.MessageId)], _ = strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
-			held = append(held, m)
 		}
 	}
 	return counts

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net"
@@ -120,12 +119,14 @@ func world(t *testing.T, orders int, rate float64) *run {
 }
 
 func awsConfig(sb *sandbox.Sandbox) aws.Config {
-	return aws.Config{Region: sandbox.Region, BaseEndpoint: aws.String(sb.URL()), Logger: logging.Nop{},
-		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	return aws.Config{
+		Region: sandbox.Region, BaseEndpoint: aws.String(sb.URL()), Logger: logging.Nop{},
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	}
 }
 
 // quiet is the engine's log for tests: discarded (the figures are the output).
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // settle waits, with deadlines, until the world has placed its orders and
 // every event reached an outcome, then until the DLQ and X-Ray sources have
@@ -413,8 +414,10 @@ func (r *run) searchHistory(t *testing.T, tr sandbox.Truth, rep *Report) []strin
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			fresh, err := engine.New(engine.Settings{AWS: r.aws, Logger: quiet(), Sources: engine.Sources{XRay: true},
-				Search: engine.SearchBounds{Window: 15 * time.Minute, Timeout: 60 * time.Second}})
+			fresh, err := engine.New(engine.Settings{
+				AWS: r.aws, Logger: quiet(), Sources: engine.Sources{XRay: true},
+				Search: engine.SearchBounds{Window: 15 * time.Minute, Timeout: 60 * time.Second},
+			})
 			if err != nil {
 				results[i] = result{line: err.Error()}
 				return

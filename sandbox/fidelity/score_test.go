@@ -91,18 +91,31 @@ func TestScore(t *testing.T) {
 		want string
 		maps string
 	}{
-		{"whole", fakeGraph{events: whole, fns: exact, edges: []graph.MapEdge{{From: fn("p"), To: q}, {From: q, To: fn("c")}}},
+		{
+			"whole",
+			fakeGraph{events: whole, fns: exact, edges: []graph.MapEdge{{From: fn("p"), To: q}, {From: q, To: fn("c")}}},
 			"fidelity: events 2 ids 6/6 (100.0%) false-merges 0 lookups 4/4 (100.0%) path 6/6 (100.0%) fragments 0 invocations exact 2/2 errors exact 2/2 rows agree 2/2",
-			"map: edges 2/2 (100.0%) extra 0"},
-		{"merged", fakeGraph{events: []graph.Lineage{{ID: "ea", Keys: []tracing.Key{ev("ea"), msg("ma"), ev("eb"), msg("mb"), req}, Hops: hops(fn("p"), q)}}, fns: exact,
-			edges: []graph.MapEdge{{From: fn("p"), To: fn("c")}}},
+			"map: edges 2/2 (100.0%) extra 0",
+		},
+		{
+			"merged",
+			fakeGraph{
+				events: []graph.Lineage{{ID: "ea", Keys: []tracing.Key{ev("ea"), msg("ma"), ev("eb"), msg("mb"), req}, Hops: hops(fn("p"), q)}}, fns: exact,
+				edges: []graph.MapEdge{{From: fn("p"), To: fn("c")}},
+			},
 			"fidelity: events 2 ids 6/6 (100.0%) false-merges 1 lookups 4/4 (100.0%) path 4/6 (66.7%) fragments 0 invocations exact 2/2 errors exact 2/2 rows agree 1/1",
-			"map: edges 0/2 (0.0%) extra 1"},
-		{"split", fakeGraph{events: append([]graph.Lineage{{ID: "ma", Keys: []tracing.Key{msg("ma")}, Hops: hops(q, fn("c"))}},
-			graph.Lineage{ID: "ea", Keys: []tracing.Key{ev("ea"), req}, Hops: hops(fn("p"))}, whole[1]),
-			fns: []graph.FunctionStats{{Name: "p", Invocations: 1}, {Name: "c", Invocations: 6, Errors: 1}}, badRow: "eb"},
+			"map: edges 0/2 (0.0%) extra 1",
+		},
+		{
+			"split",
+			fakeGraph{
+				events: append([]graph.Lineage{{ID: "ma", Keys: []tracing.Key{msg("ma")}, Hops: hops(q, fn("c"))}},
+					graph.Lineage{ID: "ea", Keys: []tracing.Key{ev("ea"), req}, Hops: hops(fn("p"))}, whole[1]),
+				fns: []graph.FunctionStats{{Name: "p", Invocations: 1}, {Name: "c", Invocations: 6, Errors: 1}}, badRow: "eb",
+			},
 			"fidelity: events 2 ids 5/6 (83.3%) false-merges 0 lookups 2/4 (50.0%) path 4/6 (66.7%) fragments 1 invocations exact 1/2 errors exact 2/2 rows agree 2/3",
-			"map: edges 0/2 (0.0%) extra 0"},
+			"map: edges 0/2 (0.0%) extra 0",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,8 +164,10 @@ func TestScoreSearch(t *testing.T) {
 	t.Parallel()
 	q := tracing.Component{Kind: tracing.ComponentQueue, Name: "q"}
 	fn := tracing.Component{Kind: tracing.ComponentFunction, Name: "c"}
-	e := sandbox.TrueEvent{Label: "a", Own: []tracing.Key{{Kind: tracing.KeyEventID, Value: "ea"}, {Kind: tracing.KeyMessageID, Value: "ma"}},
-		Shared: []tracing.Key{{Kind: tracing.KeyRequestID, Value: "r"}}, Path: []tracing.Component{q, fn}, Done: true}
+	e := sandbox.TrueEvent{
+		Label: "a", Own: []tracing.Key{{Kind: tracing.KeyEventID, Value: "ea"}, {Kind: tracing.KeyMessageID, Value: "ma"}},
+		Shared: []tracing.Key{{Kind: tracing.KeyRequestID, Value: "r"}}, Path: []tracing.Component{q, fn}, Done: true,
+	}
 	whole := graph.Lineage{Keys: append(e.Own, e.Shared...), Hops: []graph.Hop{{Component: q}, {Component: fn}}}
 	if ok, why := ScoreSearch(e, whole, nil); !ok {
 		t.Errorf("whole: %s", why)

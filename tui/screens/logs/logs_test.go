@@ -168,7 +168,7 @@ func TestEnterOpensTheLinesEvent(t *testing.T) {
 	s := newScreen(fake.NewFeed(), nil)
 	s.SetSize(120, 20)
 	s, _ = screentest.Load(t, s)
-	s, out := screentest.Press(t, s, "k", "k", "enter")
+	_, out := screentest.Press(t, s, "k", "k", "enter")
 	want := screen.Open{To: logs.EventID, Arg: "00000013-1111-4000-8000-000000000000"}
 	if len(out) != 1 || out[0] != want {
 		t.Errorf("enter: %#v, want %#v", out, want)

@@ -443,7 +443,7 @@ func BenchmarkLayout(b *testing.B) {
 	f := bigFeed(200)
 	m := mapview.New(screentest.Env(false), f, "")
 	s := screen.Screen(m)
-	s, _ = s.Update(s.Refresh(1)())
+	_, _ = s.Update(s.Refresh(1)())
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		m.SetSize(200+i%2, 45) // a new size each time: a new layout
