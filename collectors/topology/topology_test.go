@@ -92,8 +92,8 @@ func find(set tracing.RouteSet, from, to tracing.Component, via string) *tracing
 	return nil
 }
 
-// The demo world as created: every rule target, the subscription, both event
-// source mappings and both redrive policies, and nothing else.
+// The demo world as created: every rule target, both subscriptions (one raw),
+// the three event source mappings and both redrive policies, and nothing else.
 func TestDiscoverDemoWorld(t *testing.T) {
 	w := startWorld(t)
 	s := New(w.clients, Config{PerResourceTPS: 1000})
@@ -105,10 +105,12 @@ func TestDiscoverDemoWorld(t *testing.T) {
 		{"bus/orders", "function/reserve-stock", "rule order-placed-stock"},
 		{"bus/orders", "queue/billing-queue", "rule order-placed-billing"},
 		{"bus/orders", "topic/order-events", "rule order-placed-email"},
+		{"queue/analytics-queue", "function/record-analytics", "event source mapping"},
 		{"queue/billing-queue", "function/charge-card", "event source mapping"},
 		{"queue/billing-queue", "queue/billing-dlq", "redrive policy"},
 		{"queue/email-queue", "function/send-email", "event source mapping"},
 		{"queue/email-queue", "queue/email-dlq", "redrive policy"},
+		{"topic/order-events", "queue/analytics-queue", "subscription raw"},
 		{"topic/order-events", "queue/email-queue", "subscription"},
 	}
 	if d := cmp.Diff(want, edges(set)); d != "" {
@@ -133,7 +135,7 @@ func TestDiscoverDemoWorld(t *testing.T) {
 		comps = append(comps, c.String())
 	}
 	sort.Strings(comps)
-	wantComps := []string{"bus/default", "bus/orders", "queue/billing-dlq", "queue/billing-queue", "queue/email-dlq", "queue/email-queue", "topic/order-events"}
+	wantComps := []string{"bus/default", "bus/orders", "queue/analytics-queue", "queue/billing-dlq", "queue/billing-queue", "queue/email-dlq", "queue/email-queue", "topic/order-events"}
 	if d := cmp.Diff(wantComps, comps); d != "" {
 		t.Errorf("components (-want +got):\n%s", d)
 	}
