@@ -677,7 +677,7 @@ func (w *World) placeOrder(ctx context.Context) {
 	for p, e := range out.Entries {
 		eventID := aws.ToString(e.EventId)
 		w.truth.key(handles[p], tracing.KeyEventID, eventID)
-		inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "correlation_id": orderID, "published_event_id": eventID})
+		inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "correlation_id": orderID, "published_event_id": eventID, "detail_type": "OrderPlaced"})
 		w.span(root, "orders-api", inv, "orders publish", oteltrace.SpanKindProducer, "aws.eventbridge", "publish", BusName, eventID, time.Duration(float64(time.Millisecond)*fnByName("orders-api").baseMS))
 	}
 	inv.end("", "")
@@ -720,7 +720,7 @@ func (w *World) publishDirect(ctx context.Context, inv *invocation, root, orderI
 	snsID := aws.ToString(out.MessageId)
 	// The producer span names the SNS MessageId, so flowtop can know it.
 	w.truth.key(h, tracing.KeySNSMessageID, snsID)
-	inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "correlation_id": orderID, "published_event_id": ceID})
+	inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "correlation_id": orderID, "published_event_id": ceID, "ce_type": "com.example.order.placed"})
 	w.span(root, "orders-api", inv, OrdersTopic+" publish", oteltrace.SpanKindProducer, "aws_sns", "publish", OrdersTopic, snsID, time.Duration(float64(time.Millisecond)*fnByName("orders-api").baseMS))
 	inv.end("", "")
 }

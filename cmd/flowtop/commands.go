@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -389,6 +390,9 @@ ordinary collectors at it, and open the console.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := a.privateOTLP(cmd); err != nil {
+				return err
+			}
 			sb, err := startSandbox(ctx, "127.0.0.1:0", chaos, compat, rate, seed, otlpTarget(a.cfg))
 			if err != nil {
 				return err
@@ -497,4 +501,24 @@ func (a *app) confirm(question string) (bool, error) {
 // interruptible returns a context that a second Ctrl-C cancels, for long actions.
 func interruptible(ctx context.Context) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(ctx, os.Interrupt)
+}
+
+// privateOTLP gives the demo a receiver of its own: the world's spans go to
+// a free loopback port only this console listens on, so a demo never feeds
+// another flowtop on the default ports nor shows another's spans. An
+// address the user gave on the command line still wins.
+func (a *app) privateOTLP(cmd *cobra.Command) error {
+	f := cmd.Flags()
+	if !f.Changed("otlp-grpc") {
+		a.cfg.Sources.OTLPGRPC = ""
+	}
+	if f.Changed("otlp-http") {
+		return nil
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo: no free loopback port for the world's spans: %w", err)
+	}
+	a.cfg.Sources.OTLPHTTP = ln.Addr().String()
+	return ln.Close()
 }
