@@ -56,8 +56,9 @@ type Config struct {
 	// from --read-only).
 	ReadOnly bool
 	// PeekEvery is the least time between two background peeks of one DLQ
-	// (default 1m): a DLQ that gains a message every poll isn't received
-	// from every poll.
+	// (default 5s, the poll): a DLQ that keeps growing is peeked at most
+	// that often, and a DLQ that holds steady is never peeked again. A
+	// minute hid new dead letters from the console (and lineage) for as long.
 	PeekEvery time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -105,7 +106,7 @@ func New(api API, cfg Config) *Source {
 		cfg.Now = time.Now
 	}
 	if cfg.PeekEvery <= 0 {
-		cfg.PeekEvery = time.Minute
+		cfg.PeekEvery = 5 * time.Second
 	}
 	t := collectors.NewTracker("dlq", cfg.Now)
 	if cfg.ReadOnly {
