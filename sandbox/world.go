@@ -1120,7 +1120,8 @@ func (w *World) reserveStock(ctx context.Context, payload []byte) ([]byte, error
 }
 
 // span sends one OTel span for an invocation through the real OTel SDK, in
-// the invocation's X-Ray trace (the same 128 bits in W3C form), with the
+// the invocation's X-Ray trace (the same 128 bits in W3C form), under its
+// Lambda segment, with the
 // messaging and FaaS attributes flowtop joins on.
 func (w *World) span(xrayTrace, fn string, inv *invocation, name string, kind oteltrace.SpanKind, system, op, dest, msgID string, took time.Duration, status ...string) {
 	sp := w.startSpan(xrayTrace, fn, inv, name, kind, system, op, dest, msgID)
@@ -1147,8 +1148,10 @@ func (w *World) startSpan(xrayTrace, fn string, inv *invocation, name string, ki
 	if b, err := hex.DecodeString(hexID); err == nil && len(b) == 16 {
 		copy(tid[:], b)
 	}
+	// The invocation's spans are children of its Lambda segment, as the
+	// Lambda OTel layer parents them on the Parent of _X_AMZN_TRACE_ID.
 	var sid oteltrace.SpanID
-	if b, err := hex.DecodeString(w.hex(16)); err == nil {
+	if b, err := hex.DecodeString(inv.segment); err == nil && len(b) == 8 {
 		copy(sid[:], b)
 	}
 	parent := oteltrace.NewSpanContext(oteltrace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: oteltrace.FlagsSampled, Remote: true})
