@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/aws-sdk-go-v2/service/xray"
@@ -633,6 +634,18 @@ func (w *World) placeOrder(ctx context.Context) {
 	var entries []ebtypes.PutEventsRequestEntry
 	ceIDs := make([]string, parts)
 	handles := make([]int, parts)
+	// With OTel, each entry's producer span starts before the send and its
+	// context rides in the entry's trace header (Parent is the producer span),
+	// as an instrumented app's X-Ray propagator writes it; consumers link to it.
+	prod := make([]oteltrace.Span, parts)
+	publishTook := time.Duration(float64(time.Millisecond) * fnByName("orders-api").baseMS)
+	defer func() {
+		for _, sp := range prod {
+			if sp != nil {
+				sp.End(oteltrace.WithTimestamp(inv.start.Add(publishTook)))
+			}
+		}
+	}()
 	for p := range parts {
 		detail := map[string]any{"order_id": orderID, "customer": customers[n%len(customers)], "total": total, "currency": "EUR", "card": card}
 		label := "order " + orderID
@@ -659,9 +672,13 @@ func (w *World) placeOrder(ctx context.Context) {
 		w.truth.key(h, tracing.KeyCorrelation, "correlation_id="+orderID)
 		w.truth.step(h, tracing.ComponentFunction, "orders-api")
 		w.truth.step(h, tracing.ComponentBus, BusName)
+		parent := inv.segment
+		if prod[p] = w.startSpan(root, "orders-api", inv, "orders publish", oteltrace.SpanKindProducer, "aws.eventbridge", "publish", BusName, ""); prod[p] != nil {
+			parent = prod[p].SpanContext().SpanID().String()
+		}
 		entries = append(entries, ebtypes.PutEventsRequestEntry{
 			Source: aws.String("orders.api"), DetailType: aws.String("OrderPlaced"), Detail: aws.String(string(detailJSON)),
-			EventBusName: aws.String(BusName), TraceHeader: aws.String("Root=" + root + ";Parent=" + inv.segment + ";Sampled=1"),
+			EventBusName: aws.String(BusName), TraceHeader: aws.String("Root=" + root + ";Parent=" + parent + ";Sampled=1"),
 		})
 	}
 	inv.log("INFO", "placing order", map[string]any{"order_id": orderID, "correlation_id": orderID})
@@ -669,6 +686,11 @@ func (w *World) placeOrder(ctx context.Context) {
 	if err != nil || out.FailedEntryCount > 0 || len(out.Entries) != parts {
 		for _, h := range handles {
 			w.truth.forget(h)
+		}
+		for _, sp := range prod {
+			if sp != nil {
+				sp.SetStatus(codes.Error, "PutEvents failed")
+			}
 		}
 		inv.log("ERROR", "PutEvents failed", map[string]any{"order_id": orderID})
 		inv.end("error", "EventBridge.PutEventsFailed")
@@ -678,7 +700,9 @@ func (w *World) placeOrder(ctx context.Context) {
 		eventID := aws.ToString(e.EventId)
 		w.truth.key(handles[p], tracing.KeyEventID, eventID)
 		inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "correlation_id": orderID, "published_event_id": eventID, "detail_type": "OrderPlaced"})
-		w.span(root, "orders-api", inv, "orders publish", oteltrace.SpanKindProducer, "aws.eventbridge", "publish", BusName, eventID, time.Duration(float64(time.Millisecond)*fnByName("orders-api").baseMS))
+		if prod[p] != nil {
+			prod[p].SetAttributes(attribute.String("messaging.message.id", eventID))
+		}
 	}
 	inv.end("", "")
 	if or.Float64() < w.cfg.PoisonRate {
@@ -710,8 +734,21 @@ func (w *World) publishDirect(ctx context.Context, inv *invocation, root, orderI
 	w.truth.step(h, tracing.ComponentFunction, "orders-api")
 	w.truth.step(h, tracing.ComponentTopic, OrdersTopic)
 	inv.log("INFO", "placing order", map[string]any{"order_id": orderID, "correlation_id": orderID})
-	out, err := w.sns.Publish(ctx, &sns.PublishInput{TopicArn: aws.String(w.topicARN), Message: aws.String(string(ce))})
+	in := &sns.PublishInput{TopicArn: aws.String(w.topicARN), Message: aws.String(string(ce))}
+	// With OTel, the producer span starts before the send and its context
+	// goes in the traceparent message attribute, as OTel's SNS instrumentation
+	// injects it; raw delivery hands it to the queue's consumer.
+	publishTook := time.Duration(float64(time.Millisecond) * fnByName("orders-api").baseMS)
+	sp := w.startSpan(root, "orders-api", inv, OrdersTopic+" publish", oteltrace.SpanKindProducer, "aws_sns", "publish", OrdersTopic, "")
+	if sp != nil {
+		defer sp.End(oteltrace.WithTimestamp(inv.start.Add(publishTook)))
+		in.MessageAttributes = map[string]snstypes.MessageAttributeValue{"traceparent": {DataType: aws.String("String"), StringValue: aws.String(traceparent(sp.SpanContext()))}}
+	}
+	out, err := w.sns.Publish(ctx, in)
 	if err != nil {
+		if sp != nil {
+			sp.SetStatus(codes.Error, "Publish failed")
+		}
 		w.truth.forget(h)
 		inv.log("ERROR", "Publish failed", map[string]any{"order_id": orderID})
 		inv.end("error", "SNS.PublishFailed")
@@ -721,7 +758,9 @@ func (w *World) publishDirect(ctx context.Context, inv *invocation, root, orderI
 	// The producer span names the SNS MessageId, so flowtop can know it.
 	w.truth.key(h, tracing.KeySNSMessageID, snsID)
 	inv.log("INFO", "OrderPlaced published", map[string]any{"order_id": orderID, "correlation_id": orderID, "published_event_id": ceID, "ce_type": "com.example.order.placed"})
-	w.span(root, "orders-api", inv, OrdersTopic+" publish", oteltrace.SpanKindProducer, "aws_sns", "publish", OrdersTopic, snsID, time.Duration(float64(time.Millisecond)*fnByName("orders-api").baseMS))
+	if sp != nil {
+		sp.SetAttributes(attribute.String("messaging.message.id", snsID))
+	}
 	inv.end("", "")
 }
 
@@ -749,7 +788,7 @@ func (w *World) consume(ctx context.Context, queue, fn string, batch int, handle
 		}
 		out, err := w.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(w.queueURLs[queue]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"},
+			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"}, MessageAttributeNames: []string{"All"},
 		})
 		if err != nil {
 			select {
@@ -807,6 +846,27 @@ func (w *World) invokeBatch(ctx context.Context, queue, fn string, msgs []sqstyp
 		}
 	}
 	took := inv.end(failed.status, failed.errType)
+	// With OTel, a batch is processed under one span in the invocation's own
+	// trace, linked to each message's producer span (messaging conventions,
+	// batch receive); each message's span is its child, linked to its message,
+	// as OTel's Java Lambda instrumentation makes them for an SQS event.
+	var batchSpan oteltrace.Span
+	if len(msgs) > 1 {
+		var links []oteltrace.Link
+		for _, m := range msgs {
+			if l, ok := msgLink(m); ok {
+				links = append(links, l)
+			}
+		}
+		batchSpan = w.startSpan(trace, fn, inv, queue+" process", oteltrace.SpanKindConsumer, "aws_sqs", "process", queue, "",
+			oteltrace.WithLinks(links...), oteltrace.WithAttributes(attribute.Int("messaging.batch.message_count", len(msgs))))
+		if batchSpan != nil {
+			if failed.status != "" {
+				batchSpan.SetStatus(codes.Error, failed.status)
+			}
+			defer batchSpan.End(oteltrace.WithTimestamp(inv.start.Add(took)))
+		}
+	}
 	for i, m := range msgs {
 		ev, res := evs[i], results[i]
 		h := ev.handle
@@ -818,7 +878,20 @@ func (w *World) invokeBatch(ctx context.Context, queue, fn string, msgs []sqstyp
 		}
 		w.truth.step(h, tracing.ComponentQueue, queue)
 		w.truth.step(h, tracing.ComponentFunction, fn)
-		w.span(trace, fn, inv, queue+" process", oteltrace.SpanKindConsumer, "aws_sqs", "process", queue, aws.ToString(m.MessageId), took, failed.status)
+		if batchSpan != nil {
+			var opts []oteltrace.SpanStartOption
+			if l, ok := msgLink(m); ok {
+				opts = append(opts, oteltrace.WithLinks(l))
+			}
+			ctx := oteltrace.ContextWithSpan(context.Background(), batchSpan)
+			sp := w.startIn(ctx, fn, inv, queue+" process", oteltrace.SpanKindConsumer, "aws_sqs", "process", queue, aws.ToString(m.MessageId), opts...)
+			if failed.status != "" {
+				sp.SetStatus(codes.Error, failed.status)
+			}
+			sp.End(oteltrace.WithTimestamp(inv.start.Add(took)))
+		} else {
+			w.span(trace, fn, inv, queue+" process", oteltrace.SpanKindConsumer, "aws_sqs", "process", queue, aws.ToString(m.MessageId), took, failed.status)
+		}
 		switch {
 		case failed.status == "":
 			_, _ = w.sqs.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(w.queueURLs[queue]), ReceiptHandle: m.ReceiptHandle})
@@ -1047,31 +1120,111 @@ func (w *World) reserveStock(ctx context.Context, payload []byte) ([]byte, error
 }
 
 // span sends one OTel span for an invocation through the real OTel SDK, in
-// the invocation's X-Ray trace (the same 128 bits in W3C form), with the
+// the invocation's X-Ray trace (the same 128 bits in W3C form), under its
+// Lambda segment, with the
 // messaging and FaaS attributes flowtop joins on.
 func (w *World) span(xrayTrace, fn string, inv *invocation, name string, kind oteltrace.SpanKind, system, op, dest, msgID string, took time.Duration, status ...string) {
-	if w.tracer == nil {
+	sp := w.startSpan(xrayTrace, fn, inv, name, kind, system, op, dest, msgID)
+	if sp == nil {
 		return
+	}
+	if len(status) > 0 && status[0] != "" {
+		sp.SetStatus(codes.Error, status[0])
+	}
+	sp.End(oteltrace.WithTimestamp(inv.start.Add(took)))
+}
+
+// startSpan starts the span that span sends, for a caller that needs its
+// context before it ends: a producer injects it into the message it sends, a
+// batch consumer parents each message's span on it. Extra options (links)
+// are passed to the SDK. It is nil without an OTLP endpoint; msgID "" leaves
+// messaging.message.id out, as a batch span has no single message.
+func (w *World) startSpan(xrayTrace, fn string, inv *invocation, name string, kind oteltrace.SpanKind, system, op, dest, msgID string, opts ...oteltrace.SpanStartOption) oteltrace.Span {
+	if w.tracer == nil {
+		return nil
 	}
 	var tid oteltrace.TraceID
 	hexID := strings.ReplaceAll(strings.TrimPrefix(xrayTrace, "1-"), "-", "")
 	if b, err := hex.DecodeString(hexID); err == nil && len(b) == 16 {
 		copy(tid[:], b)
 	}
+	// The invocation's spans are children of its Lambda segment, as the
+	// Lambda OTel layer parents them on the Parent of _X_AMZN_TRACE_ID.
 	var sid oteltrace.SpanID
-	if b, err := hex.DecodeString(w.hex(16)); err == nil {
+	if b, err := hex.DecodeString(inv.segment); err == nil && len(b) == 8 {
 		copy(sid[:], b)
 	}
 	parent := oteltrace.NewSpanContext(oteltrace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: oteltrace.FlagsSampled, Remote: true})
 	ctx := oteltrace.ContextWithRemoteSpanContext(context.Background(), parent)
-	_, sp := w.tracer.Start(ctx, name, oteltrace.WithSpanKind(kind), oteltrace.WithTimestamp(inv.start),
-		oteltrace.WithAttributes(
-			attribute.String("faas.name", fn), attribute.String("faas.invocation_id", inv.req), attribute.Bool("faas.coldstart", inv.cold),
-			attribute.String("messaging.system", system), attribute.String("messaging.operation.type", op),
-			attribute.String("messaging.destination.name", dest), attribute.String("messaging.message.id", msgID),
-		))
-	if len(status) > 0 && status[0] != "" {
-		sp.SetStatus(codes.Error, status[0])
+	return w.startIn(ctx, fn, inv, name, kind, system, op, dest, msgID, opts...)
+}
+
+// startIn starts an invocation's span under the span context in ctx.
+func (w *World) startIn(ctx context.Context, fn string, inv *invocation, name string, kind oteltrace.SpanKind, system, op, dest, msgID string, opts ...oteltrace.SpanStartOption) oteltrace.Span {
+	attrs := []attribute.KeyValue{
+		attribute.String("faas.name", fn), attribute.String("faas.invocation_id", inv.req), attribute.Bool("faas.coldstart", inv.cold),
+		attribute.String("messaging.system", system), attribute.String("messaging.operation.type", op),
+		attribute.String("messaging.destination.name", dest),
 	}
-	sp.End(oteltrace.WithTimestamp(inv.start.Add(took)))
+	if msgID != "" {
+		attrs = append(attrs, attribute.String("messaging.message.id", msgID))
+	}
+	opts = append([]oteltrace.SpanStartOption{oteltrace.WithSpanKind(kind), oteltrace.WithTimestamp(inv.start), oteltrace.WithAttributes(attrs...)}, opts...)
+	_, sp := w.tracer.Start(ctx, name, opts...)
+	return sp
+}
+
+// msgLink is the span link a consumer makes to one message's producer span:
+// the trace and span the message's trace context names, and its message ID
+// (OTel messaging conventions, batch receive).
+func msgLink(m sqstypes.Message) (oteltrace.Link, bool) {
+	var sc oteltrace.SpanContext
+	if a, ok := m.MessageAttributes["traceparent"]; ok && a.StringValue != nil {
+		sc = parseTraceparent(aws.ToString(a.StringValue))
+	}
+	if !sc.IsValid() {
+		root, parent := headerIDs(m.Attributes["AWSTraceHeader"])
+		sc = spanContextOf(root, parent)
+	}
+	if !sc.IsValid() {
+		return oteltrace.Link{}, false
+	}
+	return oteltrace.Link{SpanContext: sc, Attributes: []attribute.KeyValue{attribute.String("messaging.message.id", aws.ToString(m.MessageId))}}, true
+}
+
+// spanContextOf turns an X-Ray Root and Parent into the W3C span context they
+// name (the same bits); it is invalid when either is malformed.
+func spanContextOf(root, parent string) oteltrace.SpanContext {
+	var tid oteltrace.TraceID
+	var sid oteltrace.SpanID
+	if b, err := hex.DecodeString(strings.ReplaceAll(strings.TrimPrefix(root, "1-"), "-", "")); err == nil && len(b) == 16 {
+		copy(tid[:], b)
+	}
+	if b, err := hex.DecodeString(parent); err == nil && len(b) == 8 {
+		copy(sid[:], b)
+	}
+	return oteltrace.NewSpanContext(oteltrace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: oteltrace.FlagsSampled, Remote: true})
+}
+
+// parseTraceparent reads a W3C traceparent (00-trace-span-flags); it is
+// invalid when the value is malformed.
+func parseTraceparent(v string) oteltrace.SpanContext {
+	f := strings.Split(v, "-")
+	if len(f) != 4 || len(f[1]) != 32 || len(f[2]) != 16 {
+		return oteltrace.SpanContext{}
+	}
+	var tid oteltrace.TraceID
+	var sid oteltrace.SpanID
+	if b, err := hex.DecodeString(f[1]); err == nil {
+		copy(tid[:], b)
+	}
+	if b, err := hex.DecodeString(f[2]); err == nil {
+		copy(sid[:], b)
+	}
+	return oteltrace.NewSpanContext(oteltrace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: oteltrace.FlagsSampled, Remote: true})
+}
+
+// traceparent is a span context in W3C form, as OTel's propagator writes it.
+func traceparent(sc oteltrace.SpanContext) string {
+	return "00-" + sc.TraceID().String() + "-" + sc.SpanID().String() + "-01"
 }

@@ -80,7 +80,9 @@ func TestWorld(t *testing.T) {
 
 // TestWorldSendsOTLP: with an OTLP endpoint, the world's invocations arrive as
 // OTel spans (through the real OTel SDK exporter) in the same trace as X-Ray,
-// naming the invocation and the message.
+// naming the invocation and the message; a record-analytics batch is one span
+// in its own trace with a link, naming the message, to each message's
+// producer span.
 func TestWorldSendsOTLP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the world")
@@ -100,21 +102,48 @@ func TestWorldSendsOTLP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sb.Close()
-	deadline := time.After(15 * time.Second)
-	var producer, consumer bool
-	for !producer || !consumer {
+	deadline := time.After(20 * time.Second)
+	var producer, consumer, linked bool
+	producers := map[string]bool{} // trace/span of every producer span seen
+	var batches [][]tracing.Link   // links of every batch span seen
+	for !producer || !consumer || !linked {
 		select {
 		case b := <-out:
 			for _, o := range b {
 				s := o.Span
-				if s.InvocationID == "" || s.Messaging.MessageID == "" {
-					t.Fatalf("span without its keys: %+v", s)
+				if s.InvocationID == "" {
+					t.Fatalf("span without its invocation: %+v", s)
+				}
+				if s.Messaging.MessageID == "" && len(s.Links) < 2 {
+					t.Fatalf("span without its message, not a linked batch: %+v", s)
+				}
+				if s.Kind == tracing.SpanKindProducer {
+					producers[s.TraceID.String()+"/"+s.SpanID.String()] = true
+				}
+				if s.Messaging.MessageID == "" {
+					if s.Messaging.Destination != AnalyticsQueue || s.Kind != tracing.SpanKindConsumer {
+						t.Fatalf("batch span %q kind %v on %q, want a consumer of %s", s.Name, s.Kind, s.Messaging.Destination, AnalyticsQueue)
+					}
+					for _, l := range s.Links {
+						if l.TraceID == s.TraceID || l.Attrs["messaging.message.id"] == "" {
+							t.Fatalf("batch link %+v: want another trace and the message id", l)
+						}
+					}
+					batches = append(batches, s.Links)
 				}
 				producer = producer || (s.Kind == tracing.SpanKindProducer && s.Messaging.System == "aws.eventbridge")
 				consumer = consumer || (s.Kind == tracing.SpanKindConsumer && s.Messaging.Destination == BillingQueue)
 			}
+			// A batch counts once every link names a producer span that arrived.
+			for _, links := range batches {
+				all := true
+				for _, l := range links {
+					all = all && producers[l.TraceID.String()+"/"+l.SpanID.String()]
+				}
+				linked = linked || all
+			}
 		case <-deadline:
-			t.Fatalf("producer %v consumer %v", producer, consumer)
+			t.Fatalf("producer %v consumer %v linked batch %v (%d batches, %d producer spans)", producer, consumer, linked, len(batches), len(producers))
 		}
 	}
 }
