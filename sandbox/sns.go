@@ -428,7 +428,12 @@ func (n *snsService) publish(topicArn, message, subject string, attrs map[string
 				n.deadLetter(&s, body, a, trace)
 			}
 		case "lambda":
-			rec, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": s.arn, "Sns": env}}})
+			// Lambda's Sns record spells the URL fields UnsubscribeUrl and SigningCertUrl.
+			lenv := maps.Clone(env)
+			lenv["UnsubscribeUrl"], lenv["SigningCertUrl"] = lenv["UnsubscribeURL"], lenv["SigningCertURL"]
+			delete(lenv, "UnsubscribeURL")
+			delete(lenv, "SigningCertURL")
+			rec, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": s.arn, "Sns": lenv}}})
 			parts := strings.Split(s.endpoint, ":")
 			if len(parts) < 7 || n.s.lambda().invokeAsync(parts[6], rec) != nil {
 				n.deadLetter(&s, string(envBytes), nil, trace) // the function is gone
