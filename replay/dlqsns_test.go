@@ -257,3 +257,82 @@ func TestRedriveSNSSubscriptionDLQToItsFunction(t *testing.T) {
 		t.Fatalf("audit-queue: %d distinct of %d: the topic's other subscriber must not get them again", len(copies), total)
 	}
 }
+
+// Two enveloped subscriptions of two topics share one DLQ: each
+// notification names its subscription (UnsubscribeURL), so each goes back
+// to its own queue. A raw one there names none: it is refused at once,
+// listed, and left visible in the DLQ.
+func TestRedriveSNSSharedDLQ(t *testing.T) {
+	srv, c, _, _ := setup(t, false)
+	ctx := context.Background()
+	n := snsClient(srv)
+	dlq, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("shared-dlq")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const per = 100
+	urls := map[string]string{}
+	for _, name := range []string{"a", "b", "c"} {
+		q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("ep-" + name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		topic, err := n.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("topic-" + name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		attrs := map[string]string{"RedrivePolicy": `{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:shared-dlq"}`}
+		if name == "c" {
+			attrs["RawMessageDelivery"] = "true"
+		}
+		if _, err := n.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String("arn:aws:sqs:us-east-1:000000000000:ep-" + name), Attributes: attrs}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: q.QueueUrl}); err != nil {
+			t.Fatal(err)
+		}
+		count := per
+		if name == "c" {
+			count = 3
+		}
+		for i := 0; i < count; i++ {
+			if _, err := n.Publish(ctx, &sns.PublishInput{TopicArn: topic.TopicArn, Message: aws.String(fmt.Sprintf(`{"from":%q,"n":%d}`, name, i))}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if q, err = c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("ep-" + name)}); err != nil {
+			t.Fatal(err)
+		}
+		urls[name] = aws.ToString(q.QueueUrl)
+	}
+	r := New(c, Options{StateDir: t.TempDir(), Visibility: 5 * time.Second}).WithBrokers(Brokers{SNS: n})
+	plan, err := r.PlanRedrive(ctx, RedriveRequest{DLQ: "shared-dlq"})
+	if err != nil || len(plan.SNSSubscriptions) != 3 || !strings.HasPrefix(plan.Route, "each SNS notification to the endpoint of the subscription that dead-lettered it (3 subscriptions") {
+		t.Fatalf("%v\n%s", err, plan)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	start := time.Now()
+	res, err := r.Execute(rctx, plan, nil)
+	if err == nil || res.Moved != 2*per || len(res.Unroutable) != 3 || !strings.Contains(res.Unroutable[0].Reason, "no SNS envelope, and 3 SNS subscriptions") {
+		t.Fatalf("%v %v", res.Lines(), err)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("took %v to refuse 3 raw messages", took)
+	}
+	if d := depth(t, c, aws.ToString(dlq.QueueUrl)); d != "3/0" {
+		t.Fatalf("shared-dlq %s, want the 3 raw ones visible", d)
+	}
+	for _, name := range []string{"a", "b"} {
+		copies, total := drainPlain(t, c, urls[name])
+		if len(copies) != per || total != per {
+			t.Fatalf("ep-%s: %d distinct of %d", name, len(copies), total)
+		}
+		for body := range copies {
+			var env struct{ Message string }
+			if json.Unmarshal([]byte(body), &env) != nil || !strings.HasPrefix(env.Message, `{"from":"`+name+`"`) {
+				t.Fatalf("ep-%s got %s", name, body)
+			}
+		}
+	}
+}
