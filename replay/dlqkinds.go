@@ -103,12 +103,14 @@ func (rn *run) routeByContent(ctx context.Context, m sqstypes.Message) (target, 
 // the payload as it is.
 func (rn *run) invoke(ctx context.Context, target string, list []sqstypes.Message) ([]sqstypes.Message, error) {
 	j := rn.j
-	fn := strings.TrimPrefix(target, lambdaPrefix)
+	fn, subARN, viaSNS := strings.Cut(strings.TrimPrefix(target, lambdaPrefix), snsMark)
 	var confirmed, again []sqstypes.Message
 	for _, m := range list {
 		id := aws.ToString(m.MessageId)
 		payload := []byte(aws.ToString(m.Body))
-		if d, ok := parseDestinationRecord(string(payload)); ok {
+		if viaSNS {
+			payload = snsRecords(subARN, payload) // as the subscription would have invoked it
+		} else if d, ok := parseDestinationRecord(string(payload)); ok {
 			payload = d.RequestPayload
 		}
 		before := []record{{Op: "sending", ID: id}}

@@ -416,6 +416,12 @@ func (rn *run) route(ctx context.Context, m sqstypes.Message) (string, string) {
 	}
 	src := m.Attributes["DeadLetterQueueSourceArn"]
 	if src == "" {
+		if sub, why, ok := rn.snsSubscriptionOf(m); ok {
+			if why != "" {
+				return "", why
+			}
+			return rn.snsRoute(ctx, sub)
+		}
 		if t, why, ok := rn.routeByContent(ctx, m); ok {
 			return t, why
 		}
@@ -428,11 +434,20 @@ func (rn *run) route(ctx context.Context, m sqstypes.Message) (string, string) {
 			}
 			return "", fmt.Sprintf("a Lambda async-invocation DLQ message (RequestID %s, ErrorCode %s) names no function: replay it to lambda:NAME, or say --to", clip(*req, 60), clip(*code, 40))
 		}
+		if n := len(p.SNSSubscriptions); n > 0 {
+			return "", fmt.Sprintf("no DeadLetterQueueSourceArn and no SNS envelope, and %d SNS subscriptions and %d queues dead-letter here: say --to", n, len(p.Sources))
+		}
 		if n := len(p.Sources); n > 1 {
 			return "", fmt.Sprintf("no DeadLetterQueueSourceArn, and %d queues name this DLQ: say --to", n)
 		}
 		return "", "no DeadLetterQueueSourceArn, and no queue names this DLQ in its RedrivePolicy: say --to"
 	}
+	return rn.queueRoute(ctx, src, "its source queue")
+}
+
+// queueRoute is the URL of the queue an ARN names (what: the queue's part,
+// for the reason), looked up once per run when the answer is final.
+func (rn *run) queueRoute(ctx context.Context, src, what string) (string, string) {
 	rn.mu.Lock()
 	rt, ok := rn.routes[src]
 	rn.mu.Unlock()
@@ -443,10 +458,10 @@ func (rn *run) route(ctx context.Context, m sqstypes.Message) (string, string) {
 	if err != nil {
 		var api smithy.APIError
 		if errors.As(err, &api) && (api.ErrorCode() == "QueueDoesNotExist" || api.ErrorCode() == "AWS.SimpleQueueService.NonExistentQueue") {
-			rt = route{reason: "its source queue " + queueName(src) + " no longer exists: say --to"}
+			rt = route{reason: what + " " + queueName(src) + " no longer exists: say --to"}
 		} else {
 			// Not known to be final: not cached, so a later receive tries again.
-			return "", "its source queue " + queueName(src) + " could not be looked up: " + clip(err.Error(), 120)
+			return "", what + " " + queueName(src) + " could not be looked up: " + clip(err.Error(), 120)
 		}
 	} else {
 		rt = route{url: u}

@@ -148,6 +148,9 @@ type RedrivePlan struct {
 	// when exactly one does: a Lambda async DLQ message (RequestID,
 	// ErrorCode, ErrorMessage) is invoked on it again.
 	LambdaFunction string
+	// SNSSubscriptions are the SNS subscriptions whose RedrivePolicy names
+	// this DLQ: a message one of them dead-lettered goes back to its endpoint.
+	SNSSubscriptions []SNSSubscription
 	// Route says where messages go and the evidence for it, in words.
 	Route string
 	// Evidence is the configuration that dead-letters into this DLQ, read
@@ -274,6 +277,18 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 	if fnNote != "" {
 		p.Warnings = append(p.Warnings, fnNote)
 	}
+	subs, subNote := r.snsSubscriptionsFor(ctx, p.DLQARN)
+	p.SNSSubscriptions = subs
+	for i, s := range subs {
+		if i == 5 {
+			p.Evidence = append(p.Evidence, fmt.Sprintf("and %d more SNS subscriptions", len(subs)-5))
+			break
+		}
+		p.Evidence = append(p.Evidence, s.describe()+" dead-letters here (its RedrivePolicy names this DLQ); messages go back to "+s.endpoint())
+	}
+	if subNote != "" {
+		p.Warnings = append(p.Warnings, subNote)
+	}
 	if p.Target != "" {
 		if p.TargetURL, err = r.url(ctx, p.Target); err != nil {
 			return p, err
@@ -285,7 +300,7 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 			p.Warnings = append(p.Warnings, "the target's FIFO setting differs from the DLQ's: group and deduplication IDs can't be carried as they are")
 		}
 	} else {
-		p.Route = "each message's source queue, named by its DeadLetterQueueSourceArn (an EventBridge rule-target DLQ message: its TARGET_ARN; a Lambda on-failure destination record: its function, invoked again asynchronously with requestPayload)"
+		p.Route = "each message's source queue, named by its DeadLetterQueueSourceArn (an SNS subscription's notification: that subscription's endpoint, not its topic; an EventBridge rule-target DLQ message: its TARGET_ARN; a Lambda on-failure destination record: its function, invoked again asynchronously with requestPayload)"
 		switch {
 		case len(p.SourceURLs) == 1:
 			p.DefaultURL = p.SourceURLs[0]
@@ -295,11 +310,17 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 			p.Route += fmt.Sprintf("; a message without it can't be routed (%d queues name this DLQ: %s): it is given back and listed; say --to to send every message to one queue", len(p.Sources), strings.Join(p.Sources, ", "))
 		case sourcesKnown:
 			p.Route += "; any other message can't be routed (no queue names this DLQ in its RedrivePolicy): it is given back and listed; say --to"
-			if len(ebFound) == 0 && p.LambdaFunction == "" {
+			if len(ebFound) == 0 && p.LambdaFunction == "" && len(subs) == 0 {
 				p.Warnings = append(p.Warnings, "no queue names this DLQ in its RedrivePolicy: messages sent to it directly (by SNS, EventBridge or Lambda) carry no source queue; those that name no target either need --to")
 			}
 		default:
 			p.Route += "; a message without it can't be routed: it is given back and listed; say --to"
+		}
+		switch {
+		case len(subs) == 1 && len(p.SourceURLs) == 0:
+			p.Route = fmt.Sprintf("%s, the endpoint of SNS %s, which dead-letters here; not the topic, whose other subscribers had the messages already. Other messages: %s", queueName(subs[0].Endpoint), subs[0].describe(), p.Route)
+		case len(subs) > 0:
+			p.Route = fmt.Sprintf("each SNS notification to the endpoint of the subscription that dead-lettered it (%d subscriptions dead-letter here; an enveloped one names its subscription, a raw one names none and needs --to), not to its topic. Other messages: %s", len(subs), p.Route)
 		}
 	}
 	if len(req.MessageIDs) > 0 {
@@ -328,6 +349,8 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 		p.Method, p.Why = MethodJournaled, "a selection of messages can't be moved by a native move task"
 	case p.Method == MethodNative:
 		p.Why = "asked for"
+	case len(subs) > 0 && p.Target == "":
+		p.Method, p.Why = MethodJournaled, "an SNS subscription dead-letters here: its messages name no source queue, so a move task can't send them back to the subscription's endpoint"
 	case sourcesKnown && len(p.Sources) == 0:
 		p.Method, p.Why = MethodJournaled, "no queue names this DLQ in its RedrivePolicy, so SQS can't move its messages with a move task"
 	default:

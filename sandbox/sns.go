@@ -3,7 +3,6 @@ package sandbox
 import (
 	"encoding/json"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -362,25 +361,18 @@ func (n *snsService) call(op string, form url.Values) (string, error) {
 	return "", badReq("InvalidAction", "sandbox: SNS %s is not emulated", op)
 }
 
-// deadLetter sends what a subscription could not deliver to its RedrivePolicy's
-// queue, if it has one (an undeliverable endpoint: a deleted queue).
-func (n *snsService) deadLetter(s *snsSub, body string, attrs map[string]sqsAttr, trace string, cause error) {
+// deadLetter sends what a subscription could not deliver to its
+// RedrivePolicy's queue, if it has one (an undeliverable endpoint: a deleted
+// queue or function). As SNS does, the DLQ gets the notification exactly as
+// the subscription would have delivered it (the JSON envelope, or with raw
+// delivery the message and its attributes) and nothing more: SNS adds no
+// error attributes (why it failed is in delivery-status logs and metrics).
+func (n *snsService) deadLetter(s *snsSub, body string, attrs map[string]sqsAttr, trace string) {
 	var rp struct{ DeadLetterTargetArn string }
 	if json.Unmarshal([]byte(s.attrs["RedrivePolicy"]), &rp) != nil || rp.DeadLetterTargetArn == "" {
 		return
 	}
-	a := maps.Clone(attrs)
-	if a == nil {
-		a = map[string]sqsAttr{}
-	}
-	code := "EndpointUnavailable"
-	var se *sqsErr
-	if errors.As(cause, &se) {
-		code = se.code
-	}
-	a["ErrorCode"] = sqsAttr{DataType: "String", StringValue: code}
-	a["ErrorMessage"] = sqsAttr{DataType: "String", StringValue: cause.Error()}
-	_, _ = n.s.sqs().deliver(rp.DeadLetterTargetArn, body, a, trace, "", "")
+	_, _ = n.s.sqs().deliver(rp.DeadLetterTargetArn, body, maps.Clone(attrs), trace, "", "")
 }
 
 // publish delivers a message to every subscription of a topic, in the real
@@ -408,7 +400,6 @@ func (n *snsService) publish(topicArn, message, subject string, attrs map[string
 	env := map[string]any{
 		"Type": "Notification", "MessageId": id, "TopicArn": topicArn, "Message": message, "Timestamp": ts,
 		"SignatureVersion": "1", "Signature": "c2FuZGJveA==", "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-sandbox.pem",
-		"UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + topicArn,
 	}
 	if subject != "" {
 		env["Subject"] = subject
@@ -420,11 +411,13 @@ func (n *snsService) publish(topicArn, message, subject string, attrs map[string
 		}
 		env["MessageAttributes"] = ma
 	}
-	envBytes, _ := json.Marshal(env)
 	for _, s := range subs {
 		if !s.accepts(message, attrs) {
 			continue
 		}
+		// Each subscription's copy names it in UnsubscribeURL, as SNS's does.
+		env["UnsubscribeURL"] = "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + s.arn
+		envBytes, _ := json.Marshal(env)
 		switch s.protocol {
 		case "sqs":
 			body, a := string(envBytes), map[string]sqsAttr(nil)
@@ -432,13 +425,18 @@ func (n *snsService) publish(topicArn, message, subject string, attrs map[string
 				body, a = message, attrs
 			}
 			if _, err := n.s.sqs().deliver(s.endpoint, body, a, trace, "", ""); err != nil {
-				n.deadLetter(&s, body, a, trace, err)
+				n.deadLetter(&s, body, a, trace)
 			}
 		case "lambda":
-			rec, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": s.arn, "Sns": env}}})
+			// Lambda's Sns record spells the URL fields UnsubscribeUrl and SigningCertUrl.
+			lenv := maps.Clone(env)
+			lenv["UnsubscribeUrl"], lenv["SigningCertUrl"] = lenv["UnsubscribeURL"], lenv["SigningCertURL"]
+			delete(lenv, "UnsubscribeURL")
+			delete(lenv, "SigningCertURL")
+			rec, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{"EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": s.arn, "Sns": lenv}}})
 			parts := strings.Split(s.endpoint, ":")
-			if len(parts) >= 7 {
-				_ = n.s.lambda().invokeAsync(parts[6], rec)
+			if len(parts) < 7 || n.s.lambda().invokeAsync(parts[6], rec) != nil {
+				n.deadLetter(&s, string(envBytes), nil, trace) // the function is gone
 			}
 		}
 	}
