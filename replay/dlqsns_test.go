@@ -172,13 +172,16 @@ func TestRedriveSNSSubscriptionDLQToItsFunction(t *testing.T) {
 			var ev struct {
 				Records []struct {
 					EventSource, EventSubscriptionArn string
-					Sns                               struct{ Type, TopicArn, Message, UnsubscribeUrl string }
+					Sns                               struct {
+						Type, TopicArn, Message string
+						UnsubscribeURL          string `json:"UnsubscribeUrl"` // as Lambda spells it
+					}
 				}
 			}
 			mu.Lock()
 			defer mu.Unlock()
 			if json.Unmarshal(payload, &ev) != nil || len(ev.Records) != 1 || ev.Records[0].EventSource != "aws:sns" || ev.Records[0].EventSubscriptionArn != w.sub ||
-				ev.Records[0].Sns.Type != "Notification" || ev.Records[0].Sns.TopicArn != w.topic || ev.Records[0].Sns.UnsubscribeUrl == "" {
+				ev.Records[0].Sns.Type != "Notification" || ev.Records[0].Sns.TopicArn != w.topic || ev.Records[0].Sns.UnsubscribeURL == "" {
 				bad = append(bad, string(payload))
 				return nil, nil
 			}
