@@ -476,7 +476,10 @@ func (s *Source) poll(ctx context.Context, out chan<- tracing.Batch, relist bool
 // wantPeek says how many new messages to look for in a DLQ, and how many
 // distinct messages the peek may receive while looking: all of them (up to
 // PeekMax) the first time; when the total (visible + in flight) grew, as
-// many as arrived, receiving at most one batch beyond them; none when it
+// many as arrived, receiving (and holding) as many of the DLQ's messages as
+// it takes to reach them, up to PeekMax: SQS cannot receive only the new
+// ones, and stopping one batch beyond the count found only old messages
+// once a DLQ held more than a few; none when it
 // held or fell, none within PeekEvery of the last peek (the growth waits),
 // and none ever in read-only mode. Counting messages in flight too keeps a
 // peek's own receives (and a redrive's) from looking like a change.
@@ -493,7 +496,7 @@ func (s *Source) wantPeek(queue string, total int, now time.Time) (want, limit i
 			return 0, 0 // too soon: keep the old total, so the growth is seen later
 		}
 		want = min(total-last, s.cfg.PeekMax)
-		limit = min(want+10, s.cfg.PeekMax)
+		limit = min(total, s.cfg.PeekMax)
 	}
 	s.lastTotal[queue] = total
 	if want > 0 {

@@ -188,3 +188,52 @@ func TestReleaseRetriesOneByOne(t *testing.T) {
 		t.Fatalf("stats %+v, health %+v", st, s.Health())
 	}
 }
+
+// A DLQ that grows is peeked until the new messages are found, however many
+// old ones SQS hands back first: with 60 seen messages and 3 new, a peek that
+// stopped one batch past the count of new ones saw old messages only.
+func TestGrowthFindsTheNewMessages(t *testing.T) {
+	_, c, url, clk := steadyDLQ(t, 60)
+	s := New(c, Config{Poll: 5 * time.Second, PeekMax: 100, Now: clk.Now})
+	out := make(chan tracing.Batch, 100)
+	ctx := context.Background()
+	seen := func() map[string]bool {
+		ids := map[string]bool{}
+		for {
+			select {
+			case b := <-out:
+				for _, o := range b {
+					if o.Kind == tracing.ObsMessage {
+						ids[o.Message.ID] = true
+					}
+				}
+			default:
+				return ids
+			}
+		}
+	}
+	if err := s.poll(ctx, out, true); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(seen()); n != 60 {
+		t.Fatalf("first peek saw %d of 60", n)
+	}
+	var added []string
+	for i := 0; i < 3; i++ {
+		sent, err := c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(fmt.Sprintf(`{"late":%d}`, i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		added = append(added, aws.ToString(sent.MessageId))
+	}
+	clk.Add(6 * time.Second)
+	if err := s.poll(ctx, out, false); err != nil {
+		t.Fatal(err)
+	}
+	got := seen()
+	for _, id := range added {
+		if !got[id] {
+			t.Errorf("new message %s not peeked (the peek saw %d messages)", id, len(got))
+		}
+	}
+}
