@@ -147,10 +147,14 @@ func TestRedriveEventBridgeAndLambdaDLQs(t *testing.T) {
 func drainPlain(t *testing.T, c *sqs.Client, url string) (map[string]int, int) {
 	t.Helper()
 	copies, total := map[string]int{}, 0
+	failed := 0 // receives whose answer was not read: their messages come back after 5s (see drain)
 	for depth(t, c, url) != "0/0" {
 		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 5})
 		if err != nil {
-			t.Fatal(err)
+			if failed++; failed > 20 {
+				t.Fatalf("drain: %d receives failed, the last: %v", failed, err)
+			}
+			continue
 		}
 		for _, m := range out.Messages {
 			copies[aws.ToString(m.Body)]++

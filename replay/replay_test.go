@@ -93,13 +93,21 @@ func drain(t testing.TB, c *sqs.Client, url string) (map[string]int, map[string]
 	total := 0
 	// Until the queue is empty: a receive whose answer is lost (the SDK then
 	// retries) leaves its messages in flight; they come back after 2s.
+	// A receive whose answer the client fails to read ("use of closed
+	// network connection", seen now and then against the sandbox with no
+	// fault set) leaves its messages in flight too: count it and go on, bounded.
+	failed := 0
 	for depth(t, c, url) != "0/0" {
 		out, err := c.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 2, WaitTimeSeconds: 1,
 			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"},
 		})
 		if err != nil {
-			t.Fatal(err)
+			if failed++; failed > 20 {
+				t.Fatalf("drain: %d receives failed, the last: %v", failed, err)
+			}
+			t.Logf("drain: receive failed (its messages come back in 2s): %v", err)
+			continue
 		}
 		var e []sqstypes.DeleteMessageBatchRequestEntry
 		for i, m := range out.Messages {
