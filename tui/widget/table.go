@@ -235,14 +235,11 @@ func (t *Table) Update(msg tea.Msg) bool {
 	v := t.Visible()
 	switch msg := msg.(type) {
 	case tea.MouseWheelMsg:
-		switch msg.Button {
-		case tea.MouseWheelUp:
-			t.Move(-3)
-		case tea.MouseWheelDown:
-			t.Move(3)
-		default:
+		d := WheelStep(msg)
+		if d == 0 {
 			return false
 		}
+		t.Move(d)
 		return true
 	case tea.KeyPressMsg:
 		switch {

@@ -265,11 +265,8 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 		m.place(keep)
 		return m, nil
 	case tea.MouseWheelMsg:
-		switch msg.Button {
-		case tea.MouseWheelUp:
-			m.move(-3)
-		case tea.MouseWheelDown:
-			m.move(3)
+		if d := widget.WheelStep(msg); d != 0 {
+			m.move(d)
 		}
 		return m, nil
 	case tea.KeyPressMsg:
