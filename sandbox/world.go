@@ -112,7 +112,20 @@ type World struct {
 	truth     *truthLog
 	tracer    oteltrace.Tracer
 	tp        *sdktrace.TracerProvider
+	parts     []worldPart
 }
+
+// worldPart is a further piece of the simulated account, kept in its own file
+// (world_<part>.go): setup creates its resources once the core world exists,
+// and run drives it until ctx ends.
+type worldPart interface {
+	setup(ctx context.Context, w *World) error
+	run(ctx context.Context, w *World)
+}
+
+// worldParts holds the constructors of the further pieces; each
+// world_<part>.go appends its own in an init function.
+var worldParts []func() worldPart
 
 type instance struct {
 	stream   string
@@ -288,6 +301,13 @@ func (w *World) setup(ctx context.Context) error {
 		w.srv.AddEventSourceMapping(qARN(EmailQueue), "send-email", 10)
 		w.srv.AddEventSourceMapping(qARN(AnalyticsQueue), "record-analytics", analyticsBatch)
 	}
+	for _, mk := range worldParts {
+		p := mk()
+		if err := p.setup(ctx, w); err != nil {
+			return err
+		}
+		w.parts = append(w.parts, p)
+	}
 	return nil
 }
 
@@ -308,6 +328,9 @@ func (w *World) Run(ctx context.Context) error {
 	run(func(ctx context.Context) {
 		w.consume(ctx, AnalyticsQueue, "record-analytics", analyticsBatch, w.recordAnalytics)
 	})
+	for _, p := range w.parts {
+		run(func(ctx context.Context) { p.run(ctx, w) })
+	}
 	interval := time.Duration(float64(time.Second) / w.cfg.Rate)
 	tick := time.NewTicker(interval)
 	defer tick.Stop()

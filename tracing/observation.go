@@ -11,32 +11,38 @@ type KeyKind uint8
 // Key kinds. Strong kinds name exactly one event hop; weak kinds (trace, request,
 // correlation) may be shared by several events and never collapse them.
 const (
-	KeyUnknown      KeyKind = iota
-	KeyEventID              // EventBridge event id (the envelope "id").
-	KeyCloudEventID         // CloudEvents source + "\n" + id; see [CloudEventKey].
-	KeyMessageID            // SQS MessageId (also kept by the DLQ copy).
-	KeySNSMessageID         // SNS notification MessageId.
-	KeyS3Object             // S3 bucket + "/" + key + "@" + sequencer.
-	KeyRequestID            // Lambda request ID (one invocation).
-	KeyTraceID              // W3C form of an X-Ray or OTel trace ID.
-	KeySpanID               // trace ID + "/" + span ID; see [SpanKey].
-	KeyCorrelation          // a configured correlation field: name + "=" + value.
-	KeyLogEventID           // CloudWatch Logs event ID (for dedupe only).
+	KeyUnknown       KeyKind = iota
+	KeyEventID               // EventBridge event id (the envelope "id").
+	KeyCloudEventID          // CloudEvents source + "\n" + id; see [CloudEventKey].
+	KeyMessageID             // SQS MessageId (also kept by the DLQ copy).
+	KeySNSMessageID          // SNS notification MessageId.
+	KeyS3Object              // S3 bucket + "/" + key + "@" + sequencer.
+	KeyRequestID             // Lambda request ID (one invocation).
+	KeyTraceID               // W3C form of an X-Ray or OTel trace ID.
+	KeySpanID                // trace ID + "/" + span ID; see [SpanKey].
+	KeyCorrelation           // a configured correlation field: name + "=" + value.
+	KeyLogEventID            // CloudWatch Logs event ID (for dedupe only).
+	KeyKinesisRecord         // Kinesis record: stream + "/" + shard ID + ":" + sequence number; see [KinesisRecordKey].
+	KeyExecution             // Step Functions execution ARN.
+	KeyAPIRequest            // API Gateway request ID ($context.requestId).
 	keyKindCount
 )
 
 var keyKindNames = [...]string{
-	KeyUnknown:      "unknown",
-	KeyEventID:      "event",
-	KeyCloudEventID: "cloudevent",
-	KeyMessageID:    "message",
-	KeySNSMessageID: "sns",
-	KeyS3Object:     "s3",
-	KeyRequestID:    "request",
-	KeyTraceID:      "trace",
-	KeySpanID:       "span",
-	KeyCorrelation:  "correlation",
-	KeyLogEventID:   "logevent",
+	KeyUnknown:       "unknown",
+	KeyEventID:       "event",
+	KeyCloudEventID:  "cloudevent",
+	KeyMessageID:     "message",
+	KeySNSMessageID:  "sns",
+	KeyS3Object:      "s3",
+	KeyRequestID:     "request",
+	KeyTraceID:       "trace",
+	KeySpanID:        "span",
+	KeyCorrelation:   "correlation",
+	KeyLogEventID:    "logevent",
+	KeyKinesisRecord: "kinesis",
+	KeyExecution:     "execution",
+	KeyAPIRequest:    "apirequest",
 }
 
 // String returns a short lowercase name, as shown in the UI and in JSON output.
@@ -51,7 +57,7 @@ func (k KeyKind) String() string {
 // the events that carry it.
 func (k KeyKind) Strong() bool {
 	switch k {
-	case KeyEventID, KeyCloudEventID, KeyMessageID, KeySNSMessageID, KeyS3Object:
+	case KeyEventID, KeyCloudEventID, KeyMessageID, KeySNSMessageID, KeyS3Object, KeyKinesisRecord:
 		return true
 	}
 	return false
@@ -73,6 +79,12 @@ func (k Key) String() string { return k.Kind.String() + ":" + k.Value }
 // source and id together.
 func CloudEventKey(source, id string) Key {
 	return Key{Kind: KeyCloudEventID, Value: source + "\n" + id}
+}
+
+// KinesisRecordKey builds the key of one Kinesis record, which the stream
+// identifies by shard and sequence number together.
+func KinesisRecordKey(stream, shardID, sequence string) Key {
+	return Key{Kind: KeyKinesisRecord, Value: stream + "/" + shardID + ":" + sequence}
 }
 
 // SpanKey builds the key of one span.
@@ -140,9 +152,11 @@ const (
 	ComponentService                // an OTel or X-Ray service that is none of the above
 	ComponentBucket                 // an S3 bucket
 	ComponentAPI                    // an API Gateway API
+	ComponentStream                 // a Kinesis data stream
+	ComponentWorkflow               // a Step Functions state machine
 )
 
-var componentKindNames = [...]string{"unknown", "function", "queue", "topic", "bus", "service", "bucket", "api"}
+var componentKindNames = [...]string{"unknown", "function", "queue", "topic", "bus", "service", "bucket", "api", "stream", "workflow"}
 
 // String returns a short lowercase name.
 func (c ComponentKind) String() string {
