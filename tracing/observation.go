@@ -170,10 +170,21 @@ func (c ComponentKind) String() string {
 type Component struct {
 	Kind ComponentKind
 	Name string // function, queue, topic or bus name; not an ARN.
+	// Account and Region say where the component lives when flowtop watches
+	// more than one account or region; "" when it watches one, or when the
+	// source did not say.
+	Account string
+	Region  string
 }
 
-// String returns kind/name.
-func (c Component) String() string { return c.Kind.String() + "/" + c.Name }
+// String returns kind/name, followed by @account/region when either is set.
+func (c Component) String() string {
+	s := c.Kind.String() + "/" + c.Name
+	if c.Account != "" || c.Region != "" {
+		s += "@" + c.Account + "/" + c.Region
+	}
+	return s
+}
 
 // ObsKind says which payload an [Observation] carries.
 type ObsKind uint8
