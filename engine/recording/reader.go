@@ -20,6 +20,7 @@ type Frame struct {
 	Count       int
 	First, Last time.Time // ingest times of its first and last record
 	codec       uint8
+	ver         uint8
 	first       int64
 	payload     []byte
 }
@@ -98,7 +99,7 @@ func Parse(data []byte) (*Recording, error) {
 			if len(r.Headers) == 0 {
 				return r, fmt.Errorf("recording: no header before offset %d: not a flowtop recording", off)
 			}
-			f := Frame{Offset: int64(off), Count: int(h.count), First: time.Unix(0, h.first), Last: time.Unix(0, h.last), codec: h.codec, first: h.first, payload: payload}
+			f := Frame{Offset: int64(off), Count: int(h.count), First: time.Unix(0, h.first), Last: time.Unix(0, h.last), codec: h.codec, ver: h.ver, first: h.first, payload: payload}
 			if r.Count == 0 || f.First.Before(r.First) {
 				r.First = f.First
 			}
@@ -155,13 +156,13 @@ func (r *Recording) Decode(i int) ([]Record, error) {
 	default:
 		return nil, fmt.Errorf("recording: frame at offset %d: unknown codec %d", f.Offset, f.codec)
 	}
-	return decodeRecords(raw, f.first, f.Count, f.Offset)
+	return decodeRecords(raw, f.first, f.Count, f.Offset, f.ver)
 }
 
 // decodeRecords decodes a frame's records: count at most, each a uvarint
 // length and the record (fields a newer writer appended are skipped).
-func decodeRecords(raw []byte, base int64, count int, offset int64) ([]Record, error) {
-	d := &decoder{buf: raw, base: base}
+func decodeRecords(raw []byte, base int64, count int, offset int64, ver uint8) ([]Record, error) {
+	d := &decoder{buf: raw, base: base, ver: ver}
 	out := make([]Record, 0, min(count, len(raw)))
 	for len(d.buf) > 0 && len(out) < count {
 		n := d.uvarint()
