@@ -48,6 +48,30 @@ type Player struct {
 	notes   []string
 	wake    chan struct{}
 	realNow func() time.Time
+	ahead   *decoded // the next frame, being decoded on another goroutine
+}
+
+// decoded is a frame decoded ahead of ingest, so that decoding one frame
+// overlaps ingesting the one before (opening a large recording takes the
+// longer of the two, not their sum).
+type decoded struct {
+	i    int
+	c    chan decoded
+	recs []recording.Record
+	err  error
+}
+
+// decodeAhead starts decoding frame i, or returns nil past the last frame.
+func (p *Player) decodeAhead(i int) *decoded {
+	if i >= len(p.rec.Frames) {
+		return nil
+	}
+	d := &decoded{i: i, c: make(chan decoded, 1)}
+	go func() {
+		recs, err := p.rec.Decode(i)
+		d.c <- decoded{recs: recs, err: err}
+	}()
+	return d
 }
 
 // OpenRecording reads and indexes the recording at path, ready to play into
@@ -108,8 +132,17 @@ func (p *Player) advance(ctx context.Context, until int64, all bool) bool {
 			}
 			i := p.frame
 			p.frame++
+			ahead := p.ahead
+			p.ahead = p.decodeAhead(i + 1)
 			p.mu.Unlock()
-			recs, err := p.rec.Decode(i)
+			var recs []recording.Record
+			var err error
+			if ahead != nil && ahead.i == i {
+				d := <-ahead.c
+				recs, err = d.recs, d.err
+			} else {
+				recs, err = p.rec.Decode(i)
+			}
 			p.mu.Lock()
 			if err != nil {
 				p.notes = append(p.notes, err.Error())
