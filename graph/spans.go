@@ -73,7 +73,7 @@ type spanStore struct {
 	seed   maphash.Seed
 	extra  map[int32]*spanExtra
 	big    map[int32]map[tracing.SpanID]int32 // per trace past bigTrace spans: span ID → span
-	oldest int32 // FIFO of traces
+	oldest int32                              // FIFO of traces
 	newest int32
 	names  interner[string] // span names, services, messaging systems and operations
 	recent traceIndex       // the newest and the failed traces, for Graph.Traces (traces.go)
