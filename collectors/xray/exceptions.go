@@ -13,7 +13,7 @@ import (
 // with a stack of frames. A cause may instead be a string, the ID of an
 // exception recorded in a subsegment; that one becomes an event there.
 type xrayCause struct {
-	WorkingDirectory string           `json:"working_directory"`
+	WorkingDirectory string          `json:"working_directory"`
 	Exceptions       []xrayException `json:"exceptions"`
 }
 
