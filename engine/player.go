@@ -39,11 +39,11 @@ type Player struct {
 
 	mu      sync.Mutex
 	paused  bool
-	speed   int        // index into Speeds
-	seekTo  *time.Time // a jump the loop has yet to make
-	frame   int        // next frame to read
-	recs    []recording.Record
-	pos     int // next record in recs
+	speed   int               // index into Speeds
+	seekTo  *time.Time        // a jump the loop has yet to make
+	frame   int               // next frame to read
+	cols    recording.Columns // the frame being played
+	pos     int               // next record in cols
 	played  uint64
 	notes   []string
 	wake    chan struct{}
@@ -57,7 +57,7 @@ type Player struct {
 type decoded struct {
 	i    int
 	c    chan decoded
-	recs []recording.Record
+	cols recording.Columns
 	err  error
 }
 
@@ -68,8 +68,8 @@ func (p *Player) decodeAhead(i int) *decoded {
 	}
 	d := &decoded{i: i, c: make(chan decoded, 1)}
 	go func() {
-		recs, err := p.rec.Decode(i)
-		d.c <- decoded{recs: recs, err: err}
+		cols, err := p.rec.DecodeColumns(i)
+		d.c <- decoded{cols: cols, err: err}
 	}()
 	return d
 }
@@ -121,7 +121,7 @@ func (p *Player) LoadAll(ctx context.Context) error {
 func (p *Player) advance(ctx context.Context, until int64, all bool) bool {
 	for ctx.Err() == nil {
 		p.mu.Lock()
-		if p.pos >= len(p.recs) {
+		if p.pos >= len(p.cols.Obs) {
 			if p.frame >= len(p.rec.Frames) {
 				p.mu.Unlock()
 				return false
@@ -135,35 +135,33 @@ func (p *Player) advance(ctx context.Context, until int64, all bool) bool {
 			ahead := p.ahead
 			p.ahead = p.decodeAhead(i + 1)
 			p.mu.Unlock()
-			var recs []recording.Record
+			var cols recording.Columns
 			var err error
 			if ahead != nil && ahead.i == i {
 				d := <-ahead.c
-				recs, err = d.recs, d.err
+				cols, err = d.cols, d.err
 			} else {
-				recs, err = p.rec.Decode(i)
+				cols, err = p.rec.DecodeColumns(i)
 			}
 			p.mu.Lock()
 			if err != nil {
 				p.notes = append(p.notes, err.Error())
 			}
-			p.recs, p.pos = recs, 0
+			p.cols, p.pos = cols, 0
 			p.mu.Unlock()
 			continue
 		}
-		at := p.recs[p.pos].At.UnixNano()
+		at := p.cols.At[p.pos]
 		if at > until && !all {
 			p.mu.Unlock()
 			return true
 		}
 		end := p.pos + 1
-		for end < len(p.recs) && p.recs[end].At.UnixNano() == at && end-p.pos < 4096 {
+		for end < len(p.cols.At) && p.cols.At[end] == at && end-p.pos < 4096 {
 			end++
 		}
-		b := make(tracing.Batch, 0, end-p.pos)
-		for _, r := range p.recs[p.pos:end] {
-			b = append(b, r.Obs)
-		}
+		// The frame's own records, not a copy: nothing else holds them.
+		b := tracing.Batch(p.cols.Obs[p.pos:end:end])
 		p.pos = end
 		p.played += uint64(len(b))
 		p.mu.Unlock()
@@ -229,7 +227,7 @@ func (p *Player) jump(ctx context.Context, to int64) {
 	to = min(max(to, p.rec.First.UnixNano()), p.rec.Last.UnixNano())
 	if to < p.clock.Load() {
 		p.mu.Lock()
-		p.frame, p.recs, p.pos, p.played = 0, nil, 0, 0
+		p.frame, p.cols, p.pos, p.played = 0, recording.Columns{}, 0, 0
 		p.mu.Unlock()
 		p.clock.Store(p.rec.First.UnixNano())
 		p.g.Store(graph.New(p.cfg))

@@ -247,7 +247,7 @@ func BenchmarkOpen1M(b *testing.B) {
 	size := w.Stats().Bytes
 	b.ResetTimer()
 	for range b.N {
-		start := time.Now()
+		start, cpu0 := time.Now(), processCPU()
 		p, err := OpenRecording(path, graph.Config{})
 		if err != nil {
 			b.Fatal(err)
@@ -261,6 +261,7 @@ func BenchmarkOpen1M(b *testing.B) {
 		}
 		b.ReportMetric(float64(opened.Milliseconds()), "index-ms")
 		b.ReportMetric(float64(time.Since(start).Milliseconds()), "open+ingest-ms")
+		b.ReportMetric(float64((processCPU() - cpu0).Milliseconds()), "cpu-ms")
 		b.ReportMetric(float64(size)/1e6, "file-MB")
 	}
 }

@@ -512,6 +512,12 @@ func (d *decoder) fixed(dst []byte) { copy(dst, d.raw(uint64(len(dst)))) }
 
 // observation reads one record.
 func (d *decoder) observation() (at time.Time, o tracing.Observation) {
+	at = d.observationInto(&o)
+	return at, o
+}
+
+// observationInto reads one record into o (zero on entry).
+func (d *decoder) observationInto(o *tracing.Observation) (at time.Time) {
 	at = d.time()
 	o.Kind = tracing.ObsKind(d.byte1())
 	o.Source = d.istr()
@@ -554,7 +560,7 @@ func (d *decoder) observation() (at time.Time, o tracing.Observation) {
 	if set&64 != 0 {
 		o.Routes = d.routes()
 	}
-	return at, o
+	return at
 }
 
 func (d *decoder) span() *tracing.Span {

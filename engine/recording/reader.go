@@ -128,6 +128,53 @@ type Record struct {
 // Decode returns frame i's records. A frame that decompresses but does not
 // decode keeps the records before the damage and returns an error naming it.
 func (r *Recording) Decode(i int) ([]Record, error) {
+	raw, err := r.raw(i)
+	if err != nil {
+		return nil, err
+	}
+	f := r.Frames[i]
+	return decodeRecords(raw, f.first, f.Count, f.Offset, f.ver)
+}
+
+// Columns are a frame's records as two columns: At[j] (Unix ns) is when
+// Obs[j] reached the graph. A player hands runs of Obs to the graph as
+// batches without copying them.
+type Columns struct {
+	At  []int64
+	Obs []tracing.Observation
+}
+
+// DecodeColumns is [Recording.Decode] into columns.
+func (r *Recording) DecodeColumns(i int) (Columns, error) {
+	raw, err := r.raw(i)
+	if err != nil {
+		return Columns{}, err
+	}
+	f := r.Frames[i]
+	d := &decoder{buf: raw, base: f.first, ver: f.ver}
+	n := min(f.Count, len(raw))
+	c := Columns{At: make([]int64, 0, n), Obs: make([]tracing.Observation, 0, n)}
+	for len(d.buf) > 0 && len(c.Obs) < f.Count {
+		m := d.uvarint()
+		if d.err != nil || m > uint64(len(d.buf)) {
+			return c, fmt.Errorf("recording: frame at offset %d: record %d is damaged", f.Offset, len(c.Obs))
+		}
+		rest := d.buf[m:]
+		d.buf = d.buf[:m]
+		c.Obs = append(c.Obs, tracing.Observation{})
+		at := d.observationInto(&c.Obs[len(c.Obs)-1])
+		if d.err != nil {
+			c.Obs = c.Obs[:len(c.Obs)-1]
+			return c, fmt.Errorf("recording: frame at offset %d: record %d is damaged", f.Offset, len(c.Obs))
+		}
+		c.At = append(c.At, at.UnixNano())
+		d.buf = rest
+	}
+	return c, nil
+}
+
+// raw is frame i's payload, decompressed.
+func (r *Recording) raw(i int) ([]byte, error) {
 	if i < 0 || i >= len(r.Frames) {
 		return nil, fmt.Errorf("recording: no frame %d", i)
 	}
@@ -156,7 +203,7 @@ func (r *Recording) Decode(i int) ([]Record, error) {
 	default:
 		return nil, fmt.Errorf("recording: frame at offset %d: unknown codec %d", f.Offset, f.codec)
 	}
-	return decodeRecords(raw, f.first, f.Count, f.Offset, f.ver)
+	return raw, nil
 }
 
 // decodeRecords decodes a frame's records: count at most, each a uvarint

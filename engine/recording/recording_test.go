@@ -510,3 +510,38 @@ func FuzzRecords(f *testing.F) {
 		_, _ = decodeRecords(b, 0, 1000, 0, recordVersion)
 	})
 }
+
+// TestDecodeColumns: the columns hold what Decode returns, frame by frame,
+// and a damaged frame keeps the records before the damage in both.
+func TestDecodeColumns(t *testing.T) {
+	t.Parallel()
+	r, err := Parse(memRecording(50, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range r.Frames {
+		recs, err1 := r.Decode(i)
+		cols, err2 := r.DecodeColumns(i)
+		if err1 != nil || err2 != nil || len(recs) != len(cols.Obs) || len(cols.At) != len(cols.Obs) {
+			t.Fatalf("frame %d: %v %v, %d records, %d columns", i, err1, err2, len(recs), len(cols.Obs))
+		}
+		for j := range recs {
+			if recs[j].At.UnixNano() != cols.At[j] {
+				t.Errorf("frame %d record %d: at %v vs %d", i, j, recs[j].At, cols.At[j])
+			}
+			if d := cmp.Diff(recs[j].Obs, cols.Obs[j]); d != "" {
+				t.Fatalf("frame %d record %d differs:\n%s", i, j, d)
+			}
+		}
+	}
+	// Damage the first frame's last record: both keep the ones before it.
+	f := r.Frames[0]
+	raw, _ := r.raw(0)
+	bad := append([]byte(nil), raw[:len(raw)-3]...)
+	recs, err1 := decodeRecords(bad, f.first, f.Count, f.Offset, f.ver)
+	r.Frames[0].codec, r.Frames[0].payload = codecNone, bad
+	cols, err2 := r.DecodeColumns(0)
+	if err1 == nil || err2 == nil || len(recs) != f.Count-1 || len(cols.Obs) != len(recs) || len(cols.At) != len(recs) {
+		t.Errorf("damaged: %v %v, %d records, %d columns", err1, err2, len(recs), len(cols.Obs))
+	}
+}
