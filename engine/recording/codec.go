@@ -38,6 +38,7 @@ type encoder struct {
 	// frame are told apart by gen.
 	cache [1024]cached
 	gen   uint32
+	n     uint64 // strings entered in the frame's table (the decoder's table length)
 }
 
 type cached struct {
@@ -53,6 +54,7 @@ func newEncoder() *encoder { return &encoder{table: map[string]uint64{}} }
 func (e *encoder) reset(base int64) {
 	e.buf = e.buf[:0]
 	clear(e.table)
+	e.n = 0
 	e.base = base
 	e.gen++
 }
@@ -93,14 +95,40 @@ func (e *encoder) istr(s string) {
 		e.uvarint((i + 1) << 1)
 		return
 	}
-	if len(e.table) < 1<<16 {
-		*c = cached{p: p, n: len(s), gen: e.gen, i: uint64(len(e.table))}
-		e.table[s] = uint64(len(e.table))
+	if e.n < 1<<16 {
+		*c = cached{p: p, n: len(s), gen: e.gen, i: e.n}
+		e.table[s] = e.n
+		e.n++
 		e.uvarint(uint64(len(s))<<1 | 1)
 		e.buf = append(e.buf, s...)
 		return
 	}
 	// A full table: write the bytes, entered nowhere (the decoder mirrors this).
+	e.uvarint(uint64(len(s))<<1 | 1)
+	e.buf = append(e.buf, s...)
+}
+
+// pstr writes a string that repeats, if at all, as the very same string (a
+// message ID in an observation's keys and again in its relations, a request
+// ID in a span's attributes): a hit in the address cache writes the table
+// index, as istr does; a miss writes the bytes as a new table entry without
+// hashing them into the map, so a string seen once costs what str costs.
+// The decoder reads both with istr.
+func (e *encoder) pstr(s string) {
+	if s == "" {
+		e.buf = append(e.buf, 0)
+		return
+	}
+	p := unsafe.StringData(s)
+	c := &e.cache[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%uintptr(len(e.cache))]
+	if c.p == p && c.n == len(s) && c.gen == e.gen {
+		e.uvarint((c.i + 1) << 1)
+		return
+	}
+	if e.n < 1<<16 {
+		*c = cached{p: p, n: len(s), gen: e.gen, i: e.n}
+		e.n++
+	}
 	e.uvarint(uint64(len(s))<<1 | 1)
 	e.buf = append(e.buf, s...)
 }
@@ -121,7 +149,7 @@ func (e *encoder) smap(m map[string]string) {
 	e.uvarint(uint64(len(m)))
 	for k, v := range m {
 		e.istr(k)
-		e.str(v)
+		e.pstr(v) // format 2; format 1 wrote str
 	}
 }
 
@@ -130,7 +158,7 @@ func (e *encoder) key(k tracing.Key) {
 	if k.Kind == tracing.KeyRequestID || k.Kind == tracing.KeyTraceID || k.Kind == tracing.KeyCorrelation {
 		e.istr(k.Value) // weak keys repeat across the lines of one invocation or trace
 	} else {
-		e.str(k.Value)
+		e.pstr(k.Value) // format 2: a strong key repeats in the observation's relations
 	}
 }
 
@@ -222,7 +250,7 @@ func (e *encoder) span(s *tracing.Span) {
 	e.istr(m.System)
 	e.istr(m.Operation)
 	e.istr(m.Destination)
-	e.str(m.MessageID)
+	e.pstr(m.MessageID) // format 2; usually the same string as a key
 	e.varint(int64(m.BatchCount))
 	e.istr(s.InvocationID)
 	e.bool(s.ColdStart)
@@ -286,7 +314,7 @@ func (e *encoder) invocation(v *tracing.Invocation) {
 func (e *encoder) message(m *tracing.Message) {
 	e.byte1(uint8(m.Broker))
 	e.istr(m.Queue)
-	e.str(m.ID)
+	e.pstr(m.ID) // format 2; usually the same string as a key
 	e.str(m.Body)
 	e.smap(m.Attributes)
 	e.smap(m.UserAttrs)
@@ -431,6 +459,14 @@ func (d *decoder) raw(n uint64) []byte {
 
 func (d *decoder) str() string { return string(d.raw(d.uvarint())) }
 
+// str2 reads a field format 2 writes with pstr and format 1 with str.
+func (d *decoder) str2() string {
+	if d.ver >= 2 {
+		return d.istr()
+	}
+	return d.str()
+}
+
 func (d *decoder) istr() string {
 	n := d.uvarint()
 	switch {
@@ -482,14 +518,18 @@ func (d *decoder) smap() map[string]string {
 	m := make(map[string]string, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		k := d.istr()
-		m[k] = d.str()
+		if d.ver >= 2 {
+			m[k] = d.istr()
+		} else {
+			m[k] = d.str()
+		}
 	}
 	return m
 }
 
 func (d *decoder) key() tracing.Key {
 	k := tracing.Key{Kind: tracing.KeyKind(d.byte1())}
-	if k.Kind == tracing.KeyRequestID || k.Kind == tracing.KeyTraceID || k.Kind == tracing.KeyCorrelation {
+	if d.ver >= 2 || k.Kind == tracing.KeyRequestID || k.Kind == tracing.KeyTraceID || k.Kind == tracing.KeyCorrelation {
 		k.Value = d.istr()
 	} else {
 		k.Value = d.str()
@@ -589,7 +629,7 @@ func (d *decoder) span() *tracing.Span {
 	s.Messaging.System = d.istr()
 	s.Messaging.Operation = d.istr()
 	s.Messaging.Destination = d.istr()
-	s.Messaging.MessageID = d.str()
+	s.Messaging.MessageID = d.str2()
 	s.Messaging.BatchCount = d.int()
 	s.InvocationID = d.istr()
 	s.ColdStart = d.bool()
@@ -658,7 +698,7 @@ func (d *decoder) message() *tracing.Message {
 	m := &tracing.Message{}
 	m.Broker = tracing.BrokerKind(d.byte1())
 	m.Queue = d.istr()
-	m.ID = d.str()
+	m.ID = d.str2()
 	m.Body = d.str()
 	m.Attributes = d.smap()
 	m.UserAttrs = d.smap()
