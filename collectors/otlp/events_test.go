@@ -54,6 +54,50 @@ func TestSpanEventsFromSDK(t *testing.T) {
 	}
 }
 
+// eventsRequest is a request of one span with an exception event and a
+// plain one, for the fuzz seed.
+func eventsRequest() []byte {
+	str := func(k, v string) *commonpb.KeyValue {
+		return anyAttr(k, &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: v}})
+	}
+	req := &coltracepb.ExportTraceServiceRequest{ResourceSpans: []*tracepb.ResourceSpans{{ScopeSpans: []*tracepb.ScopeSpans{{Spans: []*tracepb.Span{{
+		TraceId: bytes.Repeat([]byte{1}, 16), SpanId: bytes.Repeat([]byte{2}, 8), Name: "s", StartTimeUnixNano: 1, EndTimeUnixNano: 2,
+		Events: []*tracepb.Span_Event{
+			{TimeUnixNano: 1, Name: "exception", Attributes: []*commonpb.KeyValue{str("exception.type", "E"), str("exception.message", "m"), str("exception.stacktrace", "a\nb")}},
+			{TimeUnixNano: 2, Name: "retry", Attributes: []*commonpb.KeyValue{anyAttr("attempt", &commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: 2}})}},
+		},
+	}}}}}}}
+	b, _ := proto.Marshal(req)
+	return b
+}
+
+// FuzzWireSpanEvents: whatever protobuf accepts of a request with span
+// events, the wire decoder accepts without panic, every span converted or
+// rejected, and no span holds more events than the limit.
+func FuzzWireSpanEvents(f *testing.F) {
+	f.Add(eventsRequest())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 64<<10 {
+			return
+		}
+		d := newDecoder(Limits{})
+		d.reset(nil)
+		werr := d.traces(b)
+		var req coltracepb.ExportTraceServiceRequest
+		if proto.Unmarshal(b, &req) != nil {
+			return
+		}
+		if werr != nil {
+			t.Fatalf("protobuf accepts, wire decoder says %v", werr)
+		}
+		for _, o := range d.out {
+			if len(o.Span.Events) > tracing.MaxSpanEvents {
+				t.Fatalf("%d events kept", len(o.Span.Events))
+			}
+		}
+	})
+}
+
 // TestSpanEventLimits: events past the count limit, attributes past theirs
 // and a huge stack trace are cut and counted as truncated.
 func TestSpanEventLimits(t *testing.T) {
