@@ -152,6 +152,12 @@ func throughHub(b *testing.B, obs []tracing.Observation, rate int, flat bool, pa
 	ran := make(chan struct{})
 	go func() { hub.Run(ctx); close(ran) }()
 	<-src.done
+	// The last batches may still be in the hub's queue: wait for them
+	// (bounded), so both runs ingest the same.
+	want := uint64(len(obs) / (rate / 100) * (rate / 100))
+	for deadline := time.Now().Add(time.Minute); e.graph.Totals().Observations < want && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	cancel()
 	<-ran
 	var st recording.Stats
@@ -166,7 +172,7 @@ func throughHub(b *testing.B, obs []tracing.Observation, rate int, flat bool, pa
 	}
 	cpu := processCPU() - cpu0
 	cores := float64(cpu) / float64(time.Since(start))
-	if got := e.graph.Totals().Observations; got != uint64(len(obs)/(rate/100)*(rate/100)) {
+	if got := e.graph.Totals().Observations; got != want {
 		b.Fatalf("%d of %d observations reached the graph", got, len(obs))
 	}
 	if flat {
