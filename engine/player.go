@@ -39,15 +39,39 @@ type Player struct {
 
 	mu      sync.Mutex
 	paused  bool
-	speed   int        // index into Speeds
-	seekTo  *time.Time // a jump the loop has yet to make
-	frame   int        // next frame to read
-	recs    []recording.Record
-	pos     int // next record in recs
+	speed   int               // index into Speeds
+	seekTo  *time.Time        // a jump the loop has yet to make
+	frame   int               // next frame to read
+	cols    recording.Columns // the frame being played
+	pos     int               // next record in cols
 	played  uint64
 	notes   []string
 	wake    chan struct{}
 	realNow func() time.Time
+	ahead   *decoded // the next frame, being decoded on another goroutine
+}
+
+// decoded is a frame decoded ahead of ingest, so that decoding one frame
+// overlaps ingesting the one before (opening a large recording takes the
+// longer of the two, not their sum).
+type decoded struct {
+	i    int
+	c    chan decoded
+	cols recording.Columns
+	err  error
+}
+
+// decodeAhead starts decoding frame i, or returns nil past the last frame.
+func (p *Player) decodeAhead(i int) *decoded {
+	if i >= len(p.rec.Frames) {
+		return nil
+	}
+	d := &decoded{i: i, c: make(chan decoded, 1)}
+	go func() {
+		cols, err := p.rec.DecodeColumns(i)
+		d.c <- decoded{cols: cols, err: err}
+	}()
+	return d
 }
 
 // OpenRecording reads and indexes the recording at path, ready to play into
@@ -97,7 +121,7 @@ func (p *Player) LoadAll(ctx context.Context) error {
 func (p *Player) advance(ctx context.Context, until int64, all bool) bool {
 	for ctx.Err() == nil {
 		p.mu.Lock()
-		if p.pos >= len(p.recs) {
+		if p.pos >= len(p.cols.Obs) {
 			if p.frame >= len(p.rec.Frames) {
 				p.mu.Unlock()
 				return false
@@ -108,29 +132,36 @@ func (p *Player) advance(ctx context.Context, until int64, all bool) bool {
 			}
 			i := p.frame
 			p.frame++
+			ahead := p.ahead
+			p.ahead = p.decodeAhead(i + 1)
 			p.mu.Unlock()
-			recs, err := p.rec.Decode(i)
+			var cols recording.Columns
+			var err error
+			if ahead != nil && ahead.i == i {
+				d := <-ahead.c
+				cols, err = d.cols, d.err
+			} else {
+				cols, err = p.rec.DecodeColumns(i)
+			}
 			p.mu.Lock()
 			if err != nil {
 				p.notes = append(p.notes, err.Error())
 			}
-			p.recs, p.pos = recs, 0
+			p.cols, p.pos = cols, 0
 			p.mu.Unlock()
 			continue
 		}
-		at := p.recs[p.pos].At.UnixNano()
+		at := p.cols.At[p.pos]
 		if at > until && !all {
 			p.mu.Unlock()
 			return true
 		}
 		end := p.pos + 1
-		for end < len(p.recs) && p.recs[end].At.UnixNano() == at && end-p.pos < 4096 {
+		for end < len(p.cols.At) && p.cols.At[end] == at && end-p.pos < 4096 {
 			end++
 		}
-		b := make(tracing.Batch, 0, end-p.pos)
-		for _, r := range p.recs[p.pos:end] {
-			b = append(b, r.Obs)
-		}
+		// The frame's own records, not a copy: nothing else holds them.
+		b := tracing.Batch(p.cols.Obs[p.pos:end:end])
 		p.pos = end
 		p.played += uint64(len(b))
 		p.mu.Unlock()
@@ -196,7 +227,7 @@ func (p *Player) jump(ctx context.Context, to int64) {
 	to = min(max(to, p.rec.First.UnixNano()), p.rec.Last.UnixNano())
 	if to < p.clock.Load() {
 		p.mu.Lock()
-		p.frame, p.recs, p.pos, p.played = 0, nil, 0, 0
+		p.frame, p.cols, p.pos, p.played = 0, recording.Columns{}, 0, 0
 		p.mu.Unlock()
 		p.clock.Store(p.rec.First.UnixNano())
 		p.g.Store(graph.New(p.cfg))

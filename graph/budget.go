@@ -111,6 +111,9 @@ func ObservationBytes(o *tracing.Observation) int64 {
 		for _, l := range s.Links {
 			n += mapBytes(l.Attrs)
 		}
+		for _, e := range s.Events {
+			n += int64(len(e.Name)) + 32 + mapBytes(e.Attrs)
+		}
 	}
 	if l := o.Log; l != nil {
 		n += logSize + int64(len(l.Group)+len(l.Stream)+len(l.EventID)+len(l.Level)+len(l.RequestID)+len(l.Message)+len(l.Reason))

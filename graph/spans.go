@@ -10,12 +10,24 @@ import (
 // strings interned or in the arena. A trace is a list of its spans; traces
 // are dropped oldest first once more than Config.MaxEvents are held.
 
-const maxSpansPerTrace = 512
+// maxSpansPerTrace bounds one trace, so a runaway trace can't take the whole
+// store; the store as a whole is bounded by maxSpans (traces dropped oldest
+// first), in proportion to Config.MaxEvents and so to the memory budget.
+const maxSpansPerTrace = 100_000
+
+// spansPerEvent is how many spans the store holds per event of
+// Config.MaxEvents: spans are about a third of an event's size.
+const spansPerEvent = 4
+
+// bigTrace is the span count past which a trace gets a span ID index, so
+// that storing the 10,000th span doesn't walk the 9,999 before it.
+const bigTrace = 64
 
 // traceRec is one trace: its ID and the head of its span list.
 type traceRec struct {
 	id    tracing.TraceID
 	spans int32
+	tail  int32 // the last span, so appending doesn't walk the list
 	n     int32
 	next  int32 // the next younger trace (FIFO order of arrival)
 	hnext int32 // the next trace in the same index chain
@@ -50,6 +62,7 @@ type spanExtra struct {
 	statusMsg string
 	links     []tracing.Link
 	attrs     map[string]string
+	events    []tracing.SpanEvent
 	batch     int
 }
 
@@ -59,7 +72,8 @@ type spanStore struct {
 	index  map[uint32]int32 // traceHash → first trace of its chain
 	seed   maphash.Seed
 	extra  map[int32]*spanExtra
-	oldest int32 // FIFO of traces
+	big    map[int32]map[tracing.SpanID]int32 // per trace past bigTrace spans: span ID → span
+	oldest int32                              // FIFO of traces
 	newest int32
 	names  interner[string] // span names, services, messaging systems and operations
 	recent traceIndex       // the newest and the failed traces, for Graph.Traces (traces.go)
@@ -95,22 +109,52 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 	}
 	ss.recent.span(t, sp)
 	tr := ss.traces.at(t)
-	for i := tr.spans; i != 0; i = ss.spans.at(i).next {
-		if ss.spans.at(i).id == sp.SpanID {
+	if idx := ss.big[t]; idx != nil {
+		if i, ok := idx[sp.SpanID]; ok {
 			g.fillSpan(i, sp)
 			return true
+		}
+	} else {
+		for i := tr.spans; i != 0; i = ss.spans.at(i).next {
+			if ss.spans.at(i).id == sp.SpanID {
+				g.fillSpan(i, sp)
+				return true
+			}
 		}
 	}
 	if tr.n >= maxSpansPerTrace {
 		return false
+	}
+	// Room for the span: drop the oldest traces (never this one) while the
+	// store holds more spans than its share of the budget.
+	for ss.spans.live >= spansPerEvent*g.cfg.MaxEvents && ss.oldest != t && ss.oldest != 0 {
+		g.dropTrace()
 	}
 	i := ss.spans.alloc()
 	g.fillSpan(i, sp)
 	r := ss.spans.at(i)
 	r.trace = t
 	tr = ss.traces.at(t)
-	pushList(&tr.spans, i, func(i int32) *int32 { return &ss.spans.at(i).next })
+	if tr.spans == 0 {
+		tr.spans = i
+	} else {
+		ss.spans.at(tr.tail).next = i
+	}
+	tr.tail = i
 	tr.n++
+	switch idx := ss.big[t]; {
+	case idx != nil:
+		idx[sp.SpanID] = i
+	case tr.n > bigTrace:
+		idx = make(map[tracing.SpanID]int32, 2*bigTrace)
+		for j := tr.spans; j != 0; j = ss.spans.at(j).next {
+			idx[ss.spans.at(j).id] = j
+		}
+		if ss.big == nil {
+			ss.big = map[int32]map[tracing.SpanID]int32{}
+		}
+		ss.big[t] = idx
+	}
 	return false
 }
 
@@ -136,7 +180,7 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 	if r.name == 0 {
 		x.name = sp.Name
 	}
-	x.statusMsg, x.links, x.batch = sp.StatusMessage, sp.Links, sp.Messaging.BatchCount
+	x.statusMsg, x.links, x.batch, x.events = sp.StatusMessage, sp.Links, sp.Messaging.BatchCount, sp.Events
 	if len(sp.Attrs) > 0 {
 		x.attrs = make(map[string]string, min(len(sp.Attrs), 8))
 		if v := sp.Attrs["aws.function_arn"]; v != "" {
@@ -149,7 +193,7 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 			x.attrs[k] = v
 		}
 	}
-	if x.name != "" || x.statusMsg != "" || len(x.links) > 0 || len(x.attrs) > 0 || x.batch != 0 {
+	if x.name != "" || x.statusMsg != "" || len(x.links) > 0 || len(x.attrs) > 0 || len(x.events) > 0 || x.batch != 0 {
 		xp := new(spanExtra) // only spans with extras allocate
 		*xp = x
 		ss.extra[i] = xp
@@ -192,6 +236,7 @@ func (g *Graph) dropTrace() {
 		ss.spans.release(i)
 		i = next
 	}
+	delete(ss.big, t)
 	ss.traces.release(t)
 }
 
@@ -233,6 +278,7 @@ func (g *Graph) traceSpans(id tracing.TraceID, out []tracing.Span) []tracing.Spa
 			}
 			sp.StatusMessage, sp.Messaging.BatchCount = x.statusMsg, x.batch
 			sp.Links = append([]tracing.Link(nil), x.links...)
+			sp.Events = x.events // never changed once stored: a new copy of the span replaces the slice
 			if len(x.attrs) > 0 {
 				sp.Attrs = make(map[string]string, len(x.attrs))
 				for k, v := range x.attrs {

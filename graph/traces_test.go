@@ -214,3 +214,61 @@ func TestTracesConcurrentReaders(t *testing.T) {
 		t.Errorf("held %d, rows %d", p.Held, len(p.Rows))
 	}
 }
+
+// TestBigTrace holds a 10,000-span trace whole (the cap was 512), replaces a
+// span of it by ID, keeps span events, and still drops traces oldest first
+// once the store's share is used.
+func TestBigTrace(t *testing.T) {
+	t.Parallel()
+	g := New(Config{MaxEvents: 5_000}) // a store of 20,000 spans
+	t0 := time.Unix(1_700_000_000, 0)
+	tid := tracing.TraceID{9, 9, 9}
+	const n = 10_000
+	batch := make(tracing.Batch, 0, n)
+	for i := range n {
+		sp := &tracing.Span{TraceID: tid, SpanID: tracing.SpanID{byte(i >> 8), byte(i), 1}, Name: "op", Service: "svc", Start: t0.Add(time.Duration(i) * time.Millisecond), End: t0.Add(time.Duration(i+1) * time.Millisecond)}
+		if i > 0 {
+			sp.ParentID = tracing.SpanID{0, 0, 1}
+		}
+		batch = append(batch, tracing.Observation{Kind: tracing.ObsSpan, Source: "otlp", Time: sp.Start, Span: sp})
+	}
+	g.Ingest(batch)
+	// A later copy of span 5000 replaces it, with an exception.
+	again := *batch[5000].Span
+	again.Status = tracing.StatusError
+	again.AddEvent(tracing.SpanEvent{Time: t0, Name: "exception", Attrs: map[string]string{"exception.type": "Boom"}})
+	g.Ingest(tracing.Batch{{Kind: tracing.ObsSpan, Source: "otlp", Time: t0, Span: &again}})
+	tr, err := g.Trace(tid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Spans) != n || tr.Truncated {
+		t.Fatalf("held %d spans (truncated %v), want %d", len(tr.Spans), tr.Truncated, n)
+	}
+	var found bool
+	for _, sp := range tr.Spans {
+		if sp.SpanID == again.SpanID {
+			found = sp.Status == tracing.StatusError && len(sp.Events) == 1 && sp.Events[0].Attrs["exception.type"] == "Boom"
+		}
+	}
+	if !found {
+		t.Error("the replaced span lost its status or events")
+	}
+	// Three more traces of 5,000 spans: the store holds 20,000, so the big
+	// trace (the oldest) goes, and the newest stay whole.
+	for k := range 3 {
+		id := tracing.TraceID{1, byte(k)}
+		b := make(tracing.Batch, 0, 5000)
+		for i := range 5000 {
+			sp := &tracing.Span{TraceID: id, SpanID: tracing.SpanID{byte(i >> 8), byte(i), 2}, Name: "op", Start: t0, End: t0.Add(time.Millisecond)}
+			b = append(b, tracing.Observation{Kind: tracing.ObsSpan, Source: "otlp", Time: t0, Span: sp})
+		}
+		g.Ingest(b)
+	}
+	if _, err := g.Trace(tid); !errors.Is(err, ErrTraceNotFound) {
+		t.Errorf("the oldest trace is still held past the store's share: %v", err)
+	}
+	if tr, err := g.Trace(tracing.TraceID{1, 2}); err != nil || len(tr.Spans) != 5000 {
+		t.Errorf("newest trace: %v, %d spans", err, len(tr.Spans))
+	}
+}

@@ -1,7 +1,9 @@
 package tracing
 
 import (
+	"sort"
 	"time"
+	"unicode/utf8"
 )
 
 // KeyKind says what an identifier names. The graph merges events by keys; the
@@ -289,6 +291,88 @@ type Span struct {
 	ColdStart    bool
 	// Attrs keeps a few further attributes for display (http.method, aws.operation, …).
 	Attrs map[string]string
+	// Events are the span's timed events (OTel span events, X-Ray recorded
+	// exceptions), bounded by [Span.AddEvent].
+	Events []SpanEvent
+}
+
+// SpanEvent is a timed event on a span: an OTel span event, above all an
+// exception (name "exception", attributes exception.type, exception.message
+// and exception.stacktrace), or an exception an X-Ray segment recorded.
+type SpanEvent struct {
+	Time  time.Time // zero when the source gave none
+	Name  string
+	Attrs map[string]string
+}
+
+// Limits on a span's events, as the OTel SDK bounds span events: what is
+// cut is counted by the collector as truncated, like its other span limits.
+const (
+	MaxSpanEvents      = 32       // events kept per span
+	MaxSpanEventAttrs  = 16       // attributes kept per event
+	MaxSpanEventValue  = 4 << 10  // bytes kept of one name or value (a stack trace is cut here)
+	MaxSpanEventsBytes = 16 << 10 // bytes of names and values kept over all of a span's events
+)
+
+// AddEvent appends ev to the span's events within the limits above: an
+// event past MaxSpanEvents is dropped, attributes past MaxSpanEventAttrs
+// are dropped and values are cut on a rune boundary to fit the per-value
+// and per-span byte limits. It returns how many things it cut or dropped
+// (0 when ev was kept whole), for the collector's truncated count. ev.Attrs
+// is not kept: the span gets its own map.
+func (s *Span) AddEvent(ev SpanEvent) (cut int) {
+	if len(s.Events) >= MaxSpanEvents {
+		return 1
+	}
+	used := 0
+	for _, e := range s.Events {
+		used += len(e.Name)
+		for k, v := range e.Attrs {
+			used += len(k) + len(v)
+		}
+	}
+	left := MaxSpanEventsBytes - used
+	if left <= 0 {
+		return 1
+	}
+	take := func(v string) string {
+		n := min(len(v), MaxSpanEventValue, max(left, 0))
+		if n < len(v) {
+			cut++
+			for n > 0 && !utf8.RuneStart(v[n]) {
+				n--
+			}
+			v = v[:n]
+		}
+		left -= len(v)
+		return v
+	}
+	out := SpanEvent{Time: ev.Time, Name: take(ev.Name)}
+	if len(ev.Attrs) > 0 {
+		keys := make([]string, 0, len(ev.Attrs))
+		for k := range ev.Attrs {
+			keys = append(keys, k)
+		}
+		// Short values first, so a long stack trace is what gets cut, not
+		// exception.type; then by name, for a stable cut.
+		sort.Slice(keys, func(i, j int) bool {
+			a, b := ev.Attrs[keys[i]], ev.Attrs[keys[j]]
+			if len(a) != len(b) {
+				return len(a) < len(b)
+			}
+			return keys[i] < keys[j]
+		})
+		out.Attrs = make(map[string]string, min(len(keys), MaxSpanEventAttrs))
+		for i, k := range keys {
+			if i >= MaxSpanEventAttrs || left <= 0 {
+				cut += len(keys) - i
+				break
+			}
+			out.Attrs[take(k)] = take(ev.Attrs[k])
+		}
+	}
+	s.Events = append(s.Events, out)
+	return cut
 }
 
 // Duration is End-Start, or zero while the span is in progress.

@@ -115,6 +115,7 @@ type spanIn struct {
 	statusMsg                 string
 	a                         attrs
 	links                     []linkIn
+	events                    []tracing.SpanEvent // span events (field 11), exceptions above all
 }
 
 type linkIn struct {
@@ -138,8 +139,9 @@ type decoder struct {
 	grow     func(n int64) bool
 	outBytes int64
 
-	span  spanIn
-	links []linkIn
+	span   spanIn
+	links  []linkIn
+	events []tracing.SpanEvent // reused: AddEvent copies what it keeps
 
 	// Keys and relations of the request's observations are cut from shared
 	// chunks: the graph only reads them while it ingests the batch. A new
@@ -464,7 +466,7 @@ func (d *decoder) reject(spanID []byte, err error) {
 
 // readSpan reads a Span into d.span.
 func (d *decoder) readSpan(b []byte) error {
-	d.span = spanIn{links: d.links[:0]}
+	d.span = spanIn{links: d.links[:0], events: d.events[:0]}
 	s := &d.span
 	nAttrs, nLinks := 0, 0
 	for len(b) > 0 {
@@ -506,6 +508,16 @@ func (d *decoder) readSpan(b []byte) error {
 				return err
 			}
 			s.links = append(s.links, l)
+		case typ == protowire.BytesType && num == 11:
+			if len(s.events) >= tracing.MaxSpanEvents {
+				d.truncated++
+				continue
+			}
+			ev, err := d.readEvent(val)
+			if err != nil {
+				return err
+			}
+			s.events = append(s.events, ev)
 		case typ == protowire.BytesType && num == 15:
 			for st := val; len(st) > 0; {
 				num, typ, val, v, rest, err := next(st)
@@ -522,8 +534,101 @@ func (d *decoder) readSpan(b []byte) error {
 			}
 		}
 	}
-	d.links = s.links
+	d.links, d.events = s.links, s.events
 	return nil
+}
+
+// readEvent reads a Span.Event: its time, name and every attribute (as
+// text), up to the span-event limits of [tracing.Span.AddEvent]; a value
+// longer than one event value may be is cut here and counted.
+func (d *decoder) readEvent(b []byte) (tracing.SpanEvent, error) {
+	var ev tracing.SpanEvent
+	n := 0
+	for len(b) > 0 {
+		num, typ, val, v, rest, err := next(b)
+		if err != nil {
+			return ev, err
+		}
+		b = rest
+		switch {
+		case num == 1 && typ == protowire.Fixed64Type && v > 0:
+			ev.Time = time.Unix(0, int64(v)).UTC()
+		case num == 2 && typ == protowire.BytesType:
+			ev.Name = d.name(val)
+		case num == 3 && typ == protowire.BytesType:
+			if n++; n > tracing.MaxSpanEventAttrs {
+				d.truncated++
+				continue
+			}
+			k, v, ok, err := d.anyAttr(val)
+			if err != nil {
+				return ev, err
+			}
+			if ok {
+				if ev.Attrs == nil {
+					ev.Attrs = make(map[string]string, 4)
+				}
+				ev.Attrs[k] = v
+			}
+		}
+	}
+	return ev, nil
+}
+
+// anyAttr reads one KeyValue whatever its key, its value as text (string,
+// bool, int, double; other kinds are skipped), cut to one event value.
+func (d *decoder) anyAttr(b []byte) (key, value string, ok bool, err error) {
+	var k, val []byte
+	for len(b) > 0 {
+		num, typ, x, _, rest, err := next(b)
+		if err != nil {
+			return "", "", false, err
+		}
+		b = rest
+		if typ == protowire.BytesType {
+			switch num {
+			case 1:
+				k = x
+			case 2:
+				val = x
+			}
+		}
+	}
+	if len(k) == 0 || val == nil {
+		return "", "", false, nil
+	}
+	cut := func(x []byte) string {
+		if len(x) > tracing.MaxSpanEventValue {
+			d.truncated++
+			n := tracing.MaxSpanEventValue
+			for n > 0 && !utf8.RuneStart(x[n]) {
+				n--
+			}
+			x = x[:n]
+		}
+		return string(x)
+	}
+	for len(val) > 0 {
+		num, typ, x, v, rest, err := next(val)
+		if err != nil {
+			return "", "", false, err
+		}
+		val = rest
+		switch {
+		case num == 1 && typ == protowire.BytesType:
+			value, ok = cut(x), true
+		case num == 2 && typ == protowire.VarintType:
+			value, ok = strconv.FormatBool(v != 0), true
+		case num == 3 && typ == protowire.VarintType:
+			value, ok = strconv.FormatInt(int64(v), 10), true
+		case num == 4 && typ == protowire.Fixed64Type:
+			value, ok = strconv.FormatFloat(math.Float64frombits(v), 'g', -1, 64), true
+		}
+	}
+	if !ok {
+		return "", "", false, nil
+	}
+	return d.name(k), value, true, nil
 }
 
 func (d *decoder) readLink(b []byte) (linkIn, error) {
@@ -738,6 +843,9 @@ func (d *decoder) convertSpan(in *spanIn, service, fn string) (tracing.Observati
 	}
 	s.InvocationID = a.first(aFaaSInvocation, aFaaSExecution, aAWSRequestID, aLambdaRequestID)
 	s.ColdStart = a.v[aColdStart] == "true"
+	for _, ev := range in.events {
+		d.truncated += s.AddEvent(ev)
+	}
 	for _, i := range displayAttrs {
 		if v := a.v[i]; v != "" && len(v) <= 512 {
 			if s.Attrs == nil {

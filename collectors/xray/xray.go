@@ -254,6 +254,7 @@ func parse(doc []byte, traceID, parentID, fn string, depth int, out *[]tracing.O
 			if json.Unmarshal(seg.Cause, &c) == nil && len(c.Exceptions) > 0 {
 				sp.StatusMessage = strings.TrimSpace(c.Exceptions[0].Type + " " + c.Exceptions[0].Message)
 			}
+			causeEvents(sp, seg.Cause, sp.End) // exceptions.go
 		}
 	default:
 		sp.Status = tracing.StatusOK

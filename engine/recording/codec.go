@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -37,6 +38,7 @@ type encoder struct {
 	// frame are told apart by gen.
 	cache [1024]cached
 	gen   uint32
+	n     uint64 // strings entered in the frame's table (the decoder's table length)
 }
 
 type cached struct {
@@ -52,6 +54,7 @@ func newEncoder() *encoder { return &encoder{table: map[string]uint64{}} }
 func (e *encoder) reset(base int64) {
 	e.buf = e.buf[:0]
 	clear(e.table)
+	e.n = 0
 	e.base = base
 	e.gen++
 }
@@ -92,14 +95,40 @@ func (e *encoder) istr(s string) {
 		e.uvarint((i + 1) << 1)
 		return
 	}
-	if len(e.table) < 1<<16 {
-		*c = cached{p: p, n: len(s), gen: e.gen, i: uint64(len(e.table))}
-		e.table[s] = uint64(len(e.table))
+	if e.n < 1<<16 {
+		*c = cached{p: p, n: len(s), gen: e.gen, i: e.n}
+		e.table[s] = e.n
+		e.n++
 		e.uvarint(uint64(len(s))<<1 | 1)
 		e.buf = append(e.buf, s...)
 		return
 	}
 	// A full table: write the bytes, entered nowhere (the decoder mirrors this).
+	e.uvarint(uint64(len(s))<<1 | 1)
+	e.buf = append(e.buf, s...)
+}
+
+// pstr writes a string that repeats, if at all, as the very same string (a
+// message ID in an observation's keys and again in its relations, a request
+// ID in a span's attributes): a hit in the address cache writes the table
+// index, as istr does; a miss writes the bytes as a new table entry without
+// hashing them into the map, so a string seen once costs what str costs.
+// The decoder reads both with istr.
+func (e *encoder) pstr(s string) {
+	if s == "" {
+		e.buf = append(e.buf, 0)
+		return
+	}
+	p := unsafe.StringData(s)
+	c := &e.cache[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%uintptr(len(e.cache))]
+	if c.p == p && c.n == len(s) && c.gen == e.gen {
+		e.uvarint((c.i + 1) << 1)
+		return
+	}
+	if e.n < 1<<16 {
+		*c = cached{p: p, n: len(s), gen: e.gen, i: e.n}
+		e.n++
+	}
 	e.uvarint(uint64(len(s))<<1 | 1)
 	e.buf = append(e.buf, s...)
 }
@@ -120,7 +149,7 @@ func (e *encoder) smap(m map[string]string) {
 	e.uvarint(uint64(len(m)))
 	for k, v := range m {
 		e.istr(k)
-		e.str(v)
+		e.pstr(v) // format 2; format 1 wrote str
 	}
 }
 
@@ -129,14 +158,26 @@ func (e *encoder) key(k tracing.Key) {
 	if k.Kind == tracing.KeyRequestID || k.Kind == tracing.KeyTraceID || k.Kind == tracing.KeyCorrelation {
 		e.istr(k.Value) // weak keys repeat across the lines of one invocation or trace
 	} else {
-		e.str(k.Value)
+		e.pstr(k.Value) // format 2: a strong key repeats in the observation's relations
 	}
 }
 
+// comp writes a component: its kind, with compAt set when an account or
+// region follows the name (format 2), and its name.
 func (e *encoder) comp(c tracing.Component) {
-	e.byte1(uint8(c.Kind))
+	if c.Account == "" && c.Region == "" {
+		e.byte1(uint8(c.Kind))
+		e.istr(c.Name)
+		return
+	}
+	e.byte1(uint8(c.Kind) | compAt)
 	e.istr(c.Name)
+	e.istr(c.Account)
+	e.istr(c.Region)
 }
+
+// compAt marks a component written with its account and region.
+const compAt = 0x80
 
 // observation appends one record: at (when it was ingested) and o.
 func (e *encoder) observation(at time.Time, o *tracing.Observation) {
@@ -209,18 +250,25 @@ func (e *encoder) span(s *tracing.Span) {
 	e.istr(m.System)
 	e.istr(m.Operation)
 	e.istr(m.Destination)
-	e.str(m.MessageID)
+	e.pstr(m.MessageID) // format 2; usually the same string as a key
 	e.varint(int64(m.BatchCount))
 	e.istr(s.InvocationID)
 	e.bool(s.ColdStart)
 	e.smap(s.Attrs)
+	// Format 2: the span's events.
+	e.uvarint(uint64(len(s.Events)))
+	for _, ev := range s.Events {
+		e.time(ev.Time)
+		e.istr(ev.Name)
+		e.smap(ev.Attrs)
+	}
 }
 
 func (e *encoder) log(l *tracing.LogRecord) {
 	e.time(l.Time)
 	e.istr(l.Group)
 	e.istr(l.Stream)
-	e.str(l.EventID)
+	e.eventID(l)
 	e.byte1(uint8(l.Kind))
 	e.istr(l.Level)
 	e.istr(l.RequestID)
@@ -228,6 +276,23 @@ func (e *encoder) log(l *tracing.LogRecord) {
 	e.str(l.Message)
 	e.istr(l.EventType)
 	e.istr(l.Reason)
+}
+
+// eventID writes a log line's event ID (format 2). CloudWatch's live tail and
+// Logs Insights give none, so the collector makes one of the stream, the
+// time and the message; that one is written as the part between the stream
+// and the message (byte 1), which nearly halves a live-tailed line. Any
+// other ID is written whole (byte 0).
+func (e *encoder) eventID(l *tracing.LogRecord) {
+	id := l.EventID
+	if l.Stream != "" && l.Message != "" && len(id) >= len(l.Stream)+len(l.Message) &&
+		strings.HasPrefix(id, l.Stream) && strings.HasSuffix(id, l.Message) {
+		e.byte1(1)
+		e.str(id[len(l.Stream) : len(id)-len(l.Message)])
+		return
+	}
+	e.byte1(0)
+	e.str(id)
 }
 
 func (e *encoder) invocation(v *tracing.Invocation) {
@@ -249,7 +314,7 @@ func (e *encoder) invocation(v *tracing.Invocation) {
 func (e *encoder) message(m *tracing.Message) {
 	e.byte1(uint8(m.Broker))
 	e.istr(m.Queue)
-	e.str(m.ID)
+	e.pstr(m.ID) // format 2; usually the same string as a key
 	e.str(m.Body)
 	e.smap(m.Attributes)
 	e.smap(m.UserAttrs)
@@ -331,6 +396,7 @@ type decoder struct {
 	err   error
 	table []string
 	base  int64
+	ver   uint8 // the frame's record encoding: 0 is format 1, 2 is format 2
 }
 
 func (d *decoder) fail() {
@@ -393,6 +459,14 @@ func (d *decoder) raw(n uint64) []byte {
 
 func (d *decoder) str() string { return string(d.raw(d.uvarint())) }
 
+// str2 reads a field format 2 writes with pstr and format 1 with str.
+func (d *decoder) str2() string {
+	if d.ver >= 2 {
+		return d.istr()
+	}
+	return d.str()
+}
+
 func (d *decoder) istr() string {
 	n := d.uvarint()
 	switch {
@@ -444,14 +518,18 @@ func (d *decoder) smap() map[string]string {
 	m := make(map[string]string, n)
 	for i := 0; i < n && d.err == nil; i++ {
 		k := d.istr()
-		m[k] = d.str()
+		if d.ver >= 2 {
+			m[k] = d.istr()
+		} else {
+			m[k] = d.str()
+		}
 	}
 	return m
 }
 
 func (d *decoder) key() tracing.Key {
 	k := tracing.Key{Kind: tracing.KeyKind(d.byte1())}
-	if k.Kind == tracing.KeyRequestID || k.Kind == tracing.KeyTraceID || k.Kind == tracing.KeyCorrelation {
+	if d.ver >= 2 || k.Kind == tracing.KeyRequestID || k.Kind == tracing.KeyTraceID || k.Kind == tracing.KeyCorrelation {
 		k.Value = d.istr()
 	} else {
 		k.Value = d.str()
@@ -460,13 +538,26 @@ func (d *decoder) key() tracing.Key {
 }
 
 func (d *decoder) comp() tracing.Component {
-	return tracing.Component{Kind: tracing.ComponentKind(d.byte1()), Name: d.istr()}
+	k := d.byte1()
+	if d.ver < 2 || k&compAt == 0 {
+		return tracing.Component{Kind: tracing.ComponentKind(k), Name: d.istr()}
+	}
+	c := tracing.Component{Kind: tracing.ComponentKind(k &^ compAt), Name: d.istr()}
+	c.Account = d.istr()
+	c.Region = d.istr()
+	return c
 }
 
 func (d *decoder) fixed(dst []byte) { copy(dst, d.raw(uint64(len(dst)))) }
 
 // observation reads one record.
 func (d *decoder) observation() (at time.Time, o tracing.Observation) {
+	at = d.observationInto(&o)
+	return at, o
+}
+
+// observationInto reads one record into o (zero on entry).
+func (d *decoder) observationInto(o *tracing.Observation) (at time.Time) {
 	at = d.time()
 	o.Kind = tracing.ObsKind(d.byte1())
 	o.Source = d.istr()
@@ -509,7 +600,7 @@ func (d *decoder) observation() (at time.Time, o tracing.Observation) {
 	if set&64 != 0 {
 		o.Routes = d.routes()
 	}
-	return at, o
+	return at
 }
 
 func (d *decoder) span() *tracing.Span {
@@ -538,11 +629,21 @@ func (d *decoder) span() *tracing.Span {
 	s.Messaging.System = d.istr()
 	s.Messaging.Operation = d.istr()
 	s.Messaging.Destination = d.istr()
-	s.Messaging.MessageID = d.str()
+	s.Messaging.MessageID = d.str2()
 	s.Messaging.BatchCount = d.int()
 	s.InvocationID = d.istr()
 	s.ColdStart = d.bool()
 	s.Attrs = d.smap()
+	if d.ver >= 2 {
+		if n := d.count(); n > 0 {
+			s.Events = make([]tracing.SpanEvent, 0, n)
+			for i := 0; i < n && d.err == nil; i++ {
+				ev := tracing.SpanEvent{Time: d.time(), Name: d.istr()}
+				ev.Attrs = d.smap()
+				s.Events = append(s.Events, ev)
+			}
+		}
+	}
 	return s
 }
 
@@ -551,7 +652,17 @@ func (d *decoder) log() *tracing.LogRecord {
 	l.Time = d.time()
 	l.Group = d.istr()
 	l.Stream = d.istr()
-	l.EventID = d.str()
+	derived := false
+	if d.ver >= 2 {
+		switch d.byte1() {
+		case 0:
+		case 1:
+			derived = true
+		default:
+			d.fail()
+		}
+	}
+	l.EventID = d.str() // when derived, the part between the stream and the message
 	l.Kind = tracing.LogKind(d.byte1())
 	l.Level = d.istr()
 	l.RequestID = d.istr()
@@ -559,6 +670,9 @@ func (d *decoder) log() *tracing.LogRecord {
 	l.Message = d.str()
 	l.EventType = d.istr()
 	l.Reason = d.istr()
+	if derived {
+		l.EventID = l.Stream + l.EventID + l.Message
+	}
 	return l
 }
 
@@ -584,7 +698,7 @@ func (d *decoder) message() *tracing.Message {
 	m := &tracing.Message{}
 	m.Broker = tracing.BrokerKind(d.byte1())
 	m.Queue = d.istr()
-	m.ID = d.str()
+	m.ID = d.str2()
 	m.Body = d.str()
 	m.Attributes = d.smap()
 	m.UserAttrs = d.smap()

@@ -20,6 +20,7 @@ type Frame struct {
 	Count       int
 	First, Last time.Time // ingest times of its first and last record
 	codec       uint8
+	ver         uint8
 	first       int64
 	payload     []byte
 }
@@ -98,7 +99,7 @@ func Parse(data []byte) (*Recording, error) {
 			if len(r.Headers) == 0 {
 				return r, fmt.Errorf("recording: no header before offset %d: not a flowtop recording", off)
 			}
-			f := Frame{Offset: int64(off), Count: int(h.count), First: time.Unix(0, h.first), Last: time.Unix(0, h.last), codec: h.codec, first: h.first, payload: payload}
+			f := Frame{Offset: int64(off), Count: int(h.count), First: time.Unix(0, h.first), Last: time.Unix(0, h.last), codec: h.codec, ver: h.ver, first: h.first, payload: payload}
 			if r.Count == 0 || f.First.Before(r.First) {
 				r.First = f.First
 			}
@@ -127,6 +128,53 @@ type Record struct {
 // Decode returns frame i's records. A frame that decompresses but does not
 // decode keeps the records before the damage and returns an error naming it.
 func (r *Recording) Decode(i int) ([]Record, error) {
+	raw, err := r.raw(i)
+	if err != nil {
+		return nil, err
+	}
+	f := r.Frames[i]
+	return decodeRecords(raw, f.first, f.Count, f.Offset, f.ver)
+}
+
+// Columns are a frame's records as two columns: At[j] (Unix ns) is when
+// Obs[j] reached the graph. A player hands runs of Obs to the graph as
+// batches without copying them.
+type Columns struct {
+	At  []int64
+	Obs []tracing.Observation
+}
+
+// DecodeColumns is [Recording.Decode] into columns.
+func (r *Recording) DecodeColumns(i int) (Columns, error) {
+	raw, err := r.raw(i)
+	if err != nil {
+		return Columns{}, err
+	}
+	f := r.Frames[i]
+	d := &decoder{buf: raw, base: f.first, ver: f.ver}
+	n := min(f.Count, len(raw))
+	c := Columns{At: make([]int64, 0, n), Obs: make([]tracing.Observation, 0, n)}
+	for len(d.buf) > 0 && len(c.Obs) < f.Count {
+		m := d.uvarint()
+		if d.err != nil || m > uint64(len(d.buf)) {
+			return c, fmt.Errorf("recording: frame at offset %d: record %d is damaged", f.Offset, len(c.Obs))
+		}
+		rest := d.buf[m:]
+		d.buf = d.buf[:m]
+		c.Obs = append(c.Obs, tracing.Observation{})
+		at := d.observationInto(&c.Obs[len(c.Obs)-1])
+		if d.err != nil {
+			c.Obs = c.Obs[:len(c.Obs)-1]
+			return c, fmt.Errorf("recording: frame at offset %d: record %d is damaged", f.Offset, len(c.Obs))
+		}
+		c.At = append(c.At, at.UnixNano())
+		d.buf = rest
+	}
+	return c, nil
+}
+
+// raw is frame i's payload, decompressed.
+func (r *Recording) raw(i int) ([]byte, error) {
 	if i < 0 || i >= len(r.Frames) {
 		return nil, fmt.Errorf("recording: no frame %d", i)
 	}
@@ -155,13 +203,13 @@ func (r *Recording) Decode(i int) ([]Record, error) {
 	default:
 		return nil, fmt.Errorf("recording: frame at offset %d: unknown codec %d", f.Offset, f.codec)
 	}
-	return decodeRecords(raw, f.first, f.Count, f.Offset)
+	return raw, nil
 }
 
 // decodeRecords decodes a frame's records: count at most, each a uvarint
 // length and the record (fields a newer writer appended are skipped).
-func decodeRecords(raw []byte, base int64, count int, offset int64) ([]Record, error) {
-	d := &decoder{buf: raw, base: base}
+func decodeRecords(raw []byte, base int64, count int, offset int64, ver uint8) ([]Record, error) {
+	d := &decoder{buf: raw, base: base, ver: ver}
 	out := make([]Record, 0, min(count, len(raw)))
 	for len(d.buf) > 0 && len(out) < count {
 		n := d.uvarint()

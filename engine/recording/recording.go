@@ -11,7 +11,8 @@
 //	0      4    magic 0xF7 'f' 't' 'r'
 //	4      1    kind: 1 header (JSON), 2 observations
 //	5      1    codec: 0 none, 1 zstd, 2 s2
-//	6      2    reserved, zero
+//	6      1    record encoding: 0 format 1, 2 format 2
+//	7      1    reserved, zero
 //	8      4    payload length (little endian)
 //	12     4    records in the payload
 //	16     8    first record's ingest time, Unix ns (the time base of the payload)
@@ -35,6 +36,13 @@
 // fastest level took about twice S2's CPU for files about 30% smaller, and
 // compress/gzip at BestSpeed is slower than zstd. zstd stays readable and
 // selectable (Options.Codec).
+//
+// Format 2 (this version) adds span events and components' account and
+// region, and writes a live-tailed log line's made-up event ID as the part
+// between its stream and its message. Its frames say so in byte 6, so a
+// recording that holds format 1 sessions (before an append) still reads:
+// this package reads both; flowtop before format 2 refuses format 2 files by
+// their header.
 package recording
 
 import (
@@ -45,7 +53,10 @@ import (
 
 // FormatVersion is the version of the format this package writes. Readers
 // refuse recordings whose header names a newer one.
-const FormatVersion = 1
+const FormatVersion = 2
+
+// recordVersion is the record encoding this package writes (frame byte 6).
+const recordVersion = 2
 
 const (
 	headerSize    = 36
@@ -81,6 +92,7 @@ type Header struct {
 // frameHeader is the fixed part of a frame.
 type frameHeader struct {
 	kind, codec uint8
+	ver         uint8 // record encoding (byte 6): 0 for format 1, 2 for format 2
 	length      uint32
 	count       uint32
 	first, last int64
@@ -90,7 +102,7 @@ type frameHeader struct {
 func putFrame(dst []byte, h frameHeader, payload []byte) []byte {
 	var hb [headerSize]byte
 	copy(hb[:4], magic[:])
-	hb[4], hb[5] = h.kind, h.codec
+	hb[4], hb[5], hb[6] = h.kind, h.codec, h.ver
 	binary.LittleEndian.PutUint32(hb[8:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(hb[12:], h.count)
 	binary.LittleEndian.PutUint64(hb[16:], uint64(h.first))
@@ -107,7 +119,7 @@ func parseFrame(b []byte) (h frameHeader, payload []byte, ok bool) {
 	if len(b) < headerSize || [4]byte(b[:4]) != magic {
 		return h, nil, false
 	}
-	h.kind, h.codec = b[4], b[5]
+	h.kind, h.codec, h.ver = b[4], b[5], b[6]
 	h.length = binary.LittleEndian.Uint32(b[8:])
 	h.count = binary.LittleEndian.Uint32(b[12:])
 	h.first = int64(binary.LittleEndian.Uint64(b[16:]))

@@ -45,11 +45,22 @@ func sample(i int) tracing.Observation {
 			Messaging:    tracing.Messaging{System: "aws_sqs", Operation: "process", Destination: "billing", MessageID: msg, BatchCount: 3},
 			InvocationID: req, ColdStart: true, Attrs: map[string]string{"http.method": "POST", "aws.operation": "SendMessage"},
 		}
+		if i%3 == 0 {
+			o.Span.Events = []tracing.SpanEvent{
+				{Time: at.Add(time.Millisecond), Name: "exception", Attrs: map[string]string{"exception.type": "ValueError", "exception.message": "bad \x1b[2J", "exception.stacktrace": "Traceback\n  line 1"}},
+				{Name: "retry"},
+			}
+			o.Component.Account, o.Component.Region = "111122223333", "eu-west-1"
+		}
 	case 1, 2:
 		o.Kind = tracing.ObsLog
 		o.Log = &tracing.LogRecord{
 			Time: at, Group: "/aws/lambda/charge-card", Stream: "2026/12/03/[$LATEST]abc", EventID: fmt.Sprint(i), Kind: tracing.LogApp,
 			Level: "INFO", RequestID: req, TraceID: tid, Message: `{"level":"INFO","msg":"charging","messageId":"` + msg + `"}`, EventType: "OrderPlaced", Reason: "",
+		}
+		if i%7 == 2 && i%2 == 0 {
+			// A live-tailed line: the collector's made-up ID (stream/ms/message).
+			o.Log.EventID = fmt.Sprintf("%s/%d/%s", o.Log.Stream, at.UnixMilli(), o.Log.Message)
 		}
 	case 3:
 		o.Kind = tracing.ObsInvocation
@@ -106,8 +117,9 @@ func TestFieldsKnown(t *testing.T) {
 		{tracing.Observation{}, 13},
 		{tracing.Key{}, 2},
 		{tracing.Relation{}, 4},
-		{tracing.Component{}, 2},
-		{tracing.Span{}, 16},
+		{tracing.Component{}, 4},
+		{tracing.Span{}, 17},
+		{tracing.SpanEvent{}, 3},
 		{tracing.Link{}, 3},
 		{tracing.Messaging{}, 5},
 		{tracing.LogRecord{}, 11},
@@ -215,6 +227,49 @@ func decodeAll(t testing.TB, r *Recording) []tracing.Observation {
 		t.Fatalf("notes: %v", notes)
 	}
 	return out
+}
+
+// TestReadsFormat1 reads a recording written by the format 1 writer (made by
+// memRecording before format 2): format 2 readers must keep reading them.
+func TestReadsFormat1(t *testing.T) {
+	t.Parallel()
+	r, err := Open("testdata/v1.ftr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Headers[0].Format != 1 || r.Count != 30 || len(r.Notes) != 0 {
+		t.Fatalf("headers %+v count %d notes %v", r.Headers, r.Count, r.Notes)
+	}
+	got := decodeAll(t, r)
+	for i, o := range got {
+		want := sample(i)
+		// What format 1 did not hold, and the event ID format 1's sample had.
+		if want.Span != nil {
+			want.Span.Events = nil
+		}
+		want.Component.Account, want.Component.Region = "", ""
+		if want.Log != nil && want.Kind == tracing.ObsLog {
+			want.Log.EventID = fmt.Sprint(i)
+		}
+		if d := cmp.Diff(want, o); d != "" {
+			t.Fatalf("record %d differs (-want +read):\n%s", i, d)
+		}
+	}
+}
+
+// TestDerivedEventID round-trips event IDs that look made up but are not.
+func TestDerivedEventID(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"s/1/m", "s/m", "sm", "s", "m", "", "x/s/1/m", "s/1/mx", "ss"} {
+		l := &tracing.LogRecord{Stream: "s", Message: "m", EventID: id}
+		e := newEncoder()
+		e.reset(0)
+		e.log(l)
+		d := &decoder{buf: e.buf, ver: recordVersion}
+		if got := d.log(); got.EventID != id || d.err != nil {
+			t.Errorf("%q read back as %q (%v)", id, got.EventID, d.err)
+		}
+	}
 }
 
 func TestRoundTripThroughHub(t *testing.T) {
@@ -390,7 +445,7 @@ func TestFullDisk(t *testing.T) {
 // memRecording builds a recording of n sample observations in memory,
 // frames of per records, the way Writer does (no file, no goroutines).
 func memRecording(n, per int) []byte {
-	data := putFrame(nil, frameHeader{kind: kindHeader}, []byte(`{"format":1,"flowtop":"fuzz"}`))
+	data := putFrame(nil, frameHeader{kind: kindHeader}, []byte(`{"format":2,"flowtop":"fuzz"}`))
 	e := newEncoder()
 	for i := 0; i < n; i += per {
 		e.reset(t0.UnixNano())
@@ -403,7 +458,7 @@ func memRecording(n, per int) []byte {
 			e.buf = binary.AppendUvarint(e.buf[:start], uint64(len(body)))
 			e.buf = append(e.buf, body...)
 		}
-		data = putFrame(data, frameHeader{kind: kindObs, codec: codecS2, count: uint32(k), first: t0.UnixNano(), last: t0.UnixNano()}, s2.Encode(nil, e.buf))
+		data = putFrame(data, frameHeader{kind: kindObs, codec: codecS2, ver: recordVersion, count: uint32(k), first: t0.UnixNano(), last: t0.UnixNano()}, s2.Encode(nil, e.buf))
 	}
 	return data
 }
@@ -452,6 +507,41 @@ func FuzzRecords(f *testing.F) {
 		if len(b) > 1<<16 {
 			return
 		}
-		_, _ = decodeRecords(b, 0, 1000, 0)
+		_, _ = decodeRecords(b, 0, 1000, 0, recordVersion)
 	})
+}
+
+// TestDecodeColumns: the columns hold what Decode returns, frame by frame,
+// and a damaged frame keeps the records before the damage in both.
+func TestDecodeColumns(t *testing.T) {
+	t.Parallel()
+	r, err := Parse(memRecording(50, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range r.Frames {
+		recs, err1 := r.Decode(i)
+		cols, err2 := r.DecodeColumns(i)
+		if err1 != nil || err2 != nil || len(recs) != len(cols.Obs) || len(cols.At) != len(cols.Obs) {
+			t.Fatalf("frame %d: %v %v, %d records, %d columns", i, err1, err2, len(recs), len(cols.Obs))
+		}
+		for j := range recs {
+			if recs[j].At.UnixNano() != cols.At[j] {
+				t.Errorf("frame %d record %d: at %v vs %d", i, j, recs[j].At, cols.At[j])
+			}
+			if d := cmp.Diff(recs[j].Obs, cols.Obs[j]); d != "" {
+				t.Fatalf("frame %d record %d differs:\n%s", i, j, d)
+			}
+		}
+	}
+	// Damage the first frame's last record: both keep the ones before it.
+	f := r.Frames[0]
+	raw, _ := r.raw(0)
+	bad := append([]byte(nil), raw[:len(raw)-3]...)
+	recs, err1 := decodeRecords(bad, f.first, f.Count, f.Offset, f.ver)
+	r.Frames[0].codec, r.Frames[0].payload = codecNone, bad
+	cols, err2 := r.DecodeColumns(0)
+	if err1 == nil || err2 == nil || len(recs) != f.Count-1 || len(cols.Obs) != len(recs) || len(cols.At) != len(recs) {
+		t.Errorf("damaged: %v %v, %d records, %d columns", err1, err2, len(recs), len(cols.Obs))
+	}
 }

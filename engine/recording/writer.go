@@ -208,7 +208,7 @@ func (w *Writer) run() {
 			default:
 				comp, codec = s2.Encode(comp[:cap(comp)], c.raw), codecS2
 			}
-			frame = putFrame(frame[:0], frameHeader{kind: kindObs, codec: codec, count: uint32(c.count), first: c.first, last: c.last}, comp)
+			frame = putFrame(frame[:0], frameHeader{kind: kindObs, codec: codec, ver: recordVersion, count: uint32(c.count), first: c.first, last: c.last}, comp)
 			w.pool.Put(c.raw[:0]) //nolint:staticcheck // a slice header is fine here: it is one allocation saved per frame
 			w.write(frame, c.count)
 			if time.Since(lastSync) >= syncEvery {

@@ -337,6 +337,16 @@ func Lines(env screen.Env, id string, l graph.Lineage, err error, loaded bool, w
 				line = st.Bad.Render(line)
 			}
 			out = append(out, line)
+			// The span's exceptions, one line each (the trace screen, t,
+			// shows every event with its stack trace).
+			for _, ev := range s.Span.Events {
+				typ, msg := ev.Attrs["exception.type"], ev.Attrs["exception.message"]
+				if ev.Name != "exception" && typ == "" {
+					continue
+				}
+				text := strings.TrimSpace(strings.TrimSuffix(typ+": "+msg, ": "))
+				out = append(out, strings.Repeat(" ", s.Depth)+"  "+st.Bad.Render("⚠ "+widget.Clean(widget.FirstNonEmpty(text, ev.Name))))
+			}
 		}
 	}
 	for _, d := range l.DLQ {

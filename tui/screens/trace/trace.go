@@ -918,7 +918,11 @@ func (m *Model) detailLines(n int) []string {
 	for _, k := range slices.Sorted(maps.Keys(sp.Attrs)) {
 		out = append(out, "  "+st.Dim.Render(widget.Fit(widget.Clean(k), 24))+" "+widget.Clean(sp.Attrs[k]))
 	}
-	out = append(out, "", st.Head.Render("events"), st.Dim.Render("  not collected: flowtop's span sources do not keep span events yet"))
+	out = append(out, "", st.Head.Render(fmt.Sprintf("events (%d)", len(sp.Events))))
+	if len(sp.Events) == 0 {
+		out = append(out, st.Dim.Render("  none"))
+	}
+	out = append(out, m.eventLines(sp)...)
 	out = append(out, "", st.Head.Render(fmt.Sprintf("links (%d)", len(sp.Links))))
 	if len(sp.Links) == 0 {
 		out = append(out, st.Dim.Render("  none"))
@@ -948,6 +952,52 @@ func (m *Model) detailLines(n int) []string {
 			h += ", tab picks another"
 		}
 		out = append(out, st.Key.Render(h+"; - comes back"))
+	}
+	return out
+}
+
+// maxStackLines is how many lines of an exception's stack trace the details
+// pane shows; J/K scroll the pane, and the rest is counted.
+const maxStackLines = 12
+
+// eventLines draws a span's events: when each happened after the span
+// started, its name, an exception's type and message (in red) and the top of
+// its stack trace, and the other attributes as k=v.
+func (m *Model) eventLines(sp *tracing.Span) []string {
+	st := m.env.St
+	var out []string
+	for _, ev := range sp.Events {
+		at := ""
+		if !ev.Time.IsZero() && !sp.Start.IsZero() {
+			at = "+" + tickLabel(ev.Time.Sub(sp.Start).Nanoseconds()) + " "
+		}
+		head := "  " + st.Dim.Render(at) + widget.Clean(ev.Name)
+		typ, msg := ev.Attrs["exception.type"], ev.Attrs["exception.message"]
+		if typ != "" || msg != "" {
+			head += " " + st.Bad.Render(widget.Clean(strings.TrimSpace(typ+": "+msg)))
+		}
+		out = append(out, head)
+		var rest []string
+		for _, k := range slices.Sorted(maps.Keys(ev.Attrs)) {
+			switch k {
+			case "exception.type", "exception.message", "exception.stacktrace":
+				continue
+			}
+			rest = append(rest, widget.Clean(k+"="+ev.Attrs[k]))
+		}
+		if len(rest) > 0 {
+			out = append(out, "    "+st.Dim.Render(strings.Join(rest, " ")))
+		}
+		if stack := ev.Attrs["exception.stacktrace"]; stack != "" {
+			lines := strings.Split(strings.TrimRight(tracing.Sanitize(stack, true), "\n"), "\n")
+			for i, l := range lines {
+				if i == maxStackLines {
+					out = append(out, "    "+st.Dim.Render(fmt.Sprintf("… %d more lines", len(lines)-i)))
+					break
+				}
+				out = append(out, "    "+st.Dim.Render(strings.TrimRight(l, " \t")))
+			}
+		}
 	}
 	return out
 }

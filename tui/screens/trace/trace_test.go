@@ -305,6 +305,28 @@ func BenchmarkFrame10k(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/frame")
 		})
 	}
+	// The same tick over a real graph holding the 10,000-span trace (the
+	// graph kept 512 spans of a trace before): the read materialises it.
+	b.Run("tick-graph", func(b *testing.B) {
+		g := graph.New(graph.Config{})
+		batch := make(tracing.Batch, 0, 10_000)
+		for _, sp := range feed.tr.Spans {
+			batch = append(batch, tracing.Observation{Kind: tracing.ObsSpan, Source: "otlp", Time: sp.Start, Span: &sp})
+		}
+		g.Ingest(batch)
+		var s screen.Screen = trace.New(screentest.Env(false), g, fake.Checkout)
+		s.SetSize(160, 43)
+		s, _ = s.Update(s.Refresh(1)())
+		if v := s.View(); !strings.Contains(v, "10000 spans") {
+			b.Fatalf("the graph's trace is not whole:\n%s", v)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			s, _ = s.Update(s.Refresh(uint64(i + 2))())
+			_ = s.View()
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/frame")
+	})
 	b.Run("load", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			s := trace.New(screentest.Env(false), feed, fake.Checkout)
@@ -340,5 +362,51 @@ func TestBadData(t *testing.T) {
 	}
 	if !strings.Contains(got, "running…") {
 		t.Errorf("the running span does not say so:\n%s", got)
+	}
+}
+
+// exceptionTrace is a small trace whose failed span recorded an exception
+// (with a long stack trace and a terminal escape in its message) and a
+// plain event.
+func exceptionTrace() graph.Trace {
+	id := fake.Checkout
+	at := func(ms int) time.Time { return fake.Now.Add(time.Duration(ms) * time.Millisecond) }
+	var stack []string
+	for i := range 20 {
+		stack = append(stack, "  File \"/var/task/pay.py\", line "+string(rune('0'+i%10))+", in charge")
+	}
+	return graph.Trace{ID: id, Version: 1, Spans: []tracing.Span{
+		{TraceID: id, SpanID: fake.SpanID(1), Name: "POST /orders", Service: "orders-api", Kind: tracing.SpanKindServer, Start: at(0), End: at(120), Status: tracing.StatusError},
+		{
+			TraceID: id, SpanID: fake.SpanID(2), ParentID: fake.SpanID(1), Name: "charge", Service: "charge-card", Kind: tracing.SpanKindInternal,
+			Start: at(10), End: at(90), Status: tracing.StatusError, StatusMessage: "CardDeclined",
+			Events: []tracing.SpanEvent{
+				{Time: at(30), Name: "card checked", Attrs: map[string]string{"attempt": "2"}},
+				{Time: at(85), Name: "exception", Attrs: map[string]string{
+					"exception.type": "CardDeclined", "exception.message": "no funds \x1b[2J", "exception.escaped": "true",
+					"exception.stacktrace": "Traceback (most recent call last):\n" + strings.Join(stack, "\n"),
+				}},
+			},
+		},
+	}}
+}
+
+// TestExceptionEvents: the details pane lists a span's events, an
+// exception's type and message in full and its stack trace's first lines.
+func TestExceptionEvents(t *testing.T) {
+	mk := func() screen.Screen { return trace.New(screentest.Env(true), bigFeed{exceptionTrace()}, fake.Checkout) }
+	screentest.Goldens(t, "trace-exception", mk, "j")
+	s := mk()
+	s.SetSize(200, 50)
+	sc, _ := screentest.Load(t, s)
+	sc, _ = screentest.Press(t, sc, "j")
+	v := ansi.Strip(sc.View())
+	for _, want := range []string{"events (2)", "+20ms card checked", "attempt=2", "+75ms exception CardDeclined: no funds", "exception.escaped=true", "Traceback (most recent call last):", "… 9 more lines"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("details lack %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(sc.View(), "\x1b[2J") {
+		t.Error("an escape sequence in the exception message reached the screen")
 	}
 }
