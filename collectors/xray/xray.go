@@ -20,6 +20,7 @@ import (
 
 	"github.com/flowtop/flowtop/collectors"
 	"github.com/flowtop/flowtop/collectors/awsutil"
+	"github.com/flowtop/flowtop/collectors/linked"
 	"github.com/flowtop/flowtop/tracing"
 )
 
@@ -36,6 +37,10 @@ type Config struct {
 	Lookback time.Duration // the first window (default 1m)
 	Filter   string        // an X-Ray filter expression, when tailing one event
 	Now      func() time.Time
+	// Linked says whether the account is a cross-account observability
+	// monitoring account, whose traces hold linked accounts' segments: each
+	// span is then stamped with its account (crossaccount.go).
+	Linked *linked.Detector
 }
 
 // Source polls X-Ray.
@@ -125,6 +130,7 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time) (tracing.Batch
 	}
 	var b tracing.Batch
 	var newest time.Time
+	xacct := monitoring(ctx, s.cfg.Linked)
 	for len(ids) > 0 {
 		n := min(len(ids), 5)
 		out, err := s.api.BatchGetTraces(ctx, &awsxray.BatchGetTracesInput{TraceIds: ids[:n]})
@@ -138,6 +144,9 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time) (tracing.Batch
 				if err != nil {
 					s.tracker.Unparsed(1)
 					continue
+				}
+				if xacct {
+					stampAccount(obs, []byte(doc))
 				}
 				for _, o := range obs {
 					key := o.Span.SpanID.String() + "/" + strconv.FormatBool(o.Span.InProgress) + "/" + o.Span.End.String()
