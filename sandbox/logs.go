@@ -700,6 +700,9 @@ func (l *logsService) startQuery(in map[string]json.RawMessage, caller string) (
 	for _, n := range names {
 		g, err := l.groupByID(n, caller)
 		if err != nil {
+			if apiErrOf(err).code != "ResourceNotFoundException" {
+				return nil, err
+			}
 			return nil, badReq("ResourceNotFoundException", "Log group %s does not exist", n)
 		}
 		for _, e := range g.events {
