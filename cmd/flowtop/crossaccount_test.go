@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 // TestCrossAccountConfig: sources.cross_account and FLOWTOP_CROSS_ACCOUNT
 // reach the configuration, and a value other than auto, on or off is refused
@@ -21,7 +24,7 @@ func TestCrossAccountConfig(t *testing.T) {
 	cfg.Sources.CrossAccount = "maybe"
 	if err := cfg.Validate(); err == nil {
 		t.Error("Validate accepted cross_account: maybe")
-	} else if ce, ok := err.(*ConfigError); !ok || ce.Key != "sources.cross_account" {
+	} else if ce := (*ConfigError)(nil); !errors.As(err, &ce) || ce.Key != "sources.cross_account" {
 		t.Errorf("error %v does not name sources.cross_account", err)
 	}
 }

@@ -136,6 +136,12 @@ func (s *Source) linkedGroups(ctx context.Context, limit int) ([]Group, int) {
 			s.xa.stats.Self = self
 		}
 		s.xa.stats.Accounts, s.xa.stats.Groups, s.xa.stats.ListingCut, s.xa.stats.LastListedAt = stats.Accounts, len(s.xa.all), stats.ListingCut, now
+		bound := ""
+		if stats.ListingCut {
+			bound = fmt.Sprintf("listing stopped after %d pages", maxDiscoverPages)
+		}
+		slog.Info("linked log groups", tracing.LogKeySource, "cwlogs", tracing.LogKeyTarget, self, tracing.LogKeyGroups, len(s.xa.all),
+			tracing.LogKeyBound, bound, tracing.LogKeyMode, view.Note)
 	}
 	n := min(limit, len(s.xa.all))
 	return s.xa.all[:n:n], len(s.xa.all) - n

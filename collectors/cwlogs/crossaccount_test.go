@@ -232,10 +232,7 @@ func TestLinkedLiveTail(t *testing.T) {
 	go func() { defer close(done); _ = s.Run(ctx, out) }()
 	defer func() { cancel(); <-done }()
 	const req = "dddddddd-0000-4000-8000-000000000001"
-	for {
-		if s.Health().Mode == "live tail" && s.Linked().Followed == 1 {
-			break
-		}
+	for s.Health().Mode != "live tail" || s.Linked().Followed != 1 {
 		select {
 		case <-ctx.Done():
 			t.Fatalf("live tail never opened: %+v", s.Health())

@@ -121,16 +121,16 @@ func TestDetect(t *testing.T) {
 
 func TestARNAccount(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{
-		"arn:aws:logs:us-east-1:111111111111:log-group:/aws/lambda/x": "111111111111",
-		"arn:aws:oam:eu-west-1:222222222222:link/abc":                 "222222222222",
-		"arn:aws:s3:::bucket":                                         "",
-		"arn:aws:logs:us-east-1:12345:log-group:x":                    "",
-		"/aws/lambda/x": "",
-		"":              "",
+	for _, tc := range []struct{ in, want string }{
+		{"arn:aws:logs:us-east-1:111111111111:log-group:/aws/lambda/x", "111111111111"},
+		{"arn:aws:oam:eu-west-1:222222222222:link/abc", "222222222222"},
+		{"arn:aws:s3:::bucket", ""},
+		{"arn:aws:logs:us-east-1:12345:log-group:x", ""},
+		{"/aws/lambda/x", ""},
+		{"", ""},
 	} {
-		if got := ARNAccount(in); got != want {
-			t.Errorf("ARNAccount(%q) = %q, want %q", in, got, want)
+		if got := ARNAccount(tc.in); got != tc.want {
+			t.Errorf("ARNAccount(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
