@@ -69,10 +69,11 @@ type LinkedStats struct {
 type xaState struct {
 	self atomic.Pointer[string] // the monitoring account, once known
 
-	mu    sync.Mutex
-	at    time.Time
-	all   []Group // linked groups found, sorted by (name, account)
-	stats LinkedStats
+	mu      sync.Mutex
+	at      time.Time
+	listing bool    // a listing runs (without the lock)
+	all     []Group // linked groups found, sorted by (name, account)
+	stats   LinkedStats
 }
 
 // id is how a group is named to the API: its ARN when it lives in a linked
@@ -105,46 +106,57 @@ func (s *Source) Linked() LinkedStats {
 }
 
 // linkedGroups returns up to limit linked groups, and how many it left out.
-// It lists them at most once per [Config.LinkedRefresh].
+// It lists them at most once per [Config.LinkedRefresh]; while one caller
+// lists, the others go on with the last list rather than wait.
 func (s *Source) linkedGroups(ctx context.Context, limit int) ([]Group, int) {
 	if s.cfg.Linked == nil {
 		return nil, 0
 	}
 	view := s.cfg.Linked.View(ctx)
 	s.xa.mu.Lock()
-	defer s.xa.mu.Unlock()
 	s.xa.stats.Monitoring, s.xa.stats.Note = view.Monitoring, view.Note
 	if !view.Monitoring {
 		s.xa.all = nil
+		s.xa.mu.Unlock()
 		return nil, 0
 	}
 	now := s.cfg.Now()
-	if s.xa.at.IsZero() || now.Sub(s.xa.at) >= s.cfg.LinkedRefresh {
-		s.xa.at = now
+	if !s.xa.listing && (s.xa.at.IsZero() || now.Sub(s.xa.at) >= s.cfg.LinkedRefresh) {
+		s.xa.listing, s.xa.at = true, now
+		s.xa.mu.Unlock()
 		all, self, stats, err := s.listLinked(ctx, view)
-		if err != nil {
-			s.xa.stats.LastError = err.Error()
-			slog.Warn("linked log groups", tracing.LogKeySource, "cwlogs", tracing.LogKeyError, err.Error())
-		} else {
-			s.xa.stats.LastError = ""
-		}
-		if err == nil || len(all) > 0 {
-			s.xa.all = all
-		}
-		if self != "" {
-			s.xa.self.Store(&self)
-			s.xa.stats.Self = self
-		}
-		s.xa.stats.Accounts, s.xa.stats.Groups, s.xa.stats.ListingCut, s.xa.stats.LastListedAt = stats.Accounts, len(s.xa.all), stats.ListingCut, now
-		bound := ""
-		if stats.ListingCut {
-			bound = fmt.Sprintf("listing stopped after %d pages", maxDiscoverPages)
-		}
-		slog.Info("linked log groups", tracing.LogKeySource, "cwlogs", tracing.LogKeyTarget, self, tracing.LogKeyGroups, len(s.xa.all),
-			tracing.LogKeyBound, bound, tracing.LogKeyMode, view.Note)
+		s.xa.mu.Lock()
+		s.xa.listing = false
+		s.storeListing(all, self, stats, err, view, now)
 	}
-	n := min(limit, len(s.xa.all))
-	return s.xa.all[:n:n], len(s.xa.all) - n
+	all := s.xa.all
+	s.xa.mu.Unlock()
+	n := min(limit, len(all))
+	return all[:n:n], len(all) - n
+}
+
+// storeListing keeps what a listing found; s.xa.mu is held.
+func (s *Source) storeListing(all []Group, self string, stats LinkedStats, err error, view linked.View, now time.Time) {
+	if err != nil {
+		s.xa.stats.LastError = err.Error()
+		slog.Warn("linked log groups", tracing.LogKeySource, "cwlogs", tracing.LogKeyError, err.Error())
+	} else {
+		s.xa.stats.LastError = ""
+	}
+	if err == nil || len(all) > 0 {
+		s.xa.all = all
+	}
+	if self != "" {
+		s.xa.self.Store(&self)
+		s.xa.stats.Self = self
+	}
+	s.xa.stats.Accounts, s.xa.stats.Groups, s.xa.stats.ListingCut, s.xa.stats.LastListedAt = stats.Accounts, len(s.xa.all), stats.ListingCut, now
+	bound := ""
+	if stats.ListingCut {
+		bound = fmt.Sprintf("listing stopped after %d pages", maxDiscoverPages)
+	}
+	slog.Info("linked log groups", tracing.LogKeySource, "cwlogs", tracing.LogKeyTarget, self, tracing.LogKeyGroups, len(s.xa.all),
+		tracing.LogKeyBound, bound, tracing.LogKeyMode, view.Note)
 }
 
 // listLinked lists the linked accounts' groups under the configured
@@ -358,4 +370,34 @@ func describeBatch(in *cwl.StartQueryInput) string {
 		return fmt.Sprintf("%d linked log groups", len(in.LogGroupIdentifiers))
 	}
 	return fmt.Sprintf("%d log groups", len(in.LogGroupNames))
+}
+
+// linkedMode is what the source's mode adds in a monitoring account: the
+// linked accounts and groups, and how many of them the live bound leaves
+// out, so the header shows what is not followed.
+func (s *Source) linkedMode() string {
+	s.xa.mu.Lock()
+	st := s.xa.stats
+	s.xa.mu.Unlock()
+	if !st.Monitoring {
+		return ""
+	}
+	m := " · linked: " + plural(st.Accounts, "account") + ", " + plural(st.Groups, "group")
+	if st.NotFollowed > 0 {
+		m += fmt.Sprintf(" (%d followed live)", st.Followed)
+	}
+	if st.ListingCut {
+		m += ", listing cut"
+	}
+	if st.LastError != "" {
+		m += ", listing failed"
+	}
+	return m
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

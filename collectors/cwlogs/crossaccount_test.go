@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,6 +155,9 @@ func TestLinkedGroupsAreReadByARN(t *testing.T) {
 		if st := s.Linked(); st.Followed != 1 || st.NotFollowed != 2 {
 			t.Errorf("followed %d, not followed %d; want 1 and 2", st.Followed, st.NotFollowed)
 		}
+		if m := s.Health().Mode; !strings.HasSuffix(m, " · linked: 2 accounts, 3 groups (1 followed live)") {
+			t.Errorf("mode %q does not say what is not followed", m)
+		}
 	})
 	t.Run("cross-account off", func(t *testing.T) {
 		c := o.cfg("")
@@ -232,7 +236,7 @@ func TestLinkedLiveTail(t *testing.T) {
 	go func() { defer close(done); _ = s.Run(ctx, out) }()
 	defer func() { cancel(); <-done }()
 	const req = "dddddddd-0000-4000-8000-000000000001"
-	for s.Health().Mode != "live tail" || s.Linked().Followed != 1 {
+	for !strings.HasPrefix(s.Health().Mode, "live tail · linked: 1 account, 1 group") || s.Linked().Followed != 1 {
 		select {
 		case <-ctx.Done():
 			t.Fatalf("live tail never opened: %+v", s.Health())

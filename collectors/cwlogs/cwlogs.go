@@ -133,8 +133,13 @@ func New(api API, cfg Config) *Source {
 // Name is "cwlogs".
 func (s *Source) Name() string { return "cwlogs" }
 
-// Health reports the source's state and mode.
-func (s *Source) Health() tracing.SourceHealth { return s.tracker.Health() }
+// Health reports the source's state and mode; in a monitoring account the
+// mode also says how many linked groups are followed (crossaccount.go).
+func (s *Source) Health() tracing.SourceHealth {
+	h := s.tracker.Health()
+	h.Mode += s.linkedMode()
+	return h
+}
 
 // groups returns the groups to follow now.
 func (s *Source) groups(ctx context.Context) ([]Group, error) {
