@@ -10,6 +10,7 @@ package linked
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/oam"
 
 	"github.com/flowtop/flowtop/collectors/awsutil"
+	"github.com/flowtop/flowtop/tracing"
 )
 
 // API is the part of the OAM client this package uses.
@@ -147,7 +149,11 @@ func (d *Detector) View(ctx context.Context) View {
 	if d.done && now.Sub(d.at) < d.cfg.Refresh {
 		return d.view
 	}
+	prev := d.view.Note
 	d.view, d.at, d.done = d.detect(ctx), now, true
+	if d.view.Note != prev {
+		slog.Info("cross-account observability", tracing.LogKeyMode, d.view.Note, tracing.LogKeyTarget, d.view.Self)
+	}
 	return d.view
 }
 
