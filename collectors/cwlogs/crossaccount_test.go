@@ -264,3 +264,33 @@ func TestLinkedLiveTail(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLinkedGroupNames feeds the group finders what Insights (@log) and Live
+// Tail (logGroupIdentifier) say: they must not panic, and an account they
+// stamp is a 12-digit ID.
+func FuzzLinkedGroupNames(f *testing.F) {
+	for _, seed := range []string{
+		"111111111111:/aws/lambda/orders-api", "000000000000:/aws/lambda/orders-api", ":", "", "/aws/lambda/x",
+		"arn:aws:logs:us-east-1:222222222222:log-group:/aws/lambda/ship-order:*", "arn:aws:logs::x:log-group:", "12:34:56",
+	} {
+		f.Add(seed)
+	}
+	ix := newGroupIndex([]Group{
+		{Name: "/aws/lambda/orders-api", Function: "orders-api"},
+		{Name: "/aws/lambda/orders-api", Function: "orders-api", ARN: "arn:aws:logs:us-east-1:111111111111:log-group:/aws/lambda/orders-api", Account: "111111111111"},
+	})
+	s := New(nil, Config{})
+	defer s.budget.Close()
+	self := sandbox.Account
+	s.xa.self.Store(&self)
+	f.Fuzz(func(t *testing.T, in string) {
+		for _, g := range []Group{s.fromLog(ix, in), ix.fromIdentifier(in)} {
+			if g.Account != "" && !linked.ValidAccount(g.Account) {
+				t.Fatalf("%q: account %q", in, g.Account)
+			}
+		}
+		if in == "111111111111:/aws/lambda/orders-api" && s.fromLog(ix, in).ARN == "" {
+			t.Fatal("a followed linked group was not found by @log")
+		}
+	})
+}
