@@ -294,3 +294,43 @@ func FuzzLinkedGroupNames(f *testing.F) {
 		}
 	})
 }
+
+// TestLinkedFailuresStopNothing: when the linked accounts can't be listed,
+// or OAM can't be asked, the watched account's own groups are still read,
+// and the failure is said, not hidden.
+func TestLinkedFailuresStopNothing(t *testing.T) {
+	t.Parallel()
+	o := newOrg(t)
+	o.write(t, acctA, "/aws/lambda/orders-api", start("aaaaaaaa-0000-4000-8000-000000000001"))
+	o.write(t, "", "/aws/lambda/ship-order", start("00000000-0000-4000-8000-000000000001"))
+	own := []Group{{Name: "/aws/lambda/ship-order", Function: "ship-order"}}
+	ctx := context.Background()
+	from, to := time.Now().Add(-time.Minute), time.Now()
+
+	o.srv.Deny("logs.DescribeLogGroups")
+	s := o.source("", Config{Groups: own})
+	b, err := s.Collect(ctx, from, to, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := accounts(b); fmt.Sprint(got) != fmt.Sprint(map[string]int{sandbox.Account + " /aws/lambda/ship-order": 1}) {
+		t.Errorf("read %v, want the own group only", got)
+	}
+	if st := s.Linked(); !strings.Contains(st.LastError, "logs:DescribeLogGroups") || !strings.HasSuffix(s.Health().Mode, "listing failed") {
+		t.Errorf("the listing failure is not said: %+v, mode %q", st, s.Health().Mode)
+	}
+	o.srv.Allow("logs.DescribeLogGroups")
+
+	o.srv.Deny("oam")
+	s = o.source("", Config{Groups: own})
+	b, err = s.Collect(ctx, from, to, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := accounts(b); fmt.Sprint(got) != fmt.Sprint(map[string]int{" /aws/lambda/ship-order": 1}) {
+		t.Errorf("without OAM: read %v, want the own group, unstamped", got)
+	}
+	if st := s.Linked(); st.Monitoring || !strings.Contains(st.Note, "oam:ListSinks") {
+		t.Errorf("without OAM: %+v", st)
+	}
+}
