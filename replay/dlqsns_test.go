@@ -339,3 +339,55 @@ func TestRedriveSNSSharedDLQ(t *testing.T) {
 		}
 	}
 }
+
+// Some AWS-compatible endpoints give an SNS subscription's dead-letter copy
+// the RequestID, ErrorCode and ErrorMessage attributes of a Lambda
+// async-invocation DLQ message (sandbox --compat field). The redrive must
+// still take them for the subscription's and send each back to its
+// endpoint, enveloped or raw, not ask for a function.
+func TestRedriveSNSDLQWithLambdaStyleAttributes(t *testing.T) {
+	for _, raw := range []bool{false, true} {
+		t.Run(fmt.Sprintf("raw=%v", raw), func(t *testing.T) {
+			srv, c, _, _ := setupWith(t, false, sandbox.Options{Seed: 5, Compat: sandbox.CompatField})
+			ctx := context.Background()
+			ep, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("email-queue")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := newSNSWorld(t, srv, c, "sqs", "arn:aws:sqs:us-east-1:000000000000:email-queue", raw)
+			if _, err := c.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: ep.QueueUrl}); err != nil {
+				t.Fatal(err)
+			}
+			const n = 200
+			w.publish(t, n)
+			peek, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.dlqURL), MessageAttributeNames: []string{"All"}, VisibilityTimeout: 0})
+			if err != nil || len(peek.Messages) != 1 || peek.Messages[0].MessageAttributes["ErrorCode"].StringValue == nil {
+				t.Fatalf("the field-format copy carries no ErrorCode: %+v %v", peek, err)
+			}
+			// Give the peeked one back at once (a receive cannot ask for visibility 0 through this SDK).
+			if _, err := c.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(w.dlqURL), ReceiptHandle: peek.Messages[0].ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+				t.Fatal(err)
+			}
+			if ep, err = c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("email-queue")}); err != nil {
+				t.Fatal(err)
+			}
+			r := New(c, Options{StateDir: t.TempDir(), Visibility: 5 * time.Second}).WithBrokers(Brokers{SNS: w.n})
+			plan, err := r.PlanRedrive(ctx, RedriveRequest{DLQ: "sub-dlq"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			defer cancel()
+			res, err := r.Execute(rctx, plan, nil)
+			if err != nil || res.Moved != n || len(res.Unroutable) != 0 {
+				t.Fatalf("plan:\n%s\nresult %v %v", plan, res.Lines(), err)
+			}
+			if d := depth(t, c, w.dlqURL); d != "0/0" {
+				t.Fatalf("sub-dlq %s after the redrive", d)
+			}
+			if copies, total := drainPlain(t, c, aws.ToString(ep.QueueUrl)); len(copies) != n || total != n {
+				t.Fatalf("email-queue: %d distinct of %d, want %d", len(copies), total, n)
+			}
+		})
+	}
+}

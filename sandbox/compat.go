@@ -12,7 +12,8 @@ const (
 	// CompatField behaves like AWS-compatible endpoints seen in the field:
 	// StartMessageMoveTask is answered by an HTML 500 page, and a message
 	// moved to its DLQ by a RedrivePolicy keeps its MessageId but carries no
-	// DeadLetterQueueSourceArn.
+	// DeadLetterQueueSourceArn; and an SNS subscription's dead-letter copy
+	// carries Lambda-style RequestID, ErrorCode and ErrorMessage attributes.
 	CompatField = "field"
 )
 

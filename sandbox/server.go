@@ -167,9 +167,12 @@ var credentialScope = regexp.MustCompile(`Credential=[^/]+/\d{8}/[^/]+/([a-z0-9-
 
 // route finds the service a request is for: the SigV4 credential scope first,
 // then the X-Amz-Target prefix, then the REST path.
-func (s *Server) route(r *http.Request) service {
+func (s *Server) route(r *http.Request, body []byte) service {
 	if m := credentialScope.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
 		if svc, ok := s.services[m[1]]; ok {
+			if m[1] == "sqs" && isFormPost(r) {
+				return sqsQueryService{s.sqs()}
+			}
 			return svc
 		}
 	}
@@ -189,7 +192,10 @@ func (s *Server) route(r *http.Request) service {
 	case p == "/TraceSegments" || p == "/TraceSummaries" || p == "/Traces":
 		return s.services["xray"]
 	}
-	if r.Method == http.MethodPost && strings.Contains(r.Header.Get("Content-Type"), "x-www-form-urlencoded") {
+	if isFormPost(r) {
+		if sqsQueryAction(body) != "" {
+			return sqsQueryService{s.sqs()}
+		}
 		return s.services["sns"]
 	}
 	return nil
@@ -207,7 +213,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	svc := s.route(r)
+	svc := s.route(r, body)
 	if svc == nil {
 		writeJSONError(w, http.StatusBadRequest, "UnknownOperationException", "sandbox: no emulated service serves "+r.Method+" "+r.URL.Path)
 		return

@@ -367,12 +367,26 @@ func (n *snsService) call(op string, form url.Values) (string, error) {
 // the subscription would have delivered it (the JSON envelope, or with raw
 // delivery the message and its attributes) and nothing more: SNS adds no
 // error attributes (why it failed is in delivery-status logs and metrics).
+//
+// With --compat field it writes what some AWS-compatible endpoints write
+// instead: the copy also carries the RequestID, ErrorCode and ErrorMessage
+// message attributes of a Lambda async-invocation DLQ message, so flowtop
+// must not take every message with those attributes for a Lambda's.
 func (n *snsService) deadLetter(s *snsSub, body string, attrs map[string]sqsAttr, trace string) {
 	var rp struct{ DeadLetterTargetArn string }
 	if json.Unmarshal([]byte(s.attrs["RedrivePolicy"]), &rp) != nil || rp.DeadLetterTargetArn == "" {
 		return
 	}
-	_, _ = n.s.sqs().deliver(rp.DeadLetterTargetArn, body, maps.Clone(attrs), trace, "", "")
+	attrs = maps.Clone(attrs)
+	if n.s.compat == CompatField {
+		if attrs == nil {
+			attrs = map[string]sqsAttr{}
+		}
+		attrs["RequestID"] = sqsAttr{DataType: "String", StringValue: newRequestID()}
+		attrs["ErrorCode"] = sqsAttr{DataType: "Number", StringValue: "200"}
+		attrs["ErrorMessage"] = sqsAttr{DataType: "String", StringValue: "endpoint " + s.endpoint + " is unreachable"}
+	}
+	_, _ = n.s.sqs().deliver(rp.DeadLetterTargetArn, body, attrs, trace, "", "")
 }
 
 // publish delivers a message to every subscription of a topic, in the real

@@ -153,16 +153,7 @@ func (q *sqsService) serve(w http.ResponseWriter, r *http.Request, op string, bo
 			return
 		}
 	}
-	var out any
-	var err error
-	switch op {
-	case "ReceiveMessage":
-		out, err = q.receive(r, in) // may block: must not hold the lock
-	default:
-		q.mu.Lock()
-		out, err = q.call(op, in)
-		q.mu.Unlock()
-	}
+	out, err := q.do(r, op, in)
 	if err != nil {
 		e := sqsErrOf(err)
 		q.writeError(w, e.status, e.code, e.message)
@@ -172,6 +163,16 @@ func (q *sqsService) serve(w http.ResponseWriter, r *http.Request, op string, bo
 		out = struct{}{}
 	}
 	writeJSON(w, "application/x-amz-json-1.0", out)
+}
+
+// do runs one operation on its decoded input, whichever protocol it came in.
+func (q *sqsService) do(r *http.Request, op string, in map[string]json.RawMessage) (any, error) {
+	if op == "ReceiveMessage" {
+		return q.receive(r, in) // may block: must not hold the lock
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.call(op, in)
 }
 
 func str1(in map[string]json.RawMessage, k string) string {

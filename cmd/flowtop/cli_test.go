@@ -171,6 +171,10 @@ func TestAgainstSandbox(t *testing.T) {
 	if code != 0 || !strings.Contains(moved, "moved ") {
 		t.Fatalf("redrive (%d): %s %s", code, moved, errOut)
 	}
+	// stderr is not a terminal here: progress comes as plain lines, no bar.
+	if !strings.Contains(errOut, "moved ") || !strings.Contains(errOut, " of ") || strings.ContainsAny(errOut, "\r\x1b") {
+		t.Errorf("redrive progress on a non-terminal stderr: %q", errOut)
+	}
 	// tail, piped: NDJSON hops of the event, ending when it is final.
 	nd, _, code := runCLI(t, env, "tail", eventID, "--since", "10m", "--until-final", "--timeout", "20s", "--otlp-http", "off", "--otlp-grpc", "off")
 	if code != 0 {

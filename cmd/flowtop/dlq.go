@@ -134,11 +134,11 @@ func (a *app) dlqRedrive(ctx context.Context, e *engine.Engine, r redriveArgs) e
 	}
 	ictx, cancel := interruptible(ctx)
 	defer cancel()
+	meter := a.progressMeter("moved")
 	res, err := e.Replayer().Execute(ictx, plan, func(p replay.Progress) {
-		if p.Note != "" {
-			fmt.Fprintln(a.stderr, clean(p.Note))
-		}
+		meter.update(p.Moved, p.Total, p.Duplicates, p.Note)
 	})
+	meter.finish()
 	for _, line := range res.Lines() { // moved of total, fallback, duplicates, each unroutable message and why
 		fmt.Fprintln(a.stdout, clean(line))
 	}
