@@ -3,6 +3,8 @@ package xray
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"sync/atomic"
 
 	"github.com/flowtop/flowtop/collectors/linked"
 	"github.com/flowtop/flowtop/tracing"
@@ -59,4 +61,53 @@ func stampAccount(obs []tracing.Observation, doc []byte) {
 	for i := range obs {
 		obs[i].Component.Account = acct
 	}
+}
+
+// Bounds of a poll in a monitoring account.
+const (
+	defaultLinkedMaxTraces = 1000 // 200 BatchGetTraces calls
+	maxSummaryPages        = 50
+)
+
+// xaCut counts what the monitoring account's bound left unread.
+type xaCut struct {
+	traces  atomic.Uint64 // trace summaries not fetched
+	partial atomic.Uint64 // polls whose listing stopped at maxSummaryPages
+}
+
+// linkedBound is how many traces a poll reads: unbounded in a single
+// account (as before), [Config.LinkedMaxTraces] in a monitoring account.
+func (s *Source) linkedBound(xacct bool) int {
+	if !xacct {
+		return 0
+	}
+	if s.cfg.LinkedMaxTraces > 0 {
+		return s.cfg.LinkedMaxTraces
+	}
+	return defaultLinkedMaxTraces
+}
+
+func (s *Source) linkedCut(traces int, partial bool) {
+	s.cut.traces.Add(uint64(traces))
+	if partial {
+		s.cut.partial.Add(1)
+	}
+}
+
+// linkedMode says what the bound left unread, so the header shows it.
+func (s *Source) linkedMode() string {
+	n, p := s.cut.traces.Load(), s.cut.partial.Load()
+	switch {
+	case n == 0 && p == 0:
+		return ""
+	case p == 0:
+		return fmt.Sprintf(" · %d linked traces not read (bound)", n)
+	}
+	return fmt.Sprintf(" · %d linked traces not read, %d listings cut (bound)", n, p)
+}
+
+// LinkedCut reports how many trace summaries the monitoring account's bound
+// left unread, and how many polls stopped listing at the page bound.
+func (s *Source) LinkedCut() (traces, listings uint64) {
+	return s.cut.traces.Load(), s.cut.partial.Load()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,4 +129,58 @@ func FuzzSegmentAccount(f *testing.F) {
 			t.Fatalf("account %q is not a 12-digit ID", a)
 		}
 	})
+}
+
+// TestLinkedTraceBound: a poll in a monitoring account reads at most
+// LinkedMaxTraces traces and counts the rest; a single account reads all.
+func TestLinkedTraceBound(t *testing.T) {
+	t.Parallel()
+	srv := sandbox.NewServer(sandbox.Options{Seed: 8})
+	url, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	srv.LinkSourceAccount("222222222222", "shipping-prod")
+	cfg := func(key string) aws.Config {
+		return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url), Logger: logging.Nop{}, Credentials: credentials.NewStaticCredentialsProvider(key, "test", "")}
+	}
+	sec := time.Now().Unix() - 30
+	var docs []string
+	for i := range 8 {
+		docs = append(docs, fmt.Sprintf(`{"id":"%016x","trace_id":"1-%08x-%024x","name":"ship-order","start_time":%d,"end_time":%d,"aws":{"account_id":"222222222222"}}`, i+1, sec, i+1, sec, sec+1))
+	}
+	if _, err := awsxray.NewFromConfig(cfg("222222222222")).PutTraceSegments(context.Background(), &awsxray.PutTraceSegmentsInput{TraceSegmentDocuments: docs}); err != nil {
+		t.Fatal(err)
+	}
+	traces := func(b tracing.Batch) int {
+		ids := map[tracing.TraceID]bool{}
+		for _, o := range b {
+			ids[o.Span.TraceID] = true
+		}
+		return len(ids)
+	}
+	ctx := context.Background()
+	from, to := time.Now().Add(-time.Hour), time.Now().Add(time.Minute)
+	for _, tc := range []struct {
+		name, key     string
+		read, notRead int
+	}{
+		{"monitoring account", "test", 3, 5},
+		{"single account", "222222222222", 8, 0},
+	} {
+		c := cfg(tc.key)
+		src := New(awsxray.NewFromConfig(c), Config{Linked: linked.New(oam.NewFromConfig(c), linked.Config{}), LinkedMaxTraces: 3})
+		b, err := src.Collect(ctx, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := src.LinkedCut()
+		if traces(b) != tc.read || int(n) != tc.notRead {
+			t.Errorf("%s: read %d traces, %d counted unread; want %d and %d", tc.name, traces(b), n, tc.read, tc.notRead)
+		}
+		if tc.notRead > 0 && !strings.Contains(src.Health().Mode, fmt.Sprintf("%d linked traces not read", tc.notRead)) {
+			t.Errorf("%s: mode %q does not say what was left", tc.name, src.Health().Mode)
+		}
+	}
 }
