@@ -23,6 +23,7 @@ import (
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/oam"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
@@ -31,6 +32,7 @@ import (
 	"github.com/flowtop/flowtop/collectors/cwlogs"
 	"github.com/flowtop/flowtop/collectors/dlq"
 	lambdasrc "github.com/flowtop/flowtop/collectors/lambda"
+	"github.com/flowtop/flowtop/collectors/linked"
 	"github.com/flowtop/flowtop/collectors/otlp"
 	"github.com/flowtop/flowtop/collectors/topology"
 	"github.com/flowtop/flowtop/collectors/xray"
@@ -69,6 +71,10 @@ type Sources struct {
 	OTLPHTTP         string // listen address; "" is off
 	Lookback         time.Duration
 	Poll             time.Duration
+	// CrossAccount reads a CloudWatch cross-account observability monitoring
+	// account's linked source accounts: "auto" (default: when OAM says the
+	// account has a sink), "on" or "off".
+	CrossAccount string
 }
 
 // SearchBounds bound one history search.
@@ -178,7 +184,9 @@ func (e *Engine) buildSources() {
 		groups = append(groups, cwlogs.Group{Name: g, Function: strings.TrimPrefix(g, "/aws/lambda/")})
 	}
 	lam := e.lambda
+	det := linked.New(oam.NewFromConfig(s.AWS), linked.Config{Mode: s.Sources.CrossAccount})
 	e.logs = cwlogs.New(cwl.NewFromConfig(s.AWS), cwlogs.Config{
+		Linked: det,
 		Groups: groups, Prefixes: s.Sources.LogGroupPrefixes, LiveTail: s.Sources.LiveTail, CustomEndpoint: custom,
 		Poll: s.Sources.Poll, Lookback: s.Sources.Lookback,
 		Options: tracing.LogOptions{CorrelationFields: s.Correlation},
@@ -194,8 +202,8 @@ func (e *Engine) buildSources() {
 		},
 	})
 	xc := awsxray.NewFromConfig(s.AWS)
-	e.xray = xray.New(xc, xray.Config{Lookback: s.Sources.Lookback})
-	e.xraySearch = xray.NewSearcher(xc, xray.SearchConfig{})
+	e.xray = xray.New(xc, xray.Config{Lookback: s.Sources.Lookback, Linked: det})
+	e.xraySearch = xray.NewSearcher(xc, xray.SearchConfig{Linked: det})
 	e.dlq = dlq.New(sqs.NewFromConfig(s.AWS), dlq.Config{Queues: s.Sources.Queues, ReadOnly: s.ReadOnly, Options: tracing.UnwrapOptions{CorrelationFields: s.Correlation}})
 	e.dlqSearch = dlq.NewSearcher(e.dlq, dlq.SearchConfig{})
 	e.topology = topology.New(topology.Clients{

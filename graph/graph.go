@@ -159,6 +159,7 @@ type invocation struct {
 	next      *invocation // the next younger invocation (FIFO order of arrival)
 	request   string
 	function  string
+	account   string // the account that ran it, when a source said (cross-account)
 	start     time.Time
 	trace     tracing.TraceID
 	inv       *tracing.Invocation
@@ -763,8 +764,11 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		if inv.function == "" && comp.Kind == tracing.ComponentFunction {
 			inv.function = g.canonical(comp.Name)
 		}
+		if inv.account == "" && comp.Kind == tracing.ComponentFunction {
+			inv.account = comp.Account
+		}
 		if inv.function != "" {
-			comp = tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function}
+			comp = tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function, Account: inv.account, Region: comp.Region}
 		}
 		if !inv.start.IsZero() {
 			refAt = inv.start
@@ -1084,6 +1088,9 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 	if o.Component.Kind == tracing.ComponentFunction && inv.function == "" {
 		inv.function = g.canonical(o.Component.Name)
 	}
+	if o.Component.Kind == tracing.ComponentFunction && inv.account == "" {
+		inv.account = o.Component.Account
+	}
 	if l != nil {
 		g.setTrace(inv, l.TraceID)
 		if l.Kind == tracing.LogStart || at.Before(inv.start) {
@@ -1237,6 +1244,9 @@ func (g *Graph) ingestSpan(o *tracing.Observation, at time.Time) {
 		before := inv.state()
 		if inv.function == "" && o.Component.Kind == tracing.ComponentFunction {
 			inv.function = g.canonical(o.Component.Name)
+		}
+		if inv.account == "" && o.Component.Kind == tracing.ComponentFunction {
+			inv.account = o.Component.Account
 		}
 		g.setTrace(inv, s.TraceID)
 		inv.spanSeen = true

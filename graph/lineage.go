@@ -501,6 +501,9 @@ func (g *Graph) fillInvocation(h *Hop, inv *invocation, full bool) {
 	if inv.function != "" && h.Component.Name == "" {
 		h.Component = tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function}
 	}
+	if h.Component.Kind == tracing.ComponentFunction && h.Component.Account == "" {
+		h.Component.Account = inv.account // learnt after the hop's record was made
+	}
 }
 
 // status derives an event's state from its hops:

@@ -39,6 +39,7 @@ type logEvent struct {
 
 type logGroup struct {
 	name    string
+	account string // the owner: Account, or a source account (oam.go)
 	created int64
 	streams map[string]int64 // stream → creation time
 	events  []logEvent       // sorted by (ts, seq)
@@ -123,11 +124,11 @@ func (l *logsService) serve(w http.ResponseWriter, r *http.Request, op string, b
 			l.writeError(w, http.StatusBadRequest, "UnknownOperationException", "StartLiveTail is not supported by this endpoint")
 			return
 		}
-		l.liveTail(w, r, in)
+		l.liveTail(w, r, in, callerAccount(r))
 		return
 	}
 	l.mu.Lock()
-	out, err := l.call(op, in)
+	out, err := l.call(op, in, callerAccount(r))
 	l.mu.Unlock()
 	if err != nil {
 		var e *apiErr
@@ -152,33 +153,76 @@ func groupFromIdentifier(id string) string {
 	return id
 }
 
-func (l *logsService) group(in map[string]json.RawMessage) (*logGroup, error) {
-	name := str1(in, "logGroupName")
-	if name == "" {
-		name = groupFromIdentifier(str1(in, "logGroupIdentifier"))
+// groupKey is a group's key in l.groups: its name in the sandbox's own
+// account, "account:name" in another (a name never holds a colon).
+func groupKey(account, name string) string {
+	if account == Account || account == "" {
+		return name
 	}
-	g, ok := l.groups[name]
+	return account + ":" + name
+}
+
+// groupByID finds the group a logGroupIdentifier names for caller: a name
+// in caller's own account, or an ARN, which a monitoring account may point
+// at a linked source account's group (oam.go).
+func (l *logsService) groupByID(id, caller string) (*logGroup, error) {
+	owner, name := caller, id
+	if strings.HasPrefix(id, "arn:") {
+		if strings.HasSuffix(id, "*") {
+			return nil, badReq("InvalidParameterException", "log group ARN %s must not end with *", id)
+		}
+		parts := strings.SplitN(id, ":", 6)
+		if len(parts) < 6 {
+			return nil, badReq("InvalidParameterException", "%s is not a log group ARN", id)
+		}
+		owner, name = parts[4], groupFromIdentifier(id)
+		if !l.s.oam().sees(caller, owner, OAMLogGroups) {
+			return nil, badReq("ResourceNotFoundException", "The specified log group does not exist.")
+		}
+	}
+	g, ok := l.groups[groupKey(owner, name)]
 	if !ok {
 		return nil, badReq("ResourceNotFoundException", "The specified log group does not exist.")
 	}
 	return g, nil
 }
 
-func (l *logsService) call(op string, in map[string]json.RawMessage) (any, error) {
+func (l *logsService) group(in map[string]json.RawMessage, caller string) (*logGroup, error) {
+	name, id := str1(in, "logGroupName"), str1(in, "logGroupIdentifier")
+	if name != "" && id != "" {
+		return nil, badReq("InvalidParameterException", "LogGroupName and LogGroupIdentifier are mutually exclusive")
+	}
+	if name == "" {
+		name = id
+	}
+	return l.groupByID(name, caller)
+}
+
+// arn is the group's ARN without the trailing ":*".
+func (g *logGroup) arn() string {
+	acct := g.account
+	if acct == "" {
+		acct = Account
+	}
+	return "arn:aws:logs:" + Region + ":" + acct + ":log-group:" + g.name
+}
+
+func (l *logsService) call(op string, in map[string]json.RawMessage, caller string) (any, error) {
 	now := l.s.now().UnixMilli()
+	group := func(in map[string]json.RawMessage) (*logGroup, error) { return l.group(in, caller) }
 	switch op {
 	case "CreateLogGroup":
 		name := str1(in, "logGroupName")
 		if name == "" {
 			return nil, badReq("InvalidParameterException", "logGroupName is required")
 		}
-		if _, ok := l.groups[name]; ok {
+		if _, ok := l.groups[groupKey(caller, name)]; ok {
 			return nil, badReq("ResourceAlreadyExistsException", "The specified log group already exists")
 		}
-		l.groups[name] = &logGroup{name: name, created: now, streams: map[string]int64{}}
+		l.groups[groupKey(caller, name)] = &logGroup{name: name, account: caller, created: now, streams: map[string]int64{}}
 		return nil, nil
 	case "CreateLogStream":
-		g, err := l.group(in)
+		g, err := group(in)
 		if err != nil {
 			return nil, err
 		}
@@ -189,7 +233,7 @@ func (l *logsService) call(op string, in map[string]json.RawMessage) (any, error
 		g.streams[s] = now
 		return nil, nil
 	case "PutLogEvents":
-		g, err := l.group(in)
+		g, err := group(in)
 		if err != nil {
 			return nil, err
 		}
@@ -225,31 +269,44 @@ func (l *logsService) call(op string, in map[string]json.RawMessage) (any, error
 	case "DescribeLogGroups":
 		prefix := str1(in, "logGroupNamePrefix")
 		pattern := str1(in, "logGroupNamePattern")
-		names := make([]string, 0, len(l.groups))
-		for n := range l.groups {
-			if strings.HasPrefix(n, prefix) && strings.Contains(n, pattern) {
-				names = append(names, n)
+		if prefix != "" && pattern != "" {
+			return nil, badReq("InvalidParameterException", "logGroupNamePrefix and logGroupNamePattern are mutually exclusive")
+		}
+		owners, err := l.describeOwners(in, caller)
+		if err != nil {
+			return nil, err
+		}
+		var list []*logGroup
+		for _, g := range l.groups {
+			if owners[g.owner()] && strings.HasPrefix(g.name, prefix) && strings.Contains(g.name, pattern) {
+				list = append(list, g)
 			}
 		}
-		sort.Strings(names)
+		// ASCII-sorted by name; the same name in two accounts by account.
+		sort.Slice(list, func(i, j int) bool {
+			if list[i].name != list[j].name {
+				return list[i].name < list[j].name
+			}
+			return list[i].owner() < list[j].owner()
+		})
 		start, _ := strconv.Atoi(str1(in, "nextToken"))
 		limit := int1(in, "limit", 50)
 		out := map[string]any{}
 		var groups []map[string]any
-		for i := start; i < len(names) && len(groups) < limit; i++ {
-			g := l.groups[names[i]]
+		for i := start; i < len(list) && len(groups) < limit; i++ {
+			g := list[i]
 			groups = append(groups, map[string]any{
 				"logGroupName": g.name, "creationTime": g.created, "storedBytes": 0,
-				"arn": "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + g.name + ":*", "logGroupArn": "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + g.name,
+				"arn": g.arn() + ":*", "logGroupArn": g.arn(),
 			})
 		}
 		out["logGroups"] = groups
-		if start+len(groups) < len(names) {
+		if start+len(groups) < len(list) {
 			out["nextToken"] = strconv.Itoa(start + len(groups))
 		}
 		return out, nil
 	case "DescribeLogStreams":
-		g, err := l.group(in)
+		g, err := group(in)
 		if err != nil {
 			return nil, err
 		}
@@ -266,7 +323,7 @@ func (l *logsService) call(op string, in map[string]json.RawMessage) (any, error
 		}
 		return map[string]any{"logStreams": streams}, nil
 	case "GetLogEvents":
-		g, err := l.group(in)
+		g, err := group(in)
 		if err != nil {
 			return nil, err
 		}
@@ -279,9 +336,9 @@ func (l *logsService) call(op string, in map[string]json.RawMessage) (any, error
 		}
 		return map[string]any{"events": evs, "nextForwardToken": "f/end", "nextBackwardToken": "b/start"}, nil
 	case "FilterLogEvents":
-		return l.filter(in)
+		return l.filter(in, caller)
 	case "StartQuery":
-		return l.startQuery(in)
+		return l.startQuery(in, caller)
 	case "GetQueryResults":
 		q, ok := l.queries[str1(in, "queryId")]
 		if !ok {
@@ -296,8 +353,8 @@ func (l *logsService) call(op string, in map[string]json.RawMessage) (any, error
 	return nil, badReq("UnknownOperationException", "sandbox: CloudWatch Logs %s is not emulated", op)
 }
 
-func (l *logsService) filter(in map[string]json.RawMessage) (any, error) {
-	g, err := l.group(in)
+func (l *logsService) filter(in map[string]json.RawMessage, caller string) (any, error) {
+	g, err := l.group(in, caller)
 	if err != nil {
 		return nil, err
 	}
@@ -589,21 +646,35 @@ var (
 	insightsLimit  = regexp.MustCompile(`limit\s+(\d+)`)
 )
 
-func (l *logsService) startQuery(in map[string]json.RawMessage) (any, error) {
+func (l *logsService) startQuery(in map[string]json.RawMessage, caller string) (any, error) {
 	qs := str1(in, "queryString")
 	var names []string
 	_ = json.Unmarshal(in["logGroupNames"], &names)
 	var ids []string
 	_ = json.Unmarshal(in["logGroupIdentifiers"], &ids)
-	for _, id := range ids {
-		names = append(names, groupFromIdentifier(id))
+	one := str1(in, "logGroupName")
+	// Exactly one of logGroupName, logGroupNames and logGroupIdentifiers.
+	given := 0
+	for _, set := range []bool{len(names) > 0, len(ids) > 0, one != ""} {
+		if set {
+			given++
+		}
 	}
-	if n := str1(in, "logGroupName"); n != "" {
-		names = append(names, n)
+	if given != 1 {
+		return nil, badReq("InvalidParameterException", "specify exactly one of logGroupName, logGroupNames or logGroupIdentifiers")
 	}
-	if len(names) == 0 {
-		return nil, badReq("InvalidParameterException", "at least one log group is required")
+	if len(names) > 50 || len(ids) > 50 {
+		return nil, badReq("InvalidParameterException", "a query takes up to 50 log groups")
 	}
+	if one != "" {
+		names = []string{one}
+	}
+	for _, n := range names {
+		if strings.HasPrefix(n, "arn:") {
+			return nil, badReq("InvalidParameterException", "logGroupNames takes names; use logGroupIdentifiers for ARNs")
+		}
+	}
+	names = append(names, ids...)
 	var start, end int64
 	_ = json.Unmarshal(in["startTime"], &start)
 	_ = json.Unmarshal(in["endTime"], &end)
@@ -627,8 +698,11 @@ func (l *logsService) startQuery(in map[string]json.RawMessage) (any, error) {
 	}
 	q := &logsQuery{status: "Complete"}
 	for _, n := range names {
-		g, ok := l.groups[n]
-		if !ok {
+		g, err := l.groupByID(n, caller)
+		if err != nil {
+			if apiErrOf(err).code != "ResourceNotFoundException" {
+				return nil, err
+			}
 			return nil, badReq("ResourceNotFoundException", "Log group %s does not exist", n)
 		}
 		for _, e := range g.events {
@@ -643,7 +717,7 @@ func (l *logsService) startQuery(in map[string]json.RawMessage) (any, error) {
 				{"field": "@timestamp", "value": time.UnixMilli(e.ts).UTC().Format("2006-01-02 15:04:05.000")},
 				{"field": "@message", "value": e.message},
 				{"field": "@logStream", "value": e.stream},
-				{"field": "@log", "value": Account + ":" + g.name},
+				{"field": "@log", "value": g.owner() + ":" + g.name},
 				{"field": "@ptr", "value": g.name + "|" + e.id},
 			})
 		}
@@ -663,7 +737,7 @@ func (l *logsService) startQuery(in map[string]json.RawMessage) (any, error) {
 // new events of the requested groups that match the optional filter pattern
 // (at most 500 a second: above that AWS samples, and so do we, saying so).
 // It ends when the client goes away, the server closes, or after 3 hours.
-func (l *logsService) liveTail(w http.ResponseWriter, r *http.Request, in map[string]json.RawMessage) {
+func (l *logsService) liveTail(w http.ResponseWriter, r *http.Request, in map[string]json.RawMessage, caller string) {
 	var ids []string
 	_ = json.Unmarshal(in["logGroupIdentifiers"], &ids)
 	if len(ids) == 0 || len(ids) > 10 {
@@ -676,15 +750,15 @@ func (l *logsService) liveTail(w http.ResponseWriter, r *http.Request, in map[st
 		return
 	}
 	l.mu.Lock()
-	cursor := map[string]uint64{}
+	cursor := map[*logGroup]uint64{}
 	for _, id := range ids {
-		g, ok := l.groups[groupFromIdentifier(id)]
-		if !ok {
+		g, err := l.groupByID(id, caller)
+		if err != nil {
 			l.mu.Unlock()
 			l.writeError(w, http.StatusBadRequest, "ResourceNotFoundException", "The specified log group does not exist: "+id)
 			return
 		}
-		cursor[g.name] = l.seq
+		cursor[g] = l.seq
 	}
 	l.mu.Unlock()
 	flusher, _ := w.(http.Flusher)
@@ -724,17 +798,16 @@ func (l *logsService) liveTail(w http.ResponseWriter, r *http.Request, in map[st
 		}
 		var results []map[string]any
 		l.mu.Lock()
-		for name, from := range cursor {
-			g := l.groups[name]
+		for g, from := range cursor {
 			for _, e := range g.events {
 				if e.seq > from && pat.match(e.message) {
 					results = append(results, map[string]any{
-						"logStreamName": e.stream, "logGroupIdentifier": "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + name,
+						"logStreamName": e.stream, "logGroupIdentifier": g.arn(),
 						"message": e.message, "timestamp": e.ts, "ingestionTime": e.ingested,
 					})
 				}
 			}
-			cursor[name] = l.seq
+			cursor[g] = l.seq
 		}
 		l.mu.Unlock()
 		sampled := false

@@ -22,6 +22,7 @@ type xrayService struct {
 type xrayTrace struct {
 	id         string
 	segments   map[string]string // segment id → document (a completed one replaces in-progress)
+	owners     map[string]string // segment id → the account that sent it (oam.go)
 	start, end float64
 	fault      bool
 	errored    bool
@@ -61,7 +62,7 @@ func (x *xrayService) serve(w http.ResponseWriter, r *http.Request, op string, b
 		return
 	}
 	x.mu.Lock()
-	out, err := x.call(op, in)
+	out, err := x.call(op, in, callerAccount(r))
 	x.mu.Unlock()
 	if err != nil {
 		e := asAPIErr(err)
@@ -86,7 +87,7 @@ type xraySegment struct {
 
 var xrayTraceID = regexp.MustCompile(`^1-[0-9a-f]{8}-[0-9a-f]{24}$`)
 
-func (x *xrayService) call(op string, in map[string]json.RawMessage) (any, error) {
+func (x *xrayService) call(op string, in map[string]json.RawMessage, caller string) (any, error) {
 	switch op {
 	case "PutTraceSegments":
 		var docs []string
@@ -102,11 +103,12 @@ func (x *xrayService) call(op string, in map[string]json.RawMessage) (any, error
 			}
 			t, ok := x.traces[seg.TraceID]
 			if !ok {
-				t = &xrayTrace{id: seg.TraceID, segments: map[string]string{}, annots: map[string]string{}, services: map[string]bool{}}
+				t = &xrayTrace{id: seg.TraceID, segments: map[string]string{}, owners: map[string]string{}, annots: map[string]string{}, services: map[string]bool{}}
 				x.traces[seg.TraceID] = t
 			}
 			if old, ok := t.segments[seg.ID]; ok && !seg.InProgress && strings.Contains(old, `"in_progress"`) || !ok || !seg.InProgress {
 				t.segments[seg.ID] = d
+				t.owners[seg.ID] = caller
 			}
 			st, _ := seg.StartTime.Float64()
 			et, _ := seg.EndTime.Float64()
@@ -137,7 +139,7 @@ func (x *xrayService) call(op string, in map[string]json.RawMessage) (any, error
 		}
 		var ids []string
 		for id, t := range x.traces {
-			if t.start >= start && t.start <= end && match(t) {
+			if t.start >= start && t.start <= end && match(t) && x.visible(t, caller) {
 				ids = append(ids, id)
 			}
 		}
@@ -167,14 +169,16 @@ func (x *xrayService) call(op string, in map[string]json.RawMessage) (any, error
 		traces, missing := []any{}, []string{}
 		for _, id := range ids {
 			t, ok := x.traces[id]
-			if !ok {
+			if !ok || !x.visible(t, caller) {
 				missing = append(missing, id)
 				continue
 			}
 			var segs []map[string]string
 			keys := make([]string, 0, len(t.segments))
 			for k := range t.segments {
-				keys = append(keys, k)
+				if x.s.oam().sees(caller, t.owners[k], OAMTraces) {
+					keys = append(keys, k)
+				}
 			}
 			sort.Strings(keys)
 			for _, k := range keys {

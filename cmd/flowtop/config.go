@@ -47,6 +47,7 @@ type SourcesConfig struct {
 	Queues           []string
 	XRay             bool
 	LiveTail         string // "auto", "on" or "off"
+	CrossAccount     string // "auto" (also ""), "on" or "off": a monitoring account's linked accounts
 	OTLPGRPC         string // host:port, "" = off
 	OTLPHTTP         string // host:port, "" = off
 	Lookback         time.Duration
@@ -183,6 +184,8 @@ func (p configParser) mapping(n *yaml.Node, prefix string, cfg *Config) error {
 			cfg.Sources.XRay, err = p.boolean(v, key)
 		case "sources.live_tail":
 			cfg.Sources.LiveTail, err = p.str(v, key)
+		case "sources.cross_account":
+			cfg.Sources.CrossAccount, err = p.str(v, key)
 		case "sources.lookback":
 			cfg.Sources.Lookback, err = p.duration(v, key)
 		case "sources.poll":
@@ -295,6 +298,9 @@ func ApplyEnv(cfg *Config, getenv func(string) string) error {
 		"FLOWTOP_OTLP_GRPC":    &cfg.Sources.OTLPGRPC,
 		"FLOWTOP_OTLP_HTTP":    &cfg.Sources.OTLPHTTP,
 	}
+	if v := getenv("FLOWTOP_CROSS_ACCOUNT"); v != "" {
+		cfg.Sources.CrossAccount = v
+	}
 	for name, dst := range strs {
 		if v := getenv(name); v != "" {
 			*dst = v
@@ -362,6 +368,11 @@ func (c *Config) Validate() error {
 	case "auto", "on", "off":
 	default:
 		return fail("sources.live_tail", fmt.Sprintf("must be auto, on or off, not %q", c.Sources.LiveTail))
+	}
+	switch c.Sources.CrossAccount {
+	case "", "auto", "on", "off":
+	default:
+		return fail("sources.cross_account", fmt.Sprintf("must be auto, on or off, not %q", c.Sources.CrossAccount))
 	}
 	if c.MaxEvents < 100 {
 		return fail("max_events", fmt.Sprintf("must be at least 100, not %d", c.MaxEvents))

@@ -41,6 +41,7 @@ type hopJSON struct {
 	Kind       string   `json:"kind"`
 	Component  string   `json:"component"`
 	Type       string   `json:"component_type"`
+	Account    string   `json:"account,omitempty"` // set when several accounts are watched (cross-account)
 	Time       string   `json:"time"`
 	LatencyMS  float64  `json:"latency_ms"`
 	DurationMS float64  `json:"duration_ms"`
@@ -86,7 +87,7 @@ func keyStrings(keys []tracing.Key) []string {
 
 func toHopJSON(i int, h graph.Hop) hopJSON {
 	out := hopJSON{
-		Index: i, Parent: h.Parent, Kind: h.Kind.String(), Component: h.Component.Name, Type: h.Component.Kind.String(),
+		Index: i, Parent: h.Parent, Kind: h.Kind.String(), Component: h.Component.Name, Type: h.Component.Kind.String(), Account: h.Component.Account,
 		Time: rfc3339(h.Time), LatencyMS: ms(h.Latency), DurationMS: ms(h.Duration), Status: h.Status.String(),
 		Attempt: h.Attempt, ColdStart: h.ColdStart, ErrorType: h.ErrorType, Keys: keyStrings(h.Keys),
 		Evidence: h.Evidence, Confidence: h.Confidence, CostUSD: h.CostUSD,
@@ -130,6 +131,9 @@ func writeLineage(w io.Writer, l graph.Lineage, format string) error {
 
 func hopLabel(h graph.Hop) string {
 	label := h.Component.Kind.String() + " " + clean(h.Component.Name)
+	if h.Component.Account != "" {
+		label += " @" + clean(h.Component.Account)
+	}
 	if h.Kind == graph.HopInvoke && h.Attempt > 1 {
 		label += " (attempt " + strconv.Itoa(h.Attempt) + ")"
 	}

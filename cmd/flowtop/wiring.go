@@ -42,7 +42,7 @@ func (a *app) newEngine(ctx context.Context, opts engineOptions) (*engine.Engine
 	}
 	s.Sources = engine.Sources{
 		LogGroups: c.Sources.LogGroups, LogGroupPrefixes: c.Sources.LogGroupPrefixes, Queues: c.Sources.Queues,
-		XRay: c.Sources.XRay, LiveTail: c.Sources.LiveTail, OTLPGRPC: c.Sources.OTLPGRPC, OTLPHTTP: c.Sources.OTLPHTTP,
+		XRay: c.Sources.XRay, LiveTail: c.Sources.LiveTail, CrossAccount: c.Sources.CrossAccount, OTLPGRPC: c.Sources.OTLPGRPC, OTLPHTTP: c.Sources.OTLPHTTP,
 		Lookback: c.Sources.Lookback, Poll: c.Sources.Poll,
 	}
 	s.Correlation = c.Correlation

@@ -25,6 +25,7 @@ import (
 
 	"github.com/flowtop/flowtop/collectors"
 	"github.com/flowtop/flowtop/collectors/awsutil"
+	"github.com/flowtop/flowtop/collectors/linked"
 	"github.com/flowtop/flowtop/tracing"
 )
 
@@ -38,9 +39,13 @@ type API interface {
 }
 
 // Group is one log group to follow, with the function that writes to it.
+// A group of a linked source account (cross-account observability) has its
+// ARN and account; one of the watched account has neither.
 type Group struct {
 	Name     string
 	Function string
+	ARN      string // without ":*"; set only for a linked account's group
+	Account  string // the linked account that owns it
 }
 
 // Config sets the collector.
@@ -60,6 +65,16 @@ type Config struct {
 	TailRetryMax time.Duration
 	Options      tracing.LogOptions
 	Now          func() time.Time
+	// Linked says whether the account is a cross-account observability
+	// monitoring account; when it is, linked source accounts' groups are
+	// read too (crossaccount.go). Nil reads the watched account only.
+	Linked *linked.Detector
+	// LinkedLive and LinkedSearch bound the linked groups followed live
+	// (default 50) and searched by one Search (default 1000);
+	// LinkedRefresh is how often they are listed again (default 1m).
+	LinkedLive    int
+	LinkedSearch  int
+	LinkedRefresh time.Duration
 }
 
 // Source follows log groups.
@@ -70,6 +85,7 @@ type Source struct {
 	budget  *awsutil.Budget
 
 	liveOK atomic.Bool // a Live Tail session is (or was last) open
+	xa     xaState     // linked source accounts (crossaccount.go)
 
 	mu     sync.Mutex
 	seen   map[string]time.Time // event ID → timestamp, pruned past the overlap
@@ -99,6 +115,15 @@ func New(api API, cfg Config) *Source {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.LinkedLive <= 0 {
+		cfg.LinkedLive = defaultLinkedLive
+	}
+	if cfg.LinkedSearch <= 0 {
+		cfg.LinkedSearch = defaultLinkedSearch
+	}
+	if cfg.LinkedRefresh <= 0 {
+		cfg.LinkedRefresh = defaultLinkedRefresh
+	}
 	return &Source{
 		api: api, cfg: cfg, tracker: collectors.NewTracker("cwlogs", cfg.Now), budget: awsutil.NewBudget(cfg.TPS),
 		seen: map[string]time.Time{}, cursor: map[string]int64{},
@@ -108,8 +133,13 @@ func New(api API, cfg Config) *Source {
 // Name is "cwlogs".
 func (s *Source) Name() string { return "cwlogs" }
 
-// Health reports the source's state and mode.
-func (s *Source) Health() tracing.SourceHealth { return s.tracker.Health() }
+// Health reports the source's state and mode; in a monitoring account the
+// mode also says how many linked groups are followed (crossaccount.go).
+func (s *Source) Health() tracing.SourceHealth {
+	h := s.tracker.Health()
+	h.Mode += s.linkedMode()
+	return h
+}
 
 // groups returns the groups to follow now.
 func (s *Source) groups(ctx context.Context) ([]Group, error) {
@@ -139,11 +169,16 @@ func (s *Source) groups(ctx context.Context) ([]Group, error) {
 			}
 		}
 	}
+	lg, skipped := s.linkedGroups(ctx, s.cfg.LinkedLive)
+	for _, g := range lg {
+		byName[g.id()] = g
+	}
+	s.noteFollowed(len(lg), skipped)
 	out := make([]Group, 0, len(byName))
 	for _, g := range byName {
 		out = append(out, g)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool { return out[i].id() < out[j].id() })
 	return out, nil
 }
 
@@ -151,6 +186,7 @@ func (s *Source) groups(ctx context.Context) ([]Group, error) {
 func (s *Source) observe(g Group, stream, id, msg string, ts int64) tracing.Observation {
 	o := tracing.ParseLambdaLog(tracing.LogInput{Group: g.Name, Stream: stream, Function: g.Function, Time: time.UnixMilli(ts), EventID: id, Message: msg}, s.cfg.Options)
 	o.Source = "cwlogs"
+	o.Component.Account = s.account(g)
 	if o.Log != nil && o.Log.Kind == tracing.LogUnparsed {
 		s.tracker.Unparsed(1)
 	}
@@ -263,7 +299,7 @@ func (s *Source) pollOnce(ctx context.Context, groups []Group, out chan<- tracin
 	var firstErr error
 	for _, g := range groups {
 		s.mu.Lock()
-		start, ok := s.cursor[g.Name]
+		start, ok := s.cursor[g.id()]
 		s.mu.Unlock()
 		if !ok {
 			start = now.Add(-s.cfg.Lookback).UnixMilli()
@@ -281,8 +317,8 @@ func (s *Source) pollOnce(ctx context.Context, groups []Group, out chan<- tracin
 		}
 		if maxTS > 0 {
 			s.mu.Lock()
-			if maxTS > s.cursor[g.Name] {
-				s.cursor[g.Name] = maxTS
+			if maxTS > s.cursor[g.id()] {
+				s.cursor[g.id()] = maxTS
 			}
 			s.mu.Unlock()
 			if t := time.UnixMilli(maxTS); t.After(newest) {
@@ -290,7 +326,7 @@ func (s *Source) pollOnce(ctx context.Context, groups []Group, out chan<- tracin
 			}
 		} else if !ok {
 			s.mu.Lock()
-			s.cursor[g.Name] = now.Add(-s.cfg.Lookback).UnixMilli()
+			s.cursor[g.id()] = now.Add(-s.cfg.Lookback).UnixMilli()
 			s.mu.Unlock()
 		}
 		if len(b) > 0 {
@@ -314,6 +350,10 @@ func (s *Source) read(ctx context.Context, g Group, start, end int64, pattern st
 // readPages is read with a bound on the pages fetched.
 func (s *Source) readPages(ctx context.Context, g Group, start, end int64, pattern string, maxPages int) (tracing.Batch, int64, error) {
 	in := &cwl.FilterLogEventsInput{LogGroupName: aws.String(g.Name), StartTime: aws.Int64(start)}
+	if g.ARN != "" {
+		// A linked account's group: only its ARN names it (and the two are exclusive).
+		in.LogGroupName, in.LogGroupIdentifier = nil, aws.String(g.ARN)
+	}
 	if end > 0 {
 		in.EndTime = aws.Int64(end)
 	}
@@ -335,7 +375,7 @@ func (s *Source) readPages(ctx context.Context, g Group, start, end int64, patte
 				}
 				continue // the same page again, within the budget
 			}
-			return b, maxTS, awsutil.Explain("cwlogs", g.Name, "logs:FilterLogEvents", err)
+			return b, maxTS, awsutil.Explain("cwlogs", g.id(), "logs:FilterLogEvents", err)
 		}
 		for _, e := range page.Events {
 			ts := aws.ToInt64(e.Timestamp)
@@ -346,7 +386,7 @@ func (s *Source) readPages(ctx context.Context, g Group, start, end int64, patte
 			if id == "" {
 				id = fmt.Sprintf("%s/%d/%s", aws.ToString(e.LogStreamName), ts, aws.ToString(e.Message))
 			}
-			if !s.fresh(g.Name+"|"+id, ts) {
+			if !s.fresh(g.id()+"|"+id, ts) {
 				continue
 			}
 			b = append(b, s.observe(g, aws.ToString(e.LogStreamName), id, aws.ToString(e.Message), ts))
@@ -397,11 +437,10 @@ func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
 	if len(groups) == 0 {
 		return errors.New("no log groups to tail")
 	}
-	byName := map[string]Group{}
+	ix := newGroupIndex(groups)
 	var ids []string
 	for _, g := range groups {
-		byName[g.Name] = g
-		ids = append(ids, g.Name)
+		ids = append(ids, g.id())
 	}
 	var opts []func(*cwl.Options)
 	if s.cfg.CustomEndpoint {
@@ -433,7 +472,7 @@ func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
 	defer renew.Stop()
 	errc := make(chan error, len(sessions))
 	for _, lt := range sessions {
-		go func() { errc <- s.readTail(ctx, lt, byName, out) }()
+		go func() { errc <- s.readTail(ctx, lt, ix, out) }()
 	}
 	select {
 	case <-ctx.Done():
@@ -449,21 +488,17 @@ func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
 	return err
 }
 
-func (s *Source) readTail(ctx context.Context, lt *cwl.StartLiveTailOutput, byName map[string]Group, out chan<- tracing.Batch) error {
+func (s *Source) readTail(ctx context.Context, lt *cwl.StartLiveTailOutput, ix groupIndex, out chan<- tracing.Batch) error {
 	stream := lt.GetStream()
 	for ev := range stream.Events() {
 		switch e := ev.(type) {
 		case *cwltypes.StartLiveTailResponseStreamMemberSessionUpdate:
 			var b tracing.Batch
 			for _, le := range e.Value.SessionResults {
-				name := groupName(aws.ToString(le.LogGroupIdentifier))
-				g := byName[name]
-				if g.Name == "" {
-					g = Group{Name: name, Function: strings.TrimPrefix(name, "/aws/lambda/")}
-				}
+				g := ix.fromIdentifier(aws.ToString(le.LogGroupIdentifier))
 				ts := aws.ToInt64(le.Timestamp)
 				id := fmt.Sprintf("%s/%d/%s", aws.ToString(le.LogStreamName), ts, aws.ToString(le.Message))
-				if s.fresh(g.Name+"|"+id, ts) {
+				if s.fresh(g.id()+"|"+id, ts) {
 					b = append(b, s.observe(g, aws.ToString(le.LogStreamName), id, aws.ToString(le.Message), ts))
 				}
 			}

@@ -214,7 +214,7 @@ func FuzzLiveTailFrames(f *testing.F) {
 	}
 	f.Add([]byte(`{"sessionResults":[{},{"logGroupIdentifier":":log-group:"},{"message":null,"timestamp":-1}]}`))
 	fs := startFuzzLogsServer(f)
-	byName := map[string]Group{"/aws/lambda/charge-card": {Name: "/aws/lambda/charge-card", Function: "charge-card"}}
+	byName := newGroupIndex([]Group{{Name: "/aws/lambda/charge-card", Function: "charge-card"}})
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		if len(payload) > fuzzMaxFrame {
 			return

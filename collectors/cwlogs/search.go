@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,7 +45,7 @@ func (s *Source) Search(ctx context.Context, keys []tracing.Key, from, to time.T
 	if len(terms) == 0 {
 		return nil, nil
 	}
-	groups, err := s.groups(ctx)
+	groups, err := s.searchGroups(ctx)
 	if err != nil || len(groups) == 0 {
 		return nil, err
 	}
@@ -69,59 +70,85 @@ func (s *Source) Search(ctx context.Context, keys []tracing.Key, from, to time.T
 	return collectors.KeepCarrying(all, keys), nil
 }
 
+// insights runs one Logs Insights query per batch of 50 groups (names and
+// linked accounts' ARNs in separate calls), a few at a time, and gathers
+// their rows. A query that returns its row limit is counted: more rows may
+// exist than it gave.
 func (s *Source) insights(ctx context.Context, groups []Group, terms []string, from, to time.Time) (tracing.Batch, error) {
 	var alts []string
 	for _, t := range terms {
 		alts = append(alts, regexpQuote(t))
 	}
-	query := "fields @timestamp, @message, @logStream, @log | filter @message like /" + strings.Join(alts, "|") + "/ | sort @timestamp asc | limit 10000"
-	byName := map[string]Group{}
-	var names []string
-	for _, g := range groups {
-		byName[g.Name] = g
-		names = append(names, g.Name)
+	query := "fields @timestamp, @message, @logStream, @log | filter @message like /" + strings.Join(alts, "|") + "/ | sort @timestamp asc | limit " + strconv.Itoa(insightsRowLimit)
+	ix := newGroupIndex(groups)
+	batches := insightsBatches(groups)
+	rows := make([][][]cwltypes.ResultField, len(batches))
+	errs := make([]error, len(batches))
+	sem := make(chan struct{}, insightsParallel)
+	var wg sync.WaitGroup
+	for i, in := range batches {
+		in.QueryString, in.StartTime, in.EndTime = aws.String(query), aws.Int64(from.Unix()), aws.Int64(to.Unix()+1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				errs[i] = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			rows[i], errs[i] = s.runQuery(ctx, in)
+		}()
 	}
+	wg.Wait()
 	var all tracing.Batch
-	for len(names) > 0 {
-		n := min(len(names), 50) // Insights takes up to 50 groups a query
-		q, err := s.api.StartQuery(ctx, &cwl.StartQueryInput{LogGroupNames: names[:n], QueryString: aws.String(query), StartTime: aws.Int64(from.Unix()), EndTime: aws.Int64(to.Unix() + 1)})
-		if err != nil {
-			return nil, awsutil.Explain("cwlogs", "", "logs:StartQuery", err)
+	for i := range batches {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		for {
-			res, err := s.api.GetQueryResults(ctx, &cwl.GetQueryResultsInput{QueryId: q.QueryId})
-			if err != nil {
-				return nil, awsutil.Explain("cwlogs", "", "logs:GetQueryResults", err)
-			}
-			if res.Status == cwltypes.QueryStatusComplete {
-				for _, row := range res.Results {
-					all = append(all, s.insightsRow(row, byName, to))
-				}
-				break
-			}
-			if res.Status == cwltypes.QueryStatusFailed || res.Status == cwltypes.QueryStatusCancelled || res.Status == cwltypes.QueryStatusTimeout {
-				return nil, fmt.Errorf("cwlogs: insights query %s", res.Status)
-			}
-			if !awsutil.Sleep(ctx, 500*time.Millisecond) {
-				return nil, ctx.Err()
-			}
+		if len(rows[i]) >= insightsRowLimit {
+			s.xa.mu.Lock()
+			s.xa.stats.QueriesCut++
+			s.xa.mu.Unlock()
 		}
-		names = names[n:]
+		for _, row := range rows[i] {
+			all = append(all, s.insightsRow(row, ix, to))
+		}
 	}
 	return all, nil
+}
+
+// runQuery starts one Insights query and waits for its rows.
+func (s *Source) runQuery(ctx context.Context, in *cwl.StartQueryInput) ([][]cwltypes.ResultField, error) {
+	q, err := s.api.StartQuery(ctx, in)
+	if err != nil {
+		return nil, awsutil.Explain("cwlogs", describeBatch(in), "logs:StartQuery", err)
+	}
+	for {
+		res, err := s.api.GetQueryResults(ctx, &cwl.GetQueryResultsInput{QueryId: q.QueryId})
+		if err != nil {
+			return nil, awsutil.Explain("cwlogs", describeBatch(in), "logs:GetQueryResults", err)
+		}
+		switch res.Status {
+		case cwltypes.QueryStatusComplete:
+			return res.Results, nil
+		case cwltypes.QueryStatusFailed, cwltypes.QueryStatusCancelled, cwltypes.QueryStatusTimeout:
+			return nil, fmt.Errorf("cwlogs: insights query %s", res.Status)
+		}
+		if !awsutil.Sleep(ctx, 500*time.Millisecond) {
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // insightsRow turns one Insights result row into an observation. A row whose
 // @timestamp can't be read takes the row's @ingestionTime, else the end of the
 // window, and is counted as unparsed.
-func (s *Source) insightsRow(row []cwltypes.ResultField, byName map[string]Group, to time.Time) tracing.Observation {
+func (s *Source) insightsRow(row []cwltypes.ResultField, ix groupIndex, to time.Time) tracing.Observation {
 	f := map[string]string{}
 	for _, c := range row {
 		f[aws.ToString(c.Field)] = aws.ToString(c.Value)
-	}
-	group := f["@log"]
-	if i := strings.IndexByte(group, ':'); i >= 0 {
-		group = group[i+1:]
 	}
 	ts, ok := ParseLogTime(f["@timestamp"])
 	if !ok {
@@ -130,10 +157,7 @@ func (s *Source) insightsRow(row []cwltypes.ResultField, byName map[string]Group
 		}
 		s.tracker.Unparsed(1)
 	}
-	g := byName[group]
-	if g.Name == "" {
-		g = Group{Name: group, Function: strings.TrimPrefix(group, "/aws/lambda/")}
-	}
+	g := s.fromLog(ix, f["@log"])
 	id := f["@ptr"]
 	if id == "" {
 		id = fmt.Sprintf("%s/%d/%s", f["@logStream"], ts.UnixMilli(), f["@message"])

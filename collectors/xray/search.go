@@ -12,6 +12,7 @@ import (
 
 	"github.com/flowtop/flowtop/collectors"
 	"github.com/flowtop/flowtop/collectors/awsutil"
+	"github.com/flowtop/flowtop/collectors/linked"
 	"github.com/flowtop/flowtop/tracing"
 )
 
@@ -23,6 +24,9 @@ type SearchConfig struct {
 	Annotations map[tracing.KeyKind][]string
 	// MaxTraces bounds the traces fetched by one Search (default 50).
 	MaxTraces int
+	// Linked says whether the account is a monitoring account whose traces
+	// hold linked accounts' segments (see [Config.Linked]).
+	Linked *linked.Detector
 }
 
 // DefaultAnnotations are the annotation keys searched for each kind of key:
@@ -181,6 +185,7 @@ func (s *Searcher) summaries(ctx context.Context, expr string, from, to time.Tim
 // traces fetches whole traces, five a call, as spans.
 func (s *Searcher) traces(ctx context.Context, ids []string) (tracing.Batch, error) {
 	var b tracing.Batch
+	xacct := monitoring(ctx, s.cfg.Linked)
 	for len(ids) > 0 {
 		n := min(len(ids), 5)
 		out, err := s.api.BatchGetTraces(ctx, &awsxray.BatchGetTracesInput{TraceIds: ids[:n]})
@@ -189,9 +194,13 @@ func (s *Searcher) traces(ctx context.Context, ids []string) (tracing.Batch, err
 		}
 		for _, t := range out.Traces {
 			for _, seg := range t.Segments {
-				obs, err := ParseSegment([]byte(aws.ToString(seg.Document)))
+				doc := []byte(aws.ToString(seg.Document))
+				obs, err := ParseSegment(doc)
 				if err != nil {
 					continue // a malformed segment: the rest of the trace still counts
+				}
+				if xacct {
+					stampAccount(obs, doc)
 				}
 				b = append(b, obs...)
 			}

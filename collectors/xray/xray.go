@@ -20,6 +20,7 @@ import (
 
 	"github.com/flowtop/flowtop/collectors"
 	"github.com/flowtop/flowtop/collectors/awsutil"
+	"github.com/flowtop/flowtop/collectors/linked"
 	"github.com/flowtop/flowtop/tracing"
 )
 
@@ -36,6 +37,13 @@ type Config struct {
 	Lookback time.Duration // the first window (default 1m)
 	Filter   string        // an X-Ray filter expression, when tailing one event
 	Now      func() time.Time
+	// Linked says whether the account is a cross-account observability
+	// monitoring account, whose traces hold linked accounts' segments: each
+	// span is then stamped with its account (crossaccount.go).
+	Linked *linked.Detector
+	// LinkedMaxTraces bounds the traces one poll reads in a monitoring
+	// account, where every linked account's traces arrive (default 1000).
+	LinkedMaxTraces int
 }
 
 // Source polls X-Ray.
@@ -46,6 +54,8 @@ type Source struct {
 
 	mu   sync.Mutex
 	seen map[string]time.Time // segment id + end time → when seen
+
+	cut xaCut // traces a monitoring account's bound left unread (crossaccount.go)
 }
 
 // New returns an X-Ray source.
@@ -70,8 +80,13 @@ func New(api API, cfg Config) *Source {
 // Name is "xray".
 func (s *Source) Name() string { return "xray" }
 
-// Health reports the source's state.
-func (s *Source) Health() tracing.SourceHealth { return s.tracker.Health() }
+// Health reports the source's state; in a monitoring account its mode says
+// how many traces the bound left unread (crossaccount.go).
+func (s *Source) Health() tracing.SourceHealth {
+	h := s.tracker.Health()
+	h.Mode += s.linkedMode()
+	return h
+}
 
 // Run polls sliding windows until ctx ends.
 func (s *Source) Run(ctx context.Context, out chan<- tracing.Batch) error {
@@ -113,13 +128,23 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time) (tracing.Batch
 	if s.cfg.Filter != "" {
 		in.FilterExpression = aws.String(s.cfg.Filter)
 	}
+	xacct := monitoring(ctx, s.cfg.Linked)
+	bound := s.linkedBound(xacct) // 0: none
 	p := awsxray.NewGetTraceSummariesPaginator(s.api, in)
-	for p.HasMorePages() {
+	for pages := 0; p.HasMorePages(); pages++ {
+		if bound > 0 && pages == maxSummaryPages {
+			s.linkedCut(0, true)
+			break
+		}
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, awsutil.Explain("xray", "", "xray:GetTraceSummaries", err)
 		}
 		for _, t := range page.TraceSummaries {
+			if bound > 0 && len(ids) == bound {
+				s.linkedCut(1, false)
+				continue
+			}
 			ids = append(ids, aws.ToString(t.Id))
 		}
 	}
@@ -138,6 +163,9 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time) (tracing.Batch
 				if err != nil {
 					s.tracker.Unparsed(1)
 					continue
+				}
+				if xacct {
+					stampAccount(obs, []byte(doc))
 				}
 				for _, o := range obs {
 					key := o.Span.SpanID.String() + "/" + strconv.FormatBool(o.Span.InProgress) + "/" + o.Span.End.String()

@@ -274,6 +274,9 @@ func Lines(env screen.Env, id string, l graph.Lineage, err error, loaded bool, w
 			branch = "└ "
 		}
 		name := h.Component.Kind.String() + " " + widget.Clean(h.Component.Name)
+		if h.Component.Account != "" {
+			name += " @" + widget.Clean(h.Component.Account)
+		}
 		if h.Kind == graph.HopInvoke && h.Attempt > 1 {
 			name += fmt.Sprintf(" #%d", h.Attempt)
 		}
