@@ -122,6 +122,7 @@ type Graph struct {
 	cacheMu   sync.Mutex // guards sortCache and sums, which readers fill under the read lock
 	sortCache map[FlowSort]sortCache
 	sums      []summary // by event slot; see summarize
+	search    search    // the Flows filter's match sets (index.go)
 
 	// Fragments: events that wait, bounded, before they become rows.
 	frag         map[int32]fragment
@@ -596,8 +597,8 @@ type memoKey struct {
 }
 
 func (g *Graph) touch(e int32, at time.Time) {
+	g.s.bump(e)
 	r := g.s.ev(e)
-	r.rev++
 	if n := nanos(at); n != 0 {
 		if n < r.first || r.first == 0 {
 			r.first = n
@@ -808,7 +809,7 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		if have.span.n == 0 && span.Value != "" {
 			have.span = s.arena.put(span.Value)
 		}
-		s.ev(e).rev++
+		s.bump(e)
 		return
 	}
 	ri := s.refs.alloc()
@@ -959,7 +960,7 @@ func (g *Graph) dropRefs(e int32, drop func(*refRec) bool) {
 		s.arena.drop(f.req)
 		s.arena.drop(f.span)
 		s.refs.release(i)
-		s.ev(e).rev++
+		s.bump(e)
 		i = next
 	}
 }
@@ -1214,7 +1215,7 @@ func (g *Graph) account(inv *invocation) {
 func (g *Graph) invChanged(inv *invocation) {
 	for _, k := range inv.keys {
 		if ki := g.s.findStrong(k.Kind, k.Value); ki != 0 {
-			g.s.ev(g.s.key(ki).ev).rev++
+			g.s.bump(g.s.key(ki).ev)
 		}
 	}
 }
