@@ -23,8 +23,9 @@ const ID screen.ID = "flows"
 const EventID screen.ID = "event"
 
 // ScanLimit bounds a filter the graph cannot answer itself (a field term
-// such as status:failed, or an inverted field term): the screen looks at the
-// newest ScanLimit events the graph's text filter keeps and filters those.
+// such as type:order, beside the words and the status term it answers): the
+// screen looks at the newest ScanLimit events the graph's filter keeps and
+// filters those.
 const ScanLimit = 5000
 
 // scanPage is how many events one read of such a filter asks for.
@@ -183,13 +184,12 @@ func (m *Model) Refresh(seq uint64) tea.Cmd {
 }
 
 // read returns rows [off, off+n) of the list in display order and how many
-// rows the list has.
+// rows the list has. Words and a status term the graph answers itself, from
+// its match sets; other field terms are decided here over what it returns.
 func read(feed Feed, q widget.Query, by graph.FlowSort, rev bool, off, n int) ([]graph.FlowRow, int) {
-	if len(q.Fields) == 0 && len(q.Words) <= 1 {
-		gq := graph.FlowQuery{Invert: q.Invert, Sort: by, Offset: off, Limit: n}
-		if len(q.Words) == 1 {
-			gq.Filter = q.Words[0]
-		}
+	status, rest := splitStatus(q.Fields)
+	if len(rest) == 0 {
+		gq := graph.FlowQuery{Filter: strings.Join(q.Words, " "), Status: status, Invert: q.Invert, Sort: by, Offset: off, Limit: n}
 		if !rev {
 			p := feed.Flows(gq)
 			return p.Rows, p.Matched
@@ -207,12 +207,12 @@ func read(feed Feed, q widget.Query, by graph.FlowSort, rev bool, off, n int) ([
 		slices.Reverse(p.Rows)
 		return p.Rows, p.Matched
 	}
-	// Field terms: the graph's text filter narrows, this screen decides,
+	// Other field terms: the graph's filter narrows, this screen decides,
 	// reading pages until the window is full (and one row more, so the
 	// list can scroll on) or ScanLimit events were looked at.
 	gq := graph.FlowQuery{Sort: by, Limit: scanPage}
 	if !q.Invert {
-		gq.Filter = narrow(q)
+		gq.Filter, gq.Status = narrow(q), status
 	}
 	var keep []graph.FlowRow
 	want := off + n + 1
@@ -241,18 +241,38 @@ func read(feed Feed, q widget.Query, by graph.FlowSort, rev bool, off, n int) ([
 	return keep[off:min(off+n, total)], total
 }
 
-// narrow picks the one term the graph can filter by itself: a word, or the
-// value of a field the graph's text filter covers.
-func narrow(q widget.Query) string {
-	for _, f := range q.Fields {
-		if f.Key == "type" || f.Key == "fn" || f.Key == "source" || f.Key == "queue" {
-			return f.Value
+// splitStatus takes the one status term the graph can answer out of the
+// field terms; with two, both stay for the screen to decide.
+func splitStatus(fs []widget.FieldTerm) (string, []widget.FieldTerm) {
+	status, n := "", 0
+	for _, f := range fs {
+		if f.Key == "status" {
+			status = f.Value
+			n++
 		}
 	}
-	if len(q.Words) > 0 {
-		return q.Words[0]
+	if n != 1 {
+		return "", fs
 	}
-	return ""
+	rest := make([]widget.FieldTerm, 0, len(fs))
+	for _, f := range fs {
+		if f.Key != "status" {
+			rest = append(rest, f)
+		}
+	}
+	return status, rest
+}
+
+// narrow is the words the graph can filter by itself: the query's words and
+// the values of the fields its text filter covers.
+func narrow(q widget.Query) string {
+	words := slices.Clone(q.Words)
+	for _, f := range q.Fields {
+		if f.Key == "type" || f.Key == "fn" || f.Key == "source" || f.Key == "queue" {
+			words = append(words, f.Value)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 func fields(r graph.FlowRow) func(string) string {
