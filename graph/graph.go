@@ -90,6 +90,11 @@ type Config struct {
 	// event) stays out of the Flows list, waiting to be joined (default 2s).
 	FragmentWait time.Duration
 	Now          func() time.Time
+
+	// MaxBytes bounds, in bytes, what the held events and spans take (as
+	// estimated from their records; see [Budget.Held]): past it the least
+	// recently active events or the oldest traces are evicted. 0: no bound.
+	MaxBytes int64
 }
 
 const rateBuckets = 30
