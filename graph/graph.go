@@ -77,11 +77,7 @@ var ErrAmbiguous = errors.New("graph: id matches more than one event")
 
 // Config sets the graph's limits and prices.
 type Config struct {
-	MaxEvents int // events held before the least recently active is evicted (default 200,000)
-	// MaxBytes bounds, in bytes, what the held events and spans take (as
-	// estimated from their records; see [Budget.Held]): past it the least
-	// recently active events or the oldest traces are evicted. 0: no bound.
-	MaxBytes             int64
+	MaxEvents            int           // events held before the least recently active is evicted (default 200,000)
 	MaxLogsPerInvocation int           // log lines kept per invocation (default 50); the rest are counted
 	Prices               PriceTable    // default DefaultPrices()
 	RateBucket           time.Duration // width of one sparkline bucket (default 10s)
