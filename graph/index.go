@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"math/bits"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,15 @@ type search struct {
 	// Figures for tests and benchmarks: full scans, narrowings, single
 	// event matches, and pages answered without walking.
 	scans, narrows, evals, pageHits uint64
+
+	parallelFrom int // tests lower it; 0 is the const parallelFrom
+}
+
+func (sr *search) parallelAt() int {
+	if sr.parallelFrom > 0 {
+		return sr.parallelFrom
+	}
+	return parallelFrom
 }
 
 // filterSet is the match set of one filter.
@@ -506,6 +516,10 @@ func (g *Graph) scan(f *filterSet, now time.Time) {
 		g.cacheMu.Lock()
 		defer g.cacheMu.Unlock()
 	}
+	if f.status == "" && int(g.s.events.n) > g.search.parallelAt() {
+		g.matchWords(f, nil)
+		return
+	}
 	// Slot order, not list order: the slabs are read front to back.
 	for e := int32(1); e < g.s.events.n; e++ {
 		if g.s.ev(e).flags&flagHeld != 0 {
@@ -514,10 +528,84 @@ func (g *Graph) scan(f *filterSet, now time.Time) {
 	}
 }
 
+// parallelFrom is the number of slots from which a filter without a status
+// term is matched on every core: a keystroke over a million events then
+// takes its share of the cores, not all of one.
+const parallelFrom = 1 << 16
+
+// matchWords sets f's bits for the held events (among from's members when
+// from is not nil) that contain f's words, on every core. Each worker owns
+// whole words of the bitset; the interned names' answers are filled in
+// first, so the workers only read shared state.
+func (g *Graph) matchWords(f, from *filterSet) {
+	for id := range g.s.metas.vals {
+		for i, w := range f.words {
+			m := g.s.metas.vals[id]
+			nameHit(&f.metaHit, int32(id), len(f.words), i, func() bool {
+				return strings.Contains(strings.ToLower(m.typ), w) || strings.Contains(strings.ToLower(m.source), w)
+			})
+		}
+	}
+	for id := range g.s.compIDs.vals {
+		for i, w := range f.words {
+			g.compHit(f, int32(id), i, w)
+		}
+	}
+	words := len(f.bits)
+	if from != nil {
+		words = min(words, len(from.bits))
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), 8))
+	per := (words + workers - 1) / workers
+	counts := make([]int, workers)
+	evals := make([]uint64, workers)
+	var wg sync.WaitGroup
+	for k := 0; k < workers; k++ {
+		lo, hi := k*per, min((k+1)*per, words)
+		if lo >= hi {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for w := lo; w < hi; w++ {
+				cand := ^uint64(0)
+				if from != nil {
+					cand = from.bits[w]
+				}
+				var out uint64
+				for cand != 0 {
+					b := bits.TrailingZeros64(cand)
+					cand &^= 1 << uint(b)
+					e := int32(w<<6 | b)
+					if e == 0 || e >= g.s.events.n || g.s.ev(e).flags&flagHeld == 0 {
+						continue
+					}
+					evals[k]++
+					if g.textMatch(f, e) {
+						out |= 1 << uint(b)
+					}
+				}
+				f.bits[w] = out
+				counts[k] += bits.OnesCount64(out)
+			}
+		}()
+	}
+	wg.Wait()
+	for k := range counts {
+		f.count += counts[k]
+		g.search.evals += evals[k]
+	}
+}
+
 // narrowFrom matches only the members of from, a set f implies.
 func (g *Graph) narrowFrom(f, from *filterSet, now time.Time) {
 	g.search.narrows++
 	f.bits, f.count, f.timed, f.staleAt = make([]uint64, len(from.bits)), 0, nil, 0
+	if f.status == "" && from.count > g.search.parallelAt() {
+		g.matchWords(f, from)
+		return
+	}
 	if f.status != "" {
 		g.cacheMu.Lock()
 		defer g.cacheMu.Unlock()

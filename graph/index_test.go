@@ -73,7 +73,16 @@ func pageIDs(p FlowPage) []string {
 // equals the slow oracle's.
 func TestFilterIncrementalEqualsScan(t *testing.T) {
 	t.Parallel()
+	for _, parallel := range []int{0, 1} {
+		t.Run(fmt.Sprint("parallel=", parallel), func(t *testing.T) { incrementalEqualsScan(t, parallel) })
+	}
+}
+
+// incrementalEqualsScan is the test; parallel 1 matches every scan and
+// narrowing on every core, as a graph of a million events does.
+func incrementalEqualsScan(t *testing.T, parallel int) {
 	g := newTestGraph(120)
+	g.search.parallelFrom = parallel
 	rng := rand.New(rand.NewPCG(1, 2))
 	queries := []FlowQuery{
 		{Filter: "e"}, {Filter: "ev"}, {Filter: "ev-1"}, {Filter: "ev-12"}, {Filter: "ev-1"},
