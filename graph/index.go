@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/bits"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -135,19 +136,7 @@ func (f *filterSet) implies(o *filterSet) bool {
 }
 
 func sameFilter(a, b *filterSet) bool {
-	return a.status == b.status && slicesEqual(a.words, b.words)
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return a.status == b.status && slices.Equal(a.words, b.words)
 }
 
 // maxWords is how many words of a filter are matched; the rest are ignored.

@@ -85,10 +85,21 @@ func incrementalEqualsScan(t *testing.T, parallel int) {
 	g.search.parallelFrom = parallel
 	rng := rand.New(rand.NewPCG(1, 2))
 	queries := []FlowQuery{
-		{Filter: "e"}, {Filter: "ev"}, {Filter: "ev-1"}, {Filter: "ev-12"}, {Filter: "ev-1"},
-		{Filter: "CHARGE"}, {Filter: "charge billing"}, {Filter: "0000"}, {Filter: "00000001"},
-		{Filter: "ev", Status: "dead"}, {Status: "ok"}, {Filter: "billing", Invert: true},
-		{Filter: "ev-2", Status: "dead", Invert: true}, {Filter: "orderplaced"}, {Filter: "msg-0"},
+		{Filter: "e"},
+		{Filter: "ev"},
+		{Filter: "ev-1"},
+		{Filter: "ev-12"},
+		{Filter: "ev-1"},
+		{Filter: "CHARGE"},
+		{Filter: "charge billing"},
+		{Filter: "0000"},
+		{Filter: "00000001"},
+		{Filter: "ev", Status: "dead"},
+		{Status: "ok"},
+		{Filter: "billing", Invert: true},
+		{Filter: "ev-2", Status: "dead", Invert: true},
+		{Filter: "orderplaced"},
+		{Filter: "msg-0"},
 	}
 	n := 0
 	for round := 0; round < 40; round++ {

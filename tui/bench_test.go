@@ -213,8 +213,10 @@ func TestStandingFilterIdle(t *testing.T) {
 		t.Fatalf("the forced reads each second did not reuse the page: %+v", idle)
 	}
 	msg := "10000123-0000-4000-8000-000000000000"
-	g.Ingest(tracing.Batch{{Kind: tracing.ObsMessage, Time: time.Now(), Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}},
-		Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "billing-queue", ID: msg}}})
+	g.Ingest(tracing.Batch{{
+		Kind: tracing.ObsMessage, Time: time.Now(), Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}},
+		Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "billing-queue", ID: msg},
+	}})
 	idleSeconds(m, at, 1)
 	after := g.SearchStats()
 	if after.Scans != before.Scans || after.Evals-idle.Evals > 3 || !strings.Contains(screenText(m), msg) {
