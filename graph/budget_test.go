@@ -100,8 +100,12 @@ func TestHeldEstimate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a graph in a child process")
 	}
+	n := 200_000
+	if raceOn {
+		n = 40_000 // the child is a race-instrumented binary too
+	}
 	for _, kind := range []string{"messages", "spans"} {
-		f := heldInChild(t, kind, 200_000, 2<<30)
+		f := heldInChild(t, kind, n, 2<<30)
 		per := float64(f.Estimate) / float64(f.Held)
 		if per < 0.75*f.HeapPerEvent || per > 1.25*f.HeapPerEvent {
 			t.Errorf("%s: estimate %.0f B/event, live heap %.0f B/event", kind, per, f.HeapPerEvent)
