@@ -58,7 +58,10 @@ type FlowQuery struct {
 	// component of the event (case-folded substrings); empty matches all.
 	Filter string
 	// Status keeps rows whose status name ([Status.String]) contains it:
-	// "fail", "dead", "ok"; empty keeps every status.
+	// "fail", "dead", "ok"; empty keeps every status. The first query with
+	// a status derives every held event's status (seconds under the read
+	// lock for a million events whose summaries are not cached yet); later
+	// ones only the events that changed.
 	Status string
 	Invert bool // keep the rows Filter and Status together do not match
 	Sort   FlowSort
