@@ -527,17 +527,18 @@ const parallelFrom = 1 << 16
 // whole words of the bitset; the interned names' answers are filled in
 // first, so the workers only read shared state.
 func (g *Graph) matchWords(f, from *filterSet) {
-	for id := range g.s.metas.vals {
+	// Id 0 (no name) too: an interner that never took a name has no vals.
+	for id := int32(0); id < int32(max(1, len(g.s.metas.vals))); id++ {
 		for i, w := range f.words {
-			m := g.s.metas.vals[id]
-			nameHit(&f.metaHit, int32(id), len(f.words), i, func() bool {
+			m := g.s.metas.get(id)
+			nameHit(&f.metaHit, id, len(f.words), i, func() bool {
 				return strings.Contains(strings.ToLower(m.typ), w) || strings.Contains(strings.ToLower(m.source), w)
 			})
 		}
 	}
-	for id := range g.s.compIDs.vals {
+	for id := int32(0); id < int32(max(1, len(g.s.compIDs.vals))); id++ {
 		for i, w := range f.words {
-			g.compHit(f, int32(id), i, w)
+			g.compHit(f, id, i, w)
 		}
 	}
 	words := len(f.bits)

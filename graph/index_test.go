@@ -242,3 +242,23 @@ func TestPackedHas(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelMatchWithoutNames: events that name no type and no queue are
+// matched on every core as the oracle matches them.
+func TestParallelMatchWithoutNames(t *testing.T) {
+	t.Parallel()
+	g := newTestGraph(10_000)
+	g.search.parallelFrom = 1
+	var b tracing.Batch
+	for i := 0; i < 2000; i++ {
+		id := fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+		b = append(b, tracing.Observation{Kind: tracing.ObsMessage, Time: t0, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: id}}, Message: &tracing.Message{ID: id}})
+	}
+	g.Ingest(b)
+	for _, q := range []FlowQuery{{Filter: "00000"}, {Filter: "000001"}, {Filter: "zz"}} {
+		q.Limit = 5000
+		if got, want := g.Flows(q), oracle(g, q); got.Matched != len(want) {
+			t.Errorf("%q: matched %d, want %d", q.Filter, got.Matched, len(want))
+		}
+	}
+}
