@@ -167,6 +167,9 @@ func New(s Settings) (*Engine, error) {
 	if s.Search.Timeout <= 0 {
 		s.Search.Timeout = 60 * time.Second
 	}
+	if s.Graph.MaxBytes <= 0 {
+		s.Graph.MaxBytes = s.Memory.Held() // held events evicted by bytes as well as count
+	}
 	g := graph.New(s.Graph)
 	e := &Engine{set: s, log: s.Logger, graph: g, failed: map[string]string{}, inject: newInjector()}
 	e.hub = collectors.NewHub(graphSink{e}, 4096) // graphSink tees to the recorder

@@ -157,3 +157,78 @@ func mapBytes(m map[string]string) int64 {
 	}
 	return n
 }
+
+// What the graph holds, estimated from its record counts (heldBytes): the
+// records' sizes, the key bytes in the arena, and per-entry costs of the
+// maps beside them. Slab chunks, arena chunks and maps keep some slack, and
+// a Go heap grows ahead of its live data, so a process holding the graph
+// uses more than this (BenchmarkHeldRSS1M measures how much).
+const (
+	eventRecSize = int64(unsafe.Sizeof(eventRec{}))
+	keyRecSize   = int64(unsafe.Sizeof(keyRec{}))
+	hopRecSize   = int64(unsafe.Sizeof(hopRec{}))
+	refRecSize   = int64(unsafe.Sizeof(refRec{}))
+	linkRecSize  = int64(unsafe.Sizeof(linkRec{}))
+	traceRecSize = int64(unsafe.Sizeof(traceRec{}))
+	spanRecSize  = int64(unsafe.Sizeof(spanRec{}))
+	// indexEntry is one entry of a uint32→int32 map with its share of
+	// empty slots and control bytes.
+	indexEntry = 16
+	// invocationCost is one invocation: its struct, request ID, map entry
+	// and a few kept log lines.
+	invocationCost = int64(unsafe.Sizeof(invocation{})) + 64 + 4*int64(unsafe.Sizeof(logLine{})+80)
+	// extraCost is one DLQ body or span attribute set beside its record.
+	extraCost = 512
+)
+
+// eventBytes estimates what the held events take: their records, key
+// strings, index entries, the filter's and summaries' per-slot caches, and
+// the invocations they hold.
+func (g *Graph) eventBytes() int64 {
+	s := &g.s
+	n := int64(s.events.live)*eventRecSize + int64(s.keys.live)*keyRecSize + int64(s.hops.live)*hopRecSize +
+		int64(s.refs.live)*refRecSize + int64(s.links.live)*linkRecSize + int64(s.arena.live) +
+		int64(len(s.index))*indexEntry + int64(len(s.hopExtra))*extraCost
+	n += int64(len(g.invs)) * invocationCost
+	return n
+}
+
+// spanBytes estimates what the held traces and spans take.
+func (g *Graph) spanBytes() int64 {
+	ss := &g.sp
+	return int64(ss.traces.live)*(traceRecSize+indexEntry) + int64(ss.spans.live)*spanRecSize + int64(len(ss.extra))*extraCost
+}
+
+// heldBytes is eventBytes plus spanBytes. The caller holds a lock.
+func (g *Graph) heldBytes() int64 { return g.eventBytes() + g.spanBytes() }
+
+// fitBytes evicts, past Config.MaxBytes, the larger of the two holdings
+// first: the least recently active events, or the oldest traces. Evicted
+// events are counted as the count limit's are.
+func (g *Graph) fitBytes() {
+	if g.cfg.MaxBytes <= 0 {
+		return
+	}
+	for {
+		ev, sp := g.eventBytes(), g.spanBytes()
+		if ev+sp <= g.cfg.MaxBytes {
+			return
+		}
+		// Evict a slice at a time: the figures are sums over maps and slabs.
+		switch {
+		case sp > ev && g.sp.oldest != 0:
+			for i := 0; i < 256 && g.sp.oldest != 0; i++ {
+				g.dropTrace()
+			}
+		case g.s.tail != 0:
+			for i := 0; i < 256 && g.s.tail != 0; i++ {
+				e := g.s.tail
+				g.s.lruRemove(e)
+				g.s.freeEvent(e)
+				g.evicted++
+			}
+		default:
+			return
+		}
+	}
+}

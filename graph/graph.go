@@ -86,6 +86,11 @@ type Config struct {
 	// event) stays out of the Flows list, waiting to be joined (default 2s).
 	FragmentWait time.Duration
 	Now          func() time.Time
+
+	// MaxBytes bounds, in bytes, what the held events and spans take (as
+	// estimated from their records; see [Budget.Held]): past it the least
+	// recently active events or the oldest traces are evicted. 0: no bound.
+	MaxBytes int64
 }
 
 const rateBuckets = 30
@@ -122,6 +127,7 @@ type Graph struct {
 	cacheMu   sync.Mutex // guards sortCache and sums, which readers fill under the read lock
 	sortCache map[FlowSort]sortCache
 	sums      []summary // by event slot; see summarize
+	search    search    // the Flows filter's match sets (index.go)
 
 	// Fragments: events that wait, bounded, before they become rows.
 	frag         map[int32]fragment
@@ -267,6 +273,7 @@ func (g *Graph) Ingest(b tracing.Batch) {
 	g.obsCount += uint64(len(b))
 	g.version.Add(1)
 	g.evict()
+	g.fitBytes()
 	g.sweepFragments(now)
 }
 
@@ -597,8 +604,8 @@ type memoKey struct {
 }
 
 func (g *Graph) touch(e int32, at time.Time) {
+	g.s.bump(e)
 	r := g.s.ev(e)
-	r.rev++
 	if n := nanos(at); n != 0 {
 		if n < r.first || r.first == 0 {
 			r.first = n
@@ -812,7 +819,7 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		if have.span.n == 0 && span.Value != "" {
 			have.span = s.arena.put(span.Value)
 		}
-		s.ev(e).rev++
+		s.bump(e)
 		return
 	}
 	ri := s.refs.alloc()
@@ -963,7 +970,7 @@ func (g *Graph) dropRefs(e int32, drop func(*refRec) bool) {
 		s.arena.drop(f.req)
 		s.arena.drop(f.span)
 		s.refs.release(i)
-		s.ev(e).rev++
+		s.bump(e)
 		i = next
 	}
 }
@@ -1221,7 +1228,7 @@ func (g *Graph) account(inv *invocation) {
 func (g *Graph) invChanged(inv *invocation) {
 	for _, k := range inv.keys {
 		if ki := g.s.findStrong(k.Kind, k.Value); ki != 0 {
-			g.s.ev(g.s.key(ki).ev).rev++
+			g.s.bump(g.s.key(ki).ev)
 		}
 	}
 }

@@ -26,7 +26,7 @@ func (g *Graph) link(cp, orig tracing.Key, rel tracing.RelKind, at time.Time) {
 		// Already one event (something merged them before the link was
 		// known): it cannot be split, so it reads as the copy it became.
 		g.s.ev(c).flags |= flag
-		g.s.ev(c).rev++
+		g.s.bump(c)
 		return
 	}
 	if !g.linked(c, o) {
@@ -34,8 +34,8 @@ func (g *Graph) link(cp, orig tracing.Key, rel tracing.RelKind, at time.Time) {
 		g.addLink(o, cp, rel, false, at)
 	}
 	g.s.ev(o).flags |= flag
-	g.s.ev(o).rev++
-	g.s.ev(c).rev++
+	g.s.bump(o)
+	g.s.bump(c)
 	g.clearFragment(c)
 	g.clearFragment(o)
 }

@@ -753,35 +753,6 @@ func containsFold(s []byte, lower string) bool {
 	return false
 }
 
-func (g *Graph) matches(e int32, filter string) bool {
-	if filter == "" {
-		return true
-	}
-	s := &g.s
-	var buf viewBuf
-	r := s.ev(e)
-	m := s.metas.get(r.meta)
-	if strings.Contains(strings.ToLower(m.typ), filter) || strings.Contains(strings.ToLower(m.source), filter) {
-		return true
-	}
-	for i := r.keys; i != 0; i = s.key(i).next {
-		if containsFold(s.arena.view(s.key(i).str, &buf), filter) {
-			return true
-		}
-	}
-	for i := r.hops; i != 0; i = s.hop(i).next {
-		if strings.Contains(strings.ToLower(s.compIDs.get(s.hop(i).comp).Name), filter) {
-			return true
-		}
-	}
-	for i := r.refs; i != 0; i = s.ref(i).next {
-		if f := s.ref(i); !f.pub && strings.Contains(strings.ToLower(s.compIDs.get(f.comp).Name), filter) {
-			return true
-		}
-	}
-	return false
-}
-
 // Flows returns one window of the events list. With an empty filter and the
 // default (recent) order it walks only Offset+Limit events; other orders sort
 // the held events at most once per second and reuse that order.
@@ -800,34 +771,26 @@ func (g *Graph) Flows(q FlowQuery) FlowPage {
 		}
 		page.Matched++
 	}
-	// A fragment waiting to be joined to its event is not a row yet.
-	keep := func(e int32) bool {
-		return !g.waiting(e, now) && (g.matches(e, filter) != q.Invert || (filter == "" && !q.Invert))
+	if filter != "" || strings.TrimSpace(q.Status) != "" {
+		// A filter answers from its match set (index.go).
+		return g.filteredPage(q, q.Status, now)
 	}
 	if q.Sort == SortRecent {
-		if filter == "" {
-			page.Matched = g.s.events.live - g.pendingFragments(now)
-			i := 0
-			for e := g.s.head; e != 0 && len(page.Rows) < q.Limit; e = g.s.ev(e).next {
-				if g.waiting(e, now) {
-					continue
-				}
-				if i >= q.Offset {
-					page.Rows = append(page.Rows, g.row(e, now))
-				}
-				i++
+		page.Matched = g.s.events.live - g.pendingFragments(now)
+		i := 0
+		for e := g.s.head; e != 0 && len(page.Rows) < q.Limit; e = g.s.ev(e).next {
+			if g.waiting(e, now) {
+				continue
 			}
-			return page
-		}
-		for e := g.s.head; e != 0; e = g.s.ev(e).next {
-			if keep(e) {
-				emit(e)
+			if i >= q.Offset {
+				page.Rows = append(page.Rows, g.row(e, now))
 			}
+			i++
 		}
 		return page
 	}
 	for _, ref := range g.sorted(q.Sort) {
-		if r := g.s.ev(ref.id); r.flags&flagHeld != 0 && r.seq == ref.seq && keep(ref.id) {
+		if r := g.s.ev(ref.id); r.flags&flagHeld != 0 && r.seq == ref.seq && !g.waiting(ref.id, now) {
 			emit(ref.id)
 		}
 	}

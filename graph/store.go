@@ -362,6 +362,14 @@ type store struct {
 	metas    interner[meta]
 
 	compactions int
+
+	// The change log the Flows filter's match sets apply (index.go): event
+	// slots changed since logBase, each once since markFrom (marked bits).
+	watch    bool
+	changed  []int32
+	marked   []uint64
+	logBase  uint64
+	markFrom uint64
 }
 
 func newStore() store {
@@ -495,6 +503,7 @@ func (s *store) addKey(e int32, p *probe, weak bool, head int32) int32 {
 }
 
 func (s *store) appendKey(e, i int32) {
+	s.mark(e)
 	s.key(i).next = 0
 	r := s.ev(e)
 	if r.keys == 0 {
@@ -554,6 +563,7 @@ func (s *store) weakFanout(p *probe, head int32, limit int) int {
 // ---- LRU ----
 
 func (s *store) lruPushFront(e int32) {
+	s.mark(e)
 	r := s.ev(e)
 	r.prev, r.next = 0, s.head
 	if s.head != 0 {
@@ -566,6 +576,7 @@ func (s *store) lruPushFront(e int32) {
 }
 
 func (s *store) lruRemove(e int32) {
+	s.mark(e)
 	r := s.ev(e)
 	if r.prev != 0 {
 		s.ev(r.prev).next = r.next
@@ -582,6 +593,7 @@ func (s *store) lruRemove(e int32) {
 
 func (s *store) lruMoveFront(e int32) {
 	if s.head == e {
+		s.mark(e)
 		return
 	}
 	s.lruRemove(e)

@@ -54,8 +54,16 @@ const (
 
 // FlowQuery asks for one window of the Flows list.
 type FlowQuery struct {
-	Filter string // substring or fuzzy match on IDs, type, components; empty matches all
-	Invert bool   // keep rows that do not match Filter
+	// Filter is words, each found in an ID, the type, the source or a
+	// component of the event (case-folded substrings); empty matches all.
+	Filter string
+	// Status keeps rows whose status name ([Status.String]) contains it:
+	// "fail", "dead", "ok"; empty keeps every status. The first query with
+	// a status derives every held event's status (seconds under the read
+	// lock for a million events whose summaries are not cached yet); later
+	// ones only the events that changed.
+	Status string
+	Invert bool // keep the rows Filter and Status together do not match
 	Sort   FlowSort
 	Offset int // rows to skip after sorting and filtering
 	Limit  int // rows to return at most; the screen height

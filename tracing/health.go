@@ -55,4 +55,11 @@ type SourceHealth struct {
 	// Truncated counts what the per-item limits cut: attributes, links and
 	// values over their length cap (as the OTel SDK's span limits do).
 	Truncated uint64
+	// Senders and Services say where the items come from (OTLP): the peer
+	// addresses and the resource service.name values seen lately, at most
+	// [MaxOrigins] each (a full set reads MaxOrigins).
+	Senders, Services int
 }
+
+// MaxOrigins bounds the senders and services a source tells apart.
+const MaxOrigins = 1024

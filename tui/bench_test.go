@@ -2,6 +2,8 @@ package tui
 
 import (
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,4 +143,108 @@ func settle(m *Model, cmd tea.Cmd) {
 func report(b *testing.B, cpu0 time.Duration) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/frame")
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N)/1000, "cpu-ms/frame")
+}
+
+// clock is the simulated time idleSeconds advances; consoles made by
+// standingFilter read it.
+var clock struct {
+	sync.Mutex
+	at time.Time
+}
+
+func clockNow() time.Time {
+	clock.Lock()
+	defer clock.Unlock()
+	return clock.at
+}
+
+// idleSeconds drives m through secs seconds of ticks (ten a second, the
+// default) with nothing ingested, rendering each frame the runtime would.
+func idleSeconds(m *Model, from time.Time, secs int) time.Time {
+	at := from
+	for i := 0; i < secs*10; i++ {
+		at = at.Add(100 * time.Millisecond)
+		clock.Lock()
+		clock.at = at
+		clock.Unlock()
+		_, cmd := m.Update(tickMsg(at))
+		settle(m, cmd)
+		_ = m.View()
+	}
+	return at
+}
+
+// standingFilter opens the console over g with the filter typed in.
+func standingFilter(g *graph.Graph, filter string) *Model {
+	// The tick's own timer is not waited for: idleSeconds says when it fires.
+	m := New(Options{Feed: graphFeed{g}, NoColor: true, Title: "bench", Tick: time.Nanosecond, Now: clockNow})
+	m.Update(tea.WindowSizeMsg{Width: 160, Height: 48})
+	settle(m, m.refresh())
+	keys := []string{"/"}
+	for _, r := range filter {
+		keys = append(keys, string(r))
+	}
+	for _, k := range append(keys, "enter") {
+		_, cmd := m.Update(screentest.Key(k))
+		settle(m, cmd)
+	}
+	return m
+}
+
+// TestStandingFilterIdle: with a filter standing over held events and
+// nothing ingested, a minute of ticks (and the forced read each second)
+// matches no event again; one ingest matches only what it changed.
+func TestStandingFilterIdle(t *testing.T) {
+	clock.Lock()
+	clock.at = time.Now()
+	clock.Unlock()
+	g := bigGraph(20_000)
+	m := standingFilter(g, "0000123")
+	if !strings.Contains(screenText(m), "00001230-0000-4000-8000-000000000000") {
+		t.Fatalf("the filter shows no match:\n%s", screenText(m))
+	}
+	before := g.SearchStats()
+	at := idleSeconds(m, clockNow(), 60)
+	idle := g.SearchStats()
+	if idle.Scans != before.Scans || idle.Narrows != before.Narrows || idle.Evals != before.Evals {
+		t.Fatalf("a minute idle with a standing filter matched again: %+v after %+v", idle, before)
+	}
+	if idle.PageHits < 50 {
+		t.Fatalf("the forced reads each second did not reuse the page: %+v", idle)
+	}
+	msg := "10000123-0000-4000-8000-000000000000"
+	g.Ingest(tracing.Batch{{
+		Kind: tracing.ObsMessage, Time: time.Now(), Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: msg}},
+		Message: &tracing.Message{Broker: tracing.BrokerSQS, Queue: "billing-queue", ID: msg},
+	}})
+	idleSeconds(m, at, 1)
+	after := g.SearchStats()
+	if after.Scans != before.Scans || after.Evals-idle.Evals > 3 || !strings.Contains(screenText(m), msg) {
+		t.Fatalf("one new event: %+v after %+v\n%s", after, idle, screenText(m))
+	}
+}
+
+// BenchmarkIdleFilter1M is the console's cost of one idle second with a
+// filter standing over 1M held events: ten ticks, the forced read of the
+// header and the page, and the frames, on a simulated clock (a field term's
+// scan is redone every 10 s, so run it 10x or more). cpu-ms/s over 10 is
+// percent of a core.
+func BenchmarkIdleFilter1M(b *testing.B) {
+	g := bigGraph(1_000_000)
+	for _, filter := range []string{"0001e24", "charge", "status:ok"} {
+		b.Run(strings.ReplaceAll(filter, ":", "-"), func(b *testing.B) {
+			clock.Lock()
+			clock.at = time.Now()
+			clock.Unlock()
+			m := standingFilter(g, filter)
+			at := idleSeconds(m, clockNow(), 2)
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				at = idleSeconds(m, at, 1)
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/s")
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N)/1000, "cpu-ms/s")
+		})
+	}
 }

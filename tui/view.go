@@ -140,6 +140,7 @@ func (m *Model) header() []string {
 		if h.Mode != "" && h.State != tracing.SourceStateFailed {
 			s += " (" + widget.Clean(h.Mode) + ")"
 		}
+		s += origins(h)
 		if c := healthCounters(h); c != "" {
 			s += " " + st.Warn.Render(c)
 		}

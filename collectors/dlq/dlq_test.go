@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -24,7 +26,20 @@ func setup(t *testing.T, n int) (*sandbox.Server, *sqs.Client, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	c := sqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	c := sqs.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(url), Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")},
+		func(o *sqs.Options) {
+			// The SDK's real retryer, with a backoff of milliseconds and no
+			// retry quota: the tests inject faults, and the default's
+			// backoff (up to 20 s) could outlast the 15 s a peek holds
+			// messages for on a loaded machine, and its quota could run
+			// out, failing a test by chance rather than by a fault of
+			// the collector.
+			o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+				so.MaxAttempts = 8
+				so.Backoff = retry.NewExponentialJitterBackoff(50 * time.Millisecond)
+				so.RateLimiter = ratelimit.None
+			})
+		})
 	ctx := context.Background()
 	dlq, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("billing-dlq")})
 	if err != nil {
@@ -87,7 +102,7 @@ func TestListPeekRun(t *testing.T) {
 	go func() { _ = s.Run(rctx, out) }()
 	ids := map[string]bool{}
 	var depth int
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(60 * time.Second) // generous: a loaded machine, injected faults
 	for len(ids) < 25 || depth != 25 {
 		select {
 		case b := <-out:

@@ -47,6 +47,7 @@ import (
 	_ "google.golang.org/grpc/encoding/gzip" // the OTel Collector's exporters compress with gzip by default
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -118,6 +119,7 @@ type Receiver struct {
 	tracker *collectors.Tracker
 	gate    *gate
 	decs    sync.Pool // *decoder
+	origins *origins  // the senders and services seen lately
 
 	mu    sync.Mutex
 	out   chan<- tracing.Batch
@@ -145,7 +147,7 @@ func New(cfg Config) (*Receiver, error) {
 	if int64(cfg.MaxRequestBytes) > cfg.Budget.InFlight() {
 		return nil, fmt.Errorf("otlp: a request of %d bytes cannot fit the in-flight memory budget of %d bytes: raise the budget", cfg.MaxRequestBytes, cfg.Budget.InFlight())
 	}
-	r := &Receiver{cfg: cfg, tracker: collectors.NewTracker("otlp", nil), gate: &gate{limit: cfg.Budget.InFlight()}, ready: make(chan struct{})}
+	r := &Receiver{cfg: cfg, tracker: collectors.NewTracker("otlp", nil), gate: &gate{limit: cfg.Budget.InFlight()}, ready: make(chan struct{}), origins: newOrigins(nil)}
 	r.decs.New = func() any { return newDecoder(cfg.Limits) }
 	return r, nil
 }
@@ -154,8 +156,12 @@ func New(cfg Config) (*Receiver, error) {
 func (r *Receiver) Name() string { return "otlp" }
 
 // Health reports the receiver's state and what it accepted, shed, rejected
-// and could not parse.
-func (r *Receiver) Health() tracing.SourceHealth { return r.tracker.Health() }
+// and could not parse, and how many senders and services it came from lately.
+func (r *Receiver) Health() tracing.SourceHealth {
+	h := r.tracker.Health()
+	h.Senders, h.Services = r.origins.counts()
+	return h
+}
 
 // InFlight is the number of bytes reserved by requests being handled now.
 func (r *Receiver) InFlight() int64 { return r.gate.used.Load() }
@@ -336,7 +342,7 @@ var errHubBusy = errors.New("otlp: flowtop's queue is full")
 
 // convert decodes a protobuf body of the given signal within gr and hands the
 // batch to the hub. It counts what happened.
-func (r *Receiver) convert(sig signal, body []byte, gr *grant) outcome {
+func (r *Receiver) convert(sig signal, body []byte, gr *grant, peer string) outcome {
 	d := r.decs.Get().(*decoder)
 	defer r.decs.Put(d)
 	d.reset(gr.grow)
@@ -366,6 +372,7 @@ func (r *Receiver) convert(sig signal, body []byte, gr *grant) outcome {
 	}
 	r.tracker.Truncated(d.truncated)
 	r.tracker.Accepted(len(batch), time.Time{})
+	r.origins.saw(peer, batch)
 	return outcome{accepted: len(batch), rejected: d.rejected, why: d.why}
 }
 
@@ -444,7 +451,11 @@ func (r *Receiver) grpcExport(sig signal) grpc.MethodHandler {
 			defer gr.release()
 		}
 		gr.shrinkTo(int64(len(body)))
-		o := r.convert(sig, body, gr)
+		from := ""
+		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+			from = p.Addr.String()
+		}
+		o := r.convert(sig, body, gr, from)
 		switch {
 		case errors.Is(o.err, errOverBudget), errors.Is(o.err, errHubBusy):
 			return nil, status.Error(codes.Unavailable, "otlp: flowtop is shedding load; retry later")
@@ -578,7 +589,7 @@ func (r *Receiver) httpExport(w http.ResponseWriter, req *http.Request, sig sign
 			return
 		}
 	}
-	o := r.convert(sig, body, gr)
+	o := r.convert(sig, body, gr, req.RemoteAddr)
 	switch {
 	case errors.Is(o.err, errOverBudget):
 		r.shed(w, req, "over the memory budget")

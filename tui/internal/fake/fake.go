@@ -78,8 +78,11 @@ func (f *Feed) Flows(q graph.FlowQuery) graph.FlowPage {
 	defer f.mu.Unlock()
 	var rows []graph.FlowRow
 	for _, r := range f.Rows {
-		hit := strings.Contains(strings.ToLower(r.ID+" "+r.Type+" "+r.Source+" "+r.LastHop), strings.ToLower(q.Filter))
-		if q.Filter == "" || hit != q.Invert {
+		hit := strings.Contains(r.Status.String(), strings.ToLower(q.Status))
+		for _, w := range strings.Fields(strings.ToLower(q.Filter)) {
+			hit = hit && strings.Contains(strings.ToLower(r.ID+" "+r.Type+" "+r.Source+" "+r.LastHop), w)
+		}
+		if (q.Filter == "" && q.Status == "") || hit != q.Invert {
 			rows = append(rows, r)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -23,8 +25,8 @@ const ID screen.ID = "flows"
 const EventID screen.ID = "event"
 
 // ScanLimit bounds a filter the graph cannot answer itself (a field term
-// such as status:failed, or an inverted field term): the screen looks at the
-// newest ScanLimit events the graph's text filter keeps and filters those.
+// such as status:failed or type:order): the screen looks at the newest
+// ScanLimit events the graph's filter keeps and filters those.
 const ScanLimit = 5000
 
 // scanPage is how many events one read of such a filter asks for.
@@ -88,11 +90,12 @@ type Model struct {
 	follow  bool
 	topID   string
 	newRows int
+	memo    *scanMemo // the last field-term scan, shared with Refresh's commands
 }
 
 // New returns the flows screen.
 func New(env screen.Env, f Feed) *Model {
-	m := &Model{env: env, feed: f, keys: DefaultKeys(), follow: true}
+	m := &Model{env: env, feed: f, keys: DefaultKeys(), follow: true, memo: &scanMemo{}}
 	m.tbl = widget.NewTable(env.St, []widget.Column{
 		colID:      {Title: "ID", Priority: 0},
 		colType:    {Title: "TYPE", Priority: 3, Max: 24},
@@ -171,25 +174,28 @@ type loaded struct {
 
 // Refresh reads the window on screen.
 func (m *Model) Refresh(seq uint64) tea.Cmd {
-	feed, q := m.feed, widget.ParseQuery(m.filter)
+	feed, q, memo, now := m.feed, widget.ParseQuery(m.filter), m.memo, m.env.Now
 	off, n, sortBy, rev := m.tbl.Offset(), m.tbl.Visible(), m.sort, m.reverse
 	if m.follow {
 		off = 0
 	}
 	return func() tea.Msg {
-		rows, matched := read(feed, q, sortBy, rev, off, n)
+		rows, matched := read(feed, q, sortBy, rev, off, n, memo, now)
 		return screen.Loaded{ID: ID, Seq: seq, Data: loaded{rows: rows, off: off, matched: matched}}
 	}
 }
 
 // read returns rows [off, off+n) of the list in display order and how many
-// rows the list has.
-func read(feed Feed, q widget.Query, by graph.FlowSort, rev bool, off, n int) ([]graph.FlowRow, int) {
-	if len(q.Fields) == 0 && len(q.Words) <= 1 {
-		gq := graph.FlowQuery{Invert: q.Invert, Sort: by, Offset: off, Limit: n}
-		if len(q.Words) == 1 {
-			gq.Filter = q.Words[0]
-		}
+// rows the list has. Words the graph answers itself, from its match sets;
+// field terms (status:failed, type:order) are decided here over the newest
+// ScanLimit events the graph's filter keeps, and that scan is remembered
+// while the graph's version stands still (memo), so a standing filter costs
+// one probe per refresh. A status term is not asked of the graph: a cold
+// graph derives every event's status to answer it, seconds under its read
+// lock with a million events held.
+func read(feed Feed, q widget.Query, by graph.FlowSort, rev bool, off, n int, memo *scanMemo, now func() time.Time) ([]graph.FlowRow, int) {
+	if len(q.Fields) == 0 {
+		gq := graph.FlowQuery{Filter: strings.Join(q.Words, " "), Invert: q.Invert, Sort: by, Offset: off, Limit: n}
 		if !rev {
 			p := feed.Flows(gq)
 			return p.Rows, p.Matched
@@ -207,18 +213,25 @@ func read(feed Feed, q widget.Query, by graph.FlowSort, rev bool, off, n int) ([
 		slices.Reverse(p.Rows)
 		return p.Rows, p.Matched
 	}
-	// Field terms: the graph's text filter narrows, this screen decides,
+	// Field terms: the graph's filter narrows, this screen decides,
 	// reading pages until the window is full (and one row more, so the
 	// list can scroll on) or ScanLimit events were looked at.
 	gq := graph.FlowQuery{Sort: by, Limit: scanPage}
 	if !q.Invert {
 		gq.Filter = narrow(q)
 	}
-	var keep []graph.FlowRow
 	want := off + n + 1
 	if rev {
 		want = ScanLimit // reversed: the end of the list is needed
 	}
+	probe := gq
+	probe.Limit = 1
+	version := feed.Flows(probe).Version
+	key := scanKey{q: q.Raw, by: by, rev: rev, want: want}
+	if keep, ok := memo.get(key, version, now()); ok {
+		return window(keep, off, n)
+	}
+	var keep []graph.FlowRow
 	for scanned := 0; scanned < ScanLimit; scanned += scanPage {
 		gq.Offset = scanned
 		p := feed.Flows(gq)
@@ -234,6 +247,11 @@ func read(feed Feed, q widget.Query, by graph.FlowSort, rev bool, off, n int) ([
 	if rev {
 		slices.Reverse(keep)
 	}
+	memo.put(key, version, now(), keep)
+	return window(keep, off, n)
+}
+
+func window(keep []graph.FlowRow, off, n int) ([]graph.FlowRow, int) {
 	total := len(keep)
 	if off >= total {
 		return nil, total
@@ -241,18 +259,51 @@ func read(feed Feed, q widget.Query, by graph.FlowSort, rev bool, off, n int) ([
 	return keep[off:min(off+n, total)], total
 }
 
-// narrow picks the one term the graph can filter by itself: a word, or the
-// value of a field the graph's text filter covers.
+// scanKey names one field-term scan.
+type scanKey struct {
+	q    string
+	by   graph.FlowSort
+	rev  bool
+	want int
+}
+
+// memoFor is how long a scan is reused while the graph stands still: a
+// status can change with the clock alone (a hop missing for too long).
+const memoFor = 10 * time.Second
+
+// scanMemo is the last field-term scan and the graph version it read.
+// Refresh's commands share it, so a mutex guards it.
+type scanMemo struct {
+	mu      sync.Mutex
+	key     scanKey
+	version uint64
+	at      time.Time
+	rows    []graph.FlowRow
+}
+
+func (c *scanMemo) get(k scanKey, version uint64, now time.Time) ([]graph.FlowRow, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ok := version != 0 && c.version == version && c.key == k && now.Sub(c.at) < memoFor && !now.Before(c.at)
+	return c.rows, ok
+}
+
+func (c *scanMemo) put(k scanKey, version uint64, now time.Time, rows []graph.FlowRow) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.key, c.version, c.at, c.rows = k, version, now, rows
+}
+
+// narrow is the words the graph can filter by itself: the query's words and
+// the values of the fields its text filter covers.
 func narrow(q widget.Query) string {
+	words := slices.Clone(q.Words)
 	for _, f := range q.Fields {
 		if f.Key == "type" || f.Key == "fn" || f.Key == "source" || f.Key == "queue" {
-			return f.Value
+			words = append(words, f.Value)
 		}
 	}
-	if len(q.Words) > 0 {
-		return q.Words[0]
-	}
-	return ""
+	return strings.Join(words, " ")
 }
 
 func fields(r graph.FlowRow) func(string) string {

@@ -89,3 +89,42 @@ func TestCursorStaysOnItsEvent(t *testing.T) {
 		t.Errorf("no new count: %s", s.(screen.Informer).Info())
 	}
 }
+
+// versioned is the fake feed with a graph version on its pages, counting
+// the pages asked for.
+type versioned struct {
+	*fake.Feed
+	version uint64
+	calls   int
+}
+
+func (v *versioned) Flows(q graph.FlowQuery) graph.FlowPage {
+	v.calls++
+	p := v.Feed.Flows(q)
+	p.Version = v.version
+	return p
+}
+
+// TestStandingFieldFilterReadsOnce: a field-term filter scans once per
+// graph version; a refresh with the version unchanged asks one probe.
+func TestStandingFieldFilterReadsOnce(t *testing.T) {
+	feed := &versioned{Feed: fake.NewFeed(), version: 7}
+	s := screen.Screen(flows.New(screentest.Env(true), feed))
+	s.SetSize(120, 30)
+	s.(screen.Filterer).SetFilter("status:dead-lettered")
+	s, _ = screentest.Load(t, s)
+	first := ansi.Strip(s.View())
+	feed.calls = 0
+	for i := 0; i < 10; i++ {
+		s, _ = screentest.Load(t, s)
+	}
+	if feed.calls != 10 || ansi.Strip(s.View()) != first {
+		t.Fatalf("ten refreshes with the version unchanged asked %d pages", feed.calls)
+	}
+	feed.version++
+	feed.calls = 0
+	screentest.Load(t, s)
+	if feed.calls < 2 {
+		t.Fatalf("a new version did not scan again (%d pages)", feed.calls)
+	}
+}
