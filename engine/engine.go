@@ -196,7 +196,8 @@ func (e *Engine) buildSources() {
 	xc := awsxray.NewFromConfig(s.AWS)
 	e.xray = xray.New(xc, xray.Config{Lookback: s.Sources.Lookback})
 	e.xraySearch = xray.NewSearcher(xc, xray.SearchConfig{})
-	e.dlq = dlq.New(sqs.NewFromConfig(s.AWS), dlq.Config{Queues: s.Sources.Queues, ReadOnly: s.ReadOnly, Options: tracing.UnwrapOptions{CorrelationFields: s.Correlation}})
+	e.dlq = dlq.New(sqs.NewFromConfig(s.AWS), dlq.Config{Queues: s.Sources.Queues, ReadOnly: s.ReadOnly, Options: tracing.UnwrapOptions{CorrelationFields: s.Correlation},
+		FailureQueues: func() []string { return e.topology.FailureQueues() }})
 	e.dlqSearch = dlq.NewSearcher(e.dlq, dlq.SearchConfig{})
 	e.topology = topology.New(topology.Clients{
 		Events: eventbridge.NewFromConfig(s.AWS), SNS: sns.NewFromConfig(s.AWS),

@@ -129,6 +129,8 @@ type Graph struct {
 	fragOverflow uint64
 	fromObs      bool      // the current observation is a span or log line (not a broker message)
 	now          time.Time // the current batch's ingest time (Config.Now)
+
+	kin kinesisIndex // Kinesis sequence numbers and on-failure records (kinesis.go)
 }
 
 // fragment is an event held out of the Flows list until until (unix ns),
@@ -304,6 +306,10 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 	case tracing.ObsSpan:
 		g.ingestSpan(o, at)
 	case tracing.ObsMessage:
+		if o.Message != nil && o.Message.Kinesis != nil {
+			g.ingestKinesisFailure(o, at)
+			return
+		}
 		g.ingestMessage(o, at)
 		return
 	}
@@ -519,6 +525,8 @@ func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
 		if ce := g.onlyWeak(tracing.KeyCorrelation, "ce:"+k.Value, e); ce != 0 {
 			g.union(ce, e)
 		}
+	case tracing.KeyKinesisRecord:
+		g.kinesisKey(e, ki, k, at)
 	case tracing.KeyMessageID, tracing.KeySNSMessageID:
 		if g.fromObs {
 			// A delivery's ID first seen on a span or log line: the event it
@@ -1665,7 +1673,7 @@ func keyRank(k tracing.KeyKind) int {
 		return 3
 	case tracing.KeyS3Object:
 		return 2
-	case tracing.KeyMessageID:
+	case tracing.KeyMessageID, tracing.KeyKinesisRecord:
 		return 1
 	}
 	return 0
