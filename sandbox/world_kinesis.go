@@ -105,7 +105,7 @@ func (c *clickstream) run(ctx context.Context, w *World) {
 		}
 		n++
 		size := 2 + n%2
-		if n%9 == 0 {
+		if n%4 == 0 {
 			size = 12 // a page load's burst: a shard over its write limit fails some
 		}
 		c.produce(ctx, w, size, orders)
@@ -137,7 +137,7 @@ func (c *clickstream) produce(ctx context.Context, w *World, size, orders int) {
 			body["order_id"] = fmt.Sprintf("o-%06d", orders)
 			body["page"] = "/checkout"
 		}
-		if id%23 == 0 {
+		if id%19 == 0 {
 			body["page"] = "/checkout/broken" // the consumer cannot parse it: its batch fails
 		}
 		data, _ := json.Marshal(body)
