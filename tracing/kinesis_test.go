@@ -40,12 +40,12 @@ func TestParseKinesisEventID(t *testing.T) {
 
 func TestKinesisStreamAndKey(t *testing.T) {
 	for arn, want := range map[string]string{
-		"arn:aws:kinesis:us-east-1:000000000000:stream/clickstream":                      "clickstream",
+		"arn:aws:kinesis:us-east-1:000000000000:stream/clickstream":                       "clickstream",
 		"arn:aws:kinesis:us-east-1:000000000000:stream/clickstream/consumer/c:1616044553": "clickstream",
-		"arn:aws-cn:kinesis:cn-north-1:000000000000:stream/a.b_c-d":                      "a.b_c-d",
-		"arn:aws:sqs:us-east-1:000000000000:clickstream":                                 "",
-		"arn:aws:kinesis:us-east-1:000000000000:stream/":                                 "",
-		"arn:aws:kinesis:us-east-1:000000000000:stream/bad name":                         "",
+		"arn:aws-cn:kinesis:cn-north-1:000000000000:stream/a.b_c-d":                       "a.b_c-d",
+		"arn:aws:sqs:us-east-1:000000000000:clickstream":                                  "",
+		"arn:aws:kinesis:us-east-1:000000000000:stream/":                                  "",
+		"arn:aws:kinesis:us-east-1:000000000000:stream/bad name":                          "",
 		"clickstream": "",
 	} {
 		if got := KinesisStream(arn); got != want {
