@@ -819,6 +819,7 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		s.ev(e).rev++
 		return
 	}
+	g.kinesisAttach(e, via, pub, comp, refAt)
 	ri := s.refs.alloc()
 	ref := s.ref(ri)
 	ref.at, ref.req, ref.span, ref.via = nanos(refAt), s.arena.put(request), s.arena.put(span.Value), via

@@ -145,3 +145,30 @@ func (g *Graph) lastHandler(e *eventView, key tracing.Key) string {
 	}
 	return best
 }
+
+// kinesisAttach keeps a record's stream hop at the time the record entered
+// the stream (no later than the start of the invocation that put it), and
+// times the wait from there to each consumer invocation on the stream →
+// function edge: the consumer's lag as the records show it, what the
+// IteratorAge metric measures. at is the invocation's start.
+func (g *Graph) kinesisAttach(e, via int32, pub bool, comp tracing.Component, at time.Time) {
+	s := &g.s
+	if s.key(via).kind != tracing.KeyKinesisRecord || at.IsZero() {
+		return
+	}
+	for i := s.ev(e).hops; i != 0; i = s.hop(i).next {
+		h := s.hop(i)
+		c := s.compIDs.get(h.comp)
+		if h.key != via || h.kind != HopBroker || c.Kind != tracing.ComponentStream {
+			continue
+		}
+		n := nanos(at)
+		switch {
+		case pub && n < h.at:
+			h.at = n
+		case !pub && comp.Kind == tracing.ComponentFunction && n > h.at:
+			g.edge(c, comp, at, time.Duration(n-h.at), false)
+		}
+		return
+	}
+}
