@@ -2,6 +2,7 @@ package fidelity
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +184,31 @@ func hopAt(l graph.Lineage, i int) string {
 		return "nothing"
 	}
 	return hopNames(l)[i]
+}
+
+// kinesisPaths says what the world's truth lacks of the Kinesis paths the
+// fidelity run must score: a click delivered producer → stream → batch
+// consumer, and a click whose batch ended in the on-failure destination.
+// "" when both are there.
+func kinesisPaths(tr sandbox.Truth) string {
+	stream := tracing.Component{Kind: tracing.ComponentStream, Name: sandbox.ClickStream}
+	consumer := tracing.Component{Kind: tracing.ComponentFunction, Name: sandbox.ClickConsumer}
+	failures := tracing.Component{Kind: tracing.ComponentQueue, Name: sandbox.ClickFailures}
+	delivered, dead := 0, 0
+	for _, e := range tr.Events {
+		has := map[tracing.Component]bool{}
+		for _, c := range e.Path {
+			has[c] = true
+		}
+		switch {
+		case has[stream] && has[consumer] && has[failures]:
+			dead++
+		case has[stream] && has[consumer]:
+			delivered++
+		}
+	}
+	if delivered == 0 || dead == 0 {
+		return "kinesis: the run scored " + strconv.Itoa(delivered) + " delivered and " + strconv.Itoa(dead) + " dead-lettered clicks; want both paths"
+	}
+	return ""
 }
