@@ -306,8 +306,7 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 	case tracing.ObsSpan:
 		g.ingestSpan(o, at)
 	case tracing.ObsMessage:
-		if o.Message != nil && o.Message.Kinesis != nil {
-			g.ingestKinesisFailure(o, at)
+		if g.ingestKinesisFailure(o, at) {
 			return
 		}
 		g.ingestMessage(o, at)

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/flowtop/flowtop/tracing"
@@ -85,14 +86,22 @@ func (g *Graph) kinesisKey(e, ki int32, k tracing.Key, at time.Time) {
 }
 
 // ingestKinesisFailure takes an on-failure record read in its destination
-// queue and gives each held record of its range a dead-letter hop.
-func (g *Graph) ingestKinesisFailure(o *tracing.Observation, at time.Time) {
+// queue (a dead-letter message whose body is one, see
+// [tracing.ParseKinesisFailure]) and gives each held record of its range a
+// dead-letter hop. It reports whether the message was such a record.
+func (g *Graph) ingestKinesisFailure(o *tracing.Observation, at time.Time) bool {
 	m := o.Message
-	info := *m.Kinesis
+	if m == nil || !m.DeadLetter || !strings.Contains(m.Body, `"KinesisBatchInfo"`) {
+		return false
+	}
+	info, ok := tracing.ParseKinesisFailure([]byte(m.Body))
+	if !ok {
+		return false
+	}
 	x := &g.kin
 	for _, f := range x.fails {
 		if f.msgID == m.ID && f.queue == m.Queue {
-			return // the same message read again
+			return true // the same message read again
 		}
 	}
 	if !m.SentAt.IsZero() {
@@ -113,6 +122,7 @@ func (g *Graph) ingestKinesisFailure(o *tracing.Observation, at time.Time) {
 			g.kinesisDLQ(g.s.key(ki).ev, ki, &x.fails[len(x.fails)-1])
 		}
 	}
+	return true
 }
 
 // kinesisDLQ adds the dead-letter hop of one failed record.

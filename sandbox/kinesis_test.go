@@ -131,3 +131,18 @@ func TestStreamEventSourceMapping(t *testing.T) {
 		t.Errorf("mapping %+v", m)
 	}
 }
+
+// clickstreamEdges are the world's topology edges of its clickstream part
+// (world_kinesis.go): producer → stream → consumer → on-failure queue.
+func clickstreamEdges(tr Truth) []TrueEdge {
+	var out []TrueEdge
+	for _, e := range tr.Edges {
+		for _, c := range []string{ClickStream, ClickProducer, ClickConsumer, ClickFailures} {
+			if e.From.Name == c || e.To.Name == c {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	return out
+}

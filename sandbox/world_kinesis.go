@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	ktypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	oteltrace "go.opentelemetry.io/otel/trace"
 
 	"github.com/flowtop/flowtop/tracing"
@@ -180,6 +182,7 @@ func (c *clickstream) produce(ctx context.Context, w *World, size, orders int) {
 				fields["order_id"], fields["correlation_id"] = o, o
 			}
 			inv.log("INFO", "click published", fields)
+			c.recordSpan(w, root, ClickProducer, inv, oteltrace.SpanKindProducer, "create", shard, seq, "")
 		}
 		if len(again) == 0 {
 			break
@@ -200,8 +203,24 @@ func (c *clickstream) produce(ctx context.Context, w *World, size, orders int) {
 		}
 		todo = again
 	}
-	took := inv.end(status, errType)
-	w.span(root, ClickProducer, inv, ClickStream+" publish", oteltrace.SpanKindProducer, "aws_kinesis", "publish", ClickStream, "", took, status)
+	inv.end(status, errType)
+}
+
+// recordSpan sends the OTel span of one record, as the messaging
+// conventions name a Kinesis record: the stream as destination, the shard
+// as messaging.destination.partition.id, the sequence number as
+// messaging.message.id; a producer's "create" span per record of its
+// PutRecords, a consumer's "process" span per record of its batch.
+func (c *clickstream) recordSpan(w *World, trace, fn string, inv *invocation, kind oteltrace.SpanKind, op, shard, seq, status string) {
+	sp := w.startSpan(trace, fn, inv, ClickStream+" "+op, kind, "aws_kinesis", op, ClickStream, seq,
+		oteltrace.WithAttributes(attribute.String("messaging.destination.partition.id", shard)))
+	if sp == nil {
+		return
+	}
+	if status != "" {
+		sp.SetStatus(codes.Error, status)
+	}
+	sp.End(oteltrace.WithTimestamp(time.Now()))
 }
 
 // poll reads one shard as the mapping's poller does: a batch at a time,
@@ -320,8 +339,10 @@ func (c *clickstream) consume(ctx context.Context, w *World, shard string, recs 
 		if failed {
 			status, errType = "error", "ValueError"
 		}
-		took := inv.end(status, errType)
-		w.span(trace, ClickConsumer, inv, ClickStream+" process", oteltrace.SpanKindConsumer, "aws_kinesis", "process", ClickStream, "", took, status)
+		inv.end(status, errType)
+		for _, r := range recs {
+			c.recordSpan(w, trace, ClickConsumer, inv, oteltrace.SpanKindConsumer, "process", shard, aws.ToString(r.SequenceNumber), status)
+		}
 		if !failed {
 			break
 		}

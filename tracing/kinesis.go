@@ -271,3 +271,23 @@ func (p *logParser) kinesis(obj map[string]any) {
 		p.published = append(p.published, published)
 	}
 }
+
+// KinesisSpanKey is the record an OTel messaging span names when its
+// messaging.system is Kinesis ("aws_kinesis", "aws.kinesis"): the stream
+// (messaging.destination.name, a name or an ARN), the shard
+// (messaging.destination.partition.id) and the sequence number
+// (messaging.message.id). isKinesis says whether the system is Kinesis at
+// all; ok whether the three parts make a record key. A Kinesis span whose
+// parts do not is no SQS message either.
+func KinesisSpanKey(system, dest, partition, seq string) (k Key, isKinesis, ok bool) {
+	switch strings.ToLower(system) {
+	case "aws_kinesis", "aws.kinesis", "kinesis":
+	default:
+		return Key{}, false, false
+	}
+	if s := KinesisStream(dest); s != "" {
+		dest = s
+	}
+	k, ok = KinesisKey(dest, partition, seq)
+	return k, true, ok
+}

@@ -448,9 +448,6 @@ type Message struct {
 	Layers []Envelope
 	// Reason is set when the body could not be fully unwrapped.
 	Reason string
-	// Kinesis is set when the body is an event source mapping's on-failure
-	// record for a stream batch (see [ParseKinesisFailure]).
-	Kinesis *KinesisBatchInfo
 }
 
 // EnvelopeKind names one layer of a message body.

@@ -12,9 +12,9 @@ import (
 
 // observeKinesisFailure reads an event source mapping's on-failure record
 // for a Kinesis batch: it names the shard and the sequence range of the
-// records that failed, not the records, so the observation carries the
-// range ([tracing.Message.Kinesis]) for the graph to give each held record
-// of it a dead-letter hop. ok is false for any other body.
+// records that failed, not the records, so the body is kept whole for the
+// graph to give each held record of the range a dead-letter hop; it is no
+// envelope to unwrap. ok is false for any other body.
 func observeKinesisFailure(queue string, m sqstypes.Message) (tracing.Observation, bool) {
 	body := aws.ToString(m.Body)
 	info, ok := tracing.ParseKinesisFailure([]byte(body))
@@ -24,7 +24,7 @@ func observeKinesisFailure(queue string, m sqstypes.Message) (tracing.Observatio
 	id := aws.ToString(m.MessageId)
 	msg := &tracing.Message{
 		Broker: tracing.BrokerSQS, Queue: queue, ID: id, Body: body, Attributes: m.Attributes,
-		DeadLetter: true, Kinesis: &info, Layers: []tracing.Envelope{{Kind: tracing.EnvelopePayload, Type: "KinesisBatchInfo", Source: info.StreamARN, Time: info.Time}},
+		DeadLetter: true, Layers: []tracing.Envelope{{Kind: tracing.EnvelopePayload, Type: "KinesisBatchInfo", Source: info.StreamARN, Time: info.Time}},
 	}
 	msg.ReceiveCount, _ = strconv.Atoi(m.Attributes["ApproximateReceiveCount"])
 	if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
