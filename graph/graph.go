@@ -916,7 +916,9 @@ func (g *Graph) joinNamed(inv *invocation) {
 // log), and keeps one hop for the invocation: the one the span's key names
 // (its topic or queue is known from it).
 func (g *Graph) joinOne(inv *invocation, a, b tracing.Key, pub bool) {
-	if a == b {
+	if a == b || a.Kind == tracing.KeyKinesisRecord || b.Kind == tracing.KeyKinesisRecord {
+		// Two keys of one Kinesis batch are two records, whichever source
+		// named which first: a record is no layer of another.
 		return
 	}
 	ai, bi := g.s.findStrong(a.Kind, a.Value), g.s.findStrong(b.Kind, b.Value)

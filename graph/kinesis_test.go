@@ -99,3 +99,39 @@ func TestKinesisBatchAttach(t *testing.T) {
 // (a producer line and a consumer line per record, a REPORT per batch of
 // ten), each record a new event attached to two shared invocations.
 func BenchmarkIngestKinesisBatch(b *testing.B) { ingest(b, kinesisObs) }
+
+// TestKinesisBatchHalfTraced: a batch consumer's tracer may deliver the
+// span of one record before its REPORT while the span of another is still
+// on its way; the invocation then seems to name one record by span and
+// another by log only, which must not make the two records one event.
+func TestKinesisBatchHalfTraced(t *testing.T) {
+	g := New(Config{Now: func() time.Time { return t0.Add(time.Minute) }})
+	req := "0000000a-0000-4000-8000-00000000000b"
+	parse := func(line string) tracing.Observation {
+		return tracing.ParseLambdaLog(tracing.LogInput{Group: "/aws/lambda/clickstream-analytics", Message: line, Time: t0}, tracing.LogOptions{})
+	}
+	var b tracing.Batch
+	for rec := range 2 {
+		b = append(b, parse(fmt.Sprintf(`{"level":"INFO","message":"click received","function_request_id":%q,"eventID":"shardId-000000000000:%s","eventSourceARN":%q}`, req, kinesisSeq(rec), kinesisARN)))
+	}
+	// Before the REPORT: the consumer span of record 0 only.
+	var tid tracing.TraceID
+	var sid tracing.SpanID
+	tid[15], sid[7] = 7, 9
+	self := tracing.SpanKey(tid, sid)
+	k := tracing.KinesisRecordKey("clickstream", "shardId-000000000000", kinesisSeq(0))
+	b = append(b, tracing.Observation{
+		Kind: tracing.ObsSpan, Source: "otlp", Time: t0, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "clickstream-analytics"},
+		Keys:      []tracing.Key{{Kind: tracing.KeyTraceID, Value: tid.String()}, self, k, {Kind: tracing.KeyRequestID, Value: req}},
+		Relations: []tracing.Relation{{From: self, To: k, Kind: tracing.RelConsumed, Evidence: "messaging.message.id on a consumer span"}},
+		Span: &tracing.Span{
+			TraceID: tid, SpanID: sid, Kind: tracing.SpanKindConsumer, Start: t0, End: t0.Add(time.Millisecond), InvocationID: req,
+			Messaging: tracing.Messaging{System: "aws_kinesis", Operation: "process", Destination: "clickstream", MessageID: kinesisSeq(0)},
+		},
+	})
+	b = append(b, parse("REPORT RequestId: "+req+"\tDuration: 12.00 ms\tBilled Duration: 12 ms\tMemory Size: 256 MB\tMax Memory Used: 80 MB\t"))
+	g.Ingest(b)
+	if n := g.Totals().Events; n != 2 {
+		t.Fatalf("%d events for 2 records", n)
+	}
+}
