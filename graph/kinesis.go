@@ -25,7 +25,7 @@ import (
 
 // Bounds of the Kinesis index.
 const (
-	maxKinesisSeqs  = 400_000 // sequence numbers indexed, over all shards
+	maxKinesisSeqs  = 400_000 // sequence numbers indexed, over all shards (and at most Config.MaxEvents)
 	maxKinesisFails = 1000    // on-failure records kept to match records seen later
 )
 
@@ -63,7 +63,7 @@ func (g *Graph) kinesisKey(e, ki int32, k tracing.Key, at time.Time) {
 		x.shards = map[string][]string{}
 	}
 	sk := stream + "/" + shard
-	if x.n >= maxKinesisSeqs {
+	if x.n >= min(maxKinesisSeqs, g.cfg.MaxEvents) {
 		// Forget the older half of the largest shard's numbers.
 		big := ""
 		for s, l := range x.shards {
@@ -76,7 +76,7 @@ func (g *Graph) kinesisKey(e, ki int32, k tracing.Key, at time.Time) {
 		x.shards[big] = append([]string(nil), l[drop:]...)
 		x.n -= drop
 	}
-	x.shards[sk] = append(x.shards[sk], seq)
+	x.shards[sk] = append(x.shards[sk], strings.Clone(seq)) // not the observation's whole key
 	x.n++
 	for i := range x.fails {
 		if f := &x.fails[i]; f.info.Stream == stream && f.info.ShardID == shard && f.info.Contains(seq) {

@@ -135,3 +135,23 @@ func TestKinesisBatchHalfTraced(t *testing.T) {
 		t.Fatalf("%d events for 2 records", n)
 	}
 }
+
+// TestKinesisIndexBounded: the sequence-number index holds at most
+// MaxEvents numbers, whatever the records seen.
+func TestKinesisIndexBounded(t *testing.T) {
+	g := New(Config{MaxEvents: 50, Now: func() time.Time { return t0 }})
+	for i := 0; i < 21*30; i += 21 {
+		var b tracing.Batch
+		for j := i; j < i+21; j++ {
+			b = append(b, kinesisObs(j, t0))
+		}
+		g.Ingest(b)
+	}
+	n := 0
+	for _, l := range g.kin.shards {
+		n += len(l)
+	}
+	if n != g.kin.n || n > 50 || g.Totals().Events > 50 {
+		t.Errorf("index holds %d (counted %d), graph %d events; want at most 50", n, g.kin.n, g.Totals().Events)
+	}
+}
