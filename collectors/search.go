@@ -34,7 +34,7 @@ type Searcher interface {
 func Followable(k tracing.KeyKind) bool {
 	switch k {
 	case tracing.KeyUnknown, tracing.KeyEventID, tracing.KeyCloudEventID, tracing.KeyMessageID,
-		tracing.KeySNSMessageID, tracing.KeyRequestID, tracing.KeyTraceID:
+		tracing.KeySNSMessageID, tracing.KeyRequestID, tracing.KeyTraceID, tracing.KeyKinesisRecord:
 		return true
 	}
 	return false
@@ -56,7 +56,14 @@ func Terms(k tracing.Key) []string {
 		if _, val, ok := strings.Cut(v, "="); ok && val != "" {
 			return []string{val}
 		}
+	case tracing.KeyKinesisRecord:
+		if _, _, seq, ok := tracing.SplitKinesisKey(v); ok {
+			return []string{seq} // logs name the sequence number, not flowtop's key
+		}
 	case tracing.KeyTraceID, tracing.KeyUnknown:
+		if _, _, seq, ok := tracing.SplitKinesisKey(v); ok && k.Kind == tracing.KeyUnknown {
+			return []string{seq}
+		}
 		if t, err := tracing.ParseTraceID(v); err == nil {
 			if w, x := t.String(), t.XRay(); v != w && v != x {
 				return []string{v, w, x}
@@ -95,6 +102,9 @@ func KeyMatches(have, want tracing.Key) bool {
 		return ok && id == want.Value
 	case tracing.KeyTraceID:
 		return sameTrace(have.Value, want.Value)
+	case tracing.KeyKinesisRecord:
+		_, _, seq, ok := tracing.SplitKinesisKey(have.Value)
+		return ok && seq == want.Value
 	}
 	return false
 }

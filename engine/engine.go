@@ -207,7 +207,11 @@ func (e *Engine) buildSources() {
 	xc := awsxray.NewFromConfig(s.AWS)
 	e.xray = xray.New(xc, xray.Config{Lookback: s.Sources.Lookback, Linked: det})
 	e.xraySearch = xray.NewSearcher(xc, xray.SearchConfig{Linked: det})
-	e.dlq = dlq.New(sqs.NewFromConfig(s.AWS), dlq.Config{Queues: s.Sources.Queues, ReadOnly: s.ReadOnly, Options: tracing.UnwrapOptions{CorrelationFields: s.Correlation}})
+	e.dlq = dlq.New(sqs.NewFromConfig(s.AWS), dlq.Config{
+		Queues: s.Sources.Queues, ReadOnly: s.ReadOnly, Options: tracing.UnwrapOptions{CorrelationFields: s.Correlation},
+		// A mapping's on-failure queue is a DLQ no RedrivePolicy names: the topology names it.
+		FailureQueues: func() []string { return e.topology.FailureQueues() },
+	})
 	e.dlqSearch = dlq.NewSearcher(e.dlq, dlq.SearchConfig{})
 	e.topology = topology.New(topology.Clients{
 		Events: eventbridge.NewFromConfig(s.AWS), SNS: sns.NewFromConfig(s.AWS),

@@ -135,6 +135,8 @@ type Graph struct {
 	fragOverflow uint64
 	fromObs      bool      // the current observation is a span or log line (not a broker message)
 	now          time.Time // the current batch's ingest time (Config.Now)
+
+	kin kinesisIndex // Kinesis sequence numbers and on-failure records (kinesis.go)
 }
 
 // fragment is an event held out of the Flows list until until (unix ns),
@@ -312,6 +314,9 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 	case tracing.ObsSpan:
 		g.ingestSpan(o, at)
 	case tracing.ObsMessage:
+		if g.ingestKinesisFailure(o, at) {
+			return
+		}
 		g.ingestMessage(o, at)
 		return
 	}
@@ -527,6 +532,8 @@ func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
 		if ce := g.onlyWeak(tracing.KeyCorrelation, "ce:"+k.Value, e); ce != 0 {
 			g.union(ce, e)
 		}
+	case tracing.KeyKinesisRecord:
+		g.kinesisKey(e, ki, k, at)
 	case tracing.KeyMessageID, tracing.KeySNSMessageID:
 		if g.fromObs {
 			// A delivery's ID first seen on a span or log line: the event it
@@ -822,6 +829,7 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		s.bump(e)
 		return
 	}
+	g.kinesisAttach(e, via, pub, comp, refAt)
 	ri := s.refs.alloc()
 	ref := s.ref(ri)
 	ref.at, ref.req, ref.span, ref.via = nanos(refAt), s.arena.put(request), s.arena.put(span.Value), via
@@ -919,7 +927,9 @@ func (g *Graph) joinNamed(inv *invocation) {
 // log), and keeps one hop for the invocation: the one the span's key names
 // (its topic or queue is known from it).
 func (g *Graph) joinOne(inv *invocation, a, b tracing.Key, pub bool) {
-	if a == b {
+	if a == b || a.Kind == tracing.KeyKinesisRecord || b.Kind == tracing.KeyKinesisRecord {
+		// Two keys of one Kinesis batch are two records, whichever source
+		// named which first: a record is no layer of another.
 		return
 	}
 	ai, bi := g.s.findStrong(a.Kind, a.Value), g.s.findStrong(b.Kind, b.Value)
@@ -1682,7 +1692,7 @@ func keyRank(k tracing.KeyKind) int {
 		return 3
 	case tracing.KeyS3Object:
 		return 2
-	case tracing.KeyMessageID:
+	case tracing.KeyMessageID, tracing.KeyKinesisRecord:
 		return 1
 	}
 	return 0

@@ -224,6 +224,10 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 		if req != "" {
 			h.Evidence, h.Confidence = "a new MessageId without DeadLetterQueueSourceArn, sent while "+fn+" handled the event: it re-sent the body here", 0.8
 		}
+		if m.key.Kind == tracing.KeyKinesisRecord {
+			// A stream batch's on-failure record: sent after the mapping's last attempt.
+			h.Evidence, h.Confidence, req = m.evidence, 0.9, g.lastHandler(e, m.key)
+		}
 		i := add(h, m.key, parent)
 		if req != "" {
 			resent[i] = req

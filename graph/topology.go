@@ -207,7 +207,7 @@ func (t *topology) upstream(c tracing.Component, dlq bool) []tracing.Route {
 }
 
 func isBroker(k tracing.ComponentKind) bool {
-	return k == tracing.ComponentBus || k == tracing.ComponentTopic || k == tracing.ComponentQueue
+	return k == tracing.ComponentBus || k == tracing.ComponentTopic || k == tracing.ComponentQueue || k == tracing.ComponentStream
 }
 
 // placeNode is one hop of a lineage being completed, with its parent's index.

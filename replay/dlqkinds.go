@@ -12,6 +12,8 @@ import (
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/flowtop/flowtop/tracing"
 )
 
 // Messages that other services dead-letter name where they were going
@@ -87,6 +89,11 @@ func (rn *run) routeByContent(ctx context.Context, m sqstypes.Message) (target, 
 			return lambdaPrefix + functionOf(arn), "", true
 		}
 		return "", "its EventBridge target " + arn + " is of a kind flowtop does not redrive to yet: say --to", true
+	}
+	if k, found := tracing.ParseKinesisFailure([]byte(aws.ToString(m.Body))); found {
+		// The records themselves stay in the stream: the body only names them.
+		return "", fmt.Sprintf("a Kinesis batch's on-failure record: its %d records stay in stream %s, %s, sequence numbers %s to %s; re-read them from the stream, or say --to",
+			k.BatchSize, k.Stream, k.ShardID, k.StartSequence, k.EndSequence), true
 	}
 	if d, found := parseDestinationRecord(aws.ToString(m.Body)); found {
 		if rn.r.brokers.Lambda == nil {

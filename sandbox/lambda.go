@@ -50,7 +50,12 @@ type EventSourceMapping struct {
 	BatchSize      int
 	MaxBatchWindow int // MaximumBatchingWindowInSeconds
 	State          string
-	lastModified   time.Time
+	// Stream sources only (Kinesis): StartingPosition, MaximumRetryAttempts
+	// and the on-failure destination ARN (DestinationConfig.OnFailure).
+	StartingPosition     string
+	MaximumRetryAttempts *int
+	OnFailure            string
+	lastModified         time.Time
 }
 
 // lambdaService emulates the Lambda read calls and Invoke (REST-JSON).
@@ -198,12 +203,16 @@ func fnARN(name string) string {
 
 // esmJSON is an EventSourceMappingConfiguration as the API answers it.
 func esmJSON(m *EventSourceMapping) map[string]any {
-	return map[string]any{
+	out := map[string]any{
 		"UUID": m.UUID, "EventSourceMappingArn": "arn:aws:lambda:" + Region + ":" + Account + ":event-source-mapping:" + m.UUID,
 		"EventSourceArn": m.EventSourceArn, "FunctionArn": fnARN(m.Function), "BatchSize": m.BatchSize,
 		"MaximumBatchingWindowInSeconds": m.MaxBatchWindow, "LastModified": epoch(m.lastModified), "State": m.State,
 		"StateTransitionReason": "USER_INITIATED", "FunctionResponseTypes": []string{},
 	}
+	if m.StartingPosition != "" {
+		streamESMJSON(m, out)
+	}
+	return out
 }
 
 // invokeConfigJSON is a FunctionEventInvokeConfig as the API answers it:

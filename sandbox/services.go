@@ -17,6 +17,7 @@ func (s *Server) newServices(opts Options) []service {
 		newSNSService(s),
 		newEventsService(s),
 		newOAMService(s),
+		newKinesisService(s),
 	}
 }
 

@@ -118,8 +118,8 @@ func TestWorldTruth(t *testing.T) {
 	if tr.Functions["charge-card"].Errors == 0 || tr.Functions["record-analytics"].Invocations >= tr.Functions["send-email"].Invocations {
 		t.Errorf("functions %+v: want charge-card errors and record-analytics batching", tr.Functions)
 	}
-	if len(tr.Edges) != 13 {
-		t.Errorf("%d topology edges: %+v", len(tr.Edges), tr.Edges)
+	if n := len(tr.Edges) - len(clickstreamEdges(tr)); n != 13 || len(clickstreamEdges(tr)) != 3 {
+		t.Errorf("%d topology edges (%d of the clickstream): %+v", len(tr.Edges), len(clickstreamEdges(tr)), tr.Edges)
 	}
 }
 

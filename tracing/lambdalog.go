@@ -614,6 +614,7 @@ func (p *logParser) eventFields(obj map[string]any) {
 	pub(KeyMessageID, "published_message_id", "publishedMessageId", "sent_message_id", "sentMessageId")
 	pub(KeySNSMessageID, "published_sns_message_id", "publishedSnsMessageId")
 	pub(KeyCloudEventID, "published_ce_id", "publishedCeId", "published_cloudevent_id")
+	p.kinesis(obj)
 	if t := strField(obj, "detail-type", "detail_type", "detailType", "event_type", "eventType", "ce_type", "ce-type", "ceType"); t != "" && len(t) <= 128 && p.rec.EventType == "" {
 		p.rec.EventType = t
 	}

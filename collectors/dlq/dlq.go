@@ -62,6 +62,11 @@ type Config struct {
 	PeekEvery time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// FailureQueues, when set, names the queues that are on-failure
+	// destinations (of event source mappings, of async invocations): they
+	// are dead-letter queues no RedrivePolicy names, watched and peeked as
+	// DLQs. It is asked at every poll (the topology source fills it).
+	FailureQueues func() []string
 }
 
 // Stats counts what the source did to the queues it peeked.
@@ -167,6 +172,12 @@ func (s *Source) List(ctx context.Context) ([]tracing.QueueInfo, error) {
 			d.IsDLQ = true
 			d.Sources = append(d.Sources, qi.Name)
 			qi.DeadLetterQueue = d.Name
+		}
+	}
+	if s.cfg.FailureQueues != nil {
+		fq := s.cfg.FailureQueues()
+		for _, qi := range infos {
+			qi.IsDLQ = qi.IsDLQ || contains(fq, qi.Name)
 		}
 	}
 	out := make([]tracing.QueueInfo, 0, len(infos))
@@ -337,8 +348,11 @@ func (s *Source) release(ctx context.Context, url string, msgs []sqstypes.Messag
 // message's own ID, the keys of every envelope in its body, and its source.
 func Observe(queue string, m sqstypes.Message, opts tracing.UnwrapOptions) tracing.Observation {
 	body := aws.ToString(m.Body)
-	u := tracing.UnwrapWith([]byte(body), opts)
 	id := aws.ToString(m.MessageId)
+	if o, ok := observeKinesisFailure(queue, m); ok {
+		return o
+	}
+	u := tracing.UnwrapWith([]byte(body), opts)
 	msg := &tracing.Message{
 		Broker: tracing.BrokerSQS, Queue: queue, ID: id, Body: body, Attributes: m.Attributes,
 		DeadLetter: true, Layers: u.Layers, Reason: u.Reason,
@@ -410,7 +424,12 @@ func (s *Source) poll(ctx context.Context, out chan<- tracing.Batch, relist bool
 	var b tracing.Batch
 	now := s.cfg.Now()
 	items := 0
+	var failureQueues []string
+	if s.cfg.FailureQueues != nil {
+		failureQueues = s.cfg.FailureQueues()
+	}
 	for _, q := range queues {
+		q.IsDLQ = q.IsDLQ || contains(failureQueues, q.Name)
 		if !q.IsDLQ && !contains(s.cfg.Queues, q.Name) {
 			b = append(b, queueObs(q, now))
 			continue

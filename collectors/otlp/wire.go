@@ -70,6 +70,7 @@ const (
 	aRPCService
 	aURLFull
 	aHTTPRoute
+	aMsgPartition
 	nAttrs
 )
 
@@ -78,6 +79,7 @@ var attrNames = [nAttrs]string{
 	"messaging.message.id", "faas.name", "faas.invocation_id", "faas.execution", "aws.request_id", "aws.lambda.invoked_arn_request_id",
 	"faas.coldstart", "service.name",
 	"http.method", "http.request.method", "rpc.method", "aws.operation", "rpc.service", "url.full", "http.route",
+	"messaging.destination.partition.id",
 }
 
 // displayAttrs are kept on the span for display, in this order.
@@ -896,6 +898,20 @@ func (d *decoder) convertSpan(in *spanIn, service, fn string) (tracing.Observati
 		keys = append(keys, tracing.Key{Kind: tracing.KeyRequestID, Value: s.InvocationID})
 		rels = append(rels, tracing.Relation{From: traceKey, To: tracing.Key{Kind: tracing.KeyRequestID, Value: s.InvocationID}, Kind: tracing.RelContains, Evidence: evInvocation})
 	}
+	k, kinesis, ok := tracing.KinesisSpanKey(s.Messaging.System, s.Messaging.Destination, a.v[aMsgPartition], msgID)
+	if kinesis {
+		// A Kinesis record is named by its stream and shard too; without
+		// them the sequence number names nothing flowtop can join.
+		msgID = ""
+		if ok {
+			keys = append(keys, k)
+			if s.Kind == tracing.SpanKindProducer || s.Messaging.Operation == "publish" || s.Messaging.Operation == "send" || s.Messaging.Operation == "create" {
+				rels = append(rels, tracing.Relation{From: self, To: k, Kind: tracing.RelPublished, Evidence: evPublished})
+			} else {
+				rels = append(rels, tracing.Relation{From: self, To: k, Kind: tracing.RelConsumed, Evidence: evConsumed})
+			}
+		}
+	}
 	if id := msgID; id != "" {
 		mk := messageKey(s.Messaging.System, id)
 		keys = append(keys, mk)
@@ -917,7 +933,7 @@ func (d *decoder) convertSpan(in *spanIn, service, fn string) (tracing.Observati
 		}
 		s.Links = append(s.Links, link)
 		rels = append(rels, tracing.Relation{From: self, To: spanKey(lt, ls), Kind: tracing.RelLinks, Evidence: evLink})
-		if l.msgID != "" {
+		if l.msgID != "" && !kinesis {
 			rels = append(rels, tracing.Relation{From: self, To: messageKey(s.Messaging.System, l.msgID), Kind: tracing.RelConsumed, Evidence: evLinkMsg})
 		}
 	}

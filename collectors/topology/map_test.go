@@ -123,13 +123,19 @@ var worldEdges = map[mapEdge]bool{
 	// topic, and send-email parks undeliverable orders in its DLQ itself.
 	{"function/orders-api", "topic/order-events"}: true,
 	{"function/send-email", "queue/email-dlq"}:    true,
+	// The clickstream: web-frontend's PutRecords (code only), the stream's
+	// event source mapping and its on-failure destination.
+	{"function/web-frontend", "stream/clickstream"}:                  true,
+	{"stream/clickstream", "function/clickstream-analytics"}:         true,
+	{"function/clickstream-analytics", "queue/clickstream-failures"}: true,
 }
 
 // codeOnly are the world's edges no API configures: its functions' own calls.
 var codeOnly = map[mapEdge]bool{
-	{"function/orders-api", "bus/orders"}:         true,
-	{"function/orders-api", "topic/order-events"}: true,
-	{"function/send-email", "queue/email-dlq"}:    true,
+	{"function/orders-api", "bus/orders"}:           true,
+	{"function/orders-api", "topic/order-events"}:   true,
+	{"function/send-email", "queue/email-dlq"}:      true,
+	{"function/web-frontend", "stream/clickstream"}: true,
 }
 
 // mustBeObserved are the edges the seeded world's events take within the test.

@@ -455,6 +455,7 @@ func (s *Source) readMappings(ctx context.Context, r *reading) bool {
 			if m.BatchSize != nil {
 				attrs["batchSize"] = strconv.Itoa(int(*m.BatchSize))
 			}
+			streamAttrs(m, attrs)
 			r.add(tracing.Route{
 				From: from, To: to, Via: "event source mapping", Scope: tracing.RouteScopeLambdaESM, Attrs: attrs,
 				Evidence: "event source mapping " + short(aws.ToString(m.UUID)) + " feeds " + to.Name + " from " + from.Name,
@@ -607,6 +608,10 @@ func Component(arn string) tracing.Component {
 		}
 	case "s3":
 		return tracing.Component{Kind: tracing.ComponentBucket, Name: res}
+	case "kinesis":
+		if name := tracing.KinesisStream(arn); name != "" {
+			return tracing.Component{Kind: tracing.ComponentStream, Name: name}
+		}
 	}
 	return tracing.Component{Kind: tracing.ComponentService, Name: svc + ":" + arnName(res)}
 }

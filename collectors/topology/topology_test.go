@@ -105,11 +105,13 @@ func TestDiscoverDemoWorld(t *testing.T) {
 		{"bus/orders", "function/reserve-stock", "rule order-placed-stock"},
 		{"bus/orders", "queue/billing-queue", "rule order-placed-billing"},
 		{"bus/orders", "topic/order-events", "rule order-placed-email"},
+		{"function/clickstream-analytics", "queue/clickstream-failures", "mapping on-failure destination"},
 		{"queue/analytics-queue", "function/record-analytics", "event source mapping"},
 		{"queue/billing-queue", "function/charge-card", "event source mapping"},
 		{"queue/billing-queue", "queue/billing-dlq", "redrive policy"},
 		{"queue/email-queue", "function/send-email", "event source mapping"},
 		{"queue/email-queue", "queue/email-dlq", "redrive policy"},
+		{"stream/clickstream", "function/clickstream-analytics", "event source mapping"},
 		{"topic/order-events", "queue/analytics-queue", "subscription raw"},
 		{"topic/order-events", "queue/email-queue", "subscription"},
 	}
@@ -135,7 +137,7 @@ func TestDiscoverDemoWorld(t *testing.T) {
 		comps = append(comps, c.String())
 	}
 	sort.Strings(comps)
-	wantComps := []string{"bus/default", "bus/orders", "queue/analytics-queue", "queue/billing-dlq", "queue/billing-queue", "queue/email-dlq", "queue/email-queue", "topic/order-events"}
+	wantComps := []string{"bus/default", "bus/orders", "queue/analytics-queue", "queue/billing-dlq", "queue/billing-queue", "queue/clickstream-failures", "queue/email-dlq", "queue/email-queue", "topic/order-events"}
 	if d := cmp.Diff(wantComps, comps); d != "" {
 		t.Errorf("components (-want +got):\n%s", d)
 	}

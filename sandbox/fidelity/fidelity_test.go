@@ -363,6 +363,9 @@ func TestFidelity(t *testing.T) {
 	for _, e := range m.Extra {
 		t.Log("  map has an edge the world has not: " + e)
 	}
+	if f := kinesisPaths(tr); f != "" {
+		t.Error(f)
+	}
 	if rep.Events < orders || rep.Pending > 0 {
 		t.Errorf("%d true events for %d orders, %d of them pending", rep.Events, orders, rep.Pending)
 	}

@@ -177,6 +177,8 @@ func (d *drawing) layout(m *Model) {
 		case tracing.ComponentQueue:
 			g.Hint[i] = 3
 			g.Last[i] = m.dlq[n.Component.Name]
+		case tracing.ComponentStream:
+			g.Hint[i] = 3 // a stream sits where a queue would, between producer and consumer
 		case tracing.ComponentFunction:
 			if fed[i] {
 				g.Hint[i] = 4
