@@ -83,8 +83,13 @@ type replayEnvelope struct {
 	Detail     json.RawMessage `json:"detail"`
 }
 
-func archiveARN(name string) string { return "arn:aws:events:" + Region + ":" + Account + ":archive/" + name }
-func replayARN(name string) string  { return "arn:aws:events:" + Region + ":" + Account + ":replay/" + name }
+func archiveARN(name string) string {
+	return "arn:aws:events:" + Region + ":" + Account + ":archive/" + name
+}
+
+func replayARN(name string) string {
+	return "arn:aws:events:" + Region + ":" + Account + ":replay/" + name
+}
 
 // SetReplayRate sets how many events per second a replay delivers (tests
 // slow it down to cancel one midway); 0 restores the default.

@@ -183,8 +183,10 @@ func TestArchiveReplayErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := func(name, src, dest string, from, to time.Time) error {
-		_, err := eb.StartReplay(ctx, &eventbridge.StartReplayInput{ReplayName: aws.String(name), EventSourceArn: aws.String(src),
-			EventStartTime: aws.Time(from), EventEndTime: aws.Time(to), Destination: &ebtypes.ReplayDestination{Arn: aws.String(dest)}})
+		_, err := eb.StartReplay(ctx, &eventbridge.StartReplayInput{
+			ReplayName: aws.String(name), EventSourceArn: aws.String(src),
+			EventStartTime: aws.Time(from), EventEndTime: aws.Time(to), Destination: &ebtypes.ReplayDestination{Arn: aws.String(dest)},
+		})
 		return err
 	}
 	for _, c := range []struct {
