@@ -117,7 +117,11 @@ func (m *Model) onPlan(msg planMsg) tea.Cmd {
 
 // planLines is the whole plan: summary, every line (groups, route), warnings.
 func planLines(st widget.Styles, p Plan) []string {
-	out := []string{st.Bold.Render(widget.Clean(p.Summary)), fmt.Sprintf("messages: %d", p.Count), ""}
+	label := "messages"
+	if p.CountLabel != "" {
+		label = p.CountLabel
+	}
+	out := []string{st.Bold.Render(widget.Clean(p.Summary)), fmt.Sprintf("%s: %d", label, p.Count), ""}
 	for _, l := range p.Lines {
 		out = append(out, widget.Clean(l))
 	}
@@ -248,7 +252,7 @@ func (m *Model) onDone(msg doneMsg) tea.Cmd {
 	}
 	m.dlg = nil
 	name := d.action.Kind.String()
-	count := progressCount(d.last, d.plan.Count)
+	count := progressText(d.last, d.plan)
 	switch {
 	case errors.Is(msg.err, context.Canceled):
 		m.say(screen.LevelWarn, fmt.Sprintf("%s cancelled: %s before it stopped", name, count))
@@ -278,6 +282,15 @@ func progressCount(p Progress, planned int) string {
 		return fmt.Sprintf("%d moved (the plan's %d was an estimate)", p.Done, total)
 	}
 	return fmt.Sprintf("%d of %d moved", p.Done, total)
+}
+
+// progressText is progressCount, or the share done when the plan counts
+// in percent (an archive replay's window).
+func progressText(p Progress, plan Plan) string {
+	if plan.Percent {
+		return fmt.Sprintf("%d%% of the window replayed", min(max(p.Done, 0), 100))
+	}
+	return progressCount(p, plan.Count)
 }
 
 // rateETA is the rate so far and the time left at that rate.
@@ -315,7 +328,10 @@ func (m *Model) dialogView() string {
 			fill := min(p.Done*bw/p.Total, bw)
 			bar = "[" + strings.Repeat("█", fill) + strings.Repeat("░", bw-fill) + "] "
 		}
-		status := "running: " + bar + progressCount(p, d.plan.Count) + "  " + rateETA(p, m.opts.Now().Sub(d.started))
+		status := "running: " + bar + progressText(p, d.plan)
+		if !d.plan.Percent {
+			status += "  " + rateETA(p, m.opts.Now().Sub(d.started))
+		}
 		if p.Note != "" {
 			status += "  " + widget.Clean(p.Note)
 		}

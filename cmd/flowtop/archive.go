@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowtop/flowtop/engine"
 	"github.com/flowtop/flowtop/replay"
+	"github.com/flowtop/flowtop/tui"
 )
 
 // archiveArgs is `flowtop replay --archive NAME --from T --to T`.
@@ -161,6 +162,69 @@ func archiveProgressLine(p replay.ArchiveProgress) string {
 	}
 	if p.Note != "" {
 		s += "  " + p.Note
+	}
+	return s
+}
+
+// planArchive plans the console's replay archive action: the archive it
+// names, else the only archive of the event's bus (a.Target events:BUS), else
+// the account's only archive.
+func (t tuiReplayer) planArchive(ctx context.Context, a tui.Action) (tui.Plan, error) {
+	rp := t.e.Replayer()
+	name := a.Archive
+	if name == "" {
+		bus, _ := strings.CutPrefix(a.Target, "events:")
+		names, err := rp.ArchivesOf(ctx, bus)
+		if err != nil {
+			return tui.Plan{}, err
+		}
+		where := "in this account and region"
+		if bus != "" {
+			where = "of bus " + bus
+		}
+		switch len(names) {
+		case 0:
+			return tui.Plan{}, fmt.Errorf("replay: no archive %s: create one (aws events create-archive) to replay its events", where)
+		case 1:
+			name = names[0]
+		default:
+			return tui.Plan{}, fmt.Errorf("replay: %d archives %s (%s): pick one with flowtop replay --archive NAME --from T --to T", len(names), where, strings.Join(names, ", "))
+		}
+	}
+	p, err := rp.PlanArchive(ctx, replay.ArchiveRequest{Archive: name, From: a.From, To: a.To})
+	if err != nil {
+		return tui.Plan{}, err
+	}
+	var lines []string
+	for _, l := range p.Lines()[1:] {
+		if !strings.HasPrefix(l, "warning: ") { // the dialog lists Warnings on their own
+			lines = append(lines, l)
+		}
+	}
+	return tui.Plan{Summary: p.Lines()[0], Lines: lines, Warnings: p.Warnings, Count: int(min(p.EventCount, 1<<31-1)), CountLabel: "events in the whole archive", Percent: true, Impl: p}, nil
+}
+
+// executeArchive runs a planned archive replay, reporting the share of the
+// window replayed; the console's esc cancels it in EventBridge.
+func (t tuiReplayer) executeArchive(ctx context.Context, p replay.ArchivePlan, progress func(tui.Progress)) error {
+	res, err := t.e.Replayer().ExecuteArchive(ctx, p, func(pr replay.ArchiveProgress) {
+		progress(tui.Progress{Done: int(pr.Fraction * 100), Total: 100, Note: archiveProgressNote(pr)})
+	})
+	done := 0
+	if res.State == "COMPLETED" {
+		done = 100
+	}
+	progress(tui.Progress{Done: done, Total: 100, Note: strings.Join(res.Lines(), "; ")})
+	return err
+}
+
+func archiveProgressNote(p replay.ArchiveProgress) string {
+	s := p.State
+	if !p.LastReplayed.IsZero() {
+		s += ", replayed up to " + p.LastReplayed.UTC().Format(time.RFC3339)
+	}
+	if p.Note != "" {
+		s += " (" + p.Note + ")"
 	}
 	return s
 }

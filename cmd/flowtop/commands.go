@@ -275,7 +275,7 @@ of the original. The plan is shown and confirmed first (--yes skips).
 
 With --archive, replay an EventBridge archive instead: the events whose time is
 in [--from, --to) go again to their bus's rules (all, or each --rule), marked
-with replay-name (archive.go).`,
+with replay-name; ctrl-c cancels the replay in EventBridge.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if archive != "" && len(args) == 0 {
 				return nil
