@@ -10,7 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/flowtop/flowtop/replay"
 	"github.com/flowtop/flowtop/sandbox"
+	"github.com/flowtop/flowtop/tui"
 )
 
 func TestParseWhen(t *testing.T) {
@@ -118,5 +120,59 @@ func TestReplayArchiveCommand(t *testing.T) {
 	d, err := eb.DescribeReplay(context.Background(), &eventbridge.DescribeReplayInput{ReplayName: aws.String("cli-test")})
 	if err != nil || d.State != "COMPLETED" || d.EventLastReplayedTime == nil || len(d.Destination.FilterArns) != 1 {
 		t.Errorf("DescribeReplay = %+v, %v", d, err)
+	}
+}
+
+// TestConsoleArchiveAdapter: the console's replay archive action, through
+// the adapter and the engine against the sandbox world: the bus's only
+// archive is found, the plan counts in percent, the replay completes, and a
+// bus without an archive is refused with the reason.
+func TestConsoleArchiveAdapter(t *testing.T) {
+	sb, err := sandbox.Start(context.Background(), sandbox.Config{World: sandbox.WorldConfig{Rate: 40, Seed: 3, MaxOrders: 30}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sb.Close() })
+	state := t.TempDir()
+	a := &app{cfg: NewDefaultConfig(), getenv: func(k string) string {
+		if k == "XDG_STATE_HOME" {
+			return state
+		}
+		return ""
+	}}
+	ctx := context.Background()
+	e, err := a.newEngine(ctx, engineOptions{endpoint: sb.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for sb.World.Orders() < 30 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	tr := tuiReplayer{e}
+	now := time.Now()
+	p, err := tr.Plan(ctx, tui.Action{Kind: tui.ActionReplayArchive, EventID: "ev", Target: "events:" + sandbox.BusName, From: now.Add(-5 * time.Minute), To: now.Add(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, ok := p.Impl.(replay.ArchivePlan)
+	if !ok || ap.Archive != sandbox.OrdersArchive || !p.Percent || p.Count < 30 || !strings.Contains(p.Summary, "replay archive orders-archive") {
+		t.Fatalf("plan %+v", p)
+	}
+	for _, l := range p.Lines {
+		if strings.HasPrefix(l, "warning: ") {
+			t.Errorf("a warning among the plan's lines, shown twice: %q", l)
+		}
+	}
+	var last tui.Progress
+	if err := tr.Execute(ctx, p, func(pr tui.Progress) { last = pr }); err != nil {
+		t.Fatal(err)
+	}
+	if last.Done != 100 || last.Total != 100 || !strings.Contains(last.Note, "COMPLETED") {
+		t.Errorf("last progress %+v", last)
+	}
+	if _, err := tr.Plan(ctx, tui.Action{Kind: tui.ActionReplayArchive, Target: "events:default", From: now.Add(-5 * time.Minute), To: now}); err == nil || !strings.Contains(err.Error(), "no archive of bus default") {
+		t.Errorf("a bus without an archive: %v", err)
 	}
 }
