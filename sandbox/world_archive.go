@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -26,3 +27,25 @@ func (archivePart) setup(ctx context.Context, w *World) error {
 }
 
 func (archivePart) run(context.Context, *World) {}
+
+// replayNameOf is the replay-name of an EventBridge event body, "" for an
+// event that is not an archive replay.
+func replayNameOf(body string) string {
+	var env struct {
+		ReplayName string `json:"replay-name"`
+	}
+	if json.Unmarshal([]byte(body), &env) != nil || len(env.ReplayName) > 64 {
+		return ""
+	}
+	return env.ReplayName
+}
+
+// tagReplay adds replay_name to a consumer's log fields when its event is an
+// archive replay, as a consumer that logs its event's replay-name does, so
+// the replay's lines are told from the original's.
+func (e msgEvent) tagReplay(f map[string]any) map[string]any {
+	if e.replay != "" {
+		f["replay_name"] = e.replay
+	}
+	return f
+}

@@ -298,6 +298,12 @@ func TestParseEventFields(t *testing.T) {
 			nil, "",
 		},
 		{
+			"consumer: an archive replay of an event", `"messageId":"m-9","event_id":"e-1","replay_name":"fix-1"`,
+			[]Key{{KeyMessageID, "m-9"}, {KeyEventID, ReplayEventID("e-1", "fix-1")}},
+			[]Relation{{From: Key{KeyEventID, ReplayEventID("e-1", "fix-1")}, To: Key{KeyEventID, "e-1"}, Kind: RelReplayOf, Evidence: "replay_name in the consumer's log"}},
+			"",
+		},
+		{
 			"consumer: CloudEvents id with its source", `"ce_id":"c-1","ce_source":"/orders"`,
 			[]Key{CloudEventKey("/orders", "c-1")},
 			nil, "",

@@ -10,8 +10,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/replay"
 	"github.com/flowtop/flowtop/sandbox"
+	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui"
 )
 
@@ -175,4 +177,98 @@ func TestConsoleArchiveAdapter(t *testing.T) {
 	if _, err := tr.Plan(ctx, tui.Action{Kind: tui.ActionReplayArchive, Target: "events:default", From: now.Add(-5 * time.Minute), To: now}); err == nil || !strings.Contains(err.Error(), "no archive of bus default") {
 		t.Errorf("a bus without an archive: %v", err)
 	}
+}
+
+// TestArchiveReplayLineageThroughCollectors is the done-when: an
+// archive replay of a 5-minute window delivers the events again (the
+// consumer charge-card logs each once more) and lineage, built by the
+// ordinary collectors from those logs, shows each as a replay of its own,
+// linked to its original, never merged into it.
+func TestArchiveReplayLineageThroughCollectors(t *testing.T) {
+	sb, err := sandbox.Start(context.Background(), sandbox.Config{World: sandbox.WorldConfig{Rate: 40, Seed: 9, MaxOrders: 20, DeclineRate: 0.01, TimeoutRate: 0.01, PoisonRate: 0.01}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sb.Close() })
+	state := t.TempDir()
+	a := &app{cfg: NewDefaultConfig(), getenv: func(k string) string {
+		if k == "XDG_STATE_HOME" {
+			return state
+		}
+		return ""
+	}}
+	ctx := context.Background()
+	e, err := a.newEngine(ctx, engineOptions{endpoint: sb.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for sb.World.Orders() < 20 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The originals: events the world put on the bus and charge-card handled.
+	var originals []string
+	for _, ev := range sb.World.Truth().Events {
+		billed := false
+		for _, c := range ev.Path {
+			billed = billed || c.Name == "charge-card"
+		}
+		for _, k := range ev.Own {
+			if k.Kind == tracing.KeyEventID && billed {
+				originals = append(originals, k.Value)
+			}
+		}
+	}
+	if len(originals) < 5 {
+		t.Fatalf("only %d billed events", len(originals))
+	}
+	now := time.Now()
+	p, err := e.Replayer().PlanArchive(ctx, replay.ArchiveRequest{Archive: sandbox.OrdersArchive, From: now.Add(-5 * time.Minute), To: now.Add(time.Second), Rules: []string{"order-placed-billing"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.Replayer().ExecuteArchive(ctx, p, nil); err != nil || res.State != "COMPLETED" {
+		t.Fatalf("replay %v: %v", res.Lines(), err)
+	}
+	g := e.Graph()
+	linked := 0
+	for time.Now().Before(deadline.Add(30 * time.Second)) {
+		if err := e.Collect(ctx, 15*time.Minute); err != nil {
+			t.Logf("collect: %v", err)
+		}
+		linked = 0
+		for _, id := range originals {
+			l, err := g.Lineage(id)
+			if err != nil || l.ID != id {
+				continue
+			}
+			for _, ln := range l.Links {
+				if ln.Rel != "replayed-as" {
+					continue
+				}
+				cp, err := g.Lineage(ln.ID)
+				if err == nil && cp.ID != id && len(cp.Links) > 0 && cp.Links[0].Rel == "replay-of" && cp.Links[0].ID == id && hasHop(cp, "charge-card") {
+					linked++
+				}
+			}
+		}
+		if linked*10 >= len(originals)*9 {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if linked*10 < len(originals)*9 {
+		t.Fatalf("%d of %d originals show a replay of their own with its charge-card invocation", linked, len(originals))
+	}
+	t.Logf("%d of %d originals link to their replay", linked, len(originals))
+}
+
+func hasHop(l graph.Lineage, component string) bool {
+	for _, h := range l.Hops {
+		if h.Component.Name == component {
+			return true
+		}
+	}
+	return false
 }
