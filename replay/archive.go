@@ -131,7 +131,8 @@ func archiveName(s string) string {
 // PlanArchive reads the archive and the bus's rules without changing
 // anything, and says what the replay will do.
 func (r *Replayer) PlanArchive(ctx context.Context, req ArchiveRequest) (ArchivePlan, error) {
-	p := ArchivePlan{Archive: archiveName(req.Archive), From: req.From.UTC(), To: req.To.UTC(), ReplayName: req.Name, Created: r.opts.Now()}
+	// Whole seconds: the API's timestamps are epoch seconds.
+	p := ArchivePlan{Archive: archiveName(req.Archive), From: req.From.UTC().Truncate(time.Second), To: req.To.UTC().Truncate(time.Second), ReplayName: req.Name, Created: r.opts.Now()}
 	eb, err := r.archiveAPI()
 	if err != nil {
 		return p, err
@@ -358,15 +359,23 @@ func (r *Replayer) followArchive(ctx context.Context, eb ArchiveAPI, p ArchivePl
 	}
 	out, err := eb.StartReplay(ctx, in)
 	var exists *ebtypes.ResourceAlreadyExistsException
+	_, definite := refusal(err)
 	switch {
-	case errors.As(err, &exists):
-		// A retry after a lost answer finds the replay it started: follow it
-		// if it is the same one, else refuse.
+	case err != nil && (errors.As(err, &exists) || !definite):
+		// A retry after a lost answer finds the replay it started, and an
+		// answer lost for good may hide one: follow it if it is this one.
 		d, derr := eb.DescribeReplay(ctx, &eventbridge.DescribeReplayInput{ReplayName: aws.String(p.ReplayName)})
-		if derr != nil || aws.ToString(d.EventSourceArn) != p.ArchiveARN || !aws.ToTime(d.EventStartTime).Equal(p.From) {
+		switch {
+		case derr == nil && aws.ToString(d.EventSourceArn) == p.ArchiveARN && near(aws.ToTime(d.EventStartTime), p.From) && near(aws.ToTime(d.EventEndTime), p.To):
+			res.ReplayARN, res.State = aws.ToString(d.ReplayArn), string(d.State)
+			res.Note = "StartReplay's answer was lost; the replay it started was found by its name"
+		case errors.As(err, &exists):
 			return res, fmt.Errorf("replay: a replay named %s exists already: %w", p.ReplayName, err)
+		case notFound(derr):
+			return res, fmt.Errorf("replay: StartReplay: %w", err) // it did not start
+		default:
+			return res, fmt.Errorf("replay: StartReplay: the answer was lost, so replay %s may be running: check it with aws events describe-replay --replay-name %s: %w", p.ReplayName, p.ReplayName, err)
 		}
-		res.ReplayARN, res.State = aws.ToString(d.ReplayArn), string(d.State)
 	case err != nil:
 		return res, fmt.Errorf("replay: StartReplay: %w", err)
 	default:
@@ -458,6 +467,9 @@ func (r *Replayer) cancelArchive(eb ArchiveAPI, p ArchivePlan, res ArchiveResult
 	}
 }
 
+// near reports whether two API timestamps are the same to the second.
+func near(a, b time.Time) bool { d := a.Sub(b); return d < time.Second && d > -time.Second }
+
 func withReplay(res ArchiveResult, d *eventbridge.DescribeReplayOutput) ArchiveResult {
 	res.State, res.StateReason = string(d.State), aws.ToString(d.StateReason)
 	res.LastReplayed = aws.ToTime(d.EventLastReplayedTime)
@@ -502,7 +514,9 @@ func (j *archiveJournal) write(rec map[string]any) {
 }
 
 // IsArchiveNotFound reports whether err says the archive does not exist.
-func IsArchiveNotFound(err error) bool {
+func IsArchiveNotFound(err error) bool { return notFound(err) }
+
+func notFound(err error) bool {
 	var ae smithy.APIError
 	return errors.As(err, &ae) && ae.ErrorCode() == "ResourceNotFoundException"
 }

@@ -274,3 +274,34 @@ func TestArchiveDryRunAndReadOnly(t *testing.T) {
 		t.Error("the plan does not marshal")
 	}
 }
+
+// TestArchiveReplayLostAnswers: StartReplay's answer is lost every time
+// (the replay starts all the same) and DescribeReplay fails now and then;
+// the replay is found by its name, followed to COMPLETED, and the consumer
+// gets each event of the window once more, not twice.
+func TestArchiveReplayLostAnswers(t *testing.T) {
+	w := newArchiveWorld(t)
+	now := time.Now().UTC()
+	from := now.Add(-10 * time.Minute)
+	ids := w.put(t, 12, from.Add(time.Minute))
+	w.consume(t, "billing")
+	w.srv.Faults.Set("events.StartReplay", sandbox.Fault{Lost: 1})
+	w.srv.Faults.Set("events.DescribeReplay", sandbox.Fault{Error5xx: 0.3})
+	r := w.replayer(t, false)
+	plan, err := r.PlanArchive(context.Background(), ArchiveRequest{Archive: "orders-archive", From: from, To: now.Add(-5 * time.Minute), Rules: []string{"billing"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.ExecuteArchive(context.Background(), plan, nil)
+	if err != nil || res.State != "COMPLETED" || !strings.Contains(res.Note, "lost") {
+		t.Fatalf("%v: %v", res.Lines(), err)
+	}
+	w.srv.Faults.Clear()
+	l, err := w.eb.ListReplays(context.Background(), &eventbridge.ListReplaysInput{})
+	if err != nil || len(l.Replays) != 1 {
+		t.Fatalf("%d replays (%v), want the one", len(l.Replays), err)
+	}
+	if got := w.consume(t, "billing"); len(got) != len(ids) {
+		t.Errorf("the consumer got %d replayed events, want %d", len(got), len(ids))
+	}
+}
