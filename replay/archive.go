@@ -324,6 +324,9 @@ func (r *Replayer) ExecuteArchive(ctx context.Context, p ArchivePlan, progress f
 		return res, errors.New("replay: no state directory for the journal and the lock")
 	}
 	lk, err := acquireLock(r.opts.StateDir, "archive-"+p.Archive, r.opts.Now())
+	if errors.Is(err, ErrLocked) {
+		return res, fmt.Errorf("replay: another flowtop is replaying archive %s (wait for it, or cancel it there): %w", p.Archive, err)
+	}
 	if err != nil {
 		return res, fmt.Errorf("replay: archive %s: %w", p.Archive, err)
 	}

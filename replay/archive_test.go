@@ -305,3 +305,26 @@ func TestArchiveReplayLostAnswers(t *testing.T) {
 		t.Errorf("the consumer got %d replayed events, want %d", len(got), len(ids))
 	}
 }
+
+// TestArchiveReplayLocked: a second replay of one archive while another
+// flowtop holds it is refused, naming why; nothing starts.
+func TestArchiveReplayLocked(t *testing.T) {
+	w := newArchiveWorld(t)
+	r := w.replayer(t, false)
+	now := time.Now()
+	plan, err := r.PlanArchive(context.Background(), ArchiveRequest{Archive: "orders-archive", From: now.Add(-time.Hour), To: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lk, err := acquireLock(r.opts.StateDir, "archive-orders-archive", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.unlock()
+	if _, err := r.ExecuteArchive(context.Background(), plan, nil); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "replaying archive orders-archive") {
+		t.Fatalf("a second replay: %v", err)
+	}
+	if l, _ := w.eb.ListReplays(context.Background(), &eventbridge.ListReplaysInput{}); len(l.Replays) != 0 {
+		t.Errorf("a refused replay started: %+v", l.Replays)
+	}
+}
