@@ -315,7 +315,11 @@ func (m *Model) dialogView() string {
 	var lines []string
 	switch d.state {
 	case statePlanning:
-		lines = []string{title, "", st.Warn.Render("planning… (reading the queue and its routes; esc cancels)")}
+		what := "the queue and its routes"
+		if d.action.Kind == screen.ActionReplayArchive {
+			what = "the archive and the bus's rules"
+		}
+		lines = []string{title, "", st.Warn.Render("planning… (reading " + what + "; esc cancels)")}
 		return widget.Clip(lines, w, m.lay.body)
 	case stateConfirm:
 		pos := fmt.Sprintf("lines %d–%d of %d", min(d.vp.YOffset()+1, d.vp.TotalLineCount()), min(d.vp.YOffset()+d.vp.VisibleLineCount(), d.vp.TotalLineCount()), d.vp.TotalLineCount())
