@@ -88,7 +88,7 @@ func (p ArchivePlan) Lines() []string {
 		}
 		out = append(out, "to:     every rule of bus "+p.Bus+" whose pattern matches ("+n+")")
 	}
-	out = append(out, "as:     replay "+p.ReplayName+" (each event keeps its id and time and carries replay-name "+p.ReplayName+")")
+	out = append(out, "as:     replay "+p.ReplayName+" (each event keeps its time and carries replay-name "+p.ReplayName+")")
 	for _, w := range p.Warnings {
 		out = append(out, "warning: "+w)
 	}
@@ -190,7 +190,7 @@ func (r *Replayer) PlanArchive(ctx context.Context, req ArchiveRequest) (Archive
 		p.Warnings = append(p.Warnings, "the window ends in the future: events put after the replay starts are not replayed")
 	}
 	p.Warnings = append(p.Warnings,
-		"consumers see these events again, under their original ids: they must be idempotent (a rule that matches {\"replay-name\":[{\"exists\":false}]} skips replays)")
+		"consumers see these events again: they must be idempotent (a rule that matches {\"replay-name\":[{\"exists\":false}]} skips replays)")
 	return p, nil
 }
 

@@ -18,7 +18,8 @@ import (
 // (all, or those Destination.FilterArns names), asynchronously and at a
 // bounded rate, minute by minute of event time as AWS does; each carries the
 // top-level field "replay-name" (after "region", as AWS puts it) and keeps
-// its original id and time. The replay goes STARTING → RUNNING → COMPLETED,
+// its original time and id (the API reference and user guide don't say
+// whether AWS keeps the id; flowtop links a replay to its original by it). The replay goes STARTING → RUNNING → COMPLETED,
 // or CANCELLING → CANCELLED after CancelReplay, or FAILED with a StateReason.
 
 // maxArchiveEvents bounds what one archive holds: the oldest go first, and
