@@ -109,6 +109,9 @@ func TestReplayArchiveCommand(t *testing.T) {
 	if _, errOut, code := runCLI(t, env, "replay", "--archive", "nope", "--from", "-5m", "--yes"); code != exitNotFound || !strings.Contains(errOut, "orders-archive") {
 		t.Errorf("unknown archive: %d %q", code, errOut)
 	}
+	if _, errOut, code := runCLI(t, env, "replay", "some-event-id", "--archive", sandbox.OrdersArchive, "--from", "-5m", "--yes"); code != exitUsage || !strings.Contains(errOut, "no event ID") {
+		t.Errorf("an event ID with --archive: %d %q", code, errOut)
+	}
 	if _, errOut, code := runCLI(t, env, "replay", "--archive", sandbox.OrdersArchive, "--yes"); code != exitUsage || !strings.Contains(errOut, "--from") {
 		t.Errorf("no --from: %d %q", code, errOut)
 	}

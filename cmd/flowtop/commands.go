@@ -277,7 +277,10 @@ With --archive, replay an EventBridge archive instead: the events whose time is
 in [--from, --to) go again to their bus's rules (all, or each --rule), marked
 with replay-name; ctrl-c cancels the replay in EventBridge.`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if archive != "" && len(args) == 0 {
+			if archive != "" {
+				if len(args) > 0 || edit || bodyFile != "" {
+					return usageErrorf("replay: --archive replays a window of an archive: it takes no event ID, --edit or --body-file")
+				}
 				return nil
 			}
 			return exactArgs(1, "an event ID, or --archive NAME")(cmd, args)
