@@ -311,7 +311,11 @@ func rateETA(p Progress, elapsed time.Duration) string {
 // dialogView is the body while an action is open.
 func (m *Model) dialogView() string {
 	d, st, w := m.dlg, m.st, m.lay.width
-	title := st.Bold.Render(d.action.Kind.String()+" "+widget.Clean(widget.FirstNonEmpty(d.action.Queue, d.action.EventID))) + st.Dim.Render(" — plan")
+	what := widget.FirstNonEmpty(d.action.Queue, d.action.EventID)
+	if bus, ok := strings.CutPrefix(d.action.Target, "events:"); ok && d.action.Kind == screen.ActionReplayArchive {
+		what = "of bus " + bus + " around " + d.action.EventID
+	}
+	title := st.Bold.Render(d.action.Kind.String()+" "+widget.Clean(what)) + st.Dim.Render(" — plan")
 	var lines []string
 	switch d.state {
 	case statePlanning:

@@ -43,7 +43,7 @@ func TestReplayArchiveFromTheEventScreen(t *testing.T) {
 	if m.dlg == nil || m.dlg.state != stateConfirm || m.dlg.action.Kind != ActionReplayArchive || m.dlg.action.Target != "events:orders" {
 		t.Fatalf("no archive plan:\n%s", screenText(m))
 	}
-	if s := screenText(m); !strings.Contains(s, "events in the whole archive: 1234") || !strings.Contains(s, "replay archive orders-archive") {
+	if s := screenText(m); !strings.Contains(s, "events in the whole archive: 1234") || !strings.Contains(s, "replay archive orders-archive") || !strings.Contains(s, "replay archive of bus orders around ev-1 — plan") {
 		t.Fatalf("plan:\n%s", s)
 	}
 	_, cmd := m.Update(screentest.Key("y"))
