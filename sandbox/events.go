@@ -18,6 +18,7 @@ type eventsService struct {
 
 	mu    sync.Mutex
 	buses map[string]*ebBus
+	arc   archives // archives and replays (archive.go)
 }
 
 type ebBus struct {
@@ -311,6 +312,7 @@ func (e *eventsService) call(op string, in map[string]json.RawMessage) (any, []d
 			envBytes, _ := json.Marshal(env)
 			var doc map[string]any
 			_ = json.Unmarshal(envBytes, &doc)
+			e.archiveEvent(b.name, at, env, doc, len(envBytes))
 			names := make([]string, 0, len(b.rules))
 			for n := range b.rules {
 				names = append(names, n)
@@ -333,6 +335,9 @@ func (e *eventsService) call(op string, in map[string]json.RawMessage) (any, []d
 			results = append(results, map[string]string{"EventId": id})
 		}
 		return map[string]any{"FailedEntryCount": failed, "Entries": results}, out, nil
+	}
+	if out, handled, err := e.archiveCall(op, in); handled {
+		return out, nil, err
 	}
 	return nil, nil, badReq("UnknownOperationException", "sandbox: EventBridge %s is not emulated", op)
 }

@@ -965,6 +965,7 @@ type msgEvent struct {
 	snsID         string
 	order         map[string]any
 	err           error
+	replay        string // the replay-name of an archive replay (world_archive.go)
 }
 
 // id is the event ID a consumer logs as event_id: the CloudEvents id when the
@@ -986,6 +987,9 @@ func (w *World) eventOf(body, msgID string) msgEvent {
 		ev.snsID, body = note.MessageId, note.Message
 	}
 	ev.eventID, ev.ceID, ev.order, ev.err = orderOf(body)
+	if ev.replay = replayNameOf(body); ev.replay != "" {
+		return ev // not an event the world generated: its truth is the original's
+	}
 	if ev.eventID != "" {
 		ev.handle = w.truth.find(tracing.Key{Kind: tracing.KeyEventID, Value: ev.eventID})
 	}
@@ -1044,7 +1048,7 @@ func (w *World) chargeCard(ctx context.Context, inv *invocation, m sqstypes.Mess
 		inv.log("ERROR", "cannot parse order: "+ev.err.Error(), map[string]any{"messageId": msgID})
 		return handled{status: "error", errType: "SyntaxError"}
 	}
-	fields := map[string]any{"messageId": msgID, "event_id": ev.id(), "order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"]}
+	fields := ev.tagReplay(map[string]any{"messageId": msgID, "event_id": ev.id(), "order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"]})
 	inv.log("INFO", "charging card", fields)
 	switch ev.order["card"] {
 	case "declined":
@@ -1072,7 +1076,7 @@ func (w *World) sendEmail(ctx context.Context, inv *invocation, m sqstypes.Messa
 		inv.log("ERROR", "no order in the notification", map[string]any{"messageId": msgID})
 		return handled{status: "error", errType: "ValueError"}
 	}
-	fields := map[string]any{"messageId": msgID, "event_id": ev.id(), "order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"]}
+	fields := ev.tagReplay(map[string]any{"messageId": msgID, "event_id": ev.id(), "order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"]})
 	if ev.eventID == "" && ev.ceID != "" && ev.order["customer"] == "ana" {
 		// No template for this customer's locale: every attempt fails, and the
 		// redrive policy dead-letters the notification.
@@ -1100,7 +1104,7 @@ func (w *World) sendEmail(ctx context.Context, inv *invocation, m sqstypes.Messa
 
 // recordAnalytics takes the raw EventBridge events of a batch.
 func (w *World) recordAnalytics(ctx context.Context, inv *invocation, m sqstypes.Message, ev msgEvent) handled {
-	fields := map[string]any{"messageId": aws.ToString(m.MessageId), "event_id": ev.id()}
+	fields := ev.tagReplay(map[string]any{"messageId": aws.ToString(m.MessageId), "event_id": ev.id()})
 	if ev.err == nil {
 		fields["order_id"], fields["correlation_id"] = ev.order["order_id"], ev.order["order_id"]
 	}
@@ -1123,7 +1127,7 @@ func (w *World) reserveStock(ctx context.Context, payload []byte) ([]byte, error
 		w.truth.outcome(ev.handle, "failed")
 		return nil, ev.err
 	}
-	fields := map[string]any{"event_id": ev.id(), "order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"]}
+	fields := ev.tagReplay(map[string]any{"event_id": ev.id(), "order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"]})
 	inv.log("INFO", "reserving stock", fields)
 	if w.chance("reserve-stock", ev, 1) < 0.08 {
 		// The handler throws: the runtime logs the error, X-Ray marks a fault,

@@ -173,6 +173,8 @@ func FuzzUnwrap(f *testing.F) {
 			}
 		}
 	}
+	// An archive replay, as EventBridge delivers it (replay-name after region).
+	f.Add([]byte(`{"version":"0","id":"4b2c1f8e-7c1d-4b0e-9a3e-5d6f7a8b9c0d","detail-type":"OrderPlaced","source":"orders.api","account":"000000000000","time":"2026-11-23T10:00:00Z","region":"us-east-1","replay-name":"fix-billing","resources":[],"detail":{"order_id":"o-1"}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > 64<<10 {
 			return

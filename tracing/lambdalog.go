@@ -579,7 +579,7 @@ func (p *logParser) appFieldsNested(obj map[string]any) {
 // eventFields reads event IDs from an app JSON line. Field names say the
 // direction: eventId or event_id is an event the invocation handled (an
 // EventBridge id or a CloudEvents id: the graph joins it to whichever it
-// names), ce_id, ce-id, ceId and the configured CloudEventIDFields are
+// names; with replay_name beside it, that archive replay of the event), ce_id, ce-id, ceId and the configured CloudEventIDFields are
 // CloudEvents ids, and published_event_id, published_message_id (and their
 // camelCase forms) are what the invocation published, which become
 // RelPublished relations from the request once the request ID is known. The
@@ -587,7 +587,15 @@ func (p *logParser) appFieldsNested(obj map[string]any) {
 // is kept in LogRecord.EventType.
 func (p *logParser) eventFields(obj map[string]any) {
 	if id := strField(obj, "eventId", "event_id"); id != "" && len(id) <= 128 {
-		p.key(KeyEventID, id)
+		if name := strField(obj, "replay_name", "replay-name", "replayName"); name != "" && len(name) <= 64 {
+			// An EventBridge archive replay of the event: its own event,
+			// linked to the original, as its envelope would say (envelope.go).
+			rk := Key{Kind: KeyEventID, Value: ReplayEventID(id, name)}
+			p.key(rk.Kind, rk.Value)
+			p.obs.Relations = append(p.obs.Relations, Relation{From: rk, To: Key{Kind: KeyEventID, Value: id}, Kind: RelReplayOf, Evidence: "replay_name in the consumer's log"})
+		} else {
+			p.key(KeyEventID, id)
+		}
 	}
 	source := strField(obj, "ce_source", "ce-source", "ceSource")
 	if len(source) > 256 {

@@ -257,6 +257,7 @@ func FuzzParseLambdaLog(f *testing.F) {
 	}
 	f.Add("REPORT RequestId: 7c9567b5-107b-4a6c-8798-0157ac21db52\tDuration: 3003.16 ms\tBilled Duration: 3000 ms\tMemory Size: 128 MB\tMax Memory Used: 48 MB\tInit Duration: 127.02 ms\t\n")
 	f.Add(`{"time":"2022-10-12T00:01:15.000Z","type":"platform.report","record":{"requestId":"6f","metrics":{"durationMs":101.51}}}`)
+	f.Add(`{"level":"INFO","message":"charging card","function_request_id":"8f5d3a70","messageId":"m-9","event_id":"e-1","replay_name":"fix-1"}`)
 	f.Fuzz(func(t *testing.T, line string) {
 		if len(line) > 64<<10 {
 			return
@@ -296,6 +297,12 @@ func TestParseEventFields(t *testing.T) {
 			"consumer: message and event id", `"messageId":"m-1","event_id":"e-1"`,
 			[]Key{{KeyMessageID, "m-1"}, {KeyEventID, "e-1"}},
 			nil, "",
+		},
+		{
+			"consumer: an archive replay of an event", `"messageId":"m-9","event_id":"e-1","replay_name":"fix-1"`,
+			[]Key{{KeyMessageID, "m-9"}, {KeyEventID, ReplayEventID("e-1", "fix-1")}},
+			[]Relation{{From: Key{KeyEventID, ReplayEventID("e-1", "fix-1")}, To: Key{KeyEventID, "e-1"}, Kind: RelReplayOf, Evidence: "replay_name in the consumer's log"}},
+			"",
 		},
 		{
 			"consumer: CloudEvents id with its source", `"ce_id":"c-1","ce_source":"/orders"`,

@@ -117,7 +117,11 @@ func (m *Model) onPlan(msg planMsg) tea.Cmd {
 
 // planLines is the whole plan: summary, every line (groups, route), warnings.
 func planLines(st widget.Styles, p Plan) []string {
-	out := []string{st.Bold.Render(widget.Clean(p.Summary)), fmt.Sprintf("messages: %d", p.Count), ""}
+	label := "messages"
+	if p.CountLabel != "" {
+		label = p.CountLabel
+	}
+	out := []string{st.Bold.Render(widget.Clean(p.Summary)), fmt.Sprintf("%s: %d", label, p.Count), ""}
 	for _, l := range p.Lines {
 		out = append(out, widget.Clean(l))
 	}
@@ -248,7 +252,7 @@ func (m *Model) onDone(msg doneMsg) tea.Cmd {
 	}
 	m.dlg = nil
 	name := d.action.Kind.String()
-	count := progressCount(d.last, d.plan.Count)
+	count := progressText(d.last, d.plan)
 	switch {
 	case errors.Is(msg.err, context.Canceled):
 		m.say(screen.LevelWarn, fmt.Sprintf("%s cancelled: %s before it stopped", name, count))
@@ -280,6 +284,15 @@ func progressCount(p Progress, planned int) string {
 	return fmt.Sprintf("%d of %d moved", p.Done, total)
 }
 
+// progressText is progressCount, or the share done when the plan counts
+// in percent (an archive replay's window).
+func progressText(p Progress, plan Plan) string {
+	if plan.Percent {
+		return fmt.Sprintf("%d%% of the window replayed", min(max(p.Done, 0), 100))
+	}
+	return progressCount(p, plan.Count)
+}
+
 // rateETA is the rate so far and the time left at that rate.
 func rateETA(p Progress, elapsed time.Duration) string {
 	if elapsed <= 0 || p.Done <= 0 {
@@ -298,11 +311,19 @@ func rateETA(p Progress, elapsed time.Duration) string {
 // dialogView is the body while an action is open.
 func (m *Model) dialogView() string {
 	d, st, w := m.dlg, m.st, m.lay.width
-	title := st.Bold.Render(d.action.Kind.String()+" "+widget.Clean(widget.FirstNonEmpty(d.action.Queue, d.action.EventID))) + st.Dim.Render(" — plan")
+	what := widget.FirstNonEmpty(d.action.Queue, d.action.EventID)
+	if bus, ok := strings.CutPrefix(d.action.Target, "events:"); ok && d.action.Kind == screen.ActionReplayArchive {
+		what = "of bus " + bus + " around " + d.action.EventID
+	}
+	title := st.Bold.Render(d.action.Kind.String()+" "+widget.Clean(what)) + st.Dim.Render(" — plan")
 	var lines []string
 	switch d.state {
 	case statePlanning:
-		lines = []string{title, "", st.Warn.Render("planning… (reading the queue and its routes; esc cancels)")}
+		what := "the queue and its routes"
+		if d.action.Kind == screen.ActionReplayArchive {
+			what = "the archive and the bus's rules"
+		}
+		lines = []string{title, "", st.Warn.Render("planning… (reading " + what + "; esc cancels)")}
 		return widget.Clip(lines, w, m.lay.body)
 	case stateConfirm:
 		pos := fmt.Sprintf("lines %d–%d of %d", min(d.vp.YOffset()+1, d.vp.TotalLineCount()), min(d.vp.YOffset()+d.vp.VisibleLineCount(), d.vp.TotalLineCount()), d.vp.TotalLineCount())
@@ -315,7 +336,10 @@ func (m *Model) dialogView() string {
 			fill := min(p.Done*bw/p.Total, bw)
 			bar = "[" + strings.Repeat("█", fill) + strings.Repeat("░", bw-fill) + "] "
 		}
-		status := "running: " + bar + progressCount(p, d.plan.Count) + "  " + rateETA(p, m.opts.Now().Sub(d.started))
+		status := "running: " + bar + progressText(p, d.plan)
+		if !d.plan.Percent {
+			status += "  " + rateETA(p, m.opts.Now().Sub(d.started))
+		}
 		if p.Note != "" {
 			status += "  " + widget.Clean(p.Note)
 		}

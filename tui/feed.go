@@ -55,6 +55,7 @@ const (
 	ActionRedriveAll      = screen.ActionRedriveAll      // move every message of a DLQ back
 	ActionRedriveSelected = screen.ActionRedriveSelected // move the chosen messages back
 	ActionReplay          = screen.ActionReplay          // send one event again, as it was or edited
+	ActionReplayArchive   = screen.ActionReplayArchive   // replay an EventBridge archive over a window
 )
 
 // Action is one change the user asked for.
@@ -67,6 +68,11 @@ type Plan struct {
 	Warnings []string
 	Count    int
 	Impl     any // the Replayer's own plan, handed back to Execute
+	// CountLabel names what Count counts ("" = messages); Percent says
+	// Progress.Done and Total are a percentage of the work (an archive
+	// replay's window), not messages moved.
+	CountLabel string
+	Percent    bool
 }
 
 // Progress reports an action as it runs. Total may be an estimate (a native

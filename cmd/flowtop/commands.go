@@ -261,18 +261,34 @@ be resumed with nothing lost. --dry-run prints the plan and changes nothing.`,
 }
 
 func (a *app) replayCommand() *cobra.Command {
-	var to, bodyFile string
+	var to, bodyFile, archive, from, name string
+	var rules []string
 	var edit, dryRun, yes bool
 	var since time.Duration
 	cmd := &cobra.Command{
-		Use:   "replay <event-id> --to kind:name",
+		Use:   "replay <event-id> --to kind:name | replay --archive NAME --from T [--to T]",
 		Short: "send one event again, as it was or edited, to a bus, topic, queue or function",
 		Long: `Send one event again: its DLQ copy (or --body-file), optionally edited in $EDITOR
 (--edit), validated, to --to events:BUS (keeping the original source and
 detail-type), sns:TOPIC_ARN, sqs:QUEUE or lambda:FUNCTION, tagged as a replay
-of the original. The plan is shown and confirmed first (--yes skips).`,
-		Args: exactArgs(1, "an event ID"),
+of the original. The plan is shown and confirmed first (--yes skips).
+
+With --archive, replay an EventBridge archive instead: the events whose time is
+in [--from, --to) go again to their bus's rules (all, or each --rule), marked
+with replay-name; ctrl-c cancels the replay in EventBridge.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if archive != "" {
+				if len(args) > 0 || edit || bodyFile != "" {
+					return usageErrorf("replay: --archive replays a window of an archive: it takes no event ID, --edit or --body-file")
+				}
+				return nil
+			}
+			return exactArgs(1, "an event ID, or --archive NAME")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if archive != "" {
+				return a.replayArchive(cmd.Context(), archiveArgs{archive: archive, from: from, to: to, name: name, rules: rules, dryRun: dryRun, yes: yes})
+			}
 			target, err := replay.ParseTarget(to)
 			if err != nil {
 				return usageErrorf("%v", err)
@@ -337,7 +353,11 @@ of the original. The plan is shown and confirmed first (--yes skips).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&to, "to", "", "target: events:BUS, sns:TOPIC_ARN, sqs:QUEUE or lambda:FUNCTION")
+	cmd.Flags().StringVar(&to, "to", "", "target: events:BUS, sns:TOPIC_ARN, sqs:QUEUE or lambda:FUNCTION; with --archive, the window's end (default now)")
+	cmd.Flags().StringVar(&archive, "archive", "", "replay this EventBridge archive over --from/--to")
+	cmd.Flags().StringVar(&from, "from", "", "with --archive: the window's start, RFC3339 or a time ago (-15m, -2h, -1d)")
+	cmd.Flags().StringArrayVar(&rules, "rule", nil, "with --archive: replay to this rule only (repeatable; default every rule)")
+	cmd.Flags().StringVar(&name, "replay-name", "", "with --archive: the replay's name (default flowtop-ARCHIVE-TIME)")
 	cmd.Flags().StringVar(&bodyFile, "body-file", "", "send this body instead of the stored DLQ copy")
 	cmd.Flags().BoolVar(&edit, "edit", false, "edit the body in $EDITOR first")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print the plan and send nothing")

@@ -1,5 +1,7 @@
 package screen
 
+import "time"
+
 // ActionKind says what an action does.
 type ActionKind uint8
 
@@ -8,9 +10,10 @@ const (
 	ActionRedriveAll      ActionKind = iota // move every message of a DLQ back
 	ActionRedriveSelected                   // move the chosen messages back
 	ActionReplay                            // send one event again, as it was or edited
+	ActionReplayArchive                     // replay an EventBridge archive over a window of event time
 )
 
-var actionNames = [...]string{"redrive all", "redrive selected", "replay"}
+var actionNames = [...]string{"redrive all", "redrive selected", "replay", "replay archive"}
 
 // String names the action for the dialog.
 func (k ActionKind) String() string {
@@ -27,5 +30,9 @@ type Action struct {
 	MessageIDs []string // for redrive selected
 	EventID    string   // for replay
 	Body       string   // for replay: the (edited) body
-	Target     string   // "" = each message's source / the original broker
+	Target     string   // "" = each message's source / the original broker; "events:BUS" for replay archive
+	// Archive, From and To are what replay archive replays: the archive (""
+	// = the bus's only one) and the window of event time [From, To).
+	Archive  string
+	From, To time.Time
 }

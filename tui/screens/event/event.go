@@ -129,7 +129,7 @@ func (m *Model) Keys() help.KeyMap {
 	}
 	return screen.KeyMap{
 		Short:  []key.Binding{k.Open, k.Redrive, k.Replay, k.Wrap},
-		Groups: [][]key.Binding{{k.Open, k.Redrive, k.Replay, k.Wrap, mapKey, traceKey}, scroll},
+		Groups: [][]key.Binding{{k.Open, k.Redrive, k.Replay, k.Wrap, mapKey, traceKey, archiveKey}, scroll},
 	}
 }
 
@@ -193,6 +193,8 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 			}
 			d := m.lin.DLQ[0]
 			return m, screen.Cmd(screen.Ask{Action: screen.Action{Kind: screen.ActionReplay, EventID: d.MessageID, Body: d.Body, Queue: d.Queue, Target: "sqs:" + d.SourceQueue}})
+		case key.Matches(msg, archiveKey) && !m.ambiguous() && m.err == nil && m.lin.ID != "":
+			return m, askArchive(m.lin)
 		case key.Matches(msg, mapKey) && !m.ambiguous() && m.err == nil && m.lin.ID != "":
 			return m, screen.Cmd(screen.Open{To: MapID, Arg: m.lin.ID})
 		case key.Matches(msg, traceKey) && !m.ambiguous() && m.err == nil && len(m.lin.Spans) > 0:
