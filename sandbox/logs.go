@@ -240,7 +240,7 @@ func (l *logsService) call(op string, in map[string]json.RawMessage) (any, error
 			g := l.groups[names[i]]
 			groups = append(groups, map[string]any{
 				"logGroupName": g.name, "creationTime": g.created, "storedBytes": 0,
-				"arn": "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + g.name + ":*", "logGroupArn": "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + g.name,
+				"arn": "arn:aws:logs:" + l.s.region + ":" + Account + ":log-group:" + g.name + ":*", "logGroupArn": "arn:aws:logs:" + l.s.region + ":" + Account + ":log-group:" + g.name,
 			})
 		}
 		out["logGroups"] = groups
@@ -729,7 +729,7 @@ func (l *logsService) liveTail(w http.ResponseWriter, r *http.Request, in map[st
 			for _, e := range g.events {
 				if e.seq > from && pat.match(e.message) {
 					results = append(results, map[string]any{
-						"logStreamName": e.stream, "logGroupIdentifier": "arn:aws:logs:" + Region + ":" + Account + ":log-group:" + name,
+						"logStreamName": e.stream, "logGroupIdentifier": "arn:aws:logs:" + l.s.region + ":" + Account + ":log-group:" + name,
 						"message": e.message, "timestamp": e.ts, "ingestionTime": e.ingested,
 					})
 				}
