@@ -95,6 +95,7 @@ func (c Config) WatchedContexts() []ContextConfig {
 	}
 	return out
 }
+
 // PriceOverrides replace entries of the price table; zero keeps the default.
 type PriceOverrides struct {
 	X86GBSecond       float64
