@@ -116,7 +116,13 @@ func describeContexts(cs []engine.Context) string {
 		accounts[c.Account] = true
 		regions[c.Region] = true
 	}
-	return fmt.Sprintf("%d accounts × %d regions", len(accounts), len(regions))
+	plural := func(n int, what string) string {
+		if n == 1 {
+			return "1 " + what
+		}
+		return fmt.Sprintf("%d %ss", n, what)
+	}
+	return plural(len(accounts), "account") + " × " + plural(len(regions), "region")
 }
 
 func (a *app) runTUI(ctx context.Context, e *engine.Engine, tailID string) error {
@@ -170,13 +176,22 @@ func (t tuiReplayer) Plan(ctx context.Context, a tui.Action) (tui.Plan, error) {
 		if err != nil {
 			return tui.Plan{}, err
 		}
-		return tui.Plan{Summary: p.Lines()[0], Lines: p.Lines(), Warnings: p.Warnings, Count: 1, Impl: p}, nil
+		return tui.Plan{Summary: p.Lines()[0], Lines: p.Lines(), Warnings: t.where(p.Warnings), Count: 1, Impl: p}, nil
 	}
 	p, err := t.e.PlanRedrive(ctx, replay.RedriveRequest{DLQ: a.Queue, To: a.Target, MessageIDs: a.MessageIDs, Method: replay.MethodAuto})
 	if err != nil {
 		return tui.Plan{}, err
 	}
-	return tui.Plan{Summary: strings.Join(p.Lines()[:min(2, len(p.Lines()))], ", "), Lines: p.Lines(), Warnings: p.Warnings, Count: p.Count, Impl: p}, nil
+	return tui.Plan{Summary: strings.Join(p.Lines()[:min(2, len(p.Lines()))], ", "), Lines: p.Lines(), Warnings: t.where(p.Warnings), Count: p.Count, Impl: p}, nil
+}
+
+// where adds, when several contexts are watched, which one an action acts
+// in: the first, whose configuration the replayer holds.
+func (t tuiReplayer) where(warnings []string) []string {
+	if cs := t.e.Contexts(); len(cs) > 1 {
+		return append(warnings, "acts in "+cs[0].Name+", the first watched context")
+	}
+	return warnings
 }
 
 func (t tuiReplayer) Execute(ctx context.Context, p tui.Plan, progress func(tui.Progress)) error {
