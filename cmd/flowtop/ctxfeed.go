@@ -162,6 +162,33 @@ func (f *multiFeed) Flows(q graph.FlowQuery) graph.FlowPage {
 	return out
 }
 
+// Traces keeps, when narrowed, the traces whose spans were read in the
+// context (a trace that crosses regions is kept in each it was seen in last).
+func (f *multiFeed) Traces(q graph.TraceQuery) graph.TracePage {
+	i := f.index()
+	if i < 0 {
+		return f.Graph.Traces(q)
+	}
+	limit := q.Limit
+	q.Limit = maxNarrowScan
+	p := f.Graph.Traces(q)
+	rows := p.Rows[:0:0]
+	for _, r := range p.Rows {
+		if j, ok := f.e.WhereOf(r.ID.String()); ok && j == i {
+			rows = append(rows, r)
+		}
+	}
+	p.Matched = len(rows)
+	if limit <= 0 {
+		limit = 1000
+	}
+	if len(rows) > limit {
+		rows = rows[:limit]
+	}
+	p.Rows = rows
+	return p
+}
+
 // Functions keeps, when narrowed, the functions seen in the context.
 func (f *multiFeed) Functions() []graph.FunctionStats {
 	fns := f.Graph.Functions()

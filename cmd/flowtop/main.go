@@ -156,6 +156,9 @@ func (a *app) resolveConfig(cmd *cobra.Command) error {
 		return err
 	}
 	f := cmd.Flags()
+	if f.Changed("profile") || f.Changed("region") {
+		cfg.Contexts = nil // what the command line names beats the file's contexts
+	}
 	if f.Changed("profile") {
 		cfg.Profile, _ = f.GetString("profile")
 	}

@@ -169,6 +169,12 @@ func TestTwoRegionsThroughTheCLIConfiguration(t *testing.T) {
 	if r := regions(); r["us-east-1"] > 0 || r["eu-west-1"] == 0 {
 		t.Errorf("narrowed to eu-west-1, the flows hold %v", r)
 	}
+	waitUntil(t, "eu-west-1's traces", func() bool { return len(f.Traces(graph.TraceQuery{}).Rows) > 0 })
+	for _, r := range f.Traces(graph.TraceQuery{}).Rows {
+		if i, ok := e.WhereOf(r.ID.String()); !ok || i != 1 {
+			t.Errorf("narrowed to eu-west-1, trace %s is from context %d (%v)", r.ID, i, ok)
+		}
+	}
 	if f.Narrow("nope") {
 		t.Error("Narrow took an unknown context")
 	}
