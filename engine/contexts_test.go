@@ -228,7 +228,7 @@ func TestOneContextStampsNothing(t *testing.T) {
 			t.Errorf("component %s stamped with one context", n.Component)
 		}
 	}
-	var page graph.FlowPage = e.Graph().Flows(graph.FlowQuery{Limit: 10})
+	page := e.Graph().Flows(graph.FlowQuery{Limit: 10})
 	if len(page.Rows) == 0 {
 		t.Error("no flows collected")
 	}

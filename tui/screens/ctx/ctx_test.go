@@ -21,10 +21,14 @@ type feed struct {
 func (f *feed) Contexts() []ctx.Context {
 	return []ctx.Context{
 		{Name: "prod/us-east-1", Account: "111122223333", Region: "us-east-1", State: ctx.StateOK, Sources: 5, Items: 12840},
-		{Name: "prod/eu-west-1", Account: "111122223333", Region: "eu-west-1", State: ctx.StateFailing, Reason: "AccessDenied", Sources: 5, Failing: 5,
-			Detail: "lambda: access denied (needs lambda:ListFunctions)"},
-		{Name: "staging/eu-central-1", Account: "444455556666", Region: "eu-central-1", State: ctx.StateDegraded, Reason: "throttled", Sources: 5, Failing: 1, Items: 310,
-			Detail: "xray: throttled by AWS on xray:GetTraceSummaries; backing off"},
+		{
+			Name: "prod/eu-west-1", Account: "111122223333", Region: "eu-west-1", State: ctx.StateFailing, Reason: "AccessDenied", Sources: 5, Failing: 5,
+			Detail: "lambda: access denied (needs lambda:ListFunctions)",
+		},
+		{
+			Name: "staging/eu-central-1", Account: "444455556666", Region: "eu-central-1", State: ctx.StateDegraded, Reason: "throttled", Sources: 5, Failing: 1, Items: 310,
+			Detail: "xray: throttled by AWS on xray:GetTraceSummaries; backing off",
+		},
 	}
 }
 
