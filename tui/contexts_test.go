@@ -64,6 +64,14 @@ func (f *ctxFeed) Where(id string) string {
 	return "eu-west-1"
 }
 
+// charge-card runs in both regions, the others in us-east-1 only.
+func (f *ctxFeed) WhereFunction(name string) string {
+	if name == "charge-card" {
+		return "us-east-1, eu-west-1"
+	}
+	return "us-east-1"
+}
+
 func (f *ctxFeed) Flows(q graph.FlowQuery) graph.FlowPage {
 	narrowed := f.Narrowed()
 	if narrowed == "" {
@@ -104,6 +112,7 @@ func TestContextsGoldens(t *testing.T) {
 		{"contexts-flows", nil},
 		{"contexts-ctx", []string{":", "c", "t", "x", "enter"}},
 		{"contexts-narrowed", []string{":", "c", "t", "x", "enter", "j", "j", "enter", "esc"}},
+		{"contexts-functions", []string{":", "f", "n", "enter"}},
 	} {
 		for _, size := range golden.Sizes {
 			m := press(t, newModel(t, size[0], size[1], Options{Feed: &ctxFeed{Feed: fake.NewFeed()}}), tc.keys...)
@@ -132,6 +141,10 @@ func TestContextKeys(t *testing.T) {
 	if b := body(m); !strings.Contains(b, "REGION") || !strings.Contains(b, "eu-west-1") || !strings.Contains(b, "us-east-1") {
 		t.Fatalf("flows without regions:\n%s", b)
 	}
+	m = press(t, m, ":", "f", "n", "enter")
+	if b := body(m); !strings.Contains(b, "REGION") || !strings.Contains(b, "us-east-1, eu-west-1") {
+		t.Errorf("functions without regions:\n%s", b)
+	}
 	m = press(t, m, ":", "c", "t", "x", "enter")
 	if top(m).ID() != ctxscreen.ID || !strings.Contains(body(m), "AccessDenied") {
 		t.Fatalf(":ctx opened %v:\n%s", top(m).ID(), body(m))
@@ -143,9 +156,9 @@ func TestContextKeys(t *testing.T) {
 	if !strings.Contains(footerLine(m), "views narrowed to prod/eu-west-1") {
 		t.Errorf("footer: %q", footerLine(m))
 	}
-	m = press(t, m, "esc")
+	m = press(t, m, ":", "f", "l", "o", "w", "s", "enter")
 	if top(m).ID() != flows.ID {
-		t.Fatalf("esc: %v", top(m).ID())
+		t.Fatalf(":flows: %v", top(m).ID())
 	}
 	b := body(m)
 	if strings.Contains(b, "us-east-1") || !strings.Contains(b, "eu-west-1") {
@@ -158,7 +171,7 @@ func TestContextKeys(t *testing.T) {
 	if f.Narrowed() != "" {
 		t.Fatalf(":ctx all left %q", f.Narrowed())
 	}
-	m = press(t, m, "esc")
+	m = press(t, m, ":", "f", "l", "o", "w", "s", "enter")
 	if b := body(m); !strings.Contains(b, "us-east-1") || !strings.Contains(b, "eu-west-1") {
 		t.Errorf(":ctx all did not widen the flows:\n%s", b)
 	}

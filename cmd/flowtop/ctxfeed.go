@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -136,6 +137,18 @@ func (f *multiFeed) Where(id string) string {
 		return f.where[i]
 	}
 	return ""
+}
+
+// WhereFunction says where a function of this name was seen: the regions
+// (account/region when accounts differ) of every context that saw it.
+func (f *multiFeed) WhereFunction(name string) string {
+	var out []string
+	for i, w := range f.where {
+		if f.e.Seen(i, tracing.Component{Kind: tracing.ComponentFunction, Name: name}) {
+			out = append(out, w)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // Flows keeps, when narrowed, the events seen in the narrowed context.

@@ -163,6 +163,7 @@ func TestTwoRegionsThroughTheCLIConfiguration(t *testing.T) {
 		r := regions()
 		return r["us-east-1"] >= 3 && r["eu-west-1"] >= 1
 	})
+	waitUntil(t, "charge-card seen in both regions", func() bool { return f.WhereFunction("charge-card") == "us-east-1, eu-west-1" })
 	if !f.Narrow("default/eu-west-1") || f.Narrowed() != "default/eu-west-1" {
 		t.Fatal("Narrow refused a context")
 	}
