@@ -444,6 +444,7 @@ lines that point flowtop, the AWS CLI or your own code at it. Stop with Ctrl-C.`
 			defer sb.Close()
 			fmt.Fprintln(a.stdout, "# flowtop sandbox is running; paste these lines into a shell, then try:")
 			fmt.Fprintln(a.stdout, "#   flowtop dlq ls      aws sqs list-queues      aws logs describe-log-groups")
+			fmt.Fprintln(a.stdout, "#   a smaller world runs in "+secondRegion+" too:  flowtop --region us-east-1,"+secondRegion)
 			for _, kv := range sb.Env() {
 				fmt.Fprintln(a.stdout, "export "+kv)
 			}
