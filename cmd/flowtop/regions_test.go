@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/flowtop/flowtop/engine"
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/sandbox"
+	"github.com/flowtop/flowtop/tui"
 	ctxscreen "github.com/flowtop/flowtop/tui/screens/ctx"
 )
 
@@ -116,6 +121,35 @@ func twoRegionApp(t *testing.T, deny string) (*app, *demoSandbox, *bytes.Buffer)
 	return &app{cfg: cfg, stderr: &stderr, getenv: func(string) string { return "" }}, sb, &stderr
 }
 
+// consoleHeader renders the console over f once, at 100x24, and returns its
+// first two lines.
+func consoleHeader(t *testing.T, f tui.Feed) string {
+	t.Helper()
+	m := tui.New(tui.Options{Feed: f, NoColor: true, Title: "test", Now: time.Now})
+	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	queue := []tea.Cmd{m.Init()}
+	for n := 0; len(queue) > 0 && n < 50; n++ {
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		switch msg := c().(type) {
+		case tea.BatchMsg:
+			queue = append(queue, msg...)
+		case nil:
+		default:
+			if strings.HasPrefix(fmt.Sprintf("%T", msg), "tui.tickMsg") {
+				continue // the frame tick re-arms itself forever
+			}
+			_, next := m.Update(msg)
+			queue = append(queue, next)
+		}
+	}
+	lines := strings.Split(ansi.Strip(m.View().Content), "\n")
+	return strings.Join(lines[:min(2, len(lines))], "\n")
+}
+
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
@@ -215,6 +249,12 @@ func TestDeniedRegionLeavesTheOtherLive(t *testing.T) {
 		if w := f.Where(r.ID); w != "us-east-1" {
 			t.Fatalf("event %s from %q while eu-west-1 is denied", r.ID, w)
 		}
+	}
+	// The console's header, drawn from this engine: which context fails and why.
+	h := consoleHeader(t, f)
+	t.Log(h)
+	if !strings.Contains(h, "ctx 2: default/us-east-1 ✓ default/eu-west-1 ✗ AccessDenied") {
+		t.Errorf("header:\n%s", h)
 	}
 	var fe *engine.FailedSourcesError
 	if err := e.Err(); !errors.As(err, &fe) || !strings.Contains(fe.Error(), "@default/eu-west-1") || strings.Contains(fe.Error(), "@default/us-east-1") {
