@@ -216,11 +216,18 @@ func (e *Engine) Seen(i int, c tracing.Component) bool {
 }
 
 // stamp marks b as read in m's context: every component carries the
-// context's account and region, and the index learns b's keys.
+// context's account and region, and the index learns b's keys. A source that
+// knows better (a log group ARN of a linked account, read through a
+// monitoring account) keeps what it said.
 func (e *Engine) stamp(m *member, b tracing.Batch) {
 	for i := range b {
-		o := &b[i]
-		o.Component.Account, o.Component.Region = m.ctx.Account, m.ctx.Region
+		c := &b[i].Component
+		if c.Account == "" {
+			c.Account = m.ctx.Account
+		}
+		if c.Region == "" {
+			c.Region = m.ctx.Region
+		}
 	}
 	if e.where != nil {
 		e.where.learn(m.idx, b)

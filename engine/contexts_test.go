@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -246,5 +247,51 @@ func TestReason(t *testing.T) {
 		if got := reason(msg); got != want {
 			t.Errorf("reason(%q) = %q, want %q", msg, got, want)
 		}
+	}
+}
+
+// A component a source already placed (a linked account's log group, read
+// through a monitoring account) keeps its account; the rest are stamped.
+func TestStampKeepsWhatSourcesSay(t *testing.T) {
+	t.Parallel()
+	e := &Engine{where: newWhere(2)}
+	m := &member{ctx: Context{Name: "mon/us-east-1", Account: "111111111111", Region: "us-east-1"}, idx: 1}
+	b := tracing.Batch{
+		{Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "a"}, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: "m-1"}, {Kind: tracing.KeyCorrelation, Value: "order_id=o-1"}}},
+		{Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "b", Account: "222222222222"}},
+	}
+	e.stamp(m, b)
+	if c := b[0].Component; c.Account != "111111111111" || c.Region != "us-east-1" {
+		t.Errorf("unplaced component stamped %s", c)
+	}
+	if c := b[1].Component; c.Account != "222222222222" || c.Region != "us-east-1" {
+		t.Errorf("linked account's component became %s", c)
+	}
+	if i, ok := e.WhereOf("m-1"); !ok || i != 1 {
+		t.Errorf("WhereOf(m-1) = %d, %v", i, ok)
+	}
+	if _, ok := e.WhereOf("order_id=o-1"); ok {
+		t.Error("a correlation value, shared across regions, was placed")
+	}
+	if !e.Seen(1, tracing.Component{Kind: tracing.ComponentFunction, Name: "a"}) || e.Seen(0, tracing.Component{Kind: tracing.ComponentFunction, Name: "a"}) {
+		t.Error("Seen does not say function a was seen in context 1 only")
+	}
+}
+
+// The index forgets its oldest IDs past its bound.
+func TestWhereIsBounded(t *testing.T) {
+	t.Parallel()
+	w := newWhere(2)
+	for i := 0; i < maxWhere+10; i++ {
+		w.note(fmt.Sprintf("id-%d", i), i%2)
+	}
+	if len(w.ids) != maxWhere {
+		t.Errorf("%d IDs held, want %d", len(w.ids), maxWhere)
+	}
+	if _, ok := w.of("id-0"); ok {
+		t.Error("the oldest ID was kept")
+	}
+	if i, ok := w.of(fmt.Sprintf("id-%d", maxWhere+9)); !ok || i != 1 {
+		t.Errorf("the newest ID: %d %v", i, ok)
 	}
 }
