@@ -372,15 +372,43 @@ func (w *where) learn(i int, b tracing.Batch) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	key := func(k tracing.Key) {
+		if collectors.Followable(k.Kind) { // a correlation value (an order number) may recur in every region
+			w.note(k.Value, i)
+		}
+	}
 	for j := range b {
 		o := &b[j]
+		// Every ID the graph may make an event's: the keys, the relations'
+		// ends, and what it reads itself out of messages, spans and
+		// invocations.
 		for _, k := range o.Keys {
-			if collectors.Followable(k.Kind) { // a correlation value (an order number) may recur in every region
-				w.note(k.Value, i)
+			key(k)
+		}
+		for _, r := range o.Relations {
+			key(r.From)
+			key(r.To)
+		}
+		if m := o.Message; m != nil {
+			w.note(m.ID, i)
+			for _, l := range m.Layers {
+				for _, k := range l.Keys {
+					key(k)
+				}
 			}
 		}
 		if o.Span != nil {
 			w.note(o.Span.TraceID.String(), i)
+			w.note(o.Span.Messaging.MessageID, i)
+		}
+		if v := o.Invocation; v != nil {
+			w.note(v.RequestID, i)
+		}
+		if l := o.Log; l != nil {
+			w.note(l.RequestID, i)
+			if l.TraceID.IsValid() {
+				w.note(l.TraceID.String(), i)
+			}
 		}
 		if o.Component.Name != "" && len(w.comps) < maxWhere {
 			c := compName{o.Component.Kind, o.Component.Name}

@@ -122,6 +122,13 @@ func TestTwoRegionsBothLive(t *testing.T) {
 	waitFor(t, "events from both regions", func() bool {
 		return regionsOf(e, worlds["us-east-1"])[0] >= 3 && regionsOf(e, worlds["eu-west-1"])[1] >= 3
 	})
+	// Every event the graph lists is placed in a context, whatever ID it
+	// goes by (a body's event ID, a message ID, a request ID).
+	for _, r := range e.Graph().Flows(graph.FlowQuery{Limit: 1000}).Rows {
+		if _, ok := e.WhereOf(r.ID); !ok {
+			t.Errorf("event %s is in no context", r.ID)
+		}
+	}
 	if n := regionsOf(e, worlds["us-east-1"])[1]; n > 0 {
 		t.Errorf("%d us-east-1 events were placed in eu-west-1", n)
 	}

@@ -247,7 +247,8 @@ func TestDeniedRegionLeavesTheOtherLive(t *testing.T) {
 	}
 	for _, r := range f.Flows(graph.FlowQuery{Limit: 200}).Rows {
 		if w := f.Where(r.ID); w != "us-east-1" {
-			t.Fatalf("event %s from %q while eu-west-1 is denied", r.ID, w)
+			l, _ := f.Lineage(r.ID)
+			t.Fatalf("event %s from %q while eu-west-1 is denied; its keys %v", r.ID, w, l.Keys)
 		}
 	}
 	// The console's header, drawn from this engine: which context fails and why.
