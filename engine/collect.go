@@ -16,6 +16,9 @@ import (
 // log line. A source that fails is recorded (see [Engine.Failures]) and the
 // others still count; Collect returns only ctx's error.
 func (e *Engine) Collect(ctx context.Context, window time.Duration) error {
+	if len(e.members) > 0 {
+		return e.collectContexts(ctx, window)
+	}
 	to := e.set.Now()
 	from := to.Add(-window)
 	start := time.Now()

@@ -53,6 +53,11 @@ type Settings struct {
 	ReadOnly    bool     // refuse redrive and replay
 	StateDir    string   // where replay keeps journals and the audit log
 	Search      SearchBounds
+	// Contexts, when more than one, are the accounts and regions watched at
+	// once: each gets its own collectors, which stamp every component with
+	// its account and region. AWS is then the first context's (DLQ peeks,
+	// redrive and replay act there). One context leaves components unstamped.
+	Contexts []Context
 	// Logger receives flowtop's own log (start, sources and their state
 	// changes, counts, errors, search rounds); nil uses slog.Default().
 	Logger *slog.Logger
@@ -128,6 +133,11 @@ type Engine struct {
 	topology   *topology.Source
 	otlp       *otlp.Receiver
 
+	members []*member // the watched contexts, when more than one (contexts.go)
+	where   *where    // which context each ID was seen in, when more than one
+	up      *Engine   // for a context's engine: the engine it serves
+	self    *member   // for a context's engine: its context
+
 	replayOnce sync.Once
 	replayer   *replay.Replayer
 
@@ -143,6 +153,9 @@ type Engine struct {
 // or a one-shot call. An OTLP listener that can't be built is a source
 // failure, not an error: the other sources still work.
 func New(s Settings) (*Engine, error) {
+	if len(s.Contexts) > 1 && s.AWS.Region == "" {
+		s.AWS = s.Contexts[0].AWS
+	}
 	if s.AWS.Region == "" && s.AWS.BaseEndpoint == nil {
 		return nil, errors.New("engine: no AWS region: load the AWS configuration first")
 	}
@@ -175,6 +188,7 @@ func New(s Settings) (*Engine, error) {
 	e.hub = collectors.NewHub(graphSink{e}, 4096) // graphSink tees to the recorder
 	e.hub.SetLimits(collectors.QueueLimits{Bytes: s.Memory.Queue()})
 	e.buildSources()
+	e.buildContexts()
 	return e, nil
 }
 
@@ -256,6 +270,9 @@ func (e *Engine) Health() []tracing.SourceHealth {
 
 // liveSources are the collectors the hub runs.
 func (e *Engine) liveSources() []collectors.Source {
+	if len(e.members) > 0 {
+		return e.contextSources()
+	}
 	out := []collectors.Source{e.lambda, e.logs, e.dlq, e.topology}
 	if e.set.Sources.XRay {
 		out = append(out, e.xray)
@@ -268,6 +285,9 @@ func (e *Engine) liveSources() []collectors.Source {
 
 // searchers are the sources the history search asks.
 func (e *Engine) searchers() []collectors.Searcher {
+	if len(e.members) > 0 {
+		return e.contextSearchers()
+	}
 	out := []collectors.Searcher{e.logs, e.dlqSearch}
 	if e.set.Sources.XRay {
 		out = append(out, e.xraySearch)
@@ -326,6 +346,11 @@ func (e *Engine) ingest(ctx context.Context, b tracing.Batch) {
 	if len(b) == 0 {
 		return
 	}
+	if e.up != nil { // a context's engine: its serving engine holds the graph
+		e.up.stamp(e.self, b)
+		e.up.ingest(ctx, b)
+		return
+	}
 	e.mu.Lock()
 	running, done := e.running, e.hubDone
 	e.mu.Unlock()
@@ -344,6 +369,10 @@ func (e *Engine) ingest(ctx context.Context, b tracing.Batch) {
 // noteFailure records that a source failed during a one-shot call.
 func (e *Engine) noteFailure(source string, err error) {
 	if err == nil {
+		return
+	}
+	if e.up != nil {
+		e.up.noteFailure(source+sep+e.self.ctx.Name, err)
 		return
 	}
 	e.log.Warn("source failed", tracing.LogKeySource, source, tracing.LogKeyError, err.Error())

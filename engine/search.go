@@ -204,6 +204,10 @@ func (e *Engine) readRoutes(ctx context.Context, at time.Time) {
 	if len(e.graph.Routes()) > 0 || e.started() {
 		return
 	}
+	if len(e.members) > 0 {
+		e.readContextRoutes(ctx, at)
+		return
+	}
 	set, err := e.topology.Discover(ctx)
 	e.noteFailure("topology", err)
 	e.ingest(ctx, topology.Batch(set, at))

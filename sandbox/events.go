@@ -307,7 +307,7 @@ func (e *eventsService) call(op string, in map[string]json.RawMessage) (any, []d
 			}
 			env := ebEnvelope{
 				Version: "0", ID: id, DetailType: en.DetailType, Source: en.Source, Account: Account,
-				Time: at.Format("2006-01-02T15:04:05Z"), Region: Region, Resources: res, Detail: json.RawMessage(en.Detail),
+				Time: at.Format("2006-01-02T15:04:05Z"), Region: e.s.region, Resources: res, Detail: json.RawMessage(en.Detail),
 			}
 			envBytes, _ := json.Marshal(env)
 			var doc map[string]any

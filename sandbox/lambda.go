@@ -184,7 +184,7 @@ func fnName(path string) string {
 
 func (l *lambdaService) config(f *LambdaFunction) map[string]any {
 	cfg := map[string]any{
-		"FunctionName": f.Name, "FunctionArn": "arn:aws:lambda:" + Region + ":" + Account + ":function:" + f.Name,
+		"FunctionName": f.Name, "FunctionArn": "arn:aws:lambda:" + l.s.region + ":" + Account + ":function:" + f.Name,
 		"Runtime": f.Runtime, "MemorySize": f.MemoryMB, "Timeout": f.TimeoutSec, "Architectures": []string{f.Architecture},
 		"Handler": "index.handler", "Role": "arn:aws:iam::" + Account + ":role/" + f.Name, "CodeSize": 1024, "PackageType": "Zip",
 		"Version": "$LATEST", "LastModified": "2026-11-01T00:00:00.000+0000", "State": "Active",

@@ -199,12 +199,12 @@ func (l *logsService) group(in map[string]json.RawMessage, caller string) (*logG
 }
 
 // arn is the group's ARN without the trailing ":*".
-func (g *logGroup) arn() string {
+func (g *logGroup) arn(region string) string {
 	acct := g.account
 	if acct == "" {
 		acct = Account
 	}
-	return "arn:aws:logs:" + Region + ":" + acct + ":log-group:" + g.name
+	return "arn:aws:logs:" + region + ":" + acct + ":log-group:" + g.name
 }
 
 func (l *logsService) call(op string, in map[string]json.RawMessage, caller string) (any, error) {
@@ -297,7 +297,7 @@ func (l *logsService) call(op string, in map[string]json.RawMessage, caller stri
 			g := list[i]
 			groups = append(groups, map[string]any{
 				"logGroupName": g.name, "creationTime": g.created, "storedBytes": 0,
-				"arn": g.arn() + ":*", "logGroupArn": g.arn(),
+				"arn": g.arn(l.s.region) + ":*", "logGroupArn": g.arn(l.s.region),
 			})
 		}
 		out["logGroups"] = groups
@@ -802,7 +802,7 @@ func (l *logsService) liveTail(w http.ResponseWriter, r *http.Request, in map[st
 			for _, e := range g.events {
 				if e.seq > from && pat.match(e.message) {
 					results = append(results, map[string]any{
-						"logStreamName": e.stream, "logGroupIdentifier": g.arn(),
+						"logStreamName": e.stream, "logGroupIdentifier": g.arn(l.s.region),
 						"message": e.message, "timestamp": e.ts, "ingestionTime": e.ingested,
 					})
 				}

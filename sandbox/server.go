@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,20 +50,31 @@ type service interface {
 
 // Server is the sandbox endpoint. Create it with [NewServer]; it is safe for
 // concurrent use.
+//
+// One endpoint answers every region, as AWS's regional endpoints would if
+// they shared a host: a request's region is the one in its SigV4 credential
+// scope, and each region has its own state (queues, functions, log groups,
+// traces) and its own access denials. The Server NewServer returns is
+// [Region]'s; [Server.InRegion] is another region's view of the same
+// endpoint.
 type Server struct {
 	services map[string]service // by signing name
+	region   string             // the region this server's state belongs to
+	home     *Server            // the endpoint's first region; nil for the home server itself
+	opts     Options            // to build further regions alike
 	Faults   *Faults
 	deny     denials // calls answered access-denied (services.go)
 	now      func() time.Time
 	compat   string
 
-	mu   sync.Mutex
-	srv  *http.Server
-	ln   net.Listener
-	url  string
-	wg   sync.WaitGroup
-	stop context.CancelFunc
-	ctx  context.Context
+	mu      sync.Mutex
+	regions map[string]*Server // the other regions' servers, built on first use (home only)
+	srv     *http.Server
+	ln      net.Listener
+	url     string
+	wg      sync.WaitGroup
+	stop    context.CancelFunc
+	ctx     context.Context
 }
 
 // Options configures a [Server].
@@ -90,6 +102,8 @@ func NewServer(opts Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		services: map[string]service{},
+		region:   Region,
+		opts:     opts,
 		Faults:   NewFaults(opts.Seed),
 		now:      opts.Now,
 		compat:   opts.Compat,
@@ -98,6 +112,51 @@ func NewServer(opts Options) *Server {
 	}
 	for _, svc := range s.newServices(opts) {
 		s.services[svc.name()] = svc
+	}
+	return s
+}
+
+// maxRegions bounds the regions one endpoint keeps state for: a client
+// signing for ever new regions cannot grow it without limit.
+const maxRegions = 16
+
+// InRegion is the server for region on the same endpoint: its own services
+// and state, sharing the listener, the clock and the injected faults.
+// [Server.Deny] on it denies calls signed for that region only. It returns
+// nil once maxRegions regions exist and region is not one of them.
+func (s *Server) InRegion(region string) *Server {
+	h := s.homeServer()
+	if region == "" || region == h.region {
+		return h
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r, ok := h.regions[region]; ok {
+		return r
+	}
+	if len(h.regions)+1 >= maxRegions {
+		return nil
+	}
+	r := &Server{
+		services: map[string]service{}, region: region, home: h, opts: h.opts,
+		Faults: h.Faults, now: h.now, compat: h.compat, ctx: h.ctx, stop: h.stop,
+	}
+	for _, svc := range r.newServices(h.opts) {
+		r.services[svc.name()] = svc
+	}
+	if h.regions == nil {
+		h.regions = map[string]*Server{}
+	}
+	h.regions[region] = r
+	return r
+}
+
+// Region is the region whose state this server holds.
+func (s *Server) Region() string { return s.region }
+
+func (s *Server) homeServer() *Server {
+	if s.home != nil {
+		return s.home
 	}
 	return s
 }
@@ -136,6 +195,7 @@ func (s *Server) Start(addr string) (string, error) {
 
 // URL is the endpoint's base URL, for AWS_ENDPOINT_URL.
 func (s *Server) URL() string {
+	s = s.homeServer()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.url
@@ -146,6 +206,7 @@ func (s *Server) Context() context.Context { return s.ctx }
 
 // Close stops the server and ends streaming responses.
 func (s *Server) Close() error {
+	s = s.homeServer()
 	s.stop()
 	s.mu.Lock()
 	srv := s.srv
@@ -163,14 +224,23 @@ func (s *Server) Close() error {
 	return err
 }
 
-var credentialScope = regexp.MustCompile(`Credential=[^/]+/\d{8}/[^/]+/([a-z0-9-]+)/aws4_request`)
+var credentialScope = regexp.MustCompile(`Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request`)
+
+// scopeRegion is the region a request was signed for: the one in its SigV4
+// credential scope, or "" when it has none.
+func scopeRegion(r *http.Request) string {
+	if m := credentialScope.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
+		return m[1]
+	}
+	return ""
+}
 
 // route finds the service a request is for: the SigV4 credential scope first,
 // then the X-Amz-Target prefix, then the REST path.
 func (s *Server) route(r *http.Request, body []byte) service {
 	if m := credentialScope.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
-		if svc, ok := s.services[m[1]]; ok {
-			if m[1] == "sqs" && isFormPost(r) {
+		if svc, ok := s.services[m[2]]; ok {
+			if m[2] == "sqs" && isFormPost(r) {
 				return sqsQueryService{s.sqs()}
 			}
 			return svc
@@ -213,6 +283,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	if region := scopeRegion(r); region != "" && region != s.region {
+		rs := s.InRegion(region)
+		if rs == nil {
+			writeJSONError(w, http.StatusBadRequest, "InvalidClientTokenId", "sandbox: too many regions on one endpoint (at most "+strconv.Itoa(maxRegions)+")")
+			return
+		}
+		s = rs
+	}
 	svc := s.route(r, body)
 	if svc == nil {
 		writeJSONError(w, http.StatusBadRequest, "UnknownOperationException", "sandbox: no emulated service serves "+r.Method+" "+r.URL.Path)

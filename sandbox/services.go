@@ -18,6 +18,7 @@ func (s *Server) newServices(opts Options) []service {
 		newEventsService(s),
 		newOAMService(s),
 		newKinesisService(s),
+		newSTSService(s),
 	}
 }
 
@@ -36,8 +37,10 @@ type denials struct {
 }
 
 // Deny makes calls to target ("events.ListRules", or a whole service such as
-// "sns") fail with the service's own access-denied error until [Server.Allow]:
-// a caller lacking the IAM permission for the action sees exactly that.
+// "sns", or "*" for every service) fail with the service's own access-denied
+// error until [Server.Allow]: a caller lacking the IAM permission for the
+// action sees exactly that. Denials hold in this server's region only; deny
+// on [Server.InRegion] to cut another region off.
 func (s *Server) Deny(target string) {
 	s.deny.mu.Lock()
 	defer s.deny.mu.Unlock()
@@ -58,7 +61,7 @@ func (s *Server) Allow(target string) {
 // whether it did.
 func (s *Server) denied(w http.ResponseWriter, svc service, op string) bool {
 	s.deny.mu.Lock()
-	no := s.deny.targets[svc.name()] || s.deny.targets[svc.name()+"."+op]
+	no := s.deny.targets[svc.name()] || s.deny.targets[svc.name()+"."+op] || (s.deny.targets["*"] && svc.name() != "sts")
 	s.deny.mu.Unlock()
 	if !no {
 		return false
@@ -69,6 +72,8 @@ func (s *Server) denied(w http.ResponseWriter, svc service, op string) bool {
 	switch svc.name() {
 	case "sns":
 		svc.writeError(w, http.StatusForbidden, "AuthorizationError", msg)
+	case "sts":
+		svc.writeError(w, http.StatusForbidden, "AccessDenied", msg)
 	case "sqs":
 		svc.writeError(w, http.StatusForbidden, "AccessDenied", msg)
 	case "events", "logs":

@@ -228,7 +228,7 @@ func (n *snsService) call(op string, form url.Values) (string, error) {
 		if name == "" {
 			return "", badReq("InvalidParameter", "Invalid parameter: Topic Name")
 		}
-		arn := "arn:aws:sns:" + Region + ":" + Account + ":" + name
+		arn := "arn:aws:sns:" + n.s.region + ":" + Account + ":" + name
 		n.mu.Lock()
 		if _, ok := n.topics[arn]; !ok {
 			n.topics[arn] = &snsTopic{arn: arn, name: name}

@@ -385,7 +385,7 @@ func (q *sqsService) createQueue(in map[string]json.RawMessage, now time.Time) (
 	}
 	qq := &sqsQueue{
 		name: name, url: q.s.URL() + "/" + Account + "/" + name,
-		arn:   "arn:aws:sqs:" + Region + ":" + Account + ":" + name,
+		arn:   "arn:aws:sqs:" + q.s.region + ":" + Account + ":" + name,
 		attrs: map[string]string{"VisibilityTimeout": "30", "MessageRetentionPeriod": "345600", "DelaySeconds": "0", "MaximumMessageSize": "262144", "ReceiveMessageWaitTimeSeconds": "0"},
 		fifo:  fifo, created: now, byHandle: map[string]*sqsMsg{}, dedupSeen: map[string]time.Time{}, arrived: make(chan struct{}),
 	}

@@ -53,6 +53,9 @@ type WorldConfig struct {
 	// MaxOrders stops placing orders after this many (the consumers go on);
 	// 0 places them until the world stops. Tests use it to keep history small.
 	MaxOrders int
+	// Region is where the world runs: its clients sign for it and its ARNs
+	// name it, so one endpoint can host a world per region ("" is [Region]).
+	Region string
 	// Hold, when not nil, keeps the world from placing orders until it is
 	// closed: a scorer opens it once its collectors are listening, so the
 	// truth holds nothing they could not have seen.
@@ -178,7 +181,15 @@ func NewWorld(ctx context.Context, endpointURL string, srv *Server, cfg WorldCon
 	if cfg.PoisonRate == 0 {
 		cfg.PoisonRate = 0.01
 	}
-	awsCfg := aws.Config{Region: Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(endpointURL), Logger: logging.Nop{}}
+	if cfg.Region == "" {
+		cfg.Region = Region
+	}
+	if srv != nil {
+		if srv = srv.InRegion(cfg.Region); srv == nil {
+			return nil, fmt.Errorf("sandbox: world: too many regions on one endpoint")
+		}
+	}
+	awsCfg := aws.Config{Region: cfg.Region, Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(endpointURL), Logger: logging.Nop{}}
 	w := &World{
 		cfg: cfg, srv: srv,
 		sqs: sqs.NewFromConfig(awsCfg), eb: eventbridge.NewFromConfig(awsCfg), sns: sns.NewFromConfig(awsCfg),
@@ -204,7 +215,13 @@ func NewWorld(ctx context.Context, endpointURL string, srv *Server, cfg WorldCon
 	return w, nil
 }
 
+// qARN is a queue's ARN in the home region; world parts use [World.qARN],
+// which names the world's own region.
 func qARN(name string) string { return "arn:aws:sqs:" + Region + ":" + Account + ":" + name }
+
+func (w *World) qARN(name string) string {
+	return "arn:aws:sqs:" + w.cfg.Region + ":" + Account + ":" + name
+}
 
 func (w *World) setup(ctx context.Context) error {
 	fn := func(n string) tracing.Component { return tracing.Component{Kind: tracing.ComponentFunction, Name: n} }
@@ -221,7 +238,7 @@ func (w *World) setup(ctx context.Context) error {
 	for _, q := range [][2]string{{BillingQueue, BillingDLQ}, {EmailQueue, EmailDLQ}} {
 		out, err := w.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(q[0]), Attributes: map[string]string{
 			"VisibilityTimeout": "2",
-			"RedrivePolicy":     `{"deadLetterTargetArn":"` + qARN(q[1]) + `","maxReceiveCount":"3"}`,
+			"RedrivePolicy":     `{"deadLetterTargetArn":"` + w.qARN(q[1]) + `","maxReceiveCount":"3"}`,
 		}})
 		if err != nil {
 			return err
@@ -240,12 +257,12 @@ func (w *World) setup(ctx context.Context) error {
 	}
 	w.topicARN = aws.ToString(topic.TopicArn)
 	w.truth.edge(fn("orders-api"), topicC, false, "Publish in orders-api's code")
-	if _, err := w.sns.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN(EmailQueue))}); err != nil {
+	if _, err := w.sns.Subscribe(ctx, &sns.SubscribeInput{TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(w.qARN(EmailQueue))}); err != nil {
 		return err
 	}
 	w.truth.edge(topicC, queue(EmailQueue), true, "subscription")
 	if _, err := w.sns.Subscribe(ctx, &sns.SubscribeInput{
-		TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(qARN(AnalyticsQueue)),
+		TopicArn: topic.TopicArn, Protocol: aws.String("sqs"), Endpoint: aws.String(w.qARN(AnalyticsQueue)),
 		Attributes: map[string]string{"RawMessageDelivery": "true"},
 	}); err != nil {
 		return err
@@ -260,8 +277,8 @@ func (w *World) setup(ctx context.Context) error {
 		rule, arn string
 		to        tracing.Component
 	}{
-		{"billing", qARN(BillingQueue), queue(BillingQueue)},
-		{"stock", "arn:aws:lambda:" + Region + ":" + Account + ":function:reserve-stock", fn("reserve-stock")},
+		{"billing", w.qARN(BillingQueue), queue(BillingQueue)},
+		{"stock", "arn:aws:lambda:" + w.cfg.Region + ":" + Account + ":function:reserve-stock", fn("reserve-stock")},
 		{"email", aws.ToString(topic.TopicArn), topicC},
 	}
 	for _, t := range targets {
@@ -297,9 +314,9 @@ func (w *World) setup(ctx context.Context) error {
 	}
 	if w.srv != nil {
 		// The consumers poll their queues as these event source mappings would.
-		w.srv.AddEventSourceMapping(qARN(BillingQueue), "charge-card", 10)
-		w.srv.AddEventSourceMapping(qARN(EmailQueue), "send-email", 10)
-		w.srv.AddEventSourceMapping(qARN(AnalyticsQueue), "record-analytics", analyticsBatch)
+		w.srv.AddEventSourceMapping(w.qARN(BillingQueue), "charge-card", 10)
+		w.srv.AddEventSourceMapping(w.qARN(EmailQueue), "send-email", 10)
+		w.srv.AddEventSourceMapping(w.qARN(AnalyticsQueue), "record-analytics", analyticsBatch)
 	}
 	for _, mk := range worldParts {
 		p := mk()
@@ -443,7 +460,7 @@ func (w *World) begin(fn string, trace string) *invocation {
 		if spec.format == "JSON" {
 			inv.platform("platform.initStart", map[string]any{"initializationType": "on-demand", "phase": "init", "runtimeVersion": spec.runtime + ".v12"})
 		} else {
-			inv.lines = append(inv.lines, "INIT_START Runtime Version: "+spec.runtime+".v12\tRuntime Version ARN: arn:aws:lambda:"+Region+"::runtime:"+w.hex(16))
+			inv.lines = append(inv.lines, "INIT_START Runtime Version: "+spec.runtime+".v12\tRuntime Version ARN: arn:aws:lambda:"+w.cfg.Region+"::runtime:"+w.hex(16))
 		}
 	}
 	if spec.format == "JSON" {
@@ -535,7 +552,7 @@ func (inv *invocation) end(status, errType string) time.Duration {
 	seg := map[string]any{
 		"id": inv.segment, "trace_id": inv.trace, "name": spec.name, "origin": "AWS::Lambda::Function",
 		"start_time": float64(inv.start.UnixNano()) / 1e9, "end_time": float64(inv.start.UnixNano())/1e9 + ms/1000,
-		"aws":         map[string]any{"request_id": inv.req, "function_arn": "arn:aws:lambda:" + Region + ":" + Account + ":function:" + spec.name},
+		"aws":         map[string]any{"request_id": inv.req, "function_arn": "arn:aws:lambda:" + w.cfg.Region + ":" + Account + ":function:" + spec.name},
 		"annotations": map[string]any{"cold_start": inv.cold},
 	}
 	if len(inv.links) > 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/screen"
+	ctxscreen "github.com/flowtop/flowtop/tui/screens/ctx"
 	"github.com/flowtop/flowtop/tui/widget"
 )
 
@@ -59,6 +60,8 @@ type Model struct {
 	stale    bool      // input arrived since the last read: read even if Version is the same
 	totals   graph.Totals
 	health   []tracing.SourceHealth
+	contexts []ctxscreen.Context // the watched contexts, when more than one (header)
+	narrowed string              // the context the views are narrowed to
 
 	flash    flash
 	prompt   prompt
@@ -250,6 +253,8 @@ type dataMsg struct {
 	unchanged bool
 	totals    graph.Totals
 	health    []tracing.SourceHealth
+	contexts  []ctxscreen.Context
+	narrowed  string
 	screen    tea.Msg
 }
 
@@ -280,6 +285,9 @@ func (m *Model) read(onlyIfChanged bool) tea.Cmd {
 			return dataMsg{seq: seq, version: v, unchanged: true}
 		}
 		d := dataMsg{seq: seq, version: v, totals: feed.Totals(), health: feed.Health()}
+		if cf, ok := feed.(ctxscreen.Feed); ok {
+			d.contexts, d.narrowed = cf.Contexts(), cf.Narrowed()
+		}
 		if inner != nil {
 			d.screen = inner()
 		}
@@ -384,6 +392,7 @@ func (m *Model) onData(d dataMsg) tea.Cmd {
 	m.applied = d.seq
 	m.dirty = true
 	m.totals, m.health, m.version = d.totals, d.health, d.version
+	m.contexts, m.narrowed = d.contexts, d.narrowed
 	if l, ok := d.screen.(screen.Loaded); ok && l.ID == m.top().ID() {
 		return m.toScreen(l)
 	}

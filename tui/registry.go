@@ -2,6 +2,7 @@ package tui
 
 import (
 	"github.com/flowtop/flowtop/tui/screen"
+	ctxscreen "github.com/flowtop/flowtop/tui/screens/ctx"
 	"github.com/flowtop/flowtop/tui/screens/dlqmsgs"
 	"github.com/flowtop/flowtop/tui/screens/dlqs"
 	"github.com/flowtop/flowtop/tui/screens/event"
@@ -30,6 +31,7 @@ func registry(f Feed) []screen.Spec {
 		trace.Spec(f),
 		logs.Spec(f),
 		fndetail.Spec(f),
+		ctxscreen.Spec(f),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/screen"
+	ctxscreen "github.com/flowtop/flowtop/tui/screens/ctx"
 	"github.com/flowtop/flowtop/tui/widget"
 )
 
@@ -120,8 +121,14 @@ func (m *Model) header() []string {
 	stats := fmt.Sprintf("%s events · %.1f obs/s · evicted %d · unparsed %d", widget.Thousands(t.Events), t.RatePerSec, t.Evicted, t.Unparsed)
 	var dropped uint64
 	var srcs []string
+	if len(m.contexts) > 0 {
+		srcs = append(srcs, m.contextsLine())
+	}
 	for _, h := range m.health {
 		dropped += h.Dropped
+		if len(m.contexts) > 0 && strings.Contains(h.Source, "@") {
+			continue // a context's own source: its context's mark says it, :ctx lists it
+		}
 		mark := st.OK.Render("●")
 		state := h.State.String()
 		switch h.State {
@@ -156,6 +163,24 @@ func (m *Model) header() []string {
 		return []string{title + "  " + stats}
 	}
 	return []string{title + "   " + stats, strings.Join(srcs, "  "), m.crumb()}
+}
+
+// contextsLine is the header's account and region list: "ctx 2:
+// prod/us-east-1 ✓ prod/eu-west-1 ✗ AccessDenied", the one the views are
+// narrowed to in bold.
+func (m *Model) contextsLine() string {
+	parts := []string{fmt.Sprintf("ctx %d:", len(m.contexts))}
+	for _, c := range m.contexts {
+		name := widget.Clean(c.Name)
+		if c.Name == m.narrowed {
+			name = m.st.Bold.Render("[" + name + "]")
+		}
+		parts = append(parts, name+" "+ctxscreen.Mark(m.st, c))
+	}
+	if m.narrowed != "" {
+		parts = append(parts, m.st.Dim.Render("(narrowed: :ctx all)"))
+	}
+	return strings.Join(parts, " ")
 }
 
 // crumb is the breadcrumb: the stack's titles, the filter and the focused

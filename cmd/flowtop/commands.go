@@ -398,7 +398,7 @@ func (a *app) editBody(body string) (string, error) {
 }
 
 func (a *app) demoCommand() *cobra.Command {
-	var chaos, compat string
+	var chaos, compat, denyRegion string
 	var rate float64
 	var seed uint64
 	cmd := &cobra.Command{
@@ -406,7 +406,9 @@ func (a *app) demoCommand() *cobra.Command {
 		Short: "the console over an embedded AWS-compatible sandbox: no AWS account needed",
 		Long: `Start, on 127.0.0.1, an AWS-compatible endpoint and a simulated order pipeline
 (EventBridge → SQS/SNS → Lambda, with retries, timeouts and a DLQ), point flowtop's
-ordinary collectors at it, and open the console.`,
+ordinary collectors at it, and open the console. A second, smaller copy of the
+pipeline runs in eu-west-1, so the console watches two regions (see :ctx);
+--deny-region cuts one off to show the other staying live.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -418,7 +420,12 @@ ordinary collectors at it, and open the console.`,
 				return err
 			}
 			defer sb.Close()
-			e, err := a.newEngine(ctx, engineOptions{endpoint: sb.URL()})
+			if denyRegion != "" {
+				if err := sb.Deny(denyRegion); err != nil {
+					return err
+				}
+			}
+			e, err := a.newEngine(ctx, engineOptions{endpoint: sb.URL(), regions: sb.Regions()})
 			if err != nil {
 				return err
 			}
@@ -434,6 +441,7 @@ ordinary collectors at it, and open the console.`,
 	cmd.Flags().StringVar(&compat, "compat", "aws", "aws, or field: behave like other AWS-compatible endpoints (HTML 500 on StartMessageMoveTask, DLQ moves without DeadLetterQueueSourceArn)")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "orders per second (default: the sandbox's)")
 	cmd.Flags().Uint64Var(&seed, "seed", 0, "make the simulated world deterministic")
+	cmd.Flags().StringVar(&denyRegion, "deny-region", "", "answer every call signed for this region (us-east-1 or eu-west-1) access-denied, as a missing IAM permission would")
 	return cmd
 }
 
@@ -456,6 +464,7 @@ lines that point flowtop, the AWS CLI or your own code at it. Stop with Ctrl-C.`
 			defer sb.Close()
 			fmt.Fprintln(a.stdout, "# flowtop sandbox is running; paste these lines into a shell, then try:")
 			fmt.Fprintln(a.stdout, "#   flowtop dlq ls      aws sqs list-queues      aws logs describe-log-groups")
+			fmt.Fprintln(a.stdout, "#   a smaller world runs in "+secondRegion+" too:  flowtop --region us-east-1,"+secondRegion)
 			for _, kv := range sb.Env() {
 				fmt.Fprintln(a.stdout, "export "+kv)
 			}

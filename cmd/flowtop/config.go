@@ -22,9 +22,14 @@ import (
 type Config struct {
 	// AWS. Empty means the SDK's default chain (AWS_PROFILE, AWS_REGION,
 	// AWS_ENDPOINT_URL and the per-service variants, shared config, SSO).
+	// Profile and Region may be comma-separated lists: flowtop then watches
+	// every profile in every region at once.
 	Profile     string
 	Region      string
 	EndpointURL string
+	// Contexts, from the config file, are the accounts and regions watched
+	// at once when --profile and --region name one each.
+	Contexts []ContextConfig
 
 	ReadOnly bool
 	LogFile  string
@@ -52,6 +57,44 @@ type SourcesConfig struct {
 	OTLPHTTP         string // host:port, "" = off
 	Lookback         time.Duration
 	Poll             time.Duration
+}
+
+// ContextConfig is one account and region to watch: the config file's
+// `contexts:` entries. Empty fields take the top-level profile, region and
+// endpoint_url.
+type ContextConfig struct {
+	Name     string // shown in the header and `:ctx`; default "profile/region"
+	Profile  string
+	Region   string
+	Endpoint string
+}
+
+// maxContexts bounds the contexts watched at once: each runs its own
+// collectors against its own API quotas.
+const maxContexts = 16
+
+// WatchedContexts is what flowtop watches: every profile of --profile in
+// every region of --region when either names more than one, else the config
+// file's contexts, else the one profile and region (a single context, whose
+// components stay unstamped).
+func (c Config) WatchedContexts() []ContextConfig {
+	profiles, regions := splitList(c.Profile), splitList(c.Region)
+	if len(profiles) <= 1 && len(regions) <= 1 && len(c.Contexts) > 0 {
+		return c.Contexts
+	}
+	if len(profiles) == 0 {
+		profiles = []string{""}
+	}
+	if len(regions) == 0 {
+		regions = []string{""}
+	}
+	var out []ContextConfig
+	for _, p := range profiles {
+		for _, r := range regions {
+			out = append(out, ContextConfig{Profile: p, Region: r, Endpoint: c.EndpointURL})
+		}
+	}
+	return out
 }
 
 // PriceOverrides replace entries of the price table; zero keeps the default.
@@ -169,6 +212,8 @@ func (p configParser) mapping(n *yaml.Node, prefix string, cfg *Config) error {
 			}
 		case "correlation":
 			cfg.Correlation, err = p.list(v, key)
+		case "contexts":
+			cfg.Contexts, err = p.contexts(v, key)
 		case "sources", "prices", "sources.otlp":
 			if v.Kind != yaml.MappingNode {
 				return p.fail(v, key, "must be a mapping")
@@ -208,6 +253,47 @@ func (p configParser) mapping(n *yaml.Node, prefix string, cfg *Config) error {
 		}
 	}
 	return nil
+}
+
+// contexts reads `contexts:`, a list of {name, profile, region, endpoint}.
+func (p configParser) contexts(v *yaml.Node, key string) ([]ContextConfig, error) {
+	if v.Kind != yaml.SequenceNode {
+		return nil, p.fail(v, key, "must be a list of {name, profile, region, endpoint}")
+	}
+	if len(v.Content) > maxContexts {
+		return nil, p.fail(v, key, fmt.Sprintf("at most %d contexts, not %d", maxContexts, len(v.Content)))
+	}
+	out := make([]ContextConfig, 0, len(v.Content))
+	for i, item := range v.Content {
+		at := fmt.Sprintf("%s[%d]", key, i)
+		if item.Kind != yaml.MappingNode {
+			return nil, p.fail(item, at, "must be a mapping of name, profile, region and endpoint")
+		}
+		var c ContextConfig
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			k, val := item.Content[j], item.Content[j+1]
+			var dst *string
+			switch k.Value {
+			case "name":
+				dst = &c.Name
+			case "profile":
+				dst = &c.Profile
+			case "region":
+				dst = &c.Region
+			case "endpoint", "endpoint_url":
+				dst = &c.Endpoint
+			default:
+				return nil, p.fail(k, at+"."+k.Value, "unknown key (a context has name, profile, region and endpoint)")
+			}
+			s, err := p.str(val, at+"."+k.Value)
+			if err != nil {
+				return nil, err
+			}
+			*dst = s
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 func (p configParser) str(v *yaml.Node, key string) (string, error) {
@@ -394,9 +480,41 @@ func (c *Config) Validate() error {
 	if c.EndpointURL != "" && !strings.HasPrefix(c.EndpointURL, "http://") && !strings.HasPrefix(c.EndpointURL, "https://") {
 		return fail("endpoint_url", fmt.Sprintf("must start with http:// or https://, not %q", c.EndpointURL))
 	}
+	if err := c.validateContexts(); err != nil {
+		return err
+	}
 	for key, v := range map[string]float64{"prices.x86_64_gb_second": c.Prices.X86GBSecond, "prices.arm64_gb_second": c.Prices.ARMGBSecond, "prices.requests_per_million": c.Prices.RequestsPerMillon} {
 		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 			return fail(key, fmt.Sprintf("must be a number not below zero, not %v", v))
+		}
+	}
+	return nil
+}
+
+// validateContexts checks what WatchedContexts will watch: a bounded number
+// of contexts, each with distinct names and a usable endpoint.
+func (c *Config) validateContexts() error {
+	fail := func(key, why string) error { return &ConfigError{File: "configuration", Key: key, Why: why} }
+	profiles, regions := splitList(c.Profile), splitList(c.Region)
+	if n := max(len(profiles), 1) * max(len(regions), 1); n > maxContexts {
+		return fail("profile/region", fmt.Sprintf("%d profiles × %d regions is %d contexts; at most %d", len(profiles), len(regions), n, maxContexts))
+	}
+	names := map[string]int{}
+	for i, x := range c.Contexts {
+		key := fmt.Sprintf("contexts[%d]", i)
+		if x.Endpoint != "" && !strings.HasPrefix(x.Endpoint, "http://") && !strings.HasPrefix(x.Endpoint, "https://") {
+			return fail(key+".endpoint", fmt.Sprintf("must start with http:// or https://, not %q", x.Endpoint))
+		}
+		for _, s := range []string{x.Name, x.Profile, x.Region} {
+			if strings.ContainsAny(s, ",@\n\t") || strings.TrimSpace(s) != s {
+				return fail(key, fmt.Sprintf("names must not hold commas, @, spaces at the ends or line breaks: %q", s))
+			}
+		}
+		if x.Name != "" {
+			if j, ok := names[x.Name]; ok {
+				return fail(key+".name", fmt.Sprintf("%q is also contexts[%d]'s name", x.Name, j))
+			}
+			names[x.Name] = i
 		}
 	}
 	return nil

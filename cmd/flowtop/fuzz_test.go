@@ -28,6 +28,9 @@ func configSeeds(tb testing.TB) []string {
 		"prices:\n  x86_64_gb_second: NaN\n",
 		"max_events: 99999999999999999999\n",
 		"--- \n...\n",
+		"contexts:\n  - name: prod-us\n    profile: prod\n    region: us-east-1\n  - profile: prod\n    region: eu-west-1\n    endpoint: http://127.0.0.1:4566\n",
+		"profile: a,b\nregion: us-east-1, eu-west-1\ncontexts: []\n",
+		"contexts:\n  - {name: x, region: \"\"}\n  - {}\n",
 		"",
 	}
 	// The README's example, when it has one.
@@ -46,6 +49,7 @@ func knownConfigYAML(c Config) map[string]any {
 		"profile": c.Profile, "region": c.Region, "endpoint_url": c.EndpointURL,
 		"read_only": c.ReadOnly, "log_file": c.LogFile, "max_events": c.MaxEvents,
 		"correlation": nonNil(c.Correlation),
+		"contexts":    contextsYAML(c.Contexts),
 		"sources": map[string]any{
 			"log_groups": nonNil(c.Sources.LogGroups), "log_group_prefixes": nonNil(c.Sources.LogGroupPrefixes),
 			"queues": nonNil(c.Sources.Queues), "xray": c.Sources.XRay, "live_tail": c.Sources.LiveTail,
@@ -57,6 +61,14 @@ func knownConfigYAML(c Config) map[string]any {
 			"requests_per_million": c.Prices.RequestsPerMillon,
 		},
 	}
+}
+
+func contextsYAML(cs []ContextConfig) []map[string]string {
+	out := []map[string]string{}
+	for _, c := range cs {
+		out = append(out, map[string]string{"name": c.Name, "profile": c.Profile, "region": c.Region, "endpoint": c.Endpoint})
+	}
+	return out
 }
 
 func nonNil(s []string) []string {
@@ -75,6 +87,7 @@ func forgetKnown(c Config) Config {
 	c.Sources.XRay, c.Sources.LiveTail, c.Sources.Lookback, c.Sources.Poll = !c.Sources.XRay, "?", -1, -1
 	c.Sources.OTLPGRPC, c.Sources.OTLPHTTP = "?", "?"
 	c.Prices = PriceOverrides{X86GBSecond: -1, ARMGBSecond: -1, RequestsPerMillon: -1}
+	c.Contexts = []ContextConfig{{Name: "?"}}
 	return c
 }
 
@@ -85,6 +98,9 @@ func emptyListsNil(c Config) Config {
 		if len(*l) == 0 {
 			*l = nil
 		}
+	}
+	if len(c.Contexts) == 0 {
+		c.Contexts = nil
 	}
 	return c
 }
@@ -118,6 +134,18 @@ func FuzzParseConfigYAML(f *testing.F) {
 			if math.IsNaN(p) || math.IsInf(p, 0) {
 				t.Fatalf("a price of %v validated", p)
 			}
+		}
+		// What validates is watched within bounds, under distinct names.
+		watched := cfg.WatchedContexts()
+		if len(watched) == 0 || len(watched) > maxContexts {
+			t.Fatalf("%d contexts watched", len(watched))
+		}
+		names := map[string]bool{}
+		for _, c := range cfg.Contexts {
+			if c.Name != "" && names[c.Name] {
+				t.Fatalf("two contexts named %q validated", c.Name)
+			}
+			names[c.Name] = true
 		}
 		out, err := yaml.Marshal(knownConfigYAML(cfg))
 		if err != nil {

@@ -106,8 +106,8 @@ Try it without AWS: flowtop demo.`,
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.cfgPath, "config", "", "config file (default "+DefaultConfigPath()+")")
-	pf.String("profile", "", "AWS shared config profile (default: AWS_PROFILE or the default profile)")
-	pf.String("region", "", "AWS region (default: AWS_REGION or the profile's region)")
+	pf.String("profile", "", "AWS shared config profile (default: AWS_PROFILE or the default profile); a,b watches several at once")
+	pf.String("region", "", "AWS region (default: AWS_REGION or the profile's region); x,y watches several at once")
 	pf.String("endpoint-url", "", "AWS-compatible endpoint (LocalStack, moto, flowtop sandbox); default AWS_ENDPOINT_URL")
 	pf.Bool("read-only", false, "refuse every action that changes anything (redrive, replay)")
 	pf.String("log-file", "", "write flowtop's own logs here (the console owns the terminal)")
@@ -156,6 +156,9 @@ func (a *app) resolveConfig(cmd *cobra.Command) error {
 		return err
 	}
 	f := cmd.Flags()
+	if f.Changed("profile") || f.Changed("region") {
+		cfg.Contexts = nil // what the command line names beats the file's contexts
+	}
 	if f.Changed("profile") {
 		cfg.Profile, _ = f.GetString("profile")
 	}

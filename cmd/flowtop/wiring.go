@@ -18,18 +18,37 @@ import (
 
 // engineOptions says how a command wants the engine.
 type engineOptions struct {
-	endpoint string // the sandbox's URL: use it with dummy credentials
+	endpoint string   // the sandbox's URL: use it with dummy credentials
+	regions  []string // the sandbox's regions, when it runs more than one
 }
 
 // newEngine loads the AWS configuration (or points at the sandbox) and
 // builds the engine from the user's configuration.
 func (a *app) newEngine(ctx context.Context, opts engineOptions) (*engine.Engine, error) {
 	var s engine.Settings
-	if opts.endpoint != "" {
+	switch watched := a.cfg.WatchedContexts(); {
+	case opts.endpoint != "":
 		s.AWS = sandboxAWS(opts.endpoint)
 		s.Title = "sandbox " + opts.endpoint
-	} else {
-		awsCfg, err := loadAWS(ctx, a.cfg)
+		if len(opts.regions) > 1 {
+			s.Contexts = sandboxContexts(ctx, opts.endpoint, opts.regions)
+		}
+	case len(watched) > 1:
+		cs, err := loadContexts(ctx, a.cfg, watched, func(msg string) { fmt.Fprintf(a.stderr, "flowtop: %s\n", clean(msg)) })
+		if err != nil {
+			return nil, err
+		}
+		s.Contexts, s.AWS = cs, cs[0].AWS
+		s.Title = describeContexts(cs)
+	default:
+		c := a.cfg
+		if len(watched) == 1 { // one context from the config file
+			c.Profile, c.Region = watched[0].Profile, watched[0].Region
+			if watched[0].Endpoint != "" {
+				c.EndpointURL = watched[0].Endpoint
+			}
+		}
+		awsCfg, err := loadAWS(ctx, c)
 		if err != nil {
 			return nil, err
 		}
@@ -77,18 +96,39 @@ func failedSources(e *engine.Engine, what string) error {
 	return nil
 }
 
-// feed is what the console reads: the graph plus the engine's source health.
-type feed struct {
-	*graph.Graph
-	e *engine.Engine
+// sandboxContexts are the sandbox's regions as contexts, each with its
+// account from the sandbox's STS.
+func sandboxContexts(ctx context.Context, endpoint string, regions []string) []engine.Context {
+	out := make([]engine.Context, 0, len(regions))
+	for _, r := range regions {
+		c := sandboxAWS(endpoint)
+		c.Region = r
+		out = append(out, engine.Context{Name: "sandbox/" + r, Account: callerAccount(ctx, c), Region: r, AWS: c})
+	}
+	return out
 }
 
-func (f feed) Health() []tracing.SourceHealth { return f.e.Health() }
+// describeContexts names the watched contexts for the header's title.
+func describeContexts(cs []engine.Context) string {
+	accounts := map[string]bool{}
+	regions := map[string]bool{}
+	for _, c := range cs {
+		accounts[c.Account] = true
+		regions[c.Region] = true
+	}
+	plural := func(n int, what string) string {
+		if n == 1 {
+			return "1 " + what
+		}
+		return fmt.Sprintf("%d %ss", n, what)
+	}
+	return plural(len(accounts), "account") + " × " + plural(len(regions), "region")
+}
 
 func (a *app) runTUI(ctx context.Context, e *engine.Engine, tailID string) error {
 	slog.Info("console start", tracing.LogKeyTarget, e.Title(), tracing.LogKeyID, tailID)
 	err := tui.Run(ctx, tui.Options{
-		Feed:     feed{Graph: e.Graph(), e: e},
+		Feed:     consoleFeed(e),
 		Replayer: tuiReplayer{e},
 		ReadOnly: a.cfg.ReadOnly,
 		Title:    e.Title(),
@@ -139,13 +179,22 @@ func (t tuiReplayer) Plan(ctx context.Context, a tui.Action) (tui.Plan, error) {
 		if err != nil {
 			return tui.Plan{}, err
 		}
-		return tui.Plan{Summary: p.Lines()[0], Lines: p.Lines(), Warnings: p.Warnings, Count: 1, Impl: p}, nil
+		return tui.Plan{Summary: p.Lines()[0], Lines: p.Lines(), Warnings: t.where(p.Warnings), Count: 1, Impl: p}, nil
 	}
 	p, err := t.e.PlanRedrive(ctx, replay.RedriveRequest{DLQ: a.Queue, To: a.Target, MessageIDs: a.MessageIDs, Method: replay.MethodAuto})
 	if err != nil {
 		return tui.Plan{}, err
 	}
-	return tui.Plan{Summary: strings.Join(p.Lines()[:min(2, len(p.Lines()))], ", "), Lines: p.Lines(), Warnings: p.Warnings, Count: p.Count, Impl: p}, nil
+	return tui.Plan{Summary: strings.Join(p.Lines()[:min(2, len(p.Lines()))], ", "), Lines: p.Lines(), Warnings: t.where(p.Warnings), Count: p.Count, Impl: p}, nil
+}
+
+// where adds, when several contexts are watched, which one an action acts
+// in: the first, whose configuration the replayer holds.
+func (t tuiReplayer) where(warnings []string) []string {
+	if cs := t.e.Contexts(); len(cs) > 1 {
+		return append(warnings, "acts in "+cs[0].Name+", the first watched context")
+	}
+	return warnings
 }
 
 func (t tuiReplayer) Execute(ctx context.Context, p tui.Plan, progress func(tui.Progress)) error {
@@ -173,7 +222,38 @@ func (t tuiReplayer) Execute(ctx context.Context, p tui.Plan, progress func(tui.
 // OTLP/HTTP receiver, when one is configured.
 func otlpTarget(c Config) string { return c.Sources.OTLPHTTP }
 
-func startSandbox(ctx context.Context, addr, chaos, compat string, rate float64, seed uint64, otlp string) (*sandbox.Sandbox, error) {
+// secondRegion is where the sandbox runs its second, smaller world, so the
+// demo watches two regions at once.
+const secondRegion = "eu-west-1"
+
+// demoSandbox is the sandbox with a second world in another region.
+type demoSandbox struct {
+	*sandbox.Sandbox
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Regions are the regions whose worlds run, the sandbox's own first.
+func (d *demoSandbox) Regions() []string { return []string{sandbox.Region, secondRegion} }
+
+// Deny cuts region off: every call signed for it is answered access-denied.
+func (d *demoSandbox) Deny(region string) error {
+	srv := d.Server.InRegion(region)
+	if srv == nil {
+		return usageErrorf("--deny-region: the sandbox serves at most a few regions")
+	}
+	srv.Deny("*")
+	return nil
+}
+
+// Close stops the second world, then the sandbox.
+func (d *demoSandbox) Close() error {
+	d.cancel()
+	<-d.done
+	return d.Sandbox.Close()
+}
+
+func startSandbox(ctx context.Context, addr, chaos, compat string, rate float64, seed uint64, otlp string) (*demoSandbox, error) {
 	faults, err := sandbox.ParseChaos(chaos)
 	if err != nil {
 		return nil, usageErrorf("%v", err)
@@ -185,7 +265,24 @@ func startSandbox(ctx context.Context, addr, chaos, compat string, rate float64,
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	return sb, nil
+	// The second region's world: the same pipeline at a quarter of the rate,
+	// its own IDs, no OTel spans (the receiver is not per region).
+	second := sandbox.WorldConfig{Region: secondRegion, Rate: max(rate, 4) / 4}
+	if seed != 0 {
+		second.Seed = seed + 1
+	}
+	w, err := sandbox.NewWorld(ctx, sb.URL(), sb.Server, second)
+	if err != nil {
+		_ = sb.Close()
+		return nil, fmt.Errorf("sandbox: %s: %w", secondRegion, err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	d := &demoSandbox{Sandbox: sb, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		_ = w.Run(wctx)
+	}()
+	return d, nil
 }
 
 // runConsole is plain `flowtop`: the live console over the configured account.

@@ -37,6 +37,13 @@ type Feed interface {
 	Flows(graph.FlowQuery) graph.FlowPage
 }
 
+// Wherer is a feed that watches more than one account or region and knows
+// where each event was seen: "eu-west-1", or "account/region" when accounts
+// differ. The flows list then has a REGION column.
+type Wherer interface {
+	Where(id string) string
+}
+
 // Spec is the registry line.
 func Spec(f Feed) screen.Spec {
 	return screen.Spec{ID: ID, Words: []string{"flows", "events", "home"}, New: func(env screen.Env, _ any) screen.Screen { return New(env, f) }}
@@ -80,6 +87,8 @@ type Model struct {
 	env     screen.Env
 	feed    Feed
 	keys    Keys
+	where   Wherer   // set when more than one account or region is watched
+	regions []string // rows' Where, read with them
 	tbl     widget.Table
 	rows    []graph.FlowRow // the loaded window, in display order
 	rowsOff int             // the display index of rows[0]
@@ -96,7 +105,7 @@ type Model struct {
 // New returns the flows screen.
 func New(env screen.Env, f Feed) *Model {
 	m := &Model{env: env, feed: f, keys: DefaultKeys(), follow: true, memo: &scanMemo{}}
-	m.tbl = widget.NewTable(env.St, []widget.Column{
+	cols := []widget.Column{
 		colID:      {Title: "ID", Priority: 0},
 		colType:    {Title: "TYPE", Priority: 3, Max: 24},
 		colPath:    {Title: "SOURCE → LAST HOP", Priority: 5, Min: 12, Grow: true},
@@ -105,7 +114,12 @@ func New(env screen.Env, f Feed) *Model {
 		colAge:     {Title: "AGE", Priority: 1},
 		colLatency: {Title: "LATENCY", Priority: 2},
 		colCost:    {Title: "COST", Priority: 4},
-	})
+	}
+	if w, ok := f.(Wherer); ok {
+		m.where = w
+		cols = append(cols, widget.Column{Title: "REGION", Priority: 2}) // never cut: dropped whole when short
+	}
+	m.tbl = widget.NewTable(env.St, cols)
 	m.tbl.SetSort(sortCol[m.sort], true)
 	m.setEmpty()
 	return m
@@ -170,18 +184,26 @@ type loaded struct {
 	rows    []graph.FlowRow
 	off     int
 	matched int
+	where   []string // each row's account and region, when more than one is watched
 }
 
 // Refresh reads the window on screen.
 func (m *Model) Refresh(seq uint64) tea.Cmd {
-	feed, q, memo, now := m.feed, widget.ParseQuery(m.filter), m.memo, m.env.Now
+	feed, q, memo, now, wh := m.feed, widget.ParseQuery(m.filter), m.memo, m.env.Now, m.where
 	off, n, sortBy, rev := m.tbl.Offset(), m.tbl.Visible(), m.sort, m.reverse
 	if m.follow {
 		off = 0
 	}
 	return func() tea.Msg {
 		rows, matched := read(feed, q, sortBy, rev, off, n, memo, now)
-		return screen.Loaded{ID: ID, Seq: seq, Data: loaded{rows: rows, off: off, matched: matched}}
+		d := loaded{rows: rows, off: off, matched: matched}
+		if wh != nil {
+			d.where = make([]string, len(rows))
+			for i, r := range rows {
+				d.where[i] = wh.Where(r.ID)
+			}
+		}
+		return screen.Loaded{ID: ID, Seq: seq, Data: d}
 	}
 }
 
@@ -378,7 +400,7 @@ func (m *Model) apply(d loaded) tea.Cmd {
 	if len(m.rows) > 0 && m.rowsOff == d.off {
 		first = m.rows[0].ID
 	}
-	m.rows, m.rowsOff, m.matched = d.rows, d.off, d.matched
+	m.rows, m.rowsOff, m.matched, m.regions = d.rows, d.off, d.matched, d.where
 	if len(d.rows) > 0 && d.off == 0 {
 		top := d.rows[0].ID
 		if m.follow {
@@ -436,10 +458,18 @@ func (m *Model) cells(i int) []string {
 	if r.LastHop != "" {
 		path += " → " + widget.Clean(r.LastHop)
 	}
-	return []string{
+	cells := []string{
 		widget.Clean(r.ID), widget.Clean(r.Type), path, fmt.Sprint(r.Hops), m.env.St.Status(r.Status),
 		widget.Age(m.env.Now(), r.Last), widget.Dur(r.Latency), fmt.Sprintf("$%.6f", r.CostUSD),
 	}
+	if m.where != nil {
+		region := ""
+		if i < len(m.regions) {
+			region = widget.Clean(m.regions[i])
+		}
+		cells = append(cells, region)
+	}
+	return cells
 }
 
 // View implements screen.Screen.

@@ -23,6 +23,13 @@ type Feed interface {
 	Functions() []graph.FunctionStats
 }
 
+// Wherer is a feed that watches more than one account or region and knows
+// where each function was seen ("us-east-1, eu-west-1" for a function of
+// the same name in both). The list then has a REGION column.
+type Wherer interface {
+	WhereFunction(name string) string
+}
+
 // Spec is the registry line.
 func Spec(f Feed) screen.Spec {
 	return screen.Spec{ID: ID, Words: []string{"fn", "functions", "func", "lambda"}, New: func(env screen.Env, _ any) screen.Screen { return New(env, f) }}
@@ -84,6 +91,8 @@ type Model struct {
 	tbl     widget.Table
 	all     []graph.FunctionStats
 	shown   []graph.FunctionStats
+	where   Wherer            // set when more than one account or region is watched
+	regions map[string]string // function → where it was seen, read with the list
 	filter  string
 	sort    int
 	reverse bool
@@ -93,7 +102,7 @@ type Model struct {
 // New returns the functions screen.
 func New(env screen.Env, f Feed) *Model {
 	m := &Model{env: env, feed: f, keys: DefaultKeys()}
-	m.tbl = widget.NewTable(env.St, []widget.Column{
+	cols := []widget.Column{
 		colName:     {Title: "FUNCTION", Priority: 0},
 		colArch:     {Title: "ARCH", Priority: 8},
 		colMem:      {Title: "MEM", Priority: 8},
@@ -108,7 +117,12 @@ func New(env screen.Env, f Feed) *Model {
 		colCost:     {Title: "COST", Priority: 1},
 		colMonth:    {Title: "/MONTH", Priority: 3},
 		colRate:     {Title: "RATE", Priority: 9, Min: 4, Max: 30, Grow: true},
-	})
+	}
+	if w, ok := f.(Wherer); ok {
+		m.where = w
+		cols = append(cols, widget.Column{Title: "REGION", Priority: 2}) // never cut: dropped whole when short
+	}
+	m.tbl = widget.NewTable(env.St, cols)
 	m.tbl.Empty = "no function seen yet"
 	m.tbl.SetSort(sorts[0].col, true)
 	return m
@@ -152,9 +166,24 @@ func (m *Model) Keys() help.KeyMap {
 
 type loaded []graph.FunctionStats
 
+// located is the list with where each function was seen.
+type located struct {
+	fns     loaded
+	regions map[string]string
+}
+
 // Refresh reads the functions.
 func (m *Model) Refresh(seq uint64) tea.Cmd {
-	feed := m.feed
+	feed, wh := m.feed, m.where
+	if wh != nil {
+		return func() tea.Msg {
+			d := located{fns: feed.Functions(), regions: map[string]string{}}
+			for _, f := range d.fns {
+				d.regions[f.Name] = wh.WhereFunction(f.Name)
+			}
+			return screen.Loaded{ID: ID, Seq: seq, Data: d}
+		}
+	}
 	return func() tea.Msg { return screen.Loaded{ID: ID, Seq: seq, Data: loaded(feed.Functions())} }
 }
 
@@ -164,6 +193,10 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 	case screen.Loaded:
 		if d, ok := msg.Data.(loaded); ok {
 			m.all = d
+			m.apply(false)
+		}
+		if d, ok := msg.Data.(located); ok {
+			m.all, m.regions = d.fns, d.regions
 			m.apply(false)
 		}
 		return m, nil
@@ -247,11 +280,15 @@ func (m *Model) cells(i int) []string {
 	if f.Errors > 0 {
 		errs = m.env.St.Bad.Render(errs)
 	}
-	return []string{
+	cells := []string{
 		widget.Clean(f.Name), widget.Clean(f.Architecture), fmt.Sprintf("%dMB", f.MemoryMB), fmt.Sprint(f.Invocations), errs,
 		fmt.Sprint(f.Timeouts), fmt.Sprint(f.ColdStarts), widget.Dur(f.P50), widget.Dur(f.P95), widget.Dur(f.P99),
 		fmt.Sprintf("%d/%d MB", f.MaxMemoryUsedMB, f.MemoryMB), fmt.Sprintf("$%.4f", f.CostUSD), fmt.Sprintf("$%.2f", f.CostPerMonthUSD), widget.Sparkline(f.Rate, 30),
 	}
+	if m.where != nil {
+		cells = append(cells, widget.Clean(m.regions[f.Name]))
+	}
+	return cells
 }
 
 // View implements screen.Screen.

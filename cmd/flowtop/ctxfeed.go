@@ -1,0 +1,260 @@
+package main
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/flowtop/flowtop/engine"
+	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/tracing"
+	"github.com/flowtop/flowtop/tui"
+	ctxscreen "github.com/flowtop/flowtop/tui/screens/ctx"
+)
+
+// feed is what the console reads: the graph plus the engine's source health.
+type feed struct {
+	*graph.Graph
+	e *engine.Engine
+}
+
+func (f feed) Health() []tracing.SourceHealth { return f.e.Health() }
+
+// consoleFeed is the console's feed: the plain one for one context, the one
+// that lists contexts and narrows the views for several.
+func consoleFeed(e *engine.Engine) tui.Feed {
+	cs := e.Contexts()
+	if len(cs) == 0 {
+		return feed{Graph: e.Graph(), e: e}
+	}
+	m := &multiFeed{feed: feed{Graph: e.Graph(), e: e}, narrowed: -1}
+	accounts := map[string]bool{}
+	for _, c := range cs {
+		m.names = append(m.names, c.Name)
+		accounts[c.Account] = true
+	}
+	for _, c := range cs {
+		w := c.Region
+		if len(accounts) > 1 {
+			w = c.Account + "/" + c.Region
+		}
+		m.where = append(m.where, w)
+	}
+	return m
+}
+
+// maxNarrowScan bounds the rows a narrowed flows list looks through for the
+// narrowed context's: the newest (or first in the chosen order) that many.
+const maxNarrowScan = 20_000
+
+// multiFeed is the feed when several accounts or regions are watched: it
+// lists them with their health ([ctxscreen.Feed]), says where each event was
+// seen (the flows list's REGION column), and narrows what the views read to
+// one context. The graph keys functions and queues by name, so a narrowed
+// list keeps those seen in the context (a same-named function in two regions
+// shows their figures together).
+type multiFeed struct {
+	feed
+	names []string // the contexts, in the engine's order
+	where []string // what Where says for each: region, or account/region
+
+	mu       sync.Mutex
+	narrowed int // index into names; -1 for all
+	bumps    atomic.Uint64
+}
+
+var (
+	_ tui.Feed       = (*multiFeed)(nil)
+	_ ctxscreen.Feed = (*multiFeed)(nil)
+)
+
+// Contexts implements ctxscreen.Feed.
+func (f *multiFeed) Contexts() []ctxscreen.Context {
+	cs := f.e.Contexts()
+	out := make([]ctxscreen.Context, len(cs))
+	for i, c := range cs {
+		x := ctxscreen.Context{Name: c.Name, Account: c.Account, Region: c.Region, Reason: c.Reason, Detail: c.Detail, Sources: len(c.Sources), Items: c.Items}
+		switch c.State {
+		case engine.ContextOK:
+			x.State = ctxscreen.StateOK
+		case engine.ContextDegraded:
+			x.State = ctxscreen.StateDegraded
+		case engine.ContextFailing:
+			x.State = ctxscreen.StateFailing
+		}
+		for _, h := range c.Sources {
+			if (h.State == tracing.SourceStateFailed || h.State == tracing.SourceStateRetrying) && h.LastError != "" {
+				x.Failing++
+			}
+		}
+		out[i] = x
+	}
+	return out
+}
+
+// Narrow implements ctxscreen.Feed.
+func (f *multiFeed) Narrow(name string) bool {
+	i := -1
+	if name != "" {
+		for j, n := range f.names {
+			if n == name {
+				i = j
+			}
+		}
+		if i < 0 {
+			return false
+		}
+	}
+	f.mu.Lock()
+	f.narrowed = i
+	f.mu.Unlock()
+	f.bumps.Add(1)
+	return true
+}
+
+// Narrowed implements ctxscreen.Feed.
+func (f *multiFeed) Narrowed() string {
+	if i := f.index(); i >= 0 {
+		return f.names[i]
+	}
+	return ""
+}
+
+func (f *multiFeed) index() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.narrowed
+}
+
+// Version moves when the graph does and when the narrowing changes, so the
+// console reads again.
+func (f *multiFeed) Version() uint64 { return f.Graph.Version() + f.bumps.Load() }
+
+// Where says where the event with this ID was seen: its context's region
+// (account/region when accounts differ), "" when not known.
+func (f *multiFeed) Where(id string) string {
+	if i, ok := f.e.WhereOf(id); ok && i < len(f.where) {
+		return f.where[i]
+	}
+	return ""
+}
+
+// WhereFunction says where a function of this name was seen: the regions
+// (account/region when accounts differ) of every context that saw it.
+func (f *multiFeed) WhereFunction(name string) string {
+	var out []string
+	for i, w := range f.where {
+		if f.e.Seen(i, tracing.Component{Kind: tracing.ComponentFunction, Name: name}) {
+			out = append(out, w)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// Flows keeps, when narrowed, the events seen in the narrowed context.
+func (f *multiFeed) Flows(q graph.FlowQuery) graph.FlowPage {
+	i := f.index()
+	if i < 0 {
+		return f.Graph.Flows(q)
+	}
+	all := q
+	all.Offset, all.Limit = 0, maxNarrowScan
+	page := f.Graph.Flows(all)
+	rows := page.Rows[:0:0]
+	for _, r := range page.Rows {
+		if j, ok := f.e.WhereOf(r.ID); ok && j == i {
+			rows = append(rows, r)
+		}
+	}
+	out := graph.FlowPage{Matched: len(rows), Version: page.Version}
+	rows = rows[min(max(q.Offset, 0), len(rows)):]
+	if q.Limit > 0 && len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+	}
+	out.Rows = rows
+	return out
+}
+
+// Traces keeps, when narrowed, the traces whose spans were read in the
+// context (a trace that crosses regions is kept in each it was seen in last).
+func (f *multiFeed) Traces(q graph.TraceQuery) graph.TracePage {
+	i := f.index()
+	if i < 0 {
+		return f.Graph.Traces(q)
+	}
+	limit := q.Limit
+	q.Limit = maxNarrowScan
+	p := f.Graph.Traces(q)
+	rows := p.Rows[:0:0]
+	for _, r := range p.Rows {
+		if j, ok := f.e.WhereOf(r.ID.String()); ok && j == i {
+			rows = append(rows, r)
+		}
+	}
+	p.Matched = len(rows)
+	if limit <= 0 {
+		limit = 1000
+	}
+	if len(rows) > limit {
+		rows = rows[:limit]
+	}
+	p.Rows = rows
+	return p
+}
+
+// Functions keeps, when narrowed, the functions seen in the context.
+func (f *multiFeed) Functions() []graph.FunctionStats {
+	fns := f.Graph.Functions()
+	i := f.index()
+	if i < 0 {
+		return fns
+	}
+	out := fns[:0:0]
+	for _, fn := range fns {
+		if f.e.Seen(i, tracing.Component{Kind: tracing.ComponentFunction, Name: fn.Name}) {
+			out = append(out, fn)
+		}
+	}
+	return out
+}
+
+// Queues keeps, when narrowed, the queues seen in the context.
+func (f *multiFeed) Queues() []graph.QueueStats {
+	qs := f.Graph.Queues()
+	i := f.index()
+	if i < 0 {
+		return qs
+	}
+	out := qs[:0:0]
+	for _, q := range qs {
+		if f.e.Seen(i, tracing.Component{Kind: tracing.ComponentQueue, Name: q.Name}) {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// Map keeps, when narrowed, the components seen in the context and the
+// edges between them.
+func (f *multiFeed) Map() graph.MapView {
+	v := f.Graph.Map()
+	i := f.index()
+	if i < 0 {
+		return v
+	}
+	seen := func(c tracing.Component) bool {
+		return f.e.Seen(i, tracing.Component{Kind: c.Kind, Name: c.Name})
+	}
+	var out graph.MapView
+	for _, n := range v.Nodes {
+		if seen(n.Component) {
+			out.Nodes = append(out.Nodes, n)
+		}
+	}
+	for _, e := range v.Edges {
+		if seen(e.From) && seen(e.To) {
+			out.Edges = append(out.Edges, e)
+		}
+	}
+	return out
+}
