@@ -16,6 +16,7 @@ func (s *Server) newServices(opts Options) []service {
 		newSQSService(s),
 		newSNSService(s),
 		newEventsService(s),
+		newSFNService(s),
 	}
 }
 
