@@ -762,9 +762,9 @@ func (f *sfnService) task(ctx context.Context, x *sfnExec, st *aslState, input a
 	}
 	body, _ := json.Marshal(payload)
 	req := newRequestID()
-	out, err := f.invoke(ctx, fn, body, x.trace, &req)
+	out, runtime, err := f.invoke(ctx, fn, body, x.trace, &req)
 	if err != nil {
-		code, cause := lambdaError(err)
+		code, cause := lambdaError(err, runtime, req)
 		if integrated {
 			f.event(x, "TaskFailed", "taskFailedEventDetails", map[string]any{"resource": "invoke", "resourceType": "lambda", "error": code, "cause": cause})
 		} else {
@@ -793,8 +793,9 @@ func (f *sfnService) task(ctx context.Context, x *sfnExec, st *aslState, input a
 }
 
 // lambdaError is the error and cause Step Functions reports for a function
-// error: the function's errorType, and its error payload as the cause.
-func lambdaError(err error) (code, cause string) {
+// error: the function's errorType, and its error payload as the cause (which
+// the Python runtime gives the invocation's requestId and a stackTrace).
+func lambdaError(err error, runtime, req string) (code, cause string) {
 	msg := err.Error()
 	code = "Error"
 	if t, rest, ok := strings.Cut(msg, ": "); ok && sfnName.MatchString(t) {
@@ -803,7 +804,11 @@ func lambdaError(err error) (code, cause string) {
 	if strings.HasPrefix(code, "Lambda.") {
 		return code, msg
 	}
-	b, _ := json.Marshal(map[string]any{"errorType": code, "errorMessage": msg, "trace": []string{}})
+	payload := map[string]any{"errorType": code, "errorMessage": msg, "trace": []string{}}
+	if strings.HasPrefix(runtime, "python") {
+		payload = map[string]any{"errorMessage": msg, "errorType": code, "requestId": req, "stackTrace": []string{}}
+	}
+	b, _ := json.Marshal(payload)
 	return code, string(b)
 }
 
@@ -828,19 +833,20 @@ func invokedBy(ctx context.Context) (trace string, setRequest func(string)) {
 }
 
 // invoke runs a function synchronously, as the Invoke API would.
-func (f *sfnService) invoke(ctx context.Context, fn string, payload []byte, trace string, req *string) ([]byte, error) {
+func (f *sfnService) invoke(ctx context.Context, fn string, payload []byte, trace string, req *string) ([]byte, string, error) {
 	l := f.s.lambda()
 	l.mu.Lock()
 	lf, ok := l.fns[fn]
 	l.mu.Unlock()
 	if !ok {
-		return nil, &failure{"Lambda.ResourceNotFoundException", "Function not found: " + fnARN(fn)}
+		return nil, "", &failure{"Lambda.ResourceNotFoundException", "Function not found: " + fnARN(fn)}
 	}
 	if lf.Handler == nil {
-		return []byte("null"), nil
+		return []byte("null"), lf.Runtime, nil
 	}
 	ctx = context.WithValue(ctx, invokeKey{}, &invokeCtx{trace: trace, req: req})
-	return lf.Handler(ctx, payload)
+	out, err := lf.Handler(ctx, payload)
+	return out, lf.Runtime, err
 }
 
 // mapState runs an inline Map: one iteration per item, one at a time.

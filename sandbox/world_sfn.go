@@ -38,7 +38,7 @@ const (
 func init() {
 	worldFns = append(worldFns,
 		fnSpec{name: FulfilReserve, runtime: "python3.13", format: "Text", mem: 256, arch: "arm64", timeout: 10, baseMS: 45, spreadMS: 25, initMS: 280},
-		fnSpec{name: FulfilShip, runtime: "nodejs22.x", format: "JSON", mem: 256, arch: "x86_64", timeout: 10, baseMS: 70, spreadMS: 40, initMS: 330},
+		fnSpec{name: FulfilShip, runtime: "python3.13", format: "JSON", mem: 256, arch: "x86_64", timeout: 10, baseMS: 70, spreadMS: 40, initMS: 330},
 	)
 	worldParts = append(worldParts, func() worldPart { return &fulfilment{} })
 }
