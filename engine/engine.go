@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -32,6 +33,7 @@ import (
 	"github.com/flowtop/flowtop/collectors/dlq"
 	lambdasrc "github.com/flowtop/flowtop/collectors/lambda"
 	"github.com/flowtop/flowtop/collectors/otlp"
+	sfnsrc "github.com/flowtop/flowtop/collectors/sfn"
 	"github.com/flowtop/flowtop/collectors/topology"
 	"github.com/flowtop/flowtop/collectors/xray"
 	"github.com/flowtop/flowtop/graph"
@@ -121,6 +123,8 @@ type Engine struct {
 	dlqSearch  *dlq.Searcher
 	topology   *topology.Source
 	otlp       *otlp.Receiver
+	sfn        *sfnsrc.Source
+	sfnSearch  *sfnsrc.Searcher
 
 	replayOnce sync.Once
 	replayer   *replay.Replayer
@@ -198,6 +202,8 @@ func (e *Engine) buildSources() {
 	e.xraySearch = xray.NewSearcher(xc, xray.SearchConfig{})
 	e.dlq = dlq.New(sqs.NewFromConfig(s.AWS), dlq.Config{Queues: s.Sources.Queues, ReadOnly: s.ReadOnly, Options: tracing.UnwrapOptions{CorrelationFields: s.Correlation}})
 	e.dlqSearch = dlq.NewSearcher(e.dlq, dlq.SearchConfig{})
+	e.sfn = sfnsrc.New(awssfn.NewFromConfig(s.AWS), sfnsrc.Config{Poll: s.Sources.Poll, Lookback: s.Sources.Lookback})
+	e.sfnSearch = sfnsrc.NewSearcher(e.sfn)
 	e.topology = topology.New(topology.Clients{
 		Events: eventbridge.NewFromConfig(s.AWS), SNS: sns.NewFromConfig(s.AWS),
 		Lambda: awslambda.NewFromConfig(s.AWS), SQS: sqs.NewFromConfig(s.AWS),
@@ -241,7 +247,7 @@ func (e *Engine) Health() []tracing.SourceHealth {
 
 // liveSources are the collectors the hub runs.
 func (e *Engine) liveSources() []collectors.Source {
-	out := []collectors.Source{e.lambda, e.logs, e.dlq, e.topology}
+	out := []collectors.Source{e.lambda, e.logs, e.dlq, e.topology, e.sfn}
 	if e.set.Sources.XRay {
 		out = append(out, e.xray)
 	}
@@ -253,7 +259,7 @@ func (e *Engine) liveSources() []collectors.Source {
 
 // searchers are the sources the history search asks.
 func (e *Engine) searchers() []collectors.Searcher {
-	out := []collectors.Searcher{e.logs, e.dlqSearch}
+	out := []collectors.Searcher{e.logs, e.dlqSearch, e.sfnSearch}
 	if e.set.Sources.XRay {
 		out = append(out, e.xraySearch)
 	}

@@ -607,6 +607,11 @@ func Component(arn string) tracing.Component {
 		}
 	case "s3":
 		return tracing.Component{Kind: tracing.ComponentBucket, Name: res}
+	case "states":
+		if rest, ok := strings.CutPrefix(res, "stateMachine:"); ok {
+			name, _, _ := strings.Cut(rest, ":") // a version or alias after the name
+			return tracing.Component{Kind: tracing.ComponentWorkflow, Name: name}
+		}
 	}
 	return tracing.Component{Kind: tracing.ComponentService, Name: svc + ":" + arnName(res)}
 }
