@@ -63,6 +63,7 @@ type sfnExec struct {
 	events             []sfnEvent
 	redrives           int
 	redriveDate        time.Time
+	redriveToken       string // the last RedriveExecution's clientToken: a repeat is idempotent
 	// Where a failed execution stopped, for RedriveExecution: the state, its
 	// input, and the results of a Map's iterations that succeeded.
 	failedState string
@@ -190,7 +191,7 @@ func (f *sfnService) call(op string, in map[string]json.RawMessage) (any, error)
 	case "GetExecutionHistory":
 		return f.history(in)
 	case "RedriveExecution":
-		at, err := f.redrive(str1(in, "executionArn"))
+		at, err := f.redrive(str1(in, "executionArn"), str1(in, "clientToken"))
 		if err != nil {
 			return nil, err
 		}
@@ -484,12 +485,17 @@ func withLowerToken(out map[string]any, next string) map[string]any {
 // redrive restarts a failed, timed-out or aborted execution from the state
 // that failed, with that state's input; a Map reruns only its iterations
 // that did not succeed.
-func (f *sfnService) redrive(arn string) (time.Time, error) {
+func (f *sfnService) redrive(arn, token string) (time.Time, error) {
 	f.mu.Lock()
 	x, err := f.exec(arn)
 	if err != nil {
 		f.mu.Unlock()
 		return time.Time{}, err
+	}
+	if token != "" && token == x.redriveToken {
+		at := x.redriveDate
+		f.mu.Unlock()
+		return at, nil // the same request again: one redrive
 	}
 	if st, reason := redriveStatus(x); st != "REDRIVABLE" {
 		f.mu.Unlock()
@@ -498,7 +504,7 @@ func (f *sfnService) redrive(arn string) (time.Time, error) {
 	m := f.machines[x.machine]
 	at := f.s.now()
 	x.redrives++
-	x.redriveDate = at
+	x.redriveDate, x.redriveToken = at, token
 	x.status, x.errCode, x.cause, x.stop = "RUNNING", "", "", time.Time{}
 	x.add("ExecutionRedriven", "executionRedrivenEventDetails", map[string]any{"redriveCount": x.redrives}, at)
 	state, input, done := x.failedState, x.failedInput, x.mapDone

@@ -212,3 +212,52 @@ func hasKey(keys []tracing.Key, kind tracing.KeyKind, v string) bool {
 	}
 	return false
 }
+
+// TestSearchFindsWholeExecution searches history, in a fresh engine, by an
+// event's ID and by the request ID of a task its workflow ran: the lineage
+// found holds every ID the world gave the event and every component of its
+// path, the workflow's included.
+func TestSearchFindsWholeExecution(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the sandbox world")
+	}
+	sb, eng, cfg := fulfilmentWorld(t, 12)
+	eng.Close()
+	okEvs, failedEvs := workflowEvents(t, cfg, sb.World.Truth())
+	for _, e := range append(okEvs[:1], failedEvs...) {
+		for _, by := range []tracing.KeyKind{tracing.KeyEventID, tracing.KeyRequestID} {
+			id := ""
+			for _, k := range e.Own {
+				if k.Kind == by && id == "" {
+					id = k.Value
+				}
+			}
+			fresh, err := engine.New(engine.Settings{AWS: cfg, Logger: slog.New(slog.DiscardHandler), Sources: engine.Sources{XRay: true},
+				Search: engine.SearchBounds{Window: 15 * time.Minute, Timeout: 60 * time.Second}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := fresh.SearchHistory(context.Background(), id, nil); err != nil {
+				t.Errorf("search %s by %s: %v", e.Label, by, err)
+			}
+			l, err := fresh.Graph().Lineage(id)
+			if err != nil {
+				t.Fatalf("search %s by %s %s: %v", e.Label, by, id, err)
+			}
+			for _, k := range e.Keys() {
+				if !hasKey(l.Keys, k.Kind, k.Value) {
+					t.Errorf("search %s by %s: lacks %s", e.Label, by, k)
+					for _, h := range l.Hops {
+						t.Logf("  hop %s %v %s", h.Component, h.Keys, h.Evidence)
+					}
+				}
+			}
+			for _, c := range e.Path {
+				if hop(l, c.Kind, c.Name) < 0 {
+					t.Errorf("search %s by %s: path lacks %s", e.Label, by, c)
+				}
+			}
+			fresh.Close()
+		}
+	}
+}
