@@ -2,7 +2,10 @@ package sfn_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 
 	"github.com/flowtop/flowtop/engine"
 	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/replay"
 	"github.com/flowtop/flowtop/sandbox"
 	"github.com/flowtop/flowtop/tracing"
 )
@@ -22,7 +26,7 @@ import (
 // fulfilmentWorld runs the sandbox world (orders placed on the bus, the
 // fulfilment workflow started by its rule) and flowtop's engine over it, as
 // cmd builds it, until orders orders have run through.
-func fulfilmentWorld(t *testing.T, orders int) (*sandbox.Sandbox, *engine.Engine, aws.Config) {
+func fulfilmentWorld(t *testing.T, orders int, state ...string) (*sandbox.Sandbox, *engine.Engine, aws.Config) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -33,8 +37,12 @@ func fulfilmentWorld(t *testing.T, orders int) (*sandbox.Sandbox, *engine.Engine
 	}
 	t.Cleanup(func() { _ = sb.Close() })
 	cfg := aws.Config{Region: sandbox.Region, BaseEndpoint: aws.String(sb.URL()), Logger: logging.Nop{}, Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}
+	dir := ""
+	if len(state) > 0 {
+		dir = state[0]
+	}
 	eng, err := engine.New(engine.Settings{
-		AWS: cfg, Logger: slog.New(slog.DiscardHandler),
+		AWS: cfg, Logger: slog.New(slog.DiscardHandler), StateDir: dir,
 		Sources: engine.Sources{XRay: true, Poll: 300 * time.Millisecond, Lookback: time.Minute},
 	})
 	if err != nil {
@@ -260,4 +268,98 @@ func TestSearchFindsWholeExecution(t *testing.T) {
 			fresh.Close()
 		}
 	}
+}
+
+// TestRedriveLinksNewAttempt redrives a failed execution through the
+// engine, as the console and the CLI do: a read-only engine refuses, a
+// succeeded execution is not redrivable, and the redriven attempt is an
+// event of its own, linked redrive-of to the event the execution ran for,
+// with its own workflow hop and the tasks it ran again under it.
+func TestRedriveLinksNewAttempt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the sandbox world")
+	}
+	state := t.TempDir()
+	sb, eng, cfg := fulfilmentWorld(t, 12, state)
+	okEvs, failedEvs := workflowEvents(t, cfg, sb.World.Truth())
+	if len(okEvs) == 0 || len(failedEvs) == 0 {
+		t.Fatalf("%d succeeded and %d failed fulfilments; want both", len(okEvs), len(failedEvs))
+	}
+	ctx := context.Background()
+	if _, err := eng.PlanExecutionRedrive(ctx, keyOf(okEvs[0], tracing.KeyExecution)); !errors.Is(err, replay.ErrNotRedrivable) {
+		t.Fatalf("plan for a succeeded execution: %v, want ErrNotRedrivable", err)
+	}
+	e := failedEvs[0]
+	arn, id := keyOf(e, tracing.KeyExecution), keyOf(e, tracing.KeyEventID)
+	waitFor(t, 30*time.Second, "the failed execution's hop", func() bool {
+		l, err := eng.Graph().Lineage(id)
+		i := hop(l, tracing.ComponentWorkflow, sandbox.FulfilmentMachine)
+		return err == nil && i >= 0 && l.Hops[i].Status == graph.HopError
+	})
+	plan, err := eng.PlanExecutionRedrive(ctx, arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(plan.Lines(), "\n")
+	if !plan.Redrivable || plan.Attempt() != 1 || !strings.Contains(text, "CourierUnavailable") || !strings.Contains(text, "attempt 1") {
+		t.Fatalf("plan:\n%s", text)
+	}
+	ro, err := engine.New(engine.Settings{AWS: cfg, ReadOnly: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ro.ExecuteExecutionRedrive(ctx, plan); !errors.Is(err, replay.ErrReadOnly) {
+		t.Fatalf("read-only redrive: %v", err)
+	}
+	res, err := eng.ExecuteExecutionRedrive(ctx, plan)
+	if err != nil || res.Attempt != 1 {
+		t.Fatalf("redrive: %+v %v", res, err)
+	}
+	// The same plan again is the same request (its client token): one attempt.
+	if again, err := eng.ExecuteExecutionRedrive(ctx, plan); err != nil || !again.RedriveDate.Equal(res.RedriveDate) {
+		t.Fatalf("the same redrive again: %+v %v, want the first one's answer", again, err)
+	}
+	c := awssfn.NewFromConfig(cfg)
+	waitFor(t, 30*time.Second, "the redriven execution to succeed", func() bool {
+		d, err := c.DescribeExecution(ctx, &awssfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+		return err == nil && d.Status == sfntypes.ExecutionStatusSucceeded && aws.ToInt32(d.RedriveCount) == 1
+	})
+	attempt := tracing.ExecutionAttemptKey(arn, 1).Value
+	var orig, redo graph.Lineage
+	waitFor(t, 30*time.Second, "the new attempt's lineage", func() bool {
+		var err1, err2 error
+		orig, err1 = eng.Graph().Lineage(id)
+		redo, err2 = eng.Graph().Lineage(attempt)
+		i := hop(redo, tracing.ComponentWorkflow, sandbox.FulfilmentMachine)
+		return err1 == nil && err2 == nil && i >= 0 && redo.Hops[i].Status == graph.HopOK && hop(redo, tracing.ComponentFunction, sandbox.FulfilShip) >= 0
+	})
+	if redo.ID == orig.ID {
+		t.Fatalf("the new attempt merged into its event %s", orig.ID)
+	}
+	if !linked(orig.Links, "redriven-as", redo.ID) || !linked(redo.Links, "redrive-of", orig.ID) {
+		t.Fatalf("links: original %+v, attempt %+v", orig.Links, redo.Links)
+	}
+	wf := hop(redo, tracing.ComponentWorkflow, sandbox.FulfilmentMachine)
+	if ship := hop(redo, tracing.ComponentFunction, sandbox.FulfilShip); redo.Hops[ship].Parent != wf {
+		t.Errorf("the rerun task hangs under %+v, want the workflow", parentOf(redo, ship))
+	}
+	if i := hop(orig, tracing.ComponentWorkflow, sandbox.FulfilmentMachine); orig.Hops[i].Status != graph.HopError {
+		t.Errorf("the first attempt's hop is now %s; it failed", orig.Hops[i].Status)
+	}
+	if byARN, err := eng.Graph().Lineage(arn); err != nil || byARN.ID != orig.ID {
+		t.Errorf("lookup by the ARN after the redrive: %s %v, want the event", byARN.ID, err)
+	}
+	audit, err := os.ReadFile(filepath.Join(state, "audit.log"))
+	if err != nil || !strings.Contains(string(audit), `"action":"sfn redrive"`) || !strings.Contains(string(audit), arn) {
+		t.Errorf("audit log: %s %v", audit, err)
+	}
+}
+
+func linked(links []graph.EventLink, rel, id string) bool {
+	for _, l := range links {
+		if l.Rel == rel && l.ID == id {
+			return true
+		}
+	}
+	return false
 }
