@@ -55,6 +55,8 @@ const (
 	ActionRedriveAll      = screen.ActionRedriveAll      // move every message of a DLQ back
 	ActionRedriveSelected = screen.ActionRedriveSelected // move the chosen messages back
 	ActionReplay          = screen.ActionReplay          // send one event again, as it was or edited
+	// ActionRedriveExecution restarts a failed Step Functions execution.
+	ActionRedriveExecution = screen.ActionRedriveExecution
 )
 
 // Action is one change the user asked for.

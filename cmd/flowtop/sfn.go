@@ -10,6 +10,7 @@ import (
 	"github.com/flowtop/flowtop/collectors/awsutil"
 	"github.com/flowtop/flowtop/engine"
 	"github.com/flowtop/flowtop/replay"
+	"github.com/flowtop/flowtop/tui"
 )
 
 // sfnCommand is `flowtop sfn`: Step Functions actions. Redrive lives here
@@ -88,4 +89,25 @@ func (a *app) sfnRedrive(ctx context.Context, e *engine.Engine, arn string, dryR
 	}
 	fmt.Fprintln(a.stdout, clean(fmt.Sprintf("redriven: attempt %d of %s started at %s", res.Attempt, res.ExecutionARN, res.RedriveDate.UTC().Format("15:04:05"))))
 	return nil
+}
+
+// sfnPlan is the console's plan for redriving an execution: the same plan
+// `flowtop sfn redrive` prints. An execution Step Functions would not
+// redrive is refused at planning, with the reason.
+func sfnPlan(ctx context.Context, e *engine.Engine, arn string) (tui.Plan, error) {
+	p, err := e.PlanExecutionRedrive(ctx, arn)
+	if err != nil {
+		return tui.Plan{}, err
+	}
+	lines := p.Lines()
+	return tui.Plan{Summary: lines[0], Lines: lines, Count: 1, Impl: p}, nil
+}
+
+// sfnExecute redrives the planned execution and reports the new attempt.
+func sfnExecute(ctx context.Context, e *engine.Engine, p replay.ExecutionRedrivePlan, progress func(tui.Progress)) error {
+	res, err := e.ExecuteExecutionRedrive(ctx, p)
+	if err == nil {
+		progress(tui.Progress{Done: 1, Total: 1, Note: fmt.Sprintf("attempt %d of %s started", res.Attempt, p.Name)})
+	}
+	return err
 }

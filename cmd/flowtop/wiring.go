@@ -127,6 +127,9 @@ func tempDir(getenv func(string) string) string {
 type tuiReplayer struct{ e *engine.Engine }
 
 func (t tuiReplayer) Plan(ctx context.Context, a tui.Action) (tui.Plan, error) {
+	if a.Kind == tui.ActionRedriveExecution {
+		return sfnPlan(ctx, t.e, a.EventID) // sfn.go
+	}
 	if a.Kind == tui.ActionReplay {
 		target, err := replay.ParseTarget(a.Target)
 		if err != nil {
@@ -147,6 +150,9 @@ func (t tuiReplayer) Plan(ctx context.Context, a tui.Action) (tui.Plan, error) {
 
 func (t tuiReplayer) Execute(ctx context.Context, p tui.Plan, progress func(tui.Progress)) error {
 	r := t.e.Replayer()
+	if xp, ok := p.Impl.(replay.ExecutionRedrivePlan); ok {
+		return sfnExecute(ctx, t.e, xp, progress) // sfn.go
+	}
 	if rp, ok := p.Impl.(replay.ReplayPlan); ok {
 		id, err := t.e.ExecuteReplay(ctx, rp)
 		progress(tui.Progress{Done: 1, Total: 1, Note: "new ID " + id})

@@ -8,9 +8,10 @@ const (
 	ActionRedriveAll      ActionKind = iota // move every message of a DLQ back
 	ActionRedriveSelected                   // move the chosen messages back
 	ActionReplay                            // send one event again, as it was or edited
+	ActionRedriveExecution                  // restart a failed Step Functions execution (EventID is its ARN)
 )
 
-var actionNames = [...]string{"redrive all", "redrive selected", "replay"}
+var actionNames = [...]string{"redrive all", "redrive selected", "replay", "redrive execution"}
 
 // String names the action for the dialog.
 func (k ActionKind) String() string {
