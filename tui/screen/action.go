@@ -5,10 +5,10 @@ type ActionKind uint8
 
 // Action kinds.
 const (
-	ActionRedriveAll      ActionKind = iota // move every message of a DLQ back
-	ActionRedriveSelected                   // move the chosen messages back
-	ActionReplay                            // send one event again, as it was or edited
-	ActionRedriveExecution                  // restart a failed Step Functions execution (EventID is its ARN)
+	ActionRedriveAll       ActionKind = iota // move every message of a DLQ back
+	ActionRedriveSelected                    // move the chosen messages back
+	ActionReplay                             // send one event again, as it was or edited
+	ActionRedriveExecution                   // restart a failed Step Functions execution (EventID is its ARN)
 )
 
 var actionNames = [...]string{"redrive all", "redrive selected", "replay", "redrive execution"}
