@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/spf13/cobra"
 
 	"github.com/flowtop/flowtop/collectors/awsutil"
@@ -58,7 +59,8 @@ nothing; --read-only refuses. Every redrive is written to the audit log.`,
 func (a *app) sfnRedrive(ctx context.Context, e *engine.Engine, arn string, dryRun, yes bool) error {
 	plan, err := e.PlanExecutionRedrive(ctx, arn)
 	if err != nil && !errors.Is(err, replay.ErrNotRedrivable) {
-		if awsutil.Classify(err) == awsutil.KindNotFound {
+		var dne *sfntypes.ExecutionDoesNotExist
+		if errors.As(err, &dne) || awsutil.Classify(err) == awsutil.KindNotFound {
 			return notFoundErrorf("sfn redrive: no execution %q", clean(arn))
 		}
 		return err
