@@ -36,10 +36,13 @@ func (g *Graph) fillFromSpan(h *Hop, key tracing.Key) {
 		if r.id != sid {
 			continue
 		}
-		if r.flags&spanInProgress == 0 && r.end > r.start {
+		switch {
+		case r.flags&spanInProgress != 0:
+			if h.Status == HopOK {
+				h.Status = HopPending
+			}
+		case r.end > r.start:
 			h.Duration = fromNanos(r.end).Sub(fromNanos(r.start))
-		} else if h.Status == HopOK {
-			h.Status = HopPending
 		}
 		x := ss.extra[i]
 		if r.status == tracing.StatusError {

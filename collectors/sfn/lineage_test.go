@@ -326,13 +326,23 @@ func TestRedriveLinksNewAttempt(t *testing.T) {
 	})
 	attempt := tracing.ExecutionAttemptKey(arn, 1).Value
 	var orig, redo graph.Lineage
-	waitFor(t, 30*time.Second, "the new attempt's lineage", func() bool {
+	end := time.Now().Add(30 * time.Second)
+	for {
 		var err1, err2 error
 		orig, err1 = eng.Graph().Lineage(id)
 		redo, err2 = eng.Graph().Lineage(attempt)
 		i := hop(redo, tracing.ComponentWorkflow, sandbox.FulfilmentMachine)
-		return err1 == nil && err2 == nil && i >= 0 && redo.Hops[i].Status == graph.HopOK && hop(redo, tracing.ComponentFunction, sandbox.FulfilShip) >= 0
-	})
+		if err1 == nil && err2 == nil && i >= 0 && redo.Hops[i].Status == graph.HopOK && hop(redo, tracing.ComponentFunction, sandbox.FulfilShip) >= 0 {
+			break
+		}
+		if time.Now().After(end) {
+			for _, h := range redo.Hops {
+				t.Logf("  attempt hop %s %s %v %s", h.Component, h.Status, h.Keys, h.Evidence)
+			}
+			t.Fatalf("no whole lineage of the new attempt after 30s: %v %v; health %+v", err1, err2, eng.Health())
+		}
+		<-time.After(100 * time.Millisecond)
+	}
 	if redo.ID == orig.ID {
 		t.Fatalf("the new attempt merged into its event %s", orig.ID)
 	}
