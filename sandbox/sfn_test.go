@@ -126,8 +126,10 @@ func TestSFNExecutionHistoryAndRedrive(t *testing.T) {
 	}
 	evs := history(t, c, want)
 	got := eventTypes(evs)
-	for _, w := range []string{"ExecutionStarted TaskStateEntered TaskScheduled TaskStarted TaskSucceeded TaskStateExited ChoiceStateEntered ChoiceStateExited WaitStateEntered WaitStateExited MapStateEntered MapStateStarted MapIterationStarted TaskStateEntered LambdaFunctionScheduled LambdaFunctionStarted LambdaFunctionSucceeded TaskStateExited MapIterationSucceeded MapIterationStarted",
-		"LambdaFunctionFailed MapIterationFailed MapStateFailed ExecutionFailed"} {
+	for _, w := range []string{
+		"ExecutionStarted TaskStateEntered TaskScheduled TaskStarted TaskSucceeded TaskStateExited ChoiceStateEntered ChoiceStateExited WaitStateEntered WaitStateExited MapStateEntered MapStateStarted MapIterationStarted TaskStateEntered LambdaFunctionScheduled LambdaFunctionStarted LambdaFunctionSucceeded TaskStateExited MapIterationSucceeded MapIterationStarted",
+		"LambdaFunctionFailed MapIterationFailed MapStateFailed ExecutionFailed",
+	} {
 		if !strings.Contains(got, w) {
 			t.Fatalf("history:\n%s\nlacks\n%s", got, w)
 		}
@@ -189,8 +191,10 @@ func TestSFNStartedByRule(t *testing.T) {
 	ctx := context.Background()
 	c := sfn.NewFromConfig(cfg)
 	eb := eventbridge.NewFromConfig(cfg)
-	m, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("p"), Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`),
-		RoleArn: aws.String("r"), TracingConfiguration: &sfntypes.TracingConfiguration{Enabled: true}})
+	m, err := c.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+		Name: aws.String("p"), Definition: aws.String(`{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`),
+		RoleArn: aws.String("r"), TracingConfiguration: &sfntypes.TracingConfiguration{Enabled: true},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,8 +204,10 @@ func TestSFNStartedByRule(t *testing.T) {
 	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("to-sfn"), Targets: []ebtypes.Target{{Id: aws.String("1"), Arn: m.StateMachineArn}}}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{Source: aws.String("s"), DetailType: aws.String("T"), Detail: aws.String(`{}`),
-		TraceHeader: aws.String("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1")}}})
+	out, err := eb.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		Source: aws.String("s"), DetailType: aws.String("T"), Detail: aws.String(`{}`),
+		TraceHeader: aws.String("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"),
+	}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -384,7 +384,7 @@ func (p *parser) emit(s open, end time.Time) {
 	}
 	self := tracing.SpanKey(p.trace, s.span)
 	p.spans = append(p.spans, tracing.Observation{
-		Kind: tracing.ObsSpan, Source: SourceName, Time: s.start, Component: p.comp, Span: sp,
+		Kind: tracing.ObsSpan, Source: SourceName, Time: s.start, Span: sp, // no component: a state is not a call of the workflow (its figures count executions)
 		Keys:      []tracing.Key{self},
 		Relations: []tracing.Relation{{From: self, To: tracing.SpanKey(p.trace, s.parent), Kind: tracing.RelChildOf, Evidence: "execution history"}},
 	})

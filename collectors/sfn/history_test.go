@@ -163,7 +163,8 @@ func TestParseAttemptsStatesAndTasks(t *testing.T) {
 	states := map[string]tracing.Observation{}
 	tasks := map[string]tracing.Relation{}
 	for _, o := range b {
-		if o.Source != SourceName || o.Component.Kind != tracing.ComponentWorkflow && o.Span != nil {
+		attempt := o.Span != nil && o.Span.Attrs[attrAttempt] != ""
+		if o.Source != SourceName || attempt && o.Component.Kind != tracing.ComponentWorkflow || o.Span != nil && !attempt && o.Component.Kind != tracing.ComponentUnknown {
 			t.Fatalf("observation %+v", o)
 		}
 		switch {

@@ -240,8 +240,10 @@ func TestSearchFindsWholeExecution(t *testing.T) {
 					id = k.Value
 				}
 			}
-			fresh, err := engine.New(engine.Settings{AWS: cfg, Logger: slog.New(slog.DiscardHandler), Sources: engine.Sources{XRay: true},
-				Search: engine.SearchBounds{Window: 15 * time.Minute, Timeout: 60 * time.Second}})
+			fresh, err := engine.New(engine.Settings{
+				AWS: cfg, Logger: slog.New(slog.DiscardHandler), Sources: engine.Sources{XRay: true},
+				Search: engine.SearchBounds{Window: 15 * time.Minute, Timeout: 60 * time.Second},
+			})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,8 +19,10 @@ func workflowLineage(status graph.HopStatus) graph.Lineage {
 	at := time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC)
 	return graph.Lineage{ID: "ev-9", Version: 1, Status: graph.StatusFailed, Hops: []graph.Hop{
 		{Parent: -1, Kind: graph.HopBroker, Component: tracing.Component{Kind: tracing.ComponentBus, Name: "orders"}, Time: at, Evidence: "bus"},
-		{Parent: 0, Kind: graph.HopInvoke, Component: tracing.Component{Kind: tracing.ComponentWorkflow, Name: "fulfilment"}, Time: at, Status: status,
-			ErrorType: "state ShipItem: CourierUnavailable: no courier", Keys: []tracing.Key{{Kind: tracing.KeyExecution, Value: execARN}}, Evidence: "execution input is the event"},
+		{
+			Parent: 0, Kind: graph.HopInvoke, Component: tracing.Component{Kind: tracing.ComponentWorkflow, Name: "fulfilment"}, Time: at, Status: status,
+			ErrorType: "state ShipItem: CourierUnavailable: no courier", Keys: []tracing.Key{{Kind: tracing.KeyExecution, Value: execARN}}, Evidence: "execution input is the event",
+		},
 	}}
 }
 
