@@ -233,7 +233,7 @@ func TestSearchFindsWholeExecution(t *testing.T) {
 	eng.Close()
 	okEvs, failedEvs := workflowEvents(t, cfg, sb.World.Truth())
 	for _, e := range append(okEvs[:1], failedEvs...) {
-		for _, by := range []tracing.KeyKind{tracing.KeyEventID, tracing.KeyRequestID} {
+		for _, by := range []tracing.KeyKind{tracing.KeyEventID, tracing.KeyRequestID, tracing.KeyExecution} {
 			id := ""
 			for _, k := range e.Own {
 				if k.Kind == by && id == "" {

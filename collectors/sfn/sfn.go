@@ -468,7 +468,7 @@ func (q *Searcher) Search(ctx context.Context, keys []tracing.Key, from, to time
 				if scanned++; scanned > s.cfg.MaxScan {
 					break
 				}
-				if q.matches(ctx, arn, terms, deep, keys) {
+				if q.matches(ctx, arn, fmt.Sprint(it.Status), deref32(it.RedriveCount), terms, deep, keys) {
 					direct[arn] = true
 					take(arn)
 				}
@@ -486,10 +486,18 @@ func (q *Searcher) Search(ctx context.Context, keys []tracing.Key, from, to time
 
 // matches reports whether an execution's input names one of terms, or
 // (deep) its history carries one of keys.
-func (q *Searcher) matches(ctx context.Context, arn string, terms []string, deep bool, keys []tracing.Key) bool {
-	x, evs, err := q.s.Fetch(ctx, arn)
-	if err != nil {
-		return false
+func (q *Searcher) matches(ctx context.Context, arn, status string, redrives int, terms []string, deep bool, keys []tracing.Key) bool {
+	// A settled execution read before is not read again: the listing says
+	// whether it changed since.
+	q.s.mu.Lock()
+	c, ok := q.s.cache[arn+"|"+status+"|"+fmt.Sprint(redrives)]
+	q.s.mu.Unlock()
+	x, evs := c.x, c.events
+	if !ok {
+		var err error
+		if x, evs, err = q.s.Fetch(ctx, arn); err != nil {
+			return false
+		}
 	}
 	for _, t := range terms {
 		if collectors.ContainsToken(x.Input, t) {
