@@ -145,6 +145,11 @@ func (s *Source) PollOnce(ctx context.Context, since time.Time) (tracing.Batch, 
 			}
 			continue
 		}
+		if n := len(out.Executions); out.NextToken != nil && n > 0 && out.Executions[n-1].StartDate != nil && out.Executions[n-1].StartDate.After(since) {
+			// More started since the cut than one page holds: the older
+			// ones are not read live (a search still finds them).
+			s.tracker.Truncated(1)
+		}
 		for _, it := range out.Executions {
 			arn := deref(it.ExecutionArn)
 			if arn == "" {
