@@ -76,6 +76,7 @@ type Source struct {
 	mu         sync.Mutex
 	machines   []string
 	discovered time.Time
+	lastPoll   time.Time // when the last poll that read everything began
 	seen       map[string]string // execution ARN → its status and redrive count when last read
 	seenOrder  []string
 	cache      map[string]cached // settled executions' histories, for searches
@@ -136,6 +137,13 @@ func (s *Source) PollOnce(ctx context.Context, since time.Time) (tracing.Batch, 
 	}
 	var b tracing.Batch
 	budget := s.cfg.MaxHistories
+	started := s.now()
+	s.mu.Lock()
+	cut := since // executions started after cut must all be on the first page
+	if last := s.lastPoll.Add(-time.Minute); last.After(cut) {
+		cut = last
+	}
+	s.mu.Unlock()
 	var newest time.Time
 	for _, m := range machines {
 		out, lerr := s.api.ListExecutions(ctx, &awssfn.ListExecutionsInput{StateMachineArn: &m, MaxResults: 100})
@@ -145,7 +153,7 @@ func (s *Source) PollOnce(ctx context.Context, since time.Time) (tracing.Batch, 
 			}
 			continue
 		}
-		if n := len(out.Executions); out.NextToken != nil && n > 0 && out.Executions[n-1].StartDate != nil && out.Executions[n-1].StartDate.After(since) {
+		if n := len(out.Executions); out.NextToken != nil && n > 0 && out.Executions[n-1].StartDate != nil && out.Executions[n-1].StartDate.After(cut) {
 			// More started since the cut than one page holds: the older
 			// ones are not read live (a search still finds them).
 			s.tracker.Truncated(1)
@@ -192,6 +200,9 @@ func (s *Source) PollOnce(ctx context.Context, since time.Time) (tracing.Batch, 
 	}
 	if err == nil {
 		s.tracker.OK(len(b), newest)
+		s.mu.Lock()
+		s.lastPoll = started
+		s.mu.Unlock()
 	}
 	return b, err
 }
