@@ -76,7 +76,7 @@ type Source struct {
 	mu         sync.Mutex
 	machines   []string
 	discovered time.Time
-	lastPoll   time.Time // when the last poll that read everything began
+	lastPoll   time.Time         // when the last poll that read everything began
 	seen       map[string]string // execution ARN → its status and redrive count when last read
 	seenOrder  []string
 	cache      map[string]cached // settled executions' histories, for searches
