@@ -38,8 +38,10 @@ func TestPollReadsNewAndChangedExecutions(t *testing.T) {
 	cfg := aws.Config{Region: sandbox.Region, BaseEndpoint: aws.String(url), Logger: logging.Nop{}, Credentials: credentials.NewStaticCredentialsProvider("t", "t", "")}
 	c := awssfn.NewFromConfig(cfg)
 	ctx := context.Background()
-	m, err := c.CreateStateMachine(ctx, &awssfn.CreateStateMachineInput{Name: aws.String("m"), RoleArn: aws.String("r"),
-		Definition: aws.String(`{"StartAt":"S","States":{"S":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"step","Payload.$":"$"},"End":true}}}`)})
+	m, err := c.CreateStateMachine(ctx, &awssfn.CreateStateMachineInput{
+		Name: aws.String("m"), RoleArn: aws.String("r"),
+		Definition: aws.String(`{"StartAt":"S","States":{"S":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"step","Payload.$":"$"},"End":true}}}`),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
