@@ -198,6 +198,10 @@ func TestSFNStartedByRule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dm, err := c.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: m.StateMachineArn})
+	if err != nil || dm.TracingConfiguration == nil || !dm.TracingConfiguration.Enabled || dm.Type != sfntypes.StateMachineTypeStandard || aws.ToString(dm.Name) != "p" {
+		t.Fatalf("describe state machine: %+v %v", dm, err)
+	}
 	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("to-sfn"), EventPattern: aws.String(`{"source":["s"]}`)}); err != nil {
 		t.Fatal(err)
 	}
