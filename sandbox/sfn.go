@@ -607,13 +607,14 @@ func (e *failure) Error() string { return e.code + ": " + e.cause }
 func (f *sfnService) run(m *sfnMachine, x *sfnExec, state string, input any, done map[int]any) {
 	defer func() {
 		if r := recover(); r != nil {
-			f.finish(m, x, nil, &failure{"States.Runtime", fmt.Sprint(r)}, state, input, nil)
+			f.finish(m, x, nil, &failure{"States.Runtime", fmt.Sprint(r)}, state, input, nil, f.s.now())
 		}
 	}()
 	seg := &sfnSegment{}
 	out, failedAt, failedIn, mapDone, err := f.states(m, x, m.asl, state, input, done, seg, -1)
-	f.finish(m, x, out, err, failedAt, failedIn, mapDone)
-	f.writeSegment(m, x, seg, err)
+	stop := f.s.now()
+	f.writeSegment(m, x, seg, err, stop) // before the outcome shows: a reader that sees it finished finds its trace
+	f.finish(m, x, out, err, failedAt, failedIn, mapDone, stop)
 	f.mu.Lock()
 	hook, status := f.onEnd, x.status
 	f.mu.Unlock()
@@ -715,10 +716,10 @@ func (f *sfnService) event(x *sfnExec, typ, detailOf string, details map[string]
 }
 
 // finish records an attempt's outcome.
-func (f *sfnService) finish(m *sfnMachine, x *sfnExec, out any, err error, failedAt string, failedIn any, mapDone map[int]any) {
+func (f *sfnService) finish(m *sfnMachine, x *sfnExec, out any, err error, failedAt string, failedIn any, mapDone map[int]any, stop time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	x.stop = f.s.now()
+	x.stop = stop
 	if err == nil {
 		x.status, x.output = "SUCCEEDED", jsonText(out)
 		x.add("ExecutionSucceeded", "executionSucceededEventDetails", map[string]any{"output": x.output, "outputDetails": map[string]bool{"truncated": false}}, x.stop)
@@ -1008,7 +1009,7 @@ func newSegmentID() string {
 // writeSegment puts an execution attempt's X-Ray segment, when the state
 // machine traces: origin AWS::StepFunctions::StateMachine, a child of the
 // caller's segment named in the trace header, one subsegment per state.
-func (f *sfnService) writeSegment(m *sfnMachine, x *sfnExec, seg *sfnSegment, err error) {
+func (f *sfnService) writeSegment(m *sfnMachine, x *sfnExec, seg *sfnSegment, err error, stop time.Time) {
 	if !m.tracing {
 		return
 	}
@@ -1017,7 +1018,7 @@ func (f *sfnService) writeSegment(m *sfnMachine, x *sfnExec, seg *sfnSegment, er
 		return
 	}
 	f.mu.Lock()
-	start, stop := x.start, x.stop
+	start := x.start
 	if !x.redriveDate.IsZero() {
 		start = x.redriveDate
 	}

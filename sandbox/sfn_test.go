@@ -12,6 +12,7 @@ import (
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/xray"
 )
 
 // testMachine exercises every state type the interpreter runs: a task by
@@ -225,5 +226,17 @@ func TestSFNStartedByRule(t *testing.T) {
 	}
 	if !strings.HasPrefix(aws.ToString(d.TraceHeader), "Root=1-5759e988-bd862e3fe1be46a994272793") {
 		t.Fatalf("trace header %q is not the event's", aws.ToString(d.TraceHeader))
+	}
+	// Tracing is on: the execution wrote its segment, a child of the
+	// producer's, with a subsegment per state.
+	tr, err := xray.NewFromConfig(cfg).BatchGetTraces(ctx, &xray.BatchGetTracesInput{TraceIds: []string{"1-5759e988-bd862e3fe1be46a994272793"}})
+	if err != nil || len(tr.Traces) != 1 || len(tr.Traces[0].Segments) != 1 {
+		t.Fatalf("traces: %+v %v", tr, err)
+	}
+	doc := aws.ToString(tr.Traces[0].Segments[0].Document)
+	for _, want := range []string{`"origin":"AWS::StepFunctions::StateMachine"`, `"parent_id":"53995c3f42cd8ad8"`, `"name":"P"`, aws.ToString(d.ExecutionArn)} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("segment %s lacks %s", doc, want)
+		}
 	}
 }
