@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/oam"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	awsxray "github.com/aws/aws-sdk-go-v2/service/xray"
@@ -34,6 +35,7 @@ import (
 	lambdasrc "github.com/flowtop/flowtop/collectors/lambda"
 	"github.com/flowtop/flowtop/collectors/linked"
 	"github.com/flowtop/flowtop/collectors/otlp"
+	sfnsrc "github.com/flowtop/flowtop/collectors/sfn"
 	"github.com/flowtop/flowtop/collectors/topology"
 	"github.com/flowtop/flowtop/collectors/xray"
 	"github.com/flowtop/flowtop/graph"
@@ -132,6 +134,8 @@ type Engine struct {
 	dlqSearch  *dlq.Searcher
 	topology   *topology.Source
 	otlp       *otlp.Receiver
+	sfn        *sfnsrc.Source
+	sfnSearch  *sfnsrc.Searcher
 
 	members []*member // the watched contexts, when more than one (contexts.go)
 	where   *where    // which context each ID was seen in, when more than one
@@ -227,6 +231,8 @@ func (e *Engine) buildSources() {
 		FailureQueues: func() []string { return e.topology.FailureQueues() },
 	})
 	e.dlqSearch = dlq.NewSearcher(e.dlq, dlq.SearchConfig{})
+	e.sfn = sfnsrc.New(awssfn.NewFromConfig(s.AWS), sfnsrc.Config{Poll: s.Sources.Poll, Lookback: s.Sources.Lookback})
+	e.sfnSearch = sfnsrc.NewSearcher(e.sfn)
 	e.topology = topology.New(topology.Clients{
 		Events: eventbridge.NewFromConfig(s.AWS), SNS: sns.NewFromConfig(s.AWS),
 		Lambda: awslambda.NewFromConfig(s.AWS), SQS: sqs.NewFromConfig(s.AWS),
@@ -273,7 +279,7 @@ func (e *Engine) liveSources() []collectors.Source {
 	if len(e.members) > 0 {
 		return e.contextSources()
 	}
-	out := []collectors.Source{e.lambda, e.logs, e.dlq, e.topology}
+	out := []collectors.Source{e.lambda, e.logs, e.dlq, e.topology, e.sfn}
 	if e.set.Sources.XRay {
 		out = append(out, e.xray)
 	}
@@ -288,7 +294,7 @@ func (e *Engine) searchers() []collectors.Searcher {
 	if len(e.members) > 0 {
 		return e.contextSearchers()
 	}
-	out := []collectors.Searcher{e.logs, e.dlqSearch}
+	out := []collectors.Searcher{e.logs, e.dlqSearch, e.sfnSearch}
 	if e.set.Sources.XRay {
 		out = append(out, e.xraySearch)
 	}

@@ -412,7 +412,7 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 	// Weak keys that sit with strong ones attach to those events.
 	if len(strong) > 0 {
 		for _, k := range o.Keys {
-			if k.Kind == tracing.KeyTraceID || k.Kind == tracing.KeyCorrelation {
+			if k.Kind == tracing.KeyTraceID || k.Kind == tracing.KeyCorrelation || k.Kind == tracing.KeyExecution {
 				for _, s := range strong {
 					var p probe
 					if ki := g.findKey(s, &p); ki != 0 {
@@ -1692,7 +1692,7 @@ func keyRank(k tracing.KeyKind) int {
 		return 3
 	case tracing.KeyS3Object:
 		return 2
-	case tracing.KeyMessageID, tracing.KeyKinesisRecord:
+	case tracing.KeyMessageID, tracing.KeyKinesisRecord, tracing.KeyExecutionAttempt:
 		return 1
 	}
 	return 0

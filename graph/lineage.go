@@ -265,8 +265,12 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 			}
 		} else {
 			h.Keys = []tracing.Key{ref.span}
+			g.fillFromSpan(&h, ref.span) // spanhop.go
 		}
 		n := add(h, ref.via, parent)
+		if ref.comp.Kind == tracing.ComponentWorkflow {
+			underWorkflow(byKey, e, n) // spanhop.go: its tasks hang under it
+		}
 		if _, ok := invNode[ref.request]; !ok && ref.request != "" {
 			invNode[ref.request] = n
 		}

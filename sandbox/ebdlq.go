@@ -43,6 +43,9 @@ func (s *Server) deliverChecked(arn, body, trace, group string) (code, message s
 			return "Lambda.InvalidParameterValueException", "invalid function ARN"
 		}
 		err = s.lambda().invokeAsync(parts[6], []byte(body))
+	case strings.HasPrefix(arn, "arn:aws:states:"):
+		prefix = "StepFunctions." // StartExecution, with the event as the input
+		_, _, err = s.sfn().start(arn, "", body, trace)
 	default:
 		return "", ""
 	}

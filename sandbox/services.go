@@ -19,6 +19,7 @@ func (s *Server) newServices(opts Options) []service {
 		newOAMService(s),
 		newKinesisService(s),
 		newSTSService(s),
+		newSFNService(s),
 	}
 }
 

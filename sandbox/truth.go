@@ -232,6 +232,16 @@ func (t *truthLog) step(h int, kind tracing.ComponentKind, name string) {
 	}
 }
 
+// branch adds one more outcome still to come to event h: a route the
+// event took that its producer did not count (a workflow a rule started).
+func (t *truthLog) branch(h int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.events[h]; e != nil {
+		e.pending++
+	}
+}
+
 // outcome resolves one branch of event h. The event's status is the worst of
 // its branches' outcomes: dead-lettered, then failed, then ok.
 func (t *truthLog) outcome(h int, status string) {

@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"sort"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -13,38 +14,40 @@ type KeyKind uint8
 // Key kinds. Strong kinds name exactly one event hop; weak kinds (trace, request,
 // correlation) may be shared by several events and never collapse them.
 const (
-	KeyUnknown       KeyKind = iota
-	KeyEventID               // EventBridge event id (the envelope "id").
-	KeyCloudEventID          // CloudEvents source + "\n" + id; see [CloudEventKey].
-	KeyMessageID             // SQS MessageId (also kept by the DLQ copy).
-	KeySNSMessageID          // SNS notification MessageId.
-	KeyS3Object              // S3 bucket + "/" + key + "@" + sequencer.
-	KeyRequestID             // Lambda request ID (one invocation).
-	KeyTraceID               // W3C form of an X-Ray or OTel trace ID.
-	KeySpanID                // trace ID + "/" + span ID; see [SpanKey].
-	KeyCorrelation           // a configured correlation field: name + "=" + value.
-	KeyLogEventID            // CloudWatch Logs event ID (for dedupe only).
-	KeyKinesisRecord         // Kinesis record: stream + "/" + shard ID + ":" + sequence number; see [KinesisRecordKey].
-	KeyExecution             // Step Functions execution ARN.
-	KeyAPIRequest            // API Gateway request ID ($context.requestId).
+	KeyUnknown          KeyKind = iota
+	KeyEventID                  // EventBridge event id (the envelope "id").
+	KeyCloudEventID             // CloudEvents source + "\n" + id; see [CloudEventKey].
+	KeyMessageID                // SQS MessageId (also kept by the DLQ copy).
+	KeySNSMessageID             // SNS notification MessageId.
+	KeyS3Object                 // S3 bucket + "/" + key + "@" + sequencer.
+	KeyRequestID                // Lambda request ID (one invocation).
+	KeyTraceID                  // W3C form of an X-Ray or OTel trace ID.
+	KeySpanID                   // trace ID + "/" + span ID; see [SpanKey].
+	KeyCorrelation              // a configured correlation field: name + "=" + value.
+	KeyLogEventID               // CloudWatch Logs event ID (for dedupe only).
+	KeyKinesisRecord            // Kinesis record: stream + "/" + shard ID + ":" + sequence number; see [KinesisRecordKey].
+	KeyExecution                // Step Functions execution ARN.
+	KeyAPIRequest               // API Gateway request ID ($context.requestId).
+	KeyExecutionAttempt         // One attempt of a Step Functions execution: ARN + "#" + redrive count; see [ExecutionAttemptKey].
 	keyKindCount
 )
 
 var keyKindNames = [...]string{
-	KeyUnknown:       "unknown",
-	KeyEventID:       "event",
-	KeyCloudEventID:  "cloudevent",
-	KeyMessageID:     "message",
-	KeySNSMessageID:  "sns",
-	KeyS3Object:      "s3",
-	KeyRequestID:     "request",
-	KeyTraceID:       "trace",
-	KeySpanID:        "span",
-	KeyCorrelation:   "correlation",
-	KeyLogEventID:    "logevent",
-	KeyKinesisRecord: "kinesis",
-	KeyExecution:     "execution",
-	KeyAPIRequest:    "apirequest",
+	KeyUnknown:          "unknown",
+	KeyEventID:          "event",
+	KeyCloudEventID:     "cloudevent",
+	KeyMessageID:        "message",
+	KeySNSMessageID:     "sns",
+	KeyS3Object:         "s3",
+	KeyRequestID:        "request",
+	KeyTraceID:          "trace",
+	KeySpanID:           "span",
+	KeyCorrelation:      "correlation",
+	KeyLogEventID:       "logevent",
+	KeyKinesisRecord:    "kinesis",
+	KeyExecution:        "execution",
+	KeyAPIRequest:       "apirequest",
+	KeyExecutionAttempt: "attempt",
 }
 
 // String returns a short lowercase name, as shown in the UI and in JSON output.
@@ -59,7 +62,7 @@ func (k KeyKind) String() string {
 // the events that carry it.
 func (k KeyKind) Strong() bool {
 	switch k {
-	case KeyEventID, KeyCloudEventID, KeyMessageID, KeySNSMessageID, KeyS3Object, KeyKinesisRecord:
+	case KeyEventID, KeyCloudEventID, KeyMessageID, KeySNSMessageID, KeyS3Object, KeyKinesisRecord, KeyExecutionAttempt:
 		return true
 	}
 	return false
@@ -87,6 +90,14 @@ func CloudEventKey(source, id string) Key {
 // identifies by shard and sequence number together.
 func KinesisRecordKey(stream, shardID, sequence string) Key {
 	return Key{Kind: KeyKinesisRecord, Value: stream + "/" + shardID + ":" + sequence}
+}
+
+// ExecutionAttemptKey builds the key of one attempt of a Step Functions
+// execution: the first run is attempt 0, each RedriveExecution the next. An
+// attempt handles one input, so the key is strong; a redriven attempt is an
+// event of its own, linked to the one before ([RelRedriveOf]).
+func ExecutionAttemptKey(executionARN string, redriveCount int) Key {
+	return Key{Kind: KeyExecutionAttempt, Value: executionARN + "#" + strconv.Itoa(redriveCount)}
 }
 
 // SpanKey builds the key of one span.

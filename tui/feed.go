@@ -56,6 +56,8 @@ const (
 	ActionRedriveSelected = screen.ActionRedriveSelected // move the chosen messages back
 	ActionReplay          = screen.ActionReplay          // send one event again, as it was or edited
 	ActionReplayArchive   = screen.ActionReplayArchive   // replay an EventBridge archive over a window
+	// ActionRedriveExecution restarts a failed Step Functions execution.
+	ActionRedriveExecution = screen.ActionRedriveExecution
 )
 
 // Action is one change the user asked for.

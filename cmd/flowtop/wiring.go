@@ -170,6 +170,9 @@ func (t tuiReplayer) Plan(ctx context.Context, a tui.Action) (tui.Plan, error) {
 	if a.Kind == tui.ActionReplayArchive {
 		return t.planArchive(ctx, a) // archive.go
 	}
+	if a.Kind == tui.ActionRedriveExecution {
+		return sfnPlan(ctx, t.e, a.EventID) // sfn.go
+	}
 	if a.Kind == tui.ActionReplay {
 		target, err := replay.ParseTarget(a.Target)
 		if err != nil {
@@ -201,6 +204,9 @@ func (t tuiReplayer) Execute(ctx context.Context, p tui.Plan, progress func(tui.
 	r := t.e.Replayer()
 	if ap, ok := p.Impl.(replay.ArchivePlan); ok {
 		return t.executeArchive(ctx, ap, progress) // archive.go
+	}
+	if xp, ok := p.Impl.(replay.ExecutionRedrivePlan); ok {
+		return sfnExecute(ctx, t.e, xp, progress) // sfn.go
 	}
 	if rp, ok := p.Impl.(replay.ReplayPlan); ok {
 		id, err := t.e.ExecuteReplay(ctx, rp)

@@ -115,6 +115,8 @@ var worldEdges = map[mapEdge]bool{
 	{"queue/email-queue", "function/send-email"}:    true,
 	{"queue/billing-queue", "queue/billing-dlq"}:    true,
 	{"queue/email-queue", "queue/email-dlq"}:        true,
+	// The fulfilment workflow's rule (its tasks show only with the sfn source).
+	{"bus/orders", "workflow/fulfilment"}: true,
 	// The raw-delivery subscription and its batch consumer.
 	{"topic/order-events", "queue/analytics-queue"}:        true,
 	{"queue/analytics-queue", "function/record-analytics"}: true,

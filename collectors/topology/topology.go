@@ -612,6 +612,11 @@ func Component(arn string) tracing.Component {
 		if name := tracing.KinesisStream(arn); name != "" {
 			return tracing.Component{Kind: tracing.ComponentStream, Name: name}
 		}
+	case "states":
+		if rest, ok := strings.CutPrefix(res, "stateMachine:"); ok {
+			name, _, _ := strings.Cut(rest, ":") // a version or alias after the name
+			return tracing.Component{Kind: tracing.ComponentWorkflow, Name: name}
+		}
 	}
 	return tracing.Component{Kind: tracing.ComponentService, Name: svc + ":" + arnName(res)}
 }

@@ -106,6 +106,7 @@ func TestDiscoverDemoWorld(t *testing.T) {
 		{"bus/orders", "queue/billing-queue", "rule order-placed-billing"},
 		{"bus/orders", "topic/order-events", "rule order-placed-email"},
 		{"function/clickstream-analytics", "queue/clickstream-failures", "mapping on-failure destination"},
+		{"bus/orders", "workflow/fulfilment", "rule order-placed-fulfilment"},
 		{"queue/analytics-queue", "function/record-analytics", "event source mapping"},
 		{"queue/billing-queue", "function/charge-card", "event source mapping"},
 		{"queue/billing-queue", "queue/billing-dlq", "redrive policy"},
@@ -319,7 +320,7 @@ func TestDiscoverErrorNamesEveryAction(t *testing.T) {
 		t.Fatal("no error")
 	}
 	msg := err.Error()
-	for _, want := range []string{"topology: events:ListTargetsByRule denied on rule ", "(grant events:ListTargetsByRule)", "topology: sns:GetSubscriptionAttributes denied", "events:ListTargetsByRule failed 3 times in all"} {
+	for _, want := range []string{"topology: events:ListTargetsByRule denied on rule ", "(grant events:ListTargetsByRule)", "topology: sns:GetSubscriptionAttributes denied", "events:ListTargetsByRule failed 4 times in all"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
@@ -332,16 +333,17 @@ func TestDiscoverErrorNamesEveryAction(t *testing.T) {
 
 func TestComponent(t *testing.T) {
 	for arn, want := range map[string]tracing.Component{
-		"arn:aws:sqs:us-east-1:1:q":                        comp(tracing.ComponentQueue, "q"),
-		"https://sqs.us-east-1.amazonaws.com/1/q":          comp(tracing.ComponentQueue, "q"),
-		"arn:aws:sns:us-east-1:1:t":                        comp(tracing.ComponentTopic, "t"),
-		"arn:aws:events:us-east-1:1:event-bus/b":           comp(tracing.ComponentBus, "b"),
-		"arn:aws:lambda:us-east-1:1:function:f":            comp(tracing.ComponentFunction, "f"),
-		"arn:aws:lambda:us-east-1:1:function:f:live":       comp(tracing.ComponentFunction, "f"),
-		"arn:aws:states:us-east-1:1:stateMachine:checkout": comp(tracing.ComponentService, "states:checkout"),
-		"arn:aws:s3:::bucket":                              comp(tracing.ComponentBucket, "bucket"),
-		"not an arn":                                       {},
-		"arn:aws:sqs":                                      {},
+		"arn:aws:sqs:us-east-1:1:q":                             comp(tracing.ComponentQueue, "q"),
+		"https://sqs.us-east-1.amazonaws.com/1/q":               comp(tracing.ComponentQueue, "q"),
+		"arn:aws:sns:us-east-1:1:t":                             comp(tracing.ComponentTopic, "t"),
+		"arn:aws:events:us-east-1:1:event-bus/b":                comp(tracing.ComponentBus, "b"),
+		"arn:aws:lambda:us-east-1:1:function:f":                 comp(tracing.ComponentFunction, "f"),
+		"arn:aws:lambda:us-east-1:1:function:f:live":            comp(tracing.ComponentFunction, "f"),
+		"arn:aws:states:us-east-1:1:stateMachine:checkout":      comp(tracing.ComponentWorkflow, "checkout"),
+		"arn:aws:states:us-east-1:1:stateMachine:checkout:live": comp(tracing.ComponentWorkflow, "checkout"),
+		"arn:aws:s3:::bucket":                                   comp(tracing.ComponentBucket, "bucket"),
+		"not an arn":                                            {},
+		"arn:aws:sqs":                                           {},
 	} {
 		if got := Component(arn); got != want {
 			t.Errorf("Component(%q) = %v, want %v", arn, got, want)

@@ -217,6 +217,10 @@ type segmentLink struct {
 	ID      string `json:"id"`
 }
 
+// stepFunctions marks the segments of a Step Functions execution for
+// their subsegments (parse's fn otherwise names a Lambda function).
+const stepFunctions = "\x00states"
+
 // maxDoc bounds a segment document (X-Ray's limit is 64 KB).
 const maxDoc = 1 << 20
 
@@ -288,7 +292,15 @@ func parse(doc []byte, traceID, parentID, fn string, depth int, out *[]tracing.O
 		sp.Status = tracing.StatusOK
 	}
 	comp := tracing.Component{Kind: tracing.ComponentService, Name: seg.Name}
-	if strings.HasPrefix(seg.Origin, "AWS::Lambda") || fn != "" {
+	if seg.Origin == "AWS::StepFunctions::StateMachine" {
+		fn = stepFunctions
+	}
+	switch {
+	case fn == stepFunctions:
+		// A Step Functions execution and its states fill the waterfall; the
+		// sfn collector counts executions, from their history, once.
+		comp = tracing.Component{}
+	case strings.HasPrefix(seg.Origin, "AWS::Lambda") || fn != "":
 		if fn == "" {
 			fn = seg.Name
 		}

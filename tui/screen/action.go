@@ -7,13 +7,14 @@ type ActionKind uint8
 
 // Action kinds.
 const (
-	ActionRedriveAll      ActionKind = iota // move every message of a DLQ back
-	ActionRedriveSelected                   // move the chosen messages back
-	ActionReplay                            // send one event again, as it was or edited
-	ActionReplayArchive                     // replay an EventBridge archive over a window of event time
+	ActionRedriveAll       ActionKind = iota // move every message of a DLQ back
+	ActionRedriveSelected                    // move the chosen messages back
+	ActionReplay                             // send one event again, as it was or edited
+	ActionReplayArchive                      // replay an EventBridge archive over a window of event time
+	ActionRedriveExecution                   // restart a failed Step Functions execution (EventID is its ARN)
 )
 
-var actionNames = [...]string{"redrive all", "redrive selected", "replay", "replay archive"}
+var actionNames = [...]string{"redrive all", "redrive selected", "replay", "replay archive", "redrive execution"}
 
 // String names the action for the dialog.
 func (k ActionKind) String() string {

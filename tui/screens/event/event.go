@@ -114,7 +114,12 @@ func (m *Model) ambiguous() bool { return errors.Is(m.err, graph.ErrAmbiguous) }
 // enable turns on the keys that work now.
 func (m *Model) enable() {
 	dlq := m.err == nil && len(m.lin.DLQ) > 0 && m.env.Actions
-	m.keys.Redrive.SetEnabled(dlq)
+	m.keys.Redrive.SetEnabled(dlq || m.err == nil && m.env.Actions && failedExecution(m.lin) != "")
+	if dlq {
+		m.keys.Redrive.SetHelp("r", "redrive DLQ copy")
+	} else {
+		m.keys.Redrive.SetHelp("r", "redrive execution")
+	}
 	m.keys.Replay.SetEnabled(dlq)
 	m.keys.Open.SetEnabled(m.ambiguous() && len(m.matches) > 0)
 	m.keys.Wrap.SetEnabled(!m.ambiguous())
@@ -182,8 +187,11 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 		case pressed(msg, m.keys.Redrive) && !m.ambiguous():
 			// Disabled keys still answer: with no copy, say so; with actions
 			// off, the root says why (read-only, or no replayer).
+			if arn := failedExecution(m.lin); m.err == nil && len(m.lin.DLQ) == 0 && arn != "" {
+				return m, screen.Cmd(screen.Ask{Action: screen.Action{Kind: screen.ActionRedriveExecution, EventID: arn}}) // sfn.go
+			}
 			if m.err != nil || len(m.lin.DLQ) == 0 {
-				return m, screen.Say(screen.LevelWarn, "this event has no copy in a DLQ")
+				return m, screen.Say(screen.LevelWarn, "this event has no copy in a DLQ and no failed execution")
 			}
 			d := m.lin.DLQ[0]
 			return m, screen.Cmd(screen.Ask{Action: screen.Action{Kind: screen.ActionRedriveSelected, Queue: d.Queue, MessageIDs: []string{d.MessageID}}})
