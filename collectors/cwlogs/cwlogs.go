@@ -149,6 +149,9 @@ func (s *Source) groups(ctx context.Context) ([]Group, error) {
 
 // observe parses one log event into an observation.
 func (s *Source) observe(g Group, stream, id, msg string, ts int64) tracing.Observation {
+	if o, ok := accessLog(g, msg, ts); ok { // apigw.go
+		return o
+	}
 	o := tracing.ParseLambdaLog(tracing.LogInput{Group: g.Name, Stream: stream, Function: g.Function, Time: time.UnixMilli(ts), EventID: id, Message: msg}, s.cfg.Options)
 	o.Source = "cwlogs"
 	if o.Log != nil && o.Log.Kind == tracing.LogUnparsed {

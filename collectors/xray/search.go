@@ -188,6 +188,7 @@ func (s *Searcher) traces(ctx context.Context, ids []string) (tracing.Batch, err
 			return b, awsutil.Explain("xray", "", "xray:BatchGetTraces", err)
 		}
 		for _, t := range out.Traces {
+			first := len(b)
 			for _, seg := range t.Segments {
 				obs, err := ParseSegment([]byte(aws.ToString(seg.Document)))
 				if err != nil {
@@ -195,6 +196,7 @@ func (s *Searcher) traces(ctx context.Context, ids []string) (tracing.Batch, err
 				}
 				b = append(b, obs...)
 			}
+			b = append(b, apiJoins(b[first:])...) // apigw.go
 		}
 		ids = ids[n:]
 	}

@@ -93,7 +93,10 @@ func world(t *testing.T, orders int, rate float64) *run {
 	r.eng, err = engine.New(engine.Settings{
 		AWS: r.aws, Title: "fidelity " + sb.URL(), Logger: quiet(),
 		Graph:   graph.Config{RateBucket: time.Second, Now: r.clock.Now},
-		Sources: engine.Sources{XRay: true, OTLPHTTP: otlpAddr, Poll: 500 * time.Millisecond, Lookback: time.Minute},
+		Sources: engine.Sources{
+			XRay: true, OTLPHTTP: otlpAddr, Poll: 500 * time.Millisecond, Lookback: time.Minute,
+			LogGroupPrefixes: []string{"API-Gateway-Access-Logs_"}, // the API stage's access log
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
