@@ -59,14 +59,14 @@ func TestWorldTruth(t *testing.T) {
 				path = append(path, c.String())
 			}
 			slices.Sort(path)
-			want := []string{"function/orders-api", "function/record-analytics", "function/send-email", "queue/analytics-queue", "queue/email-dlq", "queue/email-queue", "topic/order-events"}
+			want := []string{"api/orders-http/prod", "function/orders-api", "function/record-analytics", "function/send-email", "queue/analytics-queue", "queue/email-dlq", "queue/email-queue", "topic/order-events"}
 			if !slices.Equal(path, want) || e.Status != "dead-lettered" {
 				t.Errorf("%s: %s, path %v, want %v", e.Label, e.Status, path, want)
 			}
 			continue
 		}
 		for _, c := range []string{
-			"function/orders-api", "bus/orders", "queue/billing-queue", "function/charge-card", "function/reserve-stock",
+			"api/orders-http/prod", "function/orders-api", "bus/orders", "queue/billing-queue", "function/charge-card", "function/reserve-stock",
 			"topic/order-events", "queue/email-queue", "function/send-email", "queue/analytics-queue", "function/record-analytics",
 		} {
 			if !slices.ContainsFunc(e.Path, func(p tracing.Component) bool { return p.String() == c }) {
@@ -118,7 +118,7 @@ func TestWorldTruth(t *testing.T) {
 	if tr.Functions["charge-card"].Errors == 0 || tr.Functions["record-analytics"].Invocations >= tr.Functions["send-email"].Invocations {
 		t.Errorf("functions %+v: want charge-card errors and record-analytics batching", tr.Functions)
 	}
-	if len(tr.Edges) != 13 {
+	if len(tr.Edges) != 14 { // with the API front's integration (world_apigw.go)
 		t.Errorf("%d topology edges: %+v", len(tr.Edges), tr.Edges)
 	}
 }
