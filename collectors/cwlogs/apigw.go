@@ -1,6 +1,7 @@
 package cwlogs
 
 import (
+	"cmp"
 	"strings"
 	"time"
 
@@ -26,17 +27,10 @@ func accessLog(g Group, msg string, ts int64) (tracing.Observation, bool) {
 		// API-Gateway-Access-Logs_<apiId>/<stage>, as for execution logs.
 		if rest, ok := strings.CutPrefix(g.Name, "API-Gateway-Access-Logs_"); ok {
 			if id, stage, ok := strings.Cut(rest, "/"); ok {
-				r.APIID, r.Stage = cmpOr(r.APIID, id), cmpOr(r.Stage, stage)
+				r.APIID, r.Stage = cmp.Or(r.APIID, id), cmp.Or(r.Stage, stage)
 			}
 		}
 	}
 	o := r.Observation("cwlogs")
 	return o, true
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
