@@ -80,6 +80,9 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 				g.fillInvocation(&h, inv, full)
 			}
 		}
+		if full && p.request == "" && !p.span.IsZero() {
+			h.Cloud = g.spanCloud(p.span) // cloud.go
+		}
 		parent := -1
 		if a := g.api.of(p.request); a != nil {
 			n, ok := apiNode[a]
@@ -271,6 +274,9 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 			}
 		} else {
 			h.Keys = []tracing.Key{ref.span}
+			if full {
+				h.Cloud = g.spanCloud(ref.span) // cloud.go
+			}
 		}
 		n := add(h, ref.via, parent)
 		if _, ok := invNode[ref.request]; !ok && ref.request != "" {

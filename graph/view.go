@@ -162,6 +162,10 @@ type Hop struct {
 	HTTPMethod string
 	Route      string
 	HTTPStatus int
+	// Cloud says where a hop outside AWS ran, from its span's cloud.provider
+	// and cloud.platform ("gcp/gcp_cloud_functions"); "" for AWS's own hops.
+	// Set in the event's full lineage only.
+	Cloud string
 }
 
 // LogLine is one log line shown under a hop. Message is raw; display code sanitises it.

@@ -118,7 +118,7 @@ func TestWorldTruth(t *testing.T) {
 	if tr.Functions["charge-card"].Errors == 0 || tr.Functions["record-analytics"].Invocations >= tr.Functions["send-email"].Invocations {
 		t.Errorf("functions %+v: want charge-card errors and record-analytics batching", tr.Functions)
 	}
-	if len(tr.Edges) != 14 { // with the API front's integration (world_apigw.go)
+	if len(tr.Edges) != 15 { // with the API front's integration and the partner's rule (world_apigw.go, world_partner.go)
 		t.Errorf("%d topology edges: %+v", len(tr.Edges), tr.Edges)
 	}
 }

@@ -2,6 +2,8 @@ package cwlogs
 
 import (
 	"cmp"
+	"context"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -33,4 +35,43 @@ func accessLog(g Group, msg string, ts int64) (tracing.Observation, bool) {
 	}
 	o := r.Observation("cwlogs")
 	return o, true
+}
+
+// discovering reports whether the groups discovery finds (GroupsFunc: the
+// Lambda functions' groups) are not known yet while no group was named:
+// Live Tail reads nothing logged before it opens, so it must not open on
+// the groups a prefix found alone (an API stage's access log) and miss the
+// functions' groups.
+func (s *Source) discovering() bool {
+	return len(s.cfg.Groups) == 0 && s.cfg.GroupsFunc != nil && len(s.cfg.GroupsFunc()) == 0
+}
+
+// watchGroups closes the returned channel when a group the Live Tail
+// sessions do not follow appears (a function deployed, a stage's access log
+// created), so they reopen with it; it checks every ten polls until ctx ends.
+func (s *Source) watchGroups(ctx context.Context, open map[string]Group) <-chan struct{} {
+	grown := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(10 * s.cfg.Poll)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			groups, err := s.groups(ctx)
+			if err != nil {
+				continue
+			}
+			for _, g := range groups {
+				if _, ok := open[g.Name]; !ok {
+					slog.Info("live tail reopens for a new group", tracing.LogKeySource, "cwlogs", "group", g.Name)
+					close(grown)
+					return
+				}
+			}
+		}
+	}()
+	return grown
 }

@@ -386,12 +386,14 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time, pattern string
 // renewed before the 3 h limit). It returns an error at once when the endpoint
 // or the caller's permissions don't allow it, so Run can fall back to polling.
 func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
+	pending := s.discovering() // apigw.go; asked before the groups, so they include what it found
 	groups, err := s.groups(ctx)
-	for tries := 0; err == nil && len(groups) == 0 && tries < 30; tries++ {
+	for tries := 0; err == nil && (len(groups) == 0 || pending) && tries < 30; tries++ {
 		// Discovery (the Lambda collector) may not have answered yet.
 		if !awsutil.Sleep(ctx, s.cfg.Poll) {
 			return ctx.Err()
 		}
+		pending = s.discovering()
 		groups, err = s.groups(ctx)
 	}
 	if err != nil {
@@ -438,11 +440,15 @@ func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
 	for _, lt := range sessions {
 		go func() { errc <- s.readTail(ctx, lt, byName, out) }()
 	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	grown := s.watchGroups(wctx, byName) // apigw.go: reopen when new groups appear
 	select {
 	case <-ctx.Done():
 	case <-renew.C:
+	case <-grown:
 	case err = <-errc:
 	}
+	stopWatch()
 	for _, lt := range sessions {
 		_ = lt.GetStream().Close()
 	}

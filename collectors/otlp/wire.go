@@ -70,6 +70,14 @@ const (
 	aRPCService
 	aURLFull
 	aHTTPRoute
+	aCEID // cloudevents.go: the CloudEvents and cloud attributes
+	aCESource
+	aCEType
+	aCESpecVersion
+	aCESubject
+	aCloudProvider
+	aCloudPlatform
+	aCloudRegion
 	nAttrs
 )
 
@@ -78,6 +86,8 @@ var attrNames = [nAttrs]string{
 	"messaging.message.id", "faas.name", "faas.invocation_id", "faas.execution", "aws.request_id", "aws.lambda.invoked_arn_request_id",
 	"faas.coldstart", "service.name",
 	"http.method", "http.request.method", "rpc.method", "aws.operation", "rpc.service", "url.full", "http.route",
+	tracing.AttrCloudEventID, tracing.AttrCloudEventSource, tracing.AttrCloudEventType, tracing.AttrCloudEventSpecVersion,
+	tracing.AttrCloudEventSubject, tracing.AttrCloudProvider, tracing.AttrCloudPlatform, tracing.AttrCloudRegion,
 }
 
 // displayAttrs are kept on the span for display, in this order.
@@ -146,6 +156,8 @@ type decoder struct {
 	// request starts new chunks, since the last batch still uses its own.
 	keySlab []tracing.Key
 	relSlab []tracing.Relation
+
+	cloud attrs // the resource's cloud.* attributes, for its spans (cloudevents.go)
 }
 
 // maxInterned bounds the intern table; past it the table starts afresh.
@@ -421,6 +433,7 @@ func (d *decoder) resourceSpans(b []byte) error {
 	}
 	service := d.name([]byte(ra.v[aServiceName]))
 	fn := d.name([]byte(ra.v[aFaaSName]))
+	d.cloud = ra
 	for len(b) > 0 {
 		num, typ, val, _, rest, err := next(b)
 		if err != nil {
@@ -798,6 +811,7 @@ func (d *decoder) convertSpan(in *spanIn, service, fn string) (tracing.Observati
 			rels = append(rels, tracing.Relation{From: self, To: mk, Kind: tracing.RelConsumed, Evidence: evConsumed})
 		}
 	}
+	keys, rels = d.cloudEvent(in, s, self, keys, rels) // cloudevents.go
 	for _, l := range in.links {
 		lt, ls, err := ids(l.traceID, l.spanID)
 		if err != nil {

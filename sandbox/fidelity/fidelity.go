@@ -378,8 +378,8 @@ func SearchSample(t sandbox.Truth, n int) []SearchCase {
 				break
 			}
 			for i, e := range t.Events {
-				if used[i] || !e.Done {
-					continue
+				if used[i] || !e.Done || e.LiveOnly {
+					continue // a live-only hop (OTLP) is in no history a search can read
 				}
 				if k, ok := ownOfKind(e, kind); ok {
 					used[i], added = true, true
