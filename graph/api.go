@@ -2,6 +2,7 @@ package graph
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/flowtop/flowtop/tracing"
@@ -281,4 +282,21 @@ func mergeStats(dst, src *compStats) {
 	for k := range rateBuckets {
 		dst.rate.counts[(dst.rate.head-k+rateBuckets)%rateBuckets] += sr.counts[(sr.head-k+rateBuckets)%rateBuckets]
 	}
+}
+
+// Request is what a HopRequest shows of its API request: "POST /orders →
+// 201"; "" for other hops. The route and method come from outside: display
+// code sanitises the line.
+func (h Hop) Request() string {
+	if h.Kind != HopRequest {
+		return ""
+	}
+	s := h.HTTPMethod
+	if h.Route != "" {
+		s += " " + h.Route
+	}
+	if h.HTTPStatus != 0 {
+		s += " → " + strconv.Itoa(h.HTTPStatus)
+	}
+	return strings.TrimSpace(s)
 }
