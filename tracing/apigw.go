@@ -101,8 +101,10 @@ func (r APIRequest) Observation(source string) Observation {
 	if r.IntegrationLatency > 0 {
 		sp.Attrs[AttrAPIIntegration] = strconv.FormatInt(r.IntegrationLatency.Milliseconds(), 10)
 	}
-	o := Observation{Kind: ObsSpan, Source: source, Time: r.Start, Component: r.Component(), Span: sp,
-		Keys: []Key{{Kind: KeyAPIRequest, Value: r.RequestID}}}
+	o := Observation{
+		Kind: ObsSpan, Source: source, Time: r.Start, Component: r.Component(), Span: sp,
+		Keys: []Key{{Kind: KeyAPIRequest, Value: r.RequestID}},
+	}
 	if r.TraceID.IsValid() {
 		o.Keys = append(o.Keys, Key{Kind: KeyTraceID, Value: r.TraceID.String()})
 	}

@@ -16,8 +16,10 @@ import (
 func TestLineageAPIAndCloudHops(t *testing.T) {
 	t0 := time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC)
 	l := graph.Lineage{ID: "ev-1", Status: graph.StatusSucceeded, First: t0, Last: t0.Add(time.Second), Hops: []graph.Hop{
-		{Parent: -1, Kind: graph.HopRequest, Component: tracing.Component{Kind: tracing.ComponentAPI, Name: "orders-http/prod"}, Time: t0,
-			Duration: 52 * time.Millisecond, HTTPMethod: "POST", Route: "/orders\x1b[31m", HTTPStatus: 201, Evidence: "requestContext.requestId in the function's log", Confidence: 1},
+		{
+			Parent: -1, Kind: graph.HopRequest, Component: tracing.Component{Kind: tracing.ComponentAPI, Name: "orders-http/prod"}, Time: t0,
+			Duration: 52 * time.Millisecond, HTTPMethod: "POST", Route: "/orders\x1b[31m", HTTPStatus: 201, Evidence: "requestContext.requestId in the function's log", Confidence: 1,
+		},
 		{Parent: 0, Depth: 1, Kind: graph.HopPublish, Component: tracing.Component{Kind: tracing.ComponentService, Name: "partner-orders"}, Time: t0, Cloud: "gcp/gcp_cloud_functions"},
 	}}
 	var text bytes.Buffer

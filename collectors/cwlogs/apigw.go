@@ -66,7 +66,7 @@ func (s *Source) watchGroups(ctx context.Context, open map[string]Group) <-chan 
 			}
 			for _, g := range groups {
 				if _, ok := open[g.Name]; !ok {
-					slog.Info("live tail reopens for a new group", tracing.LogKeySource, "cwlogs", "group", g.Name)
+					slog.Info("live tail reopens for a new group", tracing.LogKeySource, "cwlogs", tracing.LogKeyGroups, g.Name)
 					close(grown)
 					return
 				}

@@ -1,6 +1,7 @@
 package fidelity
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,7 @@ func TestAPIGatewayLineage(t *testing.T) {
 			// One request, two events (two parcels): the ID names both, and
 			// each event stands alone.
 			shared++
-			if _, err := r.g.Lineage(id); err != graph.ErrAmbiguous {
+			if _, err := r.g.Lineage(id); !errors.Is(err, graph.ErrAmbiguous) {
 				t.Errorf("%s: lineage by the shared API request %s: %v, want ErrAmbiguous", e.Label, id, err)
 			}
 			if n := len(r.g.Find(id, 10)); n != 2 {

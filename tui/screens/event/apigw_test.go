@@ -17,8 +17,10 @@ import (
 func TestAPIRequestAndCloudHops(t *testing.T) {
 	t0 := time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC)
 	l := graph.Lineage{ID: "ev-api", Version: 1, Hops: []graph.Hop{
-		{Parent: -1, Kind: graph.HopRequest, Component: tracing.Component{Kind: tracing.ComponentAPI, Name: "orders-http/prod"}, Time: t0,
-			Duration: 52 * time.Millisecond, HTTPMethod: "POST", Route: "/orders", HTTPStatus: 201, Evidence: "x-ray", Confidence: 1},
+		{
+			Parent: -1, Kind: graph.HopRequest, Component: tracing.Component{Kind: tracing.ComponentAPI, Name: "orders-http/prod"}, Time: t0,
+			Duration: 52 * time.Millisecond, HTTPMethod: "POST", Route: "/orders", HTTPStatus: 201, Evidence: "x-ray", Confidence: 1,
+		},
 		{Parent: -1, Kind: graph.HopPublish, Component: tracing.Component{Kind: tracing.ComponentService, Name: "partner-orders"}, Time: t0, Cloud: "gcp/gcp_cloud_functions"},
 	}}
 	got := ansi.Strip(strings.Join(Lines(screentest.Env(false), "ev-api", l, nil, true, 200), "\n"))
