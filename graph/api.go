@@ -51,7 +51,7 @@ func (s *apiStore) req(id string, max int) *apiReq {
 	if a := s.byID[id]; a != nil {
 		return a
 	}
-	a := &apiReq{r: tracing.APIRequest{RequestID: id}}
+	a := &apiReq{r: tracing.APIRequest{RequestID: strings.Clone(id)}}
 	s.byID[a.r.RequestID] = a
 	s.order = append(s.order, a.r.RequestID)
 	for len(s.order) > max {
@@ -95,20 +95,26 @@ func (g *Graph) ingestAPI(o *tracing.Observation, at time.Time) bool {
 		return false
 	}
 	st := &g.api
-	a := st.req(g.canonical(r.RequestID), g.cfg.MaxEvents)
+	a := st.req(r.RequestID, g.cfg.MaxEvents)
 	m := &a.r
-	fill := func(dst *string, v string) {
-		if *dst == "" && v != "" && len(v) <= 256 {
+	// Names, stages, methods and routes repeat: one shared copy each. Paths
+	// and request IDs do not: a copy of their own, not of the line.
+	fill := func(dst *string, v string, shared bool) {
+		switch {
+		case *dst != "" || v == "" || len(v) > 256:
+		case shared:
 			*dst = g.canonical(v)
+		default:
+			*dst = strings.Clone(v)
 		}
 	}
-	fill(&m.Name, r.Name)
-	fill(&m.APIID, r.APIID)
-	fill(&m.Stage, r.Stage)
-	fill(&m.Method, r.Method)
-	fill(&m.Route, r.Route)
-	fill(&m.Path, r.Path)
-	fill(&m.Invocation, r.Invocation)
+	fill(&m.Name, r.Name, true)
+	fill(&m.APIID, r.APIID, true)
+	fill(&m.Stage, r.Stage, true)
+	fill(&m.Method, r.Method, true)
+	fill(&m.Route, r.Route, true)
+	fill(&m.Path, r.Path, false)
+	fill(&m.Invocation, r.Invocation, false)
 	if m.Status == 0 {
 		m.Status = r.Status
 	}
@@ -154,11 +160,11 @@ func (g *Graph) apiInvoked(id, request string, at time.Time, evidence string) {
 		return
 	}
 	st := &g.api
-	a := st.req(g.canonical(id), g.cfg.MaxEvents)
+	a := st.req(id, g.cfg.MaxEvents)
 	if a.inv != "" {
 		return
 	}
-	a.inv, a.evidence = g.canonical(request), evidence
+	a.inv, a.evidence = strings.Clone(request), evidence
 	st.byInv[a.inv] = a
 	if a.r.Start.IsZero() {
 		a.r.Start = at
