@@ -123,13 +123,20 @@ var worldEdges = map[mapEdge]bool{
 	// topic, and send-email parks undeliverable orders in its DLQ itself.
 	{"function/orders-api", "topic/order-events"}: true,
 	{"function/send-email", "queue/email-dlq"}:    true,
+	// The API Gateway stage in front of orders-api, and the partner's rule
+	// (sandbox/world_apigw.go, world_partner.go).
+	{"api/orders-http/prod", "function/orders-api"}: true,
+	{"bus/orders", "function/partner-intake"}:       true,
 }
 
-// codeOnly are the world's edges no API configures: its functions' own calls.
+// codeOnly are the world's edges no configuration flowtop reads names: its
+// functions' own calls, and the API stage's integration (flowtop reads no
+// API Gateway configuration; the requests show the edge).
 var codeOnly = map[mapEdge]bool{
-	{"function/orders-api", "bus/orders"}:         true,
-	{"function/orders-api", "topic/order-events"}: true,
-	{"function/send-email", "queue/email-dlq"}:    true,
+	{"function/orders-api", "bus/orders"}:           true,
+	{"function/orders-api", "topic/order-events"}:   true,
+	{"function/send-email", "queue/email-dlq"}:      true,
+	{"api/orders-http/prod", "function/orders-api"}: true,
 }
 
 // mustBeObserved are the edges the seeded world's events take within the test.
