@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+
 	"github.com/flowtop/flowtop/tracing"
 )
 
@@ -74,4 +76,23 @@ func (s *Source) watchGroups(ctx context.Context, open map[string]Group) <-chan 
 		}
 	}()
 	return grown
+}
+
+// handoverGrace is how long replaced Live Tail sessions stay open beside
+// the sessions that replace them: what was logged just before the new ones
+// opened still arrives through the old ones (the overlap is deduplicated).
+const handoverGrace = 3 * time.Second
+
+// handOver closes replaced sessions after handoverGrace.
+func handOver(prev []*cwl.StartLiveTailOutput) {
+	if len(prev) > 0 {
+		time.AfterFunc(handoverGrace, func() { closeTails(prev) })
+	}
+}
+
+// closeTails closes Live Tail sessions.
+func closeTails(sessions []*cwl.StartLiveTailOutput) {
+	for _, lt := range sessions {
+		_ = lt.GetStream().Close()
+	}
 }
