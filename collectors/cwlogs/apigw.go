@@ -78,21 +78,21 @@ func (s *Source) watchGroups(ctx context.Context, open map[string]Group) <-chan 
 	return grown
 }
 
-// handoverGrace is how long replaced Live Tail sessions stay open beside
-// the sessions that replace them: what was logged just before the new ones
-// opened still arrives through the old ones (the overlap is deduplicated).
-const handoverGrace = 3 * time.Second
-
-// handOver closes replaced sessions after handoverGrace.
-func handOver(prev []*cwl.StartLiveTailOutput) {
-	if len(prev) > 0 {
-		time.AfterFunc(handoverGrace, func() { closeTails(prev) })
-	}
-}
-
-// closeTails closes Live Tail sessions.
-func closeTails(sessions []*cwl.StartLiveTailOutput) {
+// closeTails closes Live Tail sessions and waits, bounded, for the running
+// readers of them to stop: the SDK's event-stream decoder is shared by the
+// client's streams, so the next sessions must not start while an old one
+// still decodes.
+func closeTails(sessions []*cwl.StartLiveTailOutput, done <-chan error, running int) {
 	for _, lt := range sessions {
 		_ = lt.GetStream().Close()
+	}
+	limit := time.After(5 * time.Second)
+	for ; running > 0; running-- {
+		select {
+		case err := <-done:
+			_ = err // a reader that ended: its session is over, closed here
+		case <-limit:
+			return
+		}
 	}
 }

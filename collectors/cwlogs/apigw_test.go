@@ -33,8 +33,10 @@ func TestAccessLogGroupLiveTail(t *testing.T) {
 	}
 	put := func(g, msg string) {
 		t.Helper()
-		if _, err := c.PutLogEvents(ctx, &cwl.PutLogEventsInput{LogGroupName: aws.String(g), LogStreamName: aws.String("s"),
-			LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(time.Now().UnixMilli()), Message: aws.String(msg)}}}); err != nil {
+		if _, err := c.PutLogEvents(ctx, &cwl.PutLogEventsInput{
+			LogGroupName: aws.String(g), LogStreamName: aws.String("s"),
+			LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(time.Now().UnixMilli()), Message: aws.String(msg)}},
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -66,10 +68,8 @@ func TestAccessLogGroupLiveTail(t *testing.T) {
 	}
 	put(access, `{"requestId":"0f1e2d3c-aaaa-4bbb-8ccc-123456789abc","httpMethod":"POST","resourcePath":"/orders","status":"201","responseLatency":52}`)
 	put("/aws/lambda/orders-api", "START RequestId: 9d1e2f3a-0000-4000-8000-0000000000aa Version: $LATEST")
-	// A second stage's access log, created after the session opened.
-	late := "API-Gateway-Access-Logs_k3x9q2m7wd/beta"
-	mk(late)
 	var api, lambda, lateAPI bool
+	late := "API-Gateway-Access-Logs_k3x9q2m7wd/beta"
 	timeout := time.After(20 * time.Second)
 	for !api || !lambda || !lateAPI {
 		select {
@@ -81,8 +81,21 @@ func TestAccessLogGroupLiveTail(t *testing.T) {
 				}
 				lambda = lambda || o.Log != nil && o.Log.Kind == tracing.LogStart && o.Component.Name == "orders-api"
 			}
-		case <-time.After(200 * time.Millisecond):
-			put(late, `{"requestId":"late-request","httpMethod":"GET","status":"200"}`)
+			if api && lambda && late != "" {
+				// A second stage's access log, created after the session opened.
+				mk(late)
+				lateGroup := late
+				late = ""
+				go func() {
+					for i := 0; i < 100 && runCtx.Err() == nil; i++ {
+						_, _ = c.PutLogEvents(ctx, &cwl.PutLogEventsInput{
+							LogGroupName: aws.String(lateGroup), LogStreamName: aws.String("s"),
+							LogEvents: []cwltypes.InputLogEvent{{Timestamp: aws.Int64(time.Now().UnixMilli()), Message: aws.String(`{"requestId":"late-request","httpMethod":"GET","status":"200"}`)}},
+						})
+						time.Sleep(200 * time.Millisecond)
+					}
+				}()
+			}
 		case <-timeout:
 			t.Fatalf("api %v lambda %v late api %v; health %+v", api, lambda, lateAPI, s.Health())
 		}

@@ -386,18 +386,6 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time, pattern string
 // renewed before the 3 h limit). It returns an error at once when the endpoint
 // or the caller's permissions don't allow it, so Run can fall back to polling.
 func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
-	return s.tailFrom(ctx, out, nil)
-}
-
-// tailFrom opens Live Tail sessions over the groups; prev are the sessions
-// they replace (a group appeared), closed only once the new ones are open.
-func (s *Source) tailFrom(ctx context.Context, out chan<- tracing.Batch, prev []*cwl.StartLiveTailOutput) error {
-	handed := false
-	defer func() {
-		if !handed {
-			closeTails(prev)
-		}
-	}()
 	pending := s.discovering() // apigw.go; asked before the groups, so they include what it found
 	groups, err := s.groups(ctx)
 	for tries := 0; err == nil && (len(groups) == 0 || pending) && tries < 30; tries++ {
@@ -443,8 +431,6 @@ func (s *Source) tailFrom(ctx context.Context, out chan<- tracing.Batch, prev []
 	}
 	s.tracker.SetMode("live tail")
 	s.tracker.OK(0, time.Time{})
-	handed = true
-	handOver(prev) // apigw.go
 	if !s.liveOK.Swap(true) {
 		slog.Info("live tail open", tracing.LogKeySource, "cwlogs", tracing.LogKeyGroups, len(groups))
 	}
@@ -456,19 +442,16 @@ func (s *Source) tailFrom(ctx context.Context, out chan<- tracing.Batch, prev []
 	}
 	wctx, stopWatch := context.WithCancel(ctx)
 	grown := s.watchGroups(wctx, byName) // apigw.go: reopen when new groups appear
-	grew := false
+	running := len(sessions)
 	select {
 	case <-ctx.Done():
 	case <-renew.C:
 	case <-grown:
-		grew = true
 	case err = <-errc:
+		running--
 	}
 	stopWatch()
-	if grew && ctx.Err() == nil {
-		return s.tailFrom(ctx, out, sessions) // these close once the new sessions are open
-	}
-	closeTails(sessions)
+	closeTails(sessions, errc, running) // apigw.go
 	if ctx.Err() == nil {
 		return s.liveTail(ctx, out) // renew, or reopen after a dropped session
 	}
