@@ -116,6 +116,7 @@ type Graph struct {
 	edges   map[[2]tracing.Component]*compStats
 	cons    map[string]string // queue → the function seen consuming it
 	topo    topology          // the configured routes (topology.go)
+	api     apiStore          // API Gateway requests (api.go)
 	consGen uint64            // changes with cons; cached summaries check it
 
 	seq       uint64
@@ -312,7 +313,9 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 	case tracing.ObsInvocation, tracing.ObsLog:
 		g.ingestLog(o, at)
 	case tracing.ObsSpan:
-		g.ingestSpan(o, at)
+		if !g.ingestAPI(o, at) { // api.go
+			g.ingestSpan(o, at)
+		}
 	case tracing.ObsMessage:
 		if g.ingestKinesisFailure(o, at) {
 			return
@@ -327,13 +330,15 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 
 // ingestKeys handles what any observation says through its keys and relations.
 func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
-	var request string
+	var request, api string
 	var spanKey tracing.Key
 	var strongBuf [4]tracing.Key
 	strong := strongBuf[:0]
 	sdk := o.Span != nil && sdkCall(o.Span)
 	for _, k := range o.Keys {
 		switch {
+		case k.Kind == tracing.KeyAPIRequest:
+			api = k.Value
 		case k.Kind == tracing.KeyRequestID:
 			if !sdk { // an SDK call's aws.request_id is the called service's
 				request = k.Value
@@ -346,6 +351,9 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 	}
 	if o.Span != nil && request == "" {
 		request = invocationOf(o.Span)
+	}
+	if api != "" && request != "" {
+		g.apiInvoked(api, request, at, apiEvidence(o)) // api.go
 	}
 	// Replays and redrives first: they keep the copy apart from its original
 	// before the keys below could merge them.
@@ -790,6 +798,10 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		g.attachWeak(e, tracing.KeyRequestID, request)
 		if inv.trace.IsValid() {
 			g.attachWeak(e, tracing.KeyTraceID, inv.trace.String())
+		}
+		if a := g.api.of(request); a != nil { // the API request that ran it (api.go)
+			g.attachWeak(e, tracing.KeyAPIRequest, a.r.RequestID)
+			g.apiEdge(a, inv)
 		}
 		if len(inv.keys) < 16 && !slices.Contains(inv.keys, g.s.keyOf(via)) {
 			inv.keys = append(inv.keys, g.s.keyOf(via))

@@ -71,6 +71,7 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 	root := -1
 	pubs := append([]invRef(nil), e.pubs...)
 	sort.Slice(pubs, func(i, j int) bool { return pubs[i].at.Before(pubs[j].at) })
+	apiNode := map[*apiReq]int{} // API Gateway requests (api.go): the first hop of what their invocation published
 	for _, p := range pubs {
 		h := Hop{Kind: HopPublish, Component: p.comp, Time: p.at, Status: HopOK, Evidence: p.evidence, Confidence: p.conf}
 		if p.request != "" {
@@ -79,7 +80,19 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 				g.fillInvocation(&h, inv, full)
 			}
 		}
-		i := add(h, p.via, -1)
+		if full && p.request == "" && !p.span.IsZero() {
+			h.Cloud = g.spanCloud(p.span) // cloud.go
+		}
+		parent := -1
+		if a := g.api.of(p.request); a != nil {
+			n, ok := apiNode[a]
+			if !ok {
+				n = add(g.apiHop(a), tracing.Key{Kind: tracing.KeyAPIRequest, Value: a.r.RequestID}, -1)
+				apiNode[a] = n
+			}
+			parent = n
+		}
+		i := add(h, p.via, parent)
 		if root < 0 {
 			root = i
 		}
@@ -266,6 +279,9 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 		} else {
 			h.Keys = []tracing.Key{ref.span}
 			g.fillFromSpan(&h, ref.span) // spanhop.go
+			if full {
+				h.Cloud = g.spanCloud(ref.span) // cloud.go
+			}
 		}
 		n := add(h, ref.via, parent)
 		if ref.comp.Kind == tracing.ComponentWorkflow {

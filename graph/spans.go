@@ -183,8 +183,12 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 	x.statusMsg, x.links, x.batch, x.events = sp.StatusMessage, sp.Links, sp.Messaging.BatchCount, sp.Events
 	if len(sp.Attrs) > 0 {
 		x.attrs = make(map[string]string, min(len(sp.Attrs), 8))
-		if v := sp.Attrs["aws.function_arn"]; v != "" {
-			x.attrs["aws.function_arn"] = v // marks X-Ray's function segment (see functionFault)
+		// aws.function_arn marks X-Ray's function segment (see functionFault);
+		// cloud.* say which cloud a hop ran in (cloud.go).
+		for _, k := range [...]string{"aws.function_arn", tracing.AttrCloudProvider, tracing.AttrCloudPlatform} {
+			if v := sp.Attrs[k]; v != "" {
+				x.attrs[k] = v
+			}
 		}
 		for k, v := range sp.Attrs {
 			if len(x.attrs) == 8 {

@@ -105,9 +105,10 @@ const (
 	HopRedrive                   // it was redriven
 	HopReplay                    // it was replayed
 	HopSpan                      // a span that fits none of the above
+	HopRequest                   // an API Gateway request started it (the flow's first hop)
 )
 
-var hopKindNames = [...]string{"publish", "broker", "invoke", "dead-letter", "redrive", "replay", "span"}
+var hopKindNames = [...]string{"publish", "broker", "invoke", "dead-letter", "redrive", "replay", "span", "request"}
 
 // String returns a short lowercase name.
 func (k HopKind) String() string {
@@ -162,6 +163,17 @@ type Hop struct {
 	// Configured marks a broker hop placed from the routing configuration
 	// (see [Graph.Routes]) because no body, span or log named it.
 	Configured bool
+	// HTTPMethod, Route and HTTPStatus describe a HopRequest: the API
+	// Gateway request's method, its route (resource path, or the path
+	// requested when no source named the route) and the status returned.
+	// Duration is its response latency.
+	HTTPMethod string
+	Route      string
+	HTTPStatus int
+	// Cloud says where a hop outside AWS ran, from its span's cloud.provider
+	// and cloud.platform ("gcp/gcp_cloud_functions"); "" for AWS's own hops.
+	// Set in the event's full lineage only.
+	Cloud string
 }
 
 // LogLine is one log line shown under a hop. Message is raw; display code sanitises it.

@@ -42,6 +42,10 @@ type TrueEvent struct {
 	Path        []tracing.Component // every component it passed, in the order it reached them
 	Status      string              // "ok", "failed", "dead-lettered" or "in flight"
 	Done        bool                // every branch reached an outcome
+	// LiveOnly says that some of its IDs or path are seen only live: an
+	// OTLP span (another cloud's producer) reaches flowtop's receiver as it
+	// is sent, and no history search can ask for it later.
+	LiveOnly bool
 }
 
 // Keys returns Own and Shared together.
@@ -111,6 +115,7 @@ type trueEvent struct {
 	path    []tracing.Component
 	status  string
 	pending int // branches without an outcome
+	live    bool
 }
 
 func newTruthLog(max int) *truthLog {
@@ -291,6 +296,15 @@ func (t *truthLog) edge(from, to tracing.Component, configured bool, via string)
 	t.edges = append(t.edges, TrueEdge{From: from, To: to, Configured: configured, Via: via})
 }
 
+// liveOnly marks event h as seen partly only live (see TrueEvent.LiveOnly).
+func (t *truthLog) liveOnly(h int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e := t.events[h]; e != nil {
+		e.live = true
+	}
+}
+
 func (t *truthLog) order1() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -310,7 +324,7 @@ func (t *truthLog) snapshot() Truth {
 	out := Truth{Functions: map[string]TrueFunction{}, Orders: t.orders, Dropped: t.dropped}
 	for _, h := range t.order {
 		e := t.events[h]
-		te := TrueEvent{Label: e.label, Path: slices.Clone(e.path), Status: e.status, Done: e.pending == 0}
+		te := TrueEvent{Label: e.label, Path: slices.Clone(e.path), Status: e.status, Done: e.pending == 0, LiveOnly: e.live}
 		for _, k := range e.keys {
 			if uses[k] > 1 {
 				te.Shared = append(te.Shared, k)

@@ -59,14 +59,14 @@ func TestWorldTruth(t *testing.T) {
 				path = append(path, c.String())
 			}
 			slices.Sort(path)
-			want := []string{"function/orders-api", "function/record-analytics", "function/send-email", "queue/analytics-queue", "queue/email-dlq", "queue/email-queue", "topic/order-events"}
+			want := []string{"api/orders-http/prod", "function/orders-api", "function/record-analytics", "function/send-email", "queue/analytics-queue", "queue/email-dlq", "queue/email-queue", "topic/order-events"}
 			if !slices.Equal(path, want) || e.Status != "dead-lettered" {
 				t.Errorf("%s: %s, path %v, want %v", e.Label, e.Status, path, want)
 			}
 			continue
 		}
 		for _, c := range []string{
-			"function/orders-api", "bus/orders", "queue/billing-queue", "function/charge-card", "function/reserve-stock",
+			"api/orders-http/prod", "function/orders-api", "bus/orders", "queue/billing-queue", "function/charge-card", "function/reserve-stock",
 			"topic/order-events", "queue/email-queue", "function/send-email", "queue/analytics-queue", "function/record-analytics",
 		} {
 			if !slices.ContainsFunc(e.Path, func(p tracing.Component) bool { return p.String() == c }) {
@@ -118,13 +118,13 @@ func TestWorldTruth(t *testing.T) {
 	if tr.Functions["charge-card"].Errors == 0 || tr.Functions["record-analytics"].Invocations >= tr.Functions["send-email"].Invocations {
 		t.Errorf("functions %+v: want charge-card errors and record-analytics batching", tr.Functions)
 	}
-	core := 0 // the order pipeline's own edges; world parts (world_*.go) add theirs
+	core := 0 // the order pipeline (with the API front and the partner rule)'s own edges; world parts (world_*.go) add theirs
 	for _, e := range tr.Edges {
 		if e.From.Kind != tracing.ComponentWorkflow && e.To.Kind != tracing.ComponentWorkflow {
 			core++
 		}
 	}
-	if n := core - len(clickstreamEdges(tr)); n != 13 || len(clickstreamEdges(tr)) != 3 {
+	if n := core - len(clickstreamEdges(tr)); n != 15 || len(clickstreamEdges(tr)) != 3 {
 		t.Errorf("%d topology edges (%d of the clickstream): %+v", len(tr.Edges), len(clickstreamEdges(tr)), tr.Edges)
 	}
 }

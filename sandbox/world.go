@@ -116,6 +116,7 @@ type World struct {
 	tracer    oteltrace.Tracer
 	tp        *sdktrace.TracerProvider
 	parts     []worldPart
+	front     *apiFront // the API Gateway stage orders arrive through (world_apigw.go)
 }
 
 // worldPart is a further piece of the simulated account, kept in its own file
@@ -432,6 +433,7 @@ type invocation struct {
 	quietReport bool
 	// links are X-Ray links to the traces of the messages a batch consumed.
 	links []map[string]string
+	api   *apiCall // the API Gateway request that invoked it (world_apigw.go)
 }
 
 func (w *World) begin(fn string, trace string) *invocation {
@@ -562,6 +564,7 @@ func (inv *invocation) end(status, errType string) time.Duration {
 		seg["fault"] = true
 		seg["cause"] = map[string]any{"exceptions": []any{map[string]any{"id": w.hex(16), "message": errType, "type": errType}}}
 	}
+	inv.api.finish(seg, status, time.Duration(ms*float64(time.Millisecond))) // world_apigw.go
 	b, _ := json.Marshal(seg)
 	w.truth.invocation(spec.name, status != "", inv.start)
 	w.mu.Lock()
@@ -649,7 +652,11 @@ func (w *World) placeOrder(ctx context.Context) {
 	w.mu.Unlock()
 	w.truth.order1()
 	root, _ := w.traceHeader()
+	call := w.front.request(n, root) // world_apigw.go: nil without the API front
 	inv := w.begin("orders-api", root)
+	if call.invoke(inv) {
+		return // orders-api failed before placing the order: the client got a 502
+	}
 	orderID := fmt.Sprintf("o-%06d", n)
 	// Each order's outcome comes from the seed and its number alone, so a
 	// seeded world makes the same events whatever the goroutines' timing.
@@ -707,6 +714,7 @@ func (w *World) placeOrder(ctx context.Context) {
 		} else {
 			detailJSON, _ = json.Marshal(detail)
 		}
+		inv.api.record(w.truth, h)
 		w.truth.key(h, tracing.KeyRequestID, inv.req)
 		w.truth.trace(h, root)
 		w.truth.key(h, tracing.KeyCorrelation, "correlation_id="+orderID)
@@ -768,6 +776,7 @@ func (w *World) publishDirect(ctx context.Context, inv *invocation, root, orderI
 		"time": time.Now().UTC().Format(time.RFC3339), "datacontenttype": "application/json", "data": detail,
 	})
 	w.truth.key(h, tracing.KeyCloudEventID, tracing.CloudEventKey(ceSource, ceID).Value)
+	inv.api.record(w.truth, h)
 	w.truth.key(h, tracing.KeyRequestID, inv.req)
 	w.truth.trace(h, root)
 	w.truth.key(h, tracing.KeyCorrelation, "correlation_id="+orderID)

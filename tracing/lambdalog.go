@@ -545,6 +545,7 @@ func (p *logParser) appFields(obj map[string]any) {
 		p.key(KeyMessageID, id)
 	}
 	p.eventFields(obj)
+	p.apiFields(obj) // apigw.go
 	// Powertools puts structured data under "message" as an object, or as a JSON string.
 	switch m := obj["message"].(type) {
 	case map[string]any:

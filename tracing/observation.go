@@ -27,7 +27,7 @@ const (
 	KeyLogEventID               // CloudWatch Logs event ID (for dedupe only).
 	KeyKinesisRecord            // Kinesis record: stream + "/" + shard ID + ":" + sequence number; see [KinesisRecordKey].
 	KeyExecution                // Step Functions execution ARN.
-	KeyAPIRequest               // API Gateway request ID ($context.requestId).
+	KeyAPIRequest               // API Gateway request ID ($context.requestId); weak: one request may publish several events (see graph/api.go).
 	KeyExecutionAttempt         // One attempt of a Step Functions execution: ARN + "#" + redrive count; see [ExecutionAttemptKey].
 	keyKindCount
 )

@@ -54,6 +54,10 @@ type hopJSON struct {
 	Confidence float64  `json:"confidence"`
 	CostUSD    float64  `json:"cost_usd,omitempty"`
 	Logs       []string `json:"logs,omitempty"`
+	HTTPMethod string   `json:"http_method,omitempty"` // an API Gateway request hop
+	Route      string   `json:"route,omitempty"`
+	HTTPStatus int      `json:"http_status,omitempty"`
+	Cloud      string   `json:"cloud,omitempty"` // a hop in another cloud
 }
 
 type lineageJSON struct {
@@ -91,6 +95,7 @@ func toHopJSON(i int, h graph.Hop) hopJSON {
 		Time: rfc3339(h.Time), LatencyMS: ms(h.Latency), DurationMS: ms(h.Duration), Status: h.Status.String(),
 		Attempt: h.Attempt, ColdStart: h.ColdStart, ErrorType: h.ErrorType, Keys: keyStrings(h.Keys),
 		Evidence: h.Evidence, Confidence: h.Confidence, CostUSD: h.CostUSD,
+		HTTPMethod: h.HTTPMethod, Route: h.Route, HTTPStatus: h.HTTPStatus, Cloud: h.Cloud,
 	}
 	for _, l := range h.Logs {
 		out.Logs = append(out.Logs, l.Message)
@@ -164,6 +169,12 @@ func writeLineageText(w io.Writer, l graph.Lineage) error {
 			status += " cold"
 		}
 		fmt.Fprintf(w, "%2d %s%s %-8s %-40s %s  +%s", i, indent, arrow, h.Kind, hopLabel(h), status, h.Latency.Round(time.Millisecond))
+		if r := h.Request(); r != "" {
+			fmt.Fprintf(w, "  %s", clean(r))
+		}
+		if h.Cloud != "" {
+			fmt.Fprintf(w, "  in %s", clean(h.Cloud))
+		}
 		if h.Duration > 0 {
 			fmt.Fprintf(w, "  took %s", h.Duration.Round(100*time.Microsecond))
 		}

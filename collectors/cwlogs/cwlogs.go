@@ -184,6 +184,9 @@ func (s *Source) groups(ctx context.Context) ([]Group, error) {
 
 // observe parses one log event into an observation.
 func (s *Source) observe(g Group, stream, id, msg string, ts int64) tracing.Observation {
+	if o, ok := accessLog(g, msg, ts); ok { // apigw.go
+		return o
+	}
 	o := tracing.ParseLambdaLog(tracing.LogInput{Group: g.Name, Stream: stream, Function: g.Function, Time: time.UnixMilli(ts), EventID: id, Message: msg}, s.cfg.Options)
 	o.Source = "cwlogs"
 	o.Component.Account = s.account(g)
@@ -423,12 +426,14 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time, pattern string
 // renewed before the 3 h limit). It returns an error at once when the endpoint
 // or the caller's permissions don't allow it, so Run can fall back to polling.
 func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
+	pending := s.discovering() // apigw.go; asked before the groups, so they include what it found
 	groups, err := s.groups(ctx)
-	for tries := 0; err == nil && len(groups) == 0 && tries < 30; tries++ {
+	for tries := 0; err == nil && (len(groups) == 0 || pending) && tries < 30; tries++ {
 		// Discovery (the Lambda collector) may not have answered yet.
 		if !awsutil.Sleep(ctx, s.cfg.Poll) {
 			return ctx.Err()
 		}
+		pending = s.discovering()
 		groups, err = s.groups(ctx)
 	}
 	if err != nil {
@@ -474,14 +479,22 @@ func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
 	for _, lt := range sessions {
 		go func() { errc <- s.readTail(ctx, lt, ix, out) }()
 	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	open := make(map[string]Group, len(groups))
+	for _, g := range groups {
+		open[g.id()] = g
+	}
+	grown := s.watchGroups(wctx, open) // apigw.go: reopen when new groups appear
+	running := len(sessions)
 	select {
 	case <-ctx.Done():
 	case <-renew.C:
+	case <-grown:
 	case err = <-errc:
+		running--
 	}
-	for _, lt := range sessions {
-		_ = lt.GetStream().Close()
-	}
+	stopWatch()
+	closeTails(sessions, errc, running) // apigw.go
 	if ctx.Err() == nil {
 		return s.liveTail(ctx, out) // renew, or reopen after a dropped session
 	}

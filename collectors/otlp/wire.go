@@ -71,6 +71,14 @@ const (
 	aURLFull
 	aHTTPRoute
 	aMsgPartition
+	aCEID // cloudevents.go: the CloudEvents and cloud attributes
+	aCESource
+	aCEType
+	aCESpecVersion
+	aCESubject
+	aCloudProvider
+	aCloudPlatform
+	aCloudRegion
 	nAttrs
 )
 
@@ -80,6 +88,8 @@ var attrNames = [nAttrs]string{
 	"faas.coldstart", "service.name",
 	"http.method", "http.request.method", "rpc.method", "aws.operation", "rpc.service", "url.full", "http.route",
 	"messaging.destination.partition.id",
+	tracing.AttrCloudEventID, tracing.AttrCloudEventSource, tracing.AttrCloudEventType, tracing.AttrCloudEventSpecVersion,
+	tracing.AttrCloudEventSubject, tracing.AttrCloudProvider, tracing.AttrCloudPlatform, tracing.AttrCloudRegion,
 }
 
 // displayAttrs are kept on the span for display, in this order.
@@ -150,6 +160,8 @@ type decoder struct {
 	// request starts new chunks, since the last batch still uses its own.
 	keySlab []tracing.Key
 	relSlab []tracing.Relation
+
+	cloud attrs // the resource's cloud.* attributes, for its spans (cloudevents.go)
 }
 
 // maxInterned bounds the intern table; past it the table starts afresh.
@@ -425,6 +437,7 @@ func (d *decoder) resourceSpans(b []byte) error {
 	}
 	service := d.name([]byte(ra.v[aServiceName]))
 	fn := d.name([]byte(ra.v[aFaaSName]))
+	d.cloud = ra
 	for len(b) > 0 {
 		num, typ, val, _, rest, err := next(b)
 		if err != nil {
@@ -922,6 +935,7 @@ func (d *decoder) convertSpan(in *spanIn, service, fn string) (tracing.Observati
 			rels = append(rels, tracing.Relation{From: self, To: mk, Kind: tracing.RelConsumed, Evidence: evConsumed})
 		}
 	}
+	keys, rels = d.cloudEvent(in, s, self, keys, rels) // cloudevents.go
 	for _, l := range in.links {
 		lt, ls, err := ids(l.traceID, l.spanID)
 		if err != nil {

@@ -130,14 +130,21 @@ var worldEdges = map[mapEdge]bool{
 	{"function/web-frontend", "stream/clickstream"}:                  true,
 	{"stream/clickstream", "function/clickstream-analytics"}:         true,
 	{"function/clickstream-analytics", "queue/clickstream-failures"}: true,
+	// The API Gateway stage in front of orders-api, and the partner's rule
+	// (sandbox/world_apigw.go, world_partner.go).
+	{"api/orders-http/prod", "function/orders-api"}: true,
+	{"bus/orders", "function/partner-intake"}:       true,
 }
 
-// codeOnly are the world's edges no API configures: its functions' own calls.
+// codeOnly are the world's edges no configuration flowtop reads names: its
+// functions' own calls, and the API stage's integration (flowtop reads no
+// API Gateway configuration; the requests show the edge).
 var codeOnly = map[mapEdge]bool{
 	{"function/orders-api", "bus/orders"}:           true,
 	{"function/orders-api", "topic/order-events"}:   true,
 	{"function/send-email", "queue/email-dlq"}:      true,
 	{"function/web-frontend", "stream/clickstream"}: true,
+	{"api/orders-http/prod", "function/orders-api"}: true,
 }
 
 // mustBeObserved are the edges the seeded world's events take within the test.

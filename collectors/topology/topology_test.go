@@ -102,6 +102,7 @@ func TestDiscoverDemoWorld(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []edge{
+		{"bus/orders", "function/partner-intake", "rule partner-shipments"},
 		{"bus/orders", "function/reserve-stock", "rule order-placed-stock"},
 		{"bus/orders", "queue/billing-queue", "rule order-placed-billing"},
 		{"bus/orders", "topic/order-events", "rule order-placed-email"},

@@ -193,6 +193,7 @@ func (s *Searcher) traces(ctx context.Context, ids []string) (tracing.Batch, err
 			return b, awsutil.Explain("xray", "", "xray:BatchGetTraces", err)
 		}
 		for _, t := range out.Traces {
+			first := len(b)
 			for _, seg := range t.Segments {
 				doc := []byte(aws.ToString(seg.Document))
 				obs, err := ParseSegment(doc)
@@ -204,6 +205,7 @@ func (s *Searcher) traces(ctx context.Context, ids []string) (tracing.Batch, err
 				}
 				b = append(b, obs...)
 			}
+			b = append(b, apiJoins(b[first:])...) // apigw.go
 		}
 		ids = ids[n:]
 	}

@@ -157,6 +157,7 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time) (tracing.Batch
 			return b, awsutil.Explain("xray", "", "xray:BatchGetTraces", err)
 		}
 		for _, t := range out.Traces {
+			var all []tracing.Observation
 			for _, seg := range t.Segments {
 				doc := aws.ToString(seg.Document)
 				obs, err := ParseSegment([]byte(doc))
@@ -167,20 +168,22 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time) (tracing.Batch
 				if xacct {
 					stampAccount(obs, []byte(doc))
 				}
-				for _, o := range obs {
-					key := o.Span.SpanID.String() + "/" + strconv.FormatBool(o.Span.InProgress) + "/" + o.Span.End.String()
-					s.mu.Lock()
-					_, dup := s.seen[key]
-					s.seen[key] = s.cfg.Now()
-					s.mu.Unlock()
-					if dup {
-						continue
-					}
-					if o.Span.Start.After(newest) {
-						newest = o.Span.Start
-					}
-					b = append(b, o)
+				all = append(all, obs...)
+			}
+			all = append(all, apiJoins(all)...) // apigw.go
+			for _, o := range all {
+				key := seenKey(o)
+				s.mu.Lock()
+				_, dup := s.seen[key]
+				s.seen[key] = s.cfg.Now()
+				s.mu.Unlock()
+				if dup {
+					continue
 				}
+				if o.Span != nil && o.Span.Start.After(newest) {
+					newest = o.Span.Start
+				}
+				b = append(b, o)
 			}
 		}
 		ids = ids[n:]
@@ -362,7 +365,9 @@ func parse(doc []byte, traceID, parentID, fn string, depth int, out *[]tracing.O
 			sp.Attrs["http.url"] = v
 		}
 	}
-	*out = append(*out, tracing.Observation{Kind: tracing.ObsSpan, Source: "xray", Time: start, Component: comp, Keys: keys, Relations: rels, Span: sp})
+	o := tracing.Observation{Kind: tracing.ObsSpan, Source: "xray", Time: start, Component: comp, Keys: keys, Relations: rels, Span: sp}
+	apiStage(&seg, &o) // apigw.go
+	*out = append(*out, o)
 	for _, sub := range seg.Subsegments {
 		if err := parse(sub, seg.TraceID, seg.ID, fn, depth+1, out); err != nil {
 			return err

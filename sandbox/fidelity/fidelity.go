@@ -368,7 +368,7 @@ func ScoreSearch(e sandbox.TrueEvent, l graph.Lineage, err error) (whole bool, w
 // by, varying the kind (EventBridge id, message id, request id, trace id,
 // CloudEvents id, SNS message id, in turn): a fixed choice for a seeded world.
 func SearchSample(t sandbox.Truth, n int) []SearchCase {
-	kinds := []tracing.KeyKind{tracing.KeyEventID, tracing.KeyMessageID, tracing.KeyRequestID, tracing.KeyTraceID, tracing.KeyCloudEventID, tracing.KeySNSMessageID}
+	kinds := []tracing.KeyKind{tracing.KeyEventID, tracing.KeyMessageID, tracing.KeyRequestID, tracing.KeyTraceID, tracing.KeyCloudEventID, tracing.KeySNSMessageID, tracing.KeyAPIRequest}
 	used := map[int]bool{}
 	var out []SearchCase
 	for round := 0; len(out) < n && round < len(t.Events); round++ {
@@ -378,8 +378,8 @@ func SearchSample(t sandbox.Truth, n int) []SearchCase {
 				break
 			}
 			for i, e := range t.Events {
-				if used[i] || !e.Done {
-					continue
+				if used[i] || !e.Done || e.LiveOnly {
+					continue // a live-only hop (OTLP) is in no history a search can read
 				}
 				if k, ok := ownOfKind(e, kind); ok {
 					used[i], added = true, true

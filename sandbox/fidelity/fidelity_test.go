@@ -92,8 +92,11 @@ func world(t *testing.T, orders int, rate float64) *run {
 	r := &run{sb: sb, aws: awsConfig(sb), clock: &clock{}, seen: map[string]Sighting{}}
 	r.eng, err = engine.New(engine.Settings{
 		AWS: r.aws, Title: "fidelity " + sb.URL(), Logger: quiet(),
-		Graph:   graph.Config{RateBucket: time.Second, Now: r.clock.Now},
-		Sources: engine.Sources{XRay: true, OTLPHTTP: otlpAddr, Poll: 500 * time.Millisecond, Lookback: time.Minute},
+		Graph: graph.Config{RateBucket: time.Second, Now: r.clock.Now},
+		Sources: engine.Sources{
+			XRay: true, OTLPHTTP: otlpAddr, Poll: 500 * time.Millisecond, Lookback: time.Minute,
+			LogGroupPrefixes: []string{"API-Gateway-Access-Logs_"}, // the API stage's access log
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -294,6 +294,12 @@ func Lines(env screen.Env, id string, l graph.Lineage, err error, loaded bool, w
 		if h.Parent >= 0 {
 			detail += "  +" + widget.Dur(h.Latency)
 		}
+		if r := h.Request(); r != "" { // an API Gateway request: method, route, status
+			detail += "  " + widget.Clean(r)
+		}
+		if h.Cloud != "" { // a hop in another cloud (cloud.provider/cloud.platform)
+			detail += "  in " + widget.Clean(h.Cloud)
+		}
 		if h.Duration > 0 {
 			detail += "  took " + widget.Dur(h.Duration)
 		}
