@@ -25,7 +25,10 @@ const (
 	RestAPIID = "k3x9q2m7wd"
 	// AccessLogGroup is the group the stage's accessLogSettings name, in a
 	// common naming: API-Gateway-Access-Logs_<apiId>/<stage>.
-	AccessLogGroup = "API-Gateway-Access-Logs_" + RestAPIID + "/" + APIStage
+	AccessLogGroup = AccessLogPrefix + RestAPIID + "/" + APIStage
+	// AccessLogPrefix begins the name of every API stage's access-log group
+	// in the world: a log-group prefix that makes flowtop read them.
+	AccessLogPrefix = "API-Gateway-Access-Logs_"
 	// APIRoute is the resource orders are posted to.
 	APIRoute = "/orders"
 )

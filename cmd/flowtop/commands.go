@@ -425,6 +425,10 @@ pipeline runs in eu-west-1, so the console watches two regions (see :ctx);
 					return err
 				}
 			}
+			if len(a.cfg.Sources.LogGroups) == 0 {
+				// The world's API stage writes its access log outside /aws/lambda/.
+				a.cfg.Sources.LogGroupPrefixes = append(a.cfg.Sources.LogGroupPrefixes, demoAccessLogPrefix)
+			}
 			e, err := a.newEngine(ctx, engineOptions{endpoint: sb.URL(), regions: sb.Regions()})
 			if err != nil {
 				return err

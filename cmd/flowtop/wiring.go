@@ -304,3 +304,7 @@ func (a *app) runConsole(ctx context.Context) error {
 	e.Start(ctx)
 	return a.runTUI(ctx, e, "")
 }
+
+// demoAccessLogPrefix begins the names of the demo world's API access-log
+// groups, which lie outside /aws/lambda/.
+const demoAccessLogPrefix = sandbox.AccessLogPrefix
