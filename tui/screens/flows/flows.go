@@ -459,7 +459,7 @@ func (m *Model) cells(i int) []string {
 		path += " → " + widget.Clean(r.LastHop)
 	}
 	cells := []string{
-		widget.Clean(r.ID), widget.Clean(r.Type), path, fmt.Sprint(r.Hops), m.env.St.Status(r.Status),
+		widget.Clean(shortID(r.ID)), widget.Clean(r.Type), path, fmt.Sprint(r.Hops), m.env.St.Status(r.Status),
 		widget.Age(m.env.Now(), r.Last), widget.Dur(r.Latency), fmt.Sprintf("$%.6f", r.CostUSD),
 	}
 	if m.where != nil {
@@ -474,3 +474,24 @@ func (m *Model) cells(i int) []string {
 
 // View implements screen.Screen.
 func (m *Model) View() string { return m.tbl.View() }
+
+// shortID is how the list shows an event's ID. A Kinesis record's
+// (stream/shardId-000000000000:<56-digit sequence number>) would take the
+// whole row at 120 columns; its shard number and the sequence number's last
+// digits, which tell records apart, are kept: clickstream/0:…060000113000.
+// The event screen and :tail use the whole ID.
+func shortID(id string) string {
+	stream, rest, ok := strings.Cut(id, "/shardId-")
+	if !ok || len(id) < 60 {
+		return id
+	}
+	shard, seq, ok := strings.Cut(rest, ":")
+	if !ok || len(seq) < 24 {
+		return id
+	}
+	shard = strings.TrimLeft(shard, "0")
+	if shard == "" {
+		shard = "0"
+	}
+	return stream + "/" + shard + ":…" + seq[len(seq)-12:]
+}
