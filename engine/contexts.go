@@ -220,13 +220,23 @@ func (e *Engine) Seen(i int, c tracing.Component) bool {
 // knows better (a log group ARN of a linked account, read through a
 // monitoring account) keeps what it said.
 func (e *Engine) stamp(m *member, b tracing.Batch) {
-	for i := range b {
-		c := &b[i].Component
+	place := func(c *tracing.Component) {
+		if c.Kind == tracing.ComponentUnknown {
+			return
+		}
 		if c.Account == "" {
 			c.Account = m.ctx.Account
 		}
 		if c.Region == "" {
 			c.Region = m.ctx.Region
+		}
+	}
+	// Brokers named by the routing configuration and by messages are not
+	// placed yet: the graph knows a queue or a bus by its name only, so the
+	// two must stay alike.
+	for i := range b {
+		if b[i].Routes == nil {
+			place(&b[i].Component)
 		}
 	}
 	if e.where != nil {

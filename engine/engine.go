@@ -244,7 +244,7 @@ func (e *Engine) buildSources() {
 			}
 			return a
 		}
-		r, err := otlp.New(otlp.Config{GRPCAddr: off(s.Sources.OTLPGRPC), HTTPAddr: off(s.Sources.OTLPHTTP), Budget: s.Memory})
+		r, err := otlp.New(otlp.Config{GRPCAddr: off(s.Sources.OTLPGRPC), HTTPAddr: off(s.Sources.OTLPHTTP), Budget: s.Memory, Places: len(s.Contexts) > 1})
 		if err != nil {
 			e.noteFailure("otlp", err)
 		} else {

@@ -169,6 +169,7 @@ type invocation struct {
 	request   string
 	function  string
 	account   string // the account that ran it, when a source said (cross-account)
+	region    string // the region that ran it, when a source said (several regions)
 	start     time.Time
 	trace     tracing.TraceID
 	inv       *tracing.Invocation
@@ -183,6 +184,17 @@ type invocation struct {
 	spanDur   time.Duration // the longest completed span of the invocation, for when no REPORT is seen
 	counted   uint8         // what Functions and Map have counted of it (acct* bits)
 	keys      []tracing.Key // strong keys of the events it is a hop of (bounded), to attach a trace learned later
+}
+
+// learnPlace keeps the account and region a source said the invocation ran
+// in; each is learnt once, from whichever source says it first.
+func (inv *invocation) learnPlace(c tracing.Component) {
+	if inv.account == "" {
+		inv.account = c.Account
+	}
+	if inv.region == "" {
+		inv.region = c.Region
+	}
 }
 
 // Bits of invocation.counted: each figure counts an invocation once, whichever
@@ -786,11 +798,11 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		if inv.function == "" && comp.Kind == tracing.ComponentFunction {
 			inv.function = g.canonical(comp.Name)
 		}
-		if inv.account == "" && comp.Kind == tracing.ComponentFunction {
-			inv.account = comp.Account
+		if comp.Kind == tracing.ComponentFunction {
+			inv.learnPlace(comp)
 		}
 		if inv.function != "" {
-			comp = tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function, Account: inv.account, Region: comp.Region}
+			comp = tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function, Account: inv.account, Region: inv.region}
 		}
 		if !inv.start.IsZero() {
 			refAt = inv.start
@@ -1117,8 +1129,8 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 	if o.Component.Kind == tracing.ComponentFunction && inv.function == "" {
 		inv.function = g.canonical(o.Component.Name)
 	}
-	if o.Component.Kind == tracing.ComponentFunction && inv.account == "" {
-		inv.account = o.Component.Account
+	if o.Component.Kind == tracing.ComponentFunction {
+		inv.learnPlace(o.Component)
 	}
 	if l != nil {
 		g.setTrace(inv, l.TraceID)
@@ -1274,8 +1286,8 @@ func (g *Graph) ingestSpan(o *tracing.Observation, at time.Time) {
 		if inv.function == "" && o.Component.Kind == tracing.ComponentFunction {
 			inv.function = g.canonical(o.Component.Name)
 		}
-		if inv.account == "" && o.Component.Kind == tracing.ComponentFunction {
-			inv.account = o.Component.Account
+		if o.Component.Kind == tracing.ComponentFunction {
+			inv.learnPlace(o.Component)
 		}
 		g.setTrace(inv, s.TraceID)
 		inv.spanSeen = true

@@ -525,8 +525,14 @@ func (g *Graph) fillInvocation(h *Hop, inv *invocation, full bool) {
 	if inv.function != "" && h.Component.Name == "" {
 		h.Component = tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function}
 	}
-	if h.Component.Kind == tracing.ComponentFunction && h.Component.Account == "" {
-		h.Component.Account = inv.account // learnt after the hop's record was made
+	if h.Component.Kind == tracing.ComponentFunction {
+		// Learnt after the hop's record was made: one invocation ran in one place.
+		if h.Component.Account == "" {
+			h.Component.Account = inv.account
+		}
+		if h.Component.Region == "" {
+			h.Component.Region = inv.region
+		}
 	}
 }
 

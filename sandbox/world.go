@@ -208,7 +208,9 @@ func NewWorld(ctx context.Context, endpointURL string, srv *Server, cfg WorldCon
 			return nil, fmt.Errorf("sandbox: otlp exporter: %w", err)
 		}
 		w.tp = sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(500*time.Millisecond)),
-			sdktrace.WithResource(sdkresource.NewSchemaless(attribute.String("service.name", "order-pipeline"))))
+			// The cloud.* attributes an AWS resource detector would set.
+			sdktrace.WithResource(sdkresource.NewSchemaless(attribute.String("service.name", "order-pipeline"),
+				attribute.String("cloud.provider", "aws"), attribute.String("cloud.region", cfg.Region), attribute.String("cloud.account.id", Account))))
 		w.tracer = w.tp.Tracer("flowtop/sandbox")
 		// An unreachable receiver must not print over the console.
 		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))

@@ -81,6 +81,11 @@ type Config struct {
 	ReadTimeout       time.Duration // one whole request, body included, on either protocol (default 30s)
 	WriteTimeout      time.Duration // writing the answer (default 30s)
 	IdleTimeout       time.Duration // a kept-alive connection with no request (default 2m)
+
+	// Places makes components carry the account and region of their AWS
+	// resource (cloud.account.id, cloud.region), as every other source's do
+	// when flowtop watches several accounts or regions.
+	Places bool
 }
 
 // jsonExpansion is how many bytes of memory one byte of OTLP/JSON may take
@@ -148,7 +153,11 @@ func New(cfg Config) (*Receiver, error) {
 		return nil, fmt.Errorf("otlp: a request of %d bytes cannot fit the in-flight memory budget of %d bytes: raise the budget", cfg.MaxRequestBytes, cfg.Budget.InFlight())
 	}
 	r := &Receiver{cfg: cfg, tracker: collectors.NewTracker("otlp", nil), gate: &gate{limit: cfg.Budget.InFlight()}, ready: make(chan struct{}), origins: newOrigins(nil)}
-	r.decs.New = func() any { return newDecoder(cfg.Limits) }
+	r.decs.New = func() any {
+		d := newDecoder(cfg.Limits)
+		d.places = cfg.Places
+		return d
+	}
 	return r, nil
 }
 

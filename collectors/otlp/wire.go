@@ -79,6 +79,7 @@ const (
 	aCloudProvider
 	aCloudPlatform
 	aCloudRegion
+	aCloudAccount
 	nAttrs
 )
 
@@ -90,6 +91,7 @@ var attrNames = [nAttrs]string{
 	"messaging.destination.partition.id",
 	tracing.AttrCloudEventID, tracing.AttrCloudEventSource, tracing.AttrCloudEventType, tracing.AttrCloudEventSpecVersion,
 	tracing.AttrCloudEventSubject, tracing.AttrCloudProvider, tracing.AttrCloudPlatform, tracing.AttrCloudRegion,
+	"cloud.account.id",
 }
 
 // displayAttrs are kept on the span for display, in this order.
@@ -162,6 +164,20 @@ type decoder struct {
 	relSlab []tracing.Relation
 
 	cloud attrs // the resource's cloud.* attributes, for its spans (cloudevents.go)
+
+	// places: components carry the account and region their resource's
+	// cloud.account.id and cloud.region name (when flowtop watches several).
+	places bool
+}
+
+// place sets c's account and region from the resource's cloud attributes,
+// when the receiver is asked to: flowtop watching several accounts or
+// regions tells same-named functions apart by them.
+func (d *decoder) place(c tracing.Component) tracing.Component {
+	if d.places && d.cloud.v[aCloudProvider] == "aws" {
+		c.Account, c.Region = d.cloud.v[aCloudAccount], d.cloud.v[aCloudRegion]
+	}
+	return c
 }
 
 // maxInterned bounds the intern table; past it the table starts afresh.
@@ -695,6 +711,8 @@ func (d *decoder) resourceLogs(b []byte) error {
 	if fn := ra.v[aFaaSName]; fn != "" {
 		comp = tracing.Component{Kind: tracing.ComponentFunction, Name: d.name([]byte(fn))}
 	}
+	d.cloud = ra
+	comp = d.place(comp)
 	for len(b) > 0 {
 		num, typ, val, _, rest, err := next(b)
 		if err != nil {
@@ -873,6 +891,7 @@ func (d *decoder) convertSpan(in *spanIn, service, fn string) (tracing.Observati
 	if fn != "" {
 		comp = tracing.Component{Kind: tracing.ComponentFunction, Name: fn}
 	}
+	comp = d.place(comp)
 	// The span's own key, its trace's and its parent's share one string.
 	var self, parent tracing.Key
 	if s.ParentID.IsValid() {

@@ -321,7 +321,7 @@ func TestDiscoverErrorNamesEveryAction(t *testing.T) {
 		t.Fatal("no error")
 	}
 	msg := err.Error()
-	for _, want := range []string{"topology: events:ListTargetsByRule denied on rule ", "(grant events:ListTargetsByRule)", "topology: sns:GetSubscriptionAttributes denied", "events:ListTargetsByRule failed 4 times in all"} {
+	for _, want := range []string{"topology: events:ListTargetsByRule denied on rule ", "(grant events:ListTargetsByRule)", "topology: sns:GetSubscriptionAttributes denied", "events:ListTargetsByRule failed 5 times in all"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
