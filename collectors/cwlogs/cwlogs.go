@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	cwlschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/schemas"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 	"log/slog"
 	"sort"
 	"strings"
@@ -455,6 +457,11 @@ func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
 		// put on the caller's context are cleared when the operation starts.
 		opts = append(opts, func(o *cwl.Options) { o.APIOptions = append(o.APIOptions, disableHostPrefix) })
 	}
+	// Each session decodes its stream with a protocol of its own: the SDK's
+	// event-stream codec (decoder and payload buffer) belongs to the client's
+	// protocol, and two sessions of one client decoding at once race on it
+	// (more than 10 groups take two sessions).
+	opts = append(opts, func(o *cwl.Options) { o.Protocol = awsjson.New11(cwlschemas.Logs_20140328) })
 	var sessions []*cwl.StartLiveTailOutput
 	for len(ids) > 0 {
 		n := min(len(ids), 10)
