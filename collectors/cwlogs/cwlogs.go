@@ -10,14 +10,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	cwlschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/schemas"
-	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 	"log/slog"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	cwlschemas "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/schemas"
+	"github.com/aws/smithy-go/transport/http/protocol/awsjson"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cwl "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
