@@ -8,6 +8,7 @@
 package fidelity
 
 import (
+	"os"
 	"errors"
 	"fmt"
 	"slices"
@@ -280,6 +281,21 @@ func Score(t sandbox.Truth, g Graph) Report {
 		if len(in) > 1 {
 			r.FalseMerges += len(in) - 1
 			r.problem("false merge in %s: %s", id, strings.Join(in, " + "))
+			if os.Getenv("FIDELITY_DEBUG") != "" {
+				for _, k := range lineages[id].Keys {
+					r.problem("  key %s", k)
+				}
+				for _, s := range evs {
+					if holdsAny(lineages[id].Keys, strongOnly(s.ev.Own)) {
+						for _, k := range s.ev.Own {
+							r.problem("  %s own %s", s.ev.Label, k)
+						}
+					}
+				}
+				for _, h := range lineages[id].Hops {
+					r.problem("  hop %s %s %s", h.Kind, h.Component, h.Evidence)
+				}
+			}
 		}
 	}
 	// Fragments: rows that stand for no true event, or a second row for one.
