@@ -146,3 +146,22 @@ func TestFormat(t *testing.T) {
 		t.Error(got)
 	}
 }
+
+// TestPrettyBodyShowsWhatWasSent: the demo's DLQ copy of an SNS notification
+// showed its UnsubscribeURL with "\u0026" for "&" and its keys sorted; a body
+// is indented, never decoded and encoded again, so order, digits and
+// characters stay as sent (a replay edits this text).
+func TestPrettyBodyShowsWhatWasSent(t *testing.T) {
+	body := `{"version":"0","id":12345678901234567891,"url":"https://sns/?Action=Unsubscribe&SubscriptionArn=x","detail":{"total":195.50}}`
+	got := strings.Join(PrettyBody(body, 0), "\n")
+	want := "{\n  \"version\": \"0\",\n  \"id\": 12345678901234567891,\n  \"url\": \"https://sns/?Action=Unsubscribe&SubscriptionArn=x\",\n  \"detail\": {\n    \"total\": 195.50\n  }\n}"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if got := PrettyBody("  not json {", 0); len(got) != 1 || got[0] != "  not json {" {
+		t.Errorf("text: %q", got)
+	}
+	if got := PrettyBody("\n{\"a\":\"\x1b[2J\"}\n", 0); strings.Contains(strings.Join(got, ""), "\x1b") {
+		t.Errorf("unsanitised: %q", got)
+	}
+}
