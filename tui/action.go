@@ -122,7 +122,10 @@ func planLines(st widget.Styles, p Plan) []string {
 		label = p.CountLabel
 	}
 	out := []string{st.Bold.Render(widget.Clean(p.Summary)), fmt.Sprintf("%s: %d", label, p.Count), ""}
-	for _, l := range p.Lines {
+	for i, l := range p.Lines {
+		if i == 0 && l == p.Summary {
+			continue // the summary is already the first line, in bold
+		}
 		out = append(out, widget.Clean(l))
 	}
 	if len(p.Warnings) > 0 {
