@@ -27,10 +27,12 @@ func TestLayout(t *testing.T) {
 		{"everything fits, path grows", 120, []int{20, 30 + 120 - 20 - 30 - 13 - 3 - 9 - 4 - 6, 13, 3, 9, 4}},
 		{"path is cut before anything goes", 85, []int{20, 30, 13, 3, 9, 4}},
 		{"path at its minimum", 62, []int{20, 7, 13, 3, 9, 4}},
-		{"hops go first, then path, then cost", 55, []int{20, 0, 13, 3, 9, 0}},
-		{"then cost", 45, []int{20, 0, 13, 3, 0, 0}},
+		// Hops go first, then path; hops, narrower, come back in the width
+		// the path left rather than leave it blank.
+		{"hops go first, then path, and hops fit again", 55, []int{20, 0, 13, 3, 9, 4}},
+		{"then cost", 45, []int{20, 0, 13, 3, 0, 4}},
 		{"at a tie the rightmost goes first", 38, []int{20, 0, 13, 0, 0, 0}},
-		{"the name is never cut while others show", 25, []int{20, 0, 0, 0, 0, 0}},
+		{"the name is never cut while others show", 25, []int{20, 0, 0, 3, 0, 0}},
 		{"alone, the name is cut last", 12, []int{11, 0, 0, 0, 0, 0}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
