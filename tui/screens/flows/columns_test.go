@@ -52,3 +52,20 @@ func TestPathStaysReadable(t *testing.T) {
 		}
 	}
 }
+
+// noSourceFeed has an event whose producer is not known yet.
+type noSourceFeed struct{}
+
+func (noSourceFeed) Flows(graph.FlowQuery) graph.FlowPage {
+	return graph.FlowPage{Rows: []graph.FlowRow{{ID: "87a41552", Type: "com.acme.partner.shipment", LastHop: "partner-intake", Hops: 1}}, Matched: 1, Version: 1}
+}
+
+// TestUnknownSourceSaysSo: the path read " → partner-intake".
+func TestUnknownSourceSaysSo(t *testing.T) {
+	s := screen.Screen(flows.New(screentest.Env(false), noSourceFeed{}))
+	s.SetSize(200, 5)
+	s, _ = screentest.Load(t, s)
+	if v := ansi.Strip(s.View()); !strings.Contains(v, " ? → partner-intake") {
+		t.Errorf("%s", v)
+	}
+}

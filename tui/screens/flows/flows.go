@@ -470,7 +470,9 @@ func (m *Model) cells(i int) []string {
 	r := m.rows[i]
 	path := widget.Clean(r.Source)
 	if r.LastHop != "" {
-		path += " → " + widget.Clean(r.LastHop)
+		// A source not known yet (the partner's CloudEvent before its
+		// producer span) reads "? → partner-intake", not " → partner-intake".
+		path = widget.FirstNonEmpty(path, "?") + " → " + widget.Clean(r.LastHop)
 	}
 	cells := []string{
 		widget.Clean(shortID(r.ID)), widget.Clean(r.Type), path, fmt.Sprint(r.Hops), m.env.St.Status(r.Status),
