@@ -329,13 +329,17 @@ func Lines(env screen.Env, id string, l graph.Lineage, err error, loaded bool, w
 		}
 		out = append(out, line)
 		for _, lg := range h.Logs {
-			text := widget.Clean(lg.Message)
-			if lg.Level == "ERROR" {
-				text = st.Bad.Render(text)
-			} else {
-				text = st.Dim.Render(text)
+			// One log event may hold several lines (a REPORT line's
+			// "\nXRAY TraceId: …"): each gets its own, not a "\x0a".
+			for _, ln := range strings.Split(strings.TrimRight(lg.Message, "\r\n"), "\n") {
+				text := widget.Clean(strings.TrimSuffix(ln, "\r"))
+				if lg.Level == "ERROR" {
+					text = st.Bad.Render(text)
+				} else {
+					text = st.Dim.Render(text)
+				}
+				out = append(out, indent+"    │ "+text)
 			}
-			out = append(out, indent+"    │ "+text)
 		}
 	}
 	if len(l.Spans) > 0 {

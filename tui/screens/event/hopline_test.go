@@ -75,3 +75,14 @@ func TestExceptionSaidOnce(t *testing.T) {
 		t.Errorf("%s", text)
 	}
 }
+
+// TestMultiLineLogLine: the demo's REPORT lines carry "\nXRAY TraceId: …",
+// shown as "\x0a" in the middle of the line; each line now gets its own.
+func TestMultiLineLogLine(t *testing.T) {
+	l := kinesisLineage("000000000000")
+	l.Hops[0].Logs = []graph.LogLine{{Message: "REPORT RequestId: r-1 Duration: 35.02 ms\nXRAY TraceId: 1-6b118ac6-b558efdcd2adb6fb15502a2e\x1b[2J\n"}}
+	text := ansi.Strip(strings.Join(Lines(screentest.Env(false), "x", l, nil, true, 200), "\n"))
+	if !strings.Contains(text, "│ REPORT RequestId: r-1 Duration: 35.02 ms\n") || !strings.Contains(text, "│ XRAY TraceId: 1-6b118ac6") || strings.Contains(text, "\\x0a") || strings.Contains(text, "\x1b") {
+		t.Errorf("%s", text)
+	}
+}
