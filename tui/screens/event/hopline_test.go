@@ -67,8 +67,10 @@ func TestHopLineKeepsNamesWhole(t *testing.T) {
 // TestExceptionSaidOnce: an exception whose message is its type shows once.
 func TestExceptionSaidOnce(t *testing.T) {
 	l := kinesisLineage("000000000000")
-	sp := tracing.Span{Service: "clickstream-analytics", Name: "process", Status: tracing.StatusError,
-		Events: []tracing.SpanEvent{{Name: "exception", Attrs: map[string]string{"exception.type": "ValueError", "exception.message": "ValueError"}}}}
+	sp := tracing.Span{
+		Service: "clickstream-analytics", Name: "process", Status: tracing.StatusError,
+		Events: []tracing.SpanEvent{{Name: "exception", Attrs: map[string]string{"exception.type": "ValueError", "exception.message": "ValueError"}}},
+	}
 	l.Spans = []graph.SpanRow{{Span: sp}}
 	text := ansi.Strip(strings.Join(Lines(screentest.Env(false), "x", l, nil, true, 120), "\n"))
 	if !strings.Contains(text, "⚠ ValueError") || strings.Contains(text, "ValueError: ValueError") {
