@@ -95,7 +95,7 @@ type Model struct {
 	keys   Keys
 	target Target
 	argErr error
-	prefix string // the first digits of the trace ID, to find among the traces held
+	prefix string // the first or last digits of the trace ID, to find among the traces held
 
 	tr     graph.Trace
 	err    error
@@ -133,7 +133,8 @@ func New(env screen.Env, f Feed, arg any) *Model {
 		a = strings.ToLower(strings.TrimSpace(a))
 		m.target.Trace, m.argErr = tracing.ParseTraceID(a)
 		if m.argErr != nil && isHexPrefix(a) {
-			// The traces list shows 12 digits: `:trace` takes them.
+			// The traces list shows an ID's last 12 digits: `:trace` takes
+			// them, or its first ones.
 			m.prefix, m.argErr = a, nil
 		}
 	default:
@@ -242,12 +243,12 @@ type loaded struct {
 }
 
 // Lister is a feed that lists the traces it holds; with it `:trace` takes
-// the first digits of an ID, as the traces list shows them.
+// the last digits of an ID, as the traces list shows them, or its first.
 type Lister interface {
 	Traces(graph.TraceQuery) graph.TracePage
 }
 
-// isHexPrefix says whether s can begin a trace ID: 4 to 31 hex digits.
+// isHexPrefix says whether s can begin or end a trace ID: 4 to 31 hex digits.
 func isHexPrefix(s string) bool {
 	if len(s) < 4 || len(s) > 31 {
 		return false
@@ -260,7 +261,7 @@ func isHexPrefix(s string) bool {
 	return true
 }
 
-// resolve finds the one trace held whose ID starts with prefix.
+// resolve finds the one trace held whose ID starts or ends with prefix.
 func resolve(feed Feed, prefix string) (tracing.TraceID, error) {
 	l, ok := feed.(Lister)
 	if !ok {
@@ -268,17 +269,17 @@ func resolve(feed Feed, prefix string) (tracing.TraceID, error) {
 	}
 	var found []tracing.TraceID
 	for _, r := range l.Traces(graph.TraceQuery{Words: []string{prefix}, Limit: 1000}).Rows {
-		if strings.HasPrefix(r.ID.String(), prefix) {
+		if id := r.ID.String(); strings.HasPrefix(id, prefix) || strings.HasSuffix(id, prefix) {
 			found = append(found, r.ID)
 		}
 	}
 	switch len(found) {
 	case 0:
-		return tracing.TraceID{}, fmt.Errorf("trace: no trace held starts with %s", prefix)
+		return tracing.TraceID{}, fmt.Errorf("trace: no trace held starts or ends with %s", prefix)
 	case 1:
 		return found[0], nil
 	}
-	return tracing.TraceID{}, fmt.Errorf("trace: %d traces start with %s: give more digits", len(found), prefix)
+	return tracing.TraceID{}, fmt.Errorf("trace: %d traces start or end with %s: give more digits", len(found), prefix)
 }
 
 // Refresh reads the trace.
