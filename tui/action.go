@@ -122,7 +122,17 @@ func planLines(st widget.Styles, p Plan) []string {
 		label = p.CountLabel
 	}
 	out := []string{st.Bold.Render(widget.Clean(p.Summary)), fmt.Sprintf("%s: %d", label, p.Count), ""}
-	for _, l := range p.Lines {
+	warned := map[string]bool{}
+	for _, w := range p.Warnings {
+		warned[w] = true
+	}
+	for i, l := range p.Lines {
+		if i == 0 && l == p.Summary {
+			continue // the summary is already the first line, in bold
+		}
+		if w, ok := strings.CutPrefix(l, "warning: "); ok && warned[w] {
+			continue // said once, under warnings:
+		}
 		out = append(out, widget.Clean(l))
 	}
 	if len(p.Warnings) > 0 {

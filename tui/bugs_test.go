@@ -6,6 +6,7 @@ import (
 
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/tui/internal/fake"
+	"github.com/flowtop/flowtop/tui/internal/screentest"
 	"github.com/flowtop/flowtop/tui/screens/event"
 )
 
@@ -188,5 +189,27 @@ func TestReadOnlySaysWhy(t *testing.T) {
 	}
 	if strings.Contains(screenText(m), "r redrive") {
 		t.Errorf("read-only shows r:\n%s", screenText(m))
+	}
+}
+
+// TestPlanSummarySaidOnce: the execution redrive's plan (Summary is its
+// Lines[0], as cmd builds replay and redrive plans) showed its first line
+// twice in the dialog, and a redrive plan each warning twice.
+func TestPlanSummarySaidOnce(t *testing.T) {
+	sum := "redrive execution e-1 of state machine fulfilment (FAILED since 2026-12-03T15:20:06Z)"
+	warn := "the tasks that failed run again: their functions must be idempotent"
+	r := &fakeReplayer{plan: Plan{Summary: sum, Lines: []string{sum, "it failed with CourierUnavailable", "warning: " + warn}, Warnings: []string{warn}, Count: 1}}
+	m := newModel(t, 120, 30, Options{Replayer: r})
+	m = press(t, m, ":", "d", "l", "q", "enter")
+	_, cmd := m.Update(screentest.Key("r"))
+	_, cmd = m.Update(cmd())
+	m = drive(t, m, cmd)
+	text := screenText(m)
+	if n := strings.Count(text, "(FAILED since"); n != 1 || !strings.Contains(text, "it failed with CourierUnavailable") {
+		t.Errorf("summary shown %d times:\n%s", n, text)
+	}
+	// cmd's redrive plans list their warnings among their lines too.
+	if n := strings.Count(text, "must be idempotent"); n != 1 {
+		t.Errorf("warning shown %d times:\n%s", n, text)
 	}
 }

@@ -1,6 +1,7 @@
 package widget
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -101,12 +102,14 @@ func Sparkline(vals []float64, n int) string {
 // PrettyBody indents a JSON body, or keeps text, as sanitised lines; with
 // maxLines > 0 it stops there and says how many lines are left.
 func PrettyBody(body string, maxLines int) []string {
-	var v any
+	// Indent, not decode and encode again: the body keeps its keys' order,
+	// its numbers' digits (float64 rounds big IDs) and its "&", "<" and ">"
+	// (the encoder writes \u0026), so what is shown, and replayed after an
+	// edit, is what was sent.
 	text := body
-	if json.Unmarshal([]byte(body), &v) == nil {
-		if b, err := json.MarshalIndent(v, "", "  "); err == nil {
-			text = string(b)
-		}
+	var b bytes.Buffer
+	if json.Indent(&b, []byte(strings.TrimSpace(body)), "", "  ") == nil {
+		text = b.String()
 	}
 	lines := strings.Split(tracing.Sanitize(text, true), "\n")
 	if maxLines > 0 && len(lines) > maxLines {

@@ -25,6 +25,10 @@ type Column struct {
 	Max int
 	// Grow marks the column that takes the width left over.
 	Grow bool
+	// Width is the content width the column asks for at least, whatever
+	// the rows on screen hold: a status column then keeps its width as
+	// "dead-lettered" scrolls in and out, and the columns beside it stay.
+	Width int
 }
 
 // Layout gives each column its width for a table total cells wide (0 hides
@@ -61,6 +65,17 @@ func Layout(cols []Column, want []int, total int) []int {
 		}
 		shown[drop] = false
 		sum -= need(drop) + 1
+	}
+	// A column dropped early may fit again once a wider one went after it
+	// (the flows list's cost, once its path is gone at 80 columns): it comes
+	// back rather than leave the width blank, the most important first.
+	for pass := 1; pass <= maxPriority(cols); pass++ {
+		for i := range cols {
+			if !shown[i] && cols[i].Priority == pass && sum+need(i)+1 <= total {
+				shown[i] = true
+				sum += need(i) + 1
+			}
+		}
 	}
 	left := total
 	for i := range cols {
@@ -284,7 +299,7 @@ func (t *Table) View() string {
 				titles[i] += " ▲"
 			}
 		}
-		want[i] = ansi.StringWidth(titles[i])
+		want[i] = max(ansi.StringWidth(titles[i]), c.Width)
 	}
 	for r := t.off; r < end && t.row != nil; r++ {
 		row := t.row(r)

@@ -27,10 +27,12 @@ func TestLayout(t *testing.T) {
 		{"everything fits, path grows", 120, []int{20, 30 + 120 - 20 - 30 - 13 - 3 - 9 - 4 - 6, 13, 3, 9, 4}},
 		{"path is cut before anything goes", 85, []int{20, 30, 13, 3, 9, 4}},
 		{"path at its minimum", 62, []int{20, 7, 13, 3, 9, 4}},
-		{"hops go first, then path, then cost", 55, []int{20, 0, 13, 3, 9, 0}},
-		{"then cost", 45, []int{20, 0, 13, 3, 0, 0}},
+		// Hops go first, then path; hops, narrower, come back in the width
+		// the path left rather than leave it blank.
+		{"hops go first, then path, and hops fit again", 55, []int{20, 0, 13, 3, 9, 4}},
+		{"then cost", 45, []int{20, 0, 13, 3, 0, 4}},
 		{"at a tie the rightmost goes first", 38, []int{20, 0, 13, 0, 0, 0}},
-		{"the name is never cut while others show", 25, []int{20, 0, 0, 0, 0, 0}},
+		{"the name is never cut while others show", 25, []int{20, 0, 0, 3, 0, 0}},
 		{"alone, the name is cut last", 12, []int{11, 0, 0, 0, 0, 0}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,5 +146,24 @@ func TestFormat(t *testing.T) {
 	}
 	if got := PrettyBody(`{"a":1}`, 0); len(got) != 3 {
 		t.Error(got)
+	}
+}
+
+// TestPrettyBodyShowsWhatWasSent: the demo's DLQ copy of an SNS notification
+// showed its UnsubscribeURL with "\u0026" for "&" and its keys sorted; a body
+// is indented, never decoded and encoded again, so order, digits and
+// characters stay as sent (a replay edits this text).
+func TestPrettyBodyShowsWhatWasSent(t *testing.T) {
+	body := `{"version":"0","id":12345678901234567891,"url":"https://sns/?Action=Unsubscribe&SubscriptionArn=x","detail":{"total":195.50}}`
+	got := strings.Join(PrettyBody(body, 0), "\n")
+	want := "{\n  \"version\": \"0\",\n  \"id\": 12345678901234567891,\n  \"url\": \"https://sns/?Action=Unsubscribe&SubscriptionArn=x\",\n  \"detail\": {\n    \"total\": 195.50\n  }\n}"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if got := PrettyBody("  not json {", 0); len(got) != 1 || got[0] != "  not json {" {
+		t.Errorf("text: %q", got)
+	}
+	if got := PrettyBody("\n{\"a\":\"\x1b[2J\"}\n", 0); strings.Contains(strings.Join(got, ""), "\x1b") {
+		t.Errorf("unsanitised: %q", got)
 	}
 }

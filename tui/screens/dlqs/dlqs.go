@@ -176,7 +176,13 @@ func (m *Model) cells(i int) []string {
 	rel := ""
 	if q.IsDLQ {
 		name = st.Bad.Render("☠ ") + name
-		rel = "← " + widget.Clean(strings.Join(q.Sources, ", "))
+		if len(q.Sources) > 0 {
+			rel = "← " + widget.Clean(strings.Join(q.Sources, ", "))
+		} else {
+			// Named by a Lambda destination or a rule target, not by a
+			// queue's redrive policy: an arrow to nothing told nothing.
+			rel = "no source queue known"
+		}
 	} else if q.DeadLetterQueue != "" {
 		rel = fmt.Sprintf("→ %s after %d receives", widget.Clean(q.DeadLetterQueue), q.MaxReceiveCount)
 	}

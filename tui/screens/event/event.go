@@ -14,6 +14,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/tracing"
@@ -272,27 +273,35 @@ func Lines(env screen.Env, id string, l graph.Lineage, err error, loaded bool, w
 	if !loaded || l.ID == "" {
 		return []string{st.Dim.Render("loading " + widget.Clean(id) + "…")}
 	}
-	out := []string{
-		st.Bold.Render("event "+widget.Clean(l.ID)) + "  " + widget.Clean(l.Type) + "  " + st.Status(l.Status) + fmt.Sprintf("  %d hops  %s end to end  cost $%.6f", len(l.Hops), widget.Dur(l.Last.Sub(l.First)), l.CostUSD),
-		st.Dim.Render("keys: " + keysLine(l.Keys)),
-		"",
+	head := st.Bold.Render("event " + widget.Clean(l.ID))
+	facts := strings.TrimSpace(strings.Join([]string{widget.Clean(l.Type), st.Status(l.Status)}, "  ")) + fmt.Sprintf("  %d hops  %s end to end  cost $%.6f", len(l.Hops), widget.Dur(l.Last.Sub(l.First)), l.CostUSD)
+	out := []string{head + "  " + facts}
+	if ansi.StringWidth(out[0]) > width {
+		// A long ID (a Kinesis record's is 88 characters) would push the
+		// status, hops and latency off the line: they get their own.
+		out = []string{head, "  " + facts}
 	}
-	for _, h := range l.Hops {
+	out = append(out, st.Dim.Render("keys: "+keysLine(l.Keys)), "")
+	names, accounts := hopNames(l.Hops)
+	nameW := 16
+	for _, n := range names {
+		nameW = max(nameW, ansi.StringWidth(n))
+	}
+	nameW = min(nameW, 40)
+	for i, h := range l.Hops {
 		indent := strings.Repeat("  ", h.Depth)
 		branch := "● "
 		if h.Parent >= 0 {
 			branch = "└ "
 		}
-		name := h.Component.Kind.String() + " " + widget.Clean(h.Component.Name)
-		if h.Component.Account != "" {
-			name += " @" + widget.Clean(h.Component.Account)
-		}
-		if h.Kind == graph.HopInvoke && h.Attempt > 1 {
-			name += fmt.Sprintf(" #%d", h.Attempt)
-		}
+		name := names[i]
 		detail := h.Time.UTC().Format("15:04:05.000")
-		if h.Parent >= 0 {
+		if h.Parent >= 0 && h.Latency > 0 {
+			// Unknown (no earlier hop timed) shows nothing, not "+-".
 			detail += "  +" + widget.Dur(h.Latency)
+		}
+		if accounts && h.Component.Account != "" {
+			detail += "  account " + widget.Clean(h.Component.Account)
 		}
 		if r := h.Request(); r != "" { // an API Gateway request: method, route, status
 			detail += "  " + widget.Clean(r)
@@ -314,19 +323,23 @@ func Lines(env screen.Env, id string, l graph.Lineage, err error, loaded bool, w
 		}
 		// The kind column is one wider than the longest kind ("dead-letter"),
 		// so a kind never runs into the component's name.
-		line := indent + branch + hopMark(h.Status) + " " + widget.Fit(h.Kind.String(), 12) + widget.Fit(name, 32) + " " + detail
+		line := indent + branch + hopMark(h.Status) + " " + widget.Fit(h.Kind.String(), 12) + widget.Fit(name, nameW) + " " + detail
 		if h.Evidence != "" && h.Status != graph.HopMissing {
 			line += st.Dim.Render(fmt.Sprintf("  [%s %.0f%%]", widget.Clean(h.Evidence), h.Confidence*100))
 		}
 		out = append(out, line)
 		for _, lg := range h.Logs {
-			text := widget.Clean(lg.Message)
-			if lg.Level == "ERROR" {
-				text = st.Bad.Render(text)
-			} else {
-				text = st.Dim.Render(text)
+			// One log event may hold several lines (a REPORT line's
+			// "\nXRAY TraceId: …"): each gets its own, not a "\x0a".
+			for _, ln := range strings.Split(strings.TrimRight(lg.Message, "\r\n"), "\n") {
+				text := widget.Clean(strings.TrimSuffix(ln, "\r"))
+				if lg.Level == "ERROR" {
+					text = st.Bad.Render(text)
+				} else {
+					text = st.Dim.Render(text)
+				}
+				out = append(out, indent+"    │ "+text)
 			}
-			out = append(out, indent+"    │ "+text)
 		}
 	}
 	if len(l.Spans) > 0 {
@@ -363,13 +376,16 @@ func Lines(env screen.Env, id string, l graph.Lineage, err error, loaded bool, w
 				if ev.Name != "exception" && typ == "" {
 					continue
 				}
+				if msg == typ {
+					msg = "" // "ValueError: ValueError" says it twice
+				}
 				text := strings.TrimSpace(strings.TrimSuffix(typ+": "+msg, ": "))
 				out = append(out, strings.Repeat(" ", s.Depth)+"  "+st.Bad.Render("⚠ "+widget.Clean(widget.FirstNonEmpty(text, ev.Name))))
 			}
 		}
 	}
 	for _, d := range l.DLQ {
-		out = append(out, "", st.Bad.Render(fmt.Sprintf("dead-lettered in %s as %s, received %d times", widget.Clean(d.Queue), widget.Clean(d.MessageID), d.ReceiveCount)))
+		out = append(out, "", st.Bad.Render(fmt.Sprintf("dead-lettered in %s as %s, received %s", widget.Clean(d.Queue), widget.Clean(d.MessageID), times(d.ReceiveCount))))
 		if d.Error != "" {
 			out = append(out, "  last consumer error: "+widget.Clean(d.Error))
 		}
@@ -381,6 +397,36 @@ func Lines(env screen.Env, id string, l graph.Lineage, err error, loaded bool, w
 		}
 	}
 	return out
+}
+
+// hopNames names each hop's component for the hop tree (kind, name, and the
+// attempt of a retried invocation) and says whether the event crossed
+// accounts: only then does each hop show its account (one account's 12
+// digits on every hop cut the names and told nothing).
+func hopNames(hops []graph.Hop) ([]string, bool) {
+	accounts := map[string]bool{}
+	for _, h := range hops {
+		if h.Component.Account != "" {
+			accounts[h.Component.Account] = true
+		}
+	}
+	names := make([]string, len(hops))
+	for i, h := range hops {
+		name := h.Component.Kind.String() + " " + widget.Clean(h.Component.Name)
+		if h.Kind == graph.HopInvoke && h.Attempt > 1 {
+			name += fmt.Sprintf(" #%d", h.Attempt)
+		}
+		names[i] = name
+	}
+	return names, len(accounts) > 1
+}
+
+// times says how often a message was received: "once", "3 times".
+func times(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
 }
 
 func hopMark(s graph.HopStatus) string {

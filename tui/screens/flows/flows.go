@@ -82,6 +82,15 @@ const (
 	colCost
 )
 
+// statusWidth is the widest status's ("dead-lettered").
+var statusWidth = func() int {
+	w := 0
+	for s := graph.Status(0); s.String() != "unknown"; s++ {
+		w = max(w, len(s.String()))
+	}
+	return w
+}()
+
 // Model is the flows screen.
 type Model struct {
 	env     screen.Env
@@ -106,14 +115,19 @@ type Model struct {
 func New(env screen.Env, f Feed) *Model {
 	m := &Model{env: env, feed: f, keys: DefaultKeys(), follow: true, memo: &scanMemo{}}
 	cols := []widget.Column{
-		colID:      {Title: "ID", Priority: 0},
-		colType:    {Title: "TYPE", Priority: 3, Max: 24},
-		colPath:    {Title: "SOURCE → LAST HOP", Priority: 5, Min: 12, Grow: true},
-		colHops:    {Title: "HOPS", Priority: 6},
-		colStatus:  {Title: "STATUS", Priority: 1},
+		colID:   {Title: "ID", Priority: 0},
+		colType: {Title: "TYPE", Priority: 3, Max: 20},
+		// The path goes after the type, but before the hop count and the
+		// cost: "orders-api →…" (12 cells, what 120 columns left it once
+		// REGION came) told nothing.
+		colPath: {Title: "SOURCE → LAST HOP", Priority: 4, Min: 22, Grow: true},
+		colHops: {Title: "HOPS", Priority: 5},
+		// As wide as the widest status, so the columns beside it do not
+		// come and go as a dead-lettered event scrolls by.
+		colStatus:  {Title: "STATUS", Priority: 1, Width: statusWidth},
 		colAge:     {Title: "AGE", Priority: 1},
 		colLatency: {Title: "LATENCY", Priority: 2},
-		colCost:    {Title: "COST", Priority: 4},
+		colCost:    {Title: "COST", Priority: 6},
 	}
 	if w, ok := f.(Wherer); ok {
 		m.where = w
@@ -456,7 +470,9 @@ func (m *Model) cells(i int) []string {
 	r := m.rows[i]
 	path := widget.Clean(r.Source)
 	if r.LastHop != "" {
-		path += " → " + widget.Clean(r.LastHop)
+		// A source not known yet (the partner's CloudEvent before its
+		// producer span) reads "? → partner-intake", not " → partner-intake".
+		path = widget.FirstNonEmpty(path, "?") + " → " + widget.Clean(r.LastHop)
 	}
 	cells := []string{
 		widget.Clean(shortID(r.ID)), widget.Clean(r.Type), path, fmt.Sprint(r.Hops), m.env.St.Status(r.Status),

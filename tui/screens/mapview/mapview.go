@@ -264,7 +264,14 @@ func (m *Model) load(d loaded) {
 					}
 				}
 			}
-			m.note = fmt.Sprintf("path of %s: %d components, %s", widget.Clean(d.lin.ID), len(m.onPath), d.lin.Status)
+			// The title names the event already ("map <id>"): saying its
+			// 36-character ID again pushed the rest of the line (why the
+			// map is a table) off a 120-column screen.
+			of := ""
+			if d.lin.ID != m.event {
+				of = " of " + widget.Clean(d.lin.ID)
+			}
+			m.note = fmt.Sprintf("path%s: %d components, %s", of, len(m.onPath), d.lin.Status)
 		}
 	}
 	m.rows = m.rows[:0:0]

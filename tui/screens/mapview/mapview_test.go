@@ -278,7 +278,7 @@ func TestHighlightsPath(t *testing.T) {
 	if n := strings.Count(v, "═▶"); n != 4 {
 		t.Errorf("%d double arrows, want the 4 edges of the path:\n%s", n, v)
 	}
-	if info := s.(screen.Informer).Info(); !strings.Contains(info, "path of ev-dead: 5 components, dead-lettered") {
+	if info := s.(screen.Informer).Info(); info != "path: 5 components, dead-lettered" {
 		t.Errorf("info %q", info)
 	}
 	s = open(t, newDemo(), "nope", 120, 35)
@@ -432,7 +432,7 @@ func TestSpec(t *testing.T) {
 	s := spec.New(screentest.Env(true), "ev-dead")
 	s.SetSize(120, 35)
 	s, _ = screentest.Load(t, s)
-	if s.Title() != "map ev-dead" || !strings.Contains(s.(screen.Informer).Info(), "path of ev-dead") {
+	if s.Title() != "map ev-dead" || !strings.HasPrefix(s.(screen.Informer).Info(), "path: ") {
 		t.Errorf("with an ID: %q %q", s.Title(), s.(screen.Informer).Info())
 	}
 }

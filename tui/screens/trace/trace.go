@@ -95,6 +95,7 @@ type Model struct {
 	keys   Keys
 	target Target
 	argErr error
+	prefix string // the first or last digits of the trace ID, to find among the traces held
 
 	tr     graph.Trace
 	err    error
@@ -129,7 +130,13 @@ func New(env screen.Env, f Feed, arg any) *Model {
 	case tracing.TraceID:
 		m.target.Trace = a
 	case string:
-		m.target.Trace, m.argErr = tracing.ParseTraceID(strings.TrimSpace(a))
+		a = strings.ToLower(strings.TrimSpace(a))
+		m.target.Trace, m.argErr = tracing.ParseTraceID(a)
+		if m.argErr != nil && isHexPrefix(a) {
+			// The traces list shows an ID's last 12 digits: `:trace` takes
+			// them, or its first ones.
+			m.prefix, m.argErr = a, nil
+		}
 	default:
 		m.argErr = errors.New("trace: no trace ID")
 	}
@@ -147,6 +154,9 @@ func (m *Model) ID() screen.ID { return ID }
 func (m *Model) Title() string {
 	if m.argErr != nil {
 		return "trace"
+	}
+	if m.prefix != "" {
+		return "trace " + m.prefix + "…"
 	}
 	return "trace " + m.target.Trace.String()
 }
@@ -229,6 +239,47 @@ func (m *Model) Keys() help.KeyMap {
 type loaded struct {
 	tr  graph.Trace
 	err error
+	id  tracing.TraceID // the trace the prefix named
+}
+
+// Lister is a feed that lists the traces it holds; with it `:trace` takes
+// the last digits of an ID, as the traces list shows them, or its first.
+type Lister interface {
+	Traces(graph.TraceQuery) graph.TracePage
+}
+
+// isHexPrefix says whether s can begin or end a trace ID: 4 to 31 hex digits.
+func isHexPrefix(s string) bool {
+	if len(s) < 4 || len(s) > 31 {
+		return false
+	}
+	for _, r := range s {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// resolve finds the one trace held whose ID starts or ends with prefix.
+func resolve(feed Feed, prefix string) (tracing.TraceID, error) {
+	l, ok := feed.(Lister)
+	if !ok {
+		return tracing.TraceID{}, fmt.Errorf("trace: %s: give the whole trace ID (32 hex digits or 1-<8 hex>-<24 hex>)", prefix)
+	}
+	var found []tracing.TraceID
+	for _, r := range l.Traces(graph.TraceQuery{Words: []string{prefix}, Limit: 1000}).Rows {
+		if id := r.ID.String(); strings.HasPrefix(id, prefix) || strings.HasSuffix(id, prefix) {
+			found = append(found, r.ID)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return tracing.TraceID{}, fmt.Errorf("trace: no trace held starts or ends with %s", prefix)
+	case 1:
+		return found[0], nil
+	}
+	return tracing.TraceID{}, fmt.Errorf("trace: %d traces start or end with %s: give more digits", len(found), prefix)
 }
 
 // Refresh reads the trace.
@@ -236,10 +287,16 @@ func (m *Model) Refresh(seq uint64) tea.Cmd {
 	if m.argErr != nil {
 		return nil
 	}
-	feed, id := m.feed, m.target.Trace
+	feed, id, prefix := m.feed, m.target.Trace, m.prefix
 	return func() tea.Msg {
+		if prefix != "" {
+			var err error
+			if id, err = resolve(feed, prefix); err != nil {
+				return screen.Loaded{ID: ID, Seq: seq, Data: loaded{err: err}}
+			}
+		}
 		tr, err := feed.Trace(id)
-		return screen.Loaded{ID: ID, Seq: seq, Data: loaded{tr: tr, err: err}}
+		return screen.Loaded{ID: ID, Seq: seq, Data: loaded{tr: tr, err: err, id: id}}
 	}
 }
 
@@ -250,6 +307,9 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 		d, ok := msg.Data.(loaded)
 		if !ok {
 			return m, nil
+		}
+		if m.prefix != "" && d.id.IsValid() {
+			m.target.Trace, m.prefix = d.id, ""
 		}
 		if m.loaded && d.err == nil && m.err == nil && d.tr.Version == m.tr.Version && len(d.tr.Spans) == len(m.tr.Spans) {
 			return m, nil // unchanged: keep what is drawn
