@@ -8,9 +8,9 @@
 package fidelity
 
 import (
-	"os"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
