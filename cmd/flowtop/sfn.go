@@ -102,7 +102,7 @@ func sfnPlan(ctx context.Context, e *engine.Engine, arn string) (tui.Plan, error
 		return tui.Plan{}, err
 	}
 	lines := p.Lines()
-	return tui.Plan{Summary: lines[0], Lines: lines, Count: 1, Impl: p}, nil
+	return tui.Plan{Summary: lines[0], Lines: lines, Count: 1, CountLabel: "executions", Impl: p}, nil
 }
 
 // sfnExecute redrives the planned execution and reports the new attempt.
