@@ -132,6 +132,7 @@ type Graph struct {
 
 	// Fragments: events that wait, bounded, before they become rows.
 	frag         map[int32]fragment
+	rx           replayIndex // archive replays by fingerprint (replayof.go)
 	fragSwept    time.Time
 	fragOverflow uint64
 	fromObs      bool      // the current observation is a span or log line (not a broker message)
@@ -1348,6 +1349,9 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 	// body IDs it shares with the original do not merge the two.
 	for _, r := range o.Relations {
 		if r.Kind == tracing.RelRedriveOf || r.Kind == tracing.RelReplayOf {
+			if fp := replayFingerprintOf(m, r); fp != "" && g.replayOf(r, fp, at) {
+				continue // linked by what the replay kept (replayof.go)
+			}
 			g.relate(o, r, at)
 		}
 	}
@@ -1500,6 +1504,7 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 			g.relate(o, r, at)
 		}
 	}
+	g.indexOriginals(m, o.Relations, at) // replayof.go
 	g.touch(g.s.key(layers[0].ki).ev, at)
 }
 
