@@ -483,7 +483,7 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 			g.union(g.eventFor(r.From, at), g.eventFor(r.To, at))
 		}
 	case tracing.RelRedriveOf, tracing.RelReplayOf:
-		if r.From.Kind.Strong() && r.To.Kind.Strong() {
+		if r.From.Kind.Strong() && r.To.Kind.Strong() && g.replayByID(r) {
 			g.link(r.From, r.To, r.Kind, at)
 		}
 	case tracing.RelConsumed, tracing.RelPublished:

@@ -118,6 +118,23 @@ func (g *Graph) replayOf(r tracing.Relation, fp string, at time.Time) bool {
 	return true
 }
 
+// replayByID reports whether relation r, a replay or redrive named by ids
+// alone, may link by them. Not when r is an archive replay whose original's
+// id names no held event and whose copy already has its original (linked by
+// fingerprint): a replay under a new id, its consumer logging that id and
+// replay_name, would otherwise make up an original of the new id.
+func (g *Graph) replayByID(r tracing.Relation) bool {
+	if r.Kind != tracing.RelReplayOf {
+		return true
+	}
+	orig := g.resolveOriginal(r.To)
+	if g.s.findStrong(orig.Kind, orig.Value) != 0 {
+		return true
+	}
+	ki := g.s.findStrong(r.From.Kind, r.From.Value)
+	return ki == 0 || g.originalOf(g.s.key(ki).ev) == 0
+}
+
 // indexOriginals remembers the fingerprints of the EventBridge layers of m
 // that are not replays, and links the replays that waited for them.
 func (g *Graph) indexOriginals(m *tracing.Message, rels []tracing.Relation, at time.Time) {

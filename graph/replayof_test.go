@@ -91,3 +91,31 @@ func TestReplayOfKeptIDUnchanged(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// TestReplayNewIDLogMakesNoOriginal: a replay under a new id links by
+// fingerprint; its consumer's log line then names the new id with
+// replay_name, as if it were the original's: no original of that id is made
+// up, and the replay keeps its one link.
+func TestReplayNewIDLogMakesNoOriginal(t *testing.T) {
+	t.Parallel()
+	g := newTestGraph(100)
+	g.Ingest(tracing.Batch{ebDelivery("e-1", "", "o-1", t0)})
+	g.Ingest(tracing.Batch{ebDelivery("n-1", "fix", "o-1", t0.Add(time.Minute))})
+	cp := tracing.Key{Kind: tracing.KeyEventID, Value: tracing.ReplayEventID("n-1", "fix")}
+	g.Ingest(tracing.Batch{{
+		Kind: tracing.ObsLog, Source: "test", Time: t0.Add(time.Minute), Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge"},
+		Keys:      []tracing.Key{{Kind: tracing.KeyRequestID, Value: "req-1"}, cp},
+		Relations: []tracing.Relation{{From: cp, To: tracing.Key{Kind: tracing.KeyEventID, Value: "n-1"}, Kind: tracing.RelReplayOf, Evidence: "replay_name in the consumer's log"}},
+		Log:       &tracing.LogRecord{Message: "charging", RequestID: "req-1"},
+	}})
+	l, err := g.Lineage(cp.Value)
+	if err != nil || len(l.Links) != 1 || l.Links[0].ID != "e-1" {
+		t.Fatalf("replay: %+v %v", l.Links, err)
+	}
+	if ki := g.s.findStrong(tracing.KeyEventID, "n-1"); ki != 0 {
+		t.Errorf("an original n-1 was made up from the replay's log line")
+	}
+	if st := g.ReplayLinkStats(); st.ByFingerprint != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
