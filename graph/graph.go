@@ -284,6 +284,7 @@ func (g *Graph) Ingest(b tracing.Batch) {
 	g.now = now
 	for i := range b {
 		g.ingest(&b[i], now)
+		g.linkWaiting(now) // replayof.go
 	}
 	g.rate.add(now, len(b))
 	g.obsCount += uint64(len(b))
@@ -549,6 +550,7 @@ func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
 			g.joinCloudEvent(e, src, id)
 		}
 	case tracing.KeyEventID:
+		g.idSeen(k.Value) // a replay may wait for it (replayof.go)
 		// A consumer logging event_id may name a CloudEvent's id.
 		if ce := g.onlyWeak(tracing.KeyCorrelation, "ce:"+k.Value, e); ce != 0 {
 			g.union(ce, e)

@@ -30,9 +30,9 @@ const replayIndexShare = 64
 type ReplayLinkStats struct {
 	Originals     int    // originals whose fingerprint is held now
 	Pending       int    // replays held now, waiting for their original
-	ByFingerprint uint64 // replays linked to an original with another id
-	Late          uint64 // of those, linked when their original arrived after them
-	Unmatched     uint64 // replays whose original was not held when they arrived
+	ByFingerprint uint64 // replays linked to their original by fingerprint, not id
+	Late          uint64 // replays linked when their original arrived after them
+	Unmatched     uint64 // replays whose original was not held when they arrived (some link Late)
 	Ambiguous     uint64 // replays whose fingerprint named several originals: linked to none
 	Forgotten     uint64 // fingerprints and waiting replays dropped to stay bounded
 }
@@ -60,7 +60,8 @@ type replayIndex struct {
 	orig    map[string]fpOriginal
 	pending map[string][]pendingReplay
 	npend   int
-	order   []fpRef // FIFO ring of what orig and pending hold
+	due     []string // event IDs replays wait for that became held
+	order   []fpRef  // FIFO ring of what orig and pending hold
 	head    int
 	gen     uint64
 	stats   ReplayLinkStats
@@ -113,16 +114,19 @@ func (g *Graph) replayOf(r tracing.Relation, fp string, at time.Time) bool {
 		x.stats.ByFingerprint++
 		return true
 	}
-	x.stats.Unmatched++
-	g.addPending(fp, r.From)
+	if g.addPending(fp, r.From) {
+		x.stats.Unmatched++
+	}
 	return true
 }
 
 // replayByID reports whether relation r, a replay or redrive named by ids
-// alone, may link by them. Not when r is an archive replay whose original's
-// id names no held event and whose copy already has its original (linked by
-// fingerprint): a replay under a new id, its consumer logging that id and
-// replay_name, would otherwise make up an original of the new id.
+// alone (a consumer's log line logs event_id and replay_name, no
+// fingerprint), may link by them now. An archive replay whose original's id
+// names no held event does not: when its copy already has its original
+// (linked by fingerprint) the id is a new one and names nothing; else it
+// waits, bounded and counted, for an event of that id to arrive (see
+// idSeen). Either way no original is made up from a replay's id.
 func (g *Graph) replayByID(r tracing.Relation) bool {
 	if r.Kind != tracing.RelReplayOf {
 		return true
@@ -131,8 +135,55 @@ func (g *Graph) replayByID(r tracing.Relation) bool {
 	if g.s.findStrong(orig.Kind, orig.Value) != 0 {
 		return true
 	}
-	ki := g.s.findStrong(r.From.Kind, r.From.Value)
-	return ki == 0 || g.originalOf(g.s.key(ki).ev) == 0
+	if ki := g.s.findStrong(r.From.Kind, r.From.Value); ki != 0 && g.originalOf(g.s.key(ki).ev) != 0 {
+		return false
+	}
+	if r.To.Kind == tracing.KeyEventID {
+		if g.addPending(idWait+r.To.Value, r.From) {
+			g.rx.stats.Unmatched++
+		}
+	}
+	return false
+}
+
+// idWait prefixes the pending entries that wait for an event ID, not a
+// fingerprint (hex digits never start with it).
+const idWait = "\x00"
+
+// idSeen notes that an event ID became held: replays waiting for it link
+// once the observation is ingested (linkWaiting).
+func (g *Graph) idSeen(id string) {
+	if len(g.rx.pending) > 0 {
+		if _, ok := g.rx.pending[idWait+id]; ok {
+			g.rx.due = append(g.rx.due, id)
+		}
+	}
+}
+
+// linkWaiting links the replays that waited for an event ID now held.
+func (g *Graph) linkWaiting(at time.Time) {
+	x := &g.rx
+	if len(x.due) == 0 {
+		return
+	}
+	due := x.due
+	x.due = nil
+	for _, id := range due {
+		waiting := x.pending[idWait+id]
+		delete(x.pending, idWait+id)
+		x.npend -= len(waiting)
+		orig := tracing.Key{Kind: tracing.KeyEventID, Value: id}
+		if g.s.findStrong(orig.Kind, orig.Value) == 0 {
+			continue
+		}
+		for _, p := range waiting {
+			if g.s.findStrong(p.copy.Kind, p.copy.Value) == 0 {
+				continue // the replay was evicted meanwhile
+			}
+			g.link(p.copy, orig, tracing.RelReplayOf, at)
+			x.stats.Late++
+		}
+	}
 }
 
 // indexOriginals remembers the fingerprints of the EventBridge layers of m
@@ -189,19 +240,27 @@ func (g *Graph) addOriginal(fp, id string, at time.Time) {
 	}
 }
 
-func (g *Graph) addPending(fp string, cp tracing.Key) {
+// addPending makes replay cp wait for the original of fingerprint fp (or,
+// prefixed by idWait, of an event ID); false if it already waits for it.
+func (g *Graph) addPending(fp string, cp tracing.Key) bool {
 	x := &g.rx
 	if x.orig == nil {
 		x.orig, x.pending = map[string]fpOriginal{}, map[string][]pendingReplay{}
 	}
+	for _, p := range x.pending[fp] {
+		if p.copy == cp {
+			return false
+		}
+	}
 	if len(x.pending[fp]) >= 16 {
 		x.stats.Forgotten++ // one event replayed this often: keep the first
-		return
+		return false
 	}
 	x.gen++
 	x.pending[fp] = append(x.pending[fp], pendingReplay{copy: cp, gen: x.gen})
 	x.npend++
 	g.pushRef(fpRef{fp: fp, gen: x.gen, pending: true})
+	return true
 }
 
 // pushRef records an entry in insertion order and forgets the oldest past

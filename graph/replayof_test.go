@@ -119,3 +119,44 @@ func TestReplayNewIDLogMakesNoOriginal(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// replayLog is a consumer's log line naming an archive replay of event id
+// by its id and replay_name, as tracing's Lambda log parser gives it.
+func replayLog(id, name, req string, at time.Time) tracing.Observation {
+	cp := tracing.Key{Kind: tracing.KeyEventID, Value: tracing.ReplayEventID(id, name)}
+	return tracing.Observation{
+		Kind: tracing.ObsLog, Source: "test", Time: at, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge"},
+		Keys:      []tracing.Key{{Kind: tracing.KeyRequestID, Value: req}, cp},
+		Relations: []tracing.Relation{{From: cp, To: tracing.Key{Kind: tracing.KeyEventID, Value: id}, Kind: tracing.RelReplayOf, Evidence: "replay_name in the consumer's log"}},
+		Log:       &tracing.LogRecord{Message: "charging", RequestID: req},
+	}
+}
+
+// TestReplayLogBeforeOriginal: a replay's log line (id and replay_name, no
+// fingerprint) arrives before anything of its original: no original is made
+// up from it; the replay waits, counted, and links when the original's own
+// delivery arrives. One whose original never arrives stays unlinked.
+func TestReplayLogBeforeOriginal(t *testing.T) {
+	t.Parallel()
+	g := newTestGraph(100)
+	g.Ingest(tracing.Batch{replayLog("e-1", "fix", "req-1", t0.Add(time.Minute))})
+	g.Ingest(tracing.Batch{replayLog("n-9", "fix", "req-2", t0.Add(time.Minute))})
+	if ki := g.s.findStrong(tracing.KeyEventID, "e-1"); ki != 0 {
+		t.Fatal("an original e-1 was made up from its replay's log line")
+	}
+	if st := g.ReplayLinkStats(); st.Unmatched != 2 || st.Pending != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	g.Ingest(tracing.Batch{replayLog("e-1", "fix", "req-1", t0.Add(time.Minute))}) // a second line: counted once
+	g.Ingest(tracing.Batch{ebDelivery("e-1", "", "o-1", t0)})
+	l, err := g.Lineage("e-1")
+	if err != nil || l.ID != "e-1" || l.Status != StatusReplayed || len(l.Links) != 1 || l.Links[0].ID != tracing.ReplayEventID("e-1", "fix") {
+		t.Fatalf("e-1: %s %v %+v %v", l.ID, l.Status, l.Links, err)
+	}
+	if st := g.ReplayLinkStats(); st.Unmatched != 2 || st.Late != 1 || st.Pending != 1 || st.ByFingerprint != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	if l, err := g.Lineage(tracing.ReplayEventID("n-9", "fix")); err != nil || len(l.Links) != 0 {
+		t.Errorf("n-9's replay: %+v %v", l.Links, err)
+	}
+}
