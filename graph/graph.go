@@ -132,6 +132,7 @@ type Graph struct {
 
 	// Fragments: events that wait, bounded, before they become rows.
 	frag         map[int32]fragment
+	rx           replayIndex // archive replays by fingerprint (replayof.go)
 	fragSwept    time.Time
 	fragOverflow uint64
 	fromObs      bool      // the current observation is a span or log line (not a broker message)
@@ -283,6 +284,7 @@ func (g *Graph) Ingest(b tracing.Batch) {
 	g.now = now
 	for i := range b {
 		g.ingest(&b[i], now)
+		g.linkWaiting(now) // replayof.go
 	}
 	g.rate.add(now, len(b))
 	g.obsCount += uint64(len(b))
@@ -482,7 +484,7 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 			g.union(g.eventFor(r.From, at), g.eventFor(r.To, at))
 		}
 	case tracing.RelRedriveOf, tracing.RelReplayOf:
-		if r.From.Kind.Strong() && r.To.Kind.Strong() {
+		if r.From.Kind.Strong() && r.To.Kind.Strong() && g.replayByID(r) {
 			g.link(r.From, r.To, r.Kind, at)
 		}
 	case tracing.RelConsumed, tracing.RelPublished:
@@ -548,6 +550,7 @@ func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
 			g.joinCloudEvent(e, src, id)
 		}
 	case tracing.KeyEventID:
+		g.idSeen(k.Value) // a replay may wait for it (replayof.go)
 		// A consumer logging event_id may name a CloudEvent's id.
 		if ce := g.onlyWeak(tracing.KeyCorrelation, "ce:"+k.Value, e); ce != 0 {
 			g.union(ce, e)
@@ -1348,6 +1351,9 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 	// body IDs it shares with the original do not merge the two.
 	for _, r := range o.Relations {
 		if r.Kind == tracing.RelRedriveOf || r.Kind == tracing.RelReplayOf {
+			if fp := replayFingerprintOf(m, r); fp != "" && g.replayOf(r, fp, at) {
+				continue // linked by what the replay kept (replayof.go)
+			}
 			g.relate(o, r, at)
 		}
 	}
@@ -1500,6 +1506,7 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 			g.relate(o, r, at)
 		}
 	}
+	g.indexOriginals(m, o.Relations, at) // replayof.go
 	g.touch(g.s.key(layers[0].ki).ev, at)
 }
 

@@ -122,9 +122,26 @@ func consumed(queue, body string, at time.Time) tracing.Observation {
 // TestArchiveReplayDeliversAgainAndLinks: events put over a 5-minute window
 // are replayed from the archive (only those in the window, only to the
 // asked rule); the consumer counts each again, and lineage shows each replay
-// as an event of its own linked to its original.
+// as an event of its own linked to its original, whether EventBridge keeps
+// the original's id or gives the replay a new one (AWS does not say which),
+// and whichever the graph hears of first.
 func TestArchiveReplayDeliversAgainAndLinks(t *testing.T) {
+	for _, tc := range []struct {
+		name                 string
+		newIDs, replaysFirst bool
+	}{
+		{"same id", false, false},
+		{"new id", true, false},
+		{"new id, replays heard first", true, true},
+		{"same id, replays heard first", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testArchiveReplayLinks(t, tc.newIDs, tc.replaysFirst) })
+	}
+}
+
+func testArchiveReplayLinks(t *testing.T, newIDs, replaysFirst bool) {
 	w := newArchiveWorld(t)
+	w.srv.SetReplayNewIDs(newIDs)
 	now := time.Now().UTC().Truncate(time.Second)
 	from, to := now.Add(-10*time.Minute), now.Add(-5*time.Minute)
 	before := w.put(t, 3, from.Add(-time.Minute)) // outside the window
@@ -163,18 +180,31 @@ func TestArchiveReplayDeliversAgainAndLinks(t *testing.T) {
 	if n := len(w.consume(t, "email")); n != 0 {
 		t.Errorf("the email rule, left out of the replay, got %d", n)
 	}
-	// Lineage: each replayed event is its own event, replay-of its original.
-	g := graph.New(graph.Config{MaxEvents: 1000})
-	t0 := time.Now()
-	for i, b := range live {
-		g.Ingest(tracing.Batch{consumed("billing-queue", b, t0.Add(time.Duration(i)*time.Millisecond))})
-	}
-	for i, b := range again {
-		g.Ingest(tracing.Batch{consumed("billing-queue", b, t0.Add(time.Second+time.Duration(i)*time.Millisecond))})
-	}
 	want := map[string]bool{}
 	for _, id := range inside {
 		want[id] = true
+	}
+	newSeen := 0
+	for _, b := range again {
+		if id := eventIDOf(t, b); !want[id] {
+			newSeen++
+		}
+	}
+	if (newSeen == len(again)) != newIDs || (newSeen == 0) == newIDs {
+		t.Fatalf("%d of %d replayed events came under a new id (new ids: %v)", newSeen, len(again), newIDs)
+	}
+	// Lineage: each replayed event is its own event, replay-of its original.
+	g := graph.New(graph.Config{MaxEvents: 1000})
+	t0 := time.Now()
+	first, second := live, again
+	if replaysFirst {
+		first, second = again, live
+	}
+	for i, b := range first {
+		g.Ingest(tracing.Batch{consumed("billing-queue", b, t0.Add(time.Duration(i)*time.Millisecond))})
+	}
+	for i, b := range second {
+		g.Ingest(tracing.Batch{consumed("billing-queue", b, t0.Add(time.Second+time.Duration(i)*time.Millisecond))})
 	}
 	for _, id := range inside {
 		l, err := g.Lineage(id)
@@ -188,15 +218,147 @@ func TestArchiveReplayDeliversAgainAndLinks(t *testing.T) {
 		if err != nil || cp.ID == id || len(cp.Links) != 1 || cp.Links[0].Rel != "replay-of" || cp.Links[0].ID != id {
 			t.Fatalf("replay of %s: %+v %v", id, cp, err)
 		}
+		if newIDs && strings.HasPrefix(cp.ID, id) {
+			t.Errorf("replay %s of %s: want the replay's own new id", cp.ID, id)
+		}
 	}
 	for _, id := range before {
 		if l, err := g.Lineage(id); err != nil || len(l.Links) != 0 {
 			t.Errorf("event %s, before the window, has links %+v (%v)", id, l.Links, err)
 		}
 	}
+	st := g.ReplayLinkStats()
+	wantFP, wantLate := uint64(0), uint64(0)
+	if newIDs || replaysFirst {
+		wantFP = uint64(len(inside)) // by fingerprint: no held event had the id
+	}
+	if replaysFirst {
+		wantLate = wantFP
+	}
+	if st.ByFingerprint != wantFP || st.Late != wantLate || st.Unmatched != wantLate || st.Ambiguous != 0 || st.Pending != 0 {
+		t.Errorf("replay link stats %+v, want %d by fingerprint, %d late", st, wantFP, wantLate)
+	}
 	audit, _ := os.ReadFile(filepath.Join(r.opts.StateDir, "audit.log"))
 	if !strings.Contains(string(audit), "archive replay start") || !strings.Contains(string(audit), "archive replay end") {
 		t.Errorf("audit log: %s", audit)
+	}
+}
+
+// eventIDOf is the EventBridge id of a delivered event and, when it is an
+// archive replay, the key its replay is held under.
+func eventIDOf(t *testing.T, body string) string {
+	t.Helper()
+	var doc struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || doc.ID == "" {
+		t.Fatalf("delivered body %s: %v", body, err)
+	}
+	return doc.ID
+}
+
+// replayKeyOf is the ID lineage knows a delivered archive replay by.
+func replayKeyOf(t *testing.T, body string) string {
+	t.Helper()
+	var doc struct {
+		ID   string `json:"id"`
+		Name string `json:"replay-name"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || doc.Name == "" {
+		t.Fatalf("replayed body %s: %v", body, err)
+	}
+	return tracing.ReplayEventID(doc.ID, doc.Name)
+}
+
+// TestArchiveReplayNewIDAmbiguous: two originals alike in everything a
+// replay keeps (source, detail-type, time, detail) are replayed under new
+// ids; neither replay is linked to either original, and both are counted
+// ambiguous, while a third, distinct original links. Under kept ids the id
+// tells them apart. A replay whose original flowtop never held stays
+// unlinked and counted, with no made-up original.
+func TestArchiveReplayNewIDAmbiguous(t *testing.T) {
+	for _, newIDs := range []bool{true, false} {
+		t.Run(map[bool]string{true: "new id", false: "same id"}[newIDs], func(t *testing.T) {
+			w := newArchiveWorld(t)
+			w.srv.SetReplayNewIDs(newIDs)
+			now := time.Now().UTC().Truncate(time.Second)
+			from, to := now.Add(-10*time.Minute), now.Add(-5*time.Minute)
+			at := from.Add(time.Minute)
+			twins := append(w.put(t, 1, at), w.put(t, 1, at)...) // both o-a, same time
+			other := w.put(t, 2, at.Add(time.Second))            // o-a and o-b a second later: unlike the twins
+			unheld := w.put(t, 1, at.Add(2*time.Second))[0]      // the graph never hears of it
+			live := w.consume(t, "billing")
+			w.consume(t, "email")
+			if len(live) != 5 {
+				t.Fatalf("%d live deliveries, want 5", len(live))
+			}
+			r := w.replayer(t, false)
+			plan, err := r.PlanArchive(context.Background(), ArchiveRequest{Archive: "orders-archive", From: from, To: to, Rules: []string{"billing"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res, err := r.ExecuteArchive(context.Background(), plan, nil); err != nil || res.State != "COMPLETED" {
+				t.Fatalf("%v: %v", res.Lines(), err)
+			}
+			again := w.consume(t, "billing")
+			if len(again) != 5 {
+				t.Fatalf("%d replayed, want 5", len(again))
+			}
+			g := graph.New(graph.Config{MaxEvents: 1000})
+			t0 := time.Now()
+			for i, b := range live {
+				if eventIDOf(t, b) == unheld {
+					continue
+				}
+				g.Ingest(tracing.Batch{consumed("billing-queue", b, t0.Add(time.Duration(i)*time.Millisecond))})
+			}
+			for i, b := range again {
+				g.Ingest(tracing.Batch{consumed("billing-queue", b, t0.Add(time.Second+time.Duration(i)*time.Millisecond))})
+			}
+			st := g.ReplayLinkStats()
+			if newIDs {
+				if st.Ambiguous != 2 || st.ByFingerprint != 2 || st.Unmatched != 1 || st.Pending != 1 {
+					t.Errorf("stats %+v, want 2 ambiguous, 2 linked by fingerprint, 1 unmatched and waiting", st)
+				}
+				for _, id := range twins {
+					if l, err := g.Lineage(id); err != nil || len(l.Links) != 0 || l.Status == graph.StatusReplayed {
+						t.Errorf("twin %s: status %v links %+v (%v), want no guess", id, l.Status, l.Links, err)
+					}
+				}
+			} else {
+				if st.Ambiguous != 0 || st.ByFingerprint != 0 || st.Unmatched != 1 || st.Pending != 1 {
+					t.Errorf("stats %+v, want none ambiguous: the kept id tells the twins apart", st)
+				}
+				for _, id := range twins {
+					l, err := g.Lineage(id)
+					if err != nil || len(l.Links) != 1 || l.Links[0].Rel != "replayed-as" || l.Links[0].ID != tracing.ReplayEventID(id, plan.ReplayName) {
+						t.Errorf("twin %s: links %+v (%v), want its own replay", id, l.Links, err)
+					}
+				}
+			}
+			for _, id := range other {
+				if l, err := g.Lineage(id); err != nil || len(l.Links) != 1 || l.Status != graph.StatusReplayed {
+					t.Errorf("the distinct original %s: status %v links %+v (%v)", id, l.Status, l.Links, err)
+				}
+			}
+			// (Lineage takes a prefix: the unheld id may find its replay, never an original.)
+			if l, err := g.Lineage(unheld); err == nil && (l.ID == unheld || len(l.Links) != 0) {
+				t.Errorf("an original never heard of was made up from its replay: %s %+v", l.ID, l.Links)
+			}
+			unlinked := 0
+			for _, b := range again {
+				cp, err := g.Lineage(replayKeyOf(t, b))
+				if err != nil {
+					t.Fatalf("replay %s: %v", replayKeyOf(t, b), err)
+				}
+				if len(cp.Links) == 0 {
+					unlinked++
+				}
+			}
+			if want := map[bool]int{true: 3, false: 1}[newIDs]; unlinked != want {
+				t.Errorf("%d replays unlinked, want %d", unlinked, want)
+			}
+		})
 	}
 }
 

@@ -18,8 +18,10 @@ import (
 // (all, or those Destination.FilterArns names), asynchronously and at a
 // bounded rate, minute by minute of event time as AWS does; each carries the
 // top-level field "replay-name" (after "region", as AWS puts it) and keeps
-// its original time and id (the API reference and user guide don't say
-// whether AWS keeps the id; flowtop links a replay to its original by it). The replay goes STARTING → RUNNING → COMPLETED,
+// its original time, source, detail-type, detail and resources. It keeps the
+// original's id too, unless [Server.SetReplayNewIDs] asks for a new one: the
+// API reference and user guide don't say which AWS does, so flowtop must
+// link a replay to its original either way. The replay goes STARTING → RUNNING → COMPLETED,
 // or CANCELLING → CANCELLED after CancelReplay, or FAILED with a StateReason.
 
 // maxArchiveEvents bounds what one archive holds: the oldest go first, and
@@ -42,6 +44,7 @@ type archives struct {
 	order   []string // replay names, oldest first, for ListReplays
 	dropped int
 	rate    float64 // events per second a replay delivers; 0 = defaultReplayRate
+	newIDs  bool    // a replayed event gets a new id (see Server.SetReplayNewIDs)
 }
 
 type ebArchive struct {
@@ -67,6 +70,7 @@ type ebReplay struct {
 	state, reason                         string
 	started, ended, last                  time.Time
 	cancel                                atomic.Bool
+	newIDs                                bool // each event goes out under a new id
 }
 
 // replayEnvelope is a replayed event as EventBridge delivers it: the
@@ -99,6 +103,19 @@ func (s *Server) SetReplayRate(perSec float64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.arc.rate = perSec
+}
+
+// SetReplayNewIDs makes StartReplay deliver each archived event under a new
+// id (UUID-shaped, as PutEvents gives) instead of the original's; time,
+// source, detail-type, detail and resources stay the original's. AWS does
+// not document which it does, so tests run both. It is a switch of its own,
+// not part of [CompatField]: that mode imitates other AWS-compatible
+// endpoints, while either id may be real EventBridge's behaviour.
+func (s *Server) SetReplayNewIDs(on bool) {
+	e := s.ebService()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.arc.newIDs = on
 }
 
 // ArchiveDropped counts the events archives forgot to stay bounded.
@@ -364,6 +381,7 @@ func (e *eventsService) startReplay(in map[string]json.RawMessage) (any, error) 
 	if rate <= 0 {
 		rate = defaultReplayRate
 	}
+	r.newIDs = e.arc.newIDs
 	e.s.wg.Add(1)
 	go e.runReplay(r, a.name, rate)
 	return map[string]any{"ReplayArn": replayARN(n), "State": r.state, "ReplayStartTime": epoch(r.started)}, nil
@@ -436,8 +454,12 @@ func (e *eventsService) finish(r *ebReplay, state, reason string) {
 // bus's matching rules (only those in the replay's filter, when it has one).
 func (e *eventsService) replayOne(r *ebReplay, ev archived) {
 	o := ev.env
+	id := o.ID
+	if r.newIDs {
+		id = newRequestID()
+	}
 	env := replayEnvelope{
-		Version: o.Version, ID: o.ID, DetailType: o.DetailType, Source: o.Source, Account: o.Account,
+		Version: o.Version, ID: id, DetailType: o.DetailType, Source: o.Source, Account: o.Account,
 		Time: o.Time, Region: o.Region, ReplayName: r.name, Resources: o.Resources, Detail: o.Detail,
 	}
 	envBytes, _ := json.Marshal(env)

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -278,5 +279,74 @@ func TestArchiveRetention(t *testing.T) {
 	d, err := eb.DescribeArchive(context.Background(), &eventbridge.DescribeArchiveInput{ArchiveName: aws.String("arc")})
 	if err != nil || d.EventCount != 1 {
 		t.Fatalf("after a day and an hour, EventCount %d (%v), want 1: a 1-day retention forgets the first three", d.EventCount, err)
+	}
+}
+
+// TestArchiveReplayNewIDs: with SetReplayNewIDs a replay delivers each
+// archived event under a new, UUID-shaped id, keeping its time, source,
+// detail-type, detail and resources, and marked with replay-name.
+func TestArchiveReplayNewIDs(t *testing.T) {
+	srv, cfg := startServer(t)
+	srv.SetReplayNewIDs(true)
+	ctx := context.Background()
+	eb, q, urls, arcARN := archiveFixture(t, cfg)
+	start := time.Now().Add(-time.Minute)
+	ids := putN(t, eb, "s", 4)
+	live := map[string]map[string]any{}
+	for _, doc := range drain(t, q, urls[0]) {
+		live[doc["id"].(string)] = doc
+	}
+	drain(t, q, urls[1])
+	if len(live) != 4 {
+		t.Fatalf("%d live deliveries, want 4", len(live))
+	}
+	if _, err := eb.StartReplay(ctx, &eventbridge.StartReplayInput{
+		ReplayName: aws.String("new-ids"), EventSourceArn: aws.String(arcARN),
+		EventStartTime: aws.Time(start), EventEndTime: aws.Time(time.Now().Add(time.Second)),
+		Destination: &ebtypes.ReplayDestination{Arn: aws.String(busARN("b")), FilterArns: []string{ruleARN("b", "r-one")}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitReplay(t, eb, "new-ids", ebtypes.ReplayStateCompleted)
+	got := drain(t, q, urls[0])
+	if len(got) != len(ids) {
+		t.Fatalf("%d replayed, want %d", len(got), len(ids))
+	}
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	seen := map[string]bool{}
+	unmatched := map[string]bool{}
+	for id := range live {
+		unmatched[id] = true
+	}
+	for _, doc := range got {
+		id, _ := doc["id"].(string)
+		if live[id] != nil || seen[id] || !uuid.MatchString(id) {
+			t.Errorf("replayed id %q: want a new UUID-shaped id of its own", id)
+		}
+		seen[id] = true
+		if doc["replay-name"] != "new-ids" {
+			t.Errorf("replayed event %v lacks replay-name", doc)
+		}
+		// Everything but id and replay-name is the original's.
+		match := ""
+		for oid, o := range live {
+			if !unmatched[oid] {
+				continue
+			}
+			same := true
+			for _, k := range []string{"time", "source", "detail-type", "account", "region"} {
+				same = same && o[k] == doc[k]
+			}
+			ob, _ := json.Marshal([]any{o["detail"], o["resources"]})
+			rb, _ := json.Marshal([]any{doc["detail"], doc["resources"]})
+			if same && string(ob) == string(rb) {
+				match = oid
+				break
+			}
+		}
+		if match == "" {
+			t.Errorf("replayed event %v matches no original", doc)
+		}
+		delete(unmatched, match)
 	}
 }

@@ -2,6 +2,8 @@ package tracing
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -181,6 +183,47 @@ func flowtopReplayOf(obj map[string]any) string {
 // id by the replay named name: the replayed event is an event of its own.
 func ReplayEventID(id, name string) string { return id + " replay " + name }
 
+// maxFingerprintField bounds the source, detail-type, account and region a
+// fingerprint takes: longer values are not EventBridge's (source and
+// detail-type are at most 256 characters).
+const maxFingerprintField = 256
+
+// ReplayFingerprint is what an EventBridge event keeps when an archive
+// replays it, whatever its id: source, detail-type, time, account, region
+// and a digest of detail, hashed to 32 hex digits. A replay that got a new id
+// finds its original by it. obj is the event as decoded (numbers as
+// json.Number); "" when it lacks a source, detail-type or time, or a field
+// is too long to be EventBridge's.
+func ReplayFingerprint(obj map[string]any) string {
+	src, typ, at := strField(obj, "source"), strField(obj, "detail-type"), strField(obj, "time")
+	acct, region := strField(obj, "account"), strField(obj, "region")
+	if src == "" || typ == "" || at == "" {
+		return ""
+	}
+	for _, f := range []string{src, typ, at, acct, region} {
+		if len(f) > maxFingerprintField {
+			return ""
+		}
+	}
+	if t := parseTime(at); !t.IsZero() {
+		at = t.UTC().Format(time.RFC3339Nano) // one instant, however written
+	}
+	// encoding/json writes map keys sorted and json.Number as read: the
+	// detail's digest does not depend on its key order or spacing.
+	detail, err := json.Marshal(obj["detail"])
+	if err != nil {
+		return ""
+	}
+	dsum := sha256.Sum256(detail)
+	h := sha256.New()
+	for _, f := range []string{src, typ, at, acct, region} {
+		_, _ = h.Write([]byte(f))
+		_, _ = h.Write([]byte{0})
+	}
+	_, _ = h.Write(dsum[:])
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
 // add appends one layer and links it to the previous one.
 func (u *Unwrapped) add(env Envelope) {
 	// A field that is there but empty ("id": "", or not a string) names
@@ -254,7 +297,7 @@ func (u *Unwrapped) unwrap(obj map[string]any, raw []byte, depth int, opts Unwra
 		u.add(env)
 		u.inner(field(obj, "Message"), depth, opts)
 	case isEventBridge(obj):
-		env := Envelope{Kind: EnvelopeEventBridge, Type: strField(obj, "detail-type"), Source: strField(obj, "source"), Time: parseTime(strField(obj, "time"))}
+		env := Envelope{Kind: EnvelopeEventBridge, Type: strField(obj, "detail-type"), Source: strField(obj, "source"), Time: parseTime(strField(obj, "time")), Fingerprint: ReplayFingerprint(obj)}
 		id := strField(obj, "id")
 		if name := strField(obj, "replay-name"); name != "" && id != "" && len(name) <= 64 {
 			// An archive replay: its own event, linked to the original

@@ -581,6 +581,9 @@ type Envelope struct {
 	Time   time.Time
 	// TraceHeader is an X-Amzn-Trace-Id or traceparent found on this layer, raw.
 	TraceHeader string
+	// Fingerprint is what an EventBridge event keeps when an archive replays
+	// it (see [ReplayFingerprint]); "" for other layers.
+	Fingerprint string
 }
 
 // FunctionConfig is a Lambda function's configuration.
