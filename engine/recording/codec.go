@@ -336,6 +336,7 @@ func (e *encoder) message(m *tracing.Message) {
 		e.istr(l.Source)
 		e.time(l.Time)
 		e.str(l.TraceHeader)
+		e.str(l.Fingerprint)
 	}
 	e.istr(m.Reason)
 }
@@ -723,6 +724,9 @@ func (d *decoder) message() *tracing.Message {
 			l.Source = d.istr()
 			l.Time = d.time()
 			l.TraceHeader = d.str()
+			if d.ver >= 2 {
+				l.Fingerprint = d.str()
+			}
 			m.Layers = append(m.Layers, l)
 		}
 	}

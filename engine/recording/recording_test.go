@@ -76,7 +76,7 @@ func sample(i int) tracing.Observation {
 			Broker: tracing.BrokerSQS, Queue: "billing-dlq", ID: msg, Body: `{"id":"` + msg + `"}`,
 			Attributes: map[string]string{"ApproximateReceiveCount": "3"}, UserAttrs: map[string]string{"x": "y"}, ReceiveCount: 3,
 			SentAt: at.Add(-time.Second), FirstRecvAt: at, DeadLetter: true, SourceQueue: "billing", GroupID: "g", DedupID: "d",
-			Layers: []tracing.Envelope{{Kind: tracing.EnvelopeEventBridge, Keys: []tracing.Key{{Kind: tracing.KeyEventID, Value: "ev-" + msg}}, Type: "OrderPlaced", Source: "shop", Time: at, TraceHeader: "Root=1-abc"}},
+			Layers: []tracing.Envelope{{Kind: tracing.EnvelopeEventBridge, Keys: []tracing.Key{{Kind: tracing.KeyEventID, Value: "ev-" + msg}}, Type: "OrderPlaced", Source: "shop", Time: at, TraceHeader: "Root=1-abc", Fingerprint: "fp-" + msg}},
 			Reason: "truncated",
 		}
 	case 5:
@@ -125,7 +125,7 @@ func TestFieldsKnown(t *testing.T) {
 		{tracing.LogRecord{}, 11},
 		{tracing.Invocation{}, 13},
 		{tracing.Message{}, 15},
-		{tracing.Envelope{}, 6},
+		{tracing.Envelope{}, 7},
 		{tracing.FunctionConfig{}, 9},
 		{tracing.QueueInfo{}, 11},
 		{tracing.RouteSet{}, 3},
@@ -248,6 +248,11 @@ func TestReadsFormat1(t *testing.T) {
 			want.Span.Events = nil
 		}
 		want.Component.Account, want.Component.Region = "", ""
+		if want.Message != nil {
+			for j := range want.Message.Layers {
+				want.Message.Layers[j].Fingerprint = ""
+			}
+		}
 		if want.Log != nil && want.Kind == tracing.ObsLog {
 			want.Log.EventID = fmt.Sprint(i)
 		}
