@@ -90,7 +90,10 @@ func (w archiveWorld) consume(t *testing.T, rule string) []string {
 	t.Helper()
 	var bodies []string
 	for i := 0; i < 200; i++ {
-		out, err := w.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.urls[rule]), MaxNumberOfMessages: 10})
+		// A long poll: the bus delivers to its targets asynchronously, so a
+		// short poll may answer empty before the last deliveries land (seen
+		// once under load: 15 of 25), which would end the count early.
+		out, err := w.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.urls[rule]), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
