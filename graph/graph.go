@@ -939,6 +939,13 @@ func (g *Graph) joinNamed(inv *invocation) {
 			to.n++
 		}
 	}
+	// A ref holds a span and a log line of one message together once both
+	// are in, so in a batch whose first message has both and whose second
+	// only its log line so far, the counts read one span and one log line:
+	// two messages named by kind tell a batch apart.
+	if handledSeveral(inv.keys, pubSpan.n+pubLog.n > 0 && conSpan.n+conLog.n == 0) {
+		return
+	}
 	if pubSpan.n == 1 && pubLog.n == 1 {
 		d, l := g.s.keyOf(pubSpan.ki), g.s.keyOf(pubLog.ki)
 		if (d.Kind == tracing.KeySNSMessageID || d.Kind == tracing.KeyMessageID) && (l.Kind == tracing.KeyEventID || l.Kind == tracing.KeyCloudEventID) {
@@ -948,6 +955,34 @@ func (g *Graph) joinNamed(inv *invocation) {
 	if conSpan.n == 1 && conLog.n == 1 {
 		g.joinOne(inv, g.s.keyOf(conSpan.ki), g.s.keyOf(conLog.ki), false)
 	}
+}
+
+// handledSeveral reports whether an invocation's keys name two different
+// messages of one kind (SQS or SNS messages, Kinesis records), or, for a
+// producer, two different events: it consumed a batch or published more
+// than one. (A consumer's two event IDs may be one event: the EventBridge id
+// its span names and the id of the CloudEvent in the detail its log names.)
+func handledSeveral(keys []tracing.Key, producer bool) bool {
+	var seen [tracing.KeyLogEventID + 8]string
+	for _, k := range keys {
+		switch k.Kind {
+		case tracing.KeyMessageID, tracing.KeySNSMessageID, tracing.KeyKinesisRecord:
+		case tracing.KeyEventID, tracing.KeyCloudEventID:
+			if !producer {
+				continue
+			}
+		default:
+			continue
+		}
+		if int(k.Kind) >= len(seen) {
+			continue
+		}
+		if seen[k.Kind] != "" && seen[k.Kind] != k.Value {
+			return true
+		}
+		seen[k.Kind] = k.Value
+	}
+	return false
 }
 
 // joinOne joins the events of keys a (named by a span) and b (named by a
