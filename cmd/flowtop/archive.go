@@ -127,21 +127,15 @@ func (a *app) runArchiveReplay(ctx context.Context, e *engine.Engine, r archiveA
 	}
 	ictx, cancel := interruptible(ctx)
 	defer cancel()
-	bar := isTerminal(a.stderr)
-	last := ""
+	meter := a.progressMeter("replayed")
 	res, err := rp.ExecuteArchive(ictx, plan, func(p replay.ArchiveProgress) {
-		line := archiveProgressLine(p)
-		switch {
-		case bar:
-			fmt.Fprintf(a.stderr, "\r\033[K%s", clean(line))
-		case line != last:
-			fmt.Fprintln(a.stderr, clean(line))
+		reached := ""
+		if !p.LastReplayed.IsZero() {
+			reached = "replayed up to " + p.LastReplayed.UTC().Format(time.RFC3339)
 		}
-		last = line
+		meter.updateShare(p.State, p.Fraction, reached, p.Note)
 	})
-	if bar {
-		fmt.Fprintln(a.stderr)
-	}
+	meter.finish()
 	for _, line := range res.Lines() {
 		fmt.Fprintln(a.stdout, clean(line))
 	}
@@ -149,21 +143,6 @@ func (a *app) runArchiveReplay(ctx context.Context, e *engine.Engine, r archiveA
 		return fmt.Errorf("replay: interrupted: replay %s ended %s: %w", res.ReplayName, res.State, err)
 	}
 	return err
-}
-
-// archiveProgressLine is one progress report: state, a bar over the window
-// (by the time of the last event replayed) and that time.
-func archiveProgressLine(p replay.ArchiveProgress) string {
-	const width = 30
-	fill := min(max(int(p.Fraction*width), 0), width)
-	s := fmt.Sprintf("%-10s [%s%s] %3.0f%%", p.State, strings.Repeat("#", fill), strings.Repeat(".", width-fill), p.Fraction*100)
-	if !p.LastReplayed.IsZero() {
-		s += "  replayed up to " + p.LastReplayed.UTC().Format(time.RFC3339)
-	}
-	if p.Note != "" {
-		s += "  " + p.Note
-	}
-	return s
 }
 
 // planArchive plans the console's replay archive action: the archive it

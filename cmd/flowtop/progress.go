@@ -50,21 +50,53 @@ func (p *progressMeter) update(done, total, dups int, note string) {
 		return
 	}
 	p.done, p.total, p.dups = done, total, dups
+	p.show(now, total > 0 && done >= total, p.bar, p.plain)
+}
+
+// updateShare takes one report of a run measured as a share of its whole
+// (an archive replay: how far through its window of event time), with its
+// state and what it has reached; a terminal state is its last report.
+func (p *progressMeter) updateShare(state string, share float64, reached, note string) {
+	now := p.now()
+	if p.start.IsZero() {
+		p.start = now
+	}
+	if note != "" {
+		p.clear()
+		fmt.Fprintln(p.w, clean(note))
+	}
+	share = min(max(share, 0), 1)
+	pct := fmt.Sprintf("%3.0f%%", share*100)
+	tail := ""
+	if reached != "" {
+		tail = "  " + reached
+	}
+	final := share >= 1 || state == "COMPLETED" || state == "CANCELLED" || state == "FAILED"
+	p.show(now, final, func(time.Time) string {
+		room := min(max(p.width-len(state)-len(pct)-len(tail)-4, 0), 30)
+		return clean(fmt.Sprintf("%s [%s%s] %s%s", state, strings.Repeat("#", int(share*float64(room))), strings.Repeat(".", room-int(share*float64(room))), pct, tail))
+	}, func(time.Time) string {
+		return clean(fmt.Sprintf("%s %s%s", state, strings.TrimSpace(pct), tail))
+	})
+}
+
+// show draws a report: the bar in place on a terminal, a plain line
+// otherwise, each throttled; a final report always shows.
+func (p *progressMeter) show(now time.Time, final bool, bar, plain func(time.Time) string) {
 	every := plainEvery
 	if p.tty {
 		every = barEvery
 	}
-	final := total > 0 && done >= total
 	if !final && !p.last.IsZero() && now.Sub(p.last) < every {
 		return
 	}
 	p.last = now
 	if p.tty {
-		fmt.Fprint(p.w, "\r"+p.bar(now)+"\x1b[K")
+		fmt.Fprint(p.w, "\r"+bar(now)+"\x1b[K")
 		p.drawn = true
 		return
 	}
-	fmt.Fprintln(p.w, p.plain(now))
+	fmt.Fprintln(p.w, plain(now))
 }
 
 // finish ends the bar's line, so what follows starts on a line of its own.

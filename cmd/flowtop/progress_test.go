@@ -57,3 +57,35 @@ func TestProgressMeter(t *testing.T) {
 		t.Errorf("a frame mid-run has no ETA: %q", mid)
 	}
 }
+
+// TestProgressMeterShare: an archive replay reports a state and a share of
+// its window; the meter throttles it like a redrive's counts and always
+// shows the terminal state.
+func TestProgressMeterShare(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	run := func(tty bool) string {
+		var b strings.Builder
+		clock := t0
+		m := newProgressMeter(&b, tty, "replayed")
+		m.now = func() time.Time { return clock }
+		m.updateShare("STARTING", 0, "", "")
+		for i := 1; i <= 40; i++ {
+			clock = clock.Add(100 * time.Millisecond)
+			m.updateShare("RUNNING", float64(i)/50, "replayed up to 12:0"+string(rune('0'+i%10)), "")
+		}
+		clock = clock.Add(100 * time.Millisecond)
+		m.updateShare("COMPLETED", 0.9, "", "")
+		m.finish()
+		return b.String()
+	}
+	plain := strings.Split(strings.TrimSpace(run(false)), "\n")
+	// 4 s of reports: the first, one every 2 s, and the terminal state.
+	if len(plain) < 3 || len(plain) > 4 || plain[len(plain)-1] != "COMPLETED 90%" || !strings.HasPrefix(plain[0], "STARTING 0%") {
+		t.Fatalf("plain lines: %q", plain)
+	}
+	bar := run(true)
+	last := bar[strings.LastIndex(bar, "\r")+1:]
+	if !strings.HasPrefix(last, "COMPLETED [") || !strings.Contains(last, "]  90%") || !strings.HasSuffix(bar, "\n") || strings.Count(bar, "\r") < 30 {
+		t.Fatalf("bar: %q", bar)
+	}
+}
