@@ -989,10 +989,8 @@ func handledSeveral(keys []tracing.Key, producer bool) bool {
 // log), and keeps one hop for the invocation: the one the span's key names
 // (its topic or queue is known from it).
 func (g *Graph) joinOne(inv *invocation, a, b tracing.Key, pub bool) {
-	if a == b || a.Kind == tracing.KeyKinesisRecord || b.Kind == tracing.KeyKinesisRecord {
-		// Two keys of one Kinesis batch are two records, whichever source
-		// named which first: a record is no layer of another.
-		return
+	if a == b || (a.Kind == tracing.KeyKinesisRecord && b.Kind == tracing.KeyKinesisRecord) {
+		return // two records are never layers of one another (a batch: see handledSeveral)
 	}
 	ai, bi := g.s.findStrong(a.Kind, a.Value), g.s.findStrong(b.Kind, b.Value)
 	if ai == 0 || bi == 0 {
