@@ -205,6 +205,7 @@ func (s *Searcher) traces(ctx context.Context, ids []string) (tracing.Batch, err
 				}
 				b = append(b, obs...)
 			}
+			resolveCauses(b[first:])              // exceptions.go
 			b = append(b, apiJoins(b[first:])...) // apigw.go
 		}
 		ids = ids[n:]

@@ -158,9 +158,10 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time) (tracing.Batch
 		}
 		for _, t := range out.Traces {
 			var all []tracing.Observation
+			var cuts []int // beside each of all: what the span limits cut of it
 			for _, seg := range t.Segments {
 				doc := aws.ToString(seg.Document)
-				obs, err := ParseSegment([]byte(doc))
+				obs, cut, err := parseSegment([]byte(doc))
 				if err != nil {
 					s.tracker.Unparsed(1)
 					continue
@@ -169,9 +170,11 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time) (tracing.Batch
 					stampAccount(obs, []byte(doc))
 				}
 				all = append(all, obs...)
+				cuts = append(cuts, cut...)
 			}
+			resolveCauses(all)                  // exceptions.go: a cause another segment recorded
 			all = append(all, apiJoins(all)...) // apigw.go
-			for _, o := range all {
+			for i, o := range all {
 				key := seenKey(o)
 				s.mu.Lock()
 				_, dup := s.seen[key]
@@ -179,6 +182,11 @@ func (s *Source) Collect(ctx context.Context, from, to time.Time) (tracing.Batch
 				s.mu.Unlock()
 				if dup {
 					continue
+				}
+				if i < len(cuts) {
+					// Counted once, when the span is first emitted, as the
+					// OTLP collector counts what AddEvent cut.
+					s.tracker.Truncated(cuts[i])
 				}
 				if o.Span != nil && o.Span.Start.After(newest) {
 					newest = o.Span.Start
@@ -231,17 +239,35 @@ const maxDoc = 1 << 20
 // span observations with their keys and relations. Start and end times may be
 // in any JSON number notation.
 func ParseSegment(doc []byte) ([]tracing.Observation, error) {
-	if len(doc) > maxDoc {
-		return nil, fmt.Errorf("xray: segment document of %d bytes is too large", len(doc))
-	}
-	var out []tracing.Observation
-	if err := parse(doc, "", "", "", 0, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	obs, _, err := parseSegment(doc)
+	return obs, err
 }
 
-func parse(doc []byte, traceID, parentID, fn string, depth int, out *[]tracing.Observation) error {
+// parseSegment is ParseSegment, and beside each observation how much the
+// span limits cut of it (its exceptions, exceptions.go), for the source's
+// truncated count. A cause given as an exception ID is resolved against the
+// exceptions of the same document here; the collector resolves it against
+// the whole trace again.
+func parseSegment(doc []byte) ([]tracing.Observation, []int, error) {
+	if len(doc) > maxDoc {
+		return nil, nil, fmt.Errorf("xray: segment document of %d bytes is too large", len(doc))
+	}
+	var p parsed
+	if err := parse(doc, "", "", "", 0, &p); err != nil {
+		return nil, nil, err
+	}
+	resolveCauses(p.obs)
+	return p.obs, p.cut, nil
+}
+
+// parsed is what parse gives: the spans of a document, and beside each
+// what the span limits cut of it.
+type parsed struct {
+	obs []tracing.Observation
+	cut []int
+}
+
+func parse(doc []byte, traceID, parentID, fn string, depth int, out *parsed) error {
 	if depth > 32 {
 		return errors.New("xray: subsegments nested too deep")
 	}
@@ -279,6 +305,7 @@ func parse(doc []byte, traceID, parentID, fn string, depth int, out *[]tracing.O
 			sp.End = end
 		}
 	}
+	cut := 0
 	switch {
 	case seg.Fault || seg.Error || seg.Throttle:
 		sp.Status = tracing.StatusError
@@ -289,7 +316,7 @@ func parse(doc []byte, traceID, parentID, fn string, depth int, out *[]tracing.O
 			if json.Unmarshal(seg.Cause, &c) == nil && len(c.Exceptions) > 0 {
 				sp.StatusMessage = strings.TrimSpace(c.Exceptions[0].Type + " " + c.Exceptions[0].Message)
 			}
-			causeEvents(sp, seg.Cause, sp.End) // exceptions.go
+			cut = causeEvents(sp, seg.Cause, sp.End) // exceptions.go
 		}
 	default:
 		sp.Status = tracing.StatusOK
@@ -367,7 +394,8 @@ func parse(doc []byte, traceID, parentID, fn string, depth int, out *[]tracing.O
 	}
 	o := tracing.Observation{Kind: tracing.ObsSpan, Source: "xray", Time: start, Component: comp, Keys: keys, Relations: rels, Span: sp}
 	apiStage(&seg, &o) // apigw.go
-	*out = append(*out, o)
+	out.obs = append(out.obs, o)
+	out.cut = append(out.cut, cut)
 	for _, sub := range seg.Subsegments {
 		if err := parse(sub, seg.TraceID, seg.ID, fn, depth+1, out); err != nil {
 			return err
