@@ -281,8 +281,17 @@ func Lines(env screen.Env, id string, l graph.Lineage, err error, loaded bool, w
 		// status, hops and latency off the line: they get their own.
 		out = []string{head, "  " + facts}
 	}
-	out = append(out, st.Dim.Render("keys: "+keysLine(l.Keys)), "")
 	names, accounts := hopNames(l.Hops)
+	if why, where := failure(l, names); why != "" {
+		// Why the event failed, above the fold at any height: the hop tree
+		// and the waterfall below may be longer than the screen.
+		line := st.Bad.Render("✗ " + why)
+		if where != "" {
+			line += st.Dim.Render("  in " + where)
+		}
+		out = append(out, line)
+	}
+	out = append(out, st.Dim.Render("keys: "+keysLine(l.Keys)), "")
 	nameW := 16
 	for _, n := range names {
 		nameW = max(nameW, ansi.StringWidth(n))
@@ -372,15 +381,9 @@ func Lines(env screen.Env, id string, l graph.Lineage, err error, loaded bool, w
 			// The span's exceptions, one line each (the trace screen, t,
 			// shows every event with its stack trace).
 			for _, ev := range s.Span.Events {
-				typ, msg := ev.Attrs["exception.type"], ev.Attrs["exception.message"]
-				if ev.Name != "exception" && typ == "" {
-					continue
+				if text := exceptionText(ev); text != "" {
+					out = append(out, strings.Repeat(" ", s.Depth)+"  "+st.Bad.Render("⚠ "+text))
 				}
-				if msg == typ {
-					msg = "" // "ValueError: ValueError" says it twice
-				}
-				text := strings.TrimSpace(strings.TrimSuffix(typ+": "+msg, ": "))
-				out = append(out, strings.Repeat(" ", s.Depth)+"  "+st.Bad.Render("⚠ "+widget.Clean(widget.FirstNonEmpty(text, ev.Name))))
 			}
 		}
 	}
@@ -397,6 +400,99 @@ func Lines(env screen.Env, id string, l graph.Lineage, err error, loaded bool, w
 		}
 	}
 	return out
+}
+
+// failure says why a failed event failed, and where: the first failed hop's
+// first exception ("CardDeclined: no funds") from the spans of that hop's
+// function or invocation, else its error type; with no failed hop, the
+// first exception any failed span recorded. Both are sanitised; why is ""
+// when the event did not fail or nothing says why.
+func failure(l graph.Lineage, names []string) (why, where string) {
+	failed := l.Status == graph.StatusFailed || l.Status == graph.StatusDeadLettered || l.Status == graph.StatusRetrying
+	first := -1
+	for i, h := range l.Hops {
+		if h.Status != graph.HopError && h.Status != graph.HopTimeout {
+			continue
+		}
+		failed = true
+		if first < 0 {
+			first = i
+		}
+		if ex := hopException(l.Spans, h); ex != "" {
+			return ex, names[i]
+		}
+	}
+	if !failed {
+		return "", ""
+	}
+	if first >= 0 && l.Hops[first].ErrorType != "" {
+		return widget.Clean(l.Hops[first].ErrorType), names[first]
+	}
+	for _, s := range l.Spans {
+		if s.Span.Status != tracing.StatusError {
+			continue
+		}
+		if ex := firstException(s.Span); ex != "" {
+			return ex, widget.Clean(s.Span.Service + " " + s.Span.Name)
+		}
+	}
+	if first >= 0 && l.Hops[first].Status == graph.HopTimeout {
+		return "timed out", names[first]
+	}
+	return "", ""
+}
+
+// hopException is the first exception recorded by the spans of a hop: the
+// spans of its invocation (by request ID) or of its function (by service
+// name), and the spans under them.
+func hopException(spans []graph.SpanRow, h graph.Hop) string {
+	var reqs []string
+	for _, k := range h.Keys {
+		if k.Kind == tracing.KeyRequestID {
+			reqs = append(reqs, k.Value)
+		}
+	}
+	mine := map[tracing.SpanID]bool{}
+	for _, s := range spans { // parents come before their children
+		sp := s.Span
+		switch {
+		case sp.ParentID.IsValid() && mine[sp.ParentID]:
+		case sp.InvocationID != "" && slices.Contains(reqs, sp.InvocationID):
+		case h.Component.Name != "" && sp.Service == h.Component.Name && (len(reqs) == 0 || sp.InvocationID == ""):
+		default:
+			continue
+		}
+		mine[sp.SpanID] = true
+		if ex := firstException(sp); ex != "" {
+			return ex
+		}
+	}
+	return ""
+}
+
+// firstException renders a span's first exception as "type: message",
+// sanitised, or "".
+func firstException(sp tracing.Span) string {
+	for _, ev := range sp.Events {
+		if ex := exceptionText(ev); ex != "" {
+			return ex
+		}
+	}
+	return ""
+}
+
+// exceptionText renders an exception event as "type: message", sanitised;
+// "" for an event that is not an exception.
+func exceptionText(ev tracing.SpanEvent) string {
+	typ, msg := ev.Attrs["exception.type"], ev.Attrs["exception.message"]
+	if ev.Name != "exception" && typ == "" {
+		return ""
+	}
+	if msg == typ {
+		msg = "" // "ValueError: ValueError" says it twice
+	}
+	text := strings.TrimSpace(strings.TrimSuffix(typ+": "+msg, ": "))
+	return widget.Clean(widget.FirstNonEmpty(text, ev.Name))
 }
 
 // hopNames names each hop's component for the hop tree (kind, name, and the
