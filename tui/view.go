@@ -2,17 +2,13 @@ package tui
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
-	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 
-	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/screen"
-	ctxscreen "github.com/flowtop/flowtop/tui/screens/ctx"
 	"github.com/flowtop/flowtop/tui/widget"
 )
 
@@ -78,109 +74,6 @@ func (m *Model) render() string {
 		b.WriteString(widget.Fit(line, w))
 	}
 	return b.String()
-}
-
-// counters are the per-source figures the header shows when not zero; a
-// field SourceHealth doesn't have (yet) is skipped.
-var counters = []struct{ field, label string }{
-	{"Dropped", "dropped"}, {"Shed", "shed"}, {"Rejected", "rejected"}, {"Unparsed", "unparsed"},
-}
-
-func healthCounters(h tracing.SourceHealth) string {
-	v := reflect.ValueOf(h)
-	var parts []string
-	for _, c := range counters {
-		f := v.FieldByName(c.field)
-		if !f.IsValid() {
-			continue
-		}
-		var n uint64
-		switch f.Kind() {
-		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			n = f.Uint()
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-			n = uint64(max(f.Int(), 0))
-		}
-		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %s", c.label, widget.Thousands(n)))
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-func (m *Model) header() []string {
-	st, t := m.st, m.totals
-	title := st.Title.Render("flowtop")
-	if m.opts.Player != nil {
-		title += " " + st.Warn.Render(widget.Clean(m.opts.Player.Status()))
-	}
-	title += " " + widget.Clean(m.opts.Title)
-	if m.opts.ReadOnly {
-		title += " " + st.Warn.Render("[read-only]")
-	}
-	stats := fmt.Sprintf("%s events · %.1f obs/s · evicted %d · unparsed %d", widget.Thousands(t.Events), t.RatePerSec, t.Evicted, t.Unparsed)
-	var dropped uint64
-	var srcs []string
-	if len(m.contexts) > 0 {
-		srcs = append(srcs, m.contextsLine())
-	}
-	for _, h := range m.health {
-		dropped += h.Dropped
-		if len(m.contexts) > 0 && strings.Contains(h.Source, "@") {
-			continue // a context's own source: its context's mark says it, :ctx lists it
-		}
-		mark := st.OK.Render("●")
-		state := h.State.String()
-		switch h.State {
-		case tracing.SourceStateRetrying:
-			mark = st.Warn.Render("◐")
-			state = "retrying"
-			if h.RetryIn > 0 {
-				state += " in " + h.RetryIn.Round(time.Second).String()
-			}
-		case tracing.SourceStateFailed:
-			mark = st.Bad.Render("✗")
-		case tracing.SourceStateStarting:
-			mark = st.Dim.Render("○")
-		}
-		s := mark + " " + widget.Clean(h.Source) + " " + state
-		if h.Mode != "" && h.State != tracing.SourceStateFailed {
-			s += " (" + widget.Clean(h.Mode) + ")"
-		}
-		s += origins(h)
-		if c := healthCounters(h); c != "" {
-			s += " " + st.Warn.Render(c)
-		}
-		srcs = append(srcs, s)
-	}
-	if dropped > 0 {
-		stats += fmt.Sprintf(" · dropped %d", dropped)
-	}
-	switch m.lay.header {
-	case 0:
-		return nil
-	case 1:
-		return []string{title + "  " + stats}
-	}
-	return []string{title + "   " + stats, strings.Join(srcs, "  "), m.crumb()}
-}
-
-// contextsLine is the header's account and region list: "ctx 2:
-// prod/us-east-1 ✓ prod/eu-west-1 ✗ AccessDenied", the one the views are
-// narrowed to in bold.
-func (m *Model) contextsLine() string {
-	parts := []string{fmt.Sprintf("ctx %d:", len(m.contexts))}
-	for _, c := range m.contexts {
-		name := widget.Clean(c.Name)
-		if c.Name == m.narrowed {
-			name = m.st.Bold.Render("[" + name + "]")
-		}
-		parts = append(parts, name+" "+ctxscreen.Mark(m.st, c))
-	}
-	if m.narrowed != "" {
-		parts = append(parts, m.st.Dim.Render("(narrowed: :ctx all)"))
-	}
-	return strings.Join(parts, " ")
 }
 
 // crumb is the breadcrumb: the stack's titles, the filter and the focused
