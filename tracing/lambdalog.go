@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,10 +71,13 @@ func ParseLambdaLog(in LogInput, opts LogOptions) Observation {
 
 type logParser struct {
 	published []Key // keys the line says the invocation published
-	obs       *Observation
-	rec       *LogRecord
-	fn        string
-	opts      LogOptions
+	// pubCE is the CloudEvent a published_event_id named (see
+	// eventFields), for its evidence; zero when none did.
+	pubCE Key
+	obs   *Observation
+	rec   *LogRecord
+	fn    string
+	opts  LogOptions
 }
 
 func (p *logParser) key(kind KeyKind, value string) {
@@ -106,7 +110,7 @@ func (p *logParser) finish() {
 		if p.rec.RequestID != "" {
 			p.obs.Relations = append(p.obs.Relations, Relation{
 				From: Key{Kind: KeyRequestID, Value: p.rec.RequestID}, To: k,
-				Kind: RelPublished, Evidence: publishedEvidence[k.Kind],
+				Kind: RelPublished, Evidence: publishedEvidenceOf(k, p.pubCE),
 			})
 		}
 	}
@@ -583,9 +587,14 @@ func (p *logParser) appFieldsNested(obj map[string]any) {
 // names; with replay_name beside it, that archive replay of the event), ce_id, ce-id, ceId and the configured CloudEventIDFields are
 // CloudEvents ids, and published_event_id, published_message_id (and their
 // camelCase forms) are what the invocation published, which become
-// RelPublished relations from the request once the request ID is known. The
-// event type, when the line names it (detail-type, event_type, ce_type, …),
-// is kept in LogRecord.EventType.
+// RelPublished relations from the request once the request ID is known. A
+// published_event_id is the id of a CloudEvent, not of an EventBridge
+// event, when the line says it published a CloudEvent (ce_type, ce_source
+// or ce_specversion beside it) and names no other CloudEvents id: it is
+// then keyed as that CloudEvent ([CloudEventKey], with the logged
+// ce_source, or the id alone, which the graph joins to the one CloudEvent
+// with that id). The event type, when the line names it (detail-type,
+// event_type, ce_type, …), is kept in LogRecord.EventType.
 func (p *logParser) eventFields(obj map[string]any) {
 	if id := strField(obj, "eventId", "event_id"); id != "" && len(id) <= 128 {
 		if name := strField(obj, "replay_name", "replay-name", "replayName"); name != "" && len(name) <= 64 {
@@ -616,10 +625,17 @@ func (p *logParser) eventFields(obj map[string]any) {
 			if kind == KeyCloudEventID {
 				k = CloudEventKey(source, id)
 			}
-			p.published = append(p.published, k)
+			if !slices.Contains(p.published, k) {
+				p.published = append(p.published, k)
+			}
 		}
 	}
-	pub(KeyEventID, "published_event_id", "publishedEventId")
+	if id := strField(obj, "published_event_id", "publishedEventId"); id != "" && len(id) <= 128 && publishesCloudEvent(obj, id) {
+		p.pubCE = CloudEventKey(source, id)
+		p.published = append(p.published, p.pubCE)
+	} else {
+		pub(KeyEventID, "published_event_id", "publishedEventId")
+	}
 	pub(KeyMessageID, "published_message_id", "publishedMessageId", "sent_message_id", "sentMessageId")
 	pub(KeySNSMessageID, "published_sns_message_id", "publishedSnsMessageId")
 	pub(KeyCloudEventID, "published_ce_id", "publishedCeId", "published_cloudevent_id")
@@ -639,6 +655,34 @@ func (p *logParser) ceKey(source, id string) {
 		}
 	}
 	p.obs.Keys = append(p.obs.Keys, k)
+}
+
+// publishesCloudEvent reports whether a line's published_event_id (id) is
+// a CloudEvent's: the line carries a CloudEvents attribute (its type, source
+// or spec version), and any CloudEvents id it names is id itself. A line
+// naming another CloudEvents id beside it published an EventBridge event
+// carrying that CloudEvent, and id is the EventBridge event's.
+func publishesCloudEvent(obj map[string]any, id string) bool {
+	if strField(obj, "ce_type", "ce-type", "ceType", "ce_source", "ce-source", "ceSource", "ce_specversion", "ce-specversion", "ceSpecversion") == "" {
+		return false
+	}
+	for _, other := range []string{
+		strField(obj, "ce_id", "ce-id", "ceId", "cloudevent_id", "cloudEventId"),
+		strField(obj, "published_ce_id", "publishedCeId", "published_cloudevent_id"),
+	} {
+		if other != "" && other != id {
+			return false
+		}
+	}
+	return true
+}
+
+// publishedEvidenceOf names the field a RelPublished to k came from.
+func publishedEvidenceOf(k, pubCE Key) string {
+	if k == pubCE {
+		return "published_event_id of a CloudEvent in the producer's log"
+	}
+	return publishedEvidence[k.Kind]
 }
 
 // publishedEvidence names the field a RelPublished came from, per key kind.

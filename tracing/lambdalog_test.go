@@ -286,6 +286,9 @@ func TestParseEventFields(t *testing.T) {
 	rel := func(k Key) Relation {
 		return Relation{From: Key{Kind: KeyRequestID, Value: req}, To: k, Kind: RelPublished, Evidence: publishedEvidence[k.Kind]}
 	}
+	ceRel := func(k Key) Relation {
+		return Relation{From: Key{Kind: KeyRequestID, Value: req}, To: k, Kind: RelPublished, Evidence: "published_event_id of a CloudEvent in the producer's log"}
+	}
 	tests := []struct {
 		name   string
 		fields string
@@ -330,6 +333,33 @@ func TestParseEventFields(t *testing.T) {
 			nil,
 			[]Relation{rel(Key{KeyEventID, "e-2"})},
 			"OrderPlaced",
+		},
+		{
+			// The sandbox's orders-api, publishing a CloudEvent to SNS.
+			"producer: published_event_id of a CloudEvent (ce_type)", `"published_event_id":"c-4","ce_type":"com.example.order.placed"`,
+			nil,
+			[]Relation{ceRel(CloudEventKey("", "c-4"))},
+			"com.example.order.placed",
+		},
+		{
+			"producer: published_event_id of a CloudEvent with its source", `"published_event_id":"c-5","ce_source":"/orders","ce_specversion":"1.0"`,
+			nil,
+			[]Relation{ceRel(CloudEventKey("/orders", "c-5"))},
+			"",
+		},
+		{
+			"producer: published_event_id of a CloudEvent named by published_ce_id too", `"published_event_id":"c-6","published_ce_id":"c-6","ce_type":"t"`,
+			nil,
+			[]Relation{ceRel(CloudEventKey("", "c-6"))},
+			"t",
+		},
+		{
+			// An EventBridge event whose detail is a CloudEvent: the
+			// published id is the EventBridge event's.
+			"producer: an EventBridge event carrying a CloudEvent", `"published_event_id":"e-7","published_ce_id":"c-7","ce_type":"t"`,
+			nil,
+			[]Relation{rel(Key{KeyEventID, "e-7"}), rel(CloudEventKey("", "c-7"))},
+			"t",
 		},
 	}
 	for _, tt := range tests {
