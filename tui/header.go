@@ -238,8 +238,10 @@ func (m *Model) healthParts() []hpart {
 			continue // a context's own source: its context's mark says it, :ctx lists it
 		}
 		p := hpart{sep: "  ", text: sourceText(st, h, 0), steps: []hstep{
-			{stageModes, sourceText(st, h, 1)}, {stageOrigins, sourceText(st, h, 2)},
-			{stageLabels, sourceText(st, h, 3)}, {stageCounts, sourceText(st, h, 4)},
+			{stageModes, sourceText(st, h, 1)},
+			{stageOrigins, sourceText(st, h, 2)},
+			{stageLabels, sourceText(st, h, 3)},
+			{stageCounts, sourceText(st, h, 4)},
 		}}
 		if h.State == tracing.SourceStateOK {
 			if healthCounters(h, false) == "" {
