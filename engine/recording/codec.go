@@ -179,6 +179,27 @@ func (e *encoder) comp(c tracing.Component) {
 // compAt marks a component written with its account and region.
 const compAt = 0x80
 
+// record appends one record as a frame holds it: a uvarint length and the
+// observation. Two bytes are reserved for the length (a record is rarely
+// under 128 bytes or over 16 KiB) and the record moved when it needs more
+// or fewer.
+func (e *encoder) record(at time.Time, o *tracing.Observation) {
+	start := len(e.buf)
+	e.buf = append(e.buf, 0, 0)
+	e.observation(at, o)
+	n := len(e.buf) - start - 2
+	var lb [binary.MaxVarintLen64]byte
+	ln := binary.PutUvarint(lb[:], uint64(n))
+	if ln > 2 {
+		e.buf = append(e.buf, make([]byte, ln-2)...)
+	}
+	if ln != 2 {
+		copy(e.buf[start+ln:], e.buf[start+2:start+2+n]) // copy is a memmove
+	}
+	copy(e.buf[start:], lb[:ln])
+	e.buf = e.buf[:start+ln+n]
+}
+
 // observation appends one record: at (when it was ingested) and o.
 func (e *encoder) observation(at time.Time, o *tracing.Observation) {
 	e.time(at)
