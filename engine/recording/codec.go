@@ -419,6 +419,29 @@ type decoder struct {
 	table []string
 	base  int64
 	ver   uint8 // the frame's record encoding: 0 is format 1, 2 is format 2
+	// Slabs the frame's records take their keys, relations, log lines,
+	// spans and invocations from: one allocation for many records instead
+	// of one each (opening a recording allocates about half as often).
+	// Every slice handed out is capped at its own length, so appending to
+	// one never writes into the next.
+	keys  []tracing.Key
+	rels  []tracing.Relation
+	logs  []tracing.LogRecord
+	spans []tracing.Span
+	invs  []tracing.Invocation
+}
+
+// slabSize is how many records' worth a slab holds.
+const slabSize = 128
+
+// take returns n zero elements from slab (refilled when short), capped at n.
+func take[T any](slab *[]T, n int) []T {
+	if cap(*slab)-len(*slab) < n {
+		*slab = make([]T, 0, max(n, slabSize))
+	}
+	l := len(*slab)
+	*slab = (*slab)[:l+n]
+	return (*slab)[l : l+n : l+n]
 }
 
 func (d *decoder) fail() {
@@ -586,13 +609,13 @@ func (d *decoder) observationInto(o *tracing.Observation) (at time.Time) {
 	o.Time = d.time()
 	o.Component = d.comp()
 	if n := d.count(); n > 0 {
-		o.Keys = make([]tracing.Key, 0, n)
+		o.Keys = take(&d.keys, n)[:0]
 		for i := 0; i < n && d.err == nil; i++ {
 			o.Keys = append(o.Keys, d.key())
 		}
 	}
 	if n := d.count(); n > 0 {
-		o.Relations = make([]tracing.Relation, 0, n)
+		o.Relations = take(&d.rels, n)[:0]
 		for i := 0; i < n && d.err == nil; i++ {
 			r := tracing.Relation{From: d.key(), To: d.key()}
 			r.Kind = tracing.RelKind(d.byte1())
@@ -626,7 +649,7 @@ func (d *decoder) observationInto(o *tracing.Observation) (at time.Time) {
 }
 
 func (d *decoder) span() *tracing.Span {
-	s := &tracing.Span{}
+	s := &take(&d.spans, 1)[0]
 	d.fixed(s.TraceID[:])
 	d.fixed(s.SpanID[:])
 	d.fixed(s.ParentID[:])
@@ -670,7 +693,7 @@ func (d *decoder) span() *tracing.Span {
 }
 
 func (d *decoder) log() *tracing.LogRecord {
-	l := &tracing.LogRecord{}
+	l := &take(&d.logs, 1)[0]
 	l.Time = d.time()
 	l.Group = d.istr()
 	l.Stream = d.istr()
@@ -684,22 +707,35 @@ func (d *decoder) log() *tracing.LogRecord {
 			d.fail()
 		}
 	}
-	l.EventID = d.str() // when derived, the part between the stream and the message
+	// When derived, the part between the stream and the message: the ID is
+	// made whole below, in one allocation.
+	var mid []byte
+	if derived {
+		mid = d.raw(d.uvarint())
+	} else {
+		l.EventID = d.str()
+	}
 	l.Kind = tracing.LogKind(d.byte1())
 	l.Level = d.istr()
 	l.RequestID = d.istr()
 	d.fixed(l.TraceID[:])
-	l.Message = d.str()
+	if derived {
+		// The message is the ID's tail: one string holds both.
+		msg := d.raw(d.uvarint())
+		if d.err == nil {
+			l.EventID = l.Stream + string(mid) + string(msg)
+			l.Message = l.EventID[len(l.EventID)-len(msg):]
+		}
+	} else {
+		l.Message = d.str()
+	}
 	l.EventType = d.istr()
 	l.Reason = d.istr()
-	if derived {
-		l.EventID = l.Stream + l.EventID + l.Message
-	}
 	return l
 }
 
 func (d *decoder) invocation() *tracing.Invocation {
-	v := &tracing.Invocation{}
+	v := &take(&d.invs, 1)[0]
 	v.Function = d.istr()
 	v.RequestID = d.istr()
 	v.Duration = d.dur()

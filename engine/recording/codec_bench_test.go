@@ -63,22 +63,31 @@ func sandboxStream(n int) tracing.Batch {
 	return obs
 }
 
+// rawFrame is an encoded frame before compression and its record count.
+type rawFrame struct {
+	raw   []byte
+	count int
+}
+
 // encodeFrames encodes obs into frames of defaultChunk bytes the way
-// Writer.Add does, returning the raw frames.
-func encodeFrames(e *encoder, obs tracing.Batch, keep bool) (frames [][]byte) {
+// Writer.Add does, returning the raw frames when keep is set.
+func encodeFrames(e *encoder, obs tracing.Batch, keep bool) (frames []rawFrame) {
 	at := time.Unix(1_796_000_000, 0)
 	e.reset(at.UnixNano())
+	n := 0
 	for i := range obs {
 		e.record(at, &obs[i])
+		n++
 		if len(e.buf) >= defaultChunk {
 			if keep {
-				frames = append(frames, append([]byte(nil), e.buf...))
+				frames = append(frames, rawFrame{append([]byte(nil), e.buf...), n})
 			}
 			e.reset(at.UnixNano())
+			n = 0
 		}
 	}
 	if keep && len(e.buf) > 0 {
-		frames = append(frames, append([]byte(nil), e.buf...))
+		frames = append(frames, rawFrame{append([]byte(nil), e.buf...), n})
 	}
 	return frames
 }
@@ -91,7 +100,7 @@ func BenchmarkEncode(b *testing.B) {
 	e.buf = make([]byte, 0, defaultChunk+defaultChunk/4)
 	raw := 0
 	for _, f := range encodeFrames(e, obs, true) {
-		raw += len(f)
+		raw += len(f.raw)
 	}
 	b.ResetTimer()
 	cpu0 := cpuTime()
@@ -121,7 +130,7 @@ func BenchmarkCompress(b *testing.B) {
 			for range b.N {
 				size = 0
 				for _, f := range frames {
-					dst = c.fn(dst, f)
+					dst = c.fn(dst, f.raw)
 					size += len(dst)
 				}
 			}
@@ -139,14 +148,21 @@ func BenchmarkDecode(b *testing.B) {
 	frames := encodeFrames(newEncoder(), obs, true)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for range b.N {
 		for _, f := range frames {
-			if _, err := decodeColumns(f, 0, len(f), 0, recordVersion); err != nil {
-				b.Fatal(err)
+			c, err := decodeColumns(f.raw, 1_796_000_000e9, f.count, 0, recordVersion)
+			if err != nil || len(c.Obs) != f.count {
+				b.Fatalf("%v: %d of %d records", err, len(c.Obs), f.count)
 			}
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(obs)), "ns/obs")
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N*len(obs)), "cpu-ns/obs")
+	b.ReportMetric(float64(testing.AllocsPerRun(1, func() {
+		for _, f := range frames {
+			_, _ = decodeColumns(f.raw, 0, f.count, 0, recordVersion)
+		}
+	}))/float64(len(obs)), "allocs/obs")
 	b.ReportMetric(0, "ns/op")
 }
 
