@@ -122,8 +122,21 @@ func BenchmarkCompress(b *testing.B) {
 	}{
 		{"s2", func(dst, src []byte) []byte { return s2.Encode(dst[:cap(dst)], src) }},
 		{"snappy", func(dst, src []byte) []byte { return s2.EncodeSnappy(dst[:cap(dst)], src) }},
+		{"s2-1m", nil}, // four frames' records compressed as one block
 	} {
 		b.Run(c.name, func(b *testing.B) {
+			frames := frames
+			if c.fn == nil {
+				var big []rawFrame
+				for i := 0; i < len(frames); i += 4 {
+					var f rawFrame
+					for _, g := range frames[i:min(i+4, len(frames))] {
+						f.raw, f.count = append(f.raw, g.raw...), f.count+g.count
+					}
+					big = append(big, f)
+				}
+				frames, c.fn = big, func(dst, src []byte) []byte { return s2.Encode(dst[:cap(dst)], src) }
+			}
 			var dst []byte
 			size := 0
 			cpu0 := cpuTime()
