@@ -54,7 +54,7 @@ type Player struct {
 
 // decoded is a frame decoded ahead of ingest, so that decoding the next
 // frames overlaps ingesting this one (opening a large recording takes the
-// longer of the two, not their sum), on as many cores as there are.
+// longer of the two, not their sum), on the cores ingest leaves.
 type decoded struct {
 	i    int
 	c    chan decoded
@@ -76,7 +76,9 @@ func (p *Player) decodeAhead(i int) *decoded {
 }
 
 // takeAhead returns frame i's decoding (started now if it was not yet) and
-// starts decoding the frames after it, up to a frame per core ahead. A
+// starts decoding the frames after it: as many at once as there are cores
+// besides the one ingesting (at least one). More would take the ingesting
+// goroutine's core, and ingest, not decoding, is what opening waits for. A
 // jump back leaves decodings of later frames queued: they are dropped.
 // p.mu is held.
 func (p *Player) takeAhead(i int) *decoded {
@@ -87,7 +89,7 @@ func (p *Player) takeAhead(i int) *decoded {
 	if len(p.ahead) == 0 {
 		p.ahead = append(p.ahead, p.decodeAhead(i))
 	}
-	depth := max(runtime.GOMAXPROCS(0), 1)
+	depth := max(runtime.GOMAXPROCS(0)-1, 1)
 	for next := p.ahead[len(p.ahead)-1].i + 1; len(p.ahead) <= depth && next < len(p.rec.Frames); next++ {
 		p.ahead = append(p.ahead, p.decodeAhead(next))
 	}
