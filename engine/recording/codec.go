@@ -432,7 +432,7 @@ type decoder struct {
 }
 
 // slabSize is how many records' worth a slab holds.
-const slabSize = 128
+const slabSize = 64
 
 // take returns n zero elements from slab (refilled when short), capped at n.
 func take[T any](slab *[]T, n int) []T {
@@ -723,7 +723,14 @@ func (d *decoder) log() *tracing.LogRecord {
 		// The message is the ID's tail: one string holds both.
 		msg := d.raw(d.uvarint())
 		if d.err == nil {
-			l.EventID = l.Stream + string(mid) + string(msg)
+			// A Builder, not l.Stream + string(mid) + string(msg): the
+			// conversion of a message over 32 bytes allocates a copy first.
+			var b strings.Builder
+			b.Grow(len(l.Stream) + len(mid) + len(msg))
+			b.WriteString(l.Stream)
+			b.Write(mid)
+			b.Write(msg)
+			l.EventID = b.String()
 			l.Message = l.EventID[len(l.EventID)-len(msg):]
 		}
 	} else {
