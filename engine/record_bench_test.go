@@ -134,14 +134,14 @@ func pacedThroughHub(b *testing.B, obs []tracing.Observation, rate int, path str
 	return throughHub(b, obs, rate, false, true, path)
 }
 
-// countSink stands in for the engine's sink when the graph is left out: it
+// recordOnlySink stands in for the engine's sink when the graph is left out: it
 // records, as graphSink does, and counts what arrived.
-type countSink struct {
+type recordOnlySink struct {
 	e *Engine
 	n atomic.Uint64
 }
 
-func (s *countSink) Ingest(b tracing.Batch) {
+func (s *recordOnlySink) Ingest(b tracing.Batch) {
 	if w := s.e.rec.writer(); w != nil {
 		w.Add(b)
 	}
@@ -166,7 +166,7 @@ func throughHub(b *testing.B, obs []tracing.Observation, rate int, flat, toGraph
 		e.rec.w = w
 	}
 	var sink collectors.Sink = graphSink{e}
-	counted := &countSink{e: e}
+	counted := &recordOnlySink{e: e}
 	arrived := func() uint64 { return e.graph.Totals().Observations }
 	if !toGraph {
 		sink, arrived = counted, counted.n.Load
@@ -209,8 +209,8 @@ func throughHub(b *testing.B, obs []tracing.Observation, rate int, flat, toGraph
 	return cores, st
 }
 
-// median returns the middle of xs (sorted in place).
-func median(xs []float64) float64 {
+// benchMedian returns the middle of xs (sorted in place).
+func benchMedian(xs []float64) float64 {
 	slices.Sort(xs)
 	return xs[len(xs)/2]
 }
@@ -243,9 +243,9 @@ func BenchmarkRecordOverheadHub(b *testing.B) {
 			withouts, withs = append(withouts, without), append(withs, with)
 			extra = append(extra, 100*(with-without)/without)
 		}
-		b.ReportMetric(median(withouts), "cores-ingest")
-		b.ReportMetric(median(withs), "cores-ingest+record")
-		b.ReportMetric(median(extra), "extra-%")
+		b.ReportMetric(benchMedian(withouts), "cores-ingest")
+		b.ReportMetric(benchMedian(withs), "cores-ingest+record")
+		b.ReportMetric(benchMedian(extra), "extra-%")
 		b.ReportMetric(extra[0], "extra-%-min")
 		b.ReportMetric(extra[len(extra)-1], "extra-%-max")
 		b.ReportMetric(float64(st.Bytes)/float64(len(obs)), "file-bytes/obs")
@@ -286,13 +286,13 @@ func BenchmarkRecordCPUHub(b *testing.B) {
 			hubs, graphs, recs = append(hubs, hub), append(graphs, without-hub), append(recs, rec-hub)
 			withouts, withs = append(withouts, without), append(withs, with)
 		}
-		b.ReportMetric(median(withouts), "cpu-ns/obs-ingest")
-		b.ReportMetric(median(withs), "cpu-ns/obs-ingest+record")
-		b.ReportMetric(median(ratios), "extra-%-median")
-		b.ReportMetric(median(hubs), "cpu-ns/obs-hub-only")
-		b.ReportMetric(median(graphs), "cpu-ns/obs-graph")
-		b.ReportMetric(median(recs), "cpu-ns/obs-recorder")
-		b.ReportMetric(median(parts), "recorder-%-of-ingest")
+		b.ReportMetric(benchMedian(withouts), "cpu-ns/obs-ingest")
+		b.ReportMetric(benchMedian(withs), "cpu-ns/obs-ingest+record")
+		b.ReportMetric(benchMedian(ratios), "extra-%-median")
+		b.ReportMetric(benchMedian(hubs), "cpu-ns/obs-hub-only")
+		b.ReportMetric(benchMedian(graphs), "cpu-ns/obs-graph")
+		b.ReportMetric(benchMedian(recs), "cpu-ns/obs-recorder")
+		b.ReportMetric(benchMedian(parts), "recorder-%-of-ingest")
 		b.ReportMetric(float64(st.Bytes)/float64(len(obs)), "file-bytes/obs")
 	}
 }
