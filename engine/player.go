@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,12 +49,12 @@ type Player struct {
 	notes   []string
 	wake    chan struct{}
 	realNow func() time.Time
-	ahead   *decoded // the next frame, being decoded on another goroutine
+	ahead   []*decoded // the next frames, in order, being decoded on other goroutines
 }
 
-// decoded is a frame decoded ahead of ingest, so that decoding one frame
-// overlaps ingesting the one before (opening a large recording takes the
-// longer of the two, not their sum).
+// decoded is a frame decoded ahead of ingest, so that decoding the next
+// frames overlaps ingesting this one (opening a large recording takes the
+// longer of the two, not their sum), on the cores ingest leaves.
 type decoded struct {
 	i    int
 	c    chan decoded
@@ -71,6 +72,29 @@ func (p *Player) decodeAhead(i int) *decoded {
 		cols, err := p.rec.DecodeColumns(i)
 		d.c <- decoded{cols: cols, err: err}
 	}()
+	return d
+}
+
+// takeAhead returns frame i's decoding (started now if it was not yet) and
+// starts decoding the frames after it: as many at once as there are cores
+// besides the one ingesting (at least one). More would take the ingesting
+// goroutine's core, and ingest, not decoding, is what opening waits for. A
+// jump back leaves decodings of later frames queued: they are dropped.
+// p.mu is held.
+func (p *Player) takeAhead(i int) *decoded {
+	if len(p.ahead) > 0 && p.ahead[0].i != i {
+		clear(p.ahead)
+		p.ahead = p.ahead[:0]
+	}
+	if len(p.ahead) == 0 {
+		p.ahead = append(p.ahead, p.decodeAhead(i))
+	}
+	depth := max(runtime.GOMAXPROCS(0)-1, 1)
+	for next := p.ahead[len(p.ahead)-1].i + 1; len(p.ahead) <= depth && next < len(p.rec.Frames); next++ {
+		p.ahead = append(p.ahead, p.decodeAhead(next))
+	}
+	d := p.ahead[0]
+	p.ahead = append(p.ahead[:0], p.ahead[1:]...)
 	return d
 }
 
@@ -132,17 +156,10 @@ func (p *Player) advance(ctx context.Context, until int64, all bool) bool {
 			}
 			i := p.frame
 			p.frame++
-			ahead := p.ahead
-			p.ahead = p.decodeAhead(i + 1)
+			next := p.takeAhead(i)
 			p.mu.Unlock()
-			var cols recording.Columns
-			var err error
-			if ahead != nil && ahead.i == i {
-				d := <-ahead.c
-				cols, err = d.cols, d.err
-			} else {
-				cols, err = p.rec.DecodeColumns(i)
-			}
+			d := <-next.c
+			cols, err := d.cols, d.err
 			p.mu.Lock()
 			if err != nil {
 				p.notes = append(p.notes, err.Error())

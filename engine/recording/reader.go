@@ -151,13 +151,18 @@ func (r *Recording) DecodeColumns(i int) (Columns, error) {
 		return Columns{}, err
 	}
 	f := r.Frames[i]
-	d := &decoder{buf: raw, base: f.first, ver: f.ver}
-	n := min(f.Count, len(raw))
+	return decodeColumns(raw, f.first, f.Count, f.Offset, f.ver)
+}
+
+// decodeColumns decodes a frame's records into columns (see decodeRecords).
+func decodeColumns(raw []byte, base int64, count int, offset int64, ver uint8) (Columns, error) {
+	d := &decoder{buf: raw, base: base, ver: ver}
+	n := min(count, len(raw))
 	c := Columns{At: make([]int64, 0, n), Obs: make([]tracing.Observation, 0, n)}
-	for len(d.buf) > 0 && len(c.Obs) < f.Count {
+	for len(d.buf) > 0 && len(c.Obs) < count {
 		m := d.uvarint()
 		if d.err != nil || m > uint64(len(d.buf)) {
-			return c, fmt.Errorf("recording: frame at offset %d: record %d is damaged", f.Offset, len(c.Obs))
+			return c, fmt.Errorf("recording: frame at offset %d: record %d is damaged", offset, len(c.Obs))
 		}
 		rest := d.buf[m:]
 		d.buf = d.buf[:m]
@@ -165,7 +170,7 @@ func (r *Recording) DecodeColumns(i int) (Columns, error) {
 		at := d.observationInto(&c.Obs[len(c.Obs)-1])
 		if d.err != nil {
 			c.Obs = c.Obs[:len(c.Obs)-1]
-			return c, fmt.Errorf("recording: frame at offset %d: record %d is damaged", f.Offset, len(c.Obs))
+			return c, fmt.Errorf("recording: frame at offset %d: record %d is damaged", offset, len(c.Obs))
 		}
 		c.At = append(c.At, at.UnixNano())
 		d.buf = rest

@@ -550,3 +550,45 @@ func TestDecodeColumns(t *testing.T) {
 		t.Errorf("damaged: %v %v, %d records, %d columns", err1, err2, len(recs), len(cols.Obs))
 	}
 }
+
+// TestDecodedRecordsStandAlone: records decoded from one frame share slabs,
+// yet appending to one record's keys or relations, or changing its log
+// line, leaves the others as they were; a live-tailed line's ID and message
+// come back whole.
+func TestDecodedRecordsStandAlone(t *testing.T) {
+	t.Parallel()
+	e := newEncoder()
+	e.reset(t0.UnixNano())
+	var want []tracing.Observation
+	for i := range 300 {
+		o := sandboxObs(i)
+		want = append(want, o)
+		e.record(t0, &o)
+	}
+	c, err := decodeColumns(e.buf, t0.UnixNano(), len(want), 0, recordVersion)
+	if err != nil || len(c.Obs) != len(want) {
+		t.Fatalf("%v: %d records", err, len(c.Obs))
+	}
+	for i := range c.Obs {
+		o := &c.Obs[i]
+		o.Keys = append(o.Keys, tracing.Key{Kind: tracing.KeySpanID, Value: "clobber"})
+		o.Relations = append(o.Relations, tracing.Relation{Evidence: "clobber"})
+		if o.Log != nil {
+			o.Log.Level = "clobber"
+		}
+	}
+	for i := range c.Obs {
+		got := c.Obs[i]
+		got.Keys = got.Keys[:len(got.Keys)-1]
+		got.Relations = got.Relations[:len(got.Relations)-1]
+		if len(got.Relations) == 0 {
+			got.Relations = nil
+		}
+		if got.Log != nil {
+			got.Log.Level = want[i].Log.Level
+		}
+		if d := cmp.Diff(want[i], got); d != "" {
+			t.Fatalf("record %d changed by its neighbours' edits:\n%s", i, d)
+		}
+	}
+}

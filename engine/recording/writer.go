@@ -1,7 +1,6 @@
 package recording
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -123,22 +122,7 @@ func (w *Writer) Add(b tracing.Batch) {
 		w.first = ns
 	}
 	for i := range b {
-		// Each record is a uvarint length and the record: reserve the
-		// length's room, encode, and move the record if it needs more.
-		start := len(w.enc.buf)
-		w.enc.buf = append(w.enc.buf, 0, 0)
-		w.enc.observation(at, &b[i])
-		n := len(w.enc.buf) - start - 2
-		var lb [binary.MaxVarintLen64]byte
-		ln := binary.PutUvarint(lb[:], uint64(n))
-		if ln > 2 {
-			w.enc.buf = append(w.enc.buf, make([]byte, ln-2)...)
-		}
-		if ln != 2 {
-			copy(w.enc.buf[start+ln:], w.enc.buf[start+2:start+2+n]) // copy is a memmove
-		}
-		copy(w.enc.buf[start:], lb[:ln])
-		w.enc.buf = w.enc.buf[:start+ln+n]
+		w.enc.record(at, &b[i])
 	}
 	w.count += len(b)
 	w.last = ns
