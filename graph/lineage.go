@@ -801,9 +801,9 @@ func (g *Graph) Flows(q FlowQuery) FlowPage {
 		}
 		page.Matched++
 	}
-	if filter != "" || strings.TrimSpace(q.Status) != "" {
+	if filter != "" || strings.TrimSpace(q.Status) != "" || len(q.Fields) > 0 {
 		// A filter answers from its match set (index.go).
-		return g.filteredPage(q, q.Status, now)
+		return g.filteredPage(q, now)
 	}
 	if q.Sort == SortRecent {
 		page.Matched = g.s.events.live - g.pendingFragments(now)
