@@ -152,12 +152,12 @@ type filterSet struct {
 	// rest wait for a later slice. cand, when not nil, holds the slots a
 	// narrowing must still match: the others were ruled out by the set it
 	// narrows (a slot past its end is a candidate).
-	known  []uint64
-	knownN int
-	cand   []uint64
-	next   int32
-	pos     uint64   // change log position applied
-	consGen uint64   // the consumer map the statuses were derived with
+	known   []uint64
+	knownN  int
+	cand    []uint64
+	next    int32
+	pos     uint64 // change log position applied
+	consGen uint64 // the consumer map the statuses were derived with
 	// timed lists members (with a status term) whose status changes with
 	// the clock alone, and staleAt is the earliest such change.
 	timed   []int32
