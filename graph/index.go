@@ -1134,7 +1134,13 @@ func (g *Graph) partialPage(f *filterSet, q FlowQuery, now time.Time, b *budget)
 			return FlowPage{}, false
 		}
 	}
-	page.Matched = max(f.soFar(q.Invert, g.s.events.live), idx)
+	total := f.soFar(q.Invert, g.s.events.live)
+	for e := range g.frag {
+		if g.waiting(e, now) && f.decided(e) && f.has(e) != q.Invert {
+			total--
+		}
+	}
+	page.Matched = max(total, idx)
 	for _, ref := range refs {
 		page.Rows = append(page.Rows, g.row(ref.id, now))
 	}
