@@ -66,8 +66,8 @@ type search struct {
 }
 
 // progressiveBudget is the wall time a progressive read spends deciding
-// slots (the rest of its 50 ms goes to the page's rows and the lock).
-const progressiveBudget = 20 * time.Millisecond
+// slots (the rest of its 50 ms goes to the page's rows, the lock and a busy machine).
+const progressiveBudget = 15 * time.Millisecond
 
 // scanShare is the part of a progressive read's budget that decides slots
 // in slot order (on every core for words only); the page walk gets the rest.
@@ -100,7 +100,7 @@ func (b *budget) spend(n int) {
 }
 
 // exhausted reports whether the budget is spent; the clock is read every
-// 64 units of work at most.
+// 16 units of work at most.
 func (b *budget) exhausted() bool {
 	switch {
 	case b == nil:
@@ -109,7 +109,7 @@ func (b *budget) exhausted() bool {
 		return true
 	case b.maxEvals > 0:
 		b.over = b.evals >= b.maxEvals
-	case b.evals-b.checked >= 64 || b.evals == 0:
+	case b.evals-b.checked >= 16 || b.evals == 0:
 		b.checked = b.evals
 		b.over = time.Since(b.start) >= b.limit
 	}
