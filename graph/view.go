@@ -58,10 +58,11 @@ type FlowQuery struct {
 	// component of the event (case-folded substrings); empty matches all.
 	Filter string
 	// Status keeps rows whose status name ([Status.String]) contains it:
-	// "fail", "dead", "ok"; empty keeps every status. The first query with
-	// a status derives every held event's status (seconds under the read
-	// lock for a million events whose summaries are not cached yet); later
-	// ones only the events that changed.
+	// "fail", "dead", "ok"; empty keeps every status. The first exact query
+	// with a status derives every held event's status (seconds under the
+	// read lock for a million events whose summaries are not cached yet; a
+	// progressive one spreads that over its reads); later ones only the
+	// events that changed.
 	Status string
 	// Fields keeps rows each of whose terms' field contains its value, as
 	// Status does for "status": see [FieldTerm]. Like Status, they are
