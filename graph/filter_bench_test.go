@@ -75,7 +75,19 @@ func worst(ds []time.Duration) time.Duration {
 	return slices.Max(ds)
 }
 
+// percentile is the p-th percentile of ds.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(p*float64(len(s))))]
+}
+
 func (r *readStats) report(b *testing.B, prefix string) {
+	b.ReportMetric(ms(percentile(r.wall, 0.5)), prefix+"p50-read-ms")
+	b.ReportMetric(ms(percentile(r.wall, 0.99)), prefix+"p99-read-ms")
 	b.ReportMetric(ms(worst(r.wall)), prefix+"worst-read-ms")
 	b.ReportMetric(ms(worst(r.cpu)), prefix+"worst-read-cpu-ms")
 	b.ReportMetric(ms(worst(r.firstMs)), prefix+"worst-first-page-ms")

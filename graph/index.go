@@ -43,8 +43,9 @@ import (
 // ingested does no work but that page cut's memo check.
 
 // maxFilterSets is how many filters keep their match sets: enough for the
-// keystrokes of one query and a backspace or two.
-const maxFilterSets = 8
+// keystrokes of one query (an ID prefix of 13 characters, say) and
+// backspace over all of them. A set over 1M events is 128 KiB.
+const maxFilterSets = 16
 
 // search is the graph's filter cache. Readers fill it under the graph's read
 // lock, so it has its own mutex; the change log it reads is written by ingest
