@@ -8,6 +8,7 @@ import (
 
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/tracing"
+	"github.com/flowtop/flowtop/tui/screen"
 )
 
 // TestTypedStatusFilterFindsOldEvents types `/status:dead` over a graph of
@@ -42,5 +43,24 @@ func TestTypedStatusFilterFindsOldEvents(t *testing.T) {
 	m = press(t, m, "backspace", "backspace", "backspace", "enter")
 	if text := screenText(m); !strings.Contains(text, "00000000-0000-4000-8000-000000000000") || !strings.Contains(text, "1 match ") {
 		t.Fatalf("after backspace:\n%s", text)
+	}
+}
+
+// TestStandingFieldFilterIdle: a field-term filter standing over 20,000
+// events, its answer complete, matches no event again through a minute of
+// idle ticks; the graph, not the screen, answered it, over every event.
+func TestStandingFieldFilterIdle(t *testing.T) {
+	clock.Lock()
+	clock.at = time.Now()
+	clock.Unlock()
+	g := bigGraph(20_000)
+	m := standingFilter(g, "status:dead")
+	if info := m.top().(screen.Informer).Info(); !strings.HasPrefix(info, "400 matches") {
+		t.Fatalf("status:dead over 20,000 events, one in 50 dead-lettered: %q", info)
+	}
+	before := g.SearchStats()
+	idleSeconds(m, clockNow(), 60)
+	if idle := g.SearchStats(); idle.Scans != before.Scans || idle.Evals != before.Evals {
+		t.Fatalf("a minute idle with a standing field term matched again: %+v after %+v", idle, before)
 	}
 }
