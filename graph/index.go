@@ -308,21 +308,21 @@ func (f *filterSet) soFar(invert bool, live int) int {
 	return f.knownN - f.count
 }
 
-// narrowing returns the candidates of a set that implies from: the slots
-// from has not ruled out.
-func (from *filterSet) narrowing() []uint64 {
-	if from.complete() {
-		return slices.Clone(from.bits)
+// narrowing returns the candidates of a set that implies f: the slots f
+// has not ruled out.
+func (f *filterSet) narrowing() []uint64 {
+	if f.complete() {
+		return slices.Clone(f.bits)
 	}
-	cand := make([]uint64, len(from.known))
+	cand := make([]uint64, len(f.known))
 	for w := range cand {
 		var b uint64
-		if w < len(from.bits) {
-			b = from.bits[w]
+		if w < len(f.bits) {
+			b = f.bits[w]
 		}
-		cand[w] = ^(from.known[w] &^ b)
+		cand[w] = ^(f.known[w] &^ b)
 	}
-	// A slot from has not decided stays a candidate; one that changed
+	// A slot f has not decided stays a candidate; one that changed
 	// since is in the log, and matched from there.
 	return cand
 }

@@ -121,7 +121,7 @@ func TestFieldTermsAskedOfTheGraph(t *testing.T) {
 	s := screen.Screen(flows.New(screentest.Env(true), feed))
 	s.SetSize(120, 30)
 	s.(screen.Filterer).SetFilter("ord status:dead fn:charge")
-	s, _ = screentest.Load(t, s)
+	screentest.Load(t, s)
 	if len(feed.asked) != 1 {
 		t.Fatalf("one refresh asked %d pages", len(feed.asked))
 	}
