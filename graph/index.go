@@ -63,6 +63,7 @@ type search struct {
 	// sliceEvals, when set (tests), bounds a progressive read by event
 	// matches instead of by wall time: deterministic slices.
 	sliceEvals int
+	chunk      int    // tests lower it; 0 is the const chunkWords
 	partials   uint64 // progressive reads answered before their set was complete
 }
 
@@ -746,7 +747,11 @@ func (g *Graph) advance(f *filterSet, now time.Time, b *budget) {
 		for f.next < n && !b.exhausted() {
 			// Slots of word lo below next are known when held.
 			lo := int(f.next) >> 6
-			hi := min(lo+chunkWords, int(n+63)>>6)
+			chunk := chunkWords
+			if g.search.chunk > 0 {
+				chunk = g.search.chunk
+			}
+			hi := min(lo+chunk, int(n+63)>>6)
 			if b == nil {
 				hi = int(n+63) >> 6
 			}

@@ -41,7 +41,7 @@ func TestProgressiveEqualsScan(t *testing.T) {
 func progressiveEqualsScan(t *testing.T, parallel int) {
 	g := newTestGraph(200)
 	g.search.parallelFrom = parallel
-	g.search.sliceEvals = 20
+	g.search.sliceEvals, g.search.chunk = 10, 1
 	rng := rand.New(rand.NewPCG(5, 6))
 	n := 0
 	ingest := func(k int) {
@@ -88,11 +88,15 @@ func progressiveEqualsScan(t *testing.T, parallel int) {
 		for _, q := range queries[:1+rng.IntN(len(queries))] {
 			q.Progressive = true
 			q.Limit = 1 + rng.IntN(12)
+			q.Offset = rng.IntN(3)
 			for reads := 0; ; reads++ {
 				if reads > 10_000 {
 					t.Fatalf("round %d, %+v: never complete", round, q)
 				}
 				got := g.Flows(q)
+				if got.Partial {
+					partials++
+				}
 				if got.Partial && rng.IntN(4) != 0 {
 					if rng.IntN(3) == 0 {
 						ingest(1 + rng.IntN(4))
@@ -101,18 +105,18 @@ func progressiveEqualsScan(t *testing.T, parallel int) {
 				}
 				want := oracle(g, q)
 				ids := pageIDs(got)
+				page := want[min(q.Offset, len(want)):min(q.Offset+q.Limit, len(want))]
 				if !got.Partial {
-					if !slices.Equal(ids, want[:min(q.Limit, len(want))]) || got.Matched != len(want) {
+					if !slices.Equal(ids, page) || got.Matched != len(want) {
 						t.Fatalf("round %d, %+v complete: matched %d %v\nwant %d %v", round, q, got.Matched, ids, len(want), want)
 					}
 					break
 				}
-				partials++
-				if !subsequenceOf(ids, want) || got.Matched > len(want) || len(ids) > got.Matched {
+				if !subsequenceOf(ids, want) || got.Matched > len(want) {
 					t.Fatalf("round %d, %+v partial: matched %d %v\nwant %d %v", round, q, got.Matched, ids, len(want), want)
 				}
-				if len(ids) == q.Limit && !slices.Equal(ids, want[:q.Limit]) {
-					t.Fatalf("round %d, %+v: a full partial page %v is not the page %v", round, q, ids, want[:q.Limit])
+				if len(ids) == q.Limit && !slices.Equal(ids, page) {
+					t.Fatalf("round %d, %+v: a full partial page %v is not the page %v", round, q, ids, page)
 				}
 				if rng.IntN(3) == 0 {
 					ingest(1 + rng.IntN(4))
@@ -121,9 +125,10 @@ func progressiveEqualsScan(t *testing.T, parallel int) {
 		}
 		ingest(rng.IntN(30))
 	}
-	if partials == 0 {
-		t.Fatal("no read was partial: the slices are not bounded")
+	if partials < 100 {
+		t.Fatalf("%d reads were partial: the slices are not bounded", partials)
 	}
+	t.Logf("%d partial answers", partials)
 	// An exact query agrees too, whatever the progressive ones left.
 	for _, q := range queries {
 		q.Limit = 1000
