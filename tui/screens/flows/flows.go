@@ -353,7 +353,11 @@ func (m *Model) apply(d loaded) tea.Cmd {
 			m.topID = top
 		}
 	}
-	m.tbl.SetRows(d.matched, m.cells)
+	shown := d.matched
+	if d.partial && len(d.rows) == 0 {
+		shown = 0 // reversed: no window yet; the table says it is searching
+	}
+	m.tbl.SetRows(shown, m.cells)
 	if m.follow || !had {
 		return again
 	}

@@ -199,3 +199,25 @@ func TestStatusDeadOverManyEvents(t *testing.T) {
 		}
 	}
 }
+
+// TestReversedPartialAnswer: reversed, the window counts from the end of
+// the list, which a partial answer does not know: the screen says it is
+// searching, and shows the oldest matches once the answer is complete.
+func TestReversedPartialAnswer(t *testing.T) {
+	feed := &partialFeed{Feed: fake.NewFeed()}
+	s := screen.Screen(flows.New(screentest.Env(true), feed))
+	s.SetSize(120, 30)
+	s, _ = screentest.Press(t, s, "S")
+	s.(screen.Filterer).SetFilter("status:dead")
+	feed.partialReads = 1
+	s, _ = s.Update(s.Refresh(1)())
+	if v := ansi.Strip(s.View()); !strings.Contains(v, "searching the held events for status:dead…") {
+		t.Fatalf("reversed, partial:\n%s", v)
+	}
+	s, _ = screentest.Load(t, s)
+	all := feed.Feed.Flows(graph.FlowQuery{Fields: []graph.FieldTerm{{Key: "status", Value: "dead"}}, Limit: 1000}).Rows
+	lines := strings.Split(ansi.Strip(s.View()), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[1], all[len(all)-1].ID) {
+		t.Fatalf("reversed, complete: want %s first:\n%s", all[len(all)-1].ID, strings.Join(lines, "\n"))
+	}
+}
