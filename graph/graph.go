@@ -127,7 +127,7 @@ type Graph struct {
 	rate      rateRing
 	cacheMu   sync.Mutex // guards sortCache and sums, which readers fill under the read lock
 	sortCache map[FlowSort]sortCache
-	sums      []summary // by event slot; see summarize
+	sums      sumChunks // by event slot, in chunks; see summarize
 	search    search    // the Flows filter's match sets (index.go)
 
 	// Fragments: events that wait, bounded, before they become rows.

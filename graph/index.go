@@ -22,15 +22,30 @@ import (
 //   - A filter that extends a held one ("ord" → "orde") is matched only
 //     against the held one's members: an event that does not contain "ord"
 //     cannot contain "orde". Backspace finds the shorter filter's set held.
-//   - Only a filter unlike every held one scans the held events, once.
+//   - Only a filter unlike every held one scans the held events, once, and
+//     not all at once: a new set starts incomplete. A progressive read
+//     (FlowQuery.Progressive, what the console asks) decides a bounded slice
+//     of slots (progressiveBudget of wall time), then walks the list newest
+//     first deciding the events it meets until the page is full, and answers
+//     with FlowPage.Partial set and the count found so far; the next read
+//     goes on where it stopped. A narrowing starts incomplete too, its
+//     candidates the events the held set did not rule out. An exact read
+//     (Progressive unset) completes the set before answering.
+//   - Field terms (status:, type:, source:, fn:, queue:) are matched from
+//     the event's row (its summary, cached by slot, or its lineage) after
+//     its words, over every held event, through the same sets. Such a set
+//     is redone when the consumer map changes and re-matches the members
+//     whose status the clock alone can change when that time comes.
 //
 // The sets answer which events match; the page itself is cut by walking the
 // list order and testing bits, and the walk is remembered while the graph's
-// version stands still.
+// version stands still. Once a set is complete, a read with nothing
+// ingested does no work but that page cut's memo check.
 
 // maxFilterSets is how many filters keep their match sets: enough for the
-// keystrokes of one query and a backspace or two.
-const maxFilterSets = 8
+// keystrokes of one query (an ID prefix of 13 characters, say) and
+// backspace over all of them. A set over 1M events is 128 KiB.
+const maxFilterSets = 16
 
 // search is the graph's filter cache. Readers fill it under the graph's read
 // lock, so it has its own mutex; the change log it reads is written by ingest
@@ -45,6 +60,75 @@ type search struct {
 	scans, narrows, evals, pageHits uint64
 
 	parallelFrom int // tests lower it; 0 is the const parallelFrom
+	// sliceEvals, when set (tests), bounds a progressive read by event
+	// matches instead of by wall time: deterministic slices.
+	sliceEvals int
+	chunk      int    // tests lower it; 0 is the const chunkWords
+	partials   uint64 // progressive reads answered before their set was complete
+}
+
+// progressiveBudget is the wall time a progressive read spends deciding
+// slots (the rest of its 50 ms goes to the page's rows, the lock and a busy machine).
+const progressiveBudget = 15 * time.Millisecond
+
+// scanShare is the part of a progressive read's budget that decides slots
+// in slot order (on every core for words only); the page walk gets the rest.
+const scanShare = 0.6
+
+// chunkWords is how many bitset words (64 slots each) one parallel step of
+// a progressive scan decides before the budget is looked at again.
+const chunkWords = 512
+
+// budget bounds the work of one read: wall time, or (tests) event matches.
+// A nil budget is unbounded.
+type budget struct {
+	start    time.Time
+	limit    time.Duration
+	evals    int
+	maxEvals int
+	checked  int
+	over     bool
+}
+
+func (sr *search) newBudget(limit time.Duration) *budget {
+	return &budget{start: time.Now(), limit: limit, maxEvals: sr.sliceEvals}
+}
+
+// spend counts n units of work (event matches or list steps).
+func (b *budget) spend(n int) {
+	if b != nil {
+		b.evals += n
+	}
+}
+
+// exhausted reports whether the budget is spent; the clock is read every
+// 16 units of work at most.
+func (b *budget) exhausted() bool {
+	switch {
+	case b == nil:
+		return false
+	case b.over:
+		return true
+	case b.maxEvals > 0:
+		b.over = b.evals >= b.maxEvals
+	case b.evals-b.checked >= 16 || b.evals == 0:
+		b.checked = b.evals
+		b.over = time.Since(b.start) >= b.limit
+	}
+	return b.over
+}
+
+// within returns a budget with the same start and a part of its limit.
+func (b *budget) within(share float64) *budget {
+	if b == nil {
+		return nil
+	}
+	c := *b
+	c.limit = time.Duration(float64(b.limit) * share)
+	if c.maxEvals > 0 {
+		c.maxEvals = max(1, int(float64(b.maxEvals)*share))
+	}
+	return &c
 }
 
 func (sr *search) parallelAt() int {
@@ -56,12 +140,26 @@ func (sr *search) parallelAt() int {
 
 // filterSet is the match set of one filter.
 type filterSet struct {
-	words   []string // lower case; an event matches when it contains every one
-	status  string   // "" or a term its status name must contain
-	bits    []uint64 // by event slot
-	count   int      // bits set
-	pos     uint64   // change log position applied
-	consGen uint64   // the consumer map the statuses were derived with
+	words  []string    // lower case; an event matches when it contains every one
+	status string      // "" or a term its status name must contain
+	fields []FieldTerm // lower case; terms on the event's row
+	// rowTerms: status or fields are matched from the row (summary or
+	// lineage), under cacheMu, and the clock can change the answer;
+	// lineage: some field needs the whole lineage, not the summary.
+	rowTerms, lineage bool
+	bits              []uint64 // by event slot
+	count             int      // bits set
+	// While the set is incomplete (known != nil), slots below next and
+	// those known holds are decided (known: a held event, matched); the
+	// rest wait for a later slice. cand, when not nil, holds the slots a
+	// narrowing must still match: the others were ruled out by the set it
+	// narrows (a slot past its end is a candidate).
+	known   []uint64
+	knownN  int
+	cand    []uint64
+	next    int32
+	pos     uint64 // change log position applied
+	consGen uint64 // the consumer map the statuses were derived with
 	// timed lists members (with a status term) whose status changes with
 	// the clock alone, and staleAt is the earliest such change.
 	timed   []int32
@@ -115,9 +213,11 @@ func (f *filterSet) set(e int32, on bool) {
 }
 
 // implies reports whether every event matching f also matches o, so f can be
-// found among o's members.
+// found among o's members. Only a set of words alone is narrowed from: a
+// row term's answer can change with the clock without a logged change, so
+// its non-members are no proof.
 func (f *filterSet) implies(o *filterSet) bool {
-	if !strings.Contains(f.status, o.status) {
+	if o.rowTerms {
 		return false
 	}
 	for _, ow := range o.words {
@@ -136,18 +236,120 @@ func (f *filterSet) implies(o *filterSet) bool {
 }
 
 func sameFilter(a, b *filterSet) bool {
-	return a.status == b.status && slices.Equal(a.words, b.words)
+	return a.status == b.status && slices.Equal(a.words, b.words) && slices.Equal(a.fields, b.fields)
+}
+
+// complete reports whether every held event is decided.
+func (f *filterSet) complete() bool { return f.known == nil }
+
+// decided reports whether slot e's bit is its answer.
+func (f *filterSet) decided(e int32) bool {
+	if f.known == nil || e < f.next {
+		return true
+	}
+	w := int(e >> 6)
+	return w < len(f.known) && f.known[w]&(1<<(uint(e)&63)) != 0
+}
+
+// candidate reports whether a narrowing must match slot e itself.
+func (f *filterSet) candidate(e int32) bool {
+	w := int(e >> 6)
+	return f.cand == nil || w >= len(f.cand) || f.cand[w]&(1<<(uint(e)&63)) != 0
+}
+
+func (f *filterSet) setKnown(e int32, on bool) {
+	if f.known == nil {
+		return
+	}
+	w := int(e >> 6)
+	if w >= len(f.known) {
+		if !on {
+			return
+		}
+		f.known = append(f.known, make([]uint64, w+1-len(f.known))...)
+	}
+	m := uint64(1) << (uint(e) & 63)
+	switch was := f.known[w]&m != 0; {
+	case on && !was:
+		f.known[w] |= m
+		f.knownN++
+	case !on && was:
+		f.known[w] &^= m
+		f.knownN--
+	}
+}
+
+// restart makes f an empty, incomplete set over slots that number n.
+func (f *filterSet) restart(n int32) {
+	words := int(n+63) / 64
+	f.bits = append(f.bits[:0], make([]uint64, words)...)
+	f.known = make([]uint64, words)
+	f.count, f.knownN, f.next, f.cand = 0, 0, 0, nil
+	f.timed, f.staleAt = f.timed[:0], 0
+	f.page.ok = false
+}
+
+// finish marks f complete: every slot below next is decided, and the log
+// keeps it exact from here.
+func (f *filterSet) finish() {
+	f.known, f.knownN, f.cand = nil, 0, nil
+	f.page.ok = false
+}
+
+// soFar is how many events f has found to match so far (not to match,
+// inverted: the held events it decided do not, those a narrowing ruled out
+// unmet not counted); exact once f is complete, with live the held events.
+func (f *filterSet) soFar(invert bool, live int) int {
+	switch {
+	case !invert:
+		return f.count
+	case f.complete():
+		return live - f.count
+	}
+	return f.knownN - f.count
+}
+
+// narrowing returns the candidates of a set that implies f: the slots f
+// has not ruled out.
+func (f *filterSet) narrowing() []uint64 {
+	if f.complete() {
+		return slices.Clone(f.bits)
+	}
+	cand := make([]uint64, len(f.known))
+	for w := range cand {
+		var b uint64
+		if w < len(f.bits) {
+			b = f.bits[w]
+		}
+		cand[w] = ^(f.known[w] &^ b)
+	}
+	// A slot f has not decided stays a candidate; one that changed
+	// since is in the log, and matched from there.
+	return cand
 }
 
 // maxWords is how many words of a filter are matched; the rest are ignored.
 const maxWords = 16
 
-// newFilterSet parses a filter: words separated by spaces, lower-cased.
-func newFilterSet(filter, status string) *filterSet {
-	f := &filterSet{words: strings.Fields(strings.ToLower(filter)), status: strings.ToLower(strings.TrimSpace(status))}
+// newFilterSet parses a query's filter: words separated by spaces,
+// lower-cased, its status and its field terms.
+func newFilterSet(q FlowQuery) *filterSet {
+	f := &filterSet{words: strings.Fields(strings.ToLower(q.Filter)), status: strings.ToLower(strings.TrimSpace(q.Status))}
 	if len(f.words) > maxWords {
 		f.words = f.words[:maxWords]
 	}
+	for _, t := range q.Fields {
+		t = FieldTerm{Key: strings.ToLower(strings.TrimSpace(t.Key)), Value: strings.ToLower(strings.TrimSpace(t.Value))}
+		if t.Value == "" || len(f.fields) >= maxWords {
+			continue
+		}
+		f.fields = append(f.fields, t)
+		switch t.Key {
+		case "source", "fn", "queue":
+			f.lineage = true
+		}
+	}
+	f.rowTerms = f.status != "" || len(f.fields) > 0
 	f.hexOnly = make([]bool, len(f.words))
 	for i, w := range f.words {
 		f.hexOnly[i] = strings.Trim(w, "0123456789abcdef-/") == ""
@@ -477,56 +679,123 @@ func nameHit(memo *[]uint8, id int32, words, i int, match func() bool) bool {
 }
 
 // eval matches one event slot against f and records the answer. The caller
-// holds the graph's read lock, search.mu and, with a status term, cacheMu.
+// holds the graph's read lock, search.mu and, with row terms, cacheMu.
 func (g *Graph) eval(f *filterSet, e int32, now time.Time) {
 	g.search.evals++
-	r := g.s.ev(e)
-	ok := r.flags&flagHeld != 0 && g.textMatch(f, e)
-	if ok && f.status != "" {
-		sum := g.summarize(e, now)
-		ok = strings.Contains(sum.status.String(), f.status)
-		if sum.staleAt != 0 {
-			f.timed = append(f.timed, e)
-			if f.staleAt == 0 || sum.staleAt < f.staleAt {
-				f.staleAt = sum.staleAt
+	held := g.s.ev(e).flags&flagHeld != 0
+	ok := held && g.textMatch(f, e)
+	if ok && f.rowTerms {
+		ok = g.rowMatch(f, e, now)
+	}
+	f.set(e, ok)
+	f.setKnown(e, held)
+}
+
+// rowMatch reports whether event e's row holds f's status and field terms,
+// and lists e in f.timed when the clock alone can change its row. The
+// caller holds cacheMu.
+func (g *Graph) rowMatch(f *filterSet, e int32, now time.Time) bool {
+	var sum summary
+	var l Lineage
+	if f.lineage {
+		var stale time.Time
+		l, stale = g.build(g.s.viewOf(e, false), false)
+		sum = g.keepSummary(e, &l, stale)
+	} else {
+		sum = g.summarize(e, now)
+	}
+	if sum.staleAt != 0 {
+		f.timed = append(f.timed, e)
+		if f.staleAt == 0 || sum.staleAt < f.staleAt {
+			f.staleAt = sum.staleAt
+		}
+	}
+	if f.status != "" && !strings.Contains(sum.status.String(), f.status) {
+		return false
+	}
+	for _, t := range f.fields {
+		var v string
+		switch t.Key {
+		case "status":
+			v = sum.status.String()
+		case "type":
+			v = g.s.metas.get(g.s.ev(e).meta).typ // a row's Type is its event's
+		case "source":
+			v = l.Source
+		case "fn", "queue":
+			v = l.Source + " " + l.LastHop
+		}
+		if !strings.Contains(strings.ToLower(v), t.Value) {
+			return false
+		}
+	}
+	return true
+}
+
+// advance decides f's slots from f.next on until the budget is spent or
+// every slot is, and then marks f complete. Words alone over many slots
+// are matched on every core, a chunk of slots at a time.
+func (g *Graph) advance(f *filterSet, now time.Time, b *budget) {
+	if f.complete() {
+		return
+	}
+	n := g.s.events.n
+	if !f.rowTerms && int(n) > g.search.parallelAt() {
+		if f.next == 0 && f.cand == nil {
+			g.search.scans++
+		}
+		for f.next < n && !b.exhausted() {
+			// Slots of word lo below next are known when held.
+			lo := int(f.next) >> 6
+			chunk := chunkWords
+			if g.search.chunk > 0 {
+				chunk = g.search.chunk
+			}
+			hi := min(lo+chunk, int(n+63)>>6)
+			if b == nil {
+				hi = int(n+63) >> 6
+			}
+			b.spend(g.matchWords(f, lo, hi))
+			f.next = int32(hi << 6)
+		}
+	} else {
+		if f.next == 0 && f.cand == nil {
+			g.search.scans++
+		}
+		if f.rowTerms {
+			g.cacheMu.Lock()
+			defer g.cacheMu.Unlock()
+		}
+		// Slot order, not list order: the slabs are read front to back.
+		for ; f.next < n && !b.exhausted(); f.next++ {
+			e := f.next
+			if e == 0 || g.s.ev(e).flags&flagHeld == 0 || f.decided(e) {
+				continue
+			}
+			if f.candidate(e) {
+				g.eval(f, e, now)
+				b.spend(1)
 			}
 		}
 	}
-	f.set(e, ok)
-}
-
-// scan matches every held event.
-func (g *Graph) scan(f *filterSet, now time.Time) {
-	g.search.scans++
-	f.bits, f.count, f.timed, f.staleAt = f.bits[:0], 0, f.timed[:0], 0
-	f.bits = append(f.bits, make([]uint64, int(g.s.events.n+63)/64)...)
-	lockCache := f.status != ""
-	if lockCache {
-		g.cacheMu.Lock()
-		defer g.cacheMu.Unlock()
-	}
-	if f.status == "" && int(g.s.events.n) > g.search.parallelAt() {
-		g.matchWords(f, nil)
-		return
-	}
-	// Slot order, not list order: the slabs are read front to back.
-	for e := int32(1); e < g.s.events.n; e++ {
-		if g.s.ev(e).flags&flagHeld != 0 {
-			g.eval(f, e, now)
-		}
+	if f.next >= n {
+		f.finish()
 	}
 }
 
-// parallelFrom is the number of slots from which a filter without a status
+// parallelFrom is the number of slots from which a filter without a row
 // term is matched on every core: a keystroke over a million events then
 // takes its share of the cores, not all of one.
 const parallelFrom = 1 << 16
 
-// matchWords sets f's bits for the held events (among from's members when
-// from is not nil) that contain f's words, on every core. Each worker owns
-// whole words of the bitset; the interned names' answers are filled in
-// first, so the workers only read shared state.
-func (g *Graph) matchWords(f, from *filterSet) {
+// matchWords decides the undecided slots of bitset words [lo, hi) of f, a
+// set of words alone, on every core, and returns how many events it
+// matched. Each worker owns whole words of the bitsets; the interned names'
+// answers are filled in first, so the workers only read shared state.
+func (g *Graph) matchWords(f *filterSet, lo, hi int) int {
+	if lo >= hi {
+		return 0
+	}
 	// Id 0 (no name) too: an interner that never took a name has no vals.
 	for id := int32(0); id < int32(max(1, len(g.s.metas.vals))); id++ {
 		for i, w := range f.words {
@@ -541,34 +810,45 @@ func (g *Graph) matchWords(f, from *filterSet) {
 			g.compHit(f, id, i, w)
 		}
 	}
-	words := len(f.bits)
-	if from != nil {
-		words = min(words, len(from.bits))
+	if len(f.bits) < hi {
+		f.bits = append(f.bits, make([]uint64, hi-len(f.bits))...)
 	}
+	if len(f.known) < hi {
+		f.known = append(f.known, make([]uint64, hi-len(f.known))...)
+	}
+	n := g.s.events.n
 	workers := max(1, min(runtime.GOMAXPROCS(0), 8))
-	per := (words + workers - 1) / workers
+	per := (hi - lo + workers - 1) / workers
 	counts := make([]int, workers)
-	evals := make([]uint64, workers)
+	knowns := make([]int, workers)
+	evals := make([]int, workers)
 	var wg sync.WaitGroup
 	for k := 0; k < workers; k++ {
-		lo, hi := k*per, min((k+1)*per, words)
-		if lo >= hi {
+		a, z := lo+k*per, min(lo+(k+1)*per, hi)
+		if a >= z {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for w := lo; w < hi; w++ {
+			for w := a; w < z; w++ {
 				cand := ^uint64(0)
-				if from != nil {
-					cand = from.bits[w]
+				if f.cand != nil && w < len(f.cand) {
+					cand = f.cand[w]
 				}
-				var out uint64
-				for cand != 0 {
-					b := bits.TrailingZeros64(cand)
-					cand &^= 1 << uint(b)
+				if cand == 0 {
+					continue // ruled out: decided once next passes them
+				}
+				var out, held uint64
+				for open := ^f.known[w]; open != 0; {
+					b := bits.TrailingZeros64(open)
+					open &^= 1 << uint(b)
 					e := int32(w<<6 | b)
-					if e == 0 || e >= g.s.events.n || g.s.ev(e).flags&flagHeld == 0 {
+					if e == 0 || e >= n || g.s.ev(e).flags&flagHeld == 0 {
+						continue
+					}
+					held |= 1 << uint(b)
+					if cand&(1<<uint(b)) == 0 {
 						continue
 					}
 					evals[k]++
@@ -576,57 +856,42 @@ func (g *Graph) matchWords(f, from *filterSet) {
 						out |= 1 << uint(b)
 					}
 				}
-				f.bits[w] = out
+				// Undecided slots had no bit: out only adds.
+				f.bits[w] |= out
+				f.known[w] |= held
 				counts[k] += bits.OnesCount64(out)
+				knowns[k] += bits.OnesCount64(held)
 			}
 		}()
 	}
 	wg.Wait()
+	total := 0
 	for k := range counts {
 		f.count += counts[k]
-		g.search.evals += evals[k]
+		f.knownN += knowns[k]
+		g.search.evals += uint64(evals[k])
+		total += evals[k]
 	}
+	return total
 }
 
-// narrowFrom matches only the members of from, a set f implies.
-func (g *Graph) narrowFrom(f, from *filterSet, now time.Time) {
-	g.search.narrows++
-	f.bits, f.count, f.timed, f.staleAt = make([]uint64, len(from.bits)), 0, nil, 0
-	if f.status == "" && from.count > g.search.parallelAt() {
-		g.matchWords(f, from)
-		return
-	}
-	if f.status != "" {
-		g.cacheMu.Lock()
-		defer g.cacheMu.Unlock()
-	}
-	for w, word := range from.bits {
-		for word != 0 {
-			b := bits.TrailingZeros64(word)
-			word &^= 1 << uint(b)
-			g.eval(f, int32(w<<6|b), now)
-		}
-	}
-}
-
-// catchUp applies the change log (and, with a status term, the consumer map
-// and the clock) to f, so it is exact now.
+// catchUp applies the change log (and, with row terms, the consumer map
+// and the clock) to f, so what it has decided is exact now.
 func (g *Graph) catchUp(f *filterSet, now time.Time) {
 	s := &g.s
 	end := s.logEnd()
-	if f.pos < s.logBase || (f.status != "" && f.consGen != g.consGen) {
+	if f.pos < s.logBase || (f.rowTerms && f.consGen != g.consGen) {
 		f.consGen = g.consGen
-		g.scan(f, now)
+		f.restart(s.events.n)
 		f.pos = end
-		f.page.ok = false
 		return
 	}
-	timed := f.status != "" && f.staleAt != 0 && nanos(now) >= f.staleAt
+	timed := f.rowTerms && f.staleAt != 0 && nanos(now) >= f.staleAt
 	if f.pos == end && !timed {
 		return
 	}
 	f.page.ok = false
-	if f.status != "" {
+	if f.rowTerms {
 		g.cacheMu.Lock()
 		defer g.cacheMu.Unlock()
 	}
@@ -638,17 +903,20 @@ func (g *Graph) catchUp(f *filterSet, now time.Time) {
 		old := f.timed
 		f.timed, f.staleAt = nil, 0
 		for _, e := range old {
-			g.eval(f, e, now)
+			if f.decided(e) {
+				g.eval(f, e, now)
+			}
 		}
 	}
 }
 
-// filterSet returns the exact match set of a filter, from the cache when it
-// can. The caller holds the graph's read lock and search.mu.
-func (g *Graph) filterSet(filter, status string, now time.Time) *filterSet {
+// filterSet returns the match set of a query's filter, from the cache when
+// it can, exact in what it has decided (complete only if it was). The
+// caller holds the graph's read lock and search.mu.
+func (g *Graph) filterSet(q FlowQuery, now time.Time) *filterSet {
 	sr := &g.search
 	s := &g.s
-	want := newFilterSet(filter, status)
+	want := newFilterSet(q)
 	sr.use++
 	var f *filterSet
 	for _, c := range sr.sets {
@@ -660,19 +928,22 @@ func (g *Graph) filterSet(filter, status string, now time.Time) *filterSet {
 	if f == nil {
 		var from *filterSet
 		for _, c := range sr.sets {
-			if want.implies(c) && (from == nil || c.count < from.count) {
+			if !want.implies(c) {
+				continue
+			}
+			// A complete set rules out the most; then the smallest.
+			if from == nil || (c.complete() && !from.complete()) || (c.complete() == from.complete() && c.count < from.count) {
 				from = c
 			}
 		}
 		f = want
+		f.consGen = g.consGen
+		f.restart(s.events.n)
 		if from != nil {
 			g.catchUp(from, now)
 			from.used = sr.use
-			g.narrowFrom(f, from, now)
-			f.consGen = g.consGen
-		} else {
-			f.consGen = g.consGen
-			g.scan(f, now)
+			f.cand = from.narrowing()
+			sr.narrows++
 		}
 		f.pos = s.logEnd()
 		if len(sr.sets) >= maxFilterSets {
@@ -707,11 +978,12 @@ func (g *Graph) filterSet(filter, status string, now time.Time) *filterSet {
 	return f
 }
 
-// SearchStats are the filter cache's figures: full scans of the held events,
-// narrowings of a held set, single event matches, and pages answered again
-// without walking the list. Tests and benchmarks read them.
+// SearchStats are the filter cache's figures: full scans of the held events
+// begun, narrowings of a held set begun, single event matches, pages
+// answered again without walking the list, and progressive reads answered
+// before their set was complete. Tests and benchmarks read them.
 type SearchStats struct {
-	Scans, Narrows, Evals, PageHits uint64
+	Scans, Narrows, Evals, PageHits, Partials uint64
 }
 
 // SearchStats returns the filter cache's figures so far.
@@ -721,16 +993,28 @@ func (g *Graph) SearchStats() SearchStats {
 	g.search.mu.Lock()
 	defer g.search.mu.Unlock()
 	sr := &g.search
-	return SearchStats{Scans: sr.scans, Narrows: sr.narrows, Evals: sr.evals, PageHits: sr.pageHits}
+	return SearchStats{Scans: sr.scans, Narrows: sr.narrows, Evals: sr.evals, PageHits: sr.pageHits, Partials: sr.partials}
 }
 
 // filteredPage cuts one page of the list from a filter's match set: in the
-// list order, skipping fragments still waiting, inverted when asked.
-func (g *Graph) filteredPage(q FlowQuery, status string, now time.Time) FlowPage {
+// list order, skipping fragments still waiting, inverted when asked. A
+// progressive query gets what a bounded read found (see the file comment).
+func (g *Graph) filteredPage(q FlowQuery, now time.Time) FlowPage {
 	sr := &g.search
 	sr.mu.Lock()
 	defer sr.mu.Unlock()
-	f := g.filterSet(q.Filter, status, now)
+	var b *budget
+	if q.Progressive {
+		b = sr.newBudget(progressiveBudget)
+	}
+	f := g.filterSet(q, now)
+	g.advance(f, now, b.within(scanShare))
+	if !f.complete() {
+		if page, ok := g.partialPage(f, q, now, b); ok {
+			sr.partials++
+			return page
+		}
+	}
 	page := FlowPage{Version: g.version.Load()}
 	member := func(e int32) bool { return f.has(e) != q.Invert }
 	version := g.version.Load()
@@ -754,10 +1038,7 @@ func (g *Graph) filteredPage(q FlowQuery, status string, now time.Time) FlowPage
 		page.Matched++
 	}
 	if q.Sort == SortRecent {
-		total := f.count
-		if q.Invert {
-			total = g.s.events.live - f.count
-		}
+		total := f.soFar(q.Invert, g.s.events.live)
 		for e := range g.frag {
 			if g.waiting(e, now) && member(e) {
 				total--
@@ -786,4 +1067,88 @@ func (g *Graph) filteredPage(q FlowQuery, status string, now time.Time) FlowPage
 		page.Rows = append(page.Rows, g.row(ref.id, now))
 	}
 	return page
+}
+
+// partialPage cuts a page from an incomplete set: it walks the list order
+// (or the sort's), deciding the events it meets, until the page is full,
+// the list ends or the budget is spent. A page that filled before the
+// budget ran out is the page the complete set will give; its count is what
+// was found so far. A walk that reached the end decided every held event:
+// f is then complete and ok is false (the caller cuts the page as usual).
+func (g *Graph) partialPage(f *filterSet, q FlowQuery, now time.Time, b *budget) (page FlowPage, ok bool) {
+	page = FlowPage{Version: g.version.Load(), Partial: true}
+	var refs []eventRef
+	idx := 0
+	ended := true
+	visit := func(e int32) bool {
+		if !f.decided(e) {
+			if b.exhausted() {
+				ended = false
+				return false
+			}
+			if f.candidate(e) {
+				g.eval(f, e, now)
+			}
+		}
+		b.spend(1)
+		if f.has(e) != q.Invert && !g.waiting(e, now) {
+			if idx >= q.Offset {
+				refs = append(refs, eventRef{e, g.s.ev(e).seq})
+			}
+			idx++
+		}
+		if len(refs) >= q.Limit {
+			ended = false
+			return false
+		}
+		// Walking decided events costs too: a rare match must not walk a
+		// million of them in one read.
+		if b.exhausted() {
+			ended = false
+			return false
+		}
+		return true
+	}
+	var order []eventRef
+	if q.Sort != SortRecent {
+		order = g.sorted(q.Sort) // takes cacheMu itself
+	}
+	func() {
+		if f.rowTerms {
+			g.cacheMu.Lock()
+			defer g.cacheMu.Unlock()
+		}
+		if q.Sort == SortRecent {
+			for e := g.s.head; e != 0; e = g.s.ev(e).next {
+				if !visit(e) {
+					break
+				}
+			}
+			return
+		}
+		for _, ref := range order {
+			if r := g.s.ev(ref.id); r.flags&flagHeld != 0 && r.seq == ref.seq && !visit(ref.id) {
+				break
+			}
+		}
+	}()
+	if ended {
+		// Every held event was met (the list holds them all) and decided.
+		if q.Sort == SortRecent || f.next >= g.s.events.n {
+			f.next = g.s.events.n
+			f.finish()
+			return FlowPage{}, false
+		}
+	}
+	total := f.soFar(q.Invert, g.s.events.live)
+	for e := range g.frag {
+		if g.waiting(e, now) && f.decided(e) && f.has(e) != q.Invert {
+			total--
+		}
+	}
+	page.Matched = max(total, idx)
+	for _, ref := range refs {
+		page.Rows = append(page.Rows, g.row(ref.id, now))
+	}
+	return page, true
 }

@@ -20,6 +20,19 @@ func oracle(g *Graph, q FlowQuery) []string {
 	now := g.cfg.Now()
 	words := strings.Fields(strings.ToLower(q.Filter))
 	status := strings.ToLower(strings.TrimSpace(q.Status))
+	fieldOf := func(r FlowRow, key string) string {
+		switch key {
+		case "status":
+			return r.Status.String()
+		case "type":
+			return r.Type
+		case "source":
+			return r.Source
+		case "fn", "queue":
+			return r.Source + " " + r.LastHop
+		}
+		return ""
+	}
 	var ids []string
 	for e := g.s.head; e != 0; e = g.s.ev(e).next {
 		if g.waiting(e, now) {
@@ -50,6 +63,9 @@ func oracle(g *Graph, q FlowQuery) []string {
 		row := g.row(e, now)
 		if ok && status != "" {
 			ok = strings.Contains(row.Status.String(), status)
+		}
+		for _, f := range q.Fields {
+			ok = ok && strings.Contains(strings.ToLower(fieldOf(row, f.Key)), strings.ToLower(f.Value))
 		}
 		if ok != q.Invert {
 			ids = append(ids, row.ID)

@@ -717,8 +717,8 @@ func (g *Graph) row(e int32, now time.Time) FlowRow {
 // event has not changed since. The caller holds cacheMu.
 func (g *Graph) summarize(e int32, now time.Time) summary {
 	r := g.s.ev(e)
-	if int(e) < len(g.sums) {
-		if c := g.sums[e]; c.seq == r.seq && c.rev == r.rev && c.consGen == g.consGen && (c.staleAt == 0 || nanos(now) < c.staleAt) {
+	if ci := int(e) / sumChunk; ci < len(g.sums) && g.sums[ci] != nil {
+		if c := g.sums[ci][int(e)%sumChunk]; c.seq == r.seq && c.rev == r.rev && c.consGen == g.consGen && (c.staleAt == 0 || nanos(now) < c.staleAt) {
 			return c
 		}
 	}
@@ -726,20 +726,28 @@ func (g *Graph) summarize(e int32, now time.Time) summary {
 	return g.keepSummary(e, &l, stale)
 }
 
+// sumChunks is the summary cache: by event slot, sumChunk slots a chunk.
+type sumChunks [][]summary
+
+// sumChunk is how many slots' summaries one chunk of the cache holds
+// (768 KiB): the cache grows a chunk at a time, never by the 48 MB a
+// million slots take at once, which cost a filter's bounded read 30 ms.
+const sumChunk = 1 << 14
+
 // keepSummary caches an event's summary (the caller holds cacheMu). The
-// cache is indexed by event slot and grows only when the list is sorted by
-// a derived figure.
+// cache is indexed by event slot, in chunks, and grows only when the list
+// is sorted or filtered by a derived figure.
 func (g *Graph) keepSummary(e int32, l *Lineage, stale time.Time) summary {
 	r := g.s.ev(e)
 	sum := summary{seq: r.seq, consGen: g.consGen, staleAt: nanos(stale), latency: l.Latency, cost: l.CostUSD, hops: int32(l.HopCount), rev: r.rev, status: l.Status}
-	if int(e) >= len(g.sums) {
-		n := int(g.s.events.n)
-		if n <= int(e) {
-			n = int(e) + 1
-		}
-		g.sums = append(g.sums, make([]summary, n-len(g.sums))...)
+	ci := int(e) / sumChunk
+	if ci >= len(g.sums) {
+		g.sums = append(g.sums, make(sumChunks, ci+1-len(g.sums))...)
 	}
-	g.sums[e] = sum
+	if g.sums[ci] == nil {
+		g.sums[ci] = make([]summary, sumChunk)
+	}
+	g.sums[ci][int(e)%sumChunk] = sum
 	return sum
 }
 
@@ -801,9 +809,9 @@ func (g *Graph) Flows(q FlowQuery) FlowPage {
 		}
 		page.Matched++
 	}
-	if filter != "" || strings.TrimSpace(q.Status) != "" {
+	if filter != "" || strings.TrimSpace(q.Status) != "" || len(q.Fields) > 0 {
 		// A filter answers from its match set (index.go).
-		return g.filteredPage(q, q.Status, now)
+		return g.filteredPage(q, now)
 	}
 	if q.Sort == SortRecent {
 		page.Matched = g.s.events.live - g.pendingFragments(now)

@@ -58,16 +58,35 @@ type FlowQuery struct {
 	// component of the event (case-folded substrings); empty matches all.
 	Filter string
 	// Status keeps rows whose status name ([Status.String]) contains it:
-	// "fail", "dead", "ok"; empty keeps every status. The first query with
-	// a status derives every held event's status (seconds under the read
-	// lock for a million events whose summaries are not cached yet); later
-	// ones only the events that changed.
+	// "fail", "dead", "ok"; empty keeps every status. The first exact query
+	// with a status derives every held event's status (seconds under the
+	// read lock for a million events whose summaries are not cached yet; a
+	// progressive one spreads that over its reads); later ones only the
+	// events that changed.
 	Status string
-	Invert bool // keep the rows Filter and Status together do not match
+	// Fields keeps rows each of whose terms' field contains its value, as
+	// Status does for "status": see [FieldTerm]. Like Status, they are
+	// matched over every held event.
+	Fields []FieldTerm
+	Invert bool // keep the rows Filter, Status and Fields together do not match
 	Sort   FlowSort
 	Offset int // rows to skip after sorting and filtering
 	Limit  int // rows to return at most; the screen height
+	// Progressive asks for an answer within a bounded time (a few tens of
+	// milliseconds with a million events held) instead of an exact one:
+	// the first read of a new filter decides part of the held events, and
+	// the page says so ([FlowPage.Partial]); each later read goes on where
+	// the last stopped, until the filter's answer is complete. A console
+	// asks this way, and reads again while the answer is partial.
+	Progressive bool
 }
+
+// FieldTerm is one "key:value" term of a filter, matched against the
+// event's row: the value is a case-folded substring of the row's field.
+// Keys: "status" (the status name), "type", "source", and "fn" or "queue"
+// (the source or the last hop's component). A term with any other key
+// matches no row.
+type FieldTerm struct{ Key, Value string }
 
 // FlowRow is one event as a row of the Flows screen.
 type FlowRow struct {
@@ -91,6 +110,10 @@ type FlowPage struct {
 	Rows    []FlowRow
 	Matched int    // rows matching the filter, before Offset and Limit
 	Version uint64 // the graph version this page was cut from
+	// Partial says a progressive query's answer is not complete yet:
+	// Matched counts the rows found so far (at least that many match), and
+	// Rows, when fewer than asked, may miss rows still to be found.
+	Partial bool
 }
 
 // HopKind says what happened at a hop.

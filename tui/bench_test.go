@@ -12,6 +12,7 @@ import (
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/internal/screentest"
+	"github.com/flowtop/flowtop/tui/screen"
 )
 
 type graphFeed struct{ *graph.Graph }
@@ -187,6 +188,11 @@ func standingFilter(g *graph.Graph, filter string) *Model {
 	for _, k := range append(keys, "enter") {
 		_, cmd := m.Update(screentest.Key(k))
 		settle(m, cmd)
+	}
+	// The graph's answer may still be partial (settle stops after 100
+	// reads): read on, as the console does, until it is complete.
+	for i := 0; i < 100_000 && strings.Contains(m.top().(screen.Informer).Info(), "so far"); i++ {
+		settle(m, m.refresh())
 	}
 	return m
 }

@@ -166,7 +166,7 @@ func (f *multiFeed) Flows(q graph.FlowQuery) graph.FlowPage {
 			rows = append(rows, r)
 		}
 	}
-	out := graph.FlowPage{Matched: len(rows), Version: page.Version}
+	out := graph.FlowPage{Matched: len(rows), Version: page.Version, Partial: page.Partial} // partial: the console reads again
 	rows = rows[min(max(q.Offset, 0), len(rows)):]
 	if q.Limit > 0 && len(rows) > q.Limit {
 		rows = rows[:q.Limit]

@@ -82,7 +82,11 @@ func (f *Feed) Flows(q graph.FlowQuery) graph.FlowPage {
 		for _, w := range strings.Fields(strings.ToLower(q.Filter)) {
 			hit = hit && strings.Contains(strings.ToLower(r.ID+" "+r.Type+" "+r.Source+" "+r.LastHop), w)
 		}
-		if (q.Filter == "" && q.Status == "") || hit != q.Invert {
+		for _, f := range q.Fields { // as graph.FieldTerm says
+			v := map[string]string{"status": r.Status.String(), "type": r.Type, "source": r.Source, "fn": r.Source + " " + r.LastHop, "queue": r.Source + " " + r.LastHop}[f.Key]
+			hit = hit && strings.Contains(strings.ToLower(v), strings.ToLower(f.Value))
+		}
+		if (q.Filter == "" && q.Status == "" && len(q.Fields) == 0) || hit != q.Invert {
 			rows = append(rows, r)
 		}
 	}

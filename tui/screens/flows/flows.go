@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -23,14 +21,6 @@ const ID screen.ID = "flows"
 
 // EventID is the screen enter opens.
 const EventID screen.ID = "event"
-
-// ScanLimit bounds a filter the graph cannot answer itself (a field term
-// such as status:failed or type:order): the screen looks at the newest
-// ScanLimit events the graph's filter keeps and filters those.
-const ScanLimit = 5000
-
-// scanPage is how many events one read of such a filter asks for.
-const scanPage = 250
 
 // Feed is the slice of the engine this screen reads.
 type Feed interface {
@@ -108,12 +98,15 @@ type Model struct {
 	follow  bool
 	topID   string
 	newRows int
-	memo    *scanMemo // the last field-term scan, shared with Refresh's commands
+	// partial: the graph has not looked at every held event for the
+	// filter yet; matched is what it found so far, and the screen reads
+	// again at once.
+	partial bool
 }
 
 // New returns the flows screen.
 func New(env screen.Env, f Feed) *Model {
-	m := &Model{env: env, feed: f, keys: DefaultKeys(), follow: true, memo: &scanMemo{}}
+	m := &Model{env: env, feed: f, keys: DefaultKeys(), follow: true}
 	cols := []widget.Column{
 		colID:   {Title: "ID", Priority: 0},
 		colType: {Title: "TYPE", Priority: 3, Max: 20},
@@ -145,14 +138,22 @@ func (m *Model) ID() screen.ID { return ID }
 // Title implements screen.Screen.
 func (m *Model) Title() string { return "flows" }
 
-// Info says whether the list follows new events and how it is sorted.
+// Info says, with a filter, how many events match (and that the search
+// goes on, while it does), whether the list follows new events and how it
+// is sorted.
 func (m *Model) Info() string {
 	s := ""
 	switch {
+	case m.filter != "" && m.partial:
+		s = fmt.Sprintf("≥%d so far, searching…  ", m.matched)
+	case m.filter != "":
+		s = fmt.Sprintf("%d %s  ", m.matched, plural(m.matched, "match", "matches"))
+	}
+	switch {
 	case m.follow:
-		s = "following"
+		s += "following"
 	case m.newRows > 0:
-		s = fmt.Sprintf("%d new ↑ (g)", m.newRows)
+		s += fmt.Sprintf("%d new ↑ (g)", m.newRows)
 	}
 	dir := "▼"
 	if m.reverse {
@@ -172,15 +173,18 @@ func (m *Model) SetFilter(q string) {
 	if q != m.filter {
 		m.filter = q
 		m.tbl.SetCursor(0)
-		m.follow, m.newRows = true, 0
+		m.follow, m.newRows, m.partial = true, 0, false
 		m.setEmpty()
 	}
 }
 
 func (m *Model) setEmpty() {
-	if m.filter != "" {
+	switch {
+	case m.filter != "" && m.partial:
+		m.tbl.Empty = "searching the held events for " + widget.Clean(m.filter) + "…"
+	case m.filter != "":
 		m.tbl.Empty = "no event matches " + widget.Clean(m.filter)
-	} else {
+	default:
 		m.tbl.Empty = "waiting for events… (collectors are starting; see their state above)"
 	}
 }
@@ -198,19 +202,20 @@ type loaded struct {
 	rows    []graph.FlowRow
 	off     int
 	matched int
+	partial bool     // the graph's answer is not complete yet
 	where   []string // each row's account and region, when more than one is watched
 }
 
 // Refresh reads the window on screen.
 func (m *Model) Refresh(seq uint64) tea.Cmd {
-	feed, q, memo, now, wh := m.feed, widget.ParseQuery(m.filter), m.memo, m.env.Now, m.where
+	feed, q, wh := m.feed, widget.ParseQuery(m.filter), m.where
 	off, n, sortBy, rev := m.tbl.Offset(), m.tbl.Visible(), m.sort, m.reverse
 	if m.follow {
 		off = 0
 	}
 	return func() tea.Msg {
-		rows, matched := read(feed, q, sortBy, rev, off, n, memo, now)
-		d := loaded{rows: rows, off: off, matched: matched}
+		rows, matched, partial := read(feed, q, sortBy, rev, off, n)
+		d := loaded{rows: rows, off: off, matched: matched, partial: partial}
 		if wh != nil {
 			d.where = make([]string, len(rows))
 			for i, r := range rows {
@@ -221,141 +226,54 @@ func (m *Model) Refresh(seq uint64) tea.Cmd {
 	}
 }
 
-// read returns rows [off, off+n) of the list in display order and how many
-// rows the list has. Words the graph answers itself, from its match sets;
-// field terms (status:failed, type:order) are decided here over the newest
-// ScanLimit events the graph's filter keeps, and that scan is remembered
-// while the graph's version stands still (memo), so a standing filter costs
-// one probe per refresh. A status term is not asked of the graph: a cold
-// graph derives every event's status to answer it, seconds under its read
-// lock with a million events held.
-func read(feed Feed, q widget.Query, by graph.FlowSort, rev bool, off, n int, memo *scanMemo, now func() time.Time) ([]graph.FlowRow, int) {
-	if len(q.Fields) == 0 {
-		gq := graph.FlowQuery{Filter: strings.Join(q.Words, " "), Invert: q.Invert, Sort: by, Offset: off, Limit: n}
-		if !rev {
-			p := feed.Flows(gq)
-			return p.Rows, p.Matched
-		}
-		// Reversed: the window counted from the end.
-		probe := gq
-		probe.Offset, probe.Limit = 0, 1
-		total := feed.Flows(probe).Matched
-		gq.Offset = max(total-off-n, 0)
-		gq.Limit = max(min(n, total-off), 0)
-		if gq.Limit == 0 {
-			return nil, total
-		}
+// read returns rows [off, off+n) of the list in display order, how many
+// rows the list has, and whether that answer is partial. The graph answers
+// every term itself, over every held event, from its match sets: words and
+// field terms (status:failed, type:order). It is asked progressively: a
+// read costs a bounded slice of work, and a new filter's first answers are
+// partial (the count is what was found so far) until the graph has looked
+// at every held event; the screen reads again at once while they are.
+func read(feed Feed, q widget.Query, by graph.FlowSort, rev bool, off, n int) ([]graph.FlowRow, int, bool) {
+	gq := graph.FlowQuery{Filter: strings.Join(q.Words, " "), Fields: graphFields(q), Invert: q.Invert, Sort: by, Offset: off, Limit: n, Progressive: true}
+	if !rev {
 		p := feed.Flows(gq)
-		slices.Reverse(p.Rows)
-		return p.Rows, p.Matched
+		return p.Rows, p.Matched, p.Partial
 	}
-	// Field terms: the graph's filter narrows, this screen decides,
-	// reading pages until the window is full (and one row more, so the
-	// list can scroll on) or ScanLimit events were looked at.
-	gq := graph.FlowQuery{Sort: by, Limit: scanPage}
-	if !q.Invert {
-		gq.Filter = narrow(q)
-	}
-	want := off + n + 1
-	if rev {
-		want = ScanLimit // reversed: the end of the list is needed
-	}
+	// Reversed: the window counted from the end, which a partial answer
+	// does not know yet.
 	probe := gq
-	probe.Limit = 1
-	version := feed.Flows(probe).Version
-	key := scanKey{q: q.Raw, by: by, rev: rev, want: want}
-	if keep, ok := memo.get(key, version, now()); ok {
-		return window(keep, off, n)
+	probe.Offset, probe.Limit = 0, 1
+	pp := feed.Flows(probe)
+	total := pp.Matched
+	if pp.Partial {
+		return nil, total, true
 	}
-	var keep []graph.FlowRow
-	for scanned := 0; scanned < ScanLimit; scanned += scanPage {
-		gq.Offset = scanned
-		p := feed.Flows(gq)
-		for _, r := range p.Rows {
-			if q.Match(r.ID, fields(r)) {
-				keep = append(keep, r)
-			}
-		}
-		if len(keep) >= want || scanned+len(p.Rows) >= p.Matched || len(p.Rows) == 0 {
-			break
-		}
+	gq.Offset = max(total-off-n, 0)
+	gq.Limit = max(min(n, total-off), 0)
+	if gq.Limit == 0 {
+		return nil, total, false
 	}
-	if rev {
-		slices.Reverse(keep)
-	}
-	memo.put(key, version, now(), keep)
-	return window(keep, off, n)
+	p := feed.Flows(gq)
+	slices.Reverse(p.Rows)
+	return p.Rows, p.Matched, p.Partial
 }
 
-func window(keep []graph.FlowRow, off, n int) ([]graph.FlowRow, int) {
-	total := len(keep)
-	if off >= total {
-		return nil, total
-	}
-	return keep[off:min(off+n, total)], total
-}
-
-// scanKey names one field-term scan.
-type scanKey struct {
-	q    string
-	by   graph.FlowSort
-	rev  bool
-	want int
-}
-
-// memoFor is how long a scan is reused while the graph stands still: a
-// status can change with the clock alone (a hop missing for too long).
-const memoFor = 10 * time.Second
-
-// scanMemo is the last field-term scan and the graph version it read.
-// Refresh's commands share it, so a mutex guards it.
-type scanMemo struct {
-	mu      sync.Mutex
-	key     scanKey
-	version uint64
-	at      time.Time
-	rows    []graph.FlowRow
-}
-
-func (c *scanMemo) get(k scanKey, version uint64, now time.Time) ([]graph.FlowRow, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ok := version != 0 && c.version == version && c.key == k && now.Sub(c.at) < memoFor && !now.Before(c.at)
-	return c.rows, ok
-}
-
-func (c *scanMemo) put(k scanKey, version uint64, now time.Time, rows []graph.FlowRow) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.key, c.version, c.at, c.rows = k, version, now, rows
-}
-
-// narrow is the words the graph can filter by itself: the query's words and
-// the values of the fields its text filter covers.
-func narrow(q widget.Query) string {
-	words := slices.Clone(q.Words)
+// graphFields is the query's field terms as the graph takes them. A key
+// the graph does not know (error:, kind:, arch:) matches no event there,
+// as it matched no row here before.
+func graphFields(q widget.Query) []graph.FieldTerm {
+	var out []graph.FieldTerm
 	for _, f := range q.Fields {
-		if f.Key == "type" || f.Key == "fn" || f.Key == "source" || f.Key == "queue" {
-			words = append(words, f.Value)
-		}
+		out = append(out, graph.FieldTerm{Key: f.Key, Value: f.Value})
 	}
-	return strings.Join(words, " ")
+	return out
 }
 
-func fields(r graph.FlowRow) func(string) string {
-	return func(k string) string {
-		switch k {
-		case "status":
-			return r.Status.String()
-		case "type":
-			return r.Type
-		case "fn", "queue":
-			return r.Source + " " + r.LastHop
-		case "source":
-			return r.Source
-		}
-		return ""
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
 	}
+	return many
 }
 
 // Update implements screen.Screen.
@@ -415,6 +333,17 @@ func (m *Model) apply(d loaded) tea.Cmd {
 		first = m.rows[0].ID
 	}
 	m.rows, m.rowsOff, m.matched, m.regions = d.rows, d.off, d.matched, d.where
+	if m.partial != d.partial {
+		m.partial = d.partial
+		m.setEmpty()
+	}
+	// A partial answer: read again at once; each read is a bounded slice
+	// of the graph's work, so the search goes on while the screen shows
+	// what was found so far.
+	var again tea.Cmd
+	if d.partial {
+		again = screen.Cmd(screen.Reload{})
+	}
 	if len(d.rows) > 0 && d.off == 0 {
 		top := d.rows[0].ID
 		if m.follow {
@@ -424,9 +353,13 @@ func (m *Model) apply(d loaded) tea.Cmd {
 			m.topID = top
 		}
 	}
-	m.tbl.SetRows(d.matched, m.cells)
+	shown := d.matched
+	if d.partial && len(d.rows) == 0 {
+		shown = 0 // reversed: no window yet; the table says it is searching
+	}
+	m.tbl.SetRows(shown, m.cells)
 	if m.follow || !had {
-		return nil
+		return again
 	}
 	to := -1
 	for i, r := range d.rows {
@@ -445,13 +378,13 @@ func (m *Model) apply(d loaded) tea.Cmd {
 		}
 	}
 	if to < 0 || to == m.tbl.Cursor() {
-		return nil
+		return again
 	}
 	m.tbl.SetCursor(to)
 	if m.tbl.Offset() != d.off {
 		return screen.Cmd(screen.Reload{})
 	}
-	return nil
+	return again
 }
 
 func (m *Model) selected() (graph.FlowRow, bool) {

@@ -2,12 +2,15 @@ package flows_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/internal/fake"
 	"github.com/flowtop/flowtop/tui/internal/screentest"
 	"github.com/flowtop/flowtop/tui/screen"
@@ -90,41 +93,131 @@ func TestCursorStaysOnItsEvent(t *testing.T) {
 	}
 }
 
-// versioned is the fake feed with a graph version on its pages, counting
-// the pages asked for.
-type versioned struct {
+// partialFeed answers like the fake feed, but partially (half the rows
+// found, Partial set) for its first reads of each query, as the graph does
+// while a new filter's match set is incomplete. It records what it was asked.
+type partialFeed struct {
 	*fake.Feed
-	version uint64
-	calls   int
+	partialReads int
+	asked        []graph.FlowQuery
 }
 
-func (v *versioned) Flows(q graph.FlowQuery) graph.FlowPage {
-	v.calls++
-	p := v.Feed.Flows(q)
-	p.Version = v.version
-	return p
+func (p *partialFeed) Flows(q graph.FlowQuery) graph.FlowPage {
+	p.asked = append(p.asked, q)
+	page := p.Feed.Flows(q)
+	if p.partialReads > 0 {
+		p.partialReads--
+		page.Matched /= 2
+		page.Rows = page.Rows[:min(len(page.Rows), page.Matched)]
+		page.Partial = true
+	}
+	return page
 }
 
-// TestStandingFieldFilterReadsOnce: a field-term filter scans once per
-// graph version; a refresh with the version unchanged asks one probe.
-func TestStandingFieldFilterReadsOnce(t *testing.T) {
-	feed := &versioned{Feed: fake.NewFeed(), version: 7}
+// TestFieldTermsAskedOfTheGraph: a field-term filter is the graph's to
+// answer, every term of it, progressively; one refresh asks one page.
+func TestFieldTermsAskedOfTheGraph(t *testing.T) {
+	feed := &partialFeed{Feed: fake.NewFeed()}
 	s := screen.Screen(flows.New(screentest.Env(true), feed))
 	s.SetSize(120, 30)
-	s.(screen.Filterer).SetFilter("status:dead-lettered")
-	s, _ = screentest.Load(t, s)
-	first := ansi.Strip(s.View())
-	feed.calls = 0
-	for i := 0; i < 10; i++ {
-		s, _ = screentest.Load(t, s)
-	}
-	if feed.calls != 10 || ansi.Strip(s.View()) != first {
-		t.Fatalf("ten refreshes with the version unchanged asked %d pages", feed.calls)
-	}
-	feed.version++
-	feed.calls = 0
+	s.(screen.Filterer).SetFilter("ord status:dead fn:charge")
 	screentest.Load(t, s)
-	if feed.calls < 2 {
-		t.Fatalf("a new version did not scan again (%d pages)", feed.calls)
+	if len(feed.asked) != 1 {
+		t.Fatalf("one refresh asked %d pages", len(feed.asked))
+	}
+	q := feed.asked[0]
+	want := []graph.FieldTerm{{Key: "status", Value: "dead"}, {Key: "fn", Value: "charge"}}
+	if q.Filter != "ord" || !slices.Equal(q.Fields, want) || !q.Progressive || q.Limit != 29 {
+		t.Fatalf("asked %+v", q)
+	}
+}
+
+// TestPartialAnswerReadsAgain: while the graph's answer is partial the
+// screen says so ("≥N so far, searching…") and reads again at once, until
+// the answer is complete; then it says how many match and reads no more.
+func TestPartialAnswerReadsAgain(t *testing.T) {
+	feed := &partialFeed{Feed: fake.NewFeed(), partialReads: 1}
+	s := screen.Screen(flows.New(screentest.Env(true), feed))
+	s.SetSize(120, 30)
+	s.(screen.Filterer).SetFilter("status:dead")
+	total := feed.Feed.Flows(graph.FlowQuery{Fields: []graph.FieldTerm{{Key: "status", Value: "dead"}}}).Matched
+	// One load: the partial answer, shown with its count so far.
+	cmd := s.Refresh(1)
+	s, next := s.Update(cmd())
+	if info := s.(screen.Informer).Info(); !strings.Contains(info, fmt.Sprintf("≥%d so far, searching…", total/2)) {
+		t.Fatalf("partial answer: info %q", info)
+	}
+	if next == nil {
+		t.Fatal("a partial answer did not ask to read again")
+	}
+	if _, ok := next().(screen.Reload); !ok {
+		t.Fatal("a partial answer asked something else than a reload")
+	}
+	// The reload reads the complete answer.
+	s, out := screentest.Load(t, s)
+	if info := s.(screen.Informer).Info(); !strings.Contains(info, fmt.Sprintf("%d matches", total)) || strings.Contains(info, "so far") {
+		t.Fatalf("complete answer: info %q", info)
+	}
+	for _, m := range out {
+		if _, ok := m.(screen.Reload); ok {
+			t.Fatal("a complete answer asked to read again")
+		}
+	}
+	if len(feed.asked) != 2 {
+		t.Fatalf("asked %d pages, want 2", len(feed.asked))
+	}
+}
+
+// TestStatusDeadOverManyEvents: over a real graph of 8000 events, the
+// oldest of them dead-lettered, status:dead finds it (the screen used to
+// look at the newest 5000 only). The answer is read until complete, as
+// the console does.
+func TestStatusDeadOverManyEvents(t *testing.T) {
+	g := graph.New(graph.Config{MaxEvents: 10_000})
+	at := time.Now().Add(-time.Hour)
+	var b tracing.Batch
+	for i := 0; i < 8000; i++ {
+		id := fmt.Sprintf("%08x-0000-4000-8000-000000000000", i)
+		m := &tracing.Message{Broker: tracing.BrokerSQS, Queue: "billing-queue", ID: id}
+		if i == 0 {
+			m.Queue, m.DeadLetter, m.SourceQueue = "billing-dlq", true, "billing-queue"
+		}
+		b = append(b, tracing.Observation{Kind: tracing.ObsMessage, Time: at.Add(time.Duration(i) * time.Millisecond), Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: id}}, Message: m})
+	}
+	g.Ingest(b)
+	for _, filter := range []string{"status:dead", "dlq status:dead-lettered"} {
+		s := screen.Screen(flows.New(screentest.Env(true), g))
+		s.SetSize(120, 30)
+		s.(screen.Filterer).SetFilter(filter)
+		s, _ = screentest.Load(t, s)
+		v := ansi.Strip(s.View())
+		if !strings.Contains(v, "00000000-0000-4000-8000-000000000000") || !strings.Contains(v, "dead-lettered") {
+			t.Fatalf("%s did not find the oldest event:\n%s", filter, v)
+		}
+		if info := s.(screen.Informer).Info(); !strings.HasPrefix(info, "1 match ") {
+			t.Fatalf("%s: info %q", filter, info)
+		}
+	}
+}
+
+// TestReversedPartialAnswer: reversed, the window counts from the end of
+// the list, which a partial answer does not know: the screen says it is
+// searching, and shows the oldest matches once the answer is complete.
+func TestReversedPartialAnswer(t *testing.T) {
+	feed := &partialFeed{Feed: fake.NewFeed()}
+	s := screen.Screen(flows.New(screentest.Env(true), feed))
+	s.SetSize(120, 30)
+	s, _ = screentest.Press(t, s, "S")
+	s.(screen.Filterer).SetFilter("status:dead")
+	feed.partialReads = 1
+	s, _ = s.Update(s.Refresh(1)())
+	if v := ansi.Strip(s.View()); !strings.Contains(v, "searching the held events for status:dead…") {
+		t.Fatalf("reversed, partial:\n%s", v)
+	}
+	s, _ = screentest.Load(t, s)
+	all := feed.Feed.Flows(graph.FlowQuery{Fields: []graph.FieldTerm{{Key: "status", Value: "dead"}}, Limit: 1000}).Rows
+	lines := strings.Split(ansi.Strip(s.View()), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[1], all[len(all)-1].ID) {
+		t.Fatalf("reversed, complete: want %s first:\n%s", all[len(all)-1].ID, strings.Join(lines, "\n"))
 	}
 }
