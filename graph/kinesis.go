@@ -49,8 +49,9 @@ const (
 
 // streamLag is a ring of the consumer lag of a stream's recent records:
 // when a consumer invocation took the record, less when it entered the
-// stream (the put time the producer's side gives; the record's
-// approximateArrivalTimestamp is no later). The ring is fixed in size.
+// stream, as the producer's side gives it (the start of the invocation that
+// put it: a little before the record's approximateArrivalTimestamp, so the
+// lag is at most that much high). The ring is fixed in size.
 type streamLag struct {
 	at, lag [lagSamples]int64 // processed time (Unix ns) and lag (ns)
 	n, next int
