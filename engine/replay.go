@@ -29,10 +29,17 @@ func (e *Engine) Replayer() *replay.Replayer {
 }
 
 // PlanRedrive plans a DLQ redrive. When req.ConsumerErrors is nil, each
-// message is grouped by the consumer error the graph knows for it.
+// message is grouped by the consumer error the graph knows for it; when
+// req.Bodies is nil, the bodies the graph holds are the plan's.
 func (e *Engine) PlanRedrive(ctx context.Context, req replay.RedriveRequest) (replay.RedrivePlan, error) {
 	if req.ConsumerErrors == nil {
 		req.ConsumerErrors = e.ConsumerErrors(req.DLQ)
+	}
+	if req.Bodies == nil { // a stream's on-failure record is named by its range
+		req.Bodies = map[string]string{}
+		for _, m := range e.graph.DLQMessages(queueName(req.DLQ)) {
+			req.Bodies[m.MessageID] = m.Body
+		}
 	}
 	return e.Replayer().PlanRedrive(ctx, req)
 }

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,91 @@ type kinesisIndex struct {
 	shards map[string][]string // stream + "/" + shard → sequence numbers of records seen, oldest first
 	n      int
 	fails  []kinesisFailure
+	lags   map[tracing.Component]*streamLag // consumer lag per stream
+}
+
+// Bounds of the consumer lag kept per stream: the last lagSamples records
+// a consumer processed, of which those of the last lagWindow count.
+const (
+	lagSamples    = 256
+	lagWindow     = 5 * time.Minute
+	maxLagStreams = 256
+)
+
+// streamLag is a ring of the consumer lag of a stream's recent records:
+// when a consumer invocation took the record, less when it entered the
+// stream, as the producer's side gives it (the start of the invocation that
+// put it: a little before the record's approximateArrivalTimestamp, so the
+// lag is at most that much high). The ring is fixed in size.
+type streamLag struct {
+	at, lag [lagSamples]int64 // processed time (Unix ns) and lag (ns)
+	n, next int
+	latest  int64 // the lag of the record processed last
+	latestT int64
+}
+
+func (l *streamLag) add(processed, lag int64) {
+	l.at[l.next], l.lag[l.next] = processed, lag
+	l.next = (l.next + 1) % lagSamples
+	l.n = min(l.n+1, lagSamples)
+	if processed >= l.latestT {
+		l.latest, l.latestT = lag, processed
+	}
+}
+
+// figures returns the p95 and the latest lag of the records processed
+// within lagWindow of now, and how many those are.
+func (l *streamLag) figures(now time.Time) (p95, latest time.Duration, n int) {
+	from := nanos(now.Add(-lagWindow))
+	var buf [lagSamples]int64
+	v := buf[:0]
+	for i := range l.n {
+		if l.at[i] >= from {
+			v = append(v, l.lag[i])
+		}
+	}
+	if len(v) == 0 {
+		return 0, 0, 0
+	}
+	slices.Sort(v)
+	return time.Duration(v[(len(v)*95+99)/100-1]), time.Duration(l.latest), len(v)
+}
+
+// recordLag notes that a consumer took a record of stream processed
+// after it entered the stream at put.
+func (g *Graph) recordLag(stream tracing.Component, processed, put int64) {
+	if processed <= put {
+		return
+	}
+	x := &g.kin
+	if x.lags == nil {
+		x.lags = map[tracing.Component]*streamLag{}
+	}
+	l := x.lags[stream]
+	if l == nil {
+		if len(x.lags) >= maxLagStreams {
+			return
+		}
+		l = &streamLag{}
+		x.lags[stream] = l
+	}
+	l.add(processed, processed-put)
+}
+
+// mapLag puts each stream's consumer lag on its node of the map.
+func (g *Graph) mapLag(v *MapView, now time.Time) {
+	for c, l := range g.kin.lags {
+		p95, latest, n := l.figures(now)
+		if n == 0 {
+			continue
+		}
+		i := slices.IndexFunc(v.Nodes, func(m MapNode) bool { return m.Component == c })
+		if i < 0 {
+			v.Nodes = append(v.Nodes, MapNode{Component: c, Observed: true})
+			i = len(v.Nodes) - 1
+		}
+		v.Nodes[i].LagP95, v.Nodes[i].LagLatest, v.Nodes[i].LagRecords = p95, latest, n
+	}
 }
 
 // kinesisFailure is one on-failure record, as the graph keeps it.
@@ -158,9 +244,11 @@ func (g *Graph) lastHandler(e *eventView, key tracing.Key) string {
 
 // kinesisAttach keeps a record's stream hop at the time the record entered
 // the stream (no later than the start of the invocation that put it), and
-// times the wait from there to each consumer invocation on the stream →
-// function edge: the consumer's lag as the records show it, what the
-// IteratorAge metric measures. at is the invocation's start.
+// times the wait from there to each consumer invocation, on the stream →
+// function edge and in the stream's consumer lag: what the IteratorAge
+// metric measures, as the records show it. at is the invocation's start.
+// The wait is known once the producer's side is: a consumer seen first is
+// timed when the producer's side comes.
 func (g *Graph) kinesisAttach(e, via int32, pub bool, comp tracing.Component, at time.Time) {
 	s := &g.s
 	if s.key(via).kind != tracing.KeyKinesisRecord || at.IsZero() {
@@ -173,11 +261,23 @@ func (g *Graph) kinesisAttach(e, via int32, pub bool, comp tracing.Component, at
 			continue
 		}
 		n := nanos(at)
+		put := g.findRef(e, func(f *refRec) bool { return f.pub && f.via == via }) != 0
 		switch {
+		case pub && !put:
+			h.at = min(h.at, n)
+			// The consumers seen before the producer: their wait is known now.
+			for j := s.ev(e).refs; j != 0; j = s.ref(j).next {
+				r := s.ref(j)
+				if rc := s.compIDs.get(r.comp); !r.pub && r.via == via && rc.Kind == tracing.ComponentFunction && r.at > h.at {
+					g.edge(c, rc, fromNanos(r.at), time.Duration(r.at-h.at), false)
+					g.recordLag(c, r.at, h.at)
+				}
+			}
 		case pub && n < h.at:
 			h.at = n
-		case !pub && comp.Kind == tracing.ComponentFunction && n > h.at:
+		case !pub && put && comp.Kind == tracing.ComponentFunction && n > h.at:
 			g.edge(c, comp, at, time.Duration(n-h.at), false)
+			g.recordLag(c, n, h.at)
 		}
 		return
 	}

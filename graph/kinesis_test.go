@@ -155,3 +155,89 @@ func TestKinesisIndexBounded(t *testing.T) {
 		t.Errorf("index holds %d (counted %d), graph %d events; want at most 50", n, g.kin.n, g.Totals().Events)
 	}
 }
+
+// kinesisLine is one log line of the clickstream: the producer's record of
+// what PutRecords answered for record rec, or the consumer's line for it.
+func kinesisLine(producer bool, rec int, at time.Time) tracing.Observation {
+	shard := "shardId-000000000001"
+	fn, line := "clickstream-analytics", fmt.Sprintf(`{"level":"INFO","message":"click received","function_request_id":"%08x-0000-4000-8000-00000000000b","eventID":"%s:%s","eventSourceARN":%q}`, rec, shard, kinesisSeq(rec), kinesisARN)
+	if producer {
+		fn = "web-frontend"
+		line = fmt.Sprintf("2026-12-03T10:00:00.000Z\t%08x-0000-4000-8000-00000000000a\tINFO\t{\"msg\":\"click published\",\"stream_name\":\"clickstream\",\"shard_id\":%q,\"published_sequence_number\":%q}", rec, shard, kinesisSeq(rec))
+	}
+	o := tracing.ParseLambdaLog(tracing.LogInput{Group: "/aws/lambda/" + fn, Message: line, Time: at}, tracing.LogOptions{})
+	o.Source = "cwlogs"
+	return o
+}
+
+func streamNode(t *testing.T, g *Graph) MapNode {
+	t.Helper()
+	for _, n := range g.Map().Nodes {
+		if n.Component.Kind == tracing.ComponentStream && n.Component.Name == "clickstream" {
+			return n
+		}
+	}
+	t.Fatal("no clickstream node on the map")
+	return MapNode{}
+}
+
+// TestKinesisConsumerLag: a consumer that takes records late shows that lag
+// on the stream's node, p95 and latest, whichever side's observation comes
+// first; records whose put time no source gave count for nothing; the
+// figures cover recent records only, in bounded memory.
+func TestKinesisConsumerLag(t *testing.T) {
+	now := t0.Add(10 * time.Minute)
+	t.Run("late consumer", func(t *testing.T) {
+		g := New(Config{Now: func() time.Time { return now }})
+		// Records 0–99 put a second apart from t0; the consumer takes record
+		// i at i×10 ms after its put, then record 100 three seconds late.
+		for i := range 100 {
+			put := now.Add(-5 * time.Minute).Add(time.Duration(i) * time.Second)
+			a, b := kinesisLine(true, i, put), kinesisLine(false, i, put.Add(time.Duration(i)*10*time.Millisecond))
+			if i%2 == 1 {
+				a, b = b, a // the consumer's line first: timed when the producer's comes
+			}
+			g.Ingest(tracing.Batch{a})
+			g.Ingest(tracing.Batch{b})
+		}
+		put := now.Add(-time.Minute)
+		g.Ingest(tracing.Batch{kinesisLine(true, 100, put), kinesisLine(false, 100, put.Add(3*time.Second))})
+		n := streamNode(t, g)
+		if n.LagRecords != 100 { // record 0 was taken at once: no lag to measure
+			t.Errorf("lag over %d records, want 100", n.LagRecords)
+		}
+		if n.LagLatest != 3*time.Second {
+			t.Errorf("latest lag %s, want 3s", n.LagLatest)
+		}
+		if n.LagP95 < 940*time.Millisecond || n.LagP95 > 960*time.Millisecond {
+			t.Errorf("p95 lag %s, want about 950ms", n.LagP95)
+		}
+	})
+	t.Run("no put time", func(t *testing.T) {
+		g := New(Config{Now: func() time.Time { return now }})
+		for i := range 5 {
+			g.Ingest(tracing.Batch{kinesisLine(false, i, now.Add(-time.Duration(i)*time.Second))})
+		}
+		if n := streamNode(t, g); n.LagRecords != 0 || n.LagP95 != 0 {
+			t.Errorf("lag %s over %d records without a producer's side", n.LagP95, n.LagRecords)
+		}
+	})
+	t.Run("recent and bounded", func(t *testing.T) {
+		g := New(Config{Now: func() time.Time { return now }})
+		for i := range 3 * lagSamples {
+			put := now.Add(-20 * time.Minute).Add(time.Duration(i) * time.Second)
+			if i >= 3*lagSamples-10 {
+				put = now.Add(-time.Minute)
+			}
+			g.Ingest(tracing.Batch{kinesisLine(true, i, put), kinesisLine(false, i, put.Add(2*time.Second))})
+		}
+		if n := streamNode(t, g); n.LagRecords != 10 || n.LagLatest != 2*time.Second {
+			t.Errorf("lag over %d recent records (latest %s), want the last 10", n.LagRecords, n.LagLatest)
+		}
+		for _, l := range g.kin.lags {
+			if l.n > lagSamples {
+				t.Errorf("%d samples kept", l.n)
+			}
+		}
+	})
+}

@@ -282,6 +282,7 @@ func (g *Graph) Map() MapView {
 		v.Edges = append(v.Edges, MapEdge{From: k[0], To: k[1], Rate: st.rate.perSecond(now), ErrorPct: pct(st.errors, st.count), P95: quantile(st.lat, 0.95)})
 	}
 	g.mapTopology(&v, now) // observed paths and configured routes (topology.go)
+	g.mapLag(&v, now)      // streams' consumer lag (kinesis.go)
 	sort.Slice(v.Nodes, func(i, j int) bool {
 		if v.Nodes[i].Component.Kind != v.Nodes[j].Component.Kind {
 			return v.Nodes[i].Component.Kind < v.Nodes[j].Component.Kind

@@ -315,6 +315,11 @@ type MapNode struct {
 	// Configured is set when the routing configuration names the component,
 	// Observed when some observation did.
 	Configured, Observed bool
+	// LagP95 and LagLatest are a stream's consumer lag (a consumer's start
+	// less the record's put time) over LagRecords records of the last few
+	// minutes; LagRecords is 0 where no source gave both times.
+	LagP95, LagLatest time.Duration
+	LagRecords        int
 }
 
 // MapEdge is one edge between two components.

@@ -92,8 +92,8 @@ func (rn *run) routeByContent(ctx context.Context, m sqstypes.Message) (target, 
 	}
 	if k, found := tracing.ParseKinesisFailure([]byte(aws.ToString(m.Body))); found {
 		// The records themselves stay in the stream: the body only names them.
-		return "", fmt.Sprintf("a Kinesis batch's on-failure record: its %d records stay in stream %s, %s, sequence numbers %s to %s; re-read them from the stream, or say --to",
-			k.BatchSize, k.Stream, k.ShardID, k.StartSequence, k.EndSequence), true
+		p := KinesisPointer{Stream: k.Stream, Shard: k.ShardID, First: k.StartSequence, Last: k.EndSequence, Records: k.BatchSize}
+		return "", "a stream batch's on-failure record, " + p.String(), true
 	}
 	if d, found := parseDestinationRecord(aws.ToString(m.Body)); found {
 		if rn.r.brokers.Lambda == nil {

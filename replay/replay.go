@@ -128,6 +128,10 @@ type RedriveRequest struct {
 	// ConsumerErrors maps message IDs to the consumer error that dead-lettered
 	// them (from the graph), to group the plan and warn about unfixed errors.
 	ConsumerErrors map[string]string
+	// Bodies maps message IDs to the bodies known of them (from the graph):
+	// a stream's on-failure record among them is named in the plan by the
+	// shard and sequence range it points at.
+	Bodies map[string]string
 }
 
 // RedrivePlan is what a redrive will do. It is a value: print it, confirm,
@@ -163,6 +167,9 @@ type RedrivePlan struct {
 	MessageIDs []string
 	FIFO       bool
 	Created    time.Time
+	// Kinesis are the stream on-failure records known to be in the DLQ:
+	// pointers to records in their stream, which a redrive gives back.
+	Kinesis []KinesisPointer
 }
 
 // Lines is the plan as text, one line each.
@@ -171,11 +178,15 @@ func (p RedrivePlan) Lines() []string {
 	if len(p.MessageIDs) > 0 {
 		what = fmt.Sprintf("%d selected messages", len(p.MessageIDs))
 	}
+	if n := len(p.Kinesis); n > 0 {
+		what += fmt.Sprintf(" (%d of them stream on-failure records: pointers to records in a stream, not messages)", n)
+	}
 	out := []string{
 		fmt.Sprintf("redrive %s from %s", what, p.DLQ),
 		"to:     " + p.Route,
-		fmt.Sprintf("method: %s (%s)", p.Method, p.Why),
 	}
+	out = append(out, p.kinesisLines()...) // kinesisplan.go
+	out = append(out, fmt.Sprintf("method: %s (%s)", p.Method, p.Why))
 	for _, e := range p.Evidence {
 		out = append(out, "why:    "+e)
 	}
@@ -289,6 +300,7 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 	if subNote != "" {
 		p.Warnings = append(p.Warnings, subNote)
 	}
+	noSource := false // no queue names the DLQ, and that is known
 	if p.Target != "" {
 		if p.TargetURL, err = r.url(ctx, p.Target); err != nil {
 			return p, err
@@ -310,9 +322,7 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 			p.Route += fmt.Sprintf("; a message without it can't be routed (%d queues name this DLQ: %s): it is given back and listed; say --to to send every message to one queue", len(p.Sources), strings.Join(p.Sources, ", "))
 		case sourcesKnown:
 			p.Route += "; any other message can't be routed (no queue names this DLQ in its RedrivePolicy): it is given back and listed; say --to"
-			if len(ebFound) == 0 && p.LambdaFunction == "" && len(subs) == 0 {
-				p.Warnings = append(p.Warnings, "no queue names this DLQ in its RedrivePolicy: messages sent to it directly (by SNS, EventBridge or Lambda) carry no source queue; those that name no target either need --to")
-			}
+			noSource = true
 		default:
 			p.Route += "; a message without it can't be routed: it is given back and listed; say --to"
 		}
@@ -322,6 +332,10 @@ func (r *Replayer) PlanRedrive(ctx context.Context, req RedriveRequest) (Redrive
 		case len(subs) > 0:
 			p.Route = fmt.Sprintf("each SNS notification to the endpoint of the subscription that dead-lettered it (%d subscriptions dead-letter here; an enveloped one names its subscription, a raw one names none and needs --to), not to its topic. Other messages: %s", len(subs), p.Route)
 		}
+	}
+	streams := r.planStreams(ctx, &p, req) // kinesisplan.go
+	if noSource && !streams && len(ebFound) == 0 && p.LambdaFunction == "" && len(subs) == 0 {
+		p.Warnings = append(p.Warnings, "no queue names this DLQ in its RedrivePolicy: messages sent to it directly (by SNS, EventBridge or Lambda) carry no source queue; those that name no target either need --to")
 	}
 	if len(req.MessageIDs) > 0 {
 		p.Count = len(req.MessageIDs)

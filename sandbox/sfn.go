@@ -23,6 +23,11 @@ import (
 // tracing is on, each execution writes an X-Ray segment with the origin
 // AWS::StepFunctions::StateMachine and a subsegment per state.
 //
+// Time passes as in AWS: every history event is stamped when it happens, a
+// Task lasts as long as its function runs (a simulated function's reported
+// duration, see ranFor), a Wait waits, so an execution's startDate→stopDate
+// and each state's Entered→Exited events measure real work.
+//
 // Simplifications, all on the side of less: Map iterations run one at a
 // time; Retry, Catch, Parallel and activities are not interpreted; a Wait
 // lasts sfnWaitScale of its Seconds.
@@ -820,10 +825,13 @@ func lambdaError(err error, runtime, req string) (code, cause string) {
 }
 
 // invokeCtx carries what a Task hands the function it invokes: the trace
-// header, and where the function's request ID goes.
+// header, and where the function's request ID goes; and what the function
+// tells back: how long it ran, when it simulates its run (the world's
+// functions report the duration their REPORT line says, and return at once).
 type invokeCtx struct {
 	trace string
 	req   *string
+	took  time.Duration
 }
 
 type invokeKey struct{}
@@ -839,6 +847,15 @@ func invokedBy(ctx context.Context) (trace string, setRequest func(string)) {
 	return ic.trace, func(id string) { *ic.req = id }
 }
 
+// ranFor tells the Step Functions task that invoked the function running
+// with ctx that the function ran for d: the synchronous Invoke, and so the
+// task, returns no sooner than d after it began, as in AWS.
+func ranFor(ctx context.Context, d time.Duration) {
+	if ic, _ := ctx.Value(invokeKey{}).(*invokeCtx); ic != nil {
+		ic.took = d
+	}
+}
+
 // invoke runs a function synchronously, as the Invoke API would.
 func (f *sfnService) invoke(ctx context.Context, fn string, payload []byte, trace string, req *string) ([]byte, string, error) {
 	l := f.s.lambda()
@@ -851,8 +868,20 @@ func (f *sfnService) invoke(ctx context.Context, fn string, payload []byte, trac
 	if lf.Handler == nil {
 		return []byte("null"), lf.Runtime, nil
 	}
-	ctx = context.WithValue(ctx, invokeKey{}, &invokeCtx{trace: trace, req: req})
-	out, err := lf.Handler(ctx, payload)
+	ic := &invokeCtx{trace: trace, req: req}
+	began := time.Now()
+	out, err := lf.Handler(context.WithValue(ctx, invokeKey{}, ic), payload)
+	// A function that simulates its run returns before the time it reports:
+	// the Invoke answers when that time is up, so the task's history events
+	// (TaskSucceeded, StateExited) come as late as they would in AWS.
+	if rest := ic.took - time.Since(began); rest > 0 {
+		t := time.NewTimer(rest)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	return out, lf.Runtime, err
 }
 

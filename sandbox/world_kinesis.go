@@ -54,6 +54,10 @@ type clickstream struct {
 	failQ  string
 	mu     sync.Mutex
 	clicks int
+	// put is held while a PutRecords call's records enter the truth: a
+	// poller may read a record before its producer has named it there, so
+	// it waits for put (read-locked) before it looks its records up.
+	put sync.RWMutex
 }
 
 func (c *clickstream) setup(ctx context.Context, w *World) error {
@@ -158,31 +162,13 @@ func (c *clickstream) produce(ctx context.Context, w *World, size, orders int) {
 		for i, cl := range todo {
 			entries[i] = ktypes.PutRecordsRequestEntry{Data: cl.data, PartitionKey: aws.String(cl.key + "/" + cl.body["click_id"].(string))}
 		}
+		c.put.Lock()
 		out, err := c.k.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(ClickStream), Records: entries})
-		if err != nil || len(out.Records) != len(todo) {
-			for _, cl := range todo {
-				w.truth.forget(cl.h)
-			}
-			inv.log("ERROR", "PutRecords failed", map[string]any{"stream_name": ClickStream, "records": len(todo)})
+		again, failed := c.recordPut(w, inv, root, todo, out, err)
+		c.put.Unlock()
+		if failed {
 			status, errType = "error", "Kinesis.PutRecordsFailed"
 			break
-		}
-		var again []click
-		for i, r := range out.Records {
-			cl := todo[i]
-			if r.ErrorCode != nil {
-				again = append(again, cl)
-				continue
-			}
-			shard, seq := aws.ToString(r.ShardId), aws.ToString(r.SequenceNumber)
-			w.truth.key(cl.h, tracing.KeyKinesisRecord, tracing.KinesisRecordKey(ClickStream, shard, seq).Value)
-			w.truth.step(cl.h, tracing.ComponentStream, ClickStream)
-			fields := map[string]any{"click_id": cl.body["click_id"], "stream_name": ClickStream, "shard_id": shard, "published_sequence_number": seq}
-			if o, ok := cl.body["order_id"]; ok {
-				fields["order_id"], fields["correlation_id"] = o, o
-			}
-			inv.log("INFO", "click published", fields)
-			c.recordSpan(w, root, ClickProducer, inv, oteltrace.SpanKindProducer, "create", shard, seq, "")
 		}
 		if len(again) == 0 {
 			break
@@ -204,6 +190,36 @@ func (c *clickstream) produce(ctx context.Context, w *World, size, orders int) {
 		todo = again
 	}
 	inv.end(status, errType)
+}
+
+// recordPut puts what one PutRecords call answered in the truth and the
+// producer's log: the records it took, and those a shard refused (again).
+// failed says the whole call failed.
+func (c *clickstream) recordPut(w *World, inv *invocation, root string, todo []click, out *kinesis.PutRecordsOutput, err error) (again []click, failed bool) {
+	if err != nil || len(out.Records) != len(todo) {
+		for _, cl := range todo {
+			w.truth.forget(cl.h)
+		}
+		inv.log("ERROR", "PutRecords failed", map[string]any{"stream_name": ClickStream, "records": len(todo)})
+		return nil, true
+	}
+	for i, r := range out.Records {
+		cl := todo[i]
+		if r.ErrorCode != nil {
+			again = append(again, cl)
+			continue
+		}
+		shard, seq := aws.ToString(r.ShardId), aws.ToString(r.SequenceNumber)
+		w.truth.key(cl.h, tracing.KeyKinesisRecord, tracing.KinesisRecordKey(ClickStream, shard, seq).Value)
+		w.truth.step(cl.h, tracing.ComponentStream, ClickStream)
+		fields := map[string]any{"click_id": cl.body["click_id"], "stream_name": ClickStream, "shard_id": shard, "published_sequence_number": seq}
+		if o, ok := cl.body["order_id"]; ok {
+			fields["order_id"], fields["correlation_id"] = o, o
+		}
+		inv.log("INFO", "click published", fields)
+		c.recordSpan(w, root, ClickProducer, inv, oteltrace.SpanKindProducer, "create", shard, seq, "")
+	}
+	return again, false
 }
 
 // recordSpan sends the OTel span of one record, as the messaging
@@ -299,9 +315,11 @@ func (c *clickstream) consume(ctx context.Context, w *World, shard string, recs 
 	}
 	_ = json.Unmarshal(event, &parsed)
 	handles := make([]int, len(recs))
+	c.put.RLock() // the PutRecords that put them has named them in the truth
 	for i, r := range recs {
 		handles[i] = w.truth.find(tracing.KinesisRecordKey(ClickStream, shard, aws.ToString(r.SequenceNumber)))
 	}
+	c.put.RUnlock()
 	attempts := 0
 	failed := false
 	for attempts <= clickRetries {

@@ -203,7 +203,7 @@ func (p *fulfilment) reserve(ctx context.Context, payload []byte) ([]byte, error
 	p.record(ev, inv, FulfilReserve)
 	if ev.err != nil {
 		inv.log("ERROR", "no order in the event", nil)
-		inv.end("error", "KeyError")
+		ranFor(ctx, inv.end("error", "KeyError"))
 		return nil, errors.New("KeyError: detail")
 	}
 	p.mu.Lock()
@@ -217,7 +217,7 @@ func (p *fulfilment) reserve(ctx context.Context, payload []byte) ([]byte, error
 	total, _ := ev.order["total"].(float64)
 	fields := map[string]any{"order_id": ev.order["order_id"], "correlation_id": ev.order["order_id"], "items": n}
 	inv.log("INFO", "items reserved", fields)
-	inv.end("", "")
+	ranFor(ctx, inv.end("", ""))
 	return json.Marshal(map[string]any{"items": items, "express": total > 120})
 }
 
@@ -244,10 +244,10 @@ func (p *fulfilment) ship(ctx context.Context, payload []byte) ([]byte, error) {
 	if try == 1 && p.w.chance("fulfil-ship/"+fmt.Sprint(in.Item["sku"]), ev, 0) < shipFailRate {
 		fields["errorType"], fields["errorMessage"] = "CourierUnavailable", "no courier for the parcel"
 		inv.log("ERROR", "Invoke Error", fields)
-		inv.end("error", "CourierUnavailable")
+		ranFor(ctx, inv.end("error", "CourierUnavailable"))
 		return nil, errors.New("CourierUnavailable: no courier for the parcel")
 	}
-	inv.end("", "")
+	ranFor(ctx, inv.end("", ""))
 	return []byte(`{"shipped":true}`), nil
 }
 

@@ -9,7 +9,6 @@ package cwlogs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
@@ -355,6 +354,13 @@ func (s *Source) read(ctx context.Context, g Group, start, end int64, pattern st
 
 // readPages is read with a bound on the pages fetched.
 func (s *Source) readPages(ctx context.Context, g Group, start, end int64, pattern string, maxPages int) (tracing.Batch, int64, error) {
+	return s.readPagesAs(ctx, g, start, end, pattern, maxPages, false)
+}
+
+// readPagesAs is readPages; with tailIDs, an event is known by the ID Live
+// Tail gives it (its stream, timestamp and message), so what a session
+// delivered is not delivered again.
+func (s *Source) readPagesAs(ctx context.Context, g Group, start, end int64, pattern string, maxPages int, tailIDs bool) (tracing.Batch, int64, error) {
 	in := &cwl.FilterLogEventsInput{LogGroupName: aws.String(g.Name), StartTime: aws.Int64(start)}
 	if g.ARN != "" {
 		// A linked account's group: only its ARN names it (and the two are exclusive).
@@ -389,8 +395,8 @@ func (s *Source) readPages(ctx context.Context, g Group, start, end int64, patte
 				maxTS = ts
 			}
 			id := aws.ToString(e.EventId)
-			if id == "" {
-				id = fmt.Sprintf("%s/%d/%s", aws.ToString(e.LogStreamName), ts, aws.ToString(e.Message))
+			if id == "" || tailIDs {
+				id = tailID(aws.ToString(e.LogStreamName), ts, aws.ToString(e.Message))
 			}
 			if !s.fresh(g.id()+"|"+id, ts) {
 				continue
@@ -484,8 +490,9 @@ func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
 	renew := time.NewTimer(170 * time.Minute)
 	defer renew.Stop()
 	errc := make(chan error, len(sessions))
-	for _, lt := range sessions {
-		go func() { errc <- s.readTail(ctx, lt, ix, out) }()
+	for i, lt := range sessions {
+		mine := groups[i*10 : min(len(groups), i*10+10)] // the groups this session follows
+		go func() { errc <- s.readTail(ctx, lt, ix, mine, out) }()
 	}
 	wctx, stopWatch := context.WithCancel(ctx)
 	open := make(map[string]Group, len(groups))
@@ -509,8 +516,9 @@ func (s *Source) liveTail(ctx context.Context, out chan<- tracing.Batch) error {
 	return err
 }
 
-func (s *Source) readTail(ctx context.Context, lt *cwl.StartLiveTailOutput, ix groupIndex, out chan<- tracing.Batch) error {
+func (s *Source) readTail(ctx context.Context, lt *cwl.StartLiveTailOutput, ix groupIndex, groups []Group, out chan<- tracing.Batch) error {
 	stream := lt.GetStream()
+	last := s.cfg.Now() // when the session last answered: what it sent covers the time since
 	for ev := range stream.Events() {
 		switch e := ev.(type) {
 		case *cwltypes.StartLiveTailResponseStreamMemberSessionUpdate:
@@ -518,15 +526,23 @@ func (s *Source) readTail(ctx context.Context, lt *cwl.StartLiveTailOutput, ix g
 			for _, le := range e.Value.SessionResults {
 				g := ix.fromIdentifier(aws.ToString(le.LogGroupIdentifier))
 				ts := aws.ToInt64(le.Timestamp)
-				id := fmt.Sprintf("%s/%d/%s", aws.ToString(le.LogStreamName), ts, aws.ToString(le.Message))
+				id := tailID(aws.ToString(le.LogStreamName), ts, aws.ToString(le.Message))
 				if s.fresh(g.id()+"|"+id, ts) {
 					b = append(b, s.observe(g, aws.ToString(le.LogStreamName), id, aws.ToString(le.Message), ts))
 				}
 			}
 			mode := "live tail"
+			now := s.cfg.Now()
 			if e.Value.SessionMetadata != nil && e.Value.SessionMetadata.Sampled {
-				mode = "live tail (sampled by AWS above 500 events/s)"
+				// AWS sent only a sample of the events since the last update:
+				// read the rest of that window (sampled.go).
+				b = append(b, s.backfill(ctx, groups, last)...)
+				mode = "live tail (sampled by AWS above 500 events/s; the rest read with FilterLogEvents)"
 			}
+			if now.Sub(last) > 0 && now.Truncate(10*time.Second) != last.Truncate(10*time.Second) {
+				s.prune(now) // the IDs seen stay bounded in Live Tail mode too
+			}
+			last = now
 			s.tracker.SetMode(mode)
 			s.tracker.OK(len(b), time.Time{})
 			if len(b) > 0 {

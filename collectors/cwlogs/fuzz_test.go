@@ -230,7 +230,7 @@ func FuzzLiveTailFrames(f *testing.F) {
 		}
 		defer lt.GetStream().Close()
 		out := make(chan tracing.Batch, 2)
-		_ = s.readTail(ctx, lt, byName, out)
+		_ = s.readTail(ctx, lt, byName, nil, out)
 		if ctx.Err() != nil {
 			t.Fatal("live tail reader did not end with its stream")
 		}

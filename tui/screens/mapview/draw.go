@@ -634,6 +634,9 @@ func (d *drawing) details(m *Model) []string {
 			seen = "configured, not seen"
 		}
 		line := fmt.Sprintf("%c %s %s · %.2f/s · errors %.1f%% · p95 %s · %s", mark, m.kind(n.Component), widget.Clean(n.Component.Name), n.Rate, n.ErrorPct, widget.Dur(n.P95), seen)
+		if n.LagRecords > 0 { // a stream's consumer lag (graph/kinesis.go)
+			line += fmt.Sprintf(" · consumer lag p95 %s, latest %s", widget.Dur(n.LagP95), widget.Dur(n.LagLatest))
+		}
 		out = append(out, st.Bold.Render(widget.Fit(line, m.w)))
 		var parts []string
 		for i, e := range d.ends {
