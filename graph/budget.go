@@ -188,7 +188,7 @@ func (g *Graph) eventBytes() int64 {
 	s := &g.s
 	n := int64(s.events.live)*eventRecSize + int64(s.keys.live)*keyRecSize + int64(s.hops.live)*hopRecSize +
 		int64(s.refs.live)*refRecSize + int64(s.links.live)*linkRecSize + int64(s.arena.live) +
-		int64(len(s.index))*indexEntry + int64(len(s.hopExtra))*extraCost
+		int64(len(s.index.heads))*4 + int64(len(s.hopExtra))*extraCost
 	n += int64(len(g.invs)) * invocationCost
 	return n
 }
@@ -196,7 +196,7 @@ func (g *Graph) eventBytes() int64 {
 // spanBytes estimates what the held traces and spans take.
 func (g *Graph) spanBytes() int64 {
 	ss := &g.sp
-	return int64(ss.traces.live)*(traceRecSize+indexEntry) + int64(ss.spans.live)*spanRecSize + int64(len(ss.extra))*extraCost
+	return int64(ss.traces.live)*traceRecSize + int64(len(ss.index.heads))*4 + int64(ss.spans.live)*spanRecSize + int64(len(ss.extra))*extraCost
 }
 
 // heldBytes is eventBytes plus spanBytes. The caller holds a lock.

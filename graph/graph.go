@@ -540,7 +540,7 @@ func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
 	r := g.s.ev(e)
 	r.seq, r.first, r.last, r.flags = g.seq, nanos(at), nanos(at), flagHeld
 	g.s.lruPushFront(e)
-	ki := g.s.addKey(e, &p, false, g.s.index[p.h])
+	ki := g.s.addKey(e, &p, false, g.s.chainHead(p.h))
 	g.remember(k, ki)
 	switch k.Kind {
 	case tracing.KeyCloudEventID:
@@ -723,7 +723,7 @@ func (g *Graph) attachWeak(e int32, kind tracing.KeyKind, v string) {
 	if g.s.hasWeak(e, &p) {
 		return
 	}
-	head := g.s.index[p.h]
+	head := g.s.chainHead(p.h)
 	if g.s.weakFanout(&p, head, maxWeakFanout) >= maxWeakFanout {
 		return // a key shared this widely identifies nothing; stop indexing it
 	}

@@ -69,7 +69,7 @@ type spanExtra struct {
 type spanStore struct {
 	traces slab[traceRec]
 	spans  slab[spanRec]
-	index  map[uint32]int32 // traceHash → first trace of its chain
+	index  table // traceHash → first trace of its chain (store.go)
 	seed   maphash.Seed
 	extra  map[int32]*spanExtra
 	big    map[int32]map[tracing.SpanID]int32 // per trace past bigTrace spans: span ID → span
@@ -80,7 +80,7 @@ type spanStore struct {
 }
 
 func newSpanStore() spanStore {
-	return spanStore{seed: maphash.MakeSeed(), index: map[uint32]int32{}, extra: map[int32]*spanExtra{}, names: interner[string]{max: 1 << 16}}
+	return spanStore{seed: maphash.MakeSeed(), extra: map[int32]*spanExtra{}, names: interner[string]{max: 1 << 16}}
 }
 
 // addSpan stores a span (replacing an earlier copy with the same span ID: a
@@ -90,11 +90,15 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 	ss := &g.sp
 	t := ss.find(sp.TraceID)
 	if t == 0 {
+		if ss.index.full() {
+			ss.growIndex()
+		}
 		t = ss.traces.alloc()
-		h := ss.traceHash(sp.TraceID)
+		slot := ss.index.slot(ss.traceHash(sp.TraceID))
 		tr := ss.traces.at(t)
-		tr.id, tr.hnext = sp.TraceID, ss.index[h]
-		ss.index[h] = t
+		tr.id, tr.hnext = sp.TraceID, *slot
+		*slot = t
+		ss.index.n++
 		if ss.newest != 0 {
 			ss.traces.at(ss.newest).next = t
 		}
@@ -217,13 +221,10 @@ func (g *Graph) dropTrace() {
 	if ss.oldest == 0 {
 		ss.newest = 0
 	}
-	h := ss.traceHash(tr.id)
-	if head := ss.index[h]; head == t {
-		if tr.hnext != 0 {
-			ss.index[h] = tr.hnext
-		} else {
-			delete(ss.index, h)
-		}
+	slot := ss.index.slot(ss.traceHash(tr.id))
+	ss.index.n--
+	if head := *slot; head == t {
+		*slot = tr.hnext
 	} else {
 		for i := head; i != 0; i = ss.traces.at(i).hnext {
 			if ss.traces.at(i).hnext == t {
@@ -251,8 +252,23 @@ func (ss *spanStore) traceHash(id tracing.TraceID) uint32 {
 	return uint32(h>>32) ^ uint32(h)
 }
 
+// growIndex doubles the trace table and relinks every held trace.
+func (ss *spanStore) growIndex() {
+	old, mem := ss.index.resize(max(minTable, 2*len(ss.index.heads)))
+	defer mem.free()
+	for _, head := range old {
+		for t := head; t != 0; {
+			tr := ss.traces.at(t)
+			next := tr.hnext
+			slot := ss.index.slot(ss.traceHash(tr.id))
+			tr.hnext, *slot = *slot, t
+			t = next
+		}
+	}
+}
+
 func (ss *spanStore) find(id tracing.TraceID) int32 {
-	for i := ss.index[ss.traceHash(id)]; i != 0; i = ss.traces.at(i).hnext {
+	for i := ss.index.head(ss.traceHash(id)); i != 0; i = ss.traces.at(i).hnext {
 		if ss.traces.at(i).id == id {
 			return i
 		}

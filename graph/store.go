@@ -24,7 +24,8 @@ const (
 // doubling slack) with a free list. Index 0 is reserved for "none".
 type slab[T any] struct {
 	chunks [][]T
-	n      int32 // indexes handed out so far, including the reserved 0
+	mems   []*chunkMem // the chunks' mappings (offheap.go), kept so they stay mapped
+	n      int32       // indexes handed out so far, including the reserved 0
 	free   []int32
 	live   int
 }
@@ -41,7 +42,8 @@ func (s *slab[T]) alloc() int32 {
 	}
 	i := s.n
 	if int(i>>slabBits) == len(s.chunks) {
-		s.chunks = append(s.chunks, make([]T, slabChunk))
+		c, m := newChunk[T](slabChunk)
+		s.chunks, s.mems = append(s.chunks, c), append(s.mems, m)
 	}
 	s.n++
 	return i
@@ -81,8 +83,17 @@ func (r strRef) pattern() int { return int(r.n >> patShift) }
 // reclaimed by compaction (store.compactArena).
 type arena struct {
 	chunks [][]byte
-	total  int // bytes written
-	live   int // bytes still referenced
+	mems   []*chunkMem // the chunks' mappings (offheap.go)
+	total  int         // bytes written
+	live   int         // bytes still referenced
+}
+
+// free unmaps the arena's chunks; nothing may read them afterwards.
+func (a *arena) free() {
+	for _, m := range a.mems {
+		m.free()
+	}
+	a.chunks, a.mems = nil, nil
 }
 
 // packings are the shapes of the IDs AWS and tracers hand out most, stored as
@@ -174,7 +185,8 @@ func (a *arena) putRaw(b []byte, n uint32) strRef {
 	}
 	c := len(a.chunks) - 1
 	if c < 0 || len(a.chunks[c])+len(b) > arenaChunk {
-		a.chunks = append(a.chunks, make([]byte, 0, arenaChunk))
+		ch, m := newChunk[byte](arenaChunk)
+		a.chunks, a.mems = append(a.chunks, ch[:0]), append(a.mems, m)
 		c++
 	}
 	off := len(a.chunks[c])
@@ -344,6 +356,45 @@ type linkRec struct {
 
 type meta struct{ typ, source string }
 
+// table is a hash table of chain heads: a power-of-two array of record
+// indexes (0: none) picked by a hash's low bits, the chains running through
+// the records themselves. An entry costs a slot of 4 bytes (one to two per
+// record) and no allocation; the array lives beside the slabs (offheap.go)
+// and doubles, its chains rebuilt, once it holds more records than slots.
+type table struct {
+	heads []int32
+	mem   *chunkMem
+	n     int // records linked
+}
+
+const minTable = 1 << 10
+
+func (t *table) slot(h uint32) *int32 { return &t.heads[h&uint32(len(t.heads)-1)] }
+
+// head is the first record of the chain h picks, or 0.
+func (t *table) head(h uint32) int32 {
+	if len(t.heads) == 0 {
+		return 0
+	}
+	return *t.slot(h)
+}
+
+// resize replaces the heads with a table of size slots and returns the old
+// ones; the caller relinks the records, then frees mem.
+func (t *table) resize(size int) (old []int32, mem *chunkMem) {
+	old, mem = t.heads, t.mem
+	t.heads, t.mem = newChunk[int32](size)
+	return old, mem
+}
+
+// full reports whether one more record would exceed one per slot.
+func (t *table) full() bool { return t.n+1 > len(t.heads) }
+
+func (t *table) free() {
+	t.mem.free()
+	t.heads, t.mem, t.n = nil, nil, 0
+}
+
 // store is the graph's compact event storage.
 type store struct {
 	events   slab[eventRec]
@@ -353,7 +404,7 @@ type store struct {
 	links    slab[linkRec]
 	hopExtra map[int32]*hopExtra
 	arena    arena
-	index    map[uint32]int32 // key hash (folded) → first keyRec of its chain
+	index    table // key hash (folded) → first keyRec of its chain
 	seed     maphash.Seed
 	head     int32 // LRU: most recently active
 	tail     int32
@@ -375,7 +426,6 @@ type store struct {
 func newStore() store {
 	return store{
 		hopExtra: map[int32]*hopExtra{},
-		index:    map[uint32]int32{},
 		seed:     maphash.MakeSeed(),
 		compIDs:  interner[tracing.Component]{max: 1 << 16},
 		evids:    interner[string]{max: 1 << 16},
@@ -458,8 +508,11 @@ func (s *store) findStrong(kind tracing.KeyKind, v string) int32 {
 	return s.findStrongP(&p)
 }
 
+// chainHead is the first key record of the chain the hash h picks, or 0.
+func (s *store) chainHead(h uint32) int32 { return s.index.head(h) }
+
 func (s *store) findStrongP(p *probe) int32 {
-	for i := s.index[p.h]; i != 0; {
+	for i := s.index.head(p.h); i != 0; {
 		k := s.key(i)
 		if !k.weak && s.keyIs(k, p) {
 			return i
@@ -472,7 +525,7 @@ func (s *store) findStrongP(p *probe) int32 {
 // eachWeak calls fn with each event a weak key is attached to.
 func (s *store) eachWeak(kind tracing.KeyKind, v string, fn func(e int32)) {
 	p := s.probe(kind, v)
-	for i := s.index[p.h]; i != 0; {
+	for i := s.index.head(p.h); i != 0; {
 		k := s.key(i)
 		next := k.hnext
 		if k.weak && s.keyIs(k, &p) {
@@ -482,9 +535,14 @@ func (s *store) eachWeak(kind tracing.KeyKind, v string, fn func(e int32)) {
 	}
 }
 
-// addKey appends a key record to event e's list and the index; head is the
-// current first record of the key's hash chain.
-func (s *store) addKey(e int32, p *probe, weak bool, head int32) int32 {
+// addKey appends a key record to event e's list and the index. (head, the
+// first record of the key's chain when the caller looked, is read again: the
+// table may grow first.)
+func (s *store) addKey(e int32, p *probe, weak bool, _ int32) int32 {
+	if s.index.full() {
+		s.growIndex()
+	}
+	head := s.index.head(p.h)
 	i := s.keys.alloc()
 	k := s.key(i)
 	k.ev, k.kind, k.weak = e, p.kind, weak
@@ -497,9 +555,36 @@ func (s *store) addKey(e int32, p *probe, weak bool, head int32) int32 {
 		k.hnext = head
 		s.key(head).hprev = i
 	}
-	s.index[p.h] = i
+	*s.index.slot(p.h) = i
+	s.index.n++
 	s.appendKey(e, i)
 	return i
+}
+
+// growIndex doubles the key table and relinks every indexed key. Each old
+// chain is walked from its tail, so the records of one key keep their order
+// (newest first) in the new chains.
+func (s *store) growIndex() {
+	old, mem := s.index.resize(max(minTable, 2*len(s.index.heads)))
+	defer mem.free()
+	var buf viewBuf
+	for _, head := range old {
+		tail := head
+		for tail != 0 && s.key(tail).hnext != 0 {
+			tail = s.key(tail).hnext
+		}
+		for i := tail; i != 0; {
+			k := s.key(i)
+			prev := k.hprev
+			slot := s.index.slot(s.hashBytes(k.kind, s.arena.view(k.str, &buf)))
+			k.hprev, k.hnext = 0, *slot
+			if *slot != 0 {
+				s.key(*slot).hprev = i
+			}
+			*slot = i
+			i = prev
+		}
+	}
 }
 
 func (s *store) appendKey(e, i int32) {
@@ -524,13 +609,9 @@ func (s *store) dropKey(i int32) {
 		s.key(k.hprev).hnext = k.hnext
 	} else {
 		var buf viewBuf
-		h := s.hashBytes(k.kind, s.arena.view(k.str, &buf))
-		if k.hnext != 0 {
-			s.index[h] = k.hnext
-		} else {
-			delete(s.index, h)
-		}
+		*s.index.slot(s.hashBytes(k.kind, s.arena.view(k.str, &buf))) = k.hnext
 	}
+	s.index.n--
 	if k.hnext != 0 {
 		s.key(k.hnext).hprev = k.hprev
 	}
@@ -658,6 +739,7 @@ func (s *store) compactArena(others func(move func(strRef) strRef)) {
 		}
 	}
 	others(move)
+	s.arena.free()
 	s.arena = na
 	s.compactions++
 }
