@@ -295,13 +295,13 @@ const (
 )
 
 // keyRec is one key of one event. Strong keys have one record; a weak key has
-// one record per event it is attached to. Records with the same hash form a
-// doubly linked chain from Graph.index.
+// one record per event it is attached to. Records whose hashes pick the same
+// slot of store.index form a chain from it.
 type keyRec struct {
 	str          strRef
 	ev           int32 // the event
 	next         int32 // next key of the same event
-	hnext, hprev int32 // hash chain
+	hnext        int32 // hash chain
 	kind         tracing.KeyKind
 	weak         bool
 }
@@ -551,10 +551,7 @@ func (s *store) addKey(e int32, p *probe, weak bool, _ int32) int32 {
 	} else {
 		k.str = s.arena.put(p.v)
 	}
-	if head != 0 {
-		k.hnext = head
-		s.key(head).hprev = i
-	}
+	k.hnext = head
 	*s.index.slot(p.h) = i
 	s.index.n++
 	s.appendKey(e, i)
@@ -562,27 +559,23 @@ func (s *store) addKey(e int32, p *probe, weak bool, _ int32) int32 {
 }
 
 // growIndex doubles the key table and relinks every indexed key. Each old
-// chain is walked from its tail, so the records of one key keep their order
-// (newest first) in the new chains.
+// chain is relinked from its tail, so the records of one key keep their
+// order (newest first) in the new chains.
 func (s *store) growIndex() {
 	old, mem := s.index.resize(max(minTable, 2*len(s.index.heads)))
 	defer mem.free()
 	var buf viewBuf
+	var chain []int32
 	for _, head := range old {
-		tail := head
-		for tail != 0 && s.key(tail).hnext != 0 {
-			tail = s.key(tail).hnext
+		chain = chain[:0]
+		for i := head; i != 0; i = s.key(i).hnext {
+			chain = append(chain, i)
 		}
-		for i := tail; i != 0; {
+		for j := len(chain) - 1; j >= 0; j-- {
+			i := chain[j]
 			k := s.key(i)
-			prev := k.hprev
 			slot := s.index.slot(s.hashBytes(k.kind, s.arena.view(k.str, &buf)))
-			k.hprev, k.hnext = 0, *slot
-			if *slot != 0 {
-				s.key(*slot).hprev = i
-			}
-			*slot = i
-			i = prev
+			k.hnext, *slot = *slot, i
 		}
 	}
 }
@@ -605,16 +598,22 @@ func (s *store) appendKey(e, i int32) {
 // dropKey removes a key record from the index and frees it (not from its event's list).
 func (s *store) dropKey(i int32) {
 	k := s.key(i)
-	if k.hprev != 0 {
-		s.key(k.hprev).hnext = k.hnext
+	var buf viewBuf
+	slot := s.index.slot(s.hashBytes(k.kind, s.arena.view(k.str, &buf)))
+	if *slot == i {
+		*slot = k.hnext
 	} else {
-		var buf viewBuf
-		*s.index.slot(s.hashBytes(k.kind, s.arena.view(k.str, &buf))) = k.hnext
+		// Chains are short (one or two keys a slot), but a weak key shared by
+		// many events (up to maxWeakFanout) is one chain of its records.
+		p := *slot
+		for p != 0 && s.key(p).hnext != i {
+			p = s.key(p).hnext
+		}
+		if p != 0 {
+			s.key(p).hnext = k.hnext
+		}
 	}
 	s.index.n--
-	if k.hnext != 0 {
-		s.key(k.hnext).hprev = k.hprev
-	}
 	s.arena.drop(k.str)
 	s.keys.release(i)
 }
