@@ -38,12 +38,8 @@ type spanRec struct {
 	start, end int64
 	id, parent tracing.SpanID
 	trace      int32
-	next       int32 // next span of the trace
-	name       int32 // interned; see spanExtra when the interner is full
-	service    int32
-	msgSystem  int32
-	msgOp      int32
-	msgDest    int32
+	next       int32  // next span of the trace
+	shape      int32  // interned spanShape; see spanExtra when the interner is full
 	inv        strRef // faas.invocation_id / aws.request_id
 	kind       tracing.SpanKind
 	status     tracing.StatusCode
@@ -53,12 +49,16 @@ type spanRec struct {
 const (
 	spanInProgress uint8 = 1 << iota
 	spanColdStart
-	spanHasExtra // g.sp.extra holds name, status message, links or attributes
+	spanHasExtra // g.sp.extra holds the shape, status message, links or attributes
 )
+
+// spanShape is what many spans share: one interned id stands for the five
+// strings (a third of a span's record when each had its own).
+type spanShape struct{ name, service, system, op, dest string }
 
 // spanExtra is what few spans carry.
 type spanExtra struct {
-	name      string // when the name interner is full
+	shape     spanShape // when the shape interner is full
 	statusMsg string
 	links     []tracing.Link
 	attrs     map[string]string
@@ -75,12 +75,12 @@ type spanStore struct {
 	big    map[int32]map[tracing.SpanID]int32 // per trace past bigTrace spans: span ID → span
 	oldest int32                              // FIFO of traces
 	newest int32
-	names  interner[string] // span names, services, messaging systems and operations
-	recent traceIndex       // the newest and the failed traces, for Graph.Traces (traces.go)
+	shapes interner[spanShape] // span names, services and messaging fields
+	recent traceIndex          // the newest and the failed traces, for Graph.Traces (traces.go)
 }
 
 func newSpanStore() spanStore {
-	return spanStore{seed: maphash.MakeSeed(), extra: map[int32]*spanExtra{}, names: interner[string]{max: 1 << 16}}
+	return spanStore{seed: maphash.MakeSeed(), extra: map[int32]*spanExtra{}, shapes: interner[spanShape]{max: 1 << 16}}
 }
 
 // addSpan stores a span (replacing an earlier copy with the same span ID: a
@@ -168,11 +168,11 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 	g.s.arena.drop(r.inv)
 	delete(ss.extra, i)
 	trace, next := r.trace, r.next
+	shape := spanShape{sp.Name, sp.Service, sp.Messaging.System, sp.Messaging.Operation, sp.Messaging.Destination}
 	*r = spanRec{
 		start: nanos(sp.Start), end: nanos(sp.End), id: sp.SpanID, parent: sp.ParentID, trace: trace, next: next,
-		name: ss.names.id(sp.Name), service: ss.names.id(sp.Service),
-		msgSystem: ss.names.id(sp.Messaging.System), msgOp: ss.names.id(sp.Messaging.Operation), msgDest: ss.names.id(sp.Messaging.Destination),
-		inv: g.s.arena.put(invocationOf(sp)), kind: sp.Kind, status: sp.Status,
+		shape: ss.shapes.id(shape),
+		inv:   g.s.arena.put(invocationOf(sp)), kind: sp.Kind, status: sp.Status,
 	}
 	if sp.InProgress {
 		r.flags |= spanInProgress
@@ -181,8 +181,8 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 		r.flags |= spanColdStart
 	}
 	var x spanExtra
-	if r.name == 0 {
-		x.name = sp.Name
+	if r.shape == 0 {
+		x.shape = shape
 	}
 	x.statusMsg, x.links, x.batch, x.events = sp.StatusMessage, sp.Links, sp.Messaging.BatchCount, sp.Events
 	if len(sp.Attrs) > 0 {
@@ -201,7 +201,7 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 			x.attrs[k] = v
 		}
 	}
-	if x.name != "" || x.statusMsg != "" || len(x.links) > 0 || len(x.attrs) > 0 || len(x.events) > 0 || x.batch != 0 {
+	if x.shape != (spanShape{}) || x.statusMsg != "" || len(x.links) > 0 || len(x.attrs) > 0 || len(x.events) > 0 || x.batch != 0 {
 		xp := new(spanExtra) // only spans with extras allocate
 		*xp = x
 		ss.extra[i] = xp
@@ -285,17 +285,15 @@ func (g *Graph) traceSpans(id tracing.TraceID, out []tracing.Span) []tracing.Spa
 	}
 	for i := ss.traces.at(t).spans; i != 0; i = ss.spans.at(i).next {
 		r := ss.spans.at(i)
+		sh := ss.shapeOf(i)
 		sp := tracing.Span{
-			TraceID: id, SpanID: r.id, ParentID: r.parent, Name: ss.names.get(r.name), Service: ss.names.get(r.service),
+			TraceID: id, SpanID: r.id, ParentID: r.parent, Name: sh.name, Service: sh.service,
 			Kind: r.kind, Start: fromNanos(r.start), End: fromNanos(r.end), Status: r.status,
 			InProgress: r.flags&spanInProgress != 0, ColdStart: r.flags&spanColdStart != 0,
-			Messaging:    tracing.Messaging{System: ss.names.get(r.msgSystem), Operation: ss.names.get(r.msgOp), Destination: ss.names.get(r.msgDest)},
+			Messaging:    tracing.Messaging{System: sh.system, Operation: sh.op, Destination: sh.dest},
 			InvocationID: g.s.arena.str(r.inv),
 		}
 		if x := ss.extra[i]; r.flags&spanHasExtra != 0 && x != nil {
-			if x.name != "" {
-				sp.Name = x.name
-			}
 			sp.StatusMessage, sp.Messaging.BatchCount = x.statusMsg, x.batch
 			sp.Links = append([]tracing.Link(nil), x.links...)
 			sp.Events = x.events // never changed once stored: a new copy of the span replaces the slice
@@ -309,4 +307,16 @@ func (g *Graph) traceSpans(id tracing.TraceID, out []tracing.Span) []tracing.Spa
 		out = append(out, sp)
 	}
 	return out
+}
+
+// shapeOf is a stored span's name, service and messaging fields, from the
+// interner or its extra.
+func (ss *spanStore) shapeOf(i int32) spanShape {
+	r := ss.spans.at(i)
+	if r.shape == 0 && r.flags&spanHasExtra != 0 {
+		if x := ss.extra[i]; x != nil {
+			return x.shape
+		}
+	}
+	return ss.shapes.get(r.shape)
 }

@@ -298,12 +298,12 @@ const (
 // one record per event it is attached to. Records whose hashes pick the same
 // slot of store.index form a chain from it.
 type keyRec struct {
-	str          strRef
-	ev           int32 // the event
-	next         int32 // next key of the same event
-	hnext        int32 // hash chain
-	kind         tracing.KeyKind
-	weak         bool
+	str   strRef
+	ev    int32 // the event
+	next  int32 // next key of the same event
+	hnext int32 // hash chain
+	kind  tracing.KeyKind
+	weak  bool
 }
 
 // hopRec is one broker layer of an event: the key it had there, where it

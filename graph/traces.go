@@ -215,24 +215,14 @@ func (g *Graph) summary(slot int32) (TraceRow, int) {
 		root, row.RootMissing = early, true
 	}
 	if root != 0 {
-		row.RootService, row.RootName = ss.names.get(ss.spans.at(root).service), g.spanName(root)
+		sh := ss.shapeOf(root)
+		row.RootService, row.RootName = sh.service, sh.name
 	}
 	row.Start = fromNanos(first)
 	if first != 0 && last > first {
 		row.Duration = time.Duration(last - first)
 	}
 	return row, walked
-}
-
-// spanName is a stored span's name, from the interner or its extra.
-func (g *Graph) spanName(i int32) string {
-	r := g.sp.spans.at(i)
-	if r.name == 0 && r.flags&spanHasExtra != 0 {
-		if x := g.sp.extra[i]; x != nil {
-			return x.name
-		}
-	}
-	return g.sp.names.get(r.name)
 }
 
 // traceRows fills the row cache for the current version (the caller holds
