@@ -75,7 +75,20 @@ type strRef struct{ off, n uint32 }
 
 const patShift = 29
 
-func (r strRef) size() uint32 { return r.n & (1<<patShift - 1) }
+// sharedBit marks a string whose first 16 bytes are those of the string
+// written just before it (arena.putRaw): a span key ("trace/span", 24
+// bytes packed) stored right after its trace ID (16) takes 8 bytes more.
+const sharedBit = 1 << 28
+
+func (r strRef) size() uint32 { return r.n & (sharedBit - 1) }
+
+// own is how many of the string's bytes it alone refers to.
+func (r strRef) own() int {
+	if r.n&sharedBit != 0 {
+		return int(r.size()) - 16
+	}
+	return int(r.size())
+}
 func (r strRef) pattern() int { return int(r.n >> patShift) }
 
 // arena stores key strings back to back in 1 MiB chunks that hold no
@@ -86,6 +99,7 @@ type arena struct {
 	mems   []*chunkMem // the chunks' mappings (offheap.go)
 	total  int         // bytes written
 	live   int         // bytes still referenced
+	last   strRef      // the string written last, if a following one may share it
 }
 
 // free unmaps the arena's chunks; nothing may read them afterwards.
@@ -183,7 +197,19 @@ func (a *arena) putRaw(b []byte, n uint32) strRef {
 	if len(b) == 0 {
 		return strRef{}
 	}
+	n &^= sharedBit
 	c := len(a.chunks) - 1
+	// The string just written (16 bytes: a packed trace ID) is the start of
+	// this one (a span key of that trace): write the rest after it.
+	if l := a.last; l.n&sharedBit == 0 && l.size() == 16 && len(b) > 16 && c >= 0 && int(l.off>>arenaBits) == c &&
+		len(a.chunks[c]) == int(l.off&(arenaChunk-1))+16 && len(a.chunks[c])+len(b)-16 <= arenaChunk &&
+		string(a.chunks[c][len(a.chunks[c])-16:]) == string(b[:16]) {
+		a.chunks[c] = append(a.chunks[c], b[16:]...)
+		a.total += len(b) - 16
+		a.live += len(b) - 16
+		a.last = strRef{}
+		return strRef{off: l.off, n: n | sharedBit}
+	}
 	if c < 0 || len(a.chunks[c])+len(b) > arenaChunk {
 		ch, m := newChunk[byte](arenaChunk)
 		a.chunks, a.mems = append(a.chunks, ch[:0]), append(a.mems, m)
@@ -193,7 +219,9 @@ func (a *arena) putRaw(b []byte, n uint32) strRef {
 	a.chunks[c] = append(a.chunks[c], b...)
 	a.total += len(b)
 	a.live += len(b)
-	return strRef{off: uint32(c)<<arenaBits | uint32(off), n: n}
+	r := strRef{off: uint32(c)<<arenaBits | uint32(off), n: n}
+	a.last = r
+	return r
 }
 
 // raw returns the stored bytes without copying or unpacking.
@@ -233,7 +261,7 @@ func (a *arena) str(r strRef) string {
 	return string(a.view(r, &buf))
 }
 
-func (a *arena) drop(r strRef) { a.live -= int(r.size()) }
+func (a *arena) drop(r strRef) { a.live -= r.own() }
 
 // interner gives small ids to the few distinct strings the graph repeats
 // (components, evidence texts, event types). Id 0 is the zero value.
