@@ -23,14 +23,22 @@ const spansPerEvent = 4
 // that storing the 10,000th span doesn't walk the 9,999 before it.
 const bigTrace = 64
 
-// traceRec is one trace: its ID and the head of its span list.
+// traceRec is one trace: its ID and the head of its span list. (Storing a
+// span walks a small trace's list for an earlier copy anyway, which finds
+// its last span; a big trace keeps its last span in its bigIndex.)
 type traceRec struct {
 	id    tracing.TraceID
 	spans int32
-	tail  int32 // the last span, so appending doesn't walk the list
 	n     int32
-	next  int32 // the next younger trace (FIFO order of arrival)
-	hnext int32 // the next trace in the same index chain
+	next  int32  // the next younger trace (FIFO order of arrival)
+	hnext int32  // the next trace in the same index chain
+	gen   uint32 // bumped by every span stored, so a cached summary knows it is stale; kept when the slot is reused
+}
+
+// bigIndex finds the spans of a trace past bigTrace spans by ID.
+type bigIndex struct {
+	ids  map[tracing.SpanID]int32
+	tail int32 // the last span, so appending doesn't walk the list
 }
 
 // spanRec keeps what the waterfall shows, and the span's identity.
@@ -72,8 +80,8 @@ type spanStore struct {
 	index  table // traceHash → first trace of its chain (store.go)
 	seed   maphash.Seed
 	extra  map[int32]*spanExtra
-	big    map[int32]map[tracing.SpanID]int32 // per trace past bigTrace spans: span ID → span
-	oldest int32                              // FIFO of traces
+	big    map[int32]*bigIndex // per trace past bigTrace spans
+	oldest int32               // FIFO of traces
 	newest int32
 	shapes interner[spanShape] // span names, services and messaging fields
 	recent traceIndex          // the newest and the failed traces, for Graph.Traces (traces.go)
@@ -113,17 +121,21 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 	}
 	ss.recent.span(t, sp)
 	tr := ss.traces.at(t)
+	tr.gen++
+	var last int32
 	if idx := ss.big[t]; idx != nil {
-		if i, ok := idx[sp.SpanID]; ok {
+		if i, ok := idx.ids[sp.SpanID]; ok {
 			g.fillSpan(i, sp)
 			return true
 		}
+		last = idx.tail
 	} else {
 		for i := tr.spans; i != 0; i = ss.spans.at(i).next {
 			if ss.spans.at(i).id == sp.SpanID {
 				g.fillSpan(i, sp)
 				return true
 			}
+			last = i
 		}
 	}
 	if tr.n >= maxSpansPerTrace {
@@ -139,23 +151,22 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 	r := ss.spans.at(i)
 	r.trace = t
 	tr = ss.traces.at(t)
-	if tr.spans == 0 {
+	if last == 0 {
 		tr.spans = i
 	} else {
-		ss.spans.at(tr.tail).next = i
+		ss.spans.at(last).next = i
 	}
-	tr.tail = i
 	tr.n++
 	switch idx := ss.big[t]; {
 	case idx != nil:
-		idx[sp.SpanID] = i
+		idx.ids[sp.SpanID], idx.tail = i, i
 	case tr.n > bigTrace:
-		idx = make(map[tracing.SpanID]int32, 2*bigTrace)
+		idx = &bigIndex{ids: make(map[tracing.SpanID]int32, 2*bigTrace), tail: i}
 		for j := tr.spans; j != 0; j = ss.spans.at(j).next {
-			idx[ss.spans.at(j).id] = j
+			idx.ids[ss.spans.at(j).id] = j
 		}
 		if ss.big == nil {
-			ss.big = map[int32]map[tracing.SpanID]int32{}
+			ss.big = map[int32]*bigIndex{}
 		}
 		ss.big[t] = idx
 	}
@@ -242,7 +253,9 @@ func (g *Graph) dropTrace() {
 		i = next
 	}
 	delete(ss.big, t)
+	gen := tr.gen
 	ss.traces.release(t)
+	ss.traces.at(t).gen = gen // a Trace's Version stays new for the slot's next trace
 }
 
 // traceHash picks a trace's index chain. IDs come from outside and need not
