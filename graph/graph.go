@@ -1658,13 +1658,7 @@ func (g *Graph) evict() {
 		g.s.freeEvent(e)
 		g.evicted++
 	}
-	g.s.compactArena(func(move func(strRef) strRef) {
-		for i := int32(1); i < g.sp.spans.n; i++ {
-			if r := g.sp.spans.at(i); r.trace != 0 {
-				r.inv = move(r.inv)
-			}
-		}
-	})
+	g.s.compactArena(g.sp.moveInvs)
 }
 
 // ---- reading ----

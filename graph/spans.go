@@ -46,9 +46,8 @@ type spanRec struct {
 	start, end int64
 	id, parent tracing.SpanID
 	trace      int32
-	next       int32  // next span of the trace
-	shape      int32  // interned spanShape; see spanExtra when the interner is full
-	inv        strRef // faas.invocation_id / aws.request_id
+	next       int32 // next span of the trace
+	shape      int32 // interned spanShape; see spanExtra when the interner is full
 	kind       tracing.SpanKind
 	status     tracing.StatusCode
 	flags      uint8
@@ -58,6 +57,7 @@ const (
 	spanInProgress uint8 = 1 << iota
 	spanColdStart
 	spanHasExtra // g.sp.extra holds the shape, status message, links or attributes
+	spanHasInv   // g.sp.invs holds its invocation ID
 )
 
 // spanShape is what many spans share: one interned id stands for the five
@@ -80,6 +80,7 @@ type spanStore struct {
 	index  table // traceHash → first trace of its chain (store.go)
 	seed   maphash.Seed
 	extra  map[int32]*spanExtra
+	invs   map[int32]strRef    // faas.invocation_id / aws.request_id, of the few spans that name one
 	big    map[int32]*bigIndex // per trace past bigTrace spans
 	oldest int32               // FIFO of traces
 	newest int32
@@ -88,7 +89,7 @@ type spanStore struct {
 }
 
 func newSpanStore() spanStore {
-	return spanStore{seed: maphash.MakeSeed(), extra: map[int32]*spanExtra{}, shapes: interner[spanShape]{max: 1 << 16}}
+	return spanStore{seed: maphash.MakeSeed(), extra: map[int32]*spanExtra{}, invs: map[int32]strRef{}, shapes: interner[spanShape]{max: 1 << 16}}
 }
 
 // addSpan stores a span (replacing an earlier copy with the same span ID: a
@@ -176,14 +177,17 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 	ss := &g.sp
 	r := ss.spans.at(i)
-	g.s.arena.drop(r.inv)
+	ss.dropInv(&g.s.arena, i)
 	delete(ss.extra, i)
 	trace, next := r.trace, r.next
 	shape := spanShape{sp.Name, sp.Service, sp.Messaging.System, sp.Messaging.Operation, sp.Messaging.Destination}
 	*r = spanRec{
 		start: nanos(sp.Start), end: nanos(sp.End), id: sp.SpanID, parent: sp.ParentID, trace: trace, next: next,
-		shape: ss.shapes.id(shape),
-		inv:   g.s.arena.put(invocationOf(sp)), kind: sp.Kind, status: sp.Status,
+		shape: ss.shapes.id(shape), kind: sp.Kind, status: sp.Status,
+	}
+	if inv := invocationOf(sp); inv != "" {
+		ss.invs[i] = g.s.arena.put(inv)
+		r.flags |= spanHasInv
 	}
 	if sp.InProgress {
 		r.flags |= spanInProgress
@@ -247,7 +251,7 @@ func (g *Graph) dropTrace() {
 	for i := tr.spans; i != 0; {
 		r := ss.spans.at(i)
 		next := r.next
-		g.s.arena.drop(r.inv)
+		ss.dropInv(&g.s.arena, i)
 		delete(ss.extra, i)
 		ss.spans.release(i)
 		i = next
@@ -304,7 +308,7 @@ func (g *Graph) traceSpans(id tracing.TraceID, out []tracing.Span) []tracing.Spa
 			Kind: r.kind, Start: fromNanos(r.start), End: fromNanos(r.end), Status: r.status,
 			InProgress: r.flags&spanInProgress != 0, ColdStart: r.flags&spanColdStart != 0,
 			Messaging:    tracing.Messaging{System: sh.system, Operation: sh.op, Destination: sh.dest},
-			InvocationID: g.s.arena.str(r.inv),
+			InvocationID: g.s.arena.str(ss.invOf(i)),
 		}
 		if x := ss.extra[i]; r.flags&spanHasExtra != 0 && x != nil {
 			sp.StatusMessage, sp.Messaging.BatchCount = x.statusMsg, x.batch
@@ -332,4 +336,26 @@ func (ss *spanStore) shapeOf(i int32) spanShape {
 		}
 	}
 	return ss.shapes.get(r.shape)
+}
+
+// invOf is a stored span's invocation ID, if it named one.
+func (ss *spanStore) invOf(i int32) strRef {
+	if ss.spans.at(i).flags&spanHasInv == 0 {
+		return strRef{}
+	}
+	return ss.invs[i]
+}
+
+func (ss *spanStore) dropInv(a *arena, i int32) {
+	if ss.spans.at(i).flags&spanHasInv != 0 {
+		a.drop(ss.invs[i])
+		delete(ss.invs, i)
+	}
+}
+
+// moveInvs moves the invocation IDs into a compacted arena (store.compactArena).
+func (ss *spanStore) moveInvs(move func(strRef) strRef) {
+	for i, r := range ss.invs {
+		ss.invs[i] = move(r)
+	}
 }
