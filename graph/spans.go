@@ -25,11 +25,10 @@ const bigTrace = 64
 
 // traceRec is one trace: its ID and the head of its span list. (Storing a
 // span walks a small trace's list for an earlier copy anyway, which finds
-// its last span; a big trace keeps its last span in its bigIndex.)
+// its last span and counts them; a big trace keeps both in its bigIndex.)
 type traceRec struct {
 	id    tracing.TraceID
 	spans int32
-	n     int32
 	next  int32  // the next younger trace (FIFO order of arrival)
 	hnext int32  // the next trace in the same index chain
 	gen   uint32 // bumped by every span stored, so a cached summary knows it is stale; kept when the slot is reused
@@ -124,12 +123,13 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 	tr := ss.traces.at(t)
 	tr.gen++
 	var last int32
+	n := 0 // the trace's spans
 	if idx := ss.big[t]; idx != nil {
 		if i, ok := idx.ids[sp.SpanID]; ok {
 			g.fillSpan(i, sp)
 			return true
 		}
-		last = idx.tail
+		last, n = idx.tail, len(idx.ids)
 	} else {
 		for i := tr.spans; i != 0; i = ss.spans.at(i).next {
 			if ss.spans.at(i).id == sp.SpanID {
@@ -137,9 +137,10 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 				return true
 			}
 			last = i
+			n++
 		}
 	}
-	if tr.n >= maxSpansPerTrace {
+	if n >= maxSpansPerTrace {
 		return false
 	}
 	// Room for the span: drop the oldest traces (never this one) while the
@@ -157,11 +158,11 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 	} else {
 		ss.spans.at(last).next = i
 	}
-	tr.n++
+	n++
 	switch idx := ss.big[t]; {
 	case idx != nil:
 		idx.ids[sp.SpanID], idx.tail = i, i
-	case tr.n > bigTrace:
+	case n > bigTrace:
 		idx = &bigIndex{ids: make(map[tracing.SpanID]int32, 2*bigTrace), tail: i}
 		for j := tr.spans; j != 0; j = ss.spans.at(j).next {
 			idx.ids[ss.spans.at(j).id] = j
@@ -358,4 +359,16 @@ func (ss *spanStore) moveInvs(move func(strRef) strRef) {
 	for i, r := range ss.invs {
 		ss.invs[i] = move(r)
 	}
+}
+
+// count is how many spans trace t holds.
+func (ss *spanStore) count(t int32) int {
+	if idx := ss.big[t]; idx != nil {
+		return len(idx.ids)
+	}
+	n := 0
+	for i := ss.traces.at(t).spans; i != 0; i = ss.spans.at(i).next {
+		n++
+	}
+	return n
 }

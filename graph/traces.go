@@ -180,7 +180,7 @@ func newestFirst(ring []traceRef, next int, f func(traceRef) bool) {
 func (g *Graph) summary(slot int32) (TraceRow, int) {
 	ss := &g.sp
 	tr := ss.traces.at(slot)
-	row := TraceRow{ID: tr.id, Spans: int(tr.n)}
+	row := TraceRow{ID: tr.id}
 	var first, last, rootStart, earliest int64
 	var root, early int32
 	walked := 0
@@ -212,6 +212,7 @@ func (g *Graph) summary(slot int32) (TraceRow, int) {
 		sh := ss.shapeOf(root)
 		row.RootService, row.RootName = sh.service, sh.name
 	}
+	row.Spans = walked
 	row.Start = fromNanos(first)
 	if first != 0 && last > first {
 		row.Duration = time.Duration(last - first)
@@ -439,7 +440,8 @@ func (g *Graph) Trace(id tracing.TraceID) (Trace, error) {
 		return Trace{ID: id}, ErrTraceNotFound
 	}
 	tr := g.sp.traces.at(t)
-	out := Trace{ID: id, Truncated: tr.n >= maxSpansPerTrace, Version: uint64(t)<<32 | uint64(tr.gen)}
-	out.Spans = g.traceSpans(id, make([]tracing.Span, 0, tr.n))
+	n := g.sp.count(t)
+	out := Trace{ID: id, Truncated: n >= maxSpansPerTrace, Version: uint64(t)<<32 | uint64(tr.gen)}
+	out.Spans = g.traceSpans(id, make([]tracing.Span, 0, n))
 	return out, nil
 }
