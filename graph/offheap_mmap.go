@@ -12,8 +12,12 @@ import (
 // mapped counts the bytes mapped by every graph of the process.
 var mapped atomic.Int64
 
-// offHeapBytes is what the graphs of this process hold outside the Go heap
-// (mapped; the kernel makes pages resident once written).
+// MappedBytes is what the graphs of this process hold outside the Go heap:
+// their slabs, arena and tables, mapped from the operating system (pages
+// become resident once written). A figure of the Go heap leaves them out;
+// add this one for what the graphs hold.
+func MappedBytes() int64 { return mapped.Load() }
+
 func offHeapBytes() int64 { return mapped.Load() }
 
 // chunkMem owns one anonymous mapping. The mapping is released by free, or
