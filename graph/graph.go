@@ -253,10 +253,10 @@ func New(cfg Config) *Graph {
 	}
 	return &Graph{
 		cfg:       cfg,
-		s:         newStore(),
+		s:         newStore(cfg.MaxEvents),
 		invs:      map[string]*invocation{},
 		names:     map[string]string{},
-		sp:        newSpanStore(),
+		sp:        newSpanStore(cfg.MaxEvents),
 		fns:       map[string]*fnStats{},
 		queues:    map[string]tracing.QueueInfo{},
 		qSeen:     map[string]time.Time{},

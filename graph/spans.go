@@ -87,8 +87,8 @@ type spanStore struct {
 	recent traceIndex          // the newest and the failed traces, for Graph.Traces (traces.go)
 }
 
-func newSpanStore() spanStore {
-	return spanStore{seed: maphash.MakeSeed(), extra: map[int32]*spanExtra{}, invs: map[int32]strRef{}, shapes: interner[spanShape]{max: 1 << 16}}
+func newSpanStore(maxEvents int) spanStore {
+	return spanStore{index: table{size: tableSize(maxEvents)}, seed: maphash.MakeSeed(), extra: map[int32]*spanExtra{}, invs: map[int32]strRef{}, shapes: interner[spanShape]{max: 1 << 16}}
 }
 
 // addSpan stores a span (replacing an earlier copy with the same span ID: a
@@ -272,7 +272,7 @@ func (ss *spanStore) traceHash(id tracing.TraceID) uint32 {
 
 // growIndex doubles the trace table and relinks every held trace.
 func (ss *spanStore) growIndex() {
-	old, mem := ss.index.resize(max(minTable, 2*len(ss.index.heads)))
+	old, mem := ss.index.resize(max(ss.index.size, minTable, 2*len(ss.index.heads)))
 	defer mem.free()
 	for _, head := range old {
 		for t := head; t != 0; {

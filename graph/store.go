@@ -332,6 +332,7 @@ type keyRec struct {
 	hnext int32 // hash chain
 	kind  tracing.KeyKind
 	weak  bool
+	tag   uint16 // the hash's high bits: most records of a chain are told apart without reading the arena
 }
 
 // hopRec is one broker layer of an event: the key it had there, where it
@@ -393,9 +394,26 @@ type table struct {
 	heads []int32
 	mem   *chunkMem
 	n     int // records linked
+	size  int // slots of the first array
 }
 
-const minTable = 1 << 10
+const (
+	minTable = 1 << 10
+	// maxPresized bounds the first array (8 MiB): its slots are written at
+	// random, so every page of it is soon resident however few records it has.
+	maxPresized = 1 << 21
+)
+
+// tableSize is the first array's size for about n records: relinking every
+// record when the table doubles reads each record and its key's bytes, so a
+// graph sized for n events starts with room for them.
+func tableSize(n int) int {
+	size := minTable
+	for size < n && size < maxPresized {
+		size *= 2
+	}
+	return size
+}
 
 func (t *table) slot(h uint32) *int32 { return &t.heads[h&uint32(len(t.heads)-1)] }
 
@@ -451,8 +469,10 @@ type store struct {
 	markFrom uint64
 }
 
-func newStore() store {
+// newStore makes the storage of a graph that holds up to maxEvents events.
+func newStore(maxEvents int) store {
 	return store{
+		index:    table{size: tableSize(2 * maxEvents)}, // a message and a weak key an event, often
 		hopExtra: map[int32]*hopExtra{},
 		seed:     maphash.MakeSeed(),
 		compIDs:  interner[tracing.Component]{max: 1 << 16},
@@ -494,25 +514,33 @@ func (s *store) probe(kind tracing.KeyKind, v string) probe {
 	if len(v) > maxKeyLen {
 		v = v[:maxKeyLen]
 	}
-	p := probe{kind: kind, v: v, h: fold(maphash.String(s.seed, v), kind)}
+	p := probe{kind: kind, v: v}
 	p.pat, p.n = pack(v, &p.b)
+	if p.pat != 0 {
+		p.h = fold(maphash.Bytes(s.seed, p.b[:p.n]), kind, p.pat)
+	} else {
+		p.h = fold(maphash.String(s.seed, v), kind, 0)
+	}
 	return p
 }
 
-func (s *store) hashBytes(kind tracing.KeyKind, v []byte) uint32 {
-	return fold(maphash.Bytes(s.seed, v), kind)
+// keyHash is a stored key's hash, as probe computes it: over the bytes as
+// stored (packed or not), so nothing is unpacked to rehash.
+func (s *store) keyHash(k *keyRec) uint32 {
+	return fold(maphash.Bytes(s.seed, s.arena.raw(k.str)), k.kind, k.str.pattern())
 }
 
-// fold mixes in the key's kind and keeps 32 bits: the index only picks a
-// chain, whose records are compared in full, so two keys sharing 32 bits
-// just share a chain, and each index entry takes half the space.
-func fold(h uint64, kind tracing.KeyKind) uint32 {
-	h ^= uint64(kind) * 0x9e3779b97f4a7c15
+// fold mixes in the key's kind and packing and keeps 32 bits: the low bits
+// pick a slot of the table, the high 16 are the record's tag.
+func fold(h uint64, kind tracing.KeyKind, pattern int) uint32 {
+	h ^= uint64(kind)*0x9e3779b97f4a7c15 ^ uint64(pattern)*0xbf58476d1ce4e5b9
 	return uint32(h>>32) ^ uint32(h)
 }
 
+func tagOf(h uint32) uint16 { return uint16(h >> 16) }
+
 func (s *store) keyIs(k *keyRec, p *probe) bool {
-	if k.kind != p.kind || k.str.pattern() != p.pat {
+	if k.tag != tagOf(p.h) || k.kind != p.kind || k.str.pattern() != p.pat {
 		return false
 	}
 	if p.pat != 0 {
@@ -573,7 +601,7 @@ func (s *store) addKey(e int32, p *probe, weak bool, _ int32) int32 {
 	head := s.index.head(p.h)
 	i := s.keys.alloc()
 	k := s.key(i)
-	k.ev, k.kind, k.weak = e, p.kind, weak
+	k.ev, k.kind, k.weak, k.tag = e, p.kind, weak, tagOf(p.h)
 	if p.pat != 0 {
 		k.str = s.arena.putRaw(p.b[:p.n], uint32(p.n)|uint32(p.pat)<<patShift)
 	} else {
@@ -590,9 +618,8 @@ func (s *store) addKey(e int32, p *probe, weak bool, _ int32) int32 {
 // chain is relinked from its tail, so the records of one key keep their
 // order (newest first) in the new chains.
 func (s *store) growIndex() {
-	old, mem := s.index.resize(max(minTable, 2*len(s.index.heads)))
+	old, mem := s.index.resize(max(s.index.size, minTable, 2*len(s.index.heads)))
 	defer mem.free()
-	var buf viewBuf
 	var chain []int32
 	for _, head := range old {
 		chain = chain[:0]
@@ -602,7 +629,7 @@ func (s *store) growIndex() {
 		for j := len(chain) - 1; j >= 0; j-- {
 			i := chain[j]
 			k := s.key(i)
-			slot := s.index.slot(s.hashBytes(k.kind, s.arena.view(k.str, &buf)))
+			slot := s.index.slot(s.keyHash(k))
 			k.hnext, *slot = *slot, i
 		}
 	}
@@ -626,8 +653,7 @@ func (s *store) appendKey(e, i int32) {
 // dropKey removes a key record from the index and frees it (not from its event's list).
 func (s *store) dropKey(i int32) {
 	k := s.key(i)
-	var buf viewBuf
-	slot := s.index.slot(s.hashBytes(k.kind, s.arena.view(k.str, &buf)))
+	slot := s.index.slot(s.keyHash(k))
 	if *slot == i {
 		*slot = k.hnext
 	} else {
