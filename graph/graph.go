@@ -253,10 +253,10 @@ func New(cfg Config) *Graph {
 	}
 	return &Graph{
 		cfg:       cfg,
-		s:         newStore(cfg.MaxEvents),
+		s:         newStore(cfg),
 		invs:      map[string]*invocation{},
 		names:     map[string]string{},
-		sp:        newSpanStore(cfg.MaxEvents),
+		sp:        newSpanStore(cfg),
 		fns:       map[string]*fnStats{},
 		queues:    map[string]tracing.QueueInfo{},
 		qSeen:     map[string]time.Time{},

@@ -578,7 +578,7 @@ func FuzzArena(f *testing.F) {
 		if !a.equal(r, s) || a.equal(r, want+"x") {
 			t.Fatalf("equal(put(%q)) wrong", s)
 		}
-		st := newStore(0)
+		st := newStore(Config{})
 		p, q := st.probe(tracing.KeyMessageID, s), st.probe(tracing.KeyMessageID, want)
 		if p.h != q.h {
 			t.Fatalf("hash of %q differs from its stored form", s)

@@ -87,8 +87,8 @@ type spanStore struct {
 	recent traceIndex          // the newest and the failed traces, for Graph.Traces (traces.go)
 }
 
-func newSpanStore(maxEvents int) spanStore {
-	return spanStore{index: table{size: tableSize(maxEvents)}, seed: maphash.MakeSeed(), extra: map[int32]*spanExtra{}, invs: map[int32]strRef{}, shapes: interner[spanShape]{max: 1 << 16}}
+func newSpanStore(cfg Config) spanStore {
+	return spanStore{index: table{size: tableSize(cfg.MaxEvents, cfg.MaxBytes)}, seed: maphash.MakeSeed(), extra: map[int32]*spanExtra{}, invs: map[int32]strRef{}, shapes: interner[spanShape]{max: 1 << 16}}
 }
 
 // addSpan stores a span (replacing an earlier copy with the same span ID: a

@@ -406,8 +406,13 @@ const (
 
 // tableSize is the first array's size for about n records: relinking every
 // record when the table doubles reads each record and its key's bytes, so a
-// graph sized for n events starts with room for them.
-func tableSize(n int) int {
+// graph sized for n events starts with room for them. With a byte bound
+// (Config.MaxBytes) it is also at most a 64th of that (a record and its
+// share of an event take more than 64 bytes).
+func tableSize(n int, maxBytes int64) int {
+	if maxBytes > 0 {
+		n = int(min(int64(n), maxBytes/64/4))
+	}
 	size := minTable
 	for size < n && size < maxPresized {
 		size *= 2
@@ -469,10 +474,10 @@ type store struct {
 	markFrom uint64
 }
 
-// newStore makes the storage of a graph that holds up to maxEvents events.
-func newStore(maxEvents int) store {
+// newStore makes the storage of a graph configured by cfg.
+func newStore(cfg Config) store {
 	return store{
-		index:    table{size: tableSize(2 * maxEvents)}, // a message and a weak key an event, often
+		index:    table{size: tableSize(2*cfg.MaxEvents, cfg.MaxBytes)}, // a message and a weak key an event, often
 		hopExtra: map[int32]*hopExtra{},
 		seed:     maphash.MakeSeed(),
 		compIDs:  interner[tracing.Component]{max: 1 << 16},
