@@ -441,11 +441,6 @@ func (t *table) resize(size int) (old []int32, mem *chunkMem) {
 // full reports whether one more record would exceed one per slot.
 func (t *table) full() bool { return t.n+1 > len(t.heads) }
 
-func (t *table) free() {
-	t.mem.free()
-	t.heads, t.mem, t.n = nil, nil, 0
-}
-
 // store is the graph's compact event storage.
 type store struct {
 	events   slab[eventRec]
