@@ -64,3 +64,32 @@ func newChunk[T any](n int) (c []T, mem *chunkMem) {
 	}
 	return make([]T, n), nil
 }
+
+// MappedBytes is what the graph holds outside the Go heap: its slabs, arena
+// and tables, mapped from the operating system (their pages become resident
+// once written), or 0 where they are Go slices. A figure of the Go heap
+// leaves them out; add this one for what the graph holds.
+func (g *Graph) MappedBytes() int64 {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.mappedBytes()
+}
+
+// mappedBytes is MappedBytes; the caller holds a lock.
+func (g *Graph) mappedBytes() int64 {
+	var n int64
+	add := func(mems []*chunkMem) {
+		for _, m := range mems {
+			n += m.size()
+		}
+	}
+	add(g.s.events.mems)
+	add(g.s.keys.mems)
+	add(g.s.hops.mems)
+	add(g.s.refs.mems)
+	add(g.s.links.mems)
+	add(g.s.arena.mems)
+	add(g.sp.traces.mems)
+	add(g.sp.spans.mems)
+	return n + g.s.index.mem.size() + g.sp.index.mem.size()
+}

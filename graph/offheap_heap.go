@@ -9,8 +9,6 @@ func mapChunk[T any](int) ([]T, *chunkMem) { return nil, nil }
 
 func (m *chunkMem) free() {}
 
-// MappedBytes is what the graphs of this process hold outside the Go heap:
-// nothing on this platform or under the race detector.
-func MappedBytes() int64 { return 0 }
-
 func offHeapBytes() int64 { return 0 }
+
+func (m *chunkMem) size() int64 { return 0 }

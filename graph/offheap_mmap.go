@@ -12,12 +12,6 @@ import (
 // mapped counts the bytes mapped by every graph of the process.
 var mapped atomic.Int64
 
-// MappedBytes is what the graphs of this process hold outside the Go heap:
-// their slabs, arena and tables, mapped from the operating system (pages
-// become resident once written). A figure of the Go heap leaves them out;
-// add this one for what the graphs hold.
-func MappedBytes() int64 { return mapped.Load() }
-
 func offHeapBytes() int64 { return mapped.Load() }
 
 // chunkMem owns one anonymous mapping. The mapping is released by free, or
@@ -56,4 +50,12 @@ func (m *chunkMem) free() {
 	mapped.Add(-int64(len(m.b)))
 	_ = syscall.Munmap(m.b)
 	m.b = nil
+}
+
+// size is the mapping's length, 0 once freed.
+func (m *chunkMem) size() int64 {
+	if m == nil {
+		return 0
+	}
+	return int64(len(m.b))
 }

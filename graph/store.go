@@ -399,9 +399,9 @@ type table struct {
 
 const (
 	minTable = 1 << 10
-	// maxPresized bounds the first array (8 MiB): its slots are written at
+	// maxPresized bounds the first array (4 MiB): its slots are written at
 	// random, so every page of it is soon resident however few records it has.
-	maxPresized = 1 << 21
+	maxPresized = 1 << 20
 )
 
 // tableSize is the first array's size for about n records: relinking every
