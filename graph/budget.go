@@ -159,10 +159,13 @@ func mapBytes(m map[string]string) int64 {
 }
 
 // What the graph holds, estimated from its record counts (heldBytes): the
-// records' sizes, the key bytes in the arena, and per-entry costs of the
-// maps beside them. Slab chunks, arena chunks and maps keep some slack, and
-// a Go heap grows ahead of its live data, so a process holding the graph
-// uses more than this (BenchmarkHeldRSS1M measures how much).
+// records' sizes, the key bytes in the arena, the slots of the key and trace
+// tables, and per-entry costs of the few maps beside them. The records, the
+// arena and the tables live outside the Go heap where the platform allows
+// (offheap.go), so the process is resident for about this much and no GOGC
+// headroom on top; the last chunk of each slab, the maps' slack and the Go
+// heap's own headroom over the maps make the rest (BenchmarkHeldRSS1M
+// measures it).
 const (
 	eventRecSize = int64(unsafe.Sizeof(eventRec{}))
 	keyRecSize   = int64(unsafe.Sizeof(keyRec{}))
@@ -171,9 +174,11 @@ const (
 	linkRecSize  = int64(unsafe.Sizeof(linkRec{}))
 	traceRecSize = int64(unsafe.Sizeof(traceRec{}))
 	spanRecSize  = int64(unsafe.Sizeof(spanRec{}))
-	// indexEntry is one entry of a uint32→int32 map with its share of
-	// empty slots and control bytes.
-	indexEntry = 16
+	// tableSlot is one slot of a key or trace table (store.go).
+	tableSlot = 4
+	// invEntry is one span's invocation ID in spanStore.invs: the map
+	// entry with its slack (the ID's bytes are in the arena).
+	invEntry = 32
 	// invocationCost is one invocation: its struct, request ID, map entry
 	// and a few kept log lines.
 	invocationCost = int64(unsafe.Sizeof(invocation{})) + 64 + 4*int64(unsafe.Sizeof(logLine{})+80)
@@ -188,7 +193,7 @@ func (g *Graph) eventBytes() int64 {
 	s := &g.s
 	n := int64(s.events.live)*eventRecSize + int64(s.keys.live)*keyRecSize + int64(s.hops.live)*hopRecSize +
 		int64(s.refs.live)*refRecSize + int64(s.links.live)*linkRecSize + int64(s.arena.live) +
-		int64(len(s.index))*indexEntry + int64(len(s.hopExtra))*extraCost
+		int64(len(s.index.heads))*tableSlot + int64(len(s.hopExtra))*extraCost
 	n += int64(len(g.invs)) * invocationCost
 	return n
 }
@@ -196,7 +201,8 @@ func (g *Graph) eventBytes() int64 {
 // spanBytes estimates what the held traces and spans take.
 func (g *Graph) spanBytes() int64 {
 	ss := &g.sp
-	return int64(ss.traces.live)*(traceRecSize+indexEntry) + int64(ss.spans.live)*spanRecSize + int64(len(ss.extra))*extraCost
+	return int64(ss.traces.live)*traceRecSize + int64(len(ss.index.heads))*tableSlot + int64(ss.spans.live)*spanRecSize +
+		int64(len(ss.extra))*extraCost + int64(len(ss.invs))*invEntry
 }
 
 // heldBytes is eventBytes plus spanBytes. The caller holds a lock.

@@ -94,8 +94,9 @@ func TestMaxBytesEvicts(t *testing.T) {
 }
 
 // TestHeldEstimate: the estimate that eviction by bytes works from is
-// within a quarter of the live heap a separate process measures holding
-// the same events, and that process's resident set is reported.
+// within a quarter of what a separate process measures holding the same
+// events (its live heap and the chunks mapped beside it, offheap.go), and
+// that process's resident set is reported.
 func TestHeldEstimate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fills a graph in a child process")
@@ -107,9 +108,9 @@ func TestHeldEstimate(t *testing.T) {
 	for _, kind := range []string{"messages", "spans"} {
 		f := heldInChild(t, kind, n, 2<<30)
 		per := float64(f.Estimate) / float64(f.Held)
-		if per < 0.75*f.HeapPerEvent || per > 1.25*f.HeapPerEvent {
-			t.Errorf("%s: estimate %.0f B/event, live heap %.0f B/event", kind, per, f.HeapPerEvent)
+		if per < 0.75*f.HeldPerEvent || per > 1.25*f.HeldPerEvent {
+			t.Errorf("%s: estimate %.0f B/event, held %.0f B/event (live heap %.0f, mapped %.0f)", kind, per, f.HeldPerEvent, f.HeapPerEvent, f.OffPerEvent)
 		}
-		t.Logf("%s: %d held, RSS %.0f B/event, live heap %.0f B/event, estimate %.0f B/event", kind, f.Held, f.RSSPerEvent, f.HeapPerEvent, per)
+		t.Logf("%s: %d held, RSS %.0f B/event, held %.0f B/event (live heap %.0f, mapped %.0f), estimate %.0f B/event", kind, f.Held, f.RSSPerEvent, f.HeldPerEvent, f.HeapPerEvent, f.OffPerEvent, per)
 	}
 }

@@ -253,10 +253,10 @@ func New(cfg Config) *Graph {
 	}
 	return &Graph{
 		cfg:       cfg,
-		s:         newStore(),
+		s:         newStore(cfg),
 		invs:      map[string]*invocation{},
 		names:     map[string]string{},
-		sp:        newSpanStore(),
+		sp:        newSpanStore(cfg),
 		fns:       map[string]*fnStats{},
 		queues:    map[string]tracing.QueueInfo{},
 		qSeen:     map[string]time.Time{},
@@ -540,7 +540,7 @@ func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
 	r := g.s.ev(e)
 	r.seq, r.first, r.last, r.flags = g.seq, nanos(at), nanos(at), flagHeld
 	g.s.lruPushFront(e)
-	ki := g.s.addKey(e, &p, false, g.s.index[p.h])
+	ki := g.s.addKey(e, &p, false, g.s.chainHead(p.h))
 	g.remember(k, ki)
 	switch k.Kind {
 	case tracing.KeyCloudEventID:
@@ -723,7 +723,7 @@ func (g *Graph) attachWeak(e int32, kind tracing.KeyKind, v string) {
 	if g.s.hasWeak(e, &p) {
 		return
 	}
-	head := g.s.index[p.h]
+	head := g.s.chainHead(p.h)
 	if g.s.weakFanout(&p, head, maxWeakFanout) >= maxWeakFanout {
 		return // a key shared this widely identifies nothing; stop indexing it
 	}
@@ -1658,13 +1658,7 @@ func (g *Graph) evict() {
 		g.s.freeEvent(e)
 		g.evicted++
 	}
-	g.s.compactArena(func(move func(strRef) strRef) {
-		for i := int32(1); i < g.sp.spans.n; i++ {
-			if r := g.sp.spans.at(i); r.trace != 0 {
-				r.inv = move(r.inv)
-			}
-		}
-	})
+	g.s.compactArena(g.sp.moveInvs)
 }
 
 // ---- reading ----

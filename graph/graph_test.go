@@ -395,8 +395,8 @@ func TestEviction(t *testing.T) {
 			strong++
 		}
 	}
-	if strong != 100 || weak != 200 || g.s.keys.live != 300 || len(g.s.index) != 300 { // each correlation key and its bare-value alias
-		t.Errorf("index not pruned: %d strong, %d weak keys, %d live, %d indexed", strong, weak, g.s.keys.live, len(g.s.index))
+	if strong != 100 || weak != 200 || g.s.keys.live != 300 || g.s.index.n != 300 { // each correlation key and its bare-value alias
+		t.Errorf("index not pruned: %d strong, %d weak keys, %d live, %d indexed", strong, weak, g.s.keys.live, g.s.index.n)
 	}
 	if g.s.events.live != 100 || g.s.hops.live != 100 {
 		t.Errorf("records not freed: %d events, %d hops", g.s.events.live, g.s.hops.live)
@@ -578,7 +578,7 @@ func FuzzArena(f *testing.F) {
 		if !a.equal(r, s) || a.equal(r, want+"x") {
 			t.Fatalf("equal(put(%q)) wrong", s)
 		}
-		st := newStore()
+		st := newStore(Config{})
 		p, q := st.probe(tracing.KeyMessageID, s), st.probe(tracing.KeyMessageID, want)
 		if p.h != q.h {
 			t.Fatalf("hash of %q differs from its stored form", s)

@@ -228,8 +228,8 @@ func (g *Graph) invocationOfSpanID(tid tracing.TraceID, sid tracing.SpanID) stri
 		found := false
 		for i := ss.traces.at(t).spans; i != 0; i = ss.spans.at(i).next {
 			if r := ss.spans.at(i); r.id == sid {
-				if r.inv.n != 0 {
-					return g.s.arena.str(r.inv)
+				if inv := ss.invOf(i); inv.n != 0 {
+					return g.s.arena.str(inv)
 				}
 				next, found = r.parent, true
 				break

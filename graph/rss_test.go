@@ -31,7 +31,9 @@ type heldFigures struct {
 	Held          int     `json:"held"`
 	Evicted       uint64  `json:"evicted"`
 	RSSPerEvent   float64 `json:"rss_per_event"`
-	HeapPerEvent  float64 `json:"heap_per_event"`
+	HeapPerEvent  float64 `json:"heap_per_event"`    // the live Go heap
+	OffPerEvent   float64 `json:"offheap_per_event"` // chunks mapped beside it (offheap.go)
+	HeldPerEvent  float64 `json:"held_per_event"`    // the two: what the graph holds
 	TotalPerEvent float64 `json:"runtime_total_per_event"`
 	Estimate      int64   `json:"estimate"`
 	PeakRSS       int64   `json:"peak_rss"`
@@ -76,6 +78,7 @@ func TestHeldChild(t *testing.T) {
 	}
 	debug.SetMemoryLimit(Budget{Total: budget}.Bytes()) // as cmd/flowtop does
 	runtime.GC()
+	off0 := offHeapBytes()
 	rss0, heap0, total0 := vmRSS("VmRSS"), runtimeBytes("/memory/classes/heap/objects:bytes"), runtimeBytes("/memory/classes/total:bytes")-runtimeBytes("/memory/classes/heap/released:bytes")
 	g := New(Config{MaxEvents: n, MaxBytes: Budget{Total: budget}.Held()})
 	batch := make(tracing.Batch, 0, 1000)
@@ -90,6 +93,7 @@ func TestHeldChild(t *testing.T) {
 	// What a user sees a moment later: the runtime has collected once.
 	runtime.GC()
 	held := g.Totals().Events
+	off := offHeapBytes()
 	rss, heap, total := vmRSS("VmRSS"), runtimeBytes("/memory/classes/heap/objects:bytes"), runtimeBytes("/memory/classes/total:bytes")-runtimeBytes("/memory/classes/heap/released:bytes")
 	g.mu.RLock()
 	est := g.heldBytes()
@@ -98,6 +102,8 @@ func TestHeldChild(t *testing.T) {
 		Held: held, Evicted: g.Totals().Evicted,
 		RSSPerEvent:   float64(rss-rss0) / float64(held),
 		HeapPerEvent:  float64(heap-heap0) / float64(held),
+		OffPerEvent:   float64(off-off0) / float64(held),
+		HeldPerEvent:  float64(heap-heap0+off-off0) / float64(held),
 		TotalPerEvent: float64(total-total0) / float64(held),
 		Estimate:      est, PeakRSS: vmRSS("VmHWM"),
 	}
@@ -135,7 +141,9 @@ func heldInChild(tb testing.TB, kind string, n int, budget int64) heldFigures {
 // budget large enough to keep them all (as `--max-events 1000000 --memory
 // 2GiB` would), and reports what one costs the whole process (RSS) and the
 // live heap: message events, and events made by consumer spans (each with
-// its trace and span held too).
+// its trace and span held too). held-B/event is the live heap plus the
+// chunks the graph maps beside it (offheap.go); runtime-B/event is what the
+// Go runtime holds (not the mapped chunks).
 func BenchmarkHeldRSS1M(b *testing.B) {
 	for _, kind := range []string{"messages", "spans"} {
 		b.Run(kind, func(b *testing.B) {
@@ -143,6 +151,8 @@ func BenchmarkHeldRSS1M(b *testing.B) {
 				f := heldInChild(b, kind, 1_000_000, 2<<30)
 				b.ReportMetric(f.RSSPerEvent, "rss-B/event")
 				b.ReportMetric(f.HeapPerEvent, "heap-B/event")
+				b.ReportMetric(f.OffPerEvent, "offheap-B/event")
+				b.ReportMetric(f.HeldPerEvent, "held-B/event")
 				b.ReportMetric(f.TotalPerEvent, "runtime-B/event")
 				b.ReportMetric(float64(f.Estimate)/float64(f.Held), "estimate-B/event")
 				b.ReportMetric(float64(f.PeakRSS)/(1<<20), "peak-rss-MiB")

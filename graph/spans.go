@@ -23,14 +23,21 @@ const spansPerEvent = 4
 // that storing the 10,000th span doesn't walk the 9,999 before it.
 const bigTrace = 64
 
-// traceRec is one trace: its ID and the head of its span list.
+// traceRec is one trace: its ID and the head of its span list. (Storing a
+// span walks a small trace's list for an earlier copy anyway, which finds
+// its last span and counts them; a big trace keeps both in its bigIndex.)
 type traceRec struct {
 	id    tracing.TraceID
 	spans int32
-	tail  int32 // the last span, so appending doesn't walk the list
-	n     int32
-	next  int32 // the next younger trace (FIFO order of arrival)
-	hnext int32 // the next trace in the same index chain
+	next  int32  // the next younger trace (FIFO order of arrival)
+	hnext int32  // the next trace in the same index chain
+	gen   uint32 // bumped by every span stored, so a cached summary knows it is stale; kept when the slot is reused
+}
+
+// bigIndex finds the spans of a trace past bigTrace spans by ID.
+type bigIndex struct {
+	ids  map[tracing.SpanID]int32
+	tail int32 // the last span, so appending doesn't walk the list
 }
 
 // spanRec keeps what the waterfall shows, and the span's identity.
@@ -39,12 +46,7 @@ type spanRec struct {
 	id, parent tracing.SpanID
 	trace      int32
 	next       int32 // next span of the trace
-	name       int32 // interned; see spanExtra when the interner is full
-	service    int32
-	msgSystem  int32
-	msgOp      int32
-	msgDest    int32
-	inv        strRef // faas.invocation_id / aws.request_id
+	shape      int32 // interned spanShape; see spanExtra when the interner is full
 	kind       tracing.SpanKind
 	status     tracing.StatusCode
 	flags      uint8
@@ -53,12 +55,17 @@ type spanRec struct {
 const (
 	spanInProgress uint8 = 1 << iota
 	spanColdStart
-	spanHasExtra // g.sp.extra holds name, status message, links or attributes
+	spanHasExtra // g.sp.extra holds the shape, status message, links or attributes
+	spanHasInv   // g.sp.invs holds its invocation ID
 )
+
+// spanShape is what many spans share: one interned id stands for the five
+// strings (a third of a span's record when each had its own).
+type spanShape struct{ name, service, system, op, dest string }
 
 // spanExtra is what few spans carry.
 type spanExtra struct {
-	name      string // when the name interner is full
+	shape     spanShape // when the shape interner is full
 	statusMsg string
 	links     []tracing.Link
 	attrs     map[string]string
@@ -69,18 +76,19 @@ type spanExtra struct {
 type spanStore struct {
 	traces slab[traceRec]
 	spans  slab[spanRec]
-	index  map[uint32]int32 // traceHash → first trace of its chain
+	index  table // traceHash → first trace of its chain (store.go)
 	seed   maphash.Seed
 	extra  map[int32]*spanExtra
-	big    map[int32]map[tracing.SpanID]int32 // per trace past bigTrace spans: span ID → span
-	oldest int32                              // FIFO of traces
+	invs   map[int32]strRef    // faas.invocation_id / aws.request_id, of the few spans that name one
+	big    map[int32]*bigIndex // per trace past bigTrace spans
+	oldest int32               // FIFO of traces
 	newest int32
-	names  interner[string] // span names, services, messaging systems and operations
-	recent traceIndex       // the newest and the failed traces, for Graph.Traces (traces.go)
+	shapes interner[spanShape] // span names, services and messaging fields
+	recent traceIndex          // the newest and the failed traces, for Graph.Traces (traces.go)
 }
 
-func newSpanStore() spanStore {
-	return spanStore{seed: maphash.MakeSeed(), index: map[uint32]int32{}, extra: map[int32]*spanExtra{}, names: interner[string]{max: 1 << 16}}
+func newSpanStore(cfg Config) spanStore {
+	return spanStore{index: table{size: tableSize(cfg.MaxEvents, cfg.MaxBytes)}, seed: maphash.MakeSeed(), extra: map[int32]*spanExtra{}, invs: map[int32]strRef{}, shapes: interner[spanShape]{max: 1 << 16}}
 }
 
 // addSpan stores a span (replacing an earlier copy with the same span ID: a
@@ -90,11 +98,15 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 	ss := &g.sp
 	t := ss.find(sp.TraceID)
 	if t == 0 {
+		if ss.index.full() {
+			ss.growIndex()
+		}
 		t = ss.traces.alloc()
-		h := ss.traceHash(sp.TraceID)
+		slot := ss.index.slot(ss.traceHash(sp.TraceID))
 		tr := ss.traces.at(t)
-		tr.id, tr.hnext = sp.TraceID, ss.index[h]
-		ss.index[h] = t
+		tr.id, tr.hnext = sp.TraceID, *slot
+		*slot = t
+		ss.index.n++
 		if ss.newest != 0 {
 			ss.traces.at(ss.newest).next = t
 		}
@@ -109,20 +121,26 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 	}
 	ss.recent.span(t, sp)
 	tr := ss.traces.at(t)
+	tr.gen++
+	var last int32
+	n := 0 // the trace's spans
 	if idx := ss.big[t]; idx != nil {
-		if i, ok := idx[sp.SpanID]; ok {
+		if i, ok := idx.ids[sp.SpanID]; ok {
 			g.fillSpan(i, sp)
 			return true
 		}
+		last, n = idx.tail, len(idx.ids)
 	} else {
 		for i := tr.spans; i != 0; i = ss.spans.at(i).next {
 			if ss.spans.at(i).id == sp.SpanID {
 				g.fillSpan(i, sp)
 				return true
 			}
+			last = i
+			n++
 		}
 	}
-	if tr.n >= maxSpansPerTrace {
+	if n >= maxSpansPerTrace {
 		return false
 	}
 	// Room for the span: drop the oldest traces (never this one) while the
@@ -135,23 +153,22 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 	r := ss.spans.at(i)
 	r.trace = t
 	tr = ss.traces.at(t)
-	if tr.spans == 0 {
+	if last == 0 {
 		tr.spans = i
 	} else {
-		ss.spans.at(tr.tail).next = i
+		ss.spans.at(last).next = i
 	}
-	tr.tail = i
-	tr.n++
+	n++
 	switch idx := ss.big[t]; {
 	case idx != nil:
-		idx[sp.SpanID] = i
-	case tr.n > bigTrace:
-		idx = make(map[tracing.SpanID]int32, 2*bigTrace)
+		idx.ids[sp.SpanID], idx.tail = i, i
+	case n > bigTrace:
+		idx = &bigIndex{ids: make(map[tracing.SpanID]int32, 2*bigTrace), tail: i}
 		for j := tr.spans; j != 0; j = ss.spans.at(j).next {
-			idx[ss.spans.at(j).id] = j
+			idx.ids[ss.spans.at(j).id] = j
 		}
 		if ss.big == nil {
-			ss.big = map[int32]map[tracing.SpanID]int32{}
+			ss.big = map[int32]*bigIndex{}
 		}
 		ss.big[t] = idx
 	}
@@ -161,14 +178,17 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 	ss := &g.sp
 	r := ss.spans.at(i)
-	g.s.arena.drop(r.inv)
+	ss.dropInv(&g.s.arena, i)
 	delete(ss.extra, i)
 	trace, next := r.trace, r.next
+	shape := spanShape{sp.Name, sp.Service, sp.Messaging.System, sp.Messaging.Operation, sp.Messaging.Destination}
 	*r = spanRec{
 		start: nanos(sp.Start), end: nanos(sp.End), id: sp.SpanID, parent: sp.ParentID, trace: trace, next: next,
-		name: ss.names.id(sp.Name), service: ss.names.id(sp.Service),
-		msgSystem: ss.names.id(sp.Messaging.System), msgOp: ss.names.id(sp.Messaging.Operation), msgDest: ss.names.id(sp.Messaging.Destination),
-		inv: g.s.arena.put(invocationOf(sp)), kind: sp.Kind, status: sp.Status,
+		shape: ss.shapes.id(shape), kind: sp.Kind, status: sp.Status,
+	}
+	if inv := invocationOf(sp); inv != "" {
+		ss.invs[i] = g.s.arena.put(inv)
+		r.flags |= spanHasInv
 	}
 	if sp.InProgress {
 		r.flags |= spanInProgress
@@ -177,8 +197,8 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 		r.flags |= spanColdStart
 	}
 	var x spanExtra
-	if r.name == 0 {
-		x.name = sp.Name
+	if r.shape == 0 {
+		x.shape = shape
 	}
 	x.statusMsg, x.links, x.batch, x.events = sp.StatusMessage, sp.Links, sp.Messaging.BatchCount, sp.Events
 	if len(sp.Attrs) > 0 {
@@ -197,7 +217,7 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 			x.attrs[k] = v
 		}
 	}
-	if x.name != "" || x.statusMsg != "" || len(x.links) > 0 || len(x.attrs) > 0 || len(x.events) > 0 || x.batch != 0 {
+	if x.shape != (spanShape{}) || x.statusMsg != "" || len(x.links) > 0 || len(x.attrs) > 0 || len(x.events) > 0 || x.batch != 0 {
 		xp := new(spanExtra) // only spans with extras allocate
 		*xp = x
 		ss.extra[i] = xp
@@ -217,13 +237,10 @@ func (g *Graph) dropTrace() {
 	if ss.oldest == 0 {
 		ss.newest = 0
 	}
-	h := ss.traceHash(tr.id)
-	if head := ss.index[h]; head == t {
-		if tr.hnext != 0 {
-			ss.index[h] = tr.hnext
-		} else {
-			delete(ss.index, h)
-		}
+	slot := ss.index.slot(ss.traceHash(tr.id))
+	ss.index.n--
+	if head := *slot; head == t {
+		*slot = tr.hnext
 	} else {
 		for i := head; i != 0; i = ss.traces.at(i).hnext {
 			if ss.traces.at(i).hnext == t {
@@ -235,13 +252,15 @@ func (g *Graph) dropTrace() {
 	for i := tr.spans; i != 0; {
 		r := ss.spans.at(i)
 		next := r.next
-		g.s.arena.drop(r.inv)
+		ss.dropInv(&g.s.arena, i)
 		delete(ss.extra, i)
 		ss.spans.release(i)
 		i = next
 	}
 	delete(ss.big, t)
+	gen := tr.gen
 	ss.traces.release(t)
+	ss.traces.at(t).gen = gen // a Trace's Version stays new for the slot's next trace
 }
 
 // traceHash picks a trace's index chain. IDs come from outside and need not
@@ -251,8 +270,23 @@ func (ss *spanStore) traceHash(id tracing.TraceID) uint32 {
 	return uint32(h>>32) ^ uint32(h)
 }
 
+// growIndex doubles the trace table and relinks every held trace.
+func (ss *spanStore) growIndex() {
+	old, mem := ss.index.resize(max(ss.index.size, minTable, 2*len(ss.index.heads)))
+	defer mem.free()
+	for _, head := range old {
+		for t := head; t != 0; {
+			tr := ss.traces.at(t)
+			next := tr.hnext
+			slot := ss.index.slot(ss.traceHash(tr.id))
+			tr.hnext, *slot = *slot, t
+			t = next
+		}
+	}
+}
+
 func (ss *spanStore) find(id tracing.TraceID) int32 {
-	for i := ss.index[ss.traceHash(id)]; i != 0; i = ss.traces.at(i).hnext {
+	for i := ss.index.head(ss.traceHash(id)); i != 0; i = ss.traces.at(i).hnext {
 		if ss.traces.at(i).id == id {
 			return i
 		}
@@ -269,17 +303,15 @@ func (g *Graph) traceSpans(id tracing.TraceID, out []tracing.Span) []tracing.Spa
 	}
 	for i := ss.traces.at(t).spans; i != 0; i = ss.spans.at(i).next {
 		r := ss.spans.at(i)
+		sh := ss.shapeOf(i)
 		sp := tracing.Span{
-			TraceID: id, SpanID: r.id, ParentID: r.parent, Name: ss.names.get(r.name), Service: ss.names.get(r.service),
+			TraceID: id, SpanID: r.id, ParentID: r.parent, Name: sh.name, Service: sh.service,
 			Kind: r.kind, Start: fromNanos(r.start), End: fromNanos(r.end), Status: r.status,
 			InProgress: r.flags&spanInProgress != 0, ColdStart: r.flags&spanColdStart != 0,
-			Messaging:    tracing.Messaging{System: ss.names.get(r.msgSystem), Operation: ss.names.get(r.msgOp), Destination: ss.names.get(r.msgDest)},
-			InvocationID: g.s.arena.str(r.inv),
+			Messaging:    tracing.Messaging{System: sh.system, Operation: sh.op, Destination: sh.dest},
+			InvocationID: g.s.arena.str(ss.invOf(i)),
 		}
 		if x := ss.extra[i]; r.flags&spanHasExtra != 0 && x != nil {
-			if x.name != "" {
-				sp.Name = x.name
-			}
 			sp.StatusMessage, sp.Messaging.BatchCount = x.statusMsg, x.batch
 			sp.Links = append([]tracing.Link(nil), x.links...)
 			sp.Events = x.events // never changed once stored: a new copy of the span replaces the slice
@@ -293,4 +325,50 @@ func (g *Graph) traceSpans(id tracing.TraceID, out []tracing.Span) []tracing.Spa
 		out = append(out, sp)
 	}
 	return out
+}
+
+// shapeOf is a stored span's name, service and messaging fields, from the
+// interner or its extra.
+func (ss *spanStore) shapeOf(i int32) spanShape {
+	r := ss.spans.at(i)
+	if r.shape == 0 && r.flags&spanHasExtra != 0 {
+		if x := ss.extra[i]; x != nil {
+			return x.shape
+		}
+	}
+	return ss.shapes.get(r.shape)
+}
+
+// invOf is a stored span's invocation ID, if it named one.
+func (ss *spanStore) invOf(i int32) strRef {
+	if ss.spans.at(i).flags&spanHasInv == 0 {
+		return strRef{}
+	}
+	return ss.invs[i]
+}
+
+func (ss *spanStore) dropInv(a *arena, i int32) {
+	if ss.spans.at(i).flags&spanHasInv != 0 {
+		a.drop(ss.invs[i])
+		delete(ss.invs, i)
+	}
+}
+
+// moveInvs moves the invocation IDs into a compacted arena (store.compactArena).
+func (ss *spanStore) moveInvs(move func(strRef) strRef) {
+	for i, r := range ss.invs {
+		ss.invs[i] = move(r)
+	}
+}
+
+// count is how many spans trace t holds.
+func (ss *spanStore) count(t int32) int {
+	if idx := ss.big[t]; idx != nil {
+		return len(idx.ids)
+	}
+	n := 0
+	for i := ss.traces.at(t).spans; i != 0; i = ss.spans.at(i).next {
+		n++
+	}
+	return n
 }

@@ -24,7 +24,8 @@ const (
 // doubling slack) with a free list. Index 0 is reserved for "none".
 type slab[T any] struct {
 	chunks [][]T
-	n      int32 // indexes handed out so far, including the reserved 0
+	mems   []*chunkMem // the chunks' mappings (offheap.go), kept so they stay mapped
+	n      int32       // indexes handed out so far, including the reserved 0
 	free   []int32
 	live   int
 }
@@ -41,7 +42,8 @@ func (s *slab[T]) alloc() int32 {
 	}
 	i := s.n
 	if int(i>>slabBits) == len(s.chunks) {
-		s.chunks = append(s.chunks, make([]T, slabChunk))
+		c, m := newChunk[T](slabChunk)
+		s.chunks, s.mems = append(s.chunks, c), append(s.mems, m)
 	}
 	s.n++
 	return i
@@ -73,7 +75,20 @@ type strRef struct{ off, n uint32 }
 
 const patShift = 29
 
-func (r strRef) size() uint32 { return r.n & (1<<patShift - 1) }
+// sharedBit marks a string whose first 16 bytes are those of the string
+// written just before it (arena.putRaw): a span key ("trace/span", 24
+// bytes packed) stored right after its trace ID (16) takes 8 bytes more.
+const sharedBit = 1 << 28
+
+func (r strRef) size() uint32 { return r.n & (sharedBit - 1) }
+
+// own is how many of the string's bytes it alone refers to.
+func (r strRef) own() int {
+	if r.n&sharedBit != 0 {
+		return int(r.size()) - 16
+	}
+	return int(r.size())
+}
 func (r strRef) pattern() int { return int(r.n >> patShift) }
 
 // arena stores key strings back to back in 1 MiB chunks that hold no
@@ -81,8 +96,18 @@ func (r strRef) pattern() int { return int(r.n >> patShift) }
 // reclaimed by compaction (store.compactArena).
 type arena struct {
 	chunks [][]byte
-	total  int // bytes written
-	live   int // bytes still referenced
+	mems   []*chunkMem // the chunks' mappings (offheap.go)
+	total  int         // bytes written
+	live   int         // bytes still referenced
+	last   strRef      // the string written last, if a following one may share it
+}
+
+// free unmaps the arena's chunks; nothing may read them afterwards.
+func (a *arena) free() {
+	for _, m := range a.mems {
+		m.free()
+	}
+	a.chunks, a.mems = nil, nil
 }
 
 // packings are the shapes of the IDs AWS and tracers hand out most, stored as
@@ -172,16 +197,31 @@ func (a *arena) putRaw(b []byte, n uint32) strRef {
 	if len(b) == 0 {
 		return strRef{}
 	}
+	n &^= sharedBit
 	c := len(a.chunks) - 1
+	// The string just written (16 bytes: a packed trace ID) is the start of
+	// this one (a span key of that trace): write the rest after it.
+	if l := a.last; l.n&sharedBit == 0 && l.size() == 16 && len(b) > 16 && c >= 0 && int(l.off>>arenaBits) == c &&
+		len(a.chunks[c]) == int(l.off&(arenaChunk-1))+16 && len(a.chunks[c])+len(b)-16 <= arenaChunk &&
+		string(a.chunks[c][len(a.chunks[c])-16:]) == string(b[:16]) {
+		a.chunks[c] = append(a.chunks[c], b[16:]...)
+		a.total += len(b) - 16
+		a.live += len(b) - 16
+		a.last = strRef{}
+		return strRef{off: l.off, n: n | sharedBit}
+	}
 	if c < 0 || len(a.chunks[c])+len(b) > arenaChunk {
-		a.chunks = append(a.chunks, make([]byte, 0, arenaChunk))
+		ch, m := newChunk[byte](arenaChunk)
+		a.chunks, a.mems = append(a.chunks, ch[:0]), append(a.mems, m)
 		c++
 	}
 	off := len(a.chunks[c])
 	a.chunks[c] = append(a.chunks[c], b...)
 	a.total += len(b)
 	a.live += len(b)
-	return strRef{off: uint32(c)<<arenaBits | uint32(off), n: n}
+	r := strRef{off: uint32(c)<<arenaBits | uint32(off), n: n}
+	a.last = r
+	return r
 }
 
 // raw returns the stored bytes without copying or unpacking.
@@ -221,7 +261,7 @@ func (a *arena) str(r strRef) string {
 	return string(a.view(r, &buf))
 }
 
-func (a *arena) drop(r strRef) { a.live -= int(r.size()) }
+func (a *arena) drop(r strRef) { a.live -= r.own() }
 
 // interner gives small ids to the few distinct strings the graph repeats
 // (components, evidence texts, event types). Id 0 is the zero value.
@@ -283,15 +323,16 @@ const (
 )
 
 // keyRec is one key of one event. Strong keys have one record; a weak key has
-// one record per event it is attached to. Records with the same hash form a
-// doubly linked chain from Graph.index.
+// one record per event it is attached to. Records whose hashes pick the same
+// slot of store.index form a chain from it.
 type keyRec struct {
-	str          strRef
-	ev           int32 // the event
-	next         int32 // next key of the same event
-	hnext, hprev int32 // hash chain
-	kind         tracing.KeyKind
-	weak         bool
+	str   strRef
+	ev    int32 // the event
+	next  int32 // next key of the same event
+	hnext int32 // hash chain
+	kind  tracing.KeyKind
+	weak  bool
+	tag   uint16 // the hash's high bits: most records of a chain are told apart without reading the arena
 }
 
 // hopRec is one broker layer of an event: the key it had there, where it
@@ -344,6 +385,62 @@ type linkRec struct {
 
 type meta struct{ typ, source string }
 
+// table is a hash table of chain heads: a power-of-two array of record
+// indexes (0: none) picked by a hash's low bits, the chains running through
+// the records themselves. An entry costs a slot of 4 bytes (one to two per
+// record) and no allocation; the array lives beside the slabs (offheap.go)
+// and doubles, its chains rebuilt, once it holds more records than slots.
+type table struct {
+	heads []int32
+	mem   *chunkMem
+	n     int // records linked
+	size  int // slots of the first array
+}
+
+const (
+	minTable = 1 << 10
+	// maxPresized bounds the first array (4 MiB): its slots are written at
+	// random, so every page of it is soon resident however few records it has.
+	maxPresized = 1 << 20
+)
+
+// tableSize is the first array's size for about n records: relinking every
+// record when the table doubles reads each record and its key's bytes, so a
+// graph sized for n events starts with room for them. With a byte bound
+// (Config.MaxBytes) it is also at most a 64th of that (a record and its
+// share of an event take more than 64 bytes).
+func tableSize(n int, maxBytes int64) int {
+	if maxBytes > 0 {
+		n = int(min(int64(n), maxBytes/64/4))
+	}
+	size := minTable
+	for size < n && size < maxPresized {
+		size *= 2
+	}
+	return size
+}
+
+func (t *table) slot(h uint32) *int32 { return &t.heads[h&uint32(len(t.heads)-1)] }
+
+// head is the first record of the chain h picks, or 0.
+func (t *table) head(h uint32) int32 {
+	if len(t.heads) == 0 {
+		return 0
+	}
+	return *t.slot(h)
+}
+
+// resize replaces the heads with a table of size slots and returns the old
+// ones; the caller relinks the records, then frees mem.
+func (t *table) resize(size int) (old []int32, mem *chunkMem) {
+	old, mem = t.heads, t.mem
+	t.heads, t.mem = newChunk[int32](size)
+	return old, mem
+}
+
+// full reports whether one more record would exceed one per slot.
+func (t *table) full() bool { return t.n+1 > len(t.heads) }
+
 // store is the graph's compact event storage.
 type store struct {
 	events   slab[eventRec]
@@ -353,7 +450,7 @@ type store struct {
 	links    slab[linkRec]
 	hopExtra map[int32]*hopExtra
 	arena    arena
-	index    map[uint32]int32 // key hash (folded) → first keyRec of its chain
+	index    table // key hash (folded) → first keyRec of its chain
 	seed     maphash.Seed
 	head     int32 // LRU: most recently active
 	tail     int32
@@ -372,10 +469,11 @@ type store struct {
 	markFrom uint64
 }
 
-func newStore() store {
+// newStore makes the storage of a graph configured by cfg.
+func newStore(cfg Config) store {
 	return store{
+		index:    table{size: tableSize(2*cfg.MaxEvents, cfg.MaxBytes)}, // a message and a weak key an event, often
 		hopExtra: map[int32]*hopExtra{},
-		index:    map[uint32]int32{},
 		seed:     maphash.MakeSeed(),
 		compIDs:  interner[tracing.Component]{max: 1 << 16},
 		evids:    interner[string]{max: 1 << 16},
@@ -416,25 +514,33 @@ func (s *store) probe(kind tracing.KeyKind, v string) probe {
 	if len(v) > maxKeyLen {
 		v = v[:maxKeyLen]
 	}
-	p := probe{kind: kind, v: v, h: fold(maphash.String(s.seed, v), kind)}
+	p := probe{kind: kind, v: v}
 	p.pat, p.n = pack(v, &p.b)
+	if p.pat != 0 {
+		p.h = fold(maphash.Bytes(s.seed, p.b[:p.n]), kind, p.pat)
+	} else {
+		p.h = fold(maphash.String(s.seed, v), kind, 0)
+	}
 	return p
 }
 
-func (s *store) hashBytes(kind tracing.KeyKind, v []byte) uint32 {
-	return fold(maphash.Bytes(s.seed, v), kind)
+// keyHash is a stored key's hash, as probe computes it: over the bytes as
+// stored (packed or not), so nothing is unpacked to rehash.
+func (s *store) keyHash(k *keyRec) uint32 {
+	return fold(maphash.Bytes(s.seed, s.arena.raw(k.str)), k.kind, k.str.pattern())
 }
 
-// fold mixes in the key's kind and keeps 32 bits: the index only picks a
-// chain, whose records are compared in full, so two keys sharing 32 bits
-// just share a chain, and each index entry takes half the space.
-func fold(h uint64, kind tracing.KeyKind) uint32 {
-	h ^= uint64(kind) * 0x9e3779b97f4a7c15
+// fold mixes in the key's kind and packing and keeps 32 bits: the low bits
+// pick a slot of the table, the high 16 are the record's tag.
+func fold(h uint64, kind tracing.KeyKind, pattern int) uint32 {
+	h ^= uint64(kind)*0x9e3779b97f4a7c15 ^ uint64(pattern)*0xbf58476d1ce4e5b9
 	return uint32(h>>32) ^ uint32(h)
 }
 
+func tagOf(h uint32) uint16 { return uint16(h >> 16) }
+
 func (s *store) keyIs(k *keyRec, p *probe) bool {
-	if k.kind != p.kind || k.str.pattern() != p.pat {
+	if k.tag != tagOf(p.h) || k.kind != p.kind || k.str.pattern() != p.pat {
 		return false
 	}
 	if p.pat != 0 {
@@ -458,8 +564,11 @@ func (s *store) findStrong(kind tracing.KeyKind, v string) int32 {
 	return s.findStrongP(&p)
 }
 
+// chainHead is the first key record of the chain the hash h picks, or 0.
+func (s *store) chainHead(h uint32) int32 { return s.index.head(h) }
+
 func (s *store) findStrongP(p *probe) int32 {
-	for i := s.index[p.h]; i != 0; {
+	for i := s.index.head(p.h); i != 0; {
 		k := s.key(i)
 		if !k.weak && s.keyIs(k, p) {
 			return i
@@ -472,7 +581,7 @@ func (s *store) findStrongP(p *probe) int32 {
 // eachWeak calls fn with each event a weak key is attached to.
 func (s *store) eachWeak(kind tracing.KeyKind, v string, fn func(e int32)) {
 	p := s.probe(kind, v)
-	for i := s.index[p.h]; i != 0; {
+	for i := s.index.head(p.h); i != 0; {
 		k := s.key(i)
 		next := k.hnext
 		if k.weak && s.keyIs(k, &p) {
@@ -482,24 +591,48 @@ func (s *store) eachWeak(kind tracing.KeyKind, v string, fn func(e int32)) {
 	}
 }
 
-// addKey appends a key record to event e's list and the index; head is the
-// current first record of the key's hash chain.
-func (s *store) addKey(e int32, p *probe, weak bool, head int32) int32 {
+// addKey appends a key record to event e's list and the index. (head, the
+// first record of the key's chain when the caller looked, is read again: the
+// table may grow first.)
+func (s *store) addKey(e int32, p *probe, weak bool, _ int32) int32 {
+	if s.index.full() {
+		s.growIndex()
+	}
+	head := s.index.head(p.h)
 	i := s.keys.alloc()
 	k := s.key(i)
-	k.ev, k.kind, k.weak = e, p.kind, weak
+	k.ev, k.kind, k.weak, k.tag = e, p.kind, weak, tagOf(p.h)
 	if p.pat != 0 {
 		k.str = s.arena.putRaw(p.b[:p.n], uint32(p.n)|uint32(p.pat)<<patShift)
 	} else {
 		k.str = s.arena.put(p.v)
 	}
-	if head != 0 {
-		k.hnext = head
-		s.key(head).hprev = i
-	}
-	s.index[p.h] = i
+	k.hnext = head
+	*s.index.slot(p.h) = i
+	s.index.n++
 	s.appendKey(e, i)
 	return i
+}
+
+// growIndex doubles the key table and relinks every indexed key. Each old
+// chain is relinked from its tail, so the records of one key keep their
+// order (newest first) in the new chains.
+func (s *store) growIndex() {
+	old, mem := s.index.resize(max(s.index.size, minTable, 2*len(s.index.heads)))
+	defer mem.free()
+	var chain []int32
+	for _, head := range old {
+		chain = chain[:0]
+		for i := head; i != 0; i = s.key(i).hnext {
+			chain = append(chain, i)
+		}
+		for j := len(chain) - 1; j >= 0; j-- {
+			i := chain[j]
+			k := s.key(i)
+			slot := s.index.slot(s.keyHash(k))
+			k.hnext, *slot = *slot, i
+		}
+	}
 }
 
 func (s *store) appendKey(e, i int32) {
@@ -520,20 +653,21 @@ func (s *store) appendKey(e, i int32) {
 // dropKey removes a key record from the index and frees it (not from its event's list).
 func (s *store) dropKey(i int32) {
 	k := s.key(i)
-	if k.hprev != 0 {
-		s.key(k.hprev).hnext = k.hnext
+	slot := s.index.slot(s.keyHash(k))
+	if *slot == i {
+		*slot = k.hnext
 	} else {
-		var buf viewBuf
-		h := s.hashBytes(k.kind, s.arena.view(k.str, &buf))
-		if k.hnext != 0 {
-			s.index[h] = k.hnext
-		} else {
-			delete(s.index, h)
+		// Chains are short (one or two keys a slot), but a weak key shared by
+		// many events (up to maxWeakFanout) is one chain of its records.
+		p := *slot
+		for p != 0 && s.key(p).hnext != i {
+			p = s.key(p).hnext
+		}
+		if p != 0 {
+			s.key(p).hnext = k.hnext
 		}
 	}
-	if k.hnext != 0 {
-		s.key(k.hnext).hprev = k.hprev
-	}
+	s.index.n--
 	s.arena.drop(k.str)
 	s.keys.release(i)
 }
@@ -658,6 +792,7 @@ func (s *store) compactArena(others func(move func(strRef) strRef)) {
 		}
 	}
 	others(move)
+	s.arena.free()
 	s.arena = na
 	s.compactions++
 }

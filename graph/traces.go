@@ -114,8 +114,6 @@ type traceIndex struct {
 	failed []traceRef
 	fnext  int
 
-	gen []uint32 // per trace slot: bumped by every span stored, so a cached summary knows it is stale
-
 	mu       sync.Mutex
 	version  uint64
 	rows     []TraceRow // summaries of the recent ring, newest first
@@ -152,13 +150,9 @@ func (ix *traceIndex) added(slot int32, id tracing.TraceID) {
 	pushRef(&ix.recent, &ix.rnext, recentTraces, traceRef{slot, id})
 }
 
-// span notes a span of a trace: its summary changes, and a failed one puts
-// the trace on the failed ring.
+// span notes a span of a trace: a failed one puts the trace on the failed
+// ring. (Its summary changes too: addSpan bumps the trace's gen.)
 func (ix *traceIndex) span(slot int32, sp *tracing.Span) {
-	if int(slot) >= len(ix.gen) {
-		ix.gen = append(ix.gen, make([]uint32, int(slot)+1-len(ix.gen)+1024)...)
-	}
-	ix.gen[slot]++
 	if sp.Status != tracing.StatusError {
 		return
 	}
@@ -186,7 +180,7 @@ func newestFirst(ring []traceRef, next int, f func(traceRef) bool) {
 func (g *Graph) summary(slot int32) (TraceRow, int) {
 	ss := &g.sp
 	tr := ss.traces.at(slot)
-	row := TraceRow{ID: tr.id, Spans: int(tr.n)}
+	row := TraceRow{ID: tr.id}
 	var first, last, rootStart, earliest int64
 	var root, early int32
 	walked := 0
@@ -215,24 +209,15 @@ func (g *Graph) summary(slot int32) (TraceRow, int) {
 		root, row.RootMissing = early, true
 	}
 	if root != 0 {
-		row.RootService, row.RootName = ss.names.get(ss.spans.at(root).service), g.spanName(root)
+		sh := ss.shapeOf(root)
+		row.RootService, row.RootName = sh.service, sh.name
 	}
+	row.Spans = walked
 	row.Start = fromNanos(first)
 	if first != 0 && last > first {
 		row.Duration = time.Duration(last - first)
 	}
 	return row, walked
-}
-
-// spanName is a stored span's name, from the interner or its extra.
-func (g *Graph) spanName(i int32) string {
-	r := g.sp.spans.at(i)
-	if r.name == 0 && r.flags&spanHasExtra != 0 {
-		if x := g.sp.extra[i]; x != nil {
-			return x.name
-		}
-	}
-	return g.sp.names.get(r.name)
 }
 
 // traceRows fills the row cache for the current version (the caller holds
@@ -319,10 +304,7 @@ func (g *Graph) traceRows() {
 // its spans too, so the window does not depend on what was cached).
 func (g *Graph) cachedSummary(slot int32, v uint64) (TraceRow, int) {
 	ix := &g.sp.recent
-	id, gen := g.sp.traces.at(slot).id, uint32(0)
-	if int(slot) < len(ix.gen) {
-		gen = ix.gen[slot]
-	}
+	id, gen := g.sp.traces.at(slot).id, g.sp.traces.at(slot).gen
 	if e, ok := ix.sums[slot]; ok && e.id == id && e.gen == gen {
 		e.used = v
 		ix.sums[slot] = e
@@ -458,10 +440,8 @@ func (g *Graph) Trace(id tracing.TraceID) (Trace, error) {
 		return Trace{ID: id}, ErrTraceNotFound
 	}
 	tr := g.sp.traces.at(t)
-	out := Trace{ID: id, Truncated: tr.n >= maxSpansPerTrace, Version: uint64(t) << 32}
-	if ix := &g.sp.recent; int(t) < len(ix.gen) {
-		out.Version |= uint64(ix.gen[t])
-	}
-	out.Spans = g.traceSpans(id, make([]tracing.Span, 0, tr.n))
+	n := g.sp.count(t)
+	out := Trace{ID: id, Truncated: n >= maxSpansPerTrace, Version: uint64(t)<<32 | uint64(tr.gen)}
+	out.Spans = g.traceSpans(id, make([]tracing.Span, 0, n))
 	return out, nil
 }
