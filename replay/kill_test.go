@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"bytes"
 	"context"
 	"math/rand/v2"
 	"os"
@@ -59,13 +60,32 @@ func TestKill9AndResume(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(7, 7))
 	journal := ""
 	kills := 0
+	var outs []*bytes.Buffer // what each child said, shown when the test fails
+	defer func() {
+		if t.Failed() {
+			for i, o := range outs {
+				t.Logf("child %d said:\n%s", i, o.Bytes())
+			}
+		}
+	}()
 	for run := 0; run < 5; run++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestKill9Child$", "-test.v")
 		cmd.Env = append(os.Environ(), "FLOWTOP_KILL9_ENDPOINT="+srv.URL(), "FLOWTOP_KILL9_STATE="+dir, "FLOWTOP_KILL9_JOURNAL="+journal)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		outs = append(outs, &out)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(600+rnd.IntN(800)) * time.Millisecond) // a process's life, not a wait for a result
+		// A process's life: until its journal grows (it has started moving
+		// messages; on a busy machine a child takes seconds to get there),
+		// then a random moment more. Bounded: a child that never writes is
+		// killed after a minute.
+		grew := journalSize(dir, journal)
+		for deadline := time.Now().Add(time.Minute); journalSize(dir, journal) <= grew && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(time.Duration(rnd.IntN(800)) * time.Millisecond)
 		if err := cmd.Process.Kill(); err == nil {
 			kills++
 		}
@@ -111,4 +131,21 @@ func TestKill9AndResume(t *testing.T) {
 	} else {
 		t.Logf("%d kill -9s: %d messages, 0 lost, %d duplicates arrived, %d reported as possible", kills, n, actual, res.Duplicates)
 	}
+}
+
+// journalSize is the size of the redrive journal (the one named, else the
+// one in dir), 0 while there is none.
+func journalSize(dir, journal string) int64 {
+	if journal == "" {
+		js, _ := filepath.Glob(filepath.Join(dir, "redrive-*.journal"))
+		if len(js) != 1 {
+			return 0
+		}
+		journal = js[0]
+	}
+	fi, err := os.Stat(journal)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
