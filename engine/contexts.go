@@ -231,12 +231,20 @@ func (e *Engine) stamp(m *member, b tracing.Batch) {
 			c.Region = m.ctx.Region
 		}
 	}
-	// Brokers named by the routing configuration and by messages are not
-	// placed yet: the graph knows a queue or a bus by its name only, so the
-	// two must stay alike.
+	// A route's ends are placed as every other component is, so a
+	// configured queue or bus is the same component as the one messages
+	// name; an end a source placed itself (from a target's ARN in another
+	// region) keeps its place.
 	for i := range b {
-		if b[i].Routes == nil {
-			place(&b[i].Component)
+		place(&b[i].Component)
+		if rs := b[i].Routes; rs != nil {
+			for j := range rs.Routes {
+				place(&rs.Routes[j].From)
+				place(&rs.Routes[j].To)
+			}
+			for j := range rs.Components {
+				place(&rs.Components[j])
+			}
 		}
 	}
 	if e.where != nil {

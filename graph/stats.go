@@ -297,37 +297,59 @@ func (g *Graph) Map() MapView {
 	return v
 }
 
-// Queues returns every queue known from the DLQ collector, DLQs first.
+// Queues returns every queue known from the DLQ collector, DLQs first; a
+// queue of one name in two watched regions is two.
 func (g *Graph) Queues() []QueueStats {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	out := make([]QueueStats, 0, len(g.queues))
-	for name, q := range g.queues {
+	for c, q := range g.queues {
 		out = append(out, QueueStats{
-			Name: name, IsDLQ: q.IsDLQ, Depth: q.Depth, InFlight: q.InFlight, OldestAge: q.OldestAge,
+			Name: c.Name, Account: c.Account, Region: c.Region, IsDLQ: q.IsDLQ, Depth: q.Depth, InFlight: q.InFlight, OldestAge: q.OldestAge,
 			Sources: append([]string(nil), q.Sources...), DeadLetterQueue: q.DeadLetterQueue,
-			MaxReceiveCount: q.MaxReceiveCount, FIFO: q.FIFO, Updated: g.qSeen[name],
+			MaxReceiveCount: q.MaxReceiveCount, FIFO: q.FIFO, Updated: g.qSeen[c],
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if out[i].IsDLQ != out[j].IsDLQ {
-			return out[i].IsDLQ
+		a, b := out[i], out[j]
+		if a.IsDLQ != b.IsDLQ {
+			return a.IsDLQ
 		}
-		return out[i].Name < out[j].Name
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Region != b.Region {
+			return a.Region < b.Region
+		}
+		return a.Account < b.Account
 	})
 	return out
 }
 
-// DLQMessages returns the messages seen in a DLQ, newest first, each joined to
-// its event and the consumer's last error where known.
+// DLQMessages returns the messages seen in a DLQ of this name, in whatever
+// account and region, newest first, each joined to its event and the
+// consumer's last error where known.
 func (g *Graph) DLQMessages(queue string) []DLQMessage {
+	return g.dlqMessages(tracing.Component{Kind: tracing.ComponentQueue, Name: queue}, false)
+}
+
+// DLQMessagesIn returns the messages seen in the DLQ queue, in its account
+// and region only, as [Graph.DLQMessages] does.
+func (g *Graph) DLQMessagesIn(queue tracing.Component) []DLQMessage {
+	return g.dlqMessages(queue, true)
+}
+
+func (g *Graph) dlqMessages(queue tracing.Component, placed bool) []DLQMessage {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
+	is := func(c tracing.Component) bool {
+		return c.Name == queue.Name && (!placed || c.Account == queue.Account && c.Region == queue.Region)
+	}
 	var out []DLQMessage
 	for e := g.s.head; e != 0; e = g.s.ev(e).next {
 		dead := false
 		for i := g.s.ev(e).hops; i != 0; i = g.s.hop(i).next {
-			if h := g.s.hop(i); h.kind == HopDeadLetter && g.s.compIDs.get(h.comp).Name == queue {
+			if h := g.s.hop(i); h.kind == HopDeadLetter && is(g.s.compIDs.get(h.comp)) {
 				dead = true
 			}
 		}
@@ -336,10 +358,10 @@ func (g *Graph) DLQMessages(queue string) []DLQMessage {
 		}
 		ev := g.s.view(e)
 		for _, m := range ev.msgs {
-			if m.kind != HopDeadLetter || m.comp.Name != queue {
+			if m.kind != HopDeadLetter || !is(m.comp) {
 				continue
 			}
-			dm := DLQMessage{Queue: queue, MessageID: m.key.Value, EventID: primaryID(ev), Body: m.body, ReceiveCount: m.recv, SentAt: m.at, SourceQueue: m.source}
+			dm := DLQMessage{Queue: queue.Name, Account: m.comp.Account, Region: m.comp.Region, MessageID: m.key.Value, EventID: primaryID(ev), Body: m.body, ReceiveCount: m.recv, SentAt: m.at, SourceQueue: m.source}
 			if len(m.attrs) > 0 {
 				dm.Attributes = make(map[string]string, len(m.attrs))
 				for k, v := range m.attrs {
