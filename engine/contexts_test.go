@@ -19,6 +19,13 @@ import (
 // deny cuts eu-west-1 off with access-denied errors from the start.
 func twoRegions(t *testing.T, deny bool) (*Engine, map[string]*sandbox.World) {
 	t.Helper()
+	e, w, _ := twoRegionsAt(t, deny)
+	return e, w
+}
+
+// twoRegionsAt is twoRegions, also giving the sandbox's URL.
+func twoRegionsAt(t *testing.T, deny bool) (*Engine, map[string]*sandbox.World, string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := sandbox.NewServer(sandbox.Options{Seed: 31})
 	url, err := srv.Start("127.0.0.1:0")
@@ -48,8 +55,9 @@ func twoRegions(t *testing.T, deny bool) (*Engine, map[string]*sandbox.World) {
 			{Name: "sandbox/us-east-1", Account: sandbox.Account, Region: "us-east-1", AWS: us},
 			{Name: "sandbox/eu-west-1", Account: sandbox.Account, Region: "eu-west-1", AWS: eu},
 		},
-		Sources: Sources{XRay: true, LiveTail: "off", Poll: 200 * time.Millisecond, Lookback: time.Minute},
-		Logger:  slog.New(slog.DiscardHandler),
+		Sources:  Sources{XRay: true, LiveTail: "off", Poll: 200 * time.Millisecond, Lookback: time.Minute},
+		Logger:   slog.New(slog.DiscardHandler),
+		StateDir: t.TempDir(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +71,7 @@ func twoRegions(t *testing.T, deny bool) (*Engine, map[string]*sandbox.World) {
 		}
 		_ = srv.Close()
 	})
-	return e, worlds
+	return e, worlds, url
 }
 
 // firstBatch runs s until it sends a batch.

@@ -141,6 +141,10 @@ type Graph struct {
 	now          time.Time // the current batch's ingest time (Config.Now)
 
 	kin kinesisIndex // Kinesis sequence numbers and on-failure records (kinesis.go)
+
+	// here is the component of the observation being ingested: where a
+	// broker it implies without an ARN lives (see placed).
+	here tracing.Component
 }
 
 // fragment is an event held out of the Flows list until until (unix ns),
@@ -309,6 +313,7 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 		at = now
 	}
 	g.fromObs = false
+	g.here = o.Component
 	switch o.Kind {
 	case tracing.ObsFunction:
 		if f := o.Function; f != nil {
