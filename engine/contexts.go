@@ -215,6 +215,15 @@ func (e *Engine) Seen(i int, c tracing.Component) bool {
 	return e.where.seen(i, c.Kind, c.Name)
 }
 
+// ContextName is the name of the watched context this engine acts in: ""
+// for a serving engine or when one context is watched.
+func (e *Engine) ContextName() string {
+	if e.self != nil {
+		return e.self.ctx.Name
+	}
+	return ""
+}
+
 // stamp marks b as read in m's context: every component carries the
 // context's account and region, and the index learns b's keys. A source that
 // knows better (a log group ARN of a linked account, read through a
