@@ -271,9 +271,70 @@ func (e *Engine) contextSources() []collectors.Source {
 		}
 	}
 	if e.otlp != nil {
-		out = append(out, e.otlp)
+		out = append(out, &placedSource{inner: e.otlp, e: e})
 	}
 	return out
+}
+
+// placedSource is the serving engine's own receiver (OTLP): what it reads
+// is no context's, but a span whose resource names its account and region
+// (cloud.account.id, cloud.region) was seen in that context. Spans arrive
+// at once while logs are polled, so without this an event first known from
+// its spans was in no context (an empty REGION) for its first seconds.
+type placedSource struct {
+	inner collectors.Source
+	e     *Engine
+}
+
+func (s *placedSource) Name() string                 { return s.inner.Name() }
+func (s *placedSource) Health() tracing.SourceHealth { return s.inner.Health() }
+
+// Run runs the inner source and forwards its batches, the index learning
+// each placed observation's keys, until ctx ends.
+func (s *placedSource) Run(ctx context.Context, out chan<- tracing.Batch) error {
+	in := make(chan tracing.Batch)
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("%s: internal error: %v (please report this)", s.inner.Name(), r)
+			}
+		}()
+		done <- s.inner.Run(ctx, in)
+	}()
+	for {
+		select {
+		case b := <-in:
+			s.e.learnPlaced(b)
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				return <-done
+			}
+		case err := <-done:
+			return err
+		}
+	}
+}
+
+// learnPlaced teaches the context index the keys of every observation whose
+// component is placed in a watched context.
+func (e *Engine) learnPlaced(b tracing.Batch) {
+	if e.where == nil {
+		return
+	}
+	for j := range b {
+		c := b[j].Component
+		if c.Region == "" {
+			continue
+		}
+		for _, m := range e.members {
+			if m.ctx.Region == c.Region && (c.Account == "" || m.ctx.Account == c.Account) {
+				e.where.learn(m.idx, b[j:j+1])
+				break
+			}
+		}
+	}
 }
 
 // contextSearchers are every context's searchers, each stamping what it finds.

@@ -310,3 +310,32 @@ func TestWhereIsBounded(t *testing.T) {
 		t.Errorf("the newest ID: %d %v", i, ok)
 	}
 }
+
+// A span the serving engine's receiver reads is in the context its resource
+// names: its event has a REGION from the first span, not only once logs
+// are polled. A span of another cloud, or of no watched region, is in none.
+func TestReceiverSpansArePlaced(t *testing.T) {
+	t.Parallel()
+	e := &Engine{where: newWhere(2)}
+	for i, r := range []string{"us-east-1", "eu-west-1"} {
+		e.members = append(e.members, &member{ctx: Context{Name: "p/" + r, Account: "111111111111", Region: r}, idx: i})
+	}
+	span := func(region, trace string) tracing.Observation {
+		var id tracing.TraceID
+		copy(id[:], trace)
+		return tracing.Observation{
+			Kind: tracing.ObsSpan, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "f", Account: "111111111111", Region: region},
+			Span: &tracing.Span{TraceID: id}, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: "m-" + region}},
+		}
+	}
+	b := tracing.Batch{span("eu-west-1", "trace-eu-west-1-x"), span("us-east-1", "trace-us-east-1-x"), span("europe-west1", "trace-gcp-xxxxxxx")}
+	e.learnPlaced(b)
+	for want, id := range []string{"m-us-east-1", "m-eu-west-1"} {
+		if i, ok := e.WhereOf(id); !ok || i != want {
+			t.Errorf("WhereOf(%s) = %d, %v, want %d", id, i, ok, want)
+		}
+	}
+	if _, ok := e.WhereOf("m-europe-west1"); ok {
+		t.Error("a span of no watched region was placed")
+	}
+}
