@@ -38,9 +38,13 @@ func TestTwoRegionsPlaceBrokers(t *testing.T) {
 		p := placed(kind, name)
 		return p["us-east-1"] && p["eu-west-1"]
 	}
-	waitFor(t, "the bus and the billing queue of both regions on the map", func() bool {
-		return both(tracing.ComponentBus, sandbox.BusName) && both(tracing.ComponentQueue, sandbox.BillingQueue)
+	waitFor(t, "the bus, the billing queue and its consumer of both regions on the map", func() bool {
+		return both(tracing.ComponentBus, sandbox.BusName) && both(tracing.ComponentQueue, sandbox.BillingQueue) &&
+			both(tracing.ComponentFunction, "charge-card")
 	})
+	if placed(tracing.ComponentFunction, "charge-card")[""] {
+		t.Error("charge-card has an unplaced node beside its two regions'")
+	}
 	for _, n := range g.Map().Nodes {
 		if c := n.Component; (c.Kind == tracing.ComponentQueue || c.Kind == tracing.ComponentBus || c.Kind == tracing.ComponentTopic) &&
 			(c.Region == "" || c.Account != sandbox.Account) {

@@ -1284,13 +1284,29 @@ func (g *Graph) account(inv *invocation) {
 		return
 	}
 	st := g.fn(inv.function)
+	// With several regions watched, the map shows a function per region:
+	// its node's figures are those of its invocations there.
+	var here *compStats
+	if inv.region != "" || inv.account != "" {
+		here = g.comp(tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function, Account: inv.account, Region: inv.region})
+	}
 	if inv.counted&acctInvocation == 0 {
 		inv.counted |= acctInvocation
 		st.count(inv.start)
+		if here != nil {
+			d := inv.spanDur
+			if inv.inv != nil {
+				d = inv.inv.Duration
+			}
+			here.observe(inv.start, d, false, g.cfg.RateBucket)
+		}
 	}
 	if inv.failed && inv.counted&acctError == 0 {
 		inv.counted |= acctError
 		st.errors++
+		if here != nil {
+			here.errors++
+		}
 	}
 	if inv.timeout && inv.counted&acctTimeout == 0 {
 		inv.counted |= acctTimeout

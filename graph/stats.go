@@ -258,19 +258,30 @@ func (g *Graph) Map() MapView {
 	defer g.mu.RUnlock()
 	now := g.cfg.Now()
 	var v MapView
+	// A function placed in a region (several are watched) is one node per
+	// region, with the figures of its invocations there.
+	placedFn := map[string]bool{}
+	for c := range g.comps {
+		if c.Kind == tracing.ComponentFunction && (c.Account != "" || c.Region != "") {
+			placedFn[c.Name] = true
+		}
+	}
 	for c, st := range g.comps {
 		if c.Name == "" {
 			continue
 		}
-		if f := g.fns[c.Name]; c.Kind == tracing.ComponentFunction && f != nil && f.invocations > 0 {
+		if f := g.fns[c.Name]; c.Kind == tracing.ComponentFunction && f != nil && f.invocations > 0 && !placedFn[c.Name] {
 			continue // from its invocations, below
+		}
+		if c.Kind == tracing.ComponentFunction && placedFn[c.Name] && c.Account == "" && c.Region == "" {
+			continue // the same function, counted in its place
 		}
 		v.Nodes = append(v.Nodes, MapNode{Component: c, Rate: st.rate.perSecond(now), ErrorPct: pct(st.errors, st.count), P95: quantile(st.lat, 0.95)})
 	}
 	// A function's node shows the figures of Functions: each invocation once,
 	// failed if any source said so.
 	for name, f := range g.fns {
-		if name == "" || f.invocations == 0 {
+		if name == "" || f.invocations == 0 || placedFn[name] {
 			continue
 		}
 		v.Nodes = append(v.Nodes, MapNode{
