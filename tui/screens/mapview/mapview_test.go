@@ -526,7 +526,9 @@ func (f *regionsFeed) Queues() []graph.QueueStats {
 		{Name: "billing-dlq", Account: "000000000000", Region: "us-east-1", IsDLQ: true},
 	}
 }
-func (f *regionsFeed) Lineage(string) (graph.Lineage, error) { return graph.Lineage{}, graph.ErrNotFound }
+func (f *regionsFeed) Lineage(string) (graph.Lineage, error) {
+	return graph.Lineage{}, graph.ErrNotFound
+}
 
 // TestTwoRegions: one bus and queue of each name per region, each saying
 // its region, in the table and the drawing; enter on a DLQ opens its
