@@ -1699,8 +1699,11 @@ func sourceQueue(dlq tracing.Component, name string) tracing.Component {
 func RefPlace(s string) (account, region string) {
 	if rest, ok := strings.CutPrefix(s, "arn:"); ok {
 		parts := strings.SplitN(rest, ":", 5)
-		if len(parts) < 5 {
+		if len(parts) < 5 || !regionName(parts[2]) {
 			return "", ""
+		}
+		if !isAccountID(parts[3]) {
+			return "", parts[2]
 		}
 		return parts[3], parts[2]
 	}
@@ -1717,13 +1720,27 @@ func RefPlace(s string) (account, region string) {
 	default:
 		return "", ""
 	}
-	if strings.ContainsAny(region, "./") {
-		region = ""
+	if !regionName(region) {
+		return "", ""
 	}
 	if a, _, _ := strings.Cut(path, "/"); isAccountID(a) {
 		account = a
 	}
 	return account, region
+}
+
+// regionName reports whether s reads as an AWS region ("us-east-1"):
+// lowercase letters, digits and dashes, at most 32 of them.
+func regionName(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // isAccountID reports whether s is a 12-digit AWS account ID.
