@@ -215,6 +215,15 @@ func (e *Engine) Seen(i int, c tracing.Component) bool {
 	return e.where.seen(i, c.Kind, c.Name)
 }
 
+// contextRegion is the region a context's engine reads, "" for a serving
+// engine or when one context is watched (nothing is placed then).
+func (e *Engine) contextRegion() string {
+	if e.self != nil {
+		return e.self.ctx.Region
+	}
+	return ""
+}
+
 // ContextName is the name of the watched context this engine acts in: ""
 // for a serving engine or when one context is watched.
 func (e *Engine) ContextName() string {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -51,9 +52,24 @@ func TestTwoRegionsPlaceBrokers(t *testing.T) {
 			t.Errorf("map node %s is not placed", c)
 		}
 	}
+	// Every route's ends are placed, in the region read, except a target
+	// another region holds: both regions' buses start the sandbox's one
+	// workflow, in us-east-1, and the rule's target ARN says so.
+	waitFor(t, "eu-west-1's rule to the us-east-1 workflow", func() bool {
+		for _, r := range g.Routes() {
+			if r.From.Region == "eu-west-1" && r.To.Kind == tracing.ComponentWorkflow {
+				return true
+			}
+		}
+		return false
+	})
 	for _, r := range g.Routes() {
-		if r.From.Region == "" || r.To.Region == "" || r.From.Region != r.To.Region {
-			t.Errorf("route %s → %s (%s) is not placed in one region", r.From, r.To, r.Via)
+		want := r.From.Region
+		if r.To.Kind == tracing.ComponentWorkflow && r.To.Name == sandbox.FulfilmentMachine {
+			want = "us-east-1"
+		}
+		if r.From.Region == "" || r.To.Region != want || r.To.Account != sandbox.Account {
+			t.Errorf("route %s → %s (%s): want its target in %s", r.From, r.To, r.Via, want)
 		}
 	}
 	// Each region's events: every broker hop of their lineage is in that region.
@@ -199,5 +215,42 @@ func TestTwoRegionsDLQOfOneName(t *testing.T) {
 	}
 	if n := count("us-east-1", 1); n != 2 {
 		t.Errorf("us-east-1's %s holds %d, want its 2 untouched", dlq, n)
+	}
+}
+
+// An execution is planned for redrive by the context of the region its ARN
+// names, here the second one's view of the first region's workflow (both
+// regions' buses start the sandbox's one state machine, in us-east-1), and
+// the other context's redriver does not know it.
+func TestTwoRegionsExecutionRedrivePlannedInItsRegion(t *testing.T) {
+	t.Parallel()
+	e, _, url := twoRegionsAt(t, false)
+	ctx := context.Background()
+	cl := awssfn.NewFromConfig(awsConfig(url))
+	machine := "arn:aws:states:us-east-1:" + sandbox.Account + ":stateMachine:" + sandbox.FulfilmentMachine
+	var arn string
+	waitFor(t, "an execution", func() bool {
+		out, err := cl.ListExecutions(ctx, &awssfn.ListExecutionsInput{StateMachineArn: aws.String(machine)})
+		if err != nil || len(out.Executions) == 0 {
+			return false
+		}
+		arn = aws.ToString(out.Executions[0].ExecutionArn)
+		return true
+	})
+	// Found either way: planned (it failed) or refused with its reason (it did not).
+	plan, err := e.PlanExecutionRedrive(ctx, arn)
+	if err != nil && !errors.Is(err, replay.ErrNotRedrivable) {
+		t.Fatalf("plan: %v", err)
+	}
+	if plan.ExecutionARN != arn {
+		t.Errorf("planned %s, want %s", plan.ExecutionARN, arn)
+	}
+	if _, err := e.InContext(1).ExecutionRedriver().PlanExecutionRedrive(ctx, arn); err == nil || errors.Is(err, replay.ErrNotRedrivable) {
+		t.Errorf("eu-west-1's redriver found a us-east-1 execution (%v): the routing was not needed", err)
+	}
+	// An ARN of a region no context watches is refused, not sent to the first.
+	other := strings.Replace(arn, ":us-east-1:", ":ap-south-1:", 1)
+	if _, err := e.PlanExecutionRedrive(ctx, other); err == nil || !strings.Contains(err.Error(), "no watched context") {
+		t.Errorf("plan of %s: %v, want refused", other, err)
 	}
 }
