@@ -526,6 +526,7 @@ func (f *regionsFeed) Queues() []graph.QueueStats {
 		{Name: "billing-dlq", Account: "000000000000", Region: "us-east-1", IsDLQ: true},
 	}
 }
+
 func (f *regionsFeed) Lineage(string) (graph.Lineage, error) {
 	return graph.Lineage{}, graph.ErrNotFound
 }
