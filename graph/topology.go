@@ -600,6 +600,30 @@ func (g *Graph) mapTopology(v *MapView, now time.Time) {
 	}
 	// "eventbridge" stands for a bus no observation named; once the
 	// configuration names the buses, its events show under their real bus.
+	// A configured broker no observation named (a bus an envelope implies
+	// without naming it, where no producer span names it either) carries
+	// the events the lineages took through it: what came in, else (a root:
+	// no producer seen) its busiest way out, as each event takes each.
+	for i := range v.Nodes {
+		n := &v.Nodes[i]
+		if n.Observed || n.Rate > 0 || !isBroker(n.Component.Kind) {
+			continue
+		}
+		var in, out float64
+		for _, e := range v.Edges {
+			switch {
+			case !e.Observed:
+			case e.To == n.Component:
+				in += e.Rate
+			case e.From == n.Component:
+				out = max(out, e.Rate)
+			}
+		}
+		n.Rate = in
+		if in == 0 {
+			n.Rate = out
+		}
+	}
 	// One placeholder per region when several are watched.
 	if len(t.routes) > 0 {
 		used := map[tracing.Component]bool{}
