@@ -215,6 +215,24 @@ func (e *Engine) Seen(i int, c tracing.Component) bool {
 	return e.where.seen(i, c.Kind, c.Name)
 }
 
+// contextRegion is the region a context's engine reads, "" for a serving
+// engine or when one context is watched (nothing is placed then).
+func (e *Engine) contextRegion() string {
+	if e.self != nil {
+		return e.self.ctx.Region
+	}
+	return ""
+}
+
+// ContextName is the name of the watched context this engine acts in: ""
+// for a serving engine or when one context is watched.
+func (e *Engine) ContextName() string {
+	if e.self != nil {
+		return e.self.ctx.Name
+	}
+	return ""
+}
+
 // stamp marks b as read in m's context: every component carries the
 // context's account and region, and the index learns b's keys. A source that
 // knows better (a log group ARN of a linked account, read through a
@@ -231,12 +249,20 @@ func (e *Engine) stamp(m *member, b tracing.Batch) {
 			c.Region = m.ctx.Region
 		}
 	}
-	// Brokers named by the routing configuration and by messages are not
-	// placed yet: the graph knows a queue or a bus by its name only, so the
-	// two must stay alike.
+	// A route's ends are placed as every other component is, so a
+	// configured queue or bus is the same component as the one messages
+	// name; an end a source placed itself (from a target's ARN in another
+	// region) keeps its place.
 	for i := range b {
-		if b[i].Routes == nil {
-			place(&b[i].Component)
+		place(&b[i].Component)
+		if rs := b[i].Routes; rs != nil {
+			for j := range rs.Routes {
+				place(&rs.Routes[j].From)
+				place(&rs.Routes[j].To)
+			}
+			for j := range rs.Components {
+				place(&rs.Components[j])
+			}
 		}
 	}
 	if e.where != nil {
@@ -254,9 +280,70 @@ func (e *Engine) contextSources() []collectors.Source {
 		}
 	}
 	if e.otlp != nil {
-		out = append(out, e.otlp)
+		out = append(out, &placedSource{inner: e.otlp, e: e})
 	}
 	return out
+}
+
+// placedSource is the serving engine's own receiver (OTLP): what it reads
+// is no context's, but a span whose resource names its account and region
+// (cloud.account.id, cloud.region) was seen in that context. Spans arrive
+// at once while logs are polled, so without this an event first known from
+// its spans was in no context (an empty REGION) for its first seconds.
+type placedSource struct {
+	inner collectors.Source
+	e     *Engine
+}
+
+func (s *placedSource) Name() string                 { return s.inner.Name() }
+func (s *placedSource) Health() tracing.SourceHealth { return s.inner.Health() }
+
+// Run runs the inner source and forwards its batches, the index learning
+// each placed observation's keys, until ctx ends.
+func (s *placedSource) Run(ctx context.Context, out chan<- tracing.Batch) error {
+	in := make(chan tracing.Batch)
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("%s: internal error: %v (please report this)", s.inner.Name(), r)
+			}
+		}()
+		done <- s.inner.Run(ctx, in)
+	}()
+	for {
+		select {
+		case b := <-in:
+			s.e.learnPlaced(b)
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				return <-done
+			}
+		case err := <-done:
+			return err
+		}
+	}
+}
+
+// learnPlaced teaches the context index the keys of every observation whose
+// component is placed in a watched context.
+func (e *Engine) learnPlaced(b tracing.Batch) {
+	if e.where == nil {
+		return
+	}
+	for j := range b {
+		c := b[j].Component
+		if c.Region == "" {
+			continue
+		}
+		for _, m := range e.members {
+			if m.ctx.Region == c.Region && (c.Account == "" || m.ctx.Account == c.Account) {
+				e.where.learn(m.idx, b[j:j+1])
+				break
+			}
+		}
+	}
 }
 
 // contextSearchers are every context's searchers, each stamping what it finds.

@@ -19,6 +19,13 @@ import (
 // deny cuts eu-west-1 off with access-denied errors from the start.
 func twoRegions(t *testing.T, deny bool) (*Engine, map[string]*sandbox.World) {
 	t.Helper()
+	e, w, _ := twoRegionsAt(t, deny)
+	return e, w
+}
+
+// twoRegionsAt is twoRegions, also giving the sandbox's URL.
+func twoRegionsAt(t *testing.T, deny bool) (*Engine, map[string]*sandbox.World, string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	srv := sandbox.NewServer(sandbox.Options{Seed: 31})
 	url, err := srv.Start("127.0.0.1:0")
@@ -48,8 +55,9 @@ func twoRegions(t *testing.T, deny bool) (*Engine, map[string]*sandbox.World) {
 			{Name: "sandbox/us-east-1", Account: sandbox.Account, Region: "us-east-1", AWS: us},
 			{Name: "sandbox/eu-west-1", Account: sandbox.Account, Region: "eu-west-1", AWS: eu},
 		},
-		Sources: Sources{XRay: true, LiveTail: "off", Poll: 200 * time.Millisecond, Lookback: time.Minute},
-		Logger:  slog.New(slog.DiscardHandler),
+		Sources:  Sources{XRay: true, LiveTail: "off", Poll: 200 * time.Millisecond, Lookback: time.Minute},
+		Logger:   slog.New(slog.DiscardHandler),
+		StateDir: t.TempDir(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +71,7 @@ func twoRegions(t *testing.T, deny bool) (*Engine, map[string]*sandbox.World) {
 		}
 		_ = srv.Close()
 	})
-	return e, worlds
+	return e, worlds, url
 }
 
 // firstBatch runs s until it sends a batch.
@@ -300,5 +308,34 @@ func TestWhereIsBounded(t *testing.T) {
 	}
 	if i, ok := w.of(fmt.Sprintf("id-%d", maxWhere+9)); !ok || i != 1 {
 		t.Errorf("the newest ID: %d %v", i, ok)
+	}
+}
+
+// A span the serving engine's receiver reads is in the context its resource
+// names: its event has a REGION from the first span, not only once logs
+// are polled. A span of another cloud, or of no watched region, is in none.
+func TestReceiverSpansArePlaced(t *testing.T) {
+	t.Parallel()
+	e := &Engine{where: newWhere(2)}
+	for i, r := range []string{"us-east-1", "eu-west-1"} {
+		e.members = append(e.members, &member{ctx: Context{Name: "p/" + r, Account: "111111111111", Region: r}, idx: i})
+	}
+	span := func(region, trace string) tracing.Observation {
+		var id tracing.TraceID
+		copy(id[:], trace)
+		return tracing.Observation{
+			Kind: tracing.ObsSpan, Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "f", Account: "111111111111", Region: region},
+			Span: &tracing.Span{TraceID: id}, Keys: []tracing.Key{{Kind: tracing.KeyMessageID, Value: "m-" + region}},
+		}
+	}
+	b := tracing.Batch{span("eu-west-1", "trace-eu-west-1-x"), span("us-east-1", "trace-us-east-1-x"), span("europe-west1", "trace-gcp-xxxxxxx")}
+	e.learnPlaced(b)
+	for want, id := range []string{"m-us-east-1", "m-eu-west-1"} {
+		if i, ok := e.WhereOf(id); !ok || i != want {
+			t.Errorf("WhereOf(%s) = %d, %v, want %d", id, i, ok, want)
+		}
+	}
+	if _, ok := e.WhereOf("m-europe-west1"); ok {
+		t.Error("a span of no watched region was placed")
 	}
 }

@@ -236,7 +236,7 @@ func (e *Engine) buildSources() {
 	e.topology = topology.New(topology.Clients{
 		Events: eventbridge.NewFromConfig(s.AWS), SNS: sns.NewFromConfig(s.AWS),
 		Lambda: awslambda.NewFromConfig(s.AWS), SQS: sqs.NewFromConfig(s.AWS),
-	}, topology.Config{})
+	}, topology.Config{Region: e.contextRegion()})
 	if s.Sources.OTLPGRPC != "" || s.Sources.OTLPHTTP != "" {
 		off := func(a string) string {
 			if a == "" {

@@ -3,12 +3,15 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/replay"
 	"github.com/flowtop/flowtop/tracing"
 )
@@ -30,8 +33,18 @@ func (e *Engine) Replayer() *replay.Replayer {
 
 // PlanRedrive plans a DLQ redrive. When req.ConsumerErrors is nil, each
 // message is grouped by the consumer error the graph knows for it; when
-// req.Bodies is nil, the bodies the graph holds are the plan's.
+// req.Bodies is nil, the bodies the graph holds are the plan's. With
+// several contexts watched the plan is made by the context that holds the
+// DLQ ([Engine.ForQueue]), whose [Engine.Replayer] must execute it: call
+// ForQueue first and use its engine for both.
 func (e *Engine) PlanRedrive(ctx context.Context, req replay.RedriveRequest) (replay.RedrivePlan, error) {
+	if len(e.members) > 0 {
+		in, err := e.ForQueue(ctx, req.DLQ)
+		if err != nil {
+			return replay.RedrivePlan{}, err
+		}
+		return in.PlanRedrive(ctx, req)
+	}
 	if req.ConsumerErrors == nil {
 		req.ConsumerErrors = e.ConsumerErrors(req.DLQ)
 	}
@@ -42,6 +55,41 @@ func (e *Engine) PlanRedrive(ctx context.Context, req replay.RedriveRequest) (re
 		}
 	}
 	return e.Replayer().PlanRedrive(ctx, req)
+}
+
+// ForArchive is the engine that acts on an EventBridge archive given by
+// name or ARN: with several contexts, the one of the region its ARN names,
+// else the only context that has an archive of that name; an
+// *AmbiguousError names the contexts when several do.
+func (e *Engine) ForArchive(ctx context.Context, archive string) (*Engine, error) {
+	if len(e.members) == 0 {
+		return e, nil
+	}
+	if account, region := graph.RefPlace(archive); region != "" {
+		return e.In(account, region)
+	}
+	var names []string
+	var found *Engine
+	var errs []error
+	for _, m := range e.members {
+		have, err := m.e.Replayer().ArchivesOf(ctx, "")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", m.ctx.Name, err))
+		}
+		if slices.Contains(have, archive) {
+			names, found = append(names, m.ctx.Name), m.e
+		}
+	}
+	switch len(names) {
+	case 0:
+		if len(errs) == len(e.members) {
+			return nil, errors.Join(errs...)
+		}
+		return e.members[0].e, nil // it answers "no such archive" itself
+	case 1:
+		return found, nil
+	}
+	return nil, &AmbiguousError{What: "archive " + archive, Candidates: names}
 }
 
 // StoredCopy is the body and message ID of the event's first DLQ copy, for a

@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"fmt"
 
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/replay"
 	"github.com/flowtop/flowtop/tracing"
 )
@@ -15,9 +17,14 @@ func (e *Engine) ExecutionRedriver() *replay.ExecutionRedriver {
 	return e.Replayer().StepFunctions(awssfn.NewFromConfig(e.set.AWS))
 }
 
-// PlanExecutionRedrive plans the redrive of one failed execution.
+// PlanExecutionRedrive plans the redrive of one failed execution, in the
+// watched context of the region and account its ARN names.
 func (e *Engine) PlanExecutionRedrive(ctx context.Context, executionARN string) (replay.ExecutionRedrivePlan, error) {
-	return e.ExecutionRedriver().PlanExecutionRedrive(ctx, executionARN)
+	in, err := e.In(graph.RefPlace(executionARN))
+	if err != nil {
+		return replay.ExecutionRedrivePlan{}, fmt.Errorf("sfn redrive: %w", err)
+	}
+	return in.ExecutionRedriver().PlanExecutionRedrive(ctx, executionARN)
 }
 
 // ExecuteExecutionRedrive redrives the execution and tells the graph at once
@@ -25,6 +32,13 @@ func (e *Engine) PlanExecutionRedrive(ctx context.Context, executionARN string) 
 // attempt is then an event of its own, linked redrive-of, whose hop and
 // tasks the collector adds once it reads the history.
 func (e *Engine) ExecuteExecutionRedrive(ctx context.Context, plan replay.ExecutionRedrivePlan) (replay.ExecutionRedriveResult, error) {
+	in, err := e.In(graph.RefPlace(plan.ExecutionARN))
+	if err != nil {
+		return replay.ExecutionRedriveResult{}, fmt.Errorf("sfn redrive: %w", err)
+	}
+	if in != e {
+		return in.ExecuteExecutionRedrive(ctx, plan)
+	}
 	res, err := e.ExecutionRedriver().ExecuteExecutionRedrive(ctx, plan)
 	if err != nil {
 		return res, err

@@ -196,7 +196,8 @@ func (g *Graph) apiEdge(a *apiReq, inv *invocation) {
 		return
 	}
 	a.edged = true
-	g.edge(g.api.comp(a), tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function}, a.r.Start, a.r.Latency, a.r.Status >= 500)
+	fn := tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function, Account: inv.account, Region: inv.region}
+	g.edge(g.api.comp(a), fn, a.r.Start, a.r.Latency, a.r.Status >= 500)
 }
 
 // apiEvidence says what tied an API request to an invocation in o: the

@@ -110,14 +110,16 @@ type Graph struct {
 	sp      spanStore           // traces and their spans (spans.go)
 	logs    logTail             // the newest log lines and reported invocations per function (logs.go)
 	fns     map[string]*fnStats // function name → stats
-	queues  map[string]tracing.QueueInfo
-	qSeen   map[string]time.Time
 	comps   map[tracing.Component]*compStats
 	edges   map[[2]tracing.Component]*compStats
-	cons    map[string]string // queue → the function seen consuming it
-	topo    topology          // the configured routes (topology.go)
-	api     apiStore          // API Gateway requests (api.go)
-	consGen uint64            // changes with cons; cached summaries check it
+	topo    topology // the configured routes (topology.go)
+	api     apiStore // API Gateway requests (api.go)
+	consGen uint64   // changes with cons; cached summaries check it
+
+	// By the queue, placed when several contexts are watched.
+	queues map[tracing.Component]tracing.QueueInfo
+	qSeen  map[tracing.Component]time.Time
+	cons   map[tracing.Component]string // queue → the function seen consuming it
 
 	seq       uint64
 	version   atomic.Uint64 // read without the lock by Version
@@ -139,6 +141,10 @@ type Graph struct {
 	now          time.Time // the current batch's ingest time (Config.Now)
 
 	kin kinesisIndex // Kinesis sequence numbers and on-failure records (kinesis.go)
+
+	// here is the component of the observation being ingested: where a
+	// broker it implies without an ARN lives (see placed).
+	here tracing.Component
 }
 
 // fragment is an event held out of the Flows list until until (unix ns),
@@ -258,11 +264,11 @@ func New(cfg Config) *Graph {
 		names:     map[string]string{},
 		sp:        newSpanStore(cfg),
 		fns:       map[string]*fnStats{},
-		queues:    map[string]tracing.QueueInfo{},
-		qSeen:     map[string]time.Time{},
+		queues:    map[tracing.Component]tracing.QueueInfo{},
+		qSeen:     map[tracing.Component]time.Time{},
 		comps:     map[tracing.Component]*compStats{},
 		edges:     map[[2]tracing.Component]*compStats{},
-		cons:      map[string]string{},
+		cons:      map[tracing.Component]string{},
 		rate:      rateRing{width: cfg.RateBucket},
 		sortCache: map[FlowSort]sortCache{},
 		frag:      map[int32]fragment{},
@@ -307,6 +313,7 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 		at = now
 	}
 	g.fromObs = false
+	g.here = o.Component
 	switch o.Kind {
 	case tracing.ObsFunction:
 		if f := o.Function; f != nil {
@@ -316,8 +323,9 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 		return
 	case tracing.ObsQueue:
 		if q := o.Queue; q != nil {
-			g.queues[q.Name] = *q
-			g.qSeen[q.Name] = at
+			c := placed(o.Component, tracing.Component{Kind: tracing.ComponentQueue, Name: q.Name}, q.ARN, q.URL)
+			g.queues[c] = *q
+			g.qSeen[c] = at
 		}
 		return
 	case tracing.ObsRoute:
@@ -759,7 +767,7 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	default:
 		request = g.invocationOfSpan(span)
 	}
-	g.learnDestination(via, kind, sp, at) // first: the queue hop it adds teaches the consumer map below
+	g.learnDestination(via, kind, sp, comp, at) // first: the queue hop it adds teaches the consumer map below
 	e := g.s.key(via).ev
 	vk := g.s.key(via).kind
 	s := &g.s
@@ -868,8 +876,8 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		for i := s.ev(e).hops; i != 0; i = s.hop(i).next {
 			h := s.hop(i)
 			if hc := s.compIDs.get(h.comp); h.key == via && hc.Kind == tracing.ComponentQueue && h.kind == HopBroker {
-				if g.cons[hc.Name] != comp.Name {
-					g.cons[hc.Name] = comp.Name
+				if g.cons[hc] != comp.Name {
+					g.cons[hc] = comp.Name
 					g.consGen++ // other events' missing and inferred hops change
 				}
 				g.edge(hc, comp, at, 0, false)
@@ -1063,7 +1071,7 @@ func (g *Graph) refTrace(f *refRec) string {
 // queue, so otherwise a consumed message's queue shows only when some other
 // event's copy was seen there (the message waited there until the consumer
 // started, the span's start).
-func (g *Graph) learnDestination(via int32, kind tracing.RelKind, sp *tracing.Span, at time.Time) {
+func (g *Graph) learnDestination(via int32, kind tracing.RelKind, sp *tracing.Span, by tracing.Component, at time.Time) {
 	if sp == nil || sp.Messaging.Destination == "" {
 		return
 	}
@@ -1079,6 +1087,7 @@ func (g *Graph) learnDestination(via int32, kind tracing.RelKind, sp *tracing.Sp
 	default:
 		return
 	}
+	hop.comp = placed(by, hop.comp, sp.Messaging.Destination)
 	if !sp.Start.IsZero() {
 		hop.at = sp.Start
 	}
@@ -1275,13 +1284,29 @@ func (g *Graph) account(inv *invocation) {
 		return
 	}
 	st := g.fn(inv.function)
+	// With several regions watched, the map shows a function per region:
+	// its node's figures are those of its invocations there.
+	var here *compStats
+	if inv.region != "" || inv.account != "" {
+		here = g.comp(tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function, Account: inv.account, Region: inv.region})
+	}
 	if inv.counted&acctInvocation == 0 {
 		inv.counted |= acctInvocation
 		st.count(inv.start)
+		if here != nil {
+			d := inv.spanDur
+			if inv.inv != nil {
+				d = inv.inv.Duration
+			}
+			here.observe(inv.start, d, false, g.cfg.RateBucket)
+		}
 	}
 	if inv.failed && inv.counted&acctError == 0 {
 		inv.counted |= acctError
 		st.errors++
+		if here != nil {
+			here.errors++
+		}
 	}
 	if inv.timeout && inv.counted&acctTimeout == 0 {
 		inv.counted |= acctTimeout
@@ -1407,6 +1432,7 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 			comp.Kind = tracing.ComponentBus
 			kind = tracing.KeyEventID
 		}
+		comp = placed(o.Component, comp)
 		if m.DeadLetter {
 			hk = HopDeadLetter
 		}
@@ -1426,11 +1452,11 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 		}
 		switch env.Kind {
 		case tracing.EnvelopeSQS:
-			h.comp = tracing.Component{Kind: tracing.ComponentQueue, Name: arnName(env.Source)}
+			h.comp = placed(o.Component, tracing.Component{Kind: tracing.ComponentQueue, Name: arnName(env.Source)}, env.Source)
 		case tracing.EnvelopeSNS:
-			h.comp = tracing.Component{Kind: tracing.ComponentTopic, Name: arnName(env.Source)}
+			h.comp = placed(o.Component, tracing.Component{Kind: tracing.ComponentTopic, Name: arnName(env.Source)}, env.Source)
 		case tracing.EnvelopeEventBridge:
-			h.comp = tracing.Component{Kind: tracing.ComponentBus, Name: "eventbridge"}
+			h.comp = placed(o.Component, tracing.Component{Kind: tracing.ComponentBus, Name: "eventbridge"})
 		case tracing.EnvelopeCloudEvent:
 			// A CloudEvent is the payload's own identity, not a hop: index its key only.
 			ce := g.eventFor(h.key, at)
@@ -1443,7 +1469,7 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 			}
 			continue
 		case tracing.EnvelopeS3:
-			h.comp = tracing.Component{Kind: tracing.ComponentBucket, Name: arnName(env.Source)}
+			h.comp = placed(o.Component, tracing.Component{Kind: tracing.ComponentBucket, Name: arnName(env.Source)}, env.Source)
 		}
 		if len(layers) > 0 && layers[len(layers)-1].key == h.key {
 			continue // the message's own ID again
@@ -1455,8 +1481,9 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 	}
 	if m.DeadLetter && m.SourceQueue != "" {
 		// The copy names its source queue: the message was there first.
+		// SQS keeps a DLQ in its source queue's account and region.
 		src := layers[0]
-		src.kind, src.comp = HopBroker, tracing.Component{Kind: tracing.ComponentQueue, Name: m.SourceQueue}
+		src.kind, src.comp = HopBroker, sourceQueue(layers[0].comp, m.SourceQueue)
 		if !m.SentAt.IsZero() {
 			src.at = m.SentAt
 		}
@@ -1488,7 +1515,7 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 		if g.s.key(layers[i].ki).ev != e {
 			continue // a layer of the original this message is a copy of
 		}
-		if i >= own && g.queueHopOf(e, m.SourceQueue, layers[i].ki) {
+		if i >= own && g.queueHopOf(e, layers[i].comp, layers[i].ki) {
 			continue // a copy with a new MessageId: the source queue is already a hop
 		}
 		switch {
@@ -1545,11 +1572,11 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 
 // queueHopOf reports whether event e has a broker hop at queue q under a
 // key other than ki.
-func (g *Graph) queueHopOf(e int32, q string, ki int32) bool {
+func (g *Graph) queueHopOf(e int32, q tracing.Component, ki int32) bool {
 	s := &g.s
 	for i := s.ev(e).hops; i != 0; i = s.hop(i).next {
 		h := s.hop(i)
-		if c := s.compIDs.get(h.comp); h.kind == HopBroker && h.key != ki && c.Kind == tracing.ComponentQueue && c.Name == q {
+		if h.kind == HopBroker && h.key != ki && s.compIDs.get(h.comp) == q {
 			return true
 		}
 	}
@@ -1605,7 +1632,7 @@ func (g *Graph) addMsg(e int32, h *layer) {
 	if h.kind == HopDeadLetter {
 		g.comp(h.comp).observe(h.at, 0, true, g.cfg.RateBucket)
 		if h.extra != nil && h.extra.source != "" {
-			g.edge(tracing.Component{Kind: tracing.ComponentQueue, Name: h.extra.source}, h.comp, h.at, 0, true)
+			g.edge(sourceQueue(h.comp, h.extra.source), h.comp, h.at, 0, true)
 		}
 	}
 }
@@ -1631,6 +1658,103 @@ var envelopeEvidence = func() map[tracing.EnvelopeKind]string {
 	}
 	return m
 }()
+
+// placed returns broker c placed where it lives, when the component that
+// observed it is placed (flowtop watches several accounts or regions): in
+// the region and account an ARN or queue URL among refs names, else in the
+// observer's own. With one context watched nothing is placed.
+func placed(by, c tracing.Component, refs ...string) tracing.Component {
+	if by.Account == "" && by.Region == "" {
+		return c
+	}
+	c.Account, c.Region = by.Account, by.Region
+	for _, r := range refs {
+		account, region := RefPlace(r)
+		if account == "" && region == "" {
+			continue
+		}
+		if region != "" {
+			c.Region = region
+		}
+		// A context whose account ID STS did not give goes by its profile
+		// name: in its own region, keep it, so both ends stay alike.
+		if account != "" && (isAccountID(by.Account) || c.Region != by.Region) {
+			c.Account = account
+		}
+		break
+	}
+	return c
+}
+
+// sourceQueue is the source queue of dead-letter queue dlq: SQS keeps both
+// in one account and region.
+func sourceQueue(dlq tracing.Component, name string) tracing.Component {
+	return tracing.Component{Kind: tracing.ComponentQueue, Name: name, Account: dlq.Account, Region: dlq.Region}
+}
+
+// RefPlace is the account and region an ARN
+// (arn:partition:service:region:account:resource) or an SQS queue URL
+// (https://sqs.region.amazonaws.com/account/name) names; "" for what it
+// does not name.
+func RefPlace(s string) (account, region string) {
+	if rest, ok := strings.CutPrefix(s, "arn:"); ok {
+		parts := strings.SplitN(rest, ":", 5)
+		if len(parts) < 5 || !regionName(parts[2]) {
+			return "", ""
+		}
+		if !isAccountID(parts[3]) {
+			return "", parts[2]
+		}
+		return parts[3], parts[2]
+	}
+	rest, ok := strings.CutPrefix(s, "https://")
+	if !ok {
+		return "", ""
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	switch {
+	case strings.HasPrefix(host, "sqs.") && strings.Contains(host, ".amazonaws.com"):
+		region, _, _ = strings.Cut(strings.TrimPrefix(host, "sqs."), ".amazonaws.com")
+	case strings.Contains(host, ".queue.amazonaws.com"):
+		region, _, _ = strings.Cut(host, ".queue.amazonaws.com")
+	default:
+		return "", ""
+	}
+	if !regionName(region) {
+		return "", ""
+	}
+	if a, _, _ := strings.Cut(path, "/"); isAccountID(a) {
+		account = a
+	}
+	return account, region
+}
+
+// regionName reports whether s reads as an AWS region ("us-east-1"):
+// lowercase letters, digits and dashes, at most 32 of them.
+func regionName(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// isAccountID reports whether s is a 12-digit AWS account ID.
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // arnName returns the resource name at the end of an ARN or queue URL.
 func arnName(s string) string {

@@ -142,7 +142,7 @@ func (g *Graph) kinesisKey(e, ki int32, k tracing.Key, at time.Time) {
 	if !ok {
 		return
 	}
-	g.addMsg(e, &layer{key: k, ki: ki, kind: HopBroker, comp: tracing.Component{Kind: tracing.ComponentStream, Name: stream}, at: at, evidence: evidenceStream})
+	g.addMsg(e, &layer{key: k, ki: ki, kind: HopBroker, comp: placed(g.here, tracing.Component{Kind: tracing.ComponentStream, Name: stream}), at: at, evidence: evidenceStream})
 	g.attachWeak(e, tracing.KeyCorrelation, "="+seq)
 	x := &g.kin
 	if x.shards == nil {
@@ -214,7 +214,7 @@ func (g *Graph) ingestKinesisFailure(o *tracing.Observation, at time.Time) bool 
 // kinesisDLQ adds the dead-letter hop of one failed record.
 func (g *Graph) kinesisDLQ(e, ki int32, f *kinesisFailure) {
 	g.addMsg(e, &layer{
-		key: g.s.keyOf(ki), ki: ki, kind: HopDeadLetter, comp: tracing.Component{Kind: tracing.ComponentQueue, Name: f.queue},
+		key: g.s.keyOf(ki), ki: ki, kind: HopDeadLetter, comp: placed(g.here, tracing.Component{Kind: tracing.ComponentQueue, Name: f.queue}),
 		at: f.at, recv: f.info.Attempts, evidence: f.evidence, extra: &hopExtra{body: f.body, attrs: f.attrs, evidence: f.evidence},
 	})
 	if f.msgID != "" {

@@ -159,8 +159,8 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 		if _, ok := byKey[ref.via]; ok || ref.via.Kind != tracing.KeyMessageID || ref.comp.Name == "" {
 			continue
 		}
-		q := g.queueOf(ref.comp.Name)
-		if q == "" {
+		q := g.queueOf(ref.comp)
+		if q.Name == "" {
 			continue
 		}
 		parent := root
@@ -174,8 +174,8 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 			at = nodes[parent].hop.Time
 		}
 		byKey[ref.via] = add(Hop{
-			Kind: HopBroker, Component: tracing.Component{Kind: tracing.ComponentQueue, Name: q}, Time: at, Status: HopOK,
-			Keys: []tracing.Key{ref.via}, Evidence: ref.comp.Name + " consumes " + q + " (seen in other events)", Confidence: 0.6,
+			Kind: HopBroker, Component: q, Time: at, Status: HopOK,
+			Keys: []tracing.Key{ref.via}, Evidence: ref.comp.Name + " consumes " + q.Name + " (seen in other events)", Confidence: 0.6,
 		}, ref.via, parent)
 	}
 	// DLQ copies, under the queue they came from, or under the consumer
@@ -187,13 +187,13 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 		}
 		parent := -1
 		for i, n := range nodes {
-			if n.hop.Kind == HopBroker && n.key == m.key && (m.source == "" || n.hop.Component.Name == m.source) {
+			if n.hop.Kind == HopBroker && n.key == m.key && (m.source == "" || n.hop.Component == sourceQueue(m.comp, m.source)) {
 				parent = i
 			}
 		}
 		for i, n := range nodes {
 			// A copy with a new MessageId: under its source queue all the same.
-			if parent < 0 && m.source != "" && n.hop.Kind == HopBroker && n.hop.Component == (tracing.Component{Kind: tracing.ComponentQueue, Name: m.source}) {
+			if parent < 0 && m.source != "" && n.hop.Kind == HopBroker && n.hop.Component == sourceQueue(m.comp, m.source) {
 				parent = i
 			}
 		}
@@ -303,7 +303,7 @@ func (g *Graph) build(e *eventView, full bool) (l Lineage, stale time.Time) {
 		if n.hop.Kind != HopBroker || n.hop.Component.Kind != tracing.ComponentQueue {
 			continue
 		}
-		fn, known := g.cons[n.hop.Component.Name]
+		fn, known := g.cons[n.hop.Component]
 		if !known {
 			continue
 		}
@@ -486,11 +486,16 @@ func brokerRank(k tracing.ComponentKind) int {
 	return 3
 }
 
-// queueOf is the queue a function was seen consuming.
-func (g *Graph) queueOf(fn string) string {
-	best := ""
+// queueOf is the queue a function was seen consuming: in the function's
+// own account and region when it is placed (a function of one name may run
+// in several regions, each consuming its own region's queue).
+func (g *Graph) queueOf(fn tracing.Component) tracing.Component {
+	var best tracing.Component
 	for q, f := range g.cons {
-		if f == fn && (best == "" || q < best) {
+		if f != fn.Name || placeOf(fn) != "" && placeOf(q) != placeOf(fn) {
+			continue
+		}
+		if best.Name == "" || q.String() < best.String() {
 			best = q
 		}
 	}

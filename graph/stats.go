@@ -258,19 +258,30 @@ func (g *Graph) Map() MapView {
 	defer g.mu.RUnlock()
 	now := g.cfg.Now()
 	var v MapView
+	// A function placed in a region (several are watched) is one node per
+	// region, with the figures of its invocations there.
+	placedFn := map[string]bool{}
+	for c := range g.comps {
+		if c.Kind == tracing.ComponentFunction && (c.Account != "" || c.Region != "") {
+			placedFn[c.Name] = true
+		}
+	}
 	for c, st := range g.comps {
 		if c.Name == "" {
 			continue
 		}
-		if f := g.fns[c.Name]; c.Kind == tracing.ComponentFunction && f != nil && f.invocations > 0 {
+		if f := g.fns[c.Name]; c.Kind == tracing.ComponentFunction && f != nil && f.invocations > 0 && !placedFn[c.Name] {
 			continue // from its invocations, below
+		}
+		if c.Kind == tracing.ComponentFunction && placedFn[c.Name] && c.Account == "" && c.Region == "" {
+			continue // the same function, counted in its place
 		}
 		v.Nodes = append(v.Nodes, MapNode{Component: c, Rate: st.rate.perSecond(now), ErrorPct: pct(st.errors, st.count), P95: quantile(st.lat, 0.95)})
 	}
 	// A function's node shows the figures of Functions: each invocation once,
 	// failed if any source said so.
 	for name, f := range g.fns {
-		if name == "" || f.invocations == 0 {
+		if name == "" || f.invocations == 0 || placedFn[name] {
 			continue
 		}
 		v.Nodes = append(v.Nodes, MapNode{
@@ -298,37 +309,59 @@ func (g *Graph) Map() MapView {
 	return v
 }
 
-// Queues returns every queue known from the DLQ collector, DLQs first.
+// Queues returns every queue known from the DLQ collector, DLQs first; a
+// queue of one name in two watched regions is two.
 func (g *Graph) Queues() []QueueStats {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
 	out := make([]QueueStats, 0, len(g.queues))
-	for name, q := range g.queues {
+	for c, q := range g.queues {
 		out = append(out, QueueStats{
-			Name: name, IsDLQ: q.IsDLQ, Depth: q.Depth, InFlight: q.InFlight, OldestAge: q.OldestAge,
+			Name: c.Name, Account: c.Account, Region: c.Region, IsDLQ: q.IsDLQ, Depth: q.Depth, InFlight: q.InFlight, OldestAge: q.OldestAge,
 			Sources: append([]string(nil), q.Sources...), DeadLetterQueue: q.DeadLetterQueue,
-			MaxReceiveCount: q.MaxReceiveCount, FIFO: q.FIFO, Updated: g.qSeen[name],
+			MaxReceiveCount: q.MaxReceiveCount, FIFO: q.FIFO, Updated: g.qSeen[c],
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if out[i].IsDLQ != out[j].IsDLQ {
-			return out[i].IsDLQ
+		a, b := out[i], out[j]
+		if a.IsDLQ != b.IsDLQ {
+			return a.IsDLQ
 		}
-		return out[i].Name < out[j].Name
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Region != b.Region {
+			return a.Region < b.Region
+		}
+		return a.Account < b.Account
 	})
 	return out
 }
 
-// DLQMessages returns the messages seen in a DLQ, newest first, each joined to
-// its event and the consumer's last error where known.
+// DLQMessages returns the messages seen in a DLQ of this name, in whatever
+// account and region, newest first, each joined to its event and the
+// consumer's last error where known.
 func (g *Graph) DLQMessages(queue string) []DLQMessage {
+	return g.dlqMessages(tracing.Component{Kind: tracing.ComponentQueue, Name: queue}, false)
+}
+
+// DLQMessagesIn returns the messages seen in the DLQ queue, in its account
+// and region only, as [Graph.DLQMessages] does.
+func (g *Graph) DLQMessagesIn(queue tracing.Component) []DLQMessage {
+	return g.dlqMessages(queue, true)
+}
+
+func (g *Graph) dlqMessages(queue tracing.Component, placed bool) []DLQMessage {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
+	is := func(c tracing.Component) bool {
+		return c.Name == queue.Name && (!placed || c.Account == queue.Account && c.Region == queue.Region)
+	}
 	var out []DLQMessage
 	for e := g.s.head; e != 0; e = g.s.ev(e).next {
 		dead := false
 		for i := g.s.ev(e).hops; i != 0; i = g.s.hop(i).next {
-			if h := g.s.hop(i); h.kind == HopDeadLetter && g.s.compIDs.get(h.comp).Name == queue {
+			if h := g.s.hop(i); h.kind == HopDeadLetter && is(g.s.compIDs.get(h.comp)) {
 				dead = true
 			}
 		}
@@ -337,10 +370,10 @@ func (g *Graph) DLQMessages(queue string) []DLQMessage {
 		}
 		ev := g.s.view(e)
 		for _, m := range ev.msgs {
-			if m.kind != HopDeadLetter || m.comp.Name != queue {
+			if m.kind != HopDeadLetter || !is(m.comp) {
 				continue
 			}
-			dm := DLQMessage{Queue: queue, MessageID: m.key.Value, EventID: primaryID(ev), Body: m.body, ReceiveCount: m.recv, SentAt: m.at, SourceQueue: m.source}
+			dm := DLQMessage{Queue: queue.Name, Account: m.comp.Account, Region: m.comp.Region, MessageID: m.key.Value, EventID: primaryID(ev), Body: m.body, ReceiveCount: m.recv, SentAt: m.at, SourceQueue: m.source}
 			if len(m.attrs) > 0 {
 				dm.Attributes = make(map[string]string, len(m.attrs))
 				for k, v := range m.attrs {

@@ -66,17 +66,32 @@ func (g *Graph) ingestRoutes(set *tracing.RouteSet, at time.Time) {
 	if t.routes == nil {
 		t.routes, t.comps = map[[3]string]tracing.Route{}, map[tracing.Component]string{}
 	}
+	// A reading is of one account and region (its components' place, ""
+	// with one context watched): it replaces what that place's reading of
+	// the same scopes said, never another region's routes.
+	places := map[string]bool{}
+	for _, r := range set.Routes {
+		places[placeOf(r.From)] = true
+	}
+	for _, c := range set.Components {
+		places[placeOf(c)] = true
+	}
+	if len(places) == 0 {
+		places[""] = true
+	}
 	complete := map[string]bool{}
 	for _, sc := range set.Scopes {
-		complete[sc] = true
+		for p := range places {
+			complete[sc+"@"+p] = true
+		}
 	}
 	for k, r := range t.routes {
-		if complete[r.Scope] {
+		if complete[r.Scope+"@"+placeOf(r.From)] {
 			delete(t.routes, k)
 		}
 	}
 	for c, sc := range t.comps {
-		if complete[sc] {
+		if complete[sc+"@"+placeOf(c)] {
 			delete(t.comps, c)
 		}
 	}
@@ -110,6 +125,14 @@ func (g *Graph) ingestRoutes(set *tracing.RouteSet, at time.Time) {
 	t.mapMu.Lock()
 	t.mapEdges = nil // observed paths change with the routes that complete them
 	t.mapMu.Unlock()
+}
+
+// placeOf is where c lives, as account/region; "" when not placed.
+func placeOf(c tracing.Component) string {
+	if c.Account == "" && c.Region == "" {
+		return ""
+	}
+	return c.Account + "/" + c.Region
 }
 
 // Routes returns the configured routes the graph holds, sorted.
@@ -577,14 +600,43 @@ func (g *Graph) mapTopology(v *MapView, now time.Time) {
 	}
 	// "eventbridge" stands for a bus no observation named; once the
 	// configuration names the buses, its events show under their real bus.
-	placeholder := tracing.Component{Kind: tracing.ComponentBus, Name: "eventbridge"}
-	if i, ok := have[placeholder]; ok && !configured[placeholder] && len(t.routes) > 0 {
-		used := false
+	// A configured broker no observation named (a bus an envelope implies
+	// without naming it, where no producer span names it either) carries
+	// the events the lineages took through it: what came in, else (a root:
+	// no producer seen) its busiest way out, as each event takes each.
+	for i := range v.Nodes {
+		n := &v.Nodes[i]
+		if n.Observed || n.Rate > 0 || !isBroker(n.Component.Kind) {
+			continue
+		}
+		var in, out float64
 		for _, e := range v.Edges {
-			used = used || e.From == placeholder || e.To == placeholder
+			switch {
+			case !e.Observed:
+			case e.To == n.Component:
+				in += e.Rate
+			case e.From == n.Component:
+				out = max(out, e.Rate)
+			}
 		}
-		if !used {
-			v.Nodes = append(v.Nodes[:i], v.Nodes[i+1:]...)
+		n.Rate = in
+		if in == 0 {
+			n.Rate = out
 		}
+	}
+	// One placeholder per region when several are watched.
+	if len(t.routes) > 0 {
+		used := map[tracing.Component]bool{}
+		for _, e := range v.Edges {
+			used[e.From], used[e.To] = true, true
+		}
+		nodes := v.Nodes[:0]
+		for _, n := range v.Nodes {
+			if c := n.Component; placeholderBus(c) && !configured[c] && !used[c] {
+				continue
+			}
+			nodes = append(nodes, n)
+		}
+		v.Nodes = nodes
 	}
 }

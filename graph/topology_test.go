@@ -269,3 +269,97 @@ func BenchmarkMapWithTopology(b *testing.B) {
 		_ = g.Map()
 	}
 }
+
+// placedAt is c in account 000000000000 and region r.
+func placedAt(c tracing.Component, r string) tracing.Component {
+	c.Account, c.Region = "000000000000", r
+	return c
+}
+
+// demoRoutesIn is the demo's routing configuration as one region's reading
+// stamps it when several regions are watched.
+func demoRoutesIn(region string) *tracing.RouteSet {
+	set := demoRoutes()
+	for i := range set.Routes {
+		set.Routes[i].From, set.Routes[i].To = placedAt(set.Routes[i].From, region), placedAt(set.Routes[i].To, region)
+	}
+	for i := range set.Components {
+		set.Components[i] = placedAt(set.Components[i], region)
+	}
+	return set
+}
+
+// Two regions' readings of the same configuration: each replaces only its
+// own region's routes; a dead-lettered message read in eu-west-1 follows
+// eu-west-1's bus and queue, and the map shows both regions' brokers, the
+// bus no observation named carrying the rate of the events through it.
+func TestTwoRegionsRoutesAndLineage(t *testing.T) {
+	t.Parallel()
+	at := time.Unix(1_700_000_000, 0)
+	g := New(Config{Now: func() time.Time { return at.Add(10 * time.Second) }})
+	g.Ingest(tracing.Batch{routeObs(demoRoutesIn("us-east-1"), at), routeObs(demoRoutesIn("eu-west-1"), at)})
+	// eu-west-1 read again: us-east-1's routes stay.
+	g.Ingest(tracing.Batch{routeObs(demoRoutesIn("eu-west-1"), at.Add(time.Second))})
+	if n := len(g.Routes()); n != 14 {
+		t.Fatalf("%d routes, want 7 per region", n)
+	}
+	charge := placedAt(tCharge, "eu-west-1")
+	dlq := placedAt(tracing.Component{Kind: tracing.ComponentQueue, Name: "billing-dlq"}, "eu-west-1")
+	b := tracing.Batch{{
+		Kind: tracing.ObsLog, Source: "cwlogs", Time: at.Add(2 * time.Second), Component: charge,
+		Log:  &tracing.LogRecord{Kind: tracing.LogApp, Level: "ERROR", RequestID: "req-1", Message: "CardDeclined"},
+		Keys: []tracing.Key{{Kind: tracing.KeyRequestID, Value: "req-1"}, {Kind: tracing.KeyMessageID, Value: "m-1"}, {Kind: tracing.KeyEventID, Value: "ev-1"}},
+	}, {
+		Kind: tracing.ObsMessage, Source: "dlq", Time: at.Add(4 * time.Second), Component: dlq, Message: &tracing.Message{
+			Broker: tracing.BrokerSQS, Queue: "billing-dlq", ID: "m-1", DeadLetter: true, ReceiveCount: 3, Body: "{}", SourceQueue: "billing-queue",
+			Layers: []tracing.Envelope{{Kind: tracing.EnvelopeEventBridge, Keys: []tracing.Key{{Kind: tracing.KeyEventID, Value: "ev-1"}}, Type: "OrderPlaced", Source: "orders.api"}},
+		},
+	}}
+	g.Ingest(b)
+	l, err := g.Lineage("ev-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[tracing.Component]bool{}
+	for _, h := range l.Hops {
+		seen[h.Component] = true
+		if h.Kind == HopBroker || h.Kind == HopDeadLetter {
+			if h.Component.Region != "eu-west-1" {
+				t.Errorf("broker hop %s is not eu-west-1's:\n%s", h.Component, hopDump(l))
+			}
+		}
+	}
+	for _, c := range []tracing.Component{placedAt(tBus, "eu-west-1"), placedAt(tBillingQ, "eu-west-1"), dlq} {
+		if !seen[c] {
+			t.Errorf("lineage lacks %s:\n%s", c, hopDump(l))
+		}
+	}
+	if dm := g.DLQMessagesIn(dlq); len(dm) != 1 || dm[0].Region != "eu-west-1" {
+		t.Errorf("eu-west-1's billing-dlq holds %+v", dm)
+	}
+	if dm := g.DLQMessagesIn(placedAt(dlq, "us-east-1")); len(dm) != 0 {
+		t.Errorf("us-east-1's billing-dlq holds eu-west-1's message: %+v", dm)
+	}
+	nodes := map[tracing.Component]MapNode{}
+	for _, n := range g.Map().Nodes {
+		nodes[n.Component] = n
+	}
+	for _, r := range []string{"us-east-1", "eu-west-1"} {
+		for _, c := range []tracing.Component{tBus, tTopic, tBillingQ, tBillingD, tEmailQ} {
+			if _, ok := nodes[placedAt(c, r)]; !ok {
+				t.Errorf("map lacks %s", placedAt(c, r))
+			}
+		}
+	}
+	if n := nodes[placedAt(tBus, "eu-west-1")]; n.Rate <= 0 {
+		t.Errorf("eu-west-1's bus, which the event went through, shows %+v", n)
+	}
+	if n := nodes[placedAt(tBus, "us-east-1")]; n.Rate != 0 {
+		t.Errorf("us-east-1's bus, which no event went through, shows %+v", n)
+	}
+	for c := range nodes {
+		if c.Name == tBus.Name && c.Region == "" {
+			t.Errorf("an unplaced %s beside the placed ones", c)
+		}
+	}
+}

@@ -290,6 +290,7 @@ type QueueStats struct {
 	MaxReceiveCount int
 	FIFO            bool
 	Updated         time.Time
+	Account, Region string // where it lives, when several accounts or regions are watched
 }
 
 // DLQMessage is one message seen in a DLQ, joined to its event and to the
@@ -304,6 +305,9 @@ type DLQMessage struct {
 	SourceQueue  string
 	Error        string // the last consumer error type or message, "" when unknown
 	Attributes   map[string]string
+
+	// Account and Region are the DLQ's, when several are watched.
+	Account, Region string
 }
 
 // MapNode is one component on the Map screen.

@@ -100,6 +100,11 @@ func StreamARN(name string) string {
 	return "arn:aws:kinesis:" + Region + ":" + Account + ":stream/" + name
 }
 
+// streamARN is a stream's ARN in the region that answers.
+func (k *kinesisService) streamARN(name string) string {
+	return "arn:aws:kinesis:" + k.s.region + ":" + Account + ":stream/" + name
+}
+
 func (*kinesisService) name() string { return "kinesis" }
 
 func (*kinesisService) operation(r *http.Request, _ []byte) string {
@@ -162,7 +167,7 @@ func (k *kinesisService) call(op string, in map[string]json.RawMessage, now time
 			return nil, err
 		}
 		return map[string]any{"StreamDescriptionSummary": map[string]any{
-			"StreamName": st.name, "StreamARN": StreamARN(st.name), "StreamStatus": "ACTIVE",
+			"StreamName": st.name, "StreamARN": k.streamARN(st.name), "StreamStatus": "ACTIVE",
 			"StreamModeDetails": map[string]string{"StreamMode": "PROVISIONED"}, "RetentionPeriodHours": 24,
 			"StreamCreationTimestamp": epoch(st.created), "EnhancedMonitoring": []any{map[string]any{"ShardLevelMetrics": []string{}}},
 			"EncryptionType": "NONE", "OpenShardCount": len(st.shards), "ConsumerCount": 0,
@@ -270,7 +275,7 @@ func (k *kinesisService) listStreams(in map[string]json.RawMessage) (any, error)
 	for _, n := range page {
 		st := k.streams[n]
 		sums = append(sums, map[string]any{
-			"StreamName": n, "StreamARN": StreamARN(n), "StreamStatus": "ACTIVE",
+			"StreamName": n, "StreamARN": k.streamARN(n), "StreamStatus": "ACTIVE",
 			"StreamModeDetails": map[string]string{"StreamMode": "PROVISIONED"}, "StreamCreationTimestamp": epoch(st.created),
 		})
 	}

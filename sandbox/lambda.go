@@ -197,15 +197,20 @@ func (l *lambdaService) config(f *LambdaFunction) map[string]any {
 	return cfg
 }
 
-func fnARN(name string) string {
-	return "arn:aws:lambda:" + Region + ":" + Account + ":function:" + name
+func fnARN(name string) string { return regionFnARN(Region, name) }
+
+// regionFnARN is a function's ARN in a region.
+func regionFnARN(region, name string) string {
+	return "arn:aws:lambda:" + region + ":" + Account + ":function:" + name
 }
 
 // esmJSON is an EventSourceMappingConfiguration as the API answers it.
-func esmJSON(m *EventSourceMapping) map[string]any {
+// Its ARNs name the region that answers, as a mapping and its function
+// live in one region.
+func esmJSON(region string, m *EventSourceMapping) map[string]any {
 	out := map[string]any{
-		"UUID": m.UUID, "EventSourceMappingArn": "arn:aws:lambda:" + Region + ":" + Account + ":event-source-mapping:" + m.UUID,
-		"EventSourceArn": m.EventSourceArn, "FunctionArn": fnARN(m.Function), "BatchSize": m.BatchSize,
+		"UUID": m.UUID, "EventSourceMappingArn": "arn:aws:lambda:" + region + ":" + Account + ":event-source-mapping:" + m.UUID,
+		"EventSourceArn": m.EventSourceArn, "FunctionArn": regionFnARN(region, m.Function), "BatchSize": m.BatchSize,
 		"MaximumBatchingWindowInSeconds": m.MaxBatchWindow, "LastModified": epoch(m.lastModified), "State": m.State,
 		"StateTransitionReason": "USER_INITIATED", "FunctionResponseTypes": []string{},
 	}
@@ -217,8 +222,8 @@ func esmJSON(m *EventSourceMapping) map[string]any {
 
 // invokeConfigJSON is a FunctionEventInvokeConfig as the API answers it:
 // fields that were never set stay absent.
-func invokeConfigJSON(fn string, c *EventInvokeConfig) map[string]any {
-	out := map[string]any{"FunctionArn": fnARN(fn) + ":$LATEST", "LastModified": epoch(c.lastModified)}
+func invokeConfigJSON(region, fn string, c *EventInvokeConfig) map[string]any {
+	out := map[string]any{"FunctionArn": regionFnARN(region, fn) + ":$LATEST", "LastModified": epoch(c.lastModified)}
 	if c.MaximumRetryAttempts != nil {
 		out["MaximumRetryAttempts"] = *c.MaximumRetryAttempts
 	}
@@ -274,7 +279,7 @@ func (l *lambdaService) serve(w http.ResponseWriter, r *http.Request, op string,
 		out := map[string]any{}
 		page := []any{}
 		for i := from; i < len(match) && len(page) < max; i++ {
-			page = append(page, esmJSON(match[i]))
+			page = append(page, esmJSON(l.s.region, match[i]))
 		}
 		if from+len(page) < len(match) {
 			out["NextMarker"] = "esm-" + strconv.Itoa(from+len(page))
@@ -288,7 +293,7 @@ func (l *lambdaService) serve(w http.ResponseWriter, r *http.Request, op string,
 		var found map[string]any
 		for _, m := range l.esms {
 			if m.UUID == id {
-				found = esmJSON(m)
+				found = esmJSON(l.s.region, m)
 			}
 		}
 		l.mu.Unlock()
@@ -323,7 +328,7 @@ func (l *lambdaService) serve(w http.ResponseWriter, r *http.Request, op string,
 			return
 		}
 		w.WriteHeader(http.StatusAccepted)
-		b, _ := json.Marshal(esmJSON(m))
+		b, _ := json.Marshal(esmJSON(l.s.region, m))
 		_, _ = w.Write(b)
 	case "GetFunctionEventInvokeConfig", "PutFunctionEventInvokeConfig":
 		name := fnName(r.URL.Path)
@@ -362,7 +367,7 @@ func (l *lambdaService) serve(w http.ResponseWriter, r *http.Request, op string,
 		c := l.invoke[name]
 		var out map[string]any
 		if c != nil {
-			out = invokeConfigJSON(name, c)
+			out = invokeConfigJSON(l.s.region, name, c)
 		}
 		l.mu.Unlock()
 		if out == nil {

@@ -76,7 +76,8 @@ func (c *clickstream) setup(ctx context.Context, w *World) error {
 	c.failQ = aws.ToString(q.QueueUrl)
 	if w.srv != nil {
 		w.srv.SetKinesisShardLimit(clickShardLimit)
-		w.srv.AddStreamEventSourceMapping(StreamARN(ClickStream), ClickConsumer, clickBatch, "TRIM_HORIZON", clickRetries, qARN(ClickFailures))
+		streamARN := "arn:aws:kinesis:" + w.cfg.Region + ":" + Account + ":stream/" + ClickStream
+		w.srv.AddStreamEventSourceMapping(streamARN, ClickConsumer, clickBatch, "TRIM_HORIZON", clickRetries, w.qARN(ClickFailures))
 	}
 	fn := func(n string) tracing.Component { return tracing.Component{Kind: tracing.ComponentFunction, Name: n} }
 	stream := tracing.Component{Kind: tracing.ComponentStream, Name: ClickStream}

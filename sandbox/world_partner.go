@@ -60,7 +60,7 @@ func (p *partner) setup(ctx context.Context, w *World) error {
 	if _, err := w.eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(partnerRule), EventBusName: aws.String(BusName), EventPattern: aws.String(pattern)}); err != nil {
 		return err
 	}
-	arn := "arn:aws:lambda:" + Region + ":" + Account + ":function:" + PartnerIntake
+	arn := "arn:aws:lambda:" + w.cfg.Region + ":" + Account + ":function:" + PartnerIntake
 	if _, err := w.eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(partnerRule), EventBusName: aws.String(BusName), Targets: []ebtypes.Target{{Id: aws.String("intake"), Arn: aws.String(arn)}}}); err != nil {
 		return err
 	}

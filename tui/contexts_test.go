@@ -188,3 +188,39 @@ func TestOneContextHeaderUnchanged(t *testing.T) {
 		t.Errorf(":ctx with one context:\n%s", body(m))
 	}
 }
+
+// :ctx <name> and :ctx all narrow and widen in place, as k9s switches: the
+// screen the user is on stays on top, reloaded, and no context list is
+// stacked however often they switch.
+func TestCtxArgumentNarrowsInPlace(t *testing.T) {
+	f := &ctxFeed{Feed: fake.NewFeed()}
+	m := newModel(t, 120, 30, Options{Feed: f})
+	depth := len(m.stack)
+	typeLine := func(line string) {
+		t.Helper()
+		keys := []string{":"}
+		for _, r := range line {
+			keys = append(keys, string(r))
+		}
+		m = press(t, m, append(keys, "enter")...)
+	}
+	for range 3 {
+		typeLine("ctx prod/eu-west-1")
+		if f.Narrowed() != "prod/eu-west-1" {
+			t.Fatalf(":ctx prod/eu-west-1 narrowed to %q", f.Narrowed())
+		}
+		if b := body(m); top(m).ID() != flows.ID || strings.Contains(b, "us-east-1") {
+			t.Fatalf(":ctx prod/eu-west-1 left %s on top:\n%s", top(m).ID(), b)
+		}
+		typeLine("ctx all")
+		if f.Narrowed() != "" || top(m).ID() != flows.ID {
+			t.Fatalf(":ctx all: narrowed %q, %s on top", f.Narrowed(), top(m).ID())
+		}
+	}
+	if len(m.stack) != depth {
+		t.Errorf("the stack grew from %d to %d screens", depth, len(m.stack))
+	}
+	if b := body(m); !strings.Contains(b, "us-east-1") || !strings.Contains(b, "eu-west-1") {
+		t.Errorf(":ctx all did not widen the flows in place:\n%s", b)
+	}
+}

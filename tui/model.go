@@ -225,6 +225,9 @@ func (m *Model) open(o screen.Open) tea.Cmd {
 		m.say(screen.LevelError, fmt.Sprintf("no screen %q", o.To))
 		return nil
 	}
+	if o.Arg != nil && spec.Do != nil {
+		return spec.Do(m.env, o.Arg)
+	}
 	if o.Arg == nil {
 		// A screen without an argument is one place: go back to it,
 		// cursor and filter as they were, rather than stack another.

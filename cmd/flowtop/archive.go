@@ -92,7 +92,19 @@ func (a *app) replayArchive(ctx context.Context, r archiveArgs) error {
 }
 
 func (a *app) runArchiveReplay(ctx context.Context, e *engine.Engine, r archiveArgs, from, to time.Time) error {
-	rp := e.Replayer()
+	// With several contexts, the one that holds the archive (its ARN's
+	// region, else the only one with that name) replays it.
+	in, err := e.ForArchive(ctx, r.archive)
+	if err != nil {
+		return ambiguous("replay", err)
+	}
+	if name := in.ContextName(); name != "" {
+		fmt.Fprintln(a.stdout, "in "+clean(name))
+	}
+	if strings.HasPrefix(r.archive, "arn:") { // arn:aws:events:REGION:ACCOUNT:archive/NAME
+		r.archive = r.archive[strings.LastIndex(r.archive, "/")+1:]
+	}
+	rp := in.Replayer()
 	plan, err := rp.PlanArchive(ctx, replay.ArchiveRequest{Archive: r.archive, From: from, To: to, Rules: r.rules, Name: r.name})
 	if err != nil {
 		if replay.IsArchiveNotFound(err) {

@@ -31,6 +31,7 @@ func consoleFeed(e *engine.Engine) tui.Feed {
 	accounts := map[string]bool{}
 	for _, c := range cs {
 		m.names = append(m.names, c.Name)
+		m.places = append(m.places, [2]string{c.Account, c.Region})
 		accounts[c.Account] = true
 	}
 	for _, c := range cs {
@@ -55,8 +56,9 @@ const maxNarrowScan = 20_000
 // shows their figures together).
 type multiFeed struct {
 	feed
-	names []string // the contexts, in the engine's order
-	where []string // what Where says for each: region, or account/region
+	names  []string    // the contexts, in the engine's order
+	places [][2]string // each one's account and region
+	where  []string    // what Where says for each: region, or account/region
 
 	mu       sync.Mutex
 	narrowed int // index into names; -1 for all
@@ -227,11 +229,21 @@ func (f *multiFeed) Queues() []graph.QueueStats {
 	}
 	out := qs[:0:0]
 	for _, q := range qs {
-		if f.e.Seen(i, tracing.Component{Kind: tracing.ComponentQueue, Name: q.Name}) {
+		if f.in(i, tracing.Component{Kind: tracing.ComponentQueue, Name: q.Name, Account: q.Account, Region: q.Region}) {
 			out = append(out, q)
 		}
 	}
 	return out
+}
+
+// in reports whether component c is in the context at index i: by its
+// place when it carries one (brokers do), else by whether the context saw
+// a component of its kind and name.
+func (f *multiFeed) in(i int, c tracing.Component) bool {
+	if c.Region != "" || c.Account != "" {
+		return i < len(f.places) && f.places[i] == [2]string{c.Account, c.Region}
+	}
+	return f.e.Seen(i, tracing.Component{Kind: c.Kind, Name: c.Name})
 }
 
 // Map keeps, when narrowed, the components seen in the context and the
@@ -242,9 +254,7 @@ func (f *multiFeed) Map() graph.MapView {
 	if i < 0 {
 		return v
 	}
-	seen := func(c tracing.Component) bool {
-		return f.e.Seen(i, tracing.Component{Kind: c.Kind, Name: c.Name})
-	}
+	seen := func(c tracing.Component) bool { return f.in(i, c) }
 	var out graph.MapView
 	for _, n := range v.Nodes {
 		if seen(n.Component) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -27,18 +28,30 @@ func dlqList(ctx context.Context, e *engine.Engine, w io.Writer, output string) 
 			Depth    int      `json:"depth"`
 			InFlight int      `json:"in_flight"`
 			Sources  []string `json:"sources"`
+			Context  string   `json:"context,omitempty"`
+			Account  string   `json:"account,omitempty"`
+			Region   string   `json:"region,omitempty"`
 		}
 		rows := []row{}
 		for _, q := range dlqs {
-			rows = append(rows, row{q.Name, q.URL, q.Depth, q.InFlight, q.Sources})
+			rows = append(rows, row{q.Name, q.URL, q.Depth, q.InFlight, q.Sources, q.Context, q.Account, q.Region})
 		}
 		enc := newJSONEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	case "table", "":
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "DLQ\tDEPTH\tIN FLIGHT\tSOURCES")
+		placed := len(e.Contexts()) > 1 // two regions' DLQs of one name: a REGION column tells them apart
+		if placed {
+			fmt.Fprintln(tw, "DLQ\tREGION\tDEPTH\tIN FLIGHT\tSOURCES")
+		} else {
+			fmt.Fprintln(tw, "DLQ\tDEPTH\tIN FLIGHT\tSOURCES")
+		}
 		for _, q := range dlqs {
+			if placed {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\n", clean(q.Name), clean(regionOf(e, q)), q.Depth, q.InFlight, clean(strings.Join(q.Sources, ", ")))
+				continue
+			}
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", clean(q.Name), q.Depth, q.InFlight, clean(strings.Join(q.Sources, ", ")))
 		}
 		if err := tw.Flush(); err != nil {
@@ -52,9 +65,36 @@ func dlqList(ctx context.Context, e *engine.Engine, w io.Writer, output string) 
 	return usageErrorf("dlq ls: unknown --output %q: use table or json", output)
 }
 
+// regionOf says where q lives: its region, or account/region when the
+// watched contexts span accounts.
+func regionOf(e *engine.Engine, q engine.QueueIn) string {
+	accounts := map[string]bool{}
+	for _, c := range e.Contexts() {
+		accounts[c.Account] = true
+	}
+	if len(accounts) > 1 {
+		return q.Account + "/" + q.Region
+	}
+	return q.Region
+}
+
+// ambiguous turns a bare name found in several watched contexts into the
+// usage error that names them and says how to pick one.
+func ambiguous(cmd string, err error) error {
+	var amb *engine.AmbiguousError
+	if errors.As(err, &amb) {
+		return usageErrorf("%s: %s is in %d watched contexts (%s): name it by its ARN, or watch one with --region",
+			cmd, clean(amb.What), len(amb.Candidates), clean(strings.Join(amb.Candidates, ", ")))
+	}
+	return err
+}
+
 func dlqPeek(ctx context.Context, e *engine.Engine, w io.Writer, queue string, max int, output string) error {
 	obs, err := e.Peek(ctx, queue, max)
 	if err != nil {
+		if errors.Is(err, engine.ErrAmbiguous) {
+			return ambiguous("dlq peek", err)
+		}
 		if awsutil.Classify(err) == awsutil.KindNotFound {
 			return notFoundErrorf("dlq peek: no queue named %q: see `flowtop dlq ls`", clean(queue))
 		}
@@ -103,9 +143,17 @@ func (a *app) dlqRedrive(ctx context.Context, e *engine.Engine, r redriveArgs) e
 		// Refuse before reading anything: planning peeks the DLQ and reads history.
 		return usageErrorf("dlq redrive: refused: flowtop runs with --read-only (--dry-run shows the plan)")
 	}
+	// With several contexts, the one that holds the queue plans and moves.
+	in, err := e.ForQueue(ctx, r.queue)
+	if err != nil {
+		return ambiguous("dlq redrive", err)
+	}
+	if name := in.ContextName(); name != "" {
+		fmt.Fprintln(a.stdout, "in "+clean(name))
+	}
 	// The last hour of history tells each message's consumer error.
 	_ = e.Collect(ctx, time.Hour)
-	plan, err := e.PlanRedrive(ctx, replay.RedriveRequest{DLQ: r.queue, To: r.to, Method: method})
+	plan, err := in.PlanRedrive(ctx, replay.RedriveRequest{DLQ: r.queue, To: r.to, Method: method})
 	if err != nil {
 		if awsutil.Classify(err) == awsutil.KindNotFound {
 			return notFoundErrorf("dlq redrive: no queue named %q: see `flowtop dlq ls`", clean(r.queue))
@@ -135,7 +183,7 @@ func (a *app) dlqRedrive(ctx context.Context, e *engine.Engine, r redriveArgs) e
 	ictx, cancel := interruptible(ctx)
 	defer cancel()
 	meter := a.progressMeter("moved")
-	res, err := e.Replayer().Execute(ictx, plan, func(p replay.Progress) {
+	res, err := in.Replayer().Execute(ictx, plan, func(p replay.Progress) {
 		meter.update(p.Moved, p.Total, p.Duplicates, p.Note)
 	})
 	meter.finish()

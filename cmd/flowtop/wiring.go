@@ -166,7 +166,53 @@ func tempDir(getenv func(string) string) string {
 // tuiReplayer adapts the engine's replay to the console's actions.
 type tuiReplayer struct{ e *engine.Engine }
 
+// placedPlan is a plan and the engine of the context that made it, which
+// executes it.
+type placedPlan struct {
+	e    *engine.Engine
+	impl any
+}
+
+// in is the engine of the context an action acts in, when several are
+// watched: the DLQ's account and region the screen says, else the context
+// that holds the queue (by its URL or ARN, or the only one with that name),
+// else the one the event was seen in, else the archive's.
+func (t tuiReplayer) in(ctx context.Context, a tui.Action) (*engine.Engine, error) {
+	switch {
+	case len(t.e.Contexts()) < 2:
+		return t.e, nil
+	case a.Kind == tui.ActionRedriveExecution: // the execution's ARN names its region
+		return t.e.In(graph.RefPlace(a.EventID))
+	case a.Region != "" || a.Account != "":
+		return t.e.In(a.Account, a.Region)
+	case a.Kind == tui.ActionRedriveAll || a.Kind == tui.ActionRedriveSelected:
+		return t.e.ForQueue(ctx, a.Queue)
+	}
+	if i, ok := t.e.WhereOf(a.EventID); ok {
+		return t.e.InContext(i), nil
+	}
+	if a.Kind == tui.ActionReplayArchive && a.Archive != "" {
+		return t.e.ForArchive(ctx, a.Archive)
+	}
+	return t.e, nil
+}
+
 func (t tuiReplayer) Plan(ctx context.Context, a tui.Action) (tui.Plan, error) {
+	in, err := t.in(ctx, a)
+	if err != nil {
+		return tui.Plan{}, err
+	}
+	p, err := tuiReplayer{in}.plan(ctx, a)
+	if err == nil && in != t.e {
+		p.Impl = placedPlan{e: in, impl: p.Impl}
+		if a.Kind == tui.ActionReplayArchive || a.Kind == tui.ActionRedriveExecution {
+			p.Warnings = tuiReplayer{in}.where(p.Warnings)
+		}
+	}
+	return p, err
+}
+
+func (t tuiReplayer) plan(ctx context.Context, a tui.Action) (tui.Plan, error) {
 	if a.Kind == tui.ActionReplayArchive {
 		return t.planArchive(ctx, a) // archive.go
 	}
@@ -191,16 +237,19 @@ func (t tuiReplayer) Plan(ctx context.Context, a tui.Action) (tui.Plan, error) {
 	return tui.Plan{Summary: strings.Join(p.Lines()[:min(2, len(p.Lines()))], ", "), Lines: p.Lines(), Warnings: t.where(p.Warnings), Count: p.Count, Impl: p}, nil
 }
 
-// where adds, when several contexts are watched, which one an action acts
-// in: the first, whose configuration the replayer holds.
+// where adds, when several contexts are watched, which one an action acts in.
 func (t tuiReplayer) where(warnings []string) []string {
-	if cs := t.e.Contexts(); len(cs) > 1 {
-		return append(warnings, "acts in "+cs[0].Name+", the first watched context")
+	if name := t.e.ContextName(); name != "" {
+		return append(warnings, "acts in "+name)
 	}
 	return warnings
 }
 
 func (t tuiReplayer) Execute(ctx context.Context, p tui.Plan, progress func(tui.Progress)) error {
+	if pp, ok := p.Impl.(placedPlan); ok {
+		p.Impl = pp.impl
+		return tuiReplayer{pp.e}.Execute(ctx, p, progress)
+	}
 	r := t.e.Replayer()
 	if ap, ok := p.Impl.(replay.ArchivePlan); ok {
 		return t.executeArchive(ctx, ap, progress) // archive.go

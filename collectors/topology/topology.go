@@ -76,6 +76,11 @@ type Config struct {
 	PerResourceTPS int
 	// MaxRoutes bounds one reading (default 10,000); the rest are counted as dropped.
 	MaxRoutes int
+	// Region is the region read, set when flowtop watches several: a route
+	// to a resource another region holds (a rule targeting a state machine
+	// there) then names the resource with its ARN's account and region.
+	// "" leaves every component unplaced.
+	Region string
 }
 
 // Source reads the routing configuration periodically. Create it with [New].
@@ -157,6 +162,7 @@ type reading struct {
 	limit   <-chan time.Time
 	max     int
 	dropped int
+	region  string // Config.Region
 }
 
 func (r *reading) add(rt tracing.Route) {
@@ -165,6 +171,27 @@ func (r *reading) add(rt tracing.Route) {
 		return
 	}
 	r.set.Routes = append(r.set.Routes, rt)
+}
+
+// at is the component arn names, placed where it lives when that is
+// another region than the one read (see Config.Region).
+func (r *reading) at(arn string) tracing.Component { return r.place(Component(arn), arn) }
+
+// place gives c the account and region of arn when arn names a region other
+// than the one read.
+func (r *reading) place(c tracing.Component, arn string) tracing.Component {
+	parts := strings.SplitN(arn, ":", 6)
+	if r.region == "" || c.Name == "" || len(parts) < 6 || parts[0] != "arn" || parts[3] == "" || parts[3] == r.region {
+		return c
+	}
+	if strings.Trim(parts[3], "abcdefghijklmnopqrstuvwxyz0123456789-") != "" || len(parts[3]) > 32 {
+		return c // not a region
+	}
+	c.Region = parts[3]
+	if len(parts[4]) == 12 && strings.Trim(parts[4], "0123456789") == "" {
+		c.Account = parts[4]
+	}
+	return c
 }
 
 func (r *reading) component(c tracing.Component) {
@@ -206,7 +233,7 @@ func (r *reading) pace(ctx context.Context) bool {
 func (s *Source) Discover(ctx context.Context) (tracing.RouteSet, error) {
 	tick := time.NewTicker(time.Second / time.Duration(s.cfg.PerResourceTPS))
 	defer tick.Stop()
-	r := &reading{actions: map[string]int{}, limit: tick.C, max: s.cfg.MaxRoutes}
+	r := &reading{actions: map[string]int{}, limit: tick.C, max: s.cfg.MaxRoutes, region: s.cfg.Region}
 	type part struct {
 		scope string
 		read  func(context.Context, *reading) bool
@@ -317,7 +344,7 @@ func (s *Source) readTargets(ctx context.Context, r *reading, bus, rule string) 
 			return r.fail("rule "+rule, "events:ListTargetsByRule", err)
 		}
 		for _, t := range out.Targets {
-			to := Component(aws.ToString(t.Arn))
+			to := r.at(aws.ToString(t.Arn))
 			if to.Name == "" {
 				continue
 			}
@@ -345,7 +372,7 @@ func (s *Source) readTargets(ctx context.Context, r *reading, bus, rule string) 
 				Evidence: "rule " + rule + " on bus " + bus + " targets " + to.Name + how,
 			})
 			if dl := t.DeadLetterConfig; dl != nil && aws.ToString(dl.Arn) != "" {
-				dlq := Component(aws.ToString(dl.Arn))
+				dlq := r.at(aws.ToString(dl.Arn))
 				r.add(tracing.Route{
 					From: from, To: dlq, Via: "target dead-letter config", Scope: tracing.RouteScopeEvents,
 					Attrs:    map[string]string{"rule": rule, "target": aws.ToString(t.Id), "for": to.String()},
@@ -371,7 +398,7 @@ func (s *Source) readSNS(ctx context.Context, r *reading) bool {
 			break
 		}
 		for _, t := range out.Topics {
-			r.component(Component(aws.ToString(t.TopicArn)))
+			r.component(r.at(aws.ToString(t.TopicArn)))
 		}
 	}
 	ps := sns.NewListSubscriptionsPaginator(s.c.SNS, &sns.ListSubscriptionsInput{})
@@ -382,8 +409,8 @@ func (s *Source) readSNS(ctx context.Context, r *reading) bool {
 		}
 		for _, sub := range out.Subscriptions {
 			arn, proto := aws.ToString(sub.SubscriptionArn), aws.ToString(sub.Protocol)
-			from := Component(aws.ToString(sub.TopicArn))
-			to := subscriber(proto, aws.ToString(sub.Endpoint))
+			from := r.at(aws.ToString(sub.TopicArn))
+			to := r.place(subscriber(proto, aws.ToString(sub.Endpoint)), aws.ToString(sub.Endpoint))
 			if to.Name == "" || !strings.HasPrefix(arn, "arn:") {
 				continue // an endpoint that is no component (email, sms, https), or still PendingConfirmation
 			}
@@ -412,7 +439,7 @@ func (s *Source) readSNS(ctx context.Context, r *reading) bool {
 			rt.Evidence = "subscription of topic " + from.Name + " delivers" + how + " to " + to.Name
 			r.add(rt)
 			if dlq := redriveTarget(attrs["RedrivePolicy"]); dlq != "" {
-				d := Component(dlq)
+				d := r.at(dlq)
 				r.add(tracing.Route{
 					From: from, To: d, Via: "subscription redrive policy", Scope: tracing.RouteScopeSNS,
 					Attrs:    map[string]string{"subscription": arn, "for": to.String()},
@@ -447,7 +474,7 @@ func (s *Source) readMappings(ctx context.Context, r *reading) bool {
 			case "Disabled", "Disabling", "Deleting":
 				continue
 			}
-			from, to := Component(aws.ToString(m.EventSourceArn)), Component(aws.ToString(m.FunctionArn))
+			from, to := r.at(aws.ToString(m.EventSourceArn)), r.at(aws.ToString(m.FunctionArn))
 			if from.Name == "" || to.Name == "" {
 				continue
 			}
@@ -461,7 +488,7 @@ func (s *Source) readMappings(ctx context.Context, r *reading) bool {
 				Evidence: "event source mapping " + short(aws.ToString(m.UUID)) + " feeds " + to.Name + " from " + from.Name,
 			})
 			if dc := m.DestinationConfig; dc != nil && dc.OnFailure != nil && aws.ToString(dc.OnFailure.Destination) != "" {
-				d := Component(aws.ToString(dc.OnFailure.Destination))
+				d := r.at(aws.ToString(dc.OnFailure.Destination))
 				r.add(tracing.Route{
 					From: to, To: d, Via: "mapping on-failure destination", Scope: tracing.RouteScopeLambdaESM, Attrs: map[string]string{"uuid": aws.ToString(m.UUID)},
 					Evidence: "event source mapping " + short(aws.ToString(m.UUID)) + " sends batches " + to.Name + " failed to " + d.Name,
@@ -487,7 +514,7 @@ func (s *Source) readAsync(ctx context.Context, r *reading) bool {
 		name := aws.ToString(f.FunctionName)
 		fn := tracing.Component{Kind: tracing.ComponentFunction, Name: name}
 		if dl := f.DeadLetterConfig; dl != nil && aws.ToString(dl.TargetArn) != "" {
-			d := Component(aws.ToString(dl.TargetArn))
+			d := r.at(aws.ToString(dl.TargetArn))
 			r.add(tracing.Route{
 				From: fn, To: d, Via: "dead-letter config", Scope: tracing.RouteScopeLambdaAsync,
 				Evidence: name + " sends async events that failed every retry to " + d.Name + " (DeadLetterConfig)",
@@ -510,14 +537,14 @@ func (s *Source) readAsync(ctx context.Context, r *reading) bool {
 		}
 		if dc := c.DestinationConfig; dc != nil {
 			if dc.OnFailure != nil && aws.ToString(dc.OnFailure.Destination) != "" {
-				d := Component(aws.ToString(dc.OnFailure.Destination))
+				d := r.at(aws.ToString(dc.OnFailure.Destination))
 				r.add(tracing.Route{
 					From: fn, To: d, Via: "on-failure destination", Scope: tracing.RouteScopeLambdaAsync, Attrs: attrs,
 					Evidence: name + "'s async on-failure destination is " + d.Name,
 				})
 			}
 			if dc.OnSuccess != nil && aws.ToString(dc.OnSuccess.Destination) != "" {
-				d := Component(aws.ToString(dc.OnSuccess.Destination))
+				d := r.at(aws.ToString(dc.OnSuccess.Destination))
 				r.add(tracing.Route{
 					From: fn, To: d, Via: "on-success destination", Scope: tracing.RouteScopeLambdaAsync, Attrs: attrs,
 					Evidence: name + "'s async on-success destination is " + d.Name,
@@ -563,7 +590,7 @@ func (s *Source) readSQS(ctx context.Context, r *reading) bool {
 		if dlq == "" {
 			continue
 		}
-		d := Component(dlq)
+		d := r.at(dlq)
 		attrs := map[string]string{}
 		how := ""
 		if n := maxReceive(raw); n > 0 {

@@ -36,4 +36,7 @@ type Action struct {
 	// = the bus's only one) and the window of event time [From, To).
 	Archive  string
 	From, To time.Time
+	// Account and Region say where the DLQ lives when several accounts or
+	// regions are watched ("" otherwise): the action runs there.
+	Account, Region string
 }

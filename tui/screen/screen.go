@@ -116,6 +116,10 @@ type Spec struct {
 	// one is refused with this text.
 	Arg string
 	New func(env Env, arg any) Screen
+	// Do, when set, is what the word does with an argument instead of
+	// opening another screen: `:ctx all` narrows the views in place, as k9s
+	// switches, rather than stacking a context list on each call.
+	Do func(env Env, arg any) tea.Cmd
 }
 
 // Cmd returns a command that delivers msg; screens use it to send [Open],

@@ -57,13 +57,25 @@ const All = "all"
 // contexts the screen says that one account and region is watched.
 func Spec(f any) screen.Spec {
 	cf, _ := f.(Feed)
-	return screen.Spec{ID: ID, Words: []string{"ctx", "context", "contexts"}, New: func(env screen.Env, arg any) screen.Screen {
-		m := New(env, cf)
-		if s, ok := arg.(string); ok {
-			m.arg = strings.TrimSpace(s)
-		}
-		return m
-	}}
+	return screen.Spec{
+		ID: ID, Words: []string{"ctx", "context", "contexts"},
+		New: func(env screen.Env, arg any) screen.Screen {
+			m := New(env, cf)
+			if s, ok := arg.(string); ok {
+				m.arg = strings.TrimSpace(s)
+			}
+			return m
+		},
+		// `:ctx all` and `:ctx <name>` narrow in place: the screen the user
+		// is on reloads narrowed, and no context list is stacked.
+		Do: func(env screen.Env, arg any) tea.Cmd {
+			s, _ := arg.(string)
+			if s = strings.TrimSpace(s); s == "" {
+				return nil
+			}
+			return New(env, cf).narrow(s)
+		},
+	}
 }
 
 // Keys are the screen's bindings.

@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/screen"
 	"github.com/flowtop/flowtop/tui/widget"
 )
@@ -31,11 +32,26 @@ type Feed interface {
 	DLQMessages(queue string) []graph.DLQMessage
 }
 
-// Spec is the registry line.
+// PlacedFeed is a feed that tells apart DLQs of one name in several watched
+// accounts or regions.
+type PlacedFeed interface {
+	DLQMessagesIn(queue tracing.Component) []graph.DLQMessage
+}
+
+// Spec is the registry line. The argument is the queue's name, or the queue
+// in its account and region (a tracing.Component) when several are watched.
 func Spec(f Feed) screen.Spec {
 	return screen.Spec{
 		ID: ID, Words: []string{"msgs", "messages"}, Arg: "messages needs a queue: :msgs <dlq name>",
-		New: func(env screen.Env, arg any) screen.Screen { q, _ := arg.(string); return New(env, f, q) },
+		New: func(env screen.Env, arg any) screen.Screen {
+			switch q := arg.(type) {
+			case tracing.Component:
+				return NewIn(env, f, q)
+			case string:
+				return New(env, f, q)
+			}
+			return New(env, f, "")
+		},
 	}
 }
 
@@ -64,11 +80,11 @@ type Model struct {
 	feed     Feed
 	keys     Keys
 	queue    string
+	place    tracing.Component // the queue in its account and region, when several are watched
 	tbl      widget.Table
 	all      []graph.DLQMessage
 	shown    []graph.DLQMessage
 	count    map[string]int // messages per error, in shown
-	seen     map[string]int // message ID -> order first seen
 	rank     map[string]int // error -> group order, fixed when first seen
 	selected map[string]bool
 	filter   string
@@ -76,7 +92,7 @@ type Model struct {
 
 // New returns the screen for one queue.
 func New(env screen.Env, f Feed, queue string) *Model {
-	m := &Model{env: env, feed: f, keys: DefaultKeys(), queue: queue, seen: map[string]int{}, rank: map[string]int{}, selected: map[string]bool{}}
+	m := &Model{env: env, feed: f, keys: DefaultKeys(), queue: queue, rank: map[string]int{}, selected: map[string]bool{}}
 	for _, b := range []*key.Binding{&m.keys.Select, &m.keys.Group, &m.keys.RedriveSel, &m.keys.RedriveAll} {
 		b.SetEnabled(env.Actions)
 	}
@@ -92,11 +108,28 @@ func New(env screen.Env, f Feed, queue string) *Model {
 	return m
 }
 
+// NewIn returns the screen for one queue in one account and region.
+func NewIn(env screen.Env, f Feed, q tracing.Component) *Model {
+	m := New(env, f, q.Name)
+	m.place = q
+	return m
+}
+
+// action is an action on this screen's queue, in its place.
+func (m *Model) action(kind screen.ActionKind, ids []string) screen.Action {
+	return screen.Action{Kind: kind, Queue: m.queue, MessageIDs: ids, Account: m.place.Account, Region: m.place.Region}
+}
+
 // ID implements screen.Screen.
 func (m *Model) ID() screen.ID { return ID }
 
 // Title implements screen.Screen.
-func (m *Model) Title() string { return "dlq messages " + widget.Clean(m.queue) }
+func (m *Model) Title() string {
+	if m.place.Region != "" {
+		return "dlq messages " + widget.Clean(m.queue) + " (" + widget.Clean(m.place.Region) + ")"
+	}
+	return "dlq messages " + widget.Clean(m.queue)
+}
 
 // Info says how many messages are selected.
 func (m *Model) Info() string {
@@ -128,8 +161,13 @@ type loaded []graph.DLQMessage
 
 // Refresh reads the queue's peeked messages.
 func (m *Model) Refresh(seq uint64) tea.Cmd {
-	feed, q := m.feed, m.queue
-	return func() tea.Msg { return screen.Loaded{ID: ID, Seq: seq, Data: loaded(feed.DLQMessages(q))} }
+	feed, q, place := m.feed, m.queue, m.place
+	return func() tea.Msg {
+		if pf, ok := feed.(PlacedFeed); ok && (place.Region != "" || place.Account != "") {
+			return screen.Loaded{ID: ID, Seq: seq, Data: loaded(pf.DLQMessagesIn(place))}
+		}
+		return screen.Loaded{ID: ID, Seq: seq, Data: loaded(feed.DLQMessages(q))}
+	}
 }
 
 // Update implements screen.Screen.
@@ -179,7 +217,7 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 			}
 			return m, nil
 		case key.Matches(msg, m.keys.RedriveAll) && m.keys.RedriveAll.Enabled():
-			return m, screen.Cmd(screen.Ask{Action: screen.Action{Kind: screen.ActionRedriveAll, Queue: m.queue}})
+			return m, screen.Cmd(screen.Ask{Action: m.action(screen.ActionRedriveAll, nil)})
 		case key.Matches(msg, m.keys.RedriveSel) && m.keys.RedriveSel.Enabled():
 			var ids []string
 			for id := range m.selected {
@@ -189,7 +227,7 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 			if len(ids) == 0 {
 				return m, screen.Say(screen.LevelWarn, "select messages with space (a: the whole error group) first")
 			}
-			return m, screen.Cmd(screen.Ask{Action: screen.Action{Kind: screen.ActionRedriveSelected, Queue: m.queue, MessageIDs: ids}})
+			return m, screen.Cmd(screen.Ask{Action: m.action(screen.ActionRedriveSelected, ids)})
 		}
 	}
 	m.tbl.Update(msg)
@@ -226,17 +264,6 @@ func (m *Model) learn(d []graph.DLQMessage) {
 	for _, e := range fresh {
 		m.rank[e] = len(m.rank)
 	}
-	// New messages: newest first among themselves, after those seen before.
-	var news []graph.DLQMessage
-	for _, x := range d {
-		if _, ok := m.seen[x.MessageID]; !ok {
-			news = append(news, x)
-		}
-	}
-	sort.SliceStable(news, func(i, j int) bool { return news[i].SentAt.After(news[j].SentAt) })
-	for _, x := range news {
-		m.seen[x.MessageID] = len(m.seen)
-	}
 }
 
 // apply filters and orders the messages, keeping the cursor on keep.
@@ -261,7 +288,12 @@ func (m *Model) apply(keep string) {
 		if m.rank[a.Error] != m.rank[b.Error] {
 			return m.rank[a.Error] < m.rank[b.Error]
 		}
-		return m.seen[a.MessageID] < m.seen[b.MessageID]
+		// Newest first by the time AGE shows: a message keeps its place,
+		// as its time does not change; one read late goes where its time says.
+		if !a.SentAt.Equal(b.SentAt) {
+			return a.SentAt.After(b.SentAt)
+		}
+		return a.MessageID < b.MessageID
 	})
 	m.shown = shown
 	m.count = map[string]int{}

@@ -3,10 +3,12 @@ package dlqmsgs_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/internal/fake"
 	"github.com/flowtop/flowtop/tui/internal/screentest"
 	"github.com/flowtop/flowtop/tui/screen"
@@ -68,5 +70,69 @@ func TestOrderIsStable(t *testing.T) {
 	}
 	if cursor != "m-2" {
 		t.Errorf("cursor on %q", cursor)
+	}
+}
+
+// rows is the message IDs in the order the screen shows them.
+func rows(s screen.Screen) []string {
+	var out []string
+	for _, l := range strings.Split(s.View(), "\n")[1:] {
+		if f := strings.Fields(strings.TrimPrefix(ansi.Strip(l), "✓")); len(f) > 0 {
+			out = append(out, f[0])
+		}
+	}
+	return out
+}
+
+// TestOrderIsEventTime: a message read later but sent more recently goes
+// above an older one, as its AGE says; it was put after (read order).
+func TestOrderIsEventTime(t *testing.T) {
+	feed := fake.NewFeed()
+	feed.Msgs = []graph.DLQMessage{{MessageID: "old", Error: "CardDeclined", SentAt: fake.Now.Add(-10 * time.Minute)}}
+	s := screen.Screen(dlqmsgs.New(screentest.Env(true), feed, "billing-dlq"))
+	s.SetSize(120, 20)
+	s, _ = screentest.Load(t, s)
+	feed.Msgs = append(feed.Msgs, graph.DLQMessage{MessageID: "new", Error: "CardDeclined", SentAt: fake.Now.Add(-time.Minute)})
+	s, _ = screentest.Load(t, s)
+	if got := strings.Join(rows(s), " "); got != "new old" {
+		t.Errorf("order %q, want the newest (1m) above the older (10m)", got)
+	}
+	if v := ansi.Strip(s.View()); strings.Index(v, "1m") > strings.Index(v, "10m") {
+		t.Errorf("AGE column disagrees with the order:\n%s", v)
+	}
+}
+
+// placedFeed answers per place, as the console's feed does with two regions.
+type placedFeed struct{ got []tracing.Component }
+
+func (p *placedFeed) DLQMessages(string) []graph.DLQMessage { return nil }
+
+func (p *placedFeed) DLQMessagesIn(q tracing.Component) []graph.DLQMessage {
+	p.got = append(p.got, q)
+	return []graph.DLQMessage{{MessageID: "m-" + q.Region, Queue: q.Name, Region: q.Region}}
+}
+
+// TestPlacedQueue: opened on a queue in one region, the screen reads and
+// redrives that region's only.
+func TestPlacedQueue(t *testing.T) {
+	f := &placedFeed{}
+	q := tracing.Component{Kind: tracing.ComponentQueue, Name: "billing-dlq", Account: "000000000000", Region: "eu-west-1"}
+	s := dlqmsgs.Spec(f).New(screentest.Env(true), q)
+	s.SetSize(120, 20)
+	if !strings.Contains(s.Title(), "eu-west-1") {
+		t.Errorf("title %q does not say the region", s.Title())
+	}
+	s, _ = screentest.Load(t, s)
+	if len(f.got) != 1 || f.got[0] != q {
+		t.Fatalf("read %v, want %s", f.got, q)
+	}
+	_, out := screentest.Press(t, s, "r")
+	if a := out[0].(screen.Ask).Action; a.Queue != "billing-dlq" || a.Region != "eu-west-1" || a.Account != q.Account {
+		t.Errorf("r: %+v, want the eu-west-1 queue", a)
+	}
+	s, _ = screentest.Press(t, s, "space")
+	_, out = screentest.Press(t, s, "R")
+	if a := out[0].(screen.Ask).Action; a.Region != "eu-west-1" || strings.Join(a.MessageIDs, ",") != "m-eu-west-1" {
+		t.Errorf("R: %+v", a)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/screen"
 	"github.com/flowtop/flowtop/tui/widget"
 )
@@ -55,21 +56,57 @@ type Model struct {
 	all    []graph.QueueStats
 	shown  []graph.QueueStats
 	filter string
+	placed bool // some queue has a region: the REGION column shows
+	w, h   int
 }
 
 // New returns the screen.
 func New(env screen.Env, f Feed) *Model {
 	m := &Model{env: env, feed: f, keys: DefaultKeys()}
 	m.keys.Redrive.SetEnabled(env.Actions)
-	m.tbl = widget.NewTable(env.St, []widget.Column{
+	m.columns()
+	return m
+}
+
+// columns builds the table: a REGION column when queues carry their place.
+func (m *Model) columns() {
+	cols := []widget.Column{
 		{Title: "QUEUE", Priority: 0},
 		{Title: "DEPTH", Priority: 1},
 		{Title: "IN FLIGHT", Priority: 3},
 		{Title: "OLDEST", Priority: 2},
-		{Title: "SOURCES / DLQ", Priority: 4, Min: 10, Grow: true},
-	})
+	}
+	if m.placed {
+		cols = append(cols, widget.Column{Title: "REGION", Priority: 2})
+	}
+	cols = append(cols, widget.Column{Title: "SOURCES / DLQ", Priority: 4, Min: 10, Grow: true})
+	m.tbl = widget.NewTable(m.env.St, cols)
 	m.tbl.Empty = "no queues found yet (the dlq collector lists them)"
-	return m
+	if m.w > 0 {
+		m.tbl.SetSize(m.w, m.h)
+	}
+}
+
+// open is what enter opens for row i: the queue's name, or the queue in its
+// place (a tracing.Component) when several accounts or regions are watched.
+func (m *Model) open(i int) any {
+	q := m.shown[i]
+	if q.Account == "" && q.Region == "" {
+		return q.Name
+	}
+	return tracing.Component{Kind: tracing.ComponentQueue, Name: q.Name, Account: q.Account, Region: q.Region}
+}
+
+// where says in which region (account/region when accounts differ) q lives.
+func (m *Model) where(q graph.QueueStats) string {
+	accounts := map[string]bool{}
+	for _, x := range m.all {
+		accounts[x.Account] = true
+	}
+	if len(accounts) > 1 {
+		return q.Account + "/" + q.Region
+	}
+	return q.Region
 }
 
 // ID implements screen.Screen.
@@ -79,7 +116,7 @@ func (m *Model) ID() screen.ID { return ID }
 func (m *Model) Title() string { return "dlqs" }
 
 // SetSize implements screen.Screen.
-func (m *Model) SetSize(w, h int) { m.tbl.SetSize(w, h) }
+func (m *Model) SetSize(w, h int) { m.w, m.h = w, h; m.tbl.SetSize(w, h) }
 
 // Filter implements screen.Filterer.
 func (m *Model) Filter() string { return m.filter }
@@ -108,14 +145,22 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case screen.Loaded:
 		if d, ok := msg.Data.(loaded); ok {
-			keep := ""
+			var keep graph.QueueStats
 			if i := m.tbl.Cursor(); i < len(m.shown) {
-				keep = m.shown[i].Name
+				keep = m.shown[i]
 			}
 			m.all = d
+			placed := false
+			for _, q := range d {
+				placed = placed || q.Region != "" || q.Account != ""
+			}
+			if placed != m.placed {
+				m.placed = placed
+				m.columns()
+			}
 			m.apply()
 			for i, q := range m.shown {
-				if q.Name == keep {
+				if q.Name == keep.Name && q.Region == keep.Region && q.Account == keep.Account {
 					m.tbl.SetCursor(i)
 				}
 			}
@@ -126,12 +171,13 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 		switch {
 		case key.Matches(msg, m.keys.Open):
 			if i < len(m.shown) {
-				return m, screen.Cmd(screen.Open{To: MessagesID, Arg: m.shown[i].Name})
+				return m, screen.Cmd(screen.Open{To: MessagesID, Arg: m.open(i)})
 			}
 			return m, nil
 		case key.Matches(msg, m.keys.Redrive) && m.keys.Redrive.Enabled():
 			if i < len(m.shown) {
-				return m, screen.Cmd(screen.Ask{Action: screen.Action{Kind: screen.ActionRedriveAll, Queue: m.shown[i].Name}})
+				q := m.shown[i]
+				return m, screen.Cmd(screen.Ask{Action: screen.Action{Kind: screen.ActionRedriveAll, Queue: q.Name, Account: q.Account, Region: q.Region}})
 			}
 			return m, nil
 		}
@@ -148,10 +194,14 @@ func (m *Model) apply() {
 		if x.IsDLQ {
 			kind = "dlq"
 		}
-		if q.Match(x.Name, func(k string) string {
+		if q.Match(x.Name+" "+x.Region, func(k string) string {
 			switch k {
 			case "kind", "type":
 				return kind
+			case "region":
+				return x.Region
+			case "account":
+				return x.Account
 			case "queue":
 				return x.Name
 			case "source":
@@ -193,6 +243,9 @@ func (m *Model) cells(i int) []string {
 	oldest := "-"
 	if q.OldestAge > 0 {
 		oldest = widget.Dur(q.OldestAge)
+	}
+	if m.placed {
+		return []string{name, depth, fmt.Sprint(q.InFlight), oldest, widget.Clean(m.where(q)), rel}
 	}
 	return []string{name, depth, fmt.Sprint(q.InFlight), oldest, rel}
 }

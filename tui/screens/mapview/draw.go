@@ -135,7 +135,7 @@ func (m *Model) relayout() {
 	for _, n := range d.nodes {
 		kb.WriteString(n.Component.String())
 		kb.WriteByte('|')
-		if m.dlq[n.Component.Name] {
+		if m.isDLQ(n.Component) {
 			kb.WriteString("dlq|")
 		}
 	}
@@ -176,7 +176,7 @@ func (d *drawing) layout(m *Model) {
 			g.Hint[i] = 2
 		case tracing.ComponentQueue:
 			g.Hint[i] = 3
-			g.Last[i] = m.dlq[n.Component.Name]
+			g.Last[i] = m.isDLQ(n.Component)
 		case tracing.ComponentStream:
 			g.Hint[i] = 3 // a stream sits where a queue would, between producer and consumer
 		case tracing.ComponentFunction:
@@ -537,6 +537,9 @@ func (d *drawing) box(c *layout.Canvas, m *Model, i int, n graph.MapNode, cursor
 	r := layout.BoxRunes(w)
 	inner := b.W - 2
 	top := string(mark) + " " + m.kind(n.Component) + " "
+	if w := m.where(n.Component); w != "" {
+		top += widget.Clean(w) + " "
+	}
 	c.Text(b.X+1, b.Y, cut(top, inner), class)
 	c.Text(b.X+1, b.Y+1, cut(widget.Clean(n.Component.Name), inner), class)
 	st := stats(n.Rate, n.ErrorPct, widget.Dur(n.P95), inner)
@@ -633,7 +636,11 @@ func (d *drawing) details(m *Model) []string {
 		case n.Configured:
 			seen = "configured, not seen"
 		}
-		line := fmt.Sprintf("%c %s %s · %.2f/s · errors %.1f%% · p95 %s · %s", mark, m.kind(n.Component), widget.Clean(n.Component.Name), n.Rate, n.ErrorPct, widget.Dur(n.P95), seen)
+		name := n.Component.Name
+		if w := m.where(n.Component); w != "" {
+			name += " in " + w
+		}
+		line := fmt.Sprintf("%c %s %s · %.2f/s · errors %.1f%% · p95 %s · %s", mark, m.kind(n.Component), widget.Clean(name), n.Rate, n.ErrorPct, widget.Dur(n.P95), seen)
 		if n.LagRecords > 0 { // a stream's consumer lag (graph/kinesis.go)
 			line += fmt.Sprintf(" · consumer lag p95 %s, latest %s", widget.Dur(n.LagP95), widget.Dur(n.LagLatest))
 		}

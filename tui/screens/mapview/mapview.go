@@ -83,7 +83,8 @@ type Model struct {
 	event    string // the event whose path is highlighted
 	note     string // what became of it
 	data     graph.MapView
-	dlq      map[string]bool
+	dlq      map[tracing.Component]bool // the DLQs, each in its account and region
+	accounts int                        // how many accounts the placed components are in
 	onPath   map[tracing.Component]bool
 	pathEdge map[[2]tracing.Component]bool
 	loaded   bool
@@ -232,17 +233,24 @@ func (m *Model) load(d loaded) {
 	first := !m.loaded
 	m.loaded = true
 	m.data = d.v
-	m.dlq = map[string]bool{}
+	m.dlq = map[tracing.Component]bool{}
 	for _, q := range d.qs {
 		if q.IsDLQ {
-			m.dlq[q.Name] = true
+			m.dlq[tracing.Component{Kind: tracing.ComponentQueue, Name: q.Name, Account: q.Account, Region: q.Region}] = true
 		}
 	}
 	for _, e := range d.v.Edges {
 		if e.To.Kind == tracing.ComponentQueue && strings.Contains(e.Via, "redrive") {
-			m.dlq[e.To.Name] = true
+			m.dlq[e.To] = true
 		}
 	}
+	accounts := map[string]bool{}
+	for _, n := range d.v.Nodes {
+		if n.Component.Account != "" {
+			accounts[n.Component.Account] = true
+		}
+	}
+	m.accounts = len(accounts)
 	m.onPath, m.pathEdge = nil, nil
 	var last tracing.Component
 	if m.event != "" {
@@ -276,10 +284,10 @@ func (m *Model) load(d loaded) {
 	}
 	m.rows = m.rows[:0:0]
 	for _, e := range d.v.Edges {
-		m.rows = append(m.rows, row{name: e.From.String() + " → " + e.To.String(), kind: "edge", rate: e.Rate, errs: e.ErrorPct, p95: widget.Dur(e.P95)})
+		m.rows = append(m.rows, row{name: m.label(e.From) + " → " + m.label(e.To), kind: "edge", rate: e.Rate, errs: e.ErrorPct, p95: widget.Dur(e.P95)})
 	}
 	for _, n := range d.v.Nodes {
-		m.rows = append(m.rows, row{name: n.Component.String(), kind: m.kind(n.Component), comp: n.Component, rate: n.Rate, errs: n.ErrorPct, p95: widget.Dur(n.P95)})
+		m.rows = append(m.rows, row{name: m.label(n.Component), kind: m.kind(n.Component), comp: n.Component, rate: n.Rate, errs: n.ErrorPct, p95: widget.Dur(n.P95)})
 	}
 	m.apply()
 	m.relayout()
@@ -294,9 +302,35 @@ func (m *Model) load(d loaded) {
 	m.d.follow(m.cursorIndex()) // a new layout may have moved it out of view
 }
 
+// label is kind/name, followed by where it lives when several regions are
+// watched: @region, or @account/region when the components span accounts.
+func (m *Model) label(c tracing.Component) string {
+	if w := m.where(c); w != "" {
+		return c.Kind.String() + "/" + c.Name + "@" + w
+	}
+	return c.Kind.String() + "/" + c.Name
+}
+
+// where is a placed component's region, or account/region when the map
+// spans accounts; "" when not placed.
+func (m *Model) where(c tracing.Component) string {
+	switch {
+	case c.Account == "" && c.Region == "":
+		return ""
+	case m.accounts > 1 || c.Region == "":
+		return c.Account + "/" + c.Region
+	}
+	return c.Region
+}
+
+// isDLQ reports whether c is a dead-letter queue.
+func (m *Model) isDLQ(c tracing.Component) bool {
+	return c.Kind == tracing.ComponentQueue && m.dlq[c]
+}
+
 // kind names a component's kind as the map shows it ("dlq" for a DLQ).
 func (m *Model) kind(c tracing.Component) string {
-	if c.Kind == tracing.ComponentQueue && m.dlq[c.Name] {
+	if m.isDLQ(c) {
 		return "dlq"
 	}
 	if c.Kind == tracing.ComponentFunction {
@@ -356,8 +390,10 @@ func (m *Model) open(c tracing.Component) tea.Cmd {
 	switch {
 	case c.Kind == tracing.ComponentFunction:
 		return screen.Cmd(screen.Open{To: FunctionsID, Arg: c.Name})
-	case c.Kind == tracing.ComponentQueue && m.dlq[c.Name]:
+	case m.isDLQ(c) && c.Region == "" && c.Account == "":
 		return screen.Cmd(screen.Open{To: MessagesID, Arg: c.Name})
+	case m.isDLQ(c): // in its account and region (see the dlqmsgs screen)
+		return screen.Cmd(screen.Open{To: MessagesID, Arg: c})
 	case c.Kind == tracing.ComponentQueue:
 		return screen.Cmd(screen.Open{To: QueuesID})
 	}

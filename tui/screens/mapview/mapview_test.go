@@ -496,3 +496,63 @@ func TestOddNamesKeepTheGrid(t *testing.T) {
 		}
 	}
 }
+
+// regionsFeed is a bus routing to a queue with a DLQ, of the same names in
+// two regions of one account.
+type regionsFeed struct{ v graph.MapView }
+
+func at(c tracing.Component, region string) tracing.Component {
+	c.Account, c.Region = "000000000000", region
+	return c
+}
+
+func newRegions() *regionsFeed {
+	f := &regionsFeed{}
+	for _, r := range []string{"eu-west-1", "us-east-1"} {
+		for _, c := range []tracing.Component{bus, billingQ, billingD} {
+			f.v.Nodes = append(f.v.Nodes, graph.MapNode{Component: at(c, r), Rate: 1, Configured: true, Observed: true})
+		}
+		f.v.Edges = append(f.v.Edges,
+			graph.MapEdge{From: at(bus, r), To: at(billingQ, r), Rate: 1, Via: "rule order-placed-billing", Configured: true, Observed: true},
+			graph.MapEdge{From: at(billingQ, r), To: at(billingD, r), Rate: 0.1, Via: "redrive policy", Configured: true, Observed: true})
+	}
+	return f
+}
+
+func (f *regionsFeed) Map() graph.MapView { return f.v }
+func (f *regionsFeed) Queues() []graph.QueueStats {
+	return []graph.QueueStats{
+		{Name: "billing-dlq", Account: "000000000000", Region: "eu-west-1", IsDLQ: true},
+		{Name: "billing-dlq", Account: "000000000000", Region: "us-east-1", IsDLQ: true},
+	}
+}
+
+func (f *regionsFeed) Lineage(string) (graph.Lineage, error) {
+	return graph.Lineage{}, graph.ErrNotFound
+}
+
+// TestTwoRegions: one bus and queue of each name per region, each saying
+// its region, in the table and the drawing; enter on a DLQ opens its
+// messages in its region.
+func TestTwoRegions(t *testing.T) {
+	s := open(t, newRegions(), "", 200, 45)
+	if v := ansi.Strip(s.View()); strings.Count(v, "eu-west-1") < 3 || strings.Count(v, "us-east-1") < 3 {
+		t.Errorf("the drawing does not say each box's region:\n%s", v)
+	}
+	s, _ = screentest.Press(t, s, "t")
+	v := ansi.Strip(s.View())
+	for _, want := range []string{"bus/orders@eu-west-1 → queue/billing-queue@eu-west-1", "bus/orders@us-east-1 → queue/billing-queue@us-east-1"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("table lacks %q:\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "000000000000") {
+		t.Errorf("one account: the table names it anyway:\n%s", v)
+	}
+	s.(screen.Filterer).SetFilter("kind:dlq us-east-1")
+	_, out := screentest.Press(t, s, "enter")
+	want := screen.Open{To: "dlq messages", Arg: at(billingD, "us-east-1")}
+	if len(out) != 1 || out[0] != want {
+		t.Errorf("enter on us-east-1's DLQ: %#v, want %#v", out, want)
+	}
+}
