@@ -164,9 +164,15 @@ func sortExtra(ns []graph.MapNode, n int) {
 func (d *drawing) layout(m *Model) {
 	d.layouts++
 	g := layout.Graph{N: len(d.nodes), Edges: d.ends, Hint: make([]int, len(d.nodes)), Last: make([]bool, len(d.nodes))}
+	// A function fed by a broker is a consumer, drawn right of the brokers;
+	// one fed only by an API, a function or a service is a producer (the
+	// order API's function publishes to the bus), drawn left of them.
 	fed := make([]bool, len(d.nodes))
 	for _, e := range d.ends {
-		fed[e[1]] = true
+		switch d.nodes[e[0]].Component.Kind {
+		case tracing.ComponentQueue, tracing.ComponentTopic, tracing.ComponentBus, tracing.ComponentStream, tracing.ComponentWorkflow, tracing.ComponentBucket:
+			fed[e[1]] = true
+		}
 	}
 	for i, n := range d.nodes {
 		switch n.Component.Kind {

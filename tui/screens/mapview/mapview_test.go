@@ -556,3 +556,47 @@ func TestTwoRegions(t *testing.T) {
 		t.Errorf("enter on us-east-1's DLQ: %#v, want %#v", out, want)
 	}
 }
+
+// apiFeed is the demo's order path with its API Gateway front: the API's
+// function publishes to the bus, so it is a producer. A clickstream beside it
+// puts a stream in the queues' column.
+type apiFeed struct{ regionsFeed }
+
+func newAPIFeed() *apiFeed {
+	gw := comp(tracing.ComponentAPI, "orders-http/prod")
+	front, stream, clicks := comp(tracing.ComponentFunction, "web-frontend"), comp(tracing.ComponentStream, "clickstream"), comp(tracing.ComponentFunction, "clickstream-analytics")
+	f := &apiFeed{}
+	for _, c := range []tracing.Component{gw, api, bus, topic, billingQ, emailQ, billingD, emailD, charge, email, front, stream, clicks} {
+		f.v.Nodes = append(f.v.Nodes, graph.MapNode{Component: c, Rate: 1, Observed: true})
+	}
+	for _, e := range [][2]tracing.Component{{gw, api}, {api, bus}, {bus, billingQ}, {billingQ, charge}, {billingQ, billingD}, {bus, topic}, {topic, emailQ}, {emailQ, email}, {emailQ, emailD}, {front, stream}, {stream, clicks}} {
+		f.v.Edges = append(f.v.Edges, graph.MapEdge{From: e[0], To: e[1], Rate: 1, Observed: true})
+	}
+	return f
+}
+
+// TestAPIFunctionIsAProducer: a function an API invokes and that publishes
+// to the bus is drawn in the producers' column, left of the bus and the
+// stream (as a consumer it pushed the bus and all after it right of the
+// stream: the demo's map needed 140 columns and fell to the table at 120).
+func TestAPIFunctionIsAProducer(t *testing.T) {
+	s := open(t, newAPIFeed(), "", 120, 40)
+	v := ansi.Strip(s.View())
+	if strings.Contains(v, "the drawing needs") {
+		t.Fatalf("the API's order path does not draw at 120x40:\n%s", v)
+	}
+	col := func(label string) int {
+		for _, line := range strings.Split(v, "\n") {
+			if i := strings.Index(line, label); i >= 0 {
+				return len([]rune(line[:i]))
+			}
+		}
+		t.Fatalf("no %q in:\n%s", label, v)
+		return 0
+	}
+	// A producer sits in the producers' column: left of the bus and of the
+	// stream (the queues' column), not pushed right as a consumer would be.
+	if a, b, c := col("│orders-api"), col("│orders "), col("│clickstre"); a >= b || a >= c {
+		t.Errorf("orders-api (column %d) is not left of the bus (column %d) and the stream (column %d):\n%s", a, b, c, v)
+	}
+}
