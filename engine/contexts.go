@@ -301,29 +301,7 @@ func (s *placedSource) Health() tracing.SourceHealth { return s.inner.Health() }
 // Run runs the inner source and forwards its batches, the index learning
 // each placed observation's keys, until ctx ends.
 func (s *placedSource) Run(ctx context.Context, out chan<- tracing.Batch) error {
-	in := make(chan tracing.Batch)
-	done := make(chan error, 1)
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				done <- fmt.Errorf("%s: internal error: %v (please report this)", s.inner.Name(), r)
-			}
-		}()
-		done <- s.inner.Run(ctx, in)
-	}()
-	for {
-		select {
-		case b := <-in:
-			s.e.learnPlaced(b)
-			select {
-			case out <- b:
-			case <-ctx.Done():
-				return <-done
-			}
-		case err := <-done:
-			return err
-		}
-	}
+	return relay(ctx, s.inner, out, s.e.learnPlaced)
 }
 
 // learnPlaced teaches the context index the keys of every observation whose
@@ -399,29 +377,7 @@ func (s *stampedSource) Health() tracing.SourceHealth {
 
 // Run runs the inner source and forwards its batches, stamped, until ctx ends.
 func (s *stampedSource) Run(ctx context.Context, out chan<- tracing.Batch) error {
-	in := make(chan tracing.Batch)
-	done := make(chan error, 1)
-	go func() {
-		defer func() {
-			if r := recover(); r != nil { // the hub recovers its own goroutines, not this one
-				done <- fmt.Errorf("%s: internal error: %v (please report this)", s.inner.Name(), r)
-			}
-		}()
-		done <- s.inner.Run(ctx, in)
-	}()
-	for {
-		select {
-		case b := <-in:
-			s.e.stamp(s.m, b)
-			select {
-			case out <- b:
-			case <-ctx.Done():
-				return <-done
-			}
-		case err := <-done:
-			return err
-		}
-	}
+	return relay(ctx, s.inner, out, func(b tracing.Batch) { s.e.stamp(s.m, b) })
 }
 
 // stampedSearcher is a context's searcher: named with its context, its
@@ -546,4 +502,33 @@ func (w *where) seen(i int, kind tracing.ComponentKind, name string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.comps[compName{kind, name}]&(1<<uint(i)) != 0
+}
+
+// relay runs inner and forwards its batches to out, each passed to see
+// first, until ctx ends; a panic in inner is its error (the hub recovers
+// its own goroutines, not this one).
+func relay(ctx context.Context, inner collectors.Source, out chan<- tracing.Batch, see func(tracing.Batch)) error {
+	in := make(chan tracing.Batch)
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("%s: internal error: %v (please report this)", inner.Name(), r)
+			}
+		}()
+		done <- inner.Run(ctx, in)
+	}()
+	for {
+		select {
+		case b := <-in:
+			see(b)
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				return <-done
+			}
+		case err := <-done:
+			return err
+		}
+	}
 }
