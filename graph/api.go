@@ -29,6 +29,10 @@ type apiReq struct {
 	evidence string
 	counted  bool // counted in its component's figures
 	edged    bool // its api → function edge is on the map
+	// place is the account and region of the context that saw the request,
+	// when several are watched (see placed): an API of one name in two
+	// regions is two components.
+	place tracing.Component
 }
 
 // apiStore holds the API requests seen, bounded (oldest dropped first).
@@ -82,7 +86,7 @@ func (s *apiStore) comp(a *apiReq) tracing.Component {
 			c.Name = n
 		}
 	}
-	return c
+	return placed(a.place, c)
 }
 
 // ingestAPI takes a span observation that is an API Gateway request (an
@@ -96,6 +100,9 @@ func (g *Graph) ingestAPI(o *tracing.Observation, at time.Time) bool {
 	}
 	st := &g.api
 	a := st.req(r.RequestID, g.cfg.MaxEvents)
+	if a.place.Account == "" && a.place.Region == "" {
+		a.place = tracing.Component{Account: o.Component.Account, Region: o.Component.Region}
+	}
 	m := &a.r
 	// Names, stages, methods and routes repeat: one shared copy each. Paths
 	// and request IDs do not: a copy of their own, not of the line.
@@ -136,7 +143,7 @@ func (g *Graph) ingestAPI(o *tracing.Observation, at time.Time) bool {
 			st.names[byID.Name] = g.canonical(r.Component().Name)
 			// Figures counted under the API's ID (access logs read before
 			// any stage segment) move to its name.
-			g.renameComp(byID, r.Component())
+			g.renameComp(placed(a.place, byID), placed(a.place, r.Component()))
 		}
 	}
 	if o.Span.TraceID.IsValid() && o.Span.SpanID.IsValid() {

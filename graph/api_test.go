@@ -94,3 +94,39 @@ func TestAPIComponentRenamed(t *testing.T) {
 		t.Error("no API node on the map")
 	}
 }
+
+// TestAPIPlacedPerRegion: with several contexts watched, the same API name
+// and stage seen in two regions is two components, each with its own
+// requests, and the function behind each is its own region's.
+func TestAPIPlacedPerRegion(t *testing.T) {
+	t0 := time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC)
+	g := New(Config{Now: func() time.Time { return t0.Add(time.Minute) }})
+	counts := map[string]int{"us-east-1": 3, "eu-west-1": 2}
+	n := 0
+	for region, k := range counts {
+		for i := range k {
+			n++
+			id := "0f1e2d3c-aaaa-4bbb-8ccc-" + strconv.FormatInt(int64(100000000000+n), 10)
+			access, err := tracing.ParseAPIAccessLog(`{"requestId":"`+id+`","apiId":"k3x9q2m7wd","stage":"prod","httpMethod":"POST","resourcePath":"/orders","status":"201","requestTimeEpoch":`+
+				strconv.FormatInt(t0.Add(time.Duration(i)*time.Second).UnixMilli(), 10)+`,"responseLatency":60}`, t0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := access.Observation("cwlogs")
+			o.Component.Account, o.Component.Region = "000000000000", region
+			g.Ingest(tracing.Batch{o})
+		}
+	}
+	got := map[string]int{}
+	for _, nd := range g.Map().Nodes {
+		if nd.Component.Kind == tracing.ComponentAPI {
+			if nd.Component.Name != "k3x9q2m7wd/prod" || nd.Component.Account != "000000000000" {
+				t.Errorf("api node %v", nd.Component)
+			}
+			got[nd.Component.Region]++
+		}
+	}
+	if len(got) != 2 || got["us-east-1"] != 1 || got["eu-west-1"] != 1 {
+		t.Errorf("api nodes by region %v, want one in each of us-east-1 and eu-west-1", got)
+	}
+}
