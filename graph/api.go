@@ -143,7 +143,7 @@ func (g *Graph) ingestAPI(o *tracing.Observation, at time.Time) bool {
 			st.names[byID.Name] = g.canonical(r.Component().Name)
 			// Figures counted under the API's ID (access logs read before
 			// any stage segment) move to its name.
-			g.renameComp(placed(a.place, byID), placed(a.place, r.Component()))
+			g.renameComp(byID, r.Component())
 		}
 	}
 	if o.Span.TraceID.IsValid() && o.Span.SpanID.IsValid() {
@@ -245,22 +245,30 @@ func (g *Graph) apiHop(a *apiReq) Hop {
 // renameComp moves the figures of component from, and of its edges, to
 // component to, adding them to what to already has.
 func (g *Graph) renameComp(from, to tracing.Component) {
-	if st, ok := g.comps[from]; ok {
-		delete(g.comps, from)
-		if have, ok := g.comps[to]; ok {
+	// In every place it was seen: an API's ID is learned once, from one
+	// region's stage segment, and may have been counted in several.
+	re := func(c tracing.Component) tracing.Component {
+		if c.Kind != from.Kind || c.Name != from.Name {
+			return c
+		}
+		t := to
+		t.Account, t.Region = c.Account, c.Region
+		return t
+	}
+	for k, st := range g.comps {
+		nk := re(k)
+		if nk == k {
+			continue
+		}
+		delete(g.comps, k)
+		if have, ok := g.comps[nk]; ok {
 			mergeStats(have, st)
 		} else {
-			g.comps[to] = st
+			g.comps[nk] = st
 		}
 	}
 	for k, st := range g.edges {
-		nk := k
-		if nk[0] == from {
-			nk[0] = to
-		}
-		if nk[1] == from {
-			nk[1] = to
-		}
+		nk := [2]tracing.Component{re(k[0]), re(k[1])}
 		if nk == k {
 			continue
 		}

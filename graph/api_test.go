@@ -95,9 +95,9 @@ func TestAPIComponentRenamed(t *testing.T) {
 	}
 }
 
-// TestAPIPlacedPerRegion: with several contexts watched, the same API name
-// and stage seen in two regions is two components, each with its own
-// requests, and the function behind each is its own region's.
+// TestAPIPlacedPerRegion: with several contexts watched, the same API seen
+// in two regions is two components, each with its own requests, and one
+// region's stage segment naming it renames it in both.
 func TestAPIPlacedPerRegion(t *testing.T) {
 	t0 := time.Date(2026, 12, 3, 14, 0, 0, 0, time.UTC)
 	g := New(Config{Now: func() time.Time { return t0.Add(time.Minute) }})
@@ -128,5 +128,23 @@ func TestAPIPlacedPerRegion(t *testing.T) {
 	}
 	if len(got) != 2 || got["us-east-1"] != 1 || got["eu-west-1"] != 1 {
 		t.Errorf("api nodes by region %v, want one in each of us-east-1 and eu-west-1", got)
+	}
+	// One region's stage segment names the API: the figures counted under
+	// its ID move to its name in both regions, each keeping its own.
+	named := tracing.APIRequest{RequestID: "r-named", Name: "orders-http", APIID: "k3x9q2m7wd", Stage: "prod", Method: "POST", Status: 201, Start: t0, Latency: time.Millisecond}
+	o := named.Observation("xray")
+	o.Component.Account, o.Component.Region = "000000000000", "eu-west-1"
+	g.Ingest(tracing.Batch{o})
+	got = map[string]int{}
+	for _, nd := range g.Map().Nodes {
+		if nd.Component.Kind == tracing.ComponentAPI {
+			if nd.Component.Name != "orders-http/prod" {
+				t.Errorf("api node %v after its name was learned", nd.Component)
+			}
+			got[nd.Component.Region]++
+		}
+	}
+	if len(got) != 2 || got["us-east-1"] != 1 || got["eu-west-1"] != 1 {
+		t.Errorf("named api nodes by region %v, want one in each of us-east-1 and eu-west-1", got)
 	}
 }
