@@ -307,10 +307,6 @@ func (m *Model) keeping(was *graph.FunctionStats) {
 			switch k {
 			case "fn":
 				return f.Name
-			case "region":
-				return f.Region
-			case "account":
-				return f.Account
 			case "arch":
 				return f.Architecture
 			case "status":
