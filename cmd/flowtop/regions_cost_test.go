@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/flowtop/flowtop/sandbox"
+	"github.com/flowtop/flowtop/tracing"
 )
 
 // `flowtop cost` watching both demo regions through the real SDK: charge-card
@@ -108,5 +109,52 @@ func TestCostPerRegion(t *testing.T) {
 	}
 	if strings.Join(tableRegions, " ") != secondRegion+" "+sandbox.Region {
 		t.Errorf("table charge-card rows: %q\n%s", tableRegions, table)
+	}
+}
+
+// The console's :fn over both regions: charge-card is a row per region;
+// narrowed by :ctx to eu-west-1, only eu-west-1's rows are left.
+func TestConsoleFunctionsPerRegion(t *testing.T) {
+	a, _, _ := twoRegionApp(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e, err := a.newEngine(ctx, engineOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	e.Start(ctx)
+	f, ok := consoleFeed(e).(*multiFeed)
+	if !ok {
+		t.Fatal("two contexts without the multi-context feed")
+	}
+	charge := func() map[string]uint64 {
+		out := map[string]uint64{}
+		for _, fn := range f.Functions() {
+			if fn.Name == "charge-card" {
+				out[fn.Region] += fn.Invocations
+			}
+		}
+		return out
+	}
+	waitUntil(t, "charge-card invoked in both regions", func() bool {
+		c := charge()
+		return len(c) == 2 && c[sandbox.Region] > 0 && c[secondRegion] > 0
+	})
+	if !f.Narrow("default/" + secondRegion) {
+		t.Fatal("Narrow refused eu-west-1")
+	}
+	fns := f.Functions()
+	if len(fns) == 0 {
+		t.Fatal("narrowed to eu-west-1, no function left")
+	}
+	for _, fn := range fns {
+		if fn.Region != secondRegion || fn.Account != sandbox.Account {
+			t.Errorf("narrowed to eu-west-1, %s of %s/%s is listed", fn.Name, fn.Account, fn.Region)
+		}
+	}
+	d := f.FunctionDetailIn(tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card", Account: sandbox.Account, Region: secondRegion})
+	if !d.Found || d.Stats.Region != secondRegion || d.Reported == 0 {
+		t.Errorf("eu-west-1's charge-card detail: found %v, %+v, reported %d", d.Found, d.Stats, d.Reported)
 	}
 }
