@@ -69,21 +69,46 @@ type ErrorGroup struct {
 const detailListLen = 50
 
 // FunctionDetail returns one function's detail. Its cost is bounded by the
-// function's ring (512 invocations), not by what the graph holds.
+// function's ring (512 invocations), not by what the graph holds. With
+// several accounts or regions watched, a function of this name in several
+// is the first of them in [Graph.Functions]' order (its Stats say where);
+// [Graph.FunctionDetailIn] asks for one place.
 func (g *Graph) FunctionDetail(name string) FunctionDetail {
-	var d FunctionDetail
-	for _, f := range g.Functions() {
-		if f.Name == name {
-			d.Stats, d.Found = f, true
-			break
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	k, ok := fnSite{name: name}, false
+	for c := range g.fns {
+		if c.name == name && (!ok || c.account < k.account || c.account == k.account && c.region < k.region) {
+			k, ok = c, true
 		}
+	}
+	for c := range g.logs.fns {
+		if c.name == name && (!ok || c.account < k.account || c.account == k.account && c.region < k.region) {
+			k, ok = c, true
+		}
+	}
+	return g.functionDetail(k)
+}
+
+// FunctionDetailIn returns the detail of the function c names in c's
+// account and region, as [Graph.FunctionDetail] does.
+func (g *Graph) FunctionDetailIn(c tracing.Component) FunctionDetail {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.functionDetail(fnSite{account: c.Account, region: c.Region, name: c.Name})
+}
+
+// functionDetail is k's detail. Called with the read lock held.
+func (g *Graph) functionDetail(k fnSite) FunctionDetail {
+	var d FunctionDetail
+	d.Stats.Name, d.Stats.Account, d.Stats.Region = k.name, k.account, k.region
+	if fs := g.functions(func(c fnSite) bool { return c == k }); len(fs) == 1 {
+		d.Stats, d.Found = fs[0], true
 	}
 	if d.Stats.Invocations > 0 {
 		d.CostPerInvocationUSD = d.Stats.CostUSD / float64(d.Stats.Invocations)
 	}
-	g.mu.RLock()
-	defer g.mu.RUnlock()
-	ix := g.logs.fns[name]
+	ix := g.logs.fns[k]
 	if ix == nil {
 		return d
 	}

@@ -109,7 +109,7 @@ type Graph struct {
 	names   map[string]string   // canonical copies of function names, levels and error types
 	sp      spanStore           // traces and their spans (spans.go)
 	logs    logTail             // the newest log lines and reported invocations per function (logs.go)
-	fns     map[string]*fnStats // function name → stats
+	fns     map[fnSite]*fnStats // function (in its place, stats.go) → stats
 	comps   map[tracing.Component]*compStats
 	edges   map[[2]tracing.Component]*compStats
 	topo    topology // the configured routes (topology.go)
@@ -211,6 +211,8 @@ const (
 	acctError
 	acctTimeout
 	acctCold
+	acctNoAccount // counted before its account was known (stats.go recount)
+	acctNoRegion  // counted before its region was known
 )
 
 // setTrace records the invocation's trace and attaches it to its events.
@@ -263,7 +265,7 @@ func New(cfg Config) *Graph {
 		invs:      map[string]*invocation{},
 		names:     map[string]string{},
 		sp:        newSpanStore(cfg),
-		fns:       map[string]*fnStats{},
+		fns:       map[fnSite]*fnStats{},
 		queues:    map[tracing.Component]tracing.QueueInfo{},
 		qSeen:     map[tracing.Component]time.Time{},
 		comps:     map[tracing.Component]*compStats{},
@@ -317,7 +319,7 @@ func (g *Graph) ingest(o *tracing.Observation, now time.Time) {
 	switch o.Kind {
 	case tracing.ObsFunction:
 		if f := o.Function; f != nil {
-			st := g.fn(f.Name)
+			st := g.fn(fnSite{account: o.Component.Account, region: o.Component.Region, name: f.Name})
 			st.cfg = *f
 		}
 		return
@@ -1246,12 +1248,13 @@ func (g *Graph) ingestLog(o *tracing.Observation, at time.Time) {
 		if inv.function == "" {
 			inv.function = fn
 		}
-		st := g.fn(fn)
-		mem := st.cfg.MemoryMB
+		st := g.fn(fnSite{account: inv.account, region: inv.region, name: fn})
+		cfg := g.fnConfig(st)
+		mem := cfg.MemoryMB
 		if mem == 0 {
 			mem = cp.MemorySizeMB
 		}
-		gbs, usd := g.cfg.Prices.InvocationCost(&cp, mem, st.arch(), at)
+		gbs, usd := g.cfg.Prices.InvocationCost(&cp, mem, arch(cfg), at)
 		inv.costUSD = usd
 		st.report(&cp, gbs, usd, at)
 	}
@@ -1283,7 +1286,8 @@ func (g *Graph) account(inv *invocation) {
 	if inv.function == "" || (inv.inv == nil && !inv.spanSeen) {
 		return
 	}
-	st := g.fn(inv.function)
+	g.recount(inv) // stats.go: its place may have been learnt since it was counted
+	st := g.fn(fnSite{account: inv.account, region: inv.region, name: inv.function})
 	// With several regions watched, the map shows a function per region:
 	// its node's figures are those of its invocations there.
 	var here *compStats
@@ -1291,7 +1295,7 @@ func (g *Graph) account(inv *invocation) {
 		here = g.comp(tracing.Component{Kind: tracing.ComponentFunction, Name: inv.function, Account: inv.account, Region: inv.region})
 	}
 	if inv.counted&acctInvocation == 0 {
-		inv.counted |= acctInvocation
+		inv.counted |= acctInvocation | unplaced(inv)
 		st.count(inv.start)
 		if here != nil {
 			d := inv.spanDur

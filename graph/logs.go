@@ -51,9 +51,9 @@ type heldLine struct {
 // logTail is the stream's ring and the per-function invocation rings. The
 // graph's write lock guards it.
 type logTail struct {
-	lines []heldLine // line seq s sits at (s-1) % logRingCap
-	next  uint64     // the seq the next line gets; the first is 1
-	fns   map[string]*fnIndex
+	lines []heldLine          // line seq s sits at (s-1) % logRingCap
+	next  uint64              // the seq the next line gets; the first is 1
+	fns   map[fnSite]*fnIndex // by the function in its place (stats.go)
 }
 
 // fnIndex is one function's newest reported invocations and the totals of
@@ -95,15 +95,16 @@ func (t *logTail) add(o *tracing.Observation, inv *invocation, line *logLine, du
 		return
 	}
 	if t.fns == nil {
-		t.fns = map[string]*fnIndex{}
+		t.fns = map[fnSite]*fnIndex{}
 	}
-	ix := t.fns[fn]
+	k := fnSite{account: inv.account, region: inv.region, name: fn}
+	ix := t.fns[k]
 	if ix == nil {
 		if len(t.fns) >= maxFnIndexes {
 			return
 		}
 		ix = &fnIndex{}
-		t.fns[fn] = ix
+		t.fns[k] = ix
 	}
 	if len(ix.ring) < fnRingCap {
 		ix.ring = append(ix.ring, inv)

@@ -86,7 +86,7 @@ func (r *rateRing) perSecond(now time.Time) float64 {
 }
 
 type fnStats struct {
-	name                string
+	key                 fnSite
 	cfg                 tracing.FunctionConfig
 	invocations, errors uint64
 	timeouts, cold      uint64
@@ -100,22 +100,101 @@ type fnStats struct {
 	rate                rateRing
 }
 
-func (g *Graph) fn(name string) *fnStats {
-	st, ok := g.fns[name]
+// fnSite is a function in its place. Account and region are empty while one
+// account and region is watched; with several, the same name in two regions
+// is two functions, each with its own figures and configuration.
+type fnSite struct {
+	account, region, name string
+}
+
+func (g *Graph) fn(k fnSite) *fnStats {
+	st, ok := g.fns[k]
 	if !ok {
-		st = &fnStats{name: name, dur: newSketch(), rate: rateRing{width: g.cfg.RateBucket}}
+		st = &fnStats{key: k, dur: newSketch(), rate: rateRing{width: g.cfg.RateBucket}}
 		if len(g.fns) < maxComponents {
-			g.fns[name] = st
+			g.fns[k] = st
 		}
 	}
 	return st
 }
 
-func (f *fnStats) arch() string {
-	if f.cfg.Architecture != "" {
-		return f.cfg.Architecture
+// fnConfig is f's configuration: its own, or, when its place's configuration
+// was never read (a linked account's log group read through a monitoring
+// account), that of the function of its name read without a place.
+func (g *Graph) fnConfig(f *fnStats) tracing.FunctionConfig {
+	if f.cfg.Name == "" && (f.key.account != "" || f.key.region != "") {
+		if u := g.fns[fnSite{name: f.key.name}]; u != nil {
+			return u.cfg
+		}
+	}
+	return f.cfg
+}
+
+func arch(cfg tracing.FunctionConfig) string {
+	if cfg.Architecture != "" {
+		return cfg.Architecture
 	}
 	return "x86_64"
+}
+
+// unplaced says, in bits of invocation.counted, which of its place was not
+// known when it was counted.
+func unplaced(inv *invocation) uint8 {
+	var b uint8
+	if inv.account == "" {
+		b |= acctNoAccount
+	}
+	if inv.region == "" {
+		b |= acctNoRegion
+	}
+	return b
+}
+
+// recount moves what was counted of an invocation before its place was
+// learnt (a span read without a place, then its log read in its region) out
+// of the figures it was counted in, and clears its counted bits so that
+// account counts it once, in its place. The REPORT's figures (duration,
+// memory, cost) stay where the REPORT was read: they are added once, when
+// it arrives, and the place is known by then whenever logs are read per
+// region.
+func (g *Graph) recount(inv *invocation) {
+	c := inv.counted
+	if c&acctInvocation == 0 {
+		return
+	}
+	was := fnSite{account: inv.account, region: inv.region, name: inv.function}
+	if c&acctNoAccount != 0 {
+		was.account = ""
+	}
+	if c&acctNoRegion != 0 {
+		was.region = ""
+	}
+	if was.account == inv.account && was.region == inv.region {
+		return
+	}
+	if f := g.fns[was]; f != nil {
+		f.invocations--
+		f.rate.add(inv.start, -1)
+		if c&acctError != 0 {
+			f.errors--
+		}
+		if c&acctTimeout != 0 {
+			f.timeouts--
+		}
+		if c&acctCold != 0 {
+			f.cold--
+		}
+	}
+	if was.account != "" || was.region != "" {
+		// The map's node of its former place counted it too.
+		if cs := g.comps[tracing.Component{Kind: tracing.ComponentFunction, Name: was.name, Account: was.account, Region: was.region}]; cs != nil && cs.count > 0 {
+			cs.count--
+			if c&acctError != 0 && cs.errors > 0 {
+				cs.errors--
+			}
+		}
+	}
+	inv.counted = 0
 }
 
 // count counts one invocation, once, whichever sources saw it.
@@ -155,23 +234,43 @@ func (f *fnStats) report(inv *tracing.Invocation, gbs, usd float64, at time.Time
 
 // Functions returns per-function figures over everything ingested since the
 // graph started (for the CLI, that is the --since window it collected),
-// sorted by name. Functions known only from configuration are included with
-// zero counts.
+// sorted by name, then account and region. Functions known only from
+// configuration are included with zero counts. With several accounts or
+// regions watched, a function is one row per place it was seen in
+// (Account and Region say which), each with its own figures.
 func (g *Graph) Functions() []FunctionStats {
 	g.mu.RLock()
 	defer g.mu.RUnlock()
+	return g.functions(func(fnSite) bool { return true })
+}
+
+// functions returns the figures of the functions keep keeps. Called with
+// the read lock held.
+func (g *Graph) functions(keep func(fnSite) bool) []FunctionStats {
 	now := g.cfg.Now()
+	placed := map[string]bool{}
+	for k := range g.fns {
+		if k.account != "" || k.region != "" {
+			placed[k.name] = true
+		}
+	}
 	out := make([]FunctionStats, 0, len(g.fns))
-	for name, f := range g.fns {
-		if name == "" {
+	for k, f := range g.fns {
+		if k.name == "" || !keep(k) {
 			continue
 		}
-		mem := f.cfg.MemoryMB
+		if f.invocations == 0 && f.reports == 0 && (f.cfg.Name == "" || (placed[k.name] && k.account == "" && k.region == "")) {
+			// Nothing left once its invocations were counted in their
+			// place, or a configuration its placed rows show.
+			continue
+		}
+		cfg := g.fnConfig(f)
+		mem := cfg.MemoryMB
 		if mem == 0 {
 			mem = f.lastMem
 		}
 		fs := FunctionStats{
-			Name: name, Architecture: f.arch(), MemoryMB: mem,
+			Name: k.name, Account: k.account, Region: k.region, Architecture: arch(cfg), MemoryMB: mem,
 			Invocations: f.invocations, Errors: f.errors, Timeouts: f.timeouts, ColdStarts: f.cold,
 			P50: quantile(f.dur, 0.50), P95: quantile(f.dur, 0.95), P99: quantile(f.dur, 0.99),
 			MaxMemoryUsedMB: f.maxMem, GBSeconds: f.gbs, CostUSD: f.usd,
@@ -187,11 +286,20 @@ func (g *Graph) Functions() []FunctionStats {
 			}
 			month := 30 * 24 * time.Hour
 			scale := float64(month) / float64(window)
-			fs.CostPerMonthUSD = g.cfg.Prices.Monthly(f.gbs*scale, float64(f.invocations)*scale, f.arch())
+			fs.CostPerMonthUSD = g.cfg.Prices.Monthly(f.gbs*scale, float64(f.invocations)*scale, fs.Architecture)
 		}
 		out = append(out, fs)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		if a.Account != b.Account {
+			return a.Account < b.Account
+		}
+		return a.Region < b.Region
+	})
 	return out
 }
 
@@ -270,7 +378,7 @@ func (g *Graph) Map() MapView {
 		if c.Name == "" {
 			continue
 		}
-		if f := g.fns[c.Name]; c.Kind == tracing.ComponentFunction && f != nil && f.invocations > 0 && !placedFn[c.Name] {
+		if f := g.fns[fnSite{name: c.Name}]; c.Kind == tracing.ComponentFunction && f != nil && f.invocations > 0 && !placedFn[c.Name] {
 			continue // from its invocations, below
 		}
 		if c.Kind == tracing.ComponentFunction && placedFn[c.Name] && c.Account == "" && c.Region == "" {
@@ -280,8 +388,9 @@ func (g *Graph) Map() MapView {
 	}
 	// A function's node shows the figures of Functions: each invocation once,
 	// failed if any source said so.
-	for name, f := range g.fns {
-		if name == "" || f.invocations == 0 || placedFn[name] {
+	for k, f := range g.fns {
+		name := k.name
+		if name == "" || f.invocations == 0 || placedFn[name] || k.account != "" || k.region != "" {
 			continue
 		}
 		v.Nodes = append(v.Nodes, MapNode{

@@ -263,6 +263,8 @@ type Match struct {
 // FunctionStats is one function's figures over a window.
 type FunctionStats struct {
 	Name            string
+	Account         string // the function's account, when several accounts or regions are watched
+	Region          string // its region, likewise; empty while one is watched
 	Architecture    string
 	MemoryMB        int // configured
 	Invocations     uint64

@@ -51,9 +51,8 @@ const maxNarrowScan = 20_000
 // multiFeed is the feed when several accounts or regions are watched: it
 // lists them with their health ([ctxscreen.Feed]), says where each event was
 // seen (the flows list's REGION column), and narrows what the views read to
-// one context. The graph keys functions and queues by name, so a narrowed
-// list keeps those seen in the context (a same-named function in two regions
-// shows their figures together).
+// one context. Functions and queues carry their place, so a narrowed list
+// keeps the context's own.
 type multiFeed struct {
 	feed
 	names  []string    // the contexts, in the engine's order
@@ -204,7 +203,8 @@ func (f *multiFeed) Traces(q graph.TraceQuery) graph.TracePage {
 	return p
 }
 
-// Functions keeps, when narrowed, the functions seen in the context.
+// Functions keeps, when narrowed, the context's functions: by their place
+// when the graph placed them, else those whose name the context saw.
 func (f *multiFeed) Functions() []graph.FunctionStats {
 	fns := f.Graph.Functions()
 	i := f.index()
@@ -213,7 +213,7 @@ func (f *multiFeed) Functions() []graph.FunctionStats {
 	}
 	out := fns[:0:0]
 	for _, fn := range fns {
-		if f.e.Seen(i, tracing.Component{Kind: tracing.ComponentFunction, Name: fn.Name}) {
+		if f.in(i, tracing.Component{Kind: tracing.ComponentFunction, Name: fn.Name, Account: fn.Account, Region: fn.Region}) {
 			out = append(out, fn)
 		}
 	}

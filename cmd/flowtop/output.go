@@ -276,7 +276,13 @@ func sortFunctions(fns []graph.FunctionStats, by string) error {
 		if less(fns[i], fns[j]) != less(fns[j], fns[i]) {
 			return less(fns[i], fns[j])
 		}
-		return fns[i].Name < fns[j].Name
+		if fns[i].Name != fns[j].Name {
+			return fns[i].Name < fns[j].Name
+		}
+		if fns[i].Account != fns[j].Account {
+			return fns[i].Account < fns[j].Account
+		}
+		return fns[i].Region < fns[j].Region
 	})
 	return nil
 }
@@ -293,37 +299,79 @@ func costRecord(f graph.FunctionStats) []string {
 	}
 }
 
-// writeCost prints the functions table as table, json or csv.
+// costPlaces says whether the rows carry their place (several accounts or
+// regions watched: a function is a row per place) and whether their
+// accounts differ.
+func costPlaces(fns []graph.FunctionStats) (placed, accounts bool) {
+	seen := map[string]bool{}
+	for _, f := range fns {
+		if f.Account != "" || f.Region != "" {
+			placed = true
+			seen[f.Account] = true
+		}
+	}
+	return placed, len(seen) > 1
+}
+
+// writeCost prints the functions table as table, json or csv. With several
+// accounts or regions watched, each row says its place: a REGION column
+// (account/region when accounts differ) in the table, region and account
+// in CSV and JSON.
 func writeCost(w io.Writer, fns []graph.FunctionStats, format string) error {
+	placed, accounts := costPlaces(fns)
 	switch format {
 	case "csv":
 		cw := csv.NewWriter(w)
-		_ = cw.Write(costHeader)
+		head := costHeader
+		if placed {
+			head = append(append([]string{}, head[0], "region", "account"), head[1:]...)
+		}
+		_ = cw.Write(head)
 		for _, f := range fns {
-			_ = cw.Write(costRecord(f))
+			rec := costRecord(f)
+			if placed {
+				rec = append(append([]string{}, rec[0], csvCell(f.Region), csvCell(f.Account)), rec[1:]...)
+			}
+			_ = cw.Write(rec)
 		}
 		cw.Flush()
 		return cw.Error()
 	case "json":
 		rows := make([]map[string]any, 0, len(fns))
 		for _, f := range fns {
-			rows = append(rows, map[string]any{
+			row := map[string]any{
 				"function": f.Name, "arch": f.Architecture, "memory_mb": f.MemoryMB,
 				"invocations": f.Invocations, "errors": f.Errors, "timeouts": f.Timeouts, "cold_starts": f.ColdStarts,
 				"p50_ms": ms(f.P50), "p95_ms": ms(f.P95), "p99_ms": ms(f.P99),
 				"max_memory_used_mb": f.MaxMemoryUsedMB, "gb_seconds": f.GBSeconds,
 				"cost_usd": f.CostUSD, "cost_per_month_usd": f.CostPerMonthUSD,
-			})
+			}
+			if placed {
+				row["region"], row["account"] = f.Region, f.Account
+			}
+			rows = append(rows, row)
 		}
 		enc := newJSONEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	case "table", "":
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "FUNCTION\tARCH\tMEM\tINVOKES\tERRORS\tTIMEOUTS\tCOLD\tP50\tP95\tP99\tMAX USED\tCOST\tPER MONTH\t")
+		region := func(graph.FunctionStats) string { return "" }
+		if placed {
+			fmt.Fprint(tw, "FUNCTION\tREGION\t")
+			region = func(f graph.FunctionStats) string {
+				if accounts {
+					return clean(f.Account) + "/" + clean(f.Region) + "\t"
+				}
+				return clean(f.Region) + "\t"
+			}
+		} else {
+			fmt.Fprint(tw, "FUNCTION\t")
+		}
+		fmt.Fprintln(tw, "ARCH\tMEM\tINVOKES\tERRORS\tTIMEOUTS\tCOLD\tP50\tP95\tP99\tMAX USED\tCOST\tPER MONTH\t")
 		for _, f := range fns {
-			fmt.Fprintf(tw, "%s\t%s\t%d MB\t%d\t%d\t%d\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%d MB\t$%.6f\t$%.2f\t\n",
-				clean(f.Name), clean(f.Architecture), f.MemoryMB, f.Invocations, f.Errors, f.Timeouts, f.ColdStarts,
+			fmt.Fprintf(tw, "%s\t%s%s\t%d MB\t%d\t%d\t%d\t%d\t%.1f ms\t%.1f ms\t%.1f ms\t%d MB\t$%.6f\t$%.2f\t\n",
+				clean(f.Name), region(f), clean(f.Architecture), f.MemoryMB, f.Invocations, f.Errors, f.Timeouts, f.ColdStarts,
 				ms(f.P50), ms(f.P95), ms(f.P99), f.MaxMemoryUsedMB, f.CostUSD, f.CostPerMonthUSD)
 		}
 		return tw.Flush()

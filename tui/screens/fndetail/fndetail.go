@@ -3,7 +3,8 @@
 // init durations, a duration histogram, memory used against configured,
 // cost per invocation and per month, errors grouped by type, and its recent,
 // slowest and failed invocations (tab switches; enter opens the event; l
-// opens the function's log stream).
+// opens the function's log stream). With several accounts or regions
+// watched, it is the function in one place (enter on `:fn` opens that row's).
 package fndetail
 
 import (
@@ -16,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/screen"
 	"github.com/flowtop/flowtop/tui/widget"
 )
@@ -34,11 +36,24 @@ type Feed interface {
 	FunctionDetail(name string) graph.FunctionDetail
 }
 
-// Spec is the registry line.
+// PlacedFeed is a feed that tells apart functions of one name in several
+// watched accounts or regions.
+type PlacedFeed interface {
+	FunctionDetailIn(c tracing.Component) graph.FunctionDetail
+}
+
+// Spec is the registry line. The argument is the function's name, or the
+// function in its account and region (a tracing.Component).
 func Spec(f Feed) screen.Spec {
 	return screen.Spec{
 		ID: ID, Words: []string{"function"}, Arg: "function needs a name: :function <name> (or enter on :fn)",
-		New: func(env screen.Env, arg any) screen.Screen { name, _ := arg.(string); return New(env, f, name) },
+		New: func(env screen.Env, arg any) screen.Screen {
+			if c, ok := arg.(tracing.Component); ok {
+				return NewIn(env, f, c)
+			}
+			name, _ := arg.(string)
+			return New(env, f, name)
+		},
 	}
 }
 
@@ -86,6 +101,7 @@ type Model struct {
 	feed   Feed
 	keys   Keys
 	name   string
+	place  tracing.Component // the function in its account and region, when several are watched
 	d      graph.FunctionDetail
 	loaded bool
 	list   int
@@ -115,11 +131,28 @@ func New(env screen.Env, f Feed, name string) *Model {
 	return m
 }
 
+// NewIn returns the detail of the function c names in c's account and region.
+func NewIn(env screen.Env, f Feed, c tracing.Component) *Model {
+	m := New(env, f, c.Name)
+	m.place = c
+	return m
+}
+
 // ID implements screen.Screen.
 func (m *Model) ID() screen.ID { return ID }
 
-// Title implements screen.Screen.
-func (m *Model) Title() string { return "function " + widget.Clean(m.name) }
+// Title implements screen.Screen: the function, and its region when it has
+// one (asked by name, the graph says which of several it chose).
+func (m *Model) Title() string {
+	region := m.place.Region
+	if region == "" {
+		region = m.d.Stats.Region
+	}
+	if region != "" {
+		return "function " + widget.Clean(m.name) + " (" + widget.Clean(region) + ")"
+	}
+	return "function " + widget.Clean(m.name)
+}
 
 // Info says which list is shown and what it is drawn from.
 func (m *Model) Info() string {
@@ -155,8 +188,13 @@ type loaded graph.FunctionDetail
 
 // Refresh reads the function's detail.
 func (m *Model) Refresh(seq uint64) tea.Cmd {
-	feed, name := m.feed, m.name
-	return func() tea.Msg { return screen.Loaded{ID: ID, Seq: seq, Data: loaded(feed.FunctionDetail(name))} }
+	feed, name, place := m.feed, m.name, m.place
+	return func() tea.Msg {
+		if pf, ok := feed.(PlacedFeed); ok && (place.Region != "" || place.Account != "") {
+			return screen.Loaded{ID: ID, Seq: seq, Data: loaded(pf.FunctionDetailIn(place))}
+		}
+		return screen.Loaded{ID: ID, Seq: seq, Data: loaded(feed.FunctionDetail(name))}
+	}
 }
 
 // Update implements screen.Screen.

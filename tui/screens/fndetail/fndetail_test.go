@@ -6,6 +6,8 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/internal/fake"
 	"github.com/flowtop/flowtop/tui/internal/screentest"
 	"github.com/flowtop/flowtop/tui/screen"
@@ -85,4 +87,44 @@ func TestEnterOnFunctionsOpensTheDetail(t *testing.T) {
 		t.Errorf("enter on :fn: %#v", out)
 	}
 	_ = sc
+}
+
+// placedFeed answers for a function in one place: eu-west-1's charge-card
+// ran 40 times at 1024 MB; asked by name alone, it would say us-east-1's.
+type placedFeed struct {
+	*fake.Feed
+	asked []tracing.Component
+}
+
+func (f *placedFeed) FunctionDetailIn(c tracing.Component) graph.FunctionDetail {
+	f.asked = append(f.asked, c)
+	d := f.FunctionDetail(c.Name)
+	d.Stats.Account, d.Stats.Region = c.Account, c.Region
+	d.Stats.MemoryMB, d.Stats.Invocations, d.Stats.Errors = 1024, 40, 12
+	return d
+}
+
+// Opened from a placed :fn row (the registry's argument is a component),
+// the screen reads that place's detail and says which region it is.
+func TestOpenedInARegion(t *testing.T) {
+	f := &placedFeed{Feed: fake.NewFeed()}
+	eu := tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card", Account: "123456789012", Region: "eu-west-1"}
+	s := fndetail.Spec(f).New(screentest.Env(true), eu)
+	s.SetSize(160, 40)
+	s, _ = screentest.Load(t, s)
+	if len(f.asked) != 1 || f.asked[0] != eu {
+		t.Fatalf("asked %v, want eu-west-1's charge-card", f.asked)
+	}
+	if got := s.Title(); got != "function charge-card (eu-west-1)" {
+		t.Errorf("title %q", got)
+	}
+	if v := ansi.Strip(s.View()); !strings.Contains(v, "invocations 40") || !strings.Contains(v, "1024 MB") {
+		t.Errorf("not eu-west-1's figures:\n%s", v)
+	}
+	// By name, with one region watched: as before, no region in the title.
+	s = fndetail.Spec(f).New(screentest.Env(true), "charge-card")
+	s, _ = screentest.Load(t, s)
+	if len(f.asked) != 1 || s.Title() != "function charge-card" {
+		t.Errorf("by name: asked %v, title %q", f.asked, s.Title())
+	}
 }

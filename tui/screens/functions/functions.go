@@ -1,5 +1,7 @@
 // Package functions is the `:fn` screen: every Lambda function seen, with
-// invocations, errors, latency percentiles, memory and cost.
+// invocations, errors, latency percentiles, memory and cost. With several
+// accounts or regions watched, a function is a row per place it runs in,
+// with a REGION column.
 package functions
 
 import (
@@ -11,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/screen"
 	"github.com/flowtop/flowtop/tui/widget"
 )
@@ -25,7 +28,9 @@ type Feed interface {
 
 // Wherer is a feed that watches more than one account or region and knows
 // where each function was seen ("us-east-1, eu-west-1" for a function of
-// the same name in both). The list then has a REGION column.
+// the same name in both). The list then has a REGION column, which says so
+// for a row the graph could not place (its own account and region are
+// shown for those it placed).
 type Wherer interface {
 	WhereFunction(name string) string
 }
@@ -93,6 +98,7 @@ type Model struct {
 	shown   []graph.FunctionStats
 	where   Wherer            // set when more than one account or region is watched
 	regions map[string]string // function → where it was seen, read with the list
+	placed  bool              // some row has a region: the REGION column shows
 	filter  string
 	sort    int
 	reverse bool
@@ -102,6 +108,16 @@ type Model struct {
 // New returns the functions screen.
 func New(env screen.Env, f Feed) *Model {
 	m := &Model{env: env, feed: f, keys: DefaultKeys()}
+	if w, ok := f.(Wherer); ok {
+		m.where = w
+	}
+	m.columns()
+	return m
+}
+
+// columns builds the table: a REGION column when several accounts or
+// regions are watched or rows carry their place.
+func (m *Model) columns() {
 	cols := []widget.Column{
 		colName:     {Title: "FUNCTION", Priority: 0},
 		colArch:     {Title: "ARCH", Priority: 8},
@@ -118,14 +134,45 @@ func New(env screen.Env, f Feed) *Model {
 		colMonth:    {Title: "/MONTH", Priority: 3},
 		colRate:     {Title: "RATE", Priority: 9, Min: 4, Max: 30, Grow: true},
 	}
-	if w, ok := f.(Wherer); ok {
-		m.where = w
+	if m.where != nil || m.placed {
 		cols = append(cols, widget.Column{Title: "REGION", Priority: 2}) // never cut: dropped whole when short
 	}
-	m.tbl = widget.NewTable(env.St, cols)
+	m.tbl = widget.NewTable(m.env.St, cols)
 	m.tbl.Empty = "no function seen yet"
 	m.tbl.SetSort(sorts[0].col, true)
-	return m
+	if m.w > 0 {
+		m.tbl.SetSize(m.w, m.h)
+	}
+}
+
+// samePlace reports whether a and b are one function in one place.
+func samePlace(a, b graph.FunctionStats) bool {
+	return a.Name == b.Name && a.Account == b.Account && a.Region == b.Region
+}
+
+// open is what enter opens for row i: the function's name, or the function
+// in its place (a tracing.Component) when several accounts or regions are
+// watched.
+func (m *Model) open(i int) any {
+	f := m.shown[i]
+	if f.Account == "" && f.Region == "" {
+		return f.Name
+	}
+	return tracing.Component{Kind: tracing.ComponentFunction, Name: f.Name, Account: f.Account, Region: f.Region}
+}
+
+// whereOf says where f runs: its region (account/region when the rows'
+// accounts differ), or, for a row without a place, where its name was seen.
+func (m *Model) whereOf(f graph.FunctionStats) string {
+	if f.Account == "" && f.Region == "" {
+		return m.regions[f.Name]
+	}
+	for _, x := range m.all {
+		if x.Account != f.Account && (x.Account != "" || x.Region != "") {
+			return f.Account + "/" + f.Region
+		}
+	}
+	return f.Region
 }
 
 // ID implements screen.Screen.
@@ -192,12 +239,10 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 	switch msg := msg.(type) {
 	case screen.Loaded:
 		if d, ok := msg.Data.(loaded); ok {
-			m.all = d
-			m.apply(false)
+			m.load(d, m.regions)
 		}
 		if d, ok := msg.Data.(located); ok {
-			m.all, m.regions = d.fns, d.regions
-			m.apply(false)
+			m.load(d.fns, d.regions)
 		}
 		return m, nil
 	case tea.KeyPressMsg:
@@ -208,7 +253,7 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 			m.tbl.SetCursor(0)
 			return m, screen.Say(screen.LevelInfo, "sorted by "+sorts[m.sort].name)
 		case msg.String() == "enter" && m.tbl.Cursor() < len(m.shown): // the function's detail (tui/screens/fndetail)
-			return m, screen.Cmd(screen.Open{To: "function", Arg: m.shown[m.tbl.Cursor()].Name})
+			return m, screen.Cmd(screen.Open{To: "function", Arg: m.open(m.tbl.Cursor())})
 		case key.Matches(msg, m.keys.Reverse):
 			m.reverse = !m.reverse
 			m.apply(true)
@@ -220,17 +265,45 @@ func (m *Model) Update(msg tea.Msg) (screen.Screen, tea.Cmd) {
 	return m, nil
 }
 
-// apply filters and sorts; unless moved, the cursor stays on the function it
-// was on.
-func (m *Model) apply(moved bool) {
-	keep := ""
-	if i := m.tbl.Cursor(); !moved && i < len(m.shown) {
-		keep = m.shown[i].Name
+// load takes a new list; the table gains its REGION column when rows
+// first carry their place.
+func (m *Model) load(fns []graph.FunctionStats, regions map[string]string) {
+	var keep *graph.FunctionStats
+	if i := m.tbl.Cursor(); i < len(m.shown) {
+		keep = &m.shown[i]
 	}
+	m.all, m.regions = fns, regions
+	placed := false
+	for _, f := range fns {
+		placed = placed || f.Account != "" || f.Region != ""
+	}
+	if placed != m.placed {
+		m.placed = placed
+		m.columns()
+	}
+	m.keeping(keep) // the table may be new: its cursor is not the row's
+}
+
+// apply filters and sorts; unless moved, the cursor stays on the function
+// (in its place) it was on.
+func (m *Model) apply(moved bool) {
+	var was *graph.FunctionStats
+	if i := m.tbl.Cursor(); !moved && i < len(m.shown) {
+		was = &m.shown[i]
+	}
+	m.keeping(was)
+}
+
+// keeping filters and sorts, and puts the cursor on was's row when given.
+func (m *Model) keeping(was *graph.FunctionStats) {
 	q := widget.ParseQuery(m.filter)
 	shown := make([]graph.FunctionStats, 0, len(m.all))
 	for _, f := range m.all {
-		if q.Match(f.Name, func(k string) string {
+		text := f.Name
+		if f.Region != "" {
+			text += " " + f.Region
+		}
+		if q.Match(text, func(k string) string {
 			switch k {
 			case "fn":
 				return f.Name
@@ -256,13 +329,23 @@ func (m *Model) apply(moved bool) {
 		if less(a, b) != less(b, a) {
 			return less(a, b)
 		}
-		return shown[i].Name < shown[j].Name
+		if shown[i].Name != shown[j].Name {
+			return shown[i].Name < shown[j].Name
+		}
+		if shown[i].Account != shown[j].Account {
+			return shown[i].Account < shown[j].Account
+		}
+		return shown[i].Region < shown[j].Region
 	})
+	var keepF graph.FunctionStats
+	if was != nil {
+		keepF = *was // copied before m.shown is replaced
+	}
 	m.shown = shown
 	m.tbl.SetSort(sorts[m.sort].col, sorts[m.sort].col != colName != m.reverse)
 	m.tbl.SetRows(len(shown), m.cells)
 	for i, f := range shown {
-		if keep != "" && f.Name == keep {
+		if was != nil && samePlace(f, keepF) {
 			m.tbl.SetCursor(i)
 			break
 		}
@@ -285,8 +368,8 @@ func (m *Model) cells(i int) []string {
 		fmt.Sprint(f.Timeouts), fmt.Sprint(f.ColdStarts), widget.Dur(f.P50), widget.Dur(f.P95), widget.Dur(f.P99),
 		fmt.Sprintf("%d/%d MB", f.MaxMemoryUsedMB, f.MemoryMB), fmt.Sprintf("$%.4f", f.CostUSD), fmt.Sprintf("$%.2f", f.CostPerMonthUSD), widget.Sparkline(f.Rate, 30),
 	}
-	if m.where != nil {
-		cells = append(cells, widget.Clean(m.regions[f.Name]))
+	if m.where != nil || m.placed {
+		cells = append(cells, widget.Clean(m.whereOf(f)))
 	}
 	return cells
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/flowtop/flowtop/graph"
+	"github.com/flowtop/flowtop/tracing"
 	"github.com/flowtop/flowtop/tui/internal/fake"
 	"github.com/flowtop/flowtop/tui/internal/screentest"
 	"github.com/flowtop/flowtop/tui/screen"
@@ -53,3 +55,60 @@ func TestSortFilterAndCursorKeepsItsFunction(t *testing.T) {
 }
 
 func sc0(s *functions.Model) screen.Screen { return s }
+
+// twoRegions is the feed when us-east-1 and eu-west-1 are watched: each
+// function is a row per region it runs in, charge-card in both with its own
+// memory, invocations and errors.
+type twoRegions struct{ fns []graph.FunctionStats }
+
+func (f *twoRegions) Functions() []graph.FunctionStats {
+	return append([]graph.FunctionStats(nil), f.fns...)
+}
+
+func newTwoRegions() *twoRegions {
+	const acct = "123456789012"
+	base := fake.NewFeed().Fns
+	us, eu := base[0], base[0]
+	us.Account, us.Region = acct, "us-east-1"
+	eu.Account, eu.Region = acct, "eu-west-1"
+	eu.MemoryMB, eu.Invocations, eu.Errors, eu.Timeouts, eu.ColdStarts = 1024, 40, 12, 0, 1
+	eu.MaxMemoryUsedMB, eu.CostUSD, eu.CostPerMonthUSD = 640, 0.00031, 4.71
+	mail := base[1]
+	mail.Account, mail.Region = acct, "us-east-1"
+	return &twoRegions{fns: []graph.FunctionStats{eu, us, mail}}
+}
+
+func TestGoldensTwoRegions(t *testing.T) {
+	screentest.Goldens(t, "functions-regions", func() screen.Screen { return functions.New(screentest.Env(true), newTwoRegions()) })
+}
+
+// Two regions: a row per place, each with its figures; enter opens the
+// detail of the row's place; a region's name filters.
+func TestTwoRegionsRowsAndEnter(t *testing.T) {
+	s := functions.New(screentest.Env(true), newTwoRegions())
+	s.SetSize(160, 20)
+	sc, _ := screentest.Load(t, s)
+	v := ansi.Strip(sc.View())
+	if !strings.Contains(v, "REGION") {
+		t.Fatalf("no REGION column:\n%s", v)
+	}
+	rows := map[string]string{}
+	for _, l := range strings.Split(v, "\n") {
+		if f := strings.Fields(l); len(f) > 4 && f[0] == "charge-card" {
+			rows[f[len(f)-1]] = strings.Join(f[1:5], " ")
+		}
+	}
+	// Sorted by cost: us-east-1's charge-card, then eu-west-1's.
+	if rows["us-east-1"] != "arm64 512MB 120 9" || rows["eu-west-1"] != "arm64 1024MB 40 12" {
+		t.Errorf("charge-card rows %q in\n%s", rows, v)
+	}
+	_, out := screentest.Press(t, sc, "j", "enter")
+	want := screen.Open{To: "function", Arg: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card", Account: "123456789012", Region: "eu-west-1"}}
+	if len(out) != 1 || out[0] != want {
+		t.Errorf("enter on eu-west-1's charge-card: %#v", out)
+	}
+	sc.(screen.Filterer).SetFilter("eu-west-1")
+	if v := ansi.Strip(sc.View()); strings.Count(v, "charge-card") != 1 || strings.Contains(v, "send-email") {
+		t.Errorf("eu-west-1 kept:\n%s", v)
+	}
+}
