@@ -29,6 +29,7 @@ var fieldAliases = map[string]string{
 	"source": "source", "src": "source",
 	"kind": "kind",
 	"arch": "arch",
+	"region": "region", "account": "account", "acct": "account",
 }
 
 // ParseQuery parses a filter.

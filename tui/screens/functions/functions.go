@@ -309,6 +309,10 @@ func (m *Model) keeping(was *graph.FunctionStats) {
 				return f.Name
 			case "arch":
 				return f.Architecture
+			case "region":
+				return f.Region
+			case "account":
+				return f.Account
 			case "status":
 				if f.Errors > 0 {
 					return "failed errors"

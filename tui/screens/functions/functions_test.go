@@ -111,4 +111,10 @@ func TestTwoRegionsRowsAndEnter(t *testing.T) {
 	if v := ansi.Strip(sc.View()); strings.Count(v, "charge-card") != 1 || strings.Contains(v, "send-email") {
 		t.Errorf("eu-west-1 kept:\n%s", v)
 	}
+	// The field term says the same, and keeps a name that merely mentions
+	// the region out.
+	sc.(screen.Filterer).SetFilter("region:us-east charge")
+	if v := ansi.Strip(sc.View()); strings.Count(v, "charge-card") != 1 || !strings.Contains(v, "us-east-1") || strings.Contains(v, "eu-west-1") {
+		t.Errorf("region:us-east charge kept:\n%s", v)
+	}
 }
