@@ -145,6 +145,10 @@ func (g *Graph) functionDetail(k fnSite) FunctionDetail {
 		hist[histBucket(r.Duration)]++
 		rows = append(rows, row)
 	}
+	// A cold start known from a span (faas.coldstart, X-Ray's cold_start)
+	// whose REPORT was not read counts as the list counts it; the init
+	// durations are the REPORTs' only.
+	d.ColdStarts = max(d.ColdStarts, d.Stats.ColdStarts)
 	d.Held = len(rows)
 	// Newest first.
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Start.After(rows[j].Start) })

@@ -186,3 +186,26 @@ func TestFunctionPlaceLearntAfterCounting(t *testing.T) {
 		}
 	}
 }
+
+// A cold start known only from its span (the REPORT read had no init
+// duration) is one in the detail as in the list.
+func TestColdStartFromSpanInDetail(t *testing.T) {
+	g := newTestGraph(1000)
+	trace, _ := tracing.ParseTraceID(testTrace)
+	const req = "22222222-0000-4000-8000-000000000001"
+	sid := tracing.SpanID{8, 8, 8, 8, 8, 8, 8, 1}
+	g.Ingest(tracing.Batch{{
+		Kind: tracing.ObsSpan, Source: "otlp", Time: t0,
+		Component: tracing.Component{Kind: tracing.ComponentFunction, Name: "charge-card"},
+		Keys:      []tracing.Key{{Kind: tracing.KeyTraceID, Value: trace.String()}, tracing.SpanKey(trace, sid)},
+		Span:      &tracing.Span{TraceID: trace, SpanID: sid, Name: "charge-card", Service: "charge-card", Kind: tracing.SpanKindServer, Start: t0, End: t0.Add(120 * time.Millisecond), InvocationID: req, ColdStart: true},
+	}})
+	g.Ingest(regionLogs("charge-card", "", req, t0, false))
+	fns := g.Functions()
+	if len(fns) != 1 || fns[0].ColdStarts != 1 {
+		t.Fatalf("list: %+v", fns)
+	}
+	if d := g.FunctionDetail("charge-card"); d.ColdStarts != 1 || d.InitP50 != 0 {
+		t.Errorf("detail says %d cold starts (init p50 %s), the list 1", d.ColdStarts, d.InitP50)
+	}
+}
