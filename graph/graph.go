@@ -416,7 +416,7 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 	}
 	if typ := observedType(o); typ != "" && len(strong) > 0 {
 		if e := g.eventFor(strong[0], at); g.s.ev(e).meta == 0 {
-			g.s.ev(e).meta = g.s.metas.id(meta{typ, ""})
+			g.s.ev(e).meta = uint16(g.s.metas.id(meta{typ, ""}))
 		}
 	}
 	// A log line or span naming both an invocation and a message: the invocation handled it.
@@ -518,7 +518,7 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 		}
 		if typ := observedType(o); typ != "" {
 			if e := g.s.key(via).ev; g.s.ev(e).meta == 0 {
-				g.s.ev(e).meta = g.s.metas.id(meta{typ, ""})
+				g.s.ev(e).meta = uint16(g.s.metas.id(meta{typ, ""}))
 			}
 		}
 		g.attach(via, r.Kind, request, span, o.Span, o.Component, at, ev, 1)
@@ -546,7 +546,7 @@ func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
 	g.seq++
 	e := g.s.events.alloc()
 	r := g.s.ev(e)
-	r.seq, r.first, r.last, r.flags = g.seq, nanos(at), nanos(at), flagHeld
+	r.sf, r.first, r.last = g.seq<<seqShift|uint64(flagHeld), nanos(at), nanos(at)
 	g.s.lruPushFront(e)
 	ki := g.s.addKey(e, &p, false, g.s.chainHead(p.h))
 	g.remember(k, ki)
@@ -665,7 +665,7 @@ func (g *Graph) union(a, b int32) int32 {
 		return a // a copy and its original stay two events
 	}
 	s := &g.s
-	if s.ev(b).seq < s.ev(a).seq {
+	if s.ev(b).seq() < s.ev(a).seq() {
 		a, b = b, a
 	}
 	g.mergeFragments(a, b)
@@ -684,7 +684,10 @@ func (g *Graph) union(a, b int32) int32 {
 	}
 	ra.hops = appendList(ra.hops, rb.hops, func(i int32) *int32 { return &s.hop(i).next })
 	ra.refs = appendList(ra.refs, rb.refs, func(i int32) *int32 { return &s.ref(i).next })
-	ra.links = appendList(ra.links, rb.links, func(i int32) *int32 { return &s.links.at(i).next })
+	if l := s.evLinks[b]; l != 0 {
+		s.evLinks[a] = appendList(s.evLinks[a], l, func(i int32) *int32 { return &s.links.at(i).next })
+		delete(s.evLinks, b)
+	}
 	ra.rev++
 	if ra.meta == 0 {
 		ra.meta = rb.meta
@@ -695,9 +698,9 @@ func (g *Graph) union(a, b int32) int32 {
 	if rb.last > ra.last {
 		ra.last = rb.last
 	}
-	ra.flags |= rb.flags
+	ra.addFlags(rb.flags())
 	s.lruRemove(b)
-	rb.keys, rb.hops, rb.refs, rb.links = 0, 0, 0, 0
+	rb.keys, rb.hops, rb.refs = 0, 0, 0
 	s.events.release(b)
 	s.lruMoveFront(a)
 	return a
@@ -854,9 +857,9 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		// One hop per invocation: keep the most specific key it handled (an
 		// SQS message over the event it carries), and the best evidence.
 		if specificity(vk) > specificity(s.key(have.via).kind) {
-			have.via, have.evid, have.conf = via, s.evids.id(evidence), float32(conf)
-		} else if have.via == via && float32(conf) > have.conf {
-			have.evid, have.conf = s.evids.id(evidence), float32(conf)
+			have.via, have.evid, have.conf = via, uint16(s.evids.id(evidence)), confOf(conf)
+		} else if have.via == via && confOf(conf) > have.conf {
+			have.evid, have.conf = uint16(s.evids.id(evidence)), confOf(conf)
 		}
 		if have.span.n == 0 && span.Value != "" {
 			have.span = s.arena.put(span.Value)
@@ -868,7 +871,7 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	ri := s.refs.alloc()
 	ref := s.ref(ri)
 	ref.at, ref.req, ref.span, ref.via = nanos(refAt), s.arena.put(request), s.arena.put(span.Value), via
-	ref.comp, ref.evid, ref.conf, ref.pub = s.compIDs.id(comp), s.evids.id(evidence), float32(conf), pub
+	ref.comp, ref.evid, ref.conf, ref.pub = uint16(s.compIDs.id(comp)), uint16(s.evids.id(evidence)), confOf(conf), pub
 	pushList(&s.ev(e).refs, ri, func(i int32) *int32 { return &s.ref(i).next })
 	g.touch(e, at)
 	// The component map learns who consumes which queue.
@@ -1531,14 +1534,14 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 	if g.s.ev(e).meta == 0 {
 		for _, env := range m.Layers {
 			if env.Kind == tracing.EnvelopeEventBridge && env.Type != "" {
-				g.s.ev(e).meta = g.s.metas.id(meta{env.Type, env.Source})
+				g.s.ev(e).meta = uint16(g.s.metas.id(meta{env.Type, env.Source}))
 				break
 			}
 		}
 	}
 	for i := len(m.Layers) - 1; i >= 0 && g.s.ev(e).meta == 0; i-- {
 		if env := m.Layers[i]; env.Type != "" {
-			g.s.ev(e).meta = g.s.metas.id(meta{env.Type, env.Source})
+			g.s.ev(e).meta = uint16(g.s.metas.id(meta{env.Type, env.Source}))
 		}
 	}
 	for _, k := range o.Keys {

@@ -268,7 +268,7 @@ func (g *Graph) kinesisAttach(e, via int32, pub bool, comp tracing.Component, at
 			// The consumers seen before the producer: their wait is known now.
 			for j := s.ev(e).refs; j != 0; j = s.ref(j).next {
 				r := s.ref(j)
-				if rc := s.compIDs.get(r.comp); !r.pub && r.via == via && rc.Kind == tracing.ComponentFunction && r.at > h.at {
+				if rc := s.compIDs.get(int32(r.comp)); !r.pub && r.via == via && rc.Kind == tracing.ComponentFunction && r.at > h.at {
 					g.edge(c, rc, fromNanos(r.at), time.Duration(r.at-h.at), false)
 					g.recordLag(c, r.at, h.at)
 				}

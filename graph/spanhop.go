@@ -45,7 +45,7 @@ func (g *Graph) fillFromSpan(h *Hop, key tracing.Key) {
 			h.Duration = fromNanos(r.end).Sub(fromNanos(r.start))
 		}
 		x := ss.extra[i]
-		if r.status == tracing.StatusError {
+		if r.status() == tracing.StatusError {
 			h.Status = HopError
 			if x != nil {
 				h.ErrorType = firstLineOf(x.statusMsg, 120)

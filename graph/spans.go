@@ -40,16 +40,15 @@ type bigIndex struct {
 	tail int32 // the last span, so appending doesn't walk the list
 }
 
-// spanRec keeps what the waterfall shows, and the span's identity.
+// spanRec keeps what the waterfall shows, and the span's identity: 40
+// bytes (its trace is the list it is on; its status shares flags' byte).
 type spanRec struct {
 	start, end int64
 	id, parent tracing.SpanID
-	trace      int32
-	next       int32 // next span of the trace
-	shape      int32 // interned spanShape; see spanExtra when the interner is full
+	next       int32  // next span of the trace
+	shape      uint16 // interned spanShape (the interner holds at most 1<<16); see spanExtra when it is full
 	kind       tracing.SpanKind
-	status     tracing.StatusCode
-	flags      uint8
+	flags      uint8 // the span* flags below, and the status in the top bits
 }
 
 const (
@@ -58,6 +57,16 @@ const (
 	spanHasExtra // g.sp.extra holds the shape, status message, links or attributes
 	spanHasInv   // g.sp.invs holds its invocation ID
 )
+
+// statusShift places a span's status in its flags' top bits. OTLP's codes
+// are 0 to 2; a code past the 4 bits reads as error.
+const statusShift = 4
+
+func packStatus(c tracing.StatusCode) uint8 {
+	return uint8(min(c, tracing.StatusError)) << statusShift
+}
+
+func (r *spanRec) status() tracing.StatusCode { return tracing.StatusCode(r.flags >> statusShift) }
 
 // spanShape is what many spans share: one interned id stands for the five
 // strings (a third of a span's record when each had its own).
@@ -150,8 +159,6 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 	}
 	i := ss.spans.alloc()
 	g.fillSpan(i, sp)
-	r := ss.spans.at(i)
-	r.trace = t
 	tr = ss.traces.at(t)
 	if last == 0 {
 		tr.spans = i
@@ -180,11 +187,11 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 	r := ss.spans.at(i)
 	ss.dropInv(&g.s.arena, i)
 	delete(ss.extra, i)
-	trace, next := r.trace, r.next
+	next := r.next
 	shape := spanShape{sp.Name, sp.Service, sp.Messaging.System, sp.Messaging.Operation, sp.Messaging.Destination}
 	*r = spanRec{
-		start: nanos(sp.Start), end: nanos(sp.End), id: sp.SpanID, parent: sp.ParentID, trace: trace, next: next,
-		shape: ss.shapes.id(shape), kind: sp.Kind, status: sp.Status,
+		start: nanos(sp.Start), end: nanos(sp.End), id: sp.SpanID, parent: sp.ParentID, next: next,
+		shape: uint16(ss.shapes.id(shape)), kind: sp.Kind, flags: packStatus(sp.Status),
 	}
 	if inv := invocationOf(sp); inv != "" {
 		ss.invs[i] = g.s.arena.put(inv)
@@ -306,7 +313,7 @@ func (g *Graph) traceSpans(id tracing.TraceID, out []tracing.Span) []tracing.Spa
 		sh := ss.shapeOf(i)
 		sp := tracing.Span{
 			TraceID: id, SpanID: r.id, ParentID: r.parent, Name: sh.name, Service: sh.service,
-			Kind: r.kind, Start: fromNanos(r.start), End: fromNanos(r.end), Status: r.status,
+			Kind: r.kind, Start: fromNanos(r.start), End: fromNanos(r.end), Status: r.status(),
 			InProgress: r.flags&spanInProgress != 0, ColdStart: r.flags&spanColdStart != 0,
 			Messaging:    tracing.Messaging{System: sh.system, Operation: sh.op, Destination: sh.dest},
 			InvocationID: g.s.arena.str(ss.invOf(i)),
@@ -336,7 +343,7 @@ func (ss *spanStore) shapeOf(i int32) spanShape {
 			return x.shape
 		}
 	}
-	return ss.shapes.get(r.shape)
+	return ss.shapes.get(int32(r.shape))
 }
 
 // invOf is a stored span's invocation ID, if it named one.

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"hash/maphash"
+	"math"
 	"time"
 
 	"github.com/flowtop/flowtop/tracing"
@@ -302,19 +303,27 @@ func (in *interner[T]) get(id int32) T {
 
 // ---- records ----
 
-// eventRec is one event (the root of its union of strong keys).
+// eventRec is one event (the root of its union of strong keys): 48 bytes.
+// Its flags share the sequence number's word, and the few events with links
+// (replays and redrives) keep them in store.links.
 type eventRec struct {
-	seq         uint64
-	first, last int64 // unix nanoseconds
-	prev, next  int32 // LRU list, most recently active first
-	keys        int32 // first keyRec of the event's list
-	hops        int32 // first hopRec
-	refs        int32 // first refRec
-	meta        int32 // interned {type, source}
-	flags       uint8
+	sf          uint64 // seq<<seqShift | flags
+	first, last int64  // unix nanoseconds
+	prev, next  int32  // LRU list, most recently active first
+	keys        int32  // first keyRec of the event's list
+	hops        int32  // first hopRec
+	refs        int32  // first refRec
+	meta        uint16 // interned {type, source} (the interner holds at most 1<<16)
 	rev         uint16 // changes whenever the event does; readers' summary cache checks it
-	links       int32  // first linkRec: replays and redrives of, or by, this event
 }
+
+// seqShift leaves the low byte of eventRec.sf to the flags: 56 bits of
+// sequence number outlast any process.
+const seqShift = 8
+
+func (r *eventRec) seq() uint64      { return r.sf >> seqShift }
+func (r *eventRec) flags() uint8     { return uint8(r.sf) }
+func (r *eventRec) addFlags(f uint8) { r.sf |= uint64(f) }
 
 const (
 	flagRedriven uint8 = 1 << iota
@@ -358,18 +367,25 @@ type hopExtra struct {
 }
 
 // refRec ties an invocation (or a span standing for one) to the key of the
-// event it consumed or published.
+// event it consumed or published: 40 bytes. Its component and evidence are
+// interned ids (those interners hold at most 1<<16), its confidence is in
+// hundredths.
 type refRec struct {
 	at   int64
 	req  strRef // Lambda request ID
 	span strRef // span key value ("trace/span")
 	via  int32  // keyRec of the event
-	comp int32
 	next int32
-	evid int32
-	conf float32
+	comp uint16
+	evid uint16
+	conf uint8
 	pub  bool
 }
+
+// confOf is a confidence (0–1) in a ref's hundredths, and confidence reads it back.
+func confOf(c float64) uint8 { return uint8(math.Round(min(max(c, 0), 1) * 100)) }
+
+func (f *refRec) confidence() float64 { return float64(f.conf) / 100 }
 
 // linkRec ties an event to another it must never merge with: its original
 // (this event replays or redrives it) or a copy of it. The other event is
@@ -448,6 +464,7 @@ type store struct {
 	hops     slab[hopRec]
 	refs     slab[refRec]
 	links    slab[linkRec]
+	evLinks  map[int32]int32 // event → its first linkRec: replays and redrives of, or by, it
 	hopExtra map[int32]*hopExtra
 	arena    arena
 	index    table // key hash (folded) → first keyRec of its chain
@@ -474,6 +491,7 @@ func newStore(cfg Config) store {
 	return store{
 		index:    table{size: tableSize(2*cfg.MaxEvents, cfg.MaxBytes)}, // a message and a weak key an event, often
 		hopExtra: map[int32]*hopExtra{},
+		evLinks:  map[int32]int32{},
 		seed:     maphash.MakeSeed(),
 		compIDs:  interner[tracing.Component]{max: 1 << 16},
 		evids:    interner[string]{max: 1 << 16},
@@ -757,12 +775,13 @@ func (s *store) freeEvent(e int32) {
 		s.refs.release(i)
 		i = next
 	}
-	for i := r.links; i != 0; {
+	for i := s.evLinks[e]; i != 0; {
 		next := s.links.at(i).next
 		s.arena.drop(s.links.at(i).other)
 		s.links.release(i)
 		i = next
 	}
+	delete(s.evLinks, e)
 	s.events.release(e)
 }
 
@@ -854,8 +873,8 @@ func (s *store) view(e int32) *eventView { return s.viewOf(e, true) }
 // viewOf is view; without weak keys unless weak (the list's summaries need none).
 func (s *store) viewOf(e int32, weak bool) *eventView {
 	r := s.ev(e)
-	m := s.metas.get(r.meta)
-	v := &eventView{id: e, seq: r.seq, typ: m.typ, source: m.source, first: fromNanos(r.first), last: fromNanos(r.last), flags: r.flags}
+	m := s.metas.get(int32(r.meta))
+	v := &eventView{id: e, seq: r.seq(), typ: m.typ, source: m.source, first: fromNanos(r.first), last: fromNanos(r.last), flags: r.flags()}
 	for i := r.keys; i != 0; i = s.key(i).next {
 		if s.key(i).weak {
 			if weak {
@@ -878,7 +897,7 @@ func (s *store) viewOf(e int32, weak bool) *eventView {
 	}
 	for i := r.refs; i != 0; i = s.ref(i).next {
 		f := s.ref(i)
-		ref := invRef{request: s.arena.str(f.req), via: s.keyOf(f.via), comp: s.compIDs.get(f.comp), at: fromNanos(f.at), evidence: s.evids.get(f.evid), conf: float64(f.conf)}
+		ref := invRef{request: s.arena.str(f.req), via: s.keyOf(f.via), comp: s.compIDs.get(int32(f.comp)), at: fromNanos(f.at), evidence: s.evids.get(int32(f.evid)), conf: f.confidence()}
 		if f.span.n != 0 {
 			ref.span = tracing.Key{Kind: tracing.KeySpanID, Value: s.arena.str(f.span)}
 		}
@@ -888,7 +907,7 @@ func (s *store) viewOf(e int32, weak bool) *eventView {
 			v.invs = append(v.invs, ref)
 		}
 	}
-	for i := r.links; i != 0; i = s.links.at(i).next {
+	for i := s.evLinks[e]; i != 0; i = s.links.at(i).next {
 		l := s.links.at(i)
 		v.links = append(v.links, linkView{other: tracing.Key{Kind: l.kind, Value: s.arena.str(l.other)}, rel: l.rel, copy: l.copy, at: fromNanos(l.at)})
 	}

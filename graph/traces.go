@@ -187,7 +187,7 @@ func (g *Graph) summary(slot int32) (TraceRow, int) {
 	for i := tr.spans; i != 0; i = ss.spans.at(i).next {
 		r := ss.spans.at(i)
 		walked++
-		if r.status == tracing.StatusError {
+		if r.status() == tracing.StatusError {
 			row.Errors++
 		}
 		if r.flags&spanInProgress != 0 || r.end == 0 {
