@@ -41,8 +41,8 @@ func (g *Graph) fillFromSpan(h *Hop, key tracing.Key) {
 			if h.Status == HopOK {
 				h.Status = HopPending
 			}
-		case r.end > r.start:
-			h.Duration = fromNanos(r.end).Sub(fromNanos(r.start))
+		case ss.end(i) > r.start.get():
+			h.Duration = fromNanos(ss.end(i)).Sub(fromNanos(r.start.get()))
 		}
 		x := ss.extra[i]
 		if r.status() == tracing.StatusError {

@@ -403,9 +403,12 @@ type meta struct{ typ, source string }
 
 // table is a hash table of chain heads: a power-of-two array of record
 // indexes (0: none) picked by a hash's low bits, the chains running through
-// the records themselves. An entry costs a slot of 4 bytes (one to two per
-// record) and no allocation; the array lives beside the slabs (offheap.go)
-// and doubles, its chains rebuilt, once it holds more records than slots.
+// the records themselves. An entry costs half to one slot of 4 bytes and no
+// allocation; the array lives beside the slabs (offheap.go) and doubles, its
+// chains rebuilt, once it holds more than loadFactor records a slot. (Two a
+// slot on average: a key's record is told from its chain's others by a tag
+// in the record, a trace by its ID, and a miss reads two records instead of
+// one, which costs less than the 2 to 4 bytes a record a bigger array would.)
 type table struct {
 	heads []int32
 	mem   *chunkMem
@@ -414,7 +417,8 @@ type table struct {
 }
 
 const (
-	minTable = 1 << 10
+	loadFactor = 2
+	minTable   = 1 << 10
 	// maxPresized bounds the first array (4 MiB): its slots are written at
 	// random, so every page of it is soon resident however few records it has.
 	maxPresized = 1 << 20
@@ -423,12 +427,13 @@ const (
 // tableSize is the first array's size for about n records: relinking every
 // record when the table doubles reads each record and its key's bytes, so a
 // graph sized for n events starts with room for them. With a byte bound
-// (Config.MaxBytes) it is also at most a 64th of that (a record and its
-// share of an event take more than 64 bytes).
+// (Config.MaxBytes) it is also room for at most a 64th of that (a record
+// and its share of an event take more than 64 bytes).
 func tableSize(n int, maxBytes int64) int {
 	if maxBytes > 0 {
 		n = int(min(int64(n), maxBytes/64/4))
 	}
+	n /= loadFactor
 	size := minTable
 	for size < n && size < maxPresized {
 		size *= 2
@@ -454,8 +459,8 @@ func (t *table) resize(size int) (old []int32, mem *chunkMem) {
 	return old, mem
 }
 
-// full reports whether one more record would exceed one per slot.
-func (t *table) full() bool { return t.n+1 > len(t.heads) }
+// full reports whether one more record would exceed loadFactor a slot.
+func (t *table) full() bool { return t.n+1 > loadFactor*len(t.heads) }
 
 // store is the graph's compact event storage.
 type store struct {
