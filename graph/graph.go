@@ -781,20 +781,20 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		if inv := g.invs[request]; inv != nil && inv.trace.IsValid() {
 			trace = inv.trace.String()
 		}
-		if !pub && g.findRef(e, func(f *refRec) bool { return f.pub && f.via == via && s.arena.equal(f.req, request) }) != 0 {
+		if !pub && g.findRef(e, func(f *refRec) bool { return f.pub() && f.via == via && s.arena.equal(f.req, request) }) != 0 {
 			return // it published this key: a log line naming it is not a consumption
 		}
 		g.dropRefs(e, func(f *refRec) bool {
 			if f.via != via {
 				return false
 			}
-			if pub && !f.pub && s.arena.equal(f.req, request) {
+			if pub && !f.pub() && s.arena.equal(f.req, request) {
 				return true
 			}
-			return f.pub == pub && f.req.n == 0 && (pub || trace != "" && g.refTrace(f) == trace)
+			return f.pub() == pub && f.req.n == 0 && (pub || trace != "" && g.refTrace(f) == trace)
 		})
 	} else if g.findRef(e, func(f *refRec) bool {
-		if f.pub != pub || f.via != via || f.req.n == 0 {
+		if f.pub() != pub || f.via != via || f.req.n == 0 {
 			return false
 		}
 		if pub {
@@ -846,7 +846,7 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	}
 	for i := s.ev(e).refs; i != 0; i = s.ref(i).next {
 		have := s.ref(i)
-		if have.pub != pub {
+		if have.pub() != pub {
 			continue
 		}
 		same := (request != "" && s.arena.equal(have.req, request)) ||
@@ -857,9 +857,10 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		// One hop per invocation: keep the most specific key it handled (an
 		// SQS message over the event it carries), and the best evidence.
 		if specificity(vk) > specificity(s.key(have.via).kind) {
-			have.via, have.evid, have.conf = via, uint16(s.evids.id(evidence)), confOf(conf)
-		} else if have.via == via && confOf(conf) > have.conf {
-			have.evid, have.conf = uint16(s.evids.id(evidence)), confOf(conf)
+			have.via = via
+			s.setHow(have, evidence, conf)
+		} else if have.via == via && confOf(conf) > s.howOf(have).conf {
+			s.setHow(have, evidence, conf)
 		}
 		if have.span.n == 0 && span.Value != "" {
 			have.span = s.arena.put(span.Value)
@@ -870,8 +871,12 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	g.kinesisAttach(e, via, pub, comp, refAt)
 	ri := s.refs.alloc()
 	ref := s.ref(ri)
-	ref.at, ref.req, ref.span, ref.via = nanos(refAt), s.arena.put(request), s.arena.put(span.Value), via
-	ref.comp, ref.evid, ref.conf, ref.pub = uint16(s.compIDs.id(comp)), uint16(s.evids.id(evidence)), confOf(conf), pub
+	ref.at, ref.req, ref.span, ref.via = mk64(nanos(refAt)), s.arena.put(request), s.arena.put(span.Value), via
+	ref.comp = uint16(s.compIDs.id(comp))
+	if pub {
+		ref.how = pubBit
+	}
+	s.setHow(ref, evidence, conf)
 	pushList(&s.ev(e).refs, ri, func(i int32) *int32 { return &s.ref(i).next })
 	g.touch(e, at)
 	// The component map learns who consumes which queue.
@@ -937,9 +942,9 @@ func (g *Graph) joinNamed(inv *invocation) {
 			}
 			var to *named
 			switch {
-			case f.pub && f.span.n != 0:
+			case f.pub() && f.span.n != 0:
 				to = &pubSpan
-			case f.pub:
+			case f.pub():
 				to = &pubLog
 			case f.span.n != 0:
 				to = &conSpan
@@ -1016,8 +1021,8 @@ func (g *Graph) joinOne(inv *invocation, a, b tracing.Key, pub bool) {
 		return // a copy and its original: kept apart
 	}
 	g.clearFragment(e)
-	if g.findRef(e, func(f *refRec) bool { return f.pub == pub && f.via == ai && g.s.arena.equal(f.req, inv.request) }) != 0 {
-		g.dropRefs(e, func(f *refRec) bool { return f.pub == pub && f.via == bi && g.s.arena.equal(f.req, inv.request) })
+	if g.findRef(e, func(f *refRec) bool { return f.pub() == pub && f.via == ai && g.s.arena.equal(f.req, inv.request) }) != 0 {
+		g.dropRefs(e, func(f *refRec) bool { return f.pub() == pub && f.via == bi && g.s.arena.equal(f.req, inv.request) })
 	}
 }
 

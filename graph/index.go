@@ -641,7 +641,7 @@ func (g *Graph) textMatch(f *filterSet, e int32) bool {
 		}
 	}
 	for x := r.refs; x != 0 && left != 0; x = s.ref(x).next {
-		if rf := s.ref(x); !rf.pub {
+		if rf := s.ref(x); !rf.pub() {
 			for i, w := range f.words {
 				if left&(1<<uint(i)) != 0 && g.compHit(f, int32(rf.comp), i, w) {
 					hit(i)

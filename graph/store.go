@@ -367,25 +367,40 @@ type hopExtra struct {
 }
 
 // refRec ties an invocation (or a span standing for one) to the key of the
-// event it consumed or published: 40 bytes. Its component and evidence are
-// interned ids (those interners hold at most 1<<16), its confidence is in
-// hundredths.
+// event it consumed or published: 36 bytes. Its component is an interned id
+// (that interner holds at most 1<<16); how it was seen (evidence and
+// confidence, interned together in store.hows, at most 1<<15) shares a
+// 16-bit word with whether it published. Its time is in halves (n64), so
+// records pack at 4 bytes.
 type refRec struct {
-	at   int64
+	at   n64    // unix nanoseconds
 	req  strRef // Lambda request ID
 	span strRef // span key value ("trace/span")
 	via  int32  // keyRec of the event
 	next int32
 	comp uint16
-	evid uint16
-	conf uint8
-	pub  bool
+	how  uint16 // pubBit | interned refHow
 }
 
-// confOf is a confidence (0–1) in a ref's hundredths, and confidence reads it back.
+// refHow is a ref's evidence (an interned id) and confidence in hundredths.
+type refHow struct {
+	evid int32
+	conf uint8
+}
+
+const pubBit = 1 << 15
+
+func (f *refRec) pub() bool { return f.how&pubBit != 0 }
+
+// confOf is a confidence (0–1) in hundredths.
 func confOf(c float64) uint8 { return uint8(math.Round(min(max(c, 0), 1) * 100)) }
 
-func (f *refRec) confidence() float64 { return float64(f.conf) / 100 }
+// setHow sets a ref's evidence and confidence, keeping whether it published.
+func (s *store) setHow(f *refRec, evidence string, conf float64) {
+	f.how = f.how&pubBit | uint16(s.hows.id(refHow{s.evids.id(evidence), confOf(conf)}))
+}
+
+func (s *store) howOf(f *refRec) refHow { return s.hows.get(int32(f.how &^ pubBit)) }
 
 // linkRec ties an event to another it must never merge with: its original
 // (this event replays or redrives it) or a copy of it. The other event is
@@ -478,6 +493,7 @@ type store struct {
 	tail     int32
 	compIDs  interner[tracing.Component]
 	evids    interner[string]
+	hows     interner[refHow]
 	metas    interner[meta]
 
 	compactions int
@@ -500,6 +516,7 @@ func newStore(cfg Config) store {
 		seed:     maphash.MakeSeed(),
 		compIDs:  interner[tracing.Component]{max: 1 << 16},
 		evids:    interner[string]{max: 1 << 16},
+		hows:     interner[refHow]{max: 1 << 15},
 		metas:    interner[meta]{max: 1 << 16},
 	}
 }
@@ -902,11 +919,12 @@ func (s *store) viewOf(e int32, weak bool) *eventView {
 	}
 	for i := r.refs; i != 0; i = s.ref(i).next {
 		f := s.ref(i)
-		ref := invRef{request: s.arena.str(f.req), via: s.keyOf(f.via), comp: s.compIDs.get(int32(f.comp)), at: fromNanos(f.at), evidence: s.evids.get(int32(f.evid)), conf: f.confidence()}
+		how := s.howOf(f)
+		ref := invRef{request: s.arena.str(f.req), via: s.keyOf(f.via), comp: s.compIDs.get(int32(f.comp)), at: fromNanos(f.at.get()), evidence: s.evids.get(how.evid), conf: float64(how.conf) / 100}
 		if f.span.n != 0 {
 			ref.span = tracing.Key{Kind: tracing.KeySpanID, Value: s.arena.str(f.span)}
 		}
-		if f.pub {
+		if f.pub() {
 			v.pubs = append(v.pubs, ref)
 		} else {
 			v.invs = append(v.invs, ref)
