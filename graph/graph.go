@@ -781,27 +781,27 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		if inv := g.invs[request]; inv != nil && inv.trace.IsValid() {
 			trace = inv.trace.String()
 		}
-		if !pub && g.findRef(e, func(f *refRec) bool { return f.pub() && f.via == via && s.arena.equal(f.req, request) }) != 0 {
+		if !pub && g.findRef(e, func(f *refRec) bool { return f.pub() && f.via == via && s.arena.equal(f.req(), request) }) != 0 {
 			return // it published this key: a log line naming it is not a consumption
 		}
 		g.dropRefs(e, func(f *refRec) bool {
 			if f.via != via {
 				return false
 			}
-			if pub && !f.pub() && s.arena.equal(f.req, request) {
+			if pub && !f.pub() && s.arena.equal(f.req(), request) {
 				return true
 			}
-			return f.pub() == pub && f.req.n == 0 && (pub || trace != "" && g.refTrace(f) == trace)
+			return f.pub() == pub && f.req().n == 0 && (pub || trace != "" && s.refTrace(f) == trace)
 		})
 	} else if g.findRef(e, func(f *refRec) bool {
-		if f.pub() != pub || f.via != via || f.req.n == 0 {
+		if f.pub() != pub || f.via != via || f.req().n == 0 {
 			return false
 		}
 		if pub {
 			return true // one message is published once
 		}
 		var buf viewBuf
-		inv := g.invs[string(s.arena.view(f.req, &buf))]
+		inv := g.invs[string(s.arena.view(f.req(), &buf))]
 		return inv != nil && inv.trace.IsValid() && inv.trace.String() == spanTrace
 	}) != 0 {
 		return
@@ -849,8 +849,8 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		if have.pub() != pub {
 			continue
 		}
-		same := (request != "" && s.arena.equal(have.req, request)) ||
-			(request == "" && have.req.n == 0 && s.arena.equal(have.span, span.Value) && have.via == via)
+		same := (request != "" && s.arena.equal(have.req(), request)) ||
+			(request == "" && have.req().n == 0 && s.spanIs(have, span.Value) && have.via == via)
 		if !same {
 			continue
 		}
@@ -862,8 +862,8 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		} else if have.via == via && confOf(conf) > s.howOf(have).conf {
 			s.setHow(have, evidence, conf)
 		}
-		if have.span.n == 0 && span.Value != "" {
-			have.span = s.arena.put(span.Value)
+		if !have.hasSpan() && span.Value != "" {
+			have.b = s.arena.put(span.Value)
 		}
 		s.bump(e)
 		return
@@ -871,12 +871,17 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	g.kinesisAttach(e, via, pub, comp, refAt)
 	ri := s.refs.alloc()
 	ref := s.ref(ri)
-	ref.at, ref.req, ref.span, ref.via = mk64(nanos(refAt)), s.arena.put(request), s.arena.put(span.Value), via
-	ref.comp = uint16(s.compIDs.id(comp))
+	ref.at, ref.via, ref.comp = mk64(nanos(refAt)), via, uint16(s.compIDs.id(comp))
 	if pub {
 		ref.how = pubBit
 	}
 	s.setHow(ref, evidence, conf)
+	switch {
+	case request != "":
+		ref.a, ref.b = s.arena.put(request), s.arena.put(span.Value)
+	case span.Value != "":
+		s.setSpan(e, ref, span.Value) // slim when e holds the span's trace ID (attached above)
+	}
 	pushList(&s.ev(e).refs, ri, func(i int32) *int32 { return &s.ref(i).next })
 	g.touch(e, at)
 	// The component map learns who consumes which queue.
@@ -937,16 +942,16 @@ func (g *Graph) joinNamed(inv *invocation) {
 		}
 		for i := g.s.ev(e).refs; i != 0; i = g.s.ref(i).next {
 			f := g.s.ref(i)
-			if !g.s.arena.equal(f.req, inv.request) {
+			if !g.s.arena.equal(f.req(), inv.request) {
 				continue
 			}
 			var to *named
 			switch {
-			case f.pub() && f.span.n != 0:
+			case f.pub() && f.hasSpan():
 				to = &pubSpan
 			case f.pub():
 				to = &pubLog
-			case f.span.n != 0:
+			case f.hasSpan():
 				to = &conSpan
 			default:
 				to = &conLog
@@ -1021,8 +1026,8 @@ func (g *Graph) joinOne(inv *invocation, a, b tracing.Key, pub bool) {
 		return // a copy and its original: kept apart
 	}
 	g.clearFragment(e)
-	if g.findRef(e, func(f *refRec) bool { return f.pub() == pub && f.via == ai && g.s.arena.equal(f.req, inv.request) }) != 0 {
-		g.dropRefs(e, func(f *refRec) bool { return f.pub() == pub && f.via == bi && g.s.arena.equal(f.req, inv.request) })
+	if g.findRef(e, func(f *refRec) bool { return f.pub() == pub && f.via == ai && g.s.arena.equal(f.req(), inv.request) }) != 0 {
+		g.dropRefs(e, func(f *refRec) bool { return f.pub() == pub && f.via == bi && g.s.arena.equal(f.req(), inv.request) })
 	}
 }
 
@@ -1053,22 +1058,11 @@ func (g *Graph) dropRefs(e int32, drop func(*refRec) bool) {
 		} else {
 			s.ref(prev).next = next
 		}
-		s.arena.drop(f.req)
-		s.arena.drop(f.span)
+		s.dropStrs(f)
 		s.refs.release(i)
 		s.bump(e)
 		i = next
 	}
-}
-
-// refTrace is the trace of a ref's span, or "".
-func (g *Graph) refTrace(f *refRec) string {
-	if f.span.n == 0 {
-		return ""
-	}
-	v := g.s.arena.str(f.span)
-	tr, _, _ := strings.Cut(v, "/")
-	return tr
 }
 
 // learnDestination adds the broker hop a messaging span names

@@ -1,8 +1,11 @@
 package graph
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"hash/maphash"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/flowtop/flowtop/tracing"
@@ -369,17 +372,123 @@ type hopExtra struct {
 // refRec ties an invocation (or a span standing for one) to the key of the
 // event it consumed or published: 36 bytes. Its component is an interned id
 // (that interner holds at most 1<<16); how it was seen (evidence and
-// confidence, interned together in store.hows, at most 1<<15) shares a
-// 16-bit word with whether it published. Its time is in halves (n64), so
-// records pack at 4 bytes.
+// confidence, interned together in store.hows, at most 1<<14) shares a
+// 16-bit word with whether it published and whether it is slim. Its time is
+// in halves (n64), so records pack at 4 bytes.
+//
+// A slim ref is a span's that names no request, on an event holding the
+// span's trace ID as a weak key (attach adds it): a names that key's bytes
+// in the arena (borrowed: they count as the key's) and b holds the span
+// ID's 8 bytes themselves, so its span key costs no bytes of its own.
 type refRec struct {
 	at   n64    // unix nanoseconds
-	req  strRef // Lambda request ID
-	span strRef // span key value ("trace/span")
+	a    strRef // the Lambda request ID; a slim ref's trace ID
+	b    strRef // the span key ("trace/span"); a slim ref's span ID
 	via  int32  // keyRec of the event
 	next int32
 	comp uint16
-	how  uint16 // pubBit | interned refHow
+	how  uint16 // pubBit | slimBit | interned refHow
+}
+
+const (
+	pubBit  = 1 << 15
+	slimBit = 1 << 14
+	howMask = slimBit - 1
+)
+
+func (f *refRec) pub() bool  { return f.how&pubBit != 0 }
+func (f *refRec) slim() bool { return f.how&slimBit != 0 }
+
+// req is the ref's request ID in the arena (zero: none).
+func (f *refRec) req() strRef {
+	if f.slim() {
+		return strRef{}
+	}
+	return f.a
+}
+
+// hasSpan reports whether the ref names a span.
+func (f *refRec) hasSpan() bool { return f.slim() || f.b.n != 0 }
+
+// spanID is a slim ref's span ID.
+func (f *refRec) spanID() (id [8]byte) {
+	binary.LittleEndian.PutUint32(id[:4], f.b.off)
+	binary.LittleEndian.PutUint32(id[4:], f.b.n)
+	return id
+}
+
+// spanKey is the ref's span key, or "".
+func (s *store) spanKey(f *refRec) string {
+	if !f.slim() {
+		return s.arena.str(f.b)
+	}
+	var buf [64 + 1 + 16]byte
+	return string(s.slimKey(f, &buf))
+}
+
+// slimKey writes a slim ref's span key ("trace/span") into buf.
+func (s *store) slimKey(f *refRec, buf *[64 + 1 + 16]byte) []byte {
+	var vb viewBuf
+	out := append(buf[:0], s.arena.view(f.a, &vb)...)
+	out = append(out, '/')
+	id := f.spanID()
+	return hex.AppendEncode(out, id[:])
+}
+
+// spanIs reports whether the ref's span key is v, without allocating.
+func (s *store) spanIs(f *refRec, v string) bool {
+	if !f.slim() {
+		return s.arena.equal(f.b, v)
+	}
+	var buf [64 + 1 + 16]byte
+	return string(s.slimKey(f, &buf)) == v
+}
+
+// refTrace is the trace ID of the ref's span, or "".
+func (s *store) refTrace(f *refRec) string {
+	switch {
+	case f.slim():
+		return s.arena.str(f.a)
+	case f.b.n == 0:
+		return ""
+	}
+	tr, _, _ := strings.Cut(s.arena.str(f.b), "/")
+	return tr
+}
+
+// setSpan names the ref's span: slim when the event holds the span's trace
+// ID as a weak key of 16 stored bytes and the span ID is 16 lowercase hex
+// digits, the key stored in the arena otherwise. The ref names no request.
+func (s *store) setSpan(e int32, f *refRec, v string) {
+	tr, sp, ok := strings.Cut(v, "/")
+	var id [8]byte
+	if ok && len(sp) == 16 {
+		for i := 0; i < 8 && ok; i++ {
+			hi, ok1 := lowerHex(sp[2*i])
+			lo, ok2 := lowerHex(sp[2*i+1])
+			id[i], ok = hi<<4|lo, ok1 && ok2
+		}
+		if ok {
+			p := s.probe(tracing.KeyTraceID, tr)
+			for i := s.ev(e).keys; i != 0; i = s.key(i).next {
+				if k := s.key(i); k.weak && k.str.n&sharedBit == 0 && k.str.size() == 16 && s.keyIs(k, &p) {
+					f.a = strRef{off: k.str.off, n: k.str.n | sharedBit} // own() is 0: the key's bytes
+					f.b = strRef{off: binary.LittleEndian.Uint32(id[:4]), n: binary.LittleEndian.Uint32(id[4:])}
+					f.how |= slimBit
+					return
+				}
+			}
+		}
+	}
+	f.b = s.arena.put(v)
+}
+
+// dropStrs releases the ref's strings in the arena.
+func (s *store) dropStrs(f *refRec) {
+	s.arena.drop(f.a) // a slim ref's trace ID owns no bytes
+	if !f.slim() {
+		s.arena.drop(f.b)
+	}
 }
 
 // refHow is a ref's evidence (an interned id) and confidence in hundredths.
@@ -388,19 +497,15 @@ type refHow struct {
 	conf uint8
 }
 
-const pubBit = 1 << 15
-
-func (f *refRec) pub() bool { return f.how&pubBit != 0 }
-
 // confOf is a confidence (0–1) in hundredths.
 func confOf(c float64) uint8 { return uint8(math.Round(min(max(c, 0), 1) * 100)) }
 
 // setHow sets a ref's evidence and confidence, keeping whether it published.
 func (s *store) setHow(f *refRec, evidence string, conf float64) {
-	f.how = f.how&pubBit | uint16(s.hows.id(refHow{s.evids.id(evidence), confOf(conf)}))
+	f.how = f.how&^howMask | uint16(s.hows.id(refHow{s.evids.id(evidence), confOf(conf)}))
 }
 
-func (s *store) howOf(f *refRec) refHow { return s.hows.get(int32(f.how &^ pubBit)) }
+func (s *store) howOf(f *refRec) refHow { return s.hows.get(int32(f.how & howMask)) }
 
 // linkRec ties an event to another it must never merge with: its original
 // (this event replays or redrives it) or a copy of it. The other event is
@@ -516,7 +621,7 @@ func newStore(cfg Config) store {
 		seed:     maphash.MakeSeed(),
 		compIDs:  interner[tracing.Component]{max: 1 << 16},
 		evids:    interner[string]{max: 1 << 16},
-		hows:     interner[refHow]{max: 1 << 15},
+		hows:     interner[refHow]{max: howMask + 1},
 		metas:    interner[meta]{max: 1 << 16},
 	}
 }
@@ -792,8 +897,7 @@ func (s *store) freeEvent(e int32) {
 	}
 	for i := r.refs; i != 0; {
 		next := s.ref(i).next
-		s.arena.drop(s.ref(i).req)
-		s.arena.drop(s.ref(i).span)
+		s.dropStrs(s.ref(i))
 		s.refs.release(i)
 		i = next
 	}
@@ -824,7 +928,10 @@ func (s *store) compactArena(others func(move func(strRef) strRef)) {
 	}
 	for i := int32(1); i < s.refs.n; i++ {
 		if r := s.refs.at(i); r.via != 0 {
-			r.req, r.span = move(r.req), move(r.span)
+			r.a = move(r.a) // a slim ref's trace ID gets bytes of its own
+			if !r.slim() {
+				r.b = move(r.b)
+			}
 		}
 	}
 	for i := int32(1); i < s.links.n; i++ {
@@ -920,9 +1027,9 @@ func (s *store) viewOf(e int32, weak bool) *eventView {
 	for i := r.refs; i != 0; i = s.ref(i).next {
 		f := s.ref(i)
 		how := s.howOf(f)
-		ref := invRef{request: s.arena.str(f.req), via: s.keyOf(f.via), comp: s.compIDs.get(int32(f.comp)), at: fromNanos(f.at.get()), evidence: s.evids.get(how.evid), conf: float64(how.conf) / 100}
-		if f.span.n != 0 {
-			ref.span = tracing.Key{Kind: tracing.KeySpanID, Value: s.arena.str(f.span)}
+		ref := invRef{request: s.arena.str(f.req()), via: s.keyOf(f.via), comp: s.compIDs.get(int32(f.comp)), at: fromNanos(f.at.get()), evidence: s.evids.get(how.evid), conf: float64(how.conf) / 100}
+		if f.hasSpan() {
+			ref.span = tracing.Key{Kind: tracing.KeySpanID, Value: s.spanKey(f)}
 		}
 		if f.pub() {
 			v.pubs = append(v.pubs, ref)
