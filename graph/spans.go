@@ -68,12 +68,11 @@ const (
 )
 
 // statusShift places a span's status in its flags' bits 4 and 5: OTLP's
-// codes are 0 to 2, and a code past them reads as error.
+// codes are 0 to 2, and any code past them (malformed input) reads as 3,
+// neither unset, ok nor error, as it did before.
 const statusShift = 4
 
-func packStatus(c tracing.StatusCode) uint8 {
-	return uint8(min(c, tracing.StatusError)) << statusShift
-}
+func packStatus(c tracing.StatusCode) uint8 { return uint8(min(c, 3)) << statusShift }
 
 func (r *spanRec) status() tracing.StatusCode { return tracing.StatusCode(r.flags >> statusShift & 3) }
 
