@@ -174,11 +174,16 @@ const (
 	linkRecSize  = int64(unsafe.Sizeof(linkRec{}))
 	traceRecSize = int64(unsafe.Sizeof(traceRec{}))
 	spanRecSize  = int64(unsafe.Sizeof(spanRec{}))
-	// tableSlot is one slot of a key or trace table (store.go).
+	// tableSlot is one slot of a key or trace table (store.go), which
+	// holds up to loadFactor records.
 	tableSlot = 4
 	// invEntry is one span's invocation ID in spanStore.invs: the map
 	// entry with its slack (the ID's bytes are in the arena).
 	invEntry = 32
+	// sideEntry is one map[int32]int32 or map[int32]int64 entry with its
+	// slack: an event's links (store.evLinks), a long span's end
+	// (spanStore.ends).
+	sideEntry = 24
 	// invocationCost is one invocation: its struct, request ID, map entry
 	// and a few kept log lines.
 	invocationCost = int64(unsafe.Sizeof(invocation{})) + 64 + 4*int64(unsafe.Sizeof(logLine{})+80)
@@ -193,7 +198,7 @@ func (g *Graph) eventBytes() int64 {
 	s := &g.s
 	n := int64(s.events.live)*eventRecSize + int64(s.keys.live)*keyRecSize + int64(s.hops.live)*hopRecSize +
 		int64(s.refs.live)*refRecSize + int64(s.links.live)*linkRecSize + int64(s.arena.live) +
-		int64(len(s.index.heads))*tableSlot + int64(len(s.hopExtra))*extraCost
+		int64(len(s.index.heads))*tableSlot + int64(len(s.hopExtra))*extraCost + int64(len(s.evLinks))*sideEntry
 	n += int64(len(g.invs)) * invocationCost
 	return n
 }
@@ -202,7 +207,7 @@ func (g *Graph) eventBytes() int64 {
 func (g *Graph) spanBytes() int64 {
 	ss := &g.sp
 	return int64(ss.traces.live)*traceRecSize + int64(len(ss.index.heads))*tableSlot + int64(ss.spans.live)*spanRecSize +
-		int64(len(ss.extra))*extraCost + int64(len(ss.invs))*invEntry
+		int64(len(ss.extra))*extraCost + int64(len(ss.invs))*invEntry + int64(len(ss.ends))*sideEntry
 }
 
 // heldBytes is eventBytes plus spanBytes. The caller holds a lock.

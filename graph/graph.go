@@ -418,7 +418,7 @@ func (g *Graph) ingestKeys(o *tracing.Observation, at time.Time) {
 	}
 	if typ := observedType(o); typ != "" && len(strong) > 0 {
 		if e := g.eventFor(strong[0], at); g.s.ev(e).meta == 0 {
-			g.s.ev(e).meta = g.s.metas.id(meta{typ, ""})
+			g.s.ev(e).meta = uint16(g.s.metas.id(meta{typ, ""}))
 		}
 	}
 	// A log line or span naming both an invocation and a message: the invocation handled it.
@@ -520,7 +520,7 @@ func (g *Graph) relate(o *tracing.Observation, r tracing.Relation, at time.Time)
 		}
 		if typ := observedType(o); typ != "" {
 			if e := g.s.key(via).ev; g.s.ev(e).meta == 0 {
-				g.s.ev(e).meta = g.s.metas.id(meta{typ, ""})
+				g.s.ev(e).meta = uint16(g.s.metas.id(meta{typ, ""}))
 			}
 		}
 		g.attach(via, r.Kind, request, span, o.Span, o.Component, at, ev, 1)
@@ -548,7 +548,7 @@ func (g *Graph) keyFor(k tracing.Key, at time.Time) int32 {
 	g.seq++
 	e := g.s.events.alloc()
 	r := g.s.ev(e)
-	r.seq, r.first, r.last, r.flags = g.seq, nanos(at), nanos(at), flagHeld
+	r.sf, r.first, r.last = g.seq<<seqShift|uint64(flagHeld), nanos(at), nanos(at)
 	g.s.lruPushFront(e)
 	ki := g.s.addKey(e, &p, false, g.s.chainHead(p.h))
 	g.remember(k, ki)
@@ -667,7 +667,7 @@ func (g *Graph) union(a, b int32) int32 {
 		return a // a copy and its original stay two events
 	}
 	s := &g.s
-	if s.ev(b).seq < s.ev(a).seq {
+	if s.ev(b).seq() < s.ev(a).seq() {
 		a, b = b, a
 	}
 	g.mergeFragments(a, b)
@@ -686,7 +686,10 @@ func (g *Graph) union(a, b int32) int32 {
 	}
 	ra.hops = appendList(ra.hops, rb.hops, func(i int32) *int32 { return &s.hop(i).next })
 	ra.refs = appendList(ra.refs, rb.refs, func(i int32) *int32 { return &s.ref(i).next })
-	ra.links = appendList(ra.links, rb.links, func(i int32) *int32 { return &s.links.at(i).next })
+	if l := s.evLinks[b]; l != 0 {
+		s.evLinks[a] = appendList(s.evLinks[a], l, func(i int32) *int32 { return &s.links.at(i).next })
+		delete(s.evLinks, b)
+	}
 	ra.rev++
 	if ra.meta == 0 {
 		ra.meta = rb.meta
@@ -697,9 +700,9 @@ func (g *Graph) union(a, b int32) int32 {
 	if rb.last > ra.last {
 		ra.last = rb.last
 	}
-	ra.flags |= rb.flags
+	ra.addFlags(rb.flags())
 	s.lruRemove(b)
-	rb.keys, rb.hops, rb.refs, rb.links = 0, 0, 0, 0
+	rb.keys, rb.hops, rb.refs = 0, 0, 0
 	s.events.release(b)
 	s.lruMoveFront(a)
 	return a
@@ -780,27 +783,27 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 		if inv := g.invs[request]; inv != nil && inv.trace.IsValid() {
 			trace = inv.trace.String()
 		}
-		if !pub && g.findRef(e, func(f *refRec) bool { return f.pub && f.via == via && s.arena.equal(f.req, request) }) != 0 {
+		if !pub && g.findRef(e, func(f *refRec) bool { return f.pub() && f.via == via && s.arena.equal(f.req(), request) }) != 0 {
 			return // it published this key: a log line naming it is not a consumption
 		}
 		g.dropRefs(e, func(f *refRec) bool {
 			if f.via != via {
 				return false
 			}
-			if pub && !f.pub && s.arena.equal(f.req, request) {
+			if pub && !f.pub() && s.arena.equal(f.req(), request) {
 				return true
 			}
-			return f.pub == pub && f.req.n == 0 && (pub || trace != "" && g.refTrace(f) == trace)
+			return f.pub() == pub && f.req().n == 0 && (pub || trace != "" && s.refTrace(f) == trace)
 		})
 	} else if g.findRef(e, func(f *refRec) bool {
-		if f.pub != pub || f.via != via || f.req.n == 0 {
+		if f.pub() != pub || f.via != via || f.req().n == 0 {
 			return false
 		}
 		if pub {
 			return true // one message is published once
 		}
 		var buf viewBuf
-		inv := g.invs[string(s.arena.view(f.req, &buf))]
+		inv := g.invs[string(s.arena.view(f.req(), &buf))]
 		return inv != nil && inv.trace.IsValid() && inv.trace.String() == spanTrace
 	}) != 0 {
 		return
@@ -845,23 +848,24 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	}
 	for i := s.ev(e).refs; i != 0; i = s.ref(i).next {
 		have := s.ref(i)
-		if have.pub != pub {
+		if have.pub() != pub {
 			continue
 		}
-		same := (request != "" && s.arena.equal(have.req, request)) ||
-			(request == "" && have.req.n == 0 && s.arena.equal(have.span, span.Value) && have.via == via)
+		same := (request != "" && s.arena.equal(have.req(), request)) ||
+			(request == "" && have.req().n == 0 && s.spanIs(have, span.Value) && have.via == via)
 		if !same {
 			continue
 		}
 		// One hop per invocation: keep the most specific key it handled (an
 		// SQS message over the event it carries), and the best evidence.
 		if specificity(vk) > specificity(s.key(have.via).kind) {
-			have.via, have.evid, have.conf = via, s.evids.id(evidence), float32(conf)
-		} else if have.via == via && float32(conf) > have.conf {
-			have.evid, have.conf = s.evids.id(evidence), float32(conf)
+			have.via = via
+			s.setHow(have, evidence, conf)
+		} else if have.via == via && confOf(conf) > s.howOf(have).conf {
+			s.setHow(have, evidence, conf)
 		}
-		if have.span.n == 0 && span.Value != "" {
-			have.span = s.arena.put(span.Value)
+		if !have.hasSpan() && span.Value != "" {
+			have.b = s.arena.put(span.Value)
 		}
 		s.bump(e)
 		return
@@ -869,8 +873,17 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	g.kinesisAttach(e, via, pub, comp, refAt)
 	ri := s.refs.alloc()
 	ref := s.ref(ri)
-	ref.at, ref.req, ref.span, ref.via = nanos(refAt), s.arena.put(request), s.arena.put(span.Value), via
-	ref.comp, ref.evid, ref.conf, ref.pub = s.compIDs.id(comp), s.evids.id(evidence), float32(conf), pub
+	ref.at, ref.via, ref.comp = mk64(nanos(refAt)), via, uint16(s.compIDs.id(comp))
+	if pub {
+		ref.how = pubBit
+	}
+	s.setHow(ref, evidence, conf)
+	switch {
+	case request != "":
+		ref.a, ref.b = s.arena.put(request), s.arena.put(span.Value)
+	case span.Value != "":
+		s.setSpan(e, ref, span.Value) // slim when e holds the span's trace ID (attached above)
+	}
 	pushList(&s.ev(e).refs, ri, func(i int32) *int32 { return &s.ref(i).next })
 	g.touch(e, at)
 	// The component map learns who consumes which queue.
@@ -931,16 +944,16 @@ func (g *Graph) joinNamed(inv *invocation) {
 		}
 		for i := g.s.ev(e).refs; i != 0; i = g.s.ref(i).next {
 			f := g.s.ref(i)
-			if !g.s.arena.equal(f.req, inv.request) {
+			if !g.s.arena.equal(f.req(), inv.request) {
 				continue
 			}
 			var to *named
 			switch {
-			case f.pub && f.span.n != 0:
+			case f.pub() && f.hasSpan():
 				to = &pubSpan
-			case f.pub:
+			case f.pub():
 				to = &pubLog
-			case f.span.n != 0:
+			case f.hasSpan():
 				to = &conSpan
 			default:
 				to = &conLog
@@ -1015,8 +1028,8 @@ func (g *Graph) joinOne(inv *invocation, a, b tracing.Key, pub bool) {
 		return // a copy and its original: kept apart
 	}
 	g.clearFragment(e)
-	if g.findRef(e, func(f *refRec) bool { return f.pub == pub && f.via == ai && g.s.arena.equal(f.req, inv.request) }) != 0 {
-		g.dropRefs(e, func(f *refRec) bool { return f.pub == pub && f.via == bi && g.s.arena.equal(f.req, inv.request) })
+	if g.findRef(e, func(f *refRec) bool { return f.pub() == pub && f.via == ai && g.s.arena.equal(f.req(), inv.request) }) != 0 {
+		g.dropRefs(e, func(f *refRec) bool { return f.pub() == pub && f.via == bi && g.s.arena.equal(f.req(), inv.request) })
 	}
 }
 
@@ -1047,22 +1060,11 @@ func (g *Graph) dropRefs(e int32, drop func(*refRec) bool) {
 		} else {
 			s.ref(prev).next = next
 		}
-		s.arena.drop(f.req)
-		s.arena.drop(f.span)
+		s.dropStrs(f)
 		s.refs.release(i)
 		s.bump(e)
 		i = next
 	}
-}
-
-// refTrace is the trace of a ref's span, or "".
-func (g *Graph) refTrace(f *refRec) string {
-	if f.span.n == 0 {
-		return ""
-	}
-	v := g.s.arena.str(f.span)
-	tr, _, _ := strings.Cut(v, "/")
-	return tr
 }
 
 // learnDestination adds the broker hop a messaging span names
@@ -1535,14 +1537,14 @@ func (g *Graph) ingestMessage(o *tracing.Observation, at time.Time) {
 	if g.s.ev(e).meta == 0 {
 		for _, env := range m.Layers {
 			if env.Kind == tracing.EnvelopeEventBridge && env.Type != "" {
-				g.s.ev(e).meta = g.s.metas.id(meta{env.Type, env.Source})
+				g.s.ev(e).meta = uint16(g.s.metas.id(meta{env.Type, env.Source}))
 				break
 			}
 		}
 	}
 	for i := len(m.Layers) - 1; i >= 0 && g.s.ev(e).meta == 0; i-- {
 		if env := m.Layers[i]; env.Type != "" {
-			g.s.ev(e).meta = g.s.metas.id(meta{env.Type, env.Source})
+			g.s.ev(e).meta = uint16(g.s.metas.id(meta{env.Type, env.Source}))
 		}
 	}
 	for _, k := range o.Keys {

@@ -25,7 +25,7 @@ func (g *Graph) link(cp, orig tracing.Key, rel tracing.RelKind, at time.Time) {
 	if c == o {
 		// Already one event (something merged them before the link was
 		// known): it cannot be split, so it reads as the copy it became.
-		g.s.ev(c).flags |= flag
+		g.s.ev(c).addFlags(flag)
 		g.s.bump(c)
 		return
 	}
@@ -33,7 +33,7 @@ func (g *Graph) link(cp, orig tracing.Key, rel tracing.RelKind, at time.Time) {
 		g.addLink(c, orig, rel, true, at)
 		g.addLink(o, cp, rel, false, at)
 	}
-	g.s.ev(o).flags |= flag
+	g.s.ev(o).addFlags(flag)
 	g.s.bump(o)
 	g.s.bump(c)
 	g.clearFragment(c)
@@ -66,7 +66,7 @@ func (g *Graph) resolveOriginal(k tracing.Key) tracing.Key {
 func (g *Graph) addLink(e int32, other tracing.Key, rel tracing.RelKind, copy bool, at time.Time) {
 	s := &g.s
 	n := 0
-	for i := s.ev(e).links; i != 0; i = s.links.at(i).next {
+	for i := s.evLinks[e]; i != 0; i = s.links.at(i).next {
 		if n++; n >= 64 {
 			return // a message replayed this often: keep the first links
 		}
@@ -74,17 +74,19 @@ func (g *Graph) addLink(e int32, other tracing.Key, rel tracing.RelKind, copy bo
 	i := s.links.alloc()
 	l := s.links.at(i)
 	l.at, l.other, l.kind, l.rel, l.copy = nanos(at), s.arena.put(other.Value), other.Kind, rel, copy
-	pushList(&s.ev(e).links, i, func(i int32) *int32 { return &s.links.at(i).next })
+	head := s.evLinks[e]
+	pushList(&head, i, func(i int32) *int32 { return &s.links.at(i).next })
+	s.evLinks[e] = head
 }
 
 // linked reports whether a and b are a copy and its original (either way).
 func (g *Graph) linked(a, b int32) bool {
 	s := &g.s
-	if s.ev(a).links == 0 && s.ev(b).links == 0 {
+	if len(s.evLinks) == 0 || s.evLinks[a] == 0 && s.evLinks[b] == 0 {
 		return false
 	}
 	for _, pair := range [2][2]int32{{a, b}, {b, a}} {
-		for i := s.ev(pair[0]).links; i != 0; i = s.links.at(i).next {
+		for i := s.evLinks[pair[0]]; i != 0; i = s.links.at(i).next {
 			l := s.links.at(i)
 			var buf viewBuf
 			if ki := s.findStrong(l.kind, string(s.arena.view(l.other, &buf))); ki != 0 && s.key(ki).ev == pair[1] {
@@ -98,7 +100,7 @@ func (g *Graph) linked(a, b int32) bool {
 // originalOf returns the event e is a copy of, or 0.
 func (g *Graph) originalOf(e int32) int32 {
 	s := &g.s
-	for i := s.ev(e).links; i != 0; i = s.links.at(i).next {
+	for i := s.evLinks[e]; i != 0; i = s.links.at(i).next {
 		l := s.links.at(i)
 		if !l.copy {
 			continue
@@ -125,7 +127,7 @@ func (g *Graph) holdFragment(e int32, at time.Time) {
 	if now.IsZero() {
 		now = at
 	}
-	g.frag[e] = fragment{seq: g.s.ev(e).seq, until: nanos(now.Add(g.cfg.FragmentWait))}
+	g.frag[e] = fragment{seq: g.s.ev(e).seq(), until: nanos(now.Add(g.cfg.FragmentWait))}
 }
 
 // fragmentOf reports whether e is a held fragment (expired or not).
@@ -134,7 +136,7 @@ func (g *Graph) fragmentOf(e int32) (fragment, bool) {
 		return fragment{}, false
 	}
 	f, ok := g.frag[e]
-	return f, ok && f.seq == g.s.ev(e).seq
+	return f, ok && f.seq == g.s.ev(e).seq()
 }
 
 // clearFragment says e now has an identity of its own.
@@ -167,7 +169,7 @@ func (g *Graph) mergeFragments(a, b int32) {
 // waiting reports whether e is a fragment still held out of the Flows list.
 func (g *Graph) waiting(e int32, now time.Time) bool {
 	f, ok := g.fragmentOf(e)
-	return ok && g.s.ev(e).flags&flagHeld != 0 && nanos(now) < f.until
+	return ok && g.s.ev(e).flags()&flagHeld != 0 && nanos(now) < f.until
 }
 
 // sweepFragments forgets fragments whose wait is over or whose event is gone.
@@ -177,7 +179,7 @@ func (g *Graph) sweepFragments(now time.Time) {
 	}
 	g.fragSwept = now
 	for e, f := range g.frag {
-		if f.seq != g.s.ev(e).seq || g.s.ev(e).flags&flagHeld == 0 || nanos(now) >= f.until {
+		if f.seq != g.s.ev(e).seq() || g.s.ev(e).flags()&flagHeld == 0 || nanos(now) >= f.until {
 			delete(g.frag, e)
 		}
 	}
@@ -253,7 +255,7 @@ func (g *Graph) functionFault(trace tracing.TraceID, parent tracing.SpanID) (str
 	}
 	for i := ss.traces.at(t).spans; i != 0; i = ss.spans.at(i).next {
 		r := ss.spans.at(i)
-		if r.parent != parent || r.status != tracing.StatusError || r.flags&spanHasExtra == 0 {
+		if r.parent != parent || r.status() != tracing.StatusError || r.flags&spanHasExtra == 0 {
 			continue
 		}
 		if x := ss.extra[i]; x != nil && x.attrs["aws.function_arn"] != "" {

@@ -594,8 +594,8 @@ func (g *Graph) textMatch(f *filterSet, e int32) bool {
 	}
 	if r.meta != 0 {
 		for i, w := range f.words {
-			if left&(1<<uint(i)) != 0 && nameHit(&f.metaHit, r.meta, len(f.words), i, func() bool {
-				m := s.metas.get(r.meta)
+			if left&(1<<uint(i)) != 0 && nameHit(&f.metaHit, int32(r.meta), len(f.words), i, func() bool {
+				m := s.metas.get(int32(r.meta))
 				return strings.Contains(strings.ToLower(m.typ), w) || strings.Contains(strings.ToLower(m.source), w)
 			}) {
 				hit(i)
@@ -641,9 +641,9 @@ func (g *Graph) textMatch(f *filterSet, e int32) bool {
 		}
 	}
 	for x := r.refs; x != 0 && left != 0; x = s.ref(x).next {
-		if rf := s.ref(x); !rf.pub {
+		if rf := s.ref(x); !rf.pub() {
 			for i, w := range f.words {
-				if left&(1<<uint(i)) != 0 && g.compHit(f, rf.comp, i, w) {
+				if left&(1<<uint(i)) != 0 && g.compHit(f, int32(rf.comp), i, w) {
 					hit(i)
 				}
 			}
@@ -682,7 +682,7 @@ func nameHit(memo *[]uint8, id int32, words, i int, match func() bool) bool {
 // holds the graph's read lock, search.mu and, with row terms, cacheMu.
 func (g *Graph) eval(f *filterSet, e int32, now time.Time) {
 	g.search.evals++
-	held := g.s.ev(e).flags&flagHeld != 0
+	held := g.s.ev(e).flags()&flagHeld != 0
 	ok := held && g.textMatch(f, e)
 	if ok && f.rowTerms {
 		ok = g.rowMatch(f, e, now)
@@ -719,7 +719,7 @@ func (g *Graph) rowMatch(f *filterSet, e int32, now time.Time) bool {
 		case "status":
 			v = sum.status.String()
 		case "type":
-			v = g.s.metas.get(g.s.ev(e).meta).typ // a row's Type is its event's
+			v = g.s.metas.get(int32(g.s.ev(e).meta)).typ // a row's Type is its event's
 		case "source":
 			v = l.Source
 		case "fn", "queue":
@@ -769,7 +769,7 @@ func (g *Graph) advance(f *filterSet, now time.Time, b *budget) {
 		// Slot order, not list order: the slabs are read front to back.
 		for ; f.next < n && !b.exhausted(); f.next++ {
 			e := f.next
-			if e == 0 || g.s.ev(e).flags&flagHeld == 0 || f.decided(e) {
+			if e == 0 || g.s.ev(e).flags()&flagHeld == 0 || f.decided(e) {
 				continue
 			}
 			if f.candidate(e) {
@@ -844,7 +844,7 @@ func (g *Graph) matchWords(f *filterSet, lo, hi int) int {
 					b := bits.TrailingZeros64(open)
 					open &^= 1 << uint(b)
 					e := int32(w<<6 | b)
-					if e == 0 || e >= n || g.s.ev(e).flags&flagHeld == 0 {
+					if e == 0 || e >= n || g.s.ev(e).flags()&flagHeld == 0 {
 						continue
 					}
 					held |= 1 << uint(b)
@@ -1023,7 +1023,7 @@ func (g *Graph) filteredPage(q FlowQuery, now time.Time) FlowPage {
 	if pm.ok && !waiting && pm.version == version && pm.sort == q.Sort && pm.invert == q.Invert && pm.offset == q.Offset && pm.limit == q.Limit {
 		sr.pageHits++
 		for _, ref := range pm.rows {
-			if g.s.ev(ref.id).seq == ref.seq {
+			if g.s.ev(ref.id).seq() == ref.seq {
 				page.Rows = append(page.Rows, g.row(ref.id, now))
 			}
 		}
@@ -1033,7 +1033,7 @@ func (g *Graph) filteredPage(q FlowQuery, now time.Time) FlowPage {
 	var refs []eventRef
 	emit := func(e int32) {
 		if page.Matched >= q.Offset && len(refs) < q.Limit {
-			refs = append(refs, eventRef{e, g.s.ev(e).seq})
+			refs = append(refs, eventRef{e, g.s.ev(e).seq()})
 		}
 		page.Matched++
 	}
@@ -1050,14 +1050,14 @@ func (g *Graph) filteredPage(q FlowQuery, now time.Time) FlowPage {
 				continue
 			}
 			if idx >= q.Offset {
-				refs = append(refs, eventRef{e, g.s.ev(e).seq})
+				refs = append(refs, eventRef{e, g.s.ev(e).seq()})
 			}
 			idx++
 		}
 		page.Matched = total
 	} else {
 		for _, ref := range g.sorted(q.Sort) {
-			if r := g.s.ev(ref.id); r.flags&flagHeld != 0 && r.seq == ref.seq && member(ref.id) && !g.waiting(ref.id, now) {
+			if r := g.s.ev(ref.id); r.flags()&flagHeld != 0 && r.seq() == ref.seq && member(ref.id) && !g.waiting(ref.id, now) {
 				emit(ref.id)
 			}
 		}
@@ -1093,7 +1093,7 @@ func (g *Graph) partialPage(f *filterSet, q FlowQuery, now time.Time, b *budget)
 		b.spend(1)
 		if f.has(e) != q.Invert && !g.waiting(e, now) {
 			if idx >= q.Offset {
-				refs = append(refs, eventRef{e, g.s.ev(e).seq})
+				refs = append(refs, eventRef{e, g.s.ev(e).seq()})
 			}
 			idx++
 		}
@@ -1127,7 +1127,7 @@ func (g *Graph) partialPage(f *filterSet, q FlowQuery, now time.Time, b *budget)
 			return
 		}
 		for _, ref := range order {
-			if r := g.s.ev(ref.id); r.flags&flagHeld != 0 && r.seq == ref.seq && !visit(ref.id) {
+			if r := g.s.ev(ref.id); r.flags()&flagHeld != 0 && r.seq() == ref.seq && !visit(ref.id) {
 				break
 			}
 		}

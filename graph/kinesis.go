@@ -261,16 +261,16 @@ func (g *Graph) kinesisAttach(e, via int32, pub bool, comp tracing.Component, at
 			continue
 		}
 		n := nanos(at)
-		put := g.findRef(e, func(f *refRec) bool { return f.pub && f.via == via }) != 0
+		put := g.findRef(e, func(f *refRec) bool { return f.pub() && f.via == via }) != 0
 		switch {
 		case pub && !put:
 			h.at = min(h.at, n)
 			// The consumers seen before the producer: their wait is known now.
 			for j := s.ev(e).refs; j != 0; j = s.ref(j).next {
 				r := s.ref(j)
-				if rc := s.compIDs.get(r.comp); !r.pub && r.via == via && rc.Kind == tracing.ComponentFunction && r.at > h.at {
-					g.edge(c, rc, fromNanos(r.at), time.Duration(r.at-h.at), false)
-					g.recordLag(c, r.at, h.at)
+				if rc, rat := s.compIDs.get(int32(r.comp)), r.at.get(); !r.pub() && r.via == via && rc.Kind == tracing.ComponentFunction && rat > h.at {
+					g.edge(c, rc, fromNanos(rat), time.Duration(rat-h.at), false)
+					g.recordLag(c, rat, h.at)
 				}
 			}
 		case pub && n < h.at:

@@ -723,7 +723,7 @@ func (g *Graph) row(e int32, now time.Time) FlowRow {
 func (g *Graph) summarize(e int32, now time.Time) summary {
 	r := g.s.ev(e)
 	if ci := int(e) / sumChunk; ci < len(g.sums) && g.sums[ci] != nil {
-		if c := g.sums[ci][int(e)%sumChunk]; c.seq == r.seq && c.rev == r.rev && c.consGen == g.consGen && (c.staleAt == 0 || nanos(now) < c.staleAt) {
+		if c := g.sums[ci][int(e)%sumChunk]; c.seq == r.seq() && c.rev == r.rev && c.consGen == g.consGen && (c.staleAt == 0 || nanos(now) < c.staleAt) {
 			return c
 		}
 	}
@@ -744,7 +744,7 @@ const sumChunk = 1 << 14
 // is sorted or filtered by a derived figure.
 func (g *Graph) keepSummary(e int32, l *Lineage, stale time.Time) summary {
 	r := g.s.ev(e)
-	sum := summary{seq: r.seq, consGen: g.consGen, staleAt: nanos(stale), latency: l.Latency, cost: l.CostUSD, hops: int32(l.HopCount), rev: r.rev, status: l.Status}
+	sum := summary{seq: r.seq(), consGen: g.consGen, staleAt: nanos(stale), latency: l.Latency, cost: l.CostUSD, hops: int32(l.HopCount), rev: r.rev, status: l.Status}
 	ci := int(e) / sumChunk
 	if ci >= len(g.sums) {
 		g.sums = append(g.sums, make(sumChunks, ci+1-len(g.sums))...)
@@ -833,7 +833,7 @@ func (g *Graph) Flows(q FlowQuery) FlowPage {
 		return page
 	}
 	for _, ref := range g.sorted(q.Sort) {
-		if r := g.s.ev(ref.id); r.flags&flagHeld != 0 && r.seq == ref.seq && !g.waiting(ref.id, now) {
+		if r := g.s.ev(ref.id); r.flags()&flagHeld != 0 && r.seq() == ref.seq && !g.waiting(ref.id, now) {
 			emit(ref.id)
 		}
 	}
@@ -872,7 +872,7 @@ func (g *Graph) sorted(by FlowSort) []eventRef {
 		case SortCost:
 			k = g.summarize(e, now).cost
 		}
-		ks = append(ks, keyed{eventRef{e, r.seq}, k})
+		ks = append(ks, keyed{eventRef{e, r.seq()}, k})
 	}
 	sort.SliceStable(ks, func(i, j int) bool {
 		if ks[i].k != ks[j].k {

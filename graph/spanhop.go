@@ -41,11 +41,11 @@ func (g *Graph) fillFromSpan(h *Hop, key tracing.Key) {
 			if h.Status == HopOK {
 				h.Status = HopPending
 			}
-		case r.end > r.start:
-			h.Duration = fromNanos(r.end).Sub(fromNanos(r.start))
+		case ss.end(i) > r.start.get():
+			h.Duration = fromNanos(ss.end(i)).Sub(fromNanos(r.start.get()))
 		}
 		x := ss.extra[i]
-		if r.status == tracing.StatusError {
+		if r.status() == tracing.StatusError {
 			h.Status = HopError
 			if x != nil {
 				h.ErrorType = firstLineOf(x.statusMsg, 120)

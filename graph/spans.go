@@ -2,6 +2,7 @@ package graph
 
 import (
 	"hash/maphash"
+	"math"
 
 	"github.com/flowtop/flowtop/tracing"
 )
@@ -40,16 +41,20 @@ type bigIndex struct {
 	tail int32 // the last span, so appending doesn't walk the list
 }
 
-// spanRec keeps what the waterfall shows, and the span's identity.
+// spanRec keeps what the waterfall shows, and the span's identity: 36
+// bytes. Its trace is the list it is on; its status shares the flags' byte;
+// its end is a 32-bit offset from its start (a span longer than 2.1 s keeps
+// its end in spanStore.ends). No field needs 8-byte alignment, so records
+// pack at 4.
 type spanRec struct {
-	start, end int64
-	id, parent tracing.SpanID
-	trace      int32
-	next       int32 // next span of the trace
-	shape      int32 // interned spanShape; see spanExtra when the interner is full
-	kind       tracing.SpanKind
-	status     tracing.StatusCode
-	flags      uint8
+	start  n64
+	dur    int32 // end - start in nanoseconds; noEnd: no end
+	id     tracing.SpanID
+	parent tracing.SpanID
+	next   int32  // next span of the trace
+	shape  uint16 // interned spanShape (the interner holds at most 1<<16); see spanExtra when it is full
+	kind   tracing.SpanKind
+	flags  uint8 // the span* flags below, and the status in bits 4 and 5
 }
 
 const (
@@ -57,7 +62,55 @@ const (
 	spanColdStart
 	spanHasExtra // g.sp.extra holds the shape, status message, links or attributes
 	spanHasInv   // g.sp.invs holds its invocation ID
+	_
+	_
+	spanLongEnd // g.sp.ends holds its end
 )
+
+// statusShift places a span's status in its flags' bits 4 and 5: OTLP's
+// codes are 0 to 2, and any code past them (malformed input) reads as 3,
+// neither unset, ok nor error, as it did before.
+const statusShift = 4
+
+func packStatus(c tracing.StatusCode) uint8 { return uint8(min(c, 3)) << statusShift }
+
+func (r *spanRec) status() tracing.StatusCode { return tracing.StatusCode(r.flags >> statusShift & 3) }
+
+// noEnd is spanRec.dur of a span without an end time.
+const noEnd = math.MinInt32
+
+// n64 is an int64 kept as two 32-bit halves, so that a record holding one
+// aligns to 4 bytes, not 8.
+type n64 [2]uint32
+
+func mk64(v int64) n64   { return n64{uint32(v), uint32(uint64(v) >> 32)} }
+func (n n64) get() int64 { return int64(uint64(n[0]) | uint64(n[1])<<32) }
+
+// setEnd stores span i's end (unix nanoseconds, 0: none).
+func (ss *spanStore) setEnd(i int32, end int64) {
+	r := ss.spans.at(i)
+	switch d := end - r.start.get(); {
+	case end == 0:
+		r.dur = noEnd
+	case d > noEnd && d <= math.MaxInt32:
+		r.dur = int32(d)
+	default:
+		r.flags |= spanLongEnd
+		ss.ends[i] = end
+	}
+}
+
+// end is span i's end (unix nanoseconds, 0: none).
+func (ss *spanStore) end(i int32) int64 {
+	r := ss.spans.at(i)
+	switch {
+	case r.flags&spanLongEnd != 0:
+		return ss.ends[i]
+	case r.dur == noEnd:
+		return 0
+	}
+	return r.start.get() + int64(r.dur)
+}
 
 // spanShape is what many spans share: one interned id stands for the five
 // strings (a third of a span's record when each had its own).
@@ -80,6 +133,7 @@ type spanStore struct {
 	seed   maphash.Seed
 	extra  map[int32]*spanExtra
 	invs   map[int32]strRef    // faas.invocation_id / aws.request_id, of the few spans that name one
+	ends   map[int32]int64     // the end of each span longer than 2.1 s
 	big    map[int32]*bigIndex // per trace past bigTrace spans
 	oldest int32               // FIFO of traces
 	newest int32
@@ -88,7 +142,7 @@ type spanStore struct {
 }
 
 func newSpanStore(cfg Config) spanStore {
-	return spanStore{index: table{size: tableSize(cfg.MaxEvents, cfg.MaxBytes)}, seed: maphash.MakeSeed(), extra: map[int32]*spanExtra{}, invs: map[int32]strRef{}, shapes: interner[spanShape]{max: 1 << 16}}
+	return spanStore{index: table{size: tableSize(cfg.MaxEvents, cfg.MaxBytes)}, seed: maphash.MakeSeed(), extra: map[int32]*spanExtra{}, invs: map[int32]strRef{}, ends: map[int32]int64{}, shapes: interner[spanShape]{max: 1 << 16}}
 }
 
 // addSpan stores a span (replacing an earlier copy with the same span ID: a
@@ -150,8 +204,6 @@ func (g *Graph) addSpan(sp *tracing.Span) bool {
 	}
 	i := ss.spans.alloc()
 	g.fillSpan(i, sp)
-	r := ss.spans.at(i)
-	r.trace = t
 	tr = ss.traces.at(t)
 	if last == 0 {
 		tr.spans = i
@@ -180,12 +232,14 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 	r := ss.spans.at(i)
 	ss.dropInv(&g.s.arena, i)
 	delete(ss.extra, i)
-	trace, next := r.trace, r.next
+	delete(ss.ends, i)
+	next := r.next
 	shape := spanShape{sp.Name, sp.Service, sp.Messaging.System, sp.Messaging.Operation, sp.Messaging.Destination}
 	*r = spanRec{
-		start: nanos(sp.Start), end: nanos(sp.End), id: sp.SpanID, parent: sp.ParentID, trace: trace, next: next,
-		shape: ss.shapes.id(shape), kind: sp.Kind, status: sp.Status,
+		start: mk64(nanos(sp.Start)), id: sp.SpanID, parent: sp.ParentID, next: next,
+		shape: uint16(ss.shapes.id(shape)), kind: sp.Kind, flags: packStatus(sp.Status),
 	}
+	ss.setEnd(i, nanos(sp.End))
 	if inv := invocationOf(sp); inv != "" {
 		ss.invs[i] = g.s.arena.put(inv)
 		r.flags |= spanHasInv
@@ -254,6 +308,7 @@ func (g *Graph) dropTrace() {
 		next := r.next
 		ss.dropInv(&g.s.arena, i)
 		delete(ss.extra, i)
+		delete(ss.ends, i)
 		ss.spans.release(i)
 		i = next
 	}
@@ -306,7 +361,7 @@ func (g *Graph) traceSpans(id tracing.TraceID, out []tracing.Span) []tracing.Spa
 		sh := ss.shapeOf(i)
 		sp := tracing.Span{
 			TraceID: id, SpanID: r.id, ParentID: r.parent, Name: sh.name, Service: sh.service,
-			Kind: r.kind, Start: fromNanos(r.start), End: fromNanos(r.end), Status: r.status,
+			Kind: r.kind, Start: fromNanos(r.start.get()), End: fromNanos(ss.end(i)), Status: r.status(),
 			InProgress: r.flags&spanInProgress != 0, ColdStart: r.flags&spanColdStart != 0,
 			Messaging:    tracing.Messaging{System: sh.system, Operation: sh.op, Destination: sh.dest},
 			InvocationID: g.s.arena.str(ss.invOf(i)),
@@ -336,7 +391,7 @@ func (ss *spanStore) shapeOf(i int32) spanShape {
 			return x.shape
 		}
 	}
-	return ss.shapes.get(r.shape)
+	return ss.shapes.get(int32(r.shape))
 }
 
 // invOf is a stored span's invocation ID, if it named one.

@@ -105,3 +105,98 @@ func TestCompactionKeepsSpans(t *testing.T) {
 		}
 	}
 }
+
+// TestSlimRefs: a consumer span naming no invocation is held as a slim ref
+// (its trace ID borrowed from the event's trace key, its span ID in place);
+// its span key reads back exactly through compaction, through a merge that
+// drops the key record it borrowed from (the other event already held the
+// trace), and beside span keys that cannot be slim, which are stored whole.
+func TestSlimRefs(t *testing.T) {
+	t.Parallel()
+	g := New(Config{MaxEvents: 500, Now: func() time.Time { return t0 }})
+	pad := strings.Repeat("p", 300)
+	mk := func(i int) tracing.Observation {
+		o := spanObs(i, t0.Add(time.Duration(i)*time.Millisecond))
+		msg := fmt.Sprintf("m-%d-%s", i, pad)
+		o.Keys[2].Value, o.Relations[0].To.Value = msg, msg
+		o.Span.Messaging.MessageID = msg
+		return o
+	}
+	check := func(o tracing.Observation, msg string, wantSlim bool) {
+		t.Helper()
+		g.mu.RLock()
+		defer g.mu.RUnlock()
+		ki := g.s.findStrong(tracing.KeyMessageID, msg)
+		if ki == 0 {
+			t.Fatalf("%.20q not held", msg)
+		}
+		e := g.s.key(ki).ev
+		v := g.s.view(e)
+		var spans []tracing.Key
+		for _, r := range v.invs {
+			spans = append(spans, r.span)
+			if r.request != "" {
+				t.Errorf("%.20q: a span ref reads request %q", msg, r.request)
+			}
+		}
+		if !slices.Contains(spans, o.Keys[1]) {
+			t.Fatalf("%.20q: consumer spans %v, want %v among them", msg, spans, o.Keys[1])
+		}
+		tr, _, _ := strings.Cut(o.Keys[1].Value, "/")
+		for i := g.s.ev(e).refs; i != 0; i = g.s.ref(i).next {
+			f := g.s.ref(i)
+			if g.s.spanKey(f) != o.Keys[1].Value {
+				continue
+			}
+			if f.slim() != wantSlim || g.s.refTrace(f) != tr || !g.s.spanIs(f, o.Keys[1].Value) || g.s.spanIs(f, o.Keys[1].Value+"0") {
+				t.Errorf("%.20q: slim %v (want %v), trace %q (want %q)", msg, f.slim(), wantSlim, g.s.refTrace(f), tr)
+			}
+			return
+		}
+		t.Fatalf("%.20q: no ref reads back %q", msg, o.Keys[1].Value)
+	}
+	n := 0
+	for ; g.s.compactions < 2; n += 100 {
+		if n > 200_000 {
+			t.Fatalf("arena compacted %d times after %d spans", g.s.compactions, n)
+		}
+		var b tracing.Batch
+		for j := n; j < n+100; j++ {
+			b = append(b, mk(j))
+		}
+		g.Ingest(b)
+	}
+	for _, i := range []int{n - 1, n - 200} {
+		o := mk(i)
+		check(o, o.Keys[2].Value, true)
+		if l, err := g.Lineage(o.Keys[2].Value); err != nil || !slices.ContainsFunc(l.Hops, func(h Hop) bool { return slices.Contains(h.Keys, o.Keys[1]) }) {
+			t.Errorf("lineage of span %d names no hop by its span key: %v", i, err)
+		}
+	}
+
+	// Two events consumed in one trace, then found to be one message: the
+	// second's trace key record is dropped as a duplicate; its ref keeps
+	// reading the bytes it borrowed.
+	a, b := mk(n+1), mk(n+2)
+	b.Span.TraceID = a.Span.TraceID
+	b.Keys[0] = a.Keys[0]
+	b.Keys[1] = tracing.SpanKey(a.Span.TraceID, b.Span.SpanID)
+	b.Relations[0].From = b.Keys[1]
+	g.Ingest(tracing.Batch{a, b})
+	g.Ingest(tracing.Batch{{Time: t0, Keys: []tracing.Key{a.Keys[2], b.Keys[2]}}}) // one message's two layers
+	check(a, a.Keys[2].Value, true)
+	check(b, a.Keys[2].Value, true)
+	g.mu.RLock()
+	if ea, eb := g.s.key(g.s.findStrong(tracing.KeyMessageID, a.Keys[2].Value)).ev, g.s.key(g.s.findStrong(tracing.KeyMessageID, b.Keys[2].Value)).ev; ea != eb {
+		t.Errorf("the two layers are events %d and %d", ea, eb)
+	}
+	g.mu.RUnlock()
+
+	// Span keys that cannot be slim are stored whole: an upper-case span ID
+	// (not 16 lower-case hex digits).
+	c := mk(n + 3)
+	c.Keys[1].Value = strings.ToUpper(c.Keys[1].Value)
+	c.Relations[0].From = c.Keys[1]
+	g.Ingest(tracing.Batch{c})
+	check(c, c.Keys[2].Value, false)
+}

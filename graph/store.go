@@ -1,7 +1,11 @@
 package graph
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"hash/maphash"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/flowtop/flowtop/tracing"
@@ -302,19 +306,27 @@ func (in *interner[T]) get(id int32) T {
 
 // ---- records ----
 
-// eventRec is one event (the root of its union of strong keys).
+// eventRec is one event (the root of its union of strong keys): 48 bytes.
+// Its flags share the sequence number's word, and the few events with links
+// (replays and redrives) keep them in store.links.
 type eventRec struct {
-	seq         uint64
-	first, last int64 // unix nanoseconds
-	prev, next  int32 // LRU list, most recently active first
-	keys        int32 // first keyRec of the event's list
-	hops        int32 // first hopRec
-	refs        int32 // first refRec
-	meta        int32 // interned {type, source}
-	flags       uint8
+	sf          uint64 // seq<<seqShift | flags
+	first, last int64  // unix nanoseconds
+	prev, next  int32  // LRU list, most recently active first
+	keys        int32  // first keyRec of the event's list
+	hops        int32  // first hopRec
+	refs        int32  // first refRec
+	meta        uint16 // interned {type, source} (the interner holds at most 1<<16)
 	rev         uint16 // changes whenever the event does; readers' summary cache checks it
-	links       int32  // first linkRec: replays and redrives of, or by, this event
 }
+
+// seqShift leaves the low byte of eventRec.sf to the flags: 56 bits of
+// sequence number outlast any process.
+const seqShift = 8
+
+func (r *eventRec) seq() uint64      { return r.sf >> seqShift }
+func (r *eventRec) flags() uint8     { return uint8(r.sf) }
+func (r *eventRec) addFlags(f uint8) { r.sf |= uint64(f) }
 
 const (
 	flagRedriven uint8 = 1 << iota
@@ -358,18 +370,142 @@ type hopExtra struct {
 }
 
 // refRec ties an invocation (or a span standing for one) to the key of the
-// event it consumed or published.
+// event it consumed or published: 36 bytes. Its component is an interned id
+// (that interner holds at most 1<<16); how it was seen (evidence and
+// confidence, interned together in store.hows, at most 1<<14) shares a
+// 16-bit word with whether it published and whether it is slim. Its time is
+// in halves (n64), so records pack at 4 bytes.
+//
+// A slim ref is a span's that names no request, on an event holding the
+// span's trace ID as a weak key (attach adds it): a names that key's bytes
+// in the arena (borrowed: they count as the key's) and b holds the span
+// ID's 8 bytes themselves, so its span key costs no bytes of its own.
 type refRec struct {
-	at   int64
-	req  strRef // Lambda request ID
-	span strRef // span key value ("trace/span")
+	at   n64    // unix nanoseconds
+	a    strRef // the Lambda request ID; a slim ref's trace ID
+	b    strRef // the span key ("trace/span"); a slim ref's span ID
 	via  int32  // keyRec of the event
-	comp int32
 	next int32
-	evid int32
-	conf float32
-	pub  bool
+	comp uint16
+	how  uint16 // pubBit | slimBit | interned refHow
 }
+
+const (
+	pubBit  = 1 << 15
+	slimBit = 1 << 14
+	howMask = slimBit - 1
+)
+
+func (f *refRec) pub() bool  { return f.how&pubBit != 0 }
+func (f *refRec) slim() bool { return f.how&slimBit != 0 }
+
+// req is the ref's request ID in the arena (zero: none).
+func (f *refRec) req() strRef {
+	if f.slim() {
+		return strRef{}
+	}
+	return f.a
+}
+
+// hasSpan reports whether the ref names a span.
+func (f *refRec) hasSpan() bool { return f.slim() || f.b.n != 0 }
+
+// spanID is a slim ref's span ID.
+func (f *refRec) spanID() (id [8]byte) {
+	binary.LittleEndian.PutUint32(id[:4], f.b.off)
+	binary.LittleEndian.PutUint32(id[4:], f.b.n)
+	return id
+}
+
+// spanKey is the ref's span key, or "".
+func (s *store) spanKey(f *refRec) string {
+	if !f.slim() {
+		return s.arena.str(f.b)
+	}
+	var buf [64 + 1 + 16]byte
+	return string(s.slimKey(f, &buf))
+}
+
+// slimKey writes a slim ref's span key ("trace/span") into buf.
+func (s *store) slimKey(f *refRec, buf *[64 + 1 + 16]byte) []byte {
+	var vb viewBuf
+	out := append(buf[:0], s.arena.view(f.a, &vb)...)
+	out = append(out, '/')
+	id := f.spanID()
+	return hex.AppendEncode(out, id[:])
+}
+
+// spanIs reports whether the ref's span key is v, without allocating.
+func (s *store) spanIs(f *refRec, v string) bool {
+	if !f.slim() {
+		return s.arena.equal(f.b, v)
+	}
+	var buf [64 + 1 + 16]byte
+	return string(s.slimKey(f, &buf)) == v
+}
+
+// refTrace is the trace ID of the ref's span, or "".
+func (s *store) refTrace(f *refRec) string {
+	switch {
+	case f.slim():
+		return s.arena.str(f.a)
+	case f.b.n == 0:
+		return ""
+	}
+	tr, _, _ := strings.Cut(s.arena.str(f.b), "/")
+	return tr
+}
+
+// setSpan names the ref's span: slim when the event holds the span's trace
+// ID as a weak key of 16 stored bytes and the span ID is 16 lowercase hex
+// digits, the key stored in the arena otherwise. The ref names no request.
+func (s *store) setSpan(e int32, f *refRec, v string) {
+	tr, sp, ok := strings.Cut(v, "/")
+	var id [8]byte
+	if ok && len(sp) == 16 {
+		for i := 0; i < 8 && ok; i++ {
+			hi, ok1 := lowerHex(sp[2*i])
+			lo, ok2 := lowerHex(sp[2*i+1])
+			id[i], ok = hi<<4|lo, ok1 && ok2
+		}
+		if ok {
+			p := s.probe(tracing.KeyTraceID, tr)
+			for i := s.ev(e).keys; i != 0; i = s.key(i).next {
+				if k := s.key(i); k.weak && k.str.n&sharedBit == 0 && k.str.size() == 16 && s.keyIs(k, &p) {
+					f.a = strRef{off: k.str.off, n: k.str.n | sharedBit} // own() is 0: the key's bytes
+					f.b = strRef{off: binary.LittleEndian.Uint32(id[:4]), n: binary.LittleEndian.Uint32(id[4:])}
+					f.how |= slimBit
+					return
+				}
+			}
+		}
+	}
+	f.b = s.arena.put(v)
+}
+
+// dropStrs releases the ref's strings in the arena.
+func (s *store) dropStrs(f *refRec) {
+	s.arena.drop(f.a) // a slim ref's trace ID owns no bytes
+	if !f.slim() {
+		s.arena.drop(f.b)
+	}
+}
+
+// refHow is a ref's evidence (an interned id) and confidence in hundredths.
+type refHow struct {
+	evid int32
+	conf uint8
+}
+
+// confOf is a confidence (0–1) in hundredths.
+func confOf(c float64) uint8 { return uint8(math.Round(min(max(c, 0), 1) * 100)) }
+
+// setHow sets a ref's evidence and confidence, keeping whether it published.
+func (s *store) setHow(f *refRec, evidence string, conf float64) {
+	f.how = f.how&^howMask | uint16(s.hows.id(refHow{s.evids.id(evidence), confOf(conf)}))
+}
+
+func (s *store) howOf(f *refRec) refHow { return s.hows.get(int32(f.how & howMask)) }
 
 // linkRec ties an event to another it must never merge with: its original
 // (this event replays or redrives it) or a copy of it. The other event is
@@ -387,9 +523,12 @@ type meta struct{ typ, source string }
 
 // table is a hash table of chain heads: a power-of-two array of record
 // indexes (0: none) picked by a hash's low bits, the chains running through
-// the records themselves. An entry costs a slot of 4 bytes (one to two per
-// record) and no allocation; the array lives beside the slabs (offheap.go)
-// and doubles, its chains rebuilt, once it holds more records than slots.
+// the records themselves. An entry costs half to one slot of 4 bytes and no
+// allocation; the array lives beside the slabs (offheap.go) and doubles, its
+// chains rebuilt, once it holds more than loadFactor records a slot. (Two a
+// slot on average: a key's record is told from its chain's others by a tag
+// in the record, a trace by its ID, and a miss reads two records instead of
+// one, which costs less than the 2 to 4 bytes a record a bigger array would.)
 type table struct {
 	heads []int32
 	mem   *chunkMem
@@ -398,7 +537,8 @@ type table struct {
 }
 
 const (
-	minTable = 1 << 10
+	loadFactor = 2
+	minTable   = 1 << 10
 	// maxPresized bounds the first array (4 MiB): its slots are written at
 	// random, so every page of it is soon resident however few records it has.
 	maxPresized = 1 << 20
@@ -407,12 +547,13 @@ const (
 // tableSize is the first array's size for about n records: relinking every
 // record when the table doubles reads each record and its key's bytes, so a
 // graph sized for n events starts with room for them. With a byte bound
-// (Config.MaxBytes) it is also at most a 64th of that (a record and its
-// share of an event take more than 64 bytes).
+// (Config.MaxBytes) it is also room for at most a 64th of that (a record
+// and its share of an event take more than 64 bytes).
 func tableSize(n int, maxBytes int64) int {
 	if maxBytes > 0 {
 		n = int(min(int64(n), maxBytes/64/4))
 	}
+	n /= loadFactor
 	size := minTable
 	for size < n && size < maxPresized {
 		size *= 2
@@ -438,8 +579,8 @@ func (t *table) resize(size int) (old []int32, mem *chunkMem) {
 	return old, mem
 }
 
-// full reports whether one more record would exceed one per slot.
-func (t *table) full() bool { return t.n+1 > len(t.heads) }
+// full reports whether one more record would exceed loadFactor a slot.
+func (t *table) full() bool { return t.n+1 > loadFactor*len(t.heads) }
 
 // store is the graph's compact event storage.
 type store struct {
@@ -448,6 +589,7 @@ type store struct {
 	hops     slab[hopRec]
 	refs     slab[refRec]
 	links    slab[linkRec]
+	evLinks  map[int32]int32 // event → its first linkRec: replays and redrives of, or by, it
 	hopExtra map[int32]*hopExtra
 	arena    arena
 	index    table // key hash (folded) → first keyRec of its chain
@@ -456,6 +598,7 @@ type store struct {
 	tail     int32
 	compIDs  interner[tracing.Component]
 	evids    interner[string]
+	hows     interner[refHow]
 	metas    interner[meta]
 
 	compactions int
@@ -474,9 +617,11 @@ func newStore(cfg Config) store {
 	return store{
 		index:    table{size: tableSize(2*cfg.MaxEvents, cfg.MaxBytes)}, // a message and a weak key an event, often
 		hopExtra: map[int32]*hopExtra{},
+		evLinks:  map[int32]int32{},
 		seed:     maphash.MakeSeed(),
 		compIDs:  interner[tracing.Component]{max: 1 << 16},
 		evids:    interner[string]{max: 1 << 16},
+		hows:     interner[refHow]{max: howMask + 1},
 		metas:    interner[meta]{max: 1 << 16},
 	}
 }
@@ -752,17 +897,17 @@ func (s *store) freeEvent(e int32) {
 	}
 	for i := r.refs; i != 0; {
 		next := s.ref(i).next
-		s.arena.drop(s.ref(i).req)
-		s.arena.drop(s.ref(i).span)
+		s.dropStrs(s.ref(i))
 		s.refs.release(i)
 		i = next
 	}
-	for i := r.links; i != 0; {
+	for i := s.evLinks[e]; i != 0; {
 		next := s.links.at(i).next
 		s.arena.drop(s.links.at(i).other)
 		s.links.release(i)
 		i = next
 	}
+	delete(s.evLinks, e)
 	s.events.release(e)
 }
 
@@ -783,7 +928,10 @@ func (s *store) compactArena(others func(move func(strRef) strRef)) {
 	}
 	for i := int32(1); i < s.refs.n; i++ {
 		if r := s.refs.at(i); r.via != 0 {
-			r.req, r.span = move(r.req), move(r.span)
+			r.a = move(r.a) // a slim ref's trace ID gets bytes of its own
+			if !r.slim() {
+				r.b = move(r.b)
+			}
 		}
 	}
 	for i := int32(1); i < s.links.n; i++ {
@@ -854,8 +1002,8 @@ func (s *store) view(e int32) *eventView { return s.viewOf(e, true) }
 // viewOf is view; without weak keys unless weak (the list's summaries need none).
 func (s *store) viewOf(e int32, weak bool) *eventView {
 	r := s.ev(e)
-	m := s.metas.get(r.meta)
-	v := &eventView{id: e, seq: r.seq, typ: m.typ, source: m.source, first: fromNanos(r.first), last: fromNanos(r.last), flags: r.flags}
+	m := s.metas.get(int32(r.meta))
+	v := &eventView{id: e, seq: r.seq(), typ: m.typ, source: m.source, first: fromNanos(r.first), last: fromNanos(r.last), flags: r.flags()}
 	for i := r.keys; i != 0; i = s.key(i).next {
 		if s.key(i).weak {
 			if weak {
@@ -878,17 +1026,18 @@ func (s *store) viewOf(e int32, weak bool) *eventView {
 	}
 	for i := r.refs; i != 0; i = s.ref(i).next {
 		f := s.ref(i)
-		ref := invRef{request: s.arena.str(f.req), via: s.keyOf(f.via), comp: s.compIDs.get(f.comp), at: fromNanos(f.at), evidence: s.evids.get(f.evid), conf: float64(f.conf)}
-		if f.span.n != 0 {
-			ref.span = tracing.Key{Kind: tracing.KeySpanID, Value: s.arena.str(f.span)}
+		how := s.howOf(f)
+		ref := invRef{request: s.arena.str(f.req()), via: s.keyOf(f.via), comp: s.compIDs.get(int32(f.comp)), at: fromNanos(f.at.get()), evidence: s.evids.get(how.evid), conf: float64(how.conf) / 100}
+		if f.hasSpan() {
+			ref.span = tracing.Key{Kind: tracing.KeySpanID, Value: s.spanKey(f)}
 		}
-		if f.pub {
+		if f.pub() {
 			v.pubs = append(v.pubs, ref)
 		} else {
 			v.invs = append(v.invs, ref)
 		}
 	}
-	for i := r.links; i != 0; i = s.links.at(i).next {
+	for i := s.evLinks[e]; i != 0; i = s.links.at(i).next {
 		l := s.links.at(i)
 		v.links = append(v.links, linkView{other: tracing.Key{Kind: l.kind, Value: s.arena.str(l.other)}, rel: l.rel, copy: l.copy, at: fromNanos(l.at)})
 	}

@@ -187,22 +187,23 @@ func (g *Graph) summary(slot int32) (TraceRow, int) {
 	for i := tr.spans; i != 0; i = ss.spans.at(i).next {
 		r := ss.spans.at(i)
 		walked++
-		if r.status == tracing.StatusError {
+		if r.status() == tracing.StatusError {
 			row.Errors++
 		}
-		if r.flags&spanInProgress != 0 || r.end == 0 {
+		start, end := r.start.get(), ss.end(i)
+		if r.flags&spanInProgress != 0 || end == 0 {
 			row.InProgress = true
-		} else if r.end > last {
-			last = r.end
+		} else if end > last {
+			last = end
 		}
-		if r.start != 0 && (first == 0 || r.start < first) {
-			first = r.start
+		if start != 0 && (first == 0 || start < first) {
+			first = start
 		}
-		if !r.parent.IsValid() && (root == 0 || r.start < rootStart) {
-			root, rootStart = i, r.start
+		if !r.parent.IsValid() && (root == 0 || start < rootStart) {
+			root, rootStart = i, start
 		}
-		if early == 0 || r.start < earliest {
-			early, earliest = i, r.start
+		if early == 0 || start < earliest {
+			early, earliest = i, start
 		}
 	}
 	if root == 0 {
