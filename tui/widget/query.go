@@ -27,8 +27,8 @@ var fieldAliases = map[string]string{
 	"queue": "queue", "q": "queue",
 	"error": "error", "err": "error",
 	"source": "source", "src": "source",
-	"kind": "kind",
-	"arch": "arch",
+	"kind":   "kind",
+	"arch":   "arch",
 	"region": "region", "account": "account", "acct": "account",
 }
 
