@@ -39,10 +39,12 @@ func TestSearch(t *testing.T) {
 	if b, _ := s.Search(ctx, []tracing.Key{{Kind: tracing.KeyRequestID, Value: "ev-7"}}, now.Add(-time.Hour), now); len(b) != 0 {
 		t.Errorf("a request ID matched an event ID: %+v", b)
 	}
-	// Four searches, one peek: this receive is the message's next one.
-	for tries := 0; tries < 5; tries++ {
+	// Four searches, one peek: this receive is the message's next one. Long
+	// polls until it comes (bounded): on a busy machine five short polls
+	// once ended before the peek had let the message go.
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
 		out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(dlqURL), MaxNumberOfMessages: 10,
+			QueueUrl: aws.String(dlqURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameApproximateReceiveCount},
 		})
 		if err != nil {
