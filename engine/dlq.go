@@ -114,7 +114,7 @@ func (e *Engine) In(account, region string) (*Engine, error) {
 	var found *Engine
 	for _, m := range e.members {
 		// A context whose account STS did not tell goes by its profile name.
-		if m.ctx.Region == region && (account == "" || m.ctx.Account == account || !accountID(m.ctx.Account)) {
+		if m.ctx.Region == region && (account == "" || m.ctx.Account == account || !graph.IsAccountID(m.ctx.Account)) {
 			names = append(names, m.ctx.Name)
 			found = m.e
 		}
@@ -177,9 +177,6 @@ func (e *Engine) ForQueue(ctx context.Context, queue string) (*Engine, error) {
 	}
 	return nil, &AmbiguousError{What: "queue " + name, Candidates: names}
 }
-
-// accountID reports whether s is a 12-digit AWS account ID.
-func accountID(s string) bool { return len(s) == 12 && strings.Trim(s, "0123456789") == "" }
 
 // queueName is the name of a queue given by name, URL or ARN.
 func queueName(s string) string {

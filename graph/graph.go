@@ -1684,7 +1684,7 @@ func placed(by, c tracing.Component, refs ...string) tracing.Component {
 		}
 		// A context whose account ID STS did not give goes by its profile
 		// name: in its own region, keep it, so both ends stay alike.
-		if account != "" && (isAccountID(by.Account) || c.Region != by.Region) {
+		if account != "" && (IsAccountID(by.Account) || c.Region != by.Region) {
 			c.Account = account
 		}
 		break
@@ -1708,7 +1708,7 @@ func RefPlace(s string) (account, region string) {
 		if len(parts) < 5 || !regionName(parts[2]) {
 			return "", ""
 		}
-		if !isAccountID(parts[3]) {
+		if !IsAccountID(parts[3]) {
 			return "", parts[2]
 		}
 		return parts[3], parts[2]
@@ -1729,7 +1729,7 @@ func RefPlace(s string) (account, region string) {
 	if !regionName(region) {
 		return "", ""
 	}
-	if a, _, _ := strings.Cut(path, "/"); isAccountID(a) {
+	if a, _, _ := strings.Cut(path, "/"); IsAccountID(a) {
 		account = a
 	}
 	return account, region
@@ -1749,8 +1749,9 @@ func regionName(s string) bool {
 	return true
 }
 
-// isAccountID reports whether s is a 12-digit AWS account ID.
-func isAccountID(s string) bool {
+// IsAccountID reports whether s is a 12-digit AWS account ID (a context
+// whose account STS did not give goes by its profile name instead).
+func IsAccountID(s string) bool {
 	if len(s) != 12 {
 		return false
 	}

@@ -59,7 +59,7 @@ func FuzzRefPlace(f *testing.F) {
 		if r != "" && !regionName(r) {
 			t.Errorf("region %q from %q", r, s)
 		}
-		if a != "" && !isAccountID(a) {
+		if a != "" && !IsAccountID(a) {
 			t.Errorf("account %q from %q", a, s)
 		}
 	})
