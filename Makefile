@@ -103,14 +103,16 @@ fidelity: ## score what flowtop shows against the sandbox world's recorded truth
 # RSS and live heap in a process of its own, the / filter per keystroke over
 # 1M events (exact answers, then as the console asks: each read's worst
 # wall and CPU ms, first keystroke, next ones, backspace, status:dead), and
-# the console's idle cost with a filter standing. Then every
-# other benchmark once.
+# the console's idle cost with a filter standing, and each key's time from
+# its bytes on the input to the frame that answers it, through the real
+# terminal layer at both frame rates. Then every other benchmark once.
 E2E_EXPORTS ?= 400
-WHOLE_BENCH := ^(BenchmarkReceiverE2E|BenchmarkHeldRSS1M|BenchmarkFilter1M|BenchmarkFilterKeys1M|BenchmarkIdleFilter1M)$$
+WHOLE_BENCH := ^(BenchmarkReceiverE2E|BenchmarkHeldRSS1M|BenchmarkFilter1M|BenchmarkFilterKeys1M|BenchmarkIdleFilter1M|BenchmarkKeyToFrame)$$
 bench: ## the speed and memory benchmarks: whole-process figures first (see the closing notes for figures)
 	$(GO) test -run '^$$' -bench '^BenchmarkReceiverE2E$$' -benchtime $(E2E_EXPORTS)x ./collectors/otlp
 	$(GO) test -run '^$$' -bench '^(BenchmarkHeldRSS1M|BenchmarkFilter1M|BenchmarkFilterKeys1M)$$' -benchtime 1x ./graph
 	$(GO) test -run '^$$' -bench '^BenchmarkIdleFilter1M$$' -benchtime 5x ./tui
+	$(GO) test -run '^$$' -bench '^BenchmarkKeyToFrame$$' -benchtime 1x ./tui
 	$(GO) test -run '^$$' -skip '$(WHOLE_BENCH)' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 .PHONY: fuzz
