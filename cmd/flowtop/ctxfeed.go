@@ -152,18 +152,33 @@ func (f *multiFeed) WhereFunction(name string) string {
 	return strings.Join(out, ", ")
 }
 
-// Flows keeps, when narrowed, the events seen in the narrowed context.
+// Flows keeps, when narrowed, the events seen in the narrowed context, and
+// answers the place terms (region:, account:) the graph does not know: an
+// event's place is where the engine saw its ID. Either looks through the
+// first maxNarrowScan rows of the list the graph answers for the rest.
 func (f *multiFeed) Flows(q graph.FlowQuery) graph.FlowPage {
 	i := f.index()
-	if i < 0 {
+	var places []graph.FieldTerm
+	rest := q.Fields[:0:0]
+	for _, t := range q.Fields {
+		switch strings.ToLower(strings.TrimSpace(t.Key)) {
+		case "region", "account":
+			places = append(places, t)
+		default:
+			rest = append(rest, t)
+		}
+	}
+	if i < 0 && len(places) == 0 {
 		return f.Graph.Flows(q)
 	}
 	all := q
+	all.Fields = rest
 	all.Offset, all.Limit = 0, maxNarrowScan
 	page := f.Graph.Flows(all)
 	rows := page.Rows[:0:0]
 	for _, r := range page.Rows {
-		if j, ok := f.e.WhereOf(r.ID); ok && j == i {
+		j, ok := f.e.WhereOf(r.ID)
+		if ok && (i < 0 || j == i) && f.placed(j, places) {
 			rows = append(rows, r)
 		}
 	}
@@ -174,6 +189,25 @@ func (f *multiFeed) Flows(q graph.FlowQuery) graph.FlowPage {
 	}
 	out.Rows = rows
 	return out
+}
+
+// placed reports whether the context at index j is in every place term:
+// its region or account contains the term's value, as the other field
+// terms match.
+func (f *multiFeed) placed(j int, terms []graph.FieldTerm) bool {
+	if j >= len(f.places) {
+		return len(terms) == 0
+	}
+	for _, t := range terms {
+		v := f.places[j][1]
+		if strings.EqualFold(strings.TrimSpace(t.Key), "account") {
+			v = f.places[j][0]
+		}
+		if !strings.Contains(strings.ToLower(v), strings.ToLower(strings.TrimSpace(t.Value))) {
+			return false
+		}
+	}
+	return true
 }
 
 // Traces keeps, when narrowed, the traces whose spans were read in the

@@ -198,6 +198,24 @@ func TestTwoRegionsThroughTheCLIConfiguration(t *testing.T) {
 		return r["us-east-1"] >= 3 && r["eu-west-1"] >= 1
 	})
 	waitUntil(t, "charge-card seen in both regions", func() bool { return f.WhereFunction("charge-card") == "us-east-1, eu-west-1" })
+	// The place terms the / filter takes: region: keeps one region's
+	// events, account: every event here (one account), a wrong account none.
+	byPlace := func(key, value string) map[string]int {
+		out := map[string]int{}
+		for _, r := range f.Flows(graph.FlowQuery{Limit: 500, Fields: []graph.FieldTerm{{Key: key, Value: value}}}).Rows {
+			out[f.Where(r.ID)]++
+		}
+		return out
+	}
+	if r := byPlace("region", "EU-west"); r["eu-west-1"] == 0 || r["us-east-1"] > 0 || r[""] > 0 {
+		t.Errorf("region:EU-west holds %v", r)
+	}
+	if r := byPlace("account", sandbox.Account); r["eu-west-1"] == 0 || r["us-east-1"] == 0 {
+		t.Errorf("account:%s holds %v", sandbox.Account, r)
+	}
+	if r := byPlace("account", "999999999999"); len(r) > 0 {
+		t.Errorf("account:999999999999 holds %v", r)
+	}
 	if !f.Narrow("default/eu-west-1") || f.Narrowed() != "default/eu-west-1" {
 		t.Fatal("Narrow refused a context")
 	}
