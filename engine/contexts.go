@@ -428,6 +428,9 @@ func (w *where) learn(i int, b tracing.Batch) {
 	key := func(k tracing.Key) {
 		if collectors.Followable(k.Kind) { // a correlation value (an order number) may recur in every region
 			w.note(k.Value, i)
+			if id := k.DisplayID(); id != k.Value {
+				w.note(id, i) // a CloudEvent is listed by its id alone
+			}
 		}
 	}
 	for j := range b {

@@ -134,7 +134,12 @@ func TestTwoRegionsBothLive(t *testing.T) {
 	// goes by (a body's event ID, a message ID, a request ID).
 	for _, r := range e.Graph().Flows(graph.FlowQuery{Limit: 1000}).Rows {
 		if _, ok := e.WhereOf(r.ID); !ok {
-			t.Errorf("event %s is in no context", r.ID)
+			l, _ := e.Graph().Lineage(r.ID)
+			var hops []string
+			for _, h := range l.Hops {
+				hops = append(hops, fmt.Sprintf("%s %s %s@%s", h.Kind, h.Evidence, h.Component.Name, h.Component.Region))
+			}
+			t.Errorf("event %s is in no context; its keys %v, hops %v", r.ID, l.Keys, hops)
 		}
 	}
 	if n := regionsOf(e, worlds["us-east-1"])[1]; n > 0 {

@@ -1898,14 +1898,7 @@ func primaryID(e *eventView) string {
 	return displayID(best)
 }
 
-func displayID(k tracing.Key) string {
-	if k.Kind == tracing.KeyCloudEventID {
-		if _, id, ok := strings.Cut(k.Value, "\n"); ok {
-			return id
-		}
-	}
-	return k.Value
-}
+func displayID(k tracing.Key) string { return k.DisplayID() }
 
 // primaryIDOf is primaryID without building the event's view.
 func (g *Graph) primaryIDOf(e int32) string {

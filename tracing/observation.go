@@ -3,6 +3,7 @@ package tracing
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -79,6 +80,17 @@ func (k Key) IsZero() bool { return k.Value == "" }
 
 // String returns kind:value.
 func (k Key) String() string { return k.Kind.String() + ":" + k.Value }
+
+// DisplayID is the ID users see for the key: a CloudEvent's id without its
+// source, else the value.
+func (k Key) DisplayID() string {
+	if k.Kind == KeyCloudEventID {
+		if _, id, ok := strings.Cut(k.Value, "\n"); ok {
+			return id
+		}
+	}
+	return k.Value
+}
 
 // CloudEventKey builds the key of a CloudEvent, which the spec identifies by
 // source and id together.
