@@ -44,6 +44,16 @@ type API interface {
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
+// DefaultPeekEvery is [Config.PeekEvery]'s default.
+const DefaultPeekEvery = 5 * time.Second
+
+// maxShortPeeks is how many peeks in a row look again for messages a peek
+// was asked for and did not find (the rest of a growth), each waiting twice
+// as long as the one before: PeekEvery, then 2, 4 … 32 times it (at the
+// default, over five minutes in all). Each raises the receive count of
+// the messages it receives again, so it does not go on for ever.
+const maxShortPeeks = 6
+
 // Config sets the collector.
 type Config struct {
 	Queues   []string      // queue names to watch besides the discovered DLQs
@@ -90,6 +100,7 @@ type Source struct {
 	mu        sync.Mutex
 	queues    []tracing.QueueInfo
 	lastTotal map[string]int             // DLQ → visible + in flight when last looked at
+	short     map[string]int             // DLQ → peeks in a row that found fewer than asked
 	lastPeek  map[string]time.Time       // DLQ → when the background last peeked
 	seen      map[string]map[string]bool // DLQ → message IDs already peeked
 	oldest    map[string]time.Time       // DLQ → SentAt of its oldest peeked message
@@ -111,7 +122,7 @@ func New(api API, cfg Config) *Source {
 		cfg.Now = time.Now
 	}
 	if cfg.PeekEvery <= 0 {
-		cfg.PeekEvery = 5 * time.Second
+		cfg.PeekEvery = DefaultPeekEvery
 	}
 	t := collectors.NewTracker("dlq", cfg.Now)
 	if cfg.ReadOnly {
@@ -119,7 +130,7 @@ func New(api API, cfg Config) *Source {
 	} else {
 		t.SetMode("polling")
 	}
-	return &Source{api: api, cfg: cfg, tracker: t, lastTotal: map[string]int{}, lastPeek: map[string]time.Time{}, seen: map[string]map[string]bool{}, oldest: map[string]time.Time{}}
+	return &Source{api: api, cfg: cfg, tracker: t, lastTotal: map[string]int{}, short: map[string]int{}, lastPeek: map[string]time.Time{}, seen: map[string]map[string]bool{}, oldest: map[string]time.Time{}}
 }
 
 // Stats returns what the source has done to the queues so far.
@@ -461,6 +472,7 @@ func (s *Source) poll(ctx context.Context, out chan<- tracing.Batch, relist bool
 				}
 			}
 			s.stats.Peeked += len(msgs)
+			s.shortfall(q.Name, want, len(msgs))
 			if old := s.oldest[q.Name]; !first.IsZero() && (old.IsZero() || first.Before(old)) {
 				s.oldest[q.Name] = first
 			}
@@ -511,7 +523,7 @@ func (s *Source) wantPeek(queue string, total int, now time.Time) (want, limit i
 	case !known:
 		want, limit = min(total, s.cfg.PeekMax), s.cfg.PeekMax
 	case total > last:
-		if now.Sub(s.lastPeek[queue]) < s.cfg.PeekEvery {
+		if now.Sub(s.lastPeek[queue]) < s.cfg.PeekEvery<<s.short[queue] {
 			return 0, 0 // too soon: keep the old total, so the growth is seen later
 		}
 		want = min(total-last, s.cfg.PeekMax)
@@ -522,6 +534,21 @@ func (s *Source) wantPeek(queue string, total int, now time.Time) (want, limit i
 		s.lastPeek[queue] = now
 	}
 	return want, limit
+}
+
+// shortfall notes what a peek asked for and found (the caller holds s.mu).
+// A peek can find fewer new messages than the DLQ grew by: a short poll
+// samples a subset of SQS's servers, and a message another reader holds is
+// invisible until it is given back. The rest of the growth is then looked
+// for again, each time after twice the wait, up to maxShortPeeks times in a
+// row; a message hidden longer is found when the DLQ next grows.
+func (s *Source) shortfall(queue string, want, found int) {
+	if found >= want || s.short[queue] >= maxShortPeeks {
+		s.short[queue] = 0
+		return
+	}
+	s.short[queue]++
+	s.lastTotal[queue] -= want - found
 }
 
 func queueObs(q tracing.QueueInfo, at time.Time) tracing.Observation {

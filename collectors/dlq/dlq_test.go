@@ -71,7 +71,7 @@ func TestListPeekRun(t *testing.T) {
 	t.Parallel()
 	srv, c, dlqURL := setup(t, 25)
 	srv.Faults.Set("sqs", sandbox.Fault{Throttle: 0.10, Error5xx: 0.05})
-	s := New(c, Config{Poll: 50 * time.Millisecond, Options: tracing.UnwrapOptions{CorrelationFields: []string{"detail.order_id"}}})
+	s := New(c, Config{Poll: 50 * time.Millisecond, PeekEvery: 100 * time.Millisecond, Options: tracing.UnwrapOptions{CorrelationFields: []string{"detail.order_id"}}})
 	ctx := context.Background()
 	qs, err := s.List(ctx)
 	if err != nil {
@@ -139,4 +139,49 @@ func hasKey(keys []tracing.Key, kind tracing.KeyKind) bool {
 		}
 	}
 	return false
+}
+
+// A message another reader holds while a peek runs is invisible to it: the
+// DLQ's total counts it, the peek cannot find it. Once it is given back it
+// is found at a later peek, although the total never moved again.
+func TestPeekFindsWhatAnotherReaderHeld(t *testing.T) {
+	t.Parallel()
+	_, c, dlqURL := setup(t, 6)
+	ctx := context.Background()
+	// Another reader takes two of the six for a few seconds.
+	held, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlqURL), MaxNumberOfMessages: 2, VisibilityTimeout: 2})
+	if err != nil || len(held.Messages) != 2 {
+		t.Fatalf("hold two: %v %v", held, err)
+	}
+	s := New(c, Config{Poll: 50 * time.Millisecond, PeekEvery: 200 * time.Millisecond})
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	out := make(chan tracing.Batch, 16)
+	go func() { _ = s.Run(rctx, out) }()
+	ids := map[string]bool{}
+	heldBack := false
+	deadline := time.After(30 * time.Second)
+	for len(ids) < 6 {
+		select {
+		case b := <-out:
+			for _, o := range b {
+				if o.Kind == tracing.ObsMessage {
+					ids[o.Message.ID] = true
+				}
+			}
+			if !heldBack && len(ids) == 4 {
+				heldBack = true // the first peek found the four it could see
+			}
+		case <-deadline:
+			t.Fatalf("found %d of 6 messages; health %+v", len(ids), s.Health())
+		}
+	}
+	if !heldBack {
+		t.Log("the held messages came back before the first peek (a slow machine): nothing was hidden")
+	}
+	for _, m := range held.Messages {
+		if !ids[aws.ToString(m.MessageId)] {
+			t.Errorf("held message %s never found", aws.ToString(m.MessageId))
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/logging"
 
+	"github.com/flowtop/flowtop/collectors/dlq"
 	"github.com/flowtop/flowtop/engine"
 	"github.com/flowtop/flowtop/graph"
 	"github.com/flowtop/flowtop/sandbox"
@@ -210,7 +211,13 @@ func (r *run) drained() bool {
 // at: the engine polls them every few seconds, not at once.
 func polledSince(hs []tracing.SourceHealth, at time.Time) bool {
 	for _, h := range hs {
-		if (h.Source == "dlq" || h.Source == "xray") && !h.LastSuccess.After(at) {
+		since := at
+		if h.Source == "dlq" {
+			// A DLQ that grew within PeekEvery of its last peek is peeked
+			// at a poll PeekEvery later: wait for that one.
+			since = at.Add(dlq.DefaultPeekEvery)
+		}
+		if (h.Source == "dlq" || h.Source == "xray") && !h.LastSuccess.After(since) {
 			return false
 		}
 	}
