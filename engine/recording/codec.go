@@ -37,9 +37,31 @@ type encoder struct {
 	// address is far cheaper than hashing the bytes. Entries of an older
 	// frame are told apart by gen.
 	cache [1024]cached
+	// slots remember, for the fields an invocation repeats (its request
+	// ID, log group and stream), the last string each held and its table
+	// index: an invocation's lines carry them as separate strings (each
+	// line parsed on its own), and comparing with the last one is cheaper
+	// than hashing into the table. Tried after the address cache.
+	slots [slotCount]slot
 	gen   uint32
 	n     uint64 // strings entered in the frame's table (the decoder's table length)
 }
+
+// slot is one field's last string (see encoder.slots).
+type slot struct {
+	s   string
+	i   uint64
+	gen uint32
+}
+
+// The fields with a slot; weak keys have one per kind, from slotKey.
+const (
+	slotGroup = iota
+	slotStream
+	slotRequest // a log line's, an invocation's or a span's request ID
+	slotKey
+	slotCount = slotKey + 16
+)
 
 type cached struct {
 	p   *byte
@@ -59,7 +81,13 @@ func (e *encoder) reset(base int64) {
 	e.gen++
 }
 
-func (e *encoder) uvarint(v uint64) { e.buf = binary.AppendUvarint(e.buf, v) }
+func (e *encoder) uvarint(v uint64) {
+	if v < 0x80 {
+		e.buf = append(e.buf, byte(v))
+		return
+	}
+	e.buf = binary.AppendUvarint(e.buf, v)
+}
 func (e *encoder) varint(v int64)   { e.buf = binary.AppendVarint(e.buf, v) }
 func (e *encoder) byte1(v uint8)    { e.buf = append(e.buf, v) }
 
@@ -79,7 +107,11 @@ func (e *encoder) str(s string) {
 
 // istr writes a string that repeats: 0 is "", an odd n a new string of
 // n>>1 bytes (entered in the table), an even n the table's entry n>>1-1.
-func (e *encoder) istr(s string) {
+func (e *encoder) istr(s string) { e.sstr(s, nil) }
+
+// sstr is istr for a field with a slot (nil for none): the address cache
+// first, then the slot, then the table.
+func (e *encoder) sstr(s string, sl *slot) {
 	if s == "" {
 		e.buf = append(e.buf, 0)
 		return
@@ -87,26 +119,38 @@ func (e *encoder) istr(s string) {
 	p := unsafe.StringData(s)
 	c := &e.cache[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%uintptr(len(e.cache))]
 	if c.p == p && c.n == len(s) && c.gen == e.gen {
-		e.uvarint((c.i + 1) << 1)
+		e.ref(c.i)
 		return
 	}
-	if i, ok := e.table[s]; ok {
-		*c = cached{p: p, n: len(s), gen: e.gen, i: i}
-		e.uvarint((i + 1) << 1)
+	if sl != nil && sl.gen == e.gen && len(sl.s) == len(s) && sl.s == s {
+		*c = cached{p: p, n: len(s), gen: e.gen, i: sl.i}
+		e.ref(sl.i)
 		return
 	}
-	if e.n < 1<<16 {
-		*c = cached{p: p, n: len(s), gen: e.gen, i: e.n}
-		e.table[s] = e.n
+	i, ok := e.table[s]
+	if !ok {
+		if e.n >= 1<<16 {
+			// A full table: write the bytes, entered nowhere (the decoder mirrors this).
+			e.uvarint(uint64(len(s))<<1 | 1)
+			e.buf = append(e.buf, s...)
+			return
+		}
+		i = e.n
+		e.table[s] = i
 		e.n++
 		e.uvarint(uint64(len(s))<<1 | 1)
 		e.buf = append(e.buf, s...)
-		return
+	} else {
+		e.ref(i)
 	}
-	// A full table: write the bytes, entered nowhere (the decoder mirrors this).
-	e.uvarint(uint64(len(s))<<1 | 1)
-	e.buf = append(e.buf, s...)
+	*c = cached{p: p, n: len(s), gen: e.gen, i: i}
+	if sl != nil {
+		*sl = slot{s: s, i: i, gen: e.gen}
+	}
 }
+
+// ref writes a reference to the table's entry i.
+func (e *encoder) ref(i uint64) { e.uvarint((i + 1) << 1) }
 
 // pstr writes a string that repeats, if at all, as the very same string (a
 // message ID in an observation's keys and again in its relations, a request
@@ -122,7 +166,7 @@ func (e *encoder) pstr(s string) {
 	p := unsafe.StringData(s)
 	c := &e.cache[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%uintptr(len(e.cache))]
 	if c.p == p && c.n == len(s) && c.gen == e.gen {
-		e.uvarint((c.i + 1) << 1)
+		e.ref(c.i)
 		return
 	}
 	if e.n < 1<<16 {
@@ -156,7 +200,7 @@ func (e *encoder) smap(m map[string]string) {
 func (e *encoder) key(k tracing.Key) {
 	e.byte1(uint8(k.Kind))
 	if k.Kind == tracing.KeyRequestID || k.Kind == tracing.KeyTraceID || k.Kind == tracing.KeyCorrelation {
-		e.istr(k.Value) // weak keys repeat across the lines of one invocation or trace
+		e.sstr(k.Value, &e.slots[slotKey+int(k.Kind)&15]) // weak keys repeat across the lines of one invocation or trace
 	} else {
 		e.pstr(k.Value) // format 2: a strong key repeats in the observation's relations
 	}
@@ -220,10 +264,26 @@ func (e *encoder) observation(at time.Time, o *tracing.Observation) {
 	}
 	// A bit set says which payloads follow, in this order.
 	var set uint8
-	for i, p := range []bool{o.Span != nil, o.Log != nil, o.Invocation != nil, o.Message != nil, o.Function != nil, o.Queue != nil, o.Routes != nil} {
-		if p {
-			set |= 1 << i
-		}
+	if o.Span != nil {
+		set |= 1
+	}
+	if o.Log != nil {
+		set |= 2
+	}
+	if o.Invocation != nil {
+		set |= 4
+	}
+	if o.Message != nil {
+		set |= 8
+	}
+	if o.Function != nil {
+		set |= 16
+	}
+	if o.Queue != nil {
+		set |= 32
+	}
+	if o.Routes != nil {
+		set |= 64
 	}
 	e.byte1(set)
 	if s := o.Span; s != nil {
@@ -273,7 +333,7 @@ func (e *encoder) span(s *tracing.Span) {
 	e.istr(m.Destination)
 	e.pstr(m.MessageID) // format 2; usually the same string as a key
 	e.varint(int64(m.BatchCount))
-	e.istr(s.InvocationID)
+	e.sstr(s.InvocationID, &e.slots[slotRequest])
 	e.bool(s.ColdStart)
 	e.smap(s.Attrs)
 	// Format 2: the span's events.
@@ -287,12 +347,12 @@ func (e *encoder) span(s *tracing.Span) {
 
 func (e *encoder) log(l *tracing.LogRecord) {
 	e.time(l.Time)
-	e.istr(l.Group)
-	e.istr(l.Stream)
+	e.sstr(l.Group, &e.slots[slotGroup])
+	e.sstr(l.Stream, &e.slots[slotStream])
 	e.eventID(l)
 	e.byte1(uint8(l.Kind))
 	e.istr(l.Level)
-	e.istr(l.RequestID)
+	e.sstr(l.RequestID, &e.slots[slotRequest])
 	e.buf = append(e.buf, l.TraceID[:]...)
 	e.str(l.Message)
 	e.istr(l.EventType)
@@ -318,7 +378,7 @@ func (e *encoder) eventID(l *tracing.LogRecord) {
 
 func (e *encoder) invocation(v *tracing.Invocation) {
 	e.istr(v.Function)
-	e.istr(v.RequestID)
+	e.sstr(v.RequestID, &e.slots[slotRequest])
 	e.dur(v.Duration)
 	e.dur(v.BilledDuration)
 	e.dur(v.InitDuration)
