@@ -88,8 +88,8 @@ func (e *encoder) uvarint(v uint64) {
 	}
 	e.buf = binary.AppendUvarint(e.buf, v)
 }
-func (e *encoder) varint(v int64)   { e.buf = binary.AppendVarint(e.buf, v) }
-func (e *encoder) byte1(v uint8)    { e.buf = append(e.buf, v) }
+func (e *encoder) varint(v int64) { e.buf = binary.AppendVarint(e.buf, v) }
+func (e *encoder) byte1(v uint8)  { e.buf = append(e.buf, v) }
 
 func (e *encoder) bool(v bool) {
 	if v {
