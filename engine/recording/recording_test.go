@@ -262,6 +262,40 @@ func TestReadsFormat1(t *testing.T) {
 	}
 }
 
+// v2Obs is observation i of testdata/v2.ftr: sample's every payload and
+// field, then sandbox-shaped lines (live-tailed IDs, an invocation's
+// repeated request ID, group and stream).
+func v2Obs(i int) tracing.Observation {
+	if i < 35 {
+		return sample(i)
+	}
+	return sandboxObs(i)
+}
+
+// TestReadsFormat2 reads a recording written by the format 2 writer (through
+// Writer, before format 3): later readers must keep reading them.
+func TestReadsFormat2(t *testing.T) {
+	t.Parallel()
+	r, err := Open("testdata/v2.ftr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Headers) != 1 || r.Headers[0].Format != 2 || r.Count != 70 || len(r.Frames) < 3 || len(r.Notes) != 0 {
+		t.Fatalf("headers %+v count %d frames %d notes %v", r.Headers, r.Count, len(r.Frames), r.Notes)
+	}
+	for _, f := range r.Frames {
+		if f.ver != 2 {
+			t.Fatalf("frame at %d has record encoding %d, want 2", f.Offset, f.ver)
+		}
+	}
+	got := decodeAll(t, r)
+	for i, o := range got {
+		if d := cmp.Diff(v2Obs(i), o); d != "" {
+			t.Fatalf("record %d differs (-want +read):\n%s", i, d)
+		}
+	}
+}
+
 // TestDerivedEventID round-trips event IDs that look made up but are not.
 func TestDerivedEventID(t *testing.T) {
 	t.Parallel()
