@@ -296,17 +296,37 @@ func TestReadsFormat2(t *testing.T) {
 	}
 }
 
-// TestDerivedEventID round-trips event IDs that look made up but are not.
+// TestDerivedEventID round-trips event IDs that look made up but are not,
+// and the collector's made-up ones (stream/ms/message), which format 3
+// writes as one byte.
 func TestDerivedEventID(t *testing.T) {
 	t.Parallel()
-	for _, id := range []string{"s/1/m", "s/m", "sm", "s", "m", "", "x/s/1/m", "s/1/mx", "ss"} {
-		l := &tracing.LogRecord{Stream: "s", Message: "m", EventID: id}
+	at := time.UnixMilli(1_796_000_000_123).Add(456 * time.Microsecond)
+	for _, c := range []struct {
+		id   string
+		time time.Time
+		made bool
+	}{
+		{id: "s/1/m"}, {id: "s/m"}, {id: "sm"}, {id: "s"}, {id: "m"}, {id: ""}, {id: "x/s/1/m"}, {id: "s/1/mx"}, {id: "ss"},
+		{id: "s/1796000000123/m", time: at, made: true},
+		{id: "s/1796000000123/m", time: at.Add(time.Millisecond)},
+		{id: "s/1796000000124/m", time: at},
+		{id: "s//1796000000123/m", time: at},
+		{id: "s/1796000000123//m", time: at},
+		{id: "s/-62135596800000/m", made: true},
+	} {
+		l := &tracing.LogRecord{Time: c.time, Stream: "s", Message: "m", EventID: c.id}
 		e := newEncoder()
-		e.reset(0)
+		e.reset(at.UnixNano())
 		e.log(l)
-		d := &decoder{buf: e.buf, ver: recordVersion}
-		if got := d.log(); got.EventID != id || d.err != nil {
-			t.Errorf("%q read back as %q (%v)", id, got.EventID, d.err)
+		d := &decoder{buf: e.buf, ver: recordVersion, rt: at.UnixNano()}
+		if got := d.log(); got.EventID != c.id || got.Message != "m" || d.err != nil || len(d.buf) != 0 {
+			t.Errorf("%q at %v read back as %q, message %q (%v)", c.id, c.time, got.EventID, got.Message, d.err)
+		}
+		id := newEncoder()
+		id.eventID(l)
+		if made := id.buf[0] == 2; made != c.made || made && len(id.buf) != 1 {
+			t.Errorf("%q at %v: written as % x, want made up %v", c.id, c.time, id.buf, c.made)
 		}
 	}
 }
@@ -484,7 +504,7 @@ func TestFullDisk(t *testing.T) {
 // memRecording builds a recording of n sample observations in memory,
 // frames of per records, the way Writer does (no file, no goroutines).
 func memRecording(n, per int) []byte {
-	data := putFrame(nil, frameHeader{kind: kindHeader}, []byte(`{"format":2,"flowtop":"fuzz"}`))
+	data := putFrame(nil, frameHeader{kind: kindHeader}, fmt.Appendf(nil, `{"format":%d,"flowtop":"fuzz"}`, FormatVersion))
 	e := newEncoder()
 	for i := 0; i < n; i += per {
 		e.reset(t0.UnixNano())
