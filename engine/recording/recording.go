@@ -80,6 +80,7 @@ const (
 	defaultChunk  = 256 << 10
 	defaultFlush  = time.Second
 	defaultQueue  = 64
+	freeBuffers   = 8 // spare frame buffers a writer keeps (2.5 MiB at the default chunk)
 	syncEvery     = 5 * time.Second
 	recorderName  = "recorder"
 	frameMagicLen = 4
