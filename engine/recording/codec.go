@@ -41,6 +41,12 @@ type encoder struct {
 	// log lines, span and report carry the same one (format 3 writes it
 	// once, then a byte saying "the same").
 	lastTID tracing.TraceID
+	// mid is madeUpMid for a line at midMs (when midOK): the lines of one
+	// millisecond share it, and formatting it costs more than the rest of
+	// a log line.
+	mid   []byte
+	midMs int64
+	midOK bool
 	// cache remembers the table index of recently written strings by their
 	// address: collectors hand the same string (a constant, a parsed
 	// request ID used in several fields) again and again, and comparing an
@@ -421,8 +427,10 @@ func (e *encoder) eventID(l *tracing.LogRecord) {
 	if l.Stream != "" && l.Message != "" && len(id) >= len(l.Stream)+len(l.Message) &&
 		strings.HasPrefix(id, l.Stream) && strings.HasSuffix(id, l.Message) {
 		mid := id[len(l.Stream) : len(id)-len(l.Message)]
-		var b [24]byte
-		if string(madeUpMid(b[:0], l.Time)) == mid {
+		if ms := l.Time.UnixMilli(); ms != e.midMs || !e.midOK {
+			e.mid, e.midMs, e.midOK = madeUpMid(e.mid[:0], l.Time), ms, true
+		}
+		if string(e.mid) == mid {
 			e.byte1(2)
 			return
 		}

@@ -314,6 +314,15 @@ func TestDerivedEventID(t *testing.T) {
 		{id: "s//1796000000123/m", time: at},
 		{id: "s/1796000000123//m", time: at},
 		{id: "s/-62135596800000/m", made: true},
+		{id: "s/01796000000123/m", time: at},
+		{id: "s/+1796000000123/m", time: at},
+		{id: "s/-1796000000123/m", time: at},
+		{id: "s/1796000000123x/m", time: at},
+		{id: "s/99999999999999999999/m", time: at},
+		{id: "s/0/m", time: time.UnixMilli(0), made: true},
+		{id: "s/-0/m", time: time.UnixMilli(0)},
+		{id: "s/-1/m", time: time.UnixMilli(-1), made: true},
+		{id: "s//m", time: at},
 	} {
 		l := &tracing.LogRecord{Time: c.time, Stream: "s", Message: "m", EventID: c.id}
 		e := newEncoder()
