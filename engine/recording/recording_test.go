@@ -307,7 +307,15 @@ func TestDerivedEventID(t *testing.T) {
 		time time.Time
 		made bool
 	}{
-		{id: "s/1/m"}, {id: "s/m"}, {id: "sm"}, {id: "s"}, {id: "m"}, {id: ""}, {id: "x/s/1/m"}, {id: "s/1/mx"}, {id: "ss"},
+		{id: "s/1/m"},
+		{id: "s/m"},
+		{id: "sm"},
+		{id: "s"},
+		{id: "m"},
+		{id: ""},
+		{id: "x/s/1/m"},
+		{id: "s/1/mx"},
+		{id: "ss"},
 		{id: "s/1796000000123/m", time: at, made: true},
 		{id: "s/1796000000123/m", time: at.Add(time.Millisecond)},
 		{id: "s/1796000000124/m", time: at},
