@@ -46,12 +46,6 @@ type Writer struct {
 	f    *os.File
 	q    chan chunk
 	done chan struct{}
-	// free holds frame buffers the disk goroutine is done with, for Add to
-	// fill again. Not a sync.Pool: a pool is emptied by every GC, and
-	// ingest collects often, so each frame cost a fresh 320 KiB buffer
-	// (zeroed, then garbage) — about a sixth of the recorder's CPU when
-	// the disk goroutine ran behind.
-	free chan []byte
 
 	mu      sync.Mutex
 	enc     *encoder
@@ -66,6 +60,12 @@ type Writer struct {
 	bytes   int64  // bytes in the file
 	dropped uint64 // records dropped
 	queued  int    // records in the queue
+	// free holds frame buffers the disk goroutine is done with, for Add to
+	// fill again, the last one returned first (the one still in cache).
+	// Not a sync.Pool: a pool is emptied by every GC, and ingest collects
+	// often, so a frame could cost a fresh 320 KiB buffer (zeroed, then
+	// garbage).
+	free [][]byte
 }
 
 // Create opens path for appending (creating it) and starts the writer. An
@@ -99,7 +99,7 @@ func Create(path string, opts Options) (*Writer, error) {
 		f.Close()
 		return nil, fmt.Errorf("recording: write %s: %w", path, err)
 	}
-	w := &Writer{path: path, opts: opts, f: f, q: make(chan chunk, opts.Queue), free: make(chan []byte, freeBuffers), done: make(chan struct{}), enc: newEncoder()}
+	w := &Writer{path: path, opts: opts, f: f, q: make(chan chunk, opts.Queue), done: make(chan struct{}), enc: newEncoder()}
 	w.bytes = st.Size() + int64(len(frame))
 	w.enc.buf = make([]byte, 0, opts.ChunkBytes+opts.ChunkBytes/4)
 	go w.run()
@@ -145,10 +145,9 @@ func (w *Writer) cutLocked() {
 	select {
 	case w.q <- c:
 		w.queued += c.count
-		select {
-		case b := <-w.free:
-			w.enc.buf = b[:0]
-		default:
+		if n := len(w.free); n > 0 {
+			w.enc.buf, w.free = w.free[n-1][:0], w.free[:n-1]
+		} else {
 			w.enc.buf = make([]byte, 0, w.opts.ChunkBytes+w.opts.ChunkBytes/4)
 		}
 	default:
@@ -199,10 +198,11 @@ func (w *Writer) run() {
 				comp, codec = s2.Encode(comp[:cap(comp)], c.raw), codecS2
 			}
 			frame = putFrame(frame[:0], frameHeader{kind: kindObs, codec: codec, ver: recordVersion, count: uint32(c.count), first: c.first, last: c.last}, comp)
-			select {
-			case w.free <- c.raw[:0]:
-			default: // enough spare buffers: this one is garbage
+			w.mu.Lock()
+			if len(w.free) < freeBuffers { // else enough spare buffers: this one is garbage
+				w.free = append(w.free, c.raw[:0])
 			}
+			w.mu.Unlock()
 			w.write(frame, c.count)
 			if time.Since(lastSync) >= syncEvery {
 				lastSync = time.Now()
