@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unsafe"
@@ -30,16 +31,53 @@ var errCorrupt = errors.New("recording: corrupt record")
 type encoder struct {
 	buf   []byte
 	table map[string]uint64
-	base  int64 // times are written relative to this (the frame's first record)
+	base  int64 // the frame's first record's ingest time
+	// Format 3 writes a record's ingest time relative to the record
+	// before's (prevAt), its time relative to its ingest time, and every
+	// other time in it relative to its time (rt): an observation's times
+	// sit close together, so most take a byte or two instead of seven.
+	prevAt, rt int64
+	// lastTID is the trace ID written last in the frame: an invocation's
+	// log lines, span and report carry the same one (format 3 writes it
+	// once, then a byte saying "the same").
+	lastTID tracing.TraceID
+	// mid is madeUpMid for a line at midMs (when midOK): the lines of one
+	// millisecond share it, and formatting it costs more than the rest of
+	// a log line.
+	mid   []byte
+	midMs int64
+	midOK bool
 	// cache remembers the table index of recently written strings by their
 	// address: collectors hand the same string (a constant, a parsed
 	// request ID used in several fields) again and again, and comparing an
 	// address is far cheaper than hashing the bytes. Entries of an older
 	// frame are told apart by gen.
 	cache [1024]cached
+	// slots remember, for the fields an invocation repeats (its request
+	// ID, log group and stream), the last string each held and its table
+	// index: an invocation's lines carry them as separate strings (each
+	// line parsed on its own), and comparing with the last one is cheaper
+	// than hashing into the table. Tried after the address cache.
+	slots [slotCount]slot
 	gen   uint32
 	n     uint64 // strings entered in the frame's table (the decoder's table length)
 }
+
+// slot is one field's last string (see encoder.slots).
+type slot struct {
+	s   string
+	i   uint64
+	gen uint32
+}
+
+// The fields with a slot; weak keys have one per kind, from slotKey.
+const (
+	slotGroup = iota
+	slotStream
+	slotRequest // a log line's, an invocation's or a span's request ID
+	slotKey
+	slotCount = slotKey + 16
+)
 
 type cached struct {
 	p   *byte
@@ -55,13 +93,20 @@ func (e *encoder) reset(base int64) {
 	e.buf = e.buf[:0]
 	clear(e.table)
 	e.n = 0
-	e.base = base
+	e.base, e.prevAt, e.rt = base, base, base
+	e.lastTID = tracing.TraceID{}
 	e.gen++
 }
 
-func (e *encoder) uvarint(v uint64) { e.buf = binary.AppendUvarint(e.buf, v) }
-func (e *encoder) varint(v int64)   { e.buf = binary.AppendVarint(e.buf, v) }
-func (e *encoder) byte1(v uint8)    { e.buf = append(e.buf, v) }
+func (e *encoder) uvarint(v uint64) {
+	if v < 0x80 {
+		e.buf = append(e.buf, byte(v))
+		return
+	}
+	e.buf = binary.AppendUvarint(e.buf, v)
+}
+func (e *encoder) varint(v int64) { e.buf = binary.AppendVarint(e.buf, v) }
+func (e *encoder) byte1(v uint8)  { e.buf = append(e.buf, v) }
 
 func (e *encoder) bool(v bool) {
 	if v {
@@ -79,7 +124,11 @@ func (e *encoder) str(s string) {
 
 // istr writes a string that repeats: 0 is "", an odd n a new string of
 // n>>1 bytes (entered in the table), an even n the table's entry n>>1-1.
-func (e *encoder) istr(s string) {
+func (e *encoder) istr(s string) { e.sstr(s, nil) }
+
+// sstr is istr for a field with a slot (nil for none): the address cache
+// first, then the slot, then the table.
+func (e *encoder) sstr(s string, sl *slot) {
 	if s == "" {
 		e.buf = append(e.buf, 0)
 		return
@@ -87,26 +136,38 @@ func (e *encoder) istr(s string) {
 	p := unsafe.StringData(s)
 	c := &e.cache[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%uintptr(len(e.cache))]
 	if c.p == p && c.n == len(s) && c.gen == e.gen {
-		e.uvarint((c.i + 1) << 1)
+		e.ref(c.i)
 		return
 	}
-	if i, ok := e.table[s]; ok {
-		*c = cached{p: p, n: len(s), gen: e.gen, i: i}
-		e.uvarint((i + 1) << 1)
+	if sl != nil && sl.gen == e.gen && len(sl.s) == len(s) && sl.s == s {
+		*c = cached{p: p, n: len(s), gen: e.gen, i: sl.i}
+		e.ref(sl.i)
 		return
 	}
-	if e.n < 1<<16 {
-		*c = cached{p: p, n: len(s), gen: e.gen, i: e.n}
-		e.table[s] = e.n
+	i, ok := e.table[s]
+	if !ok {
+		if e.n >= 1<<16 {
+			// A full table: write the bytes, entered nowhere (the decoder mirrors this).
+			e.uvarint(uint64(len(s))<<1 | 1)
+			e.buf = append(e.buf, s...)
+			return
+		}
+		i = e.n
+		e.table[s] = i
 		e.n++
 		e.uvarint(uint64(len(s))<<1 | 1)
 		e.buf = append(e.buf, s...)
-		return
+	} else {
+		e.ref(i)
 	}
-	// A full table: write the bytes, entered nowhere (the decoder mirrors this).
-	e.uvarint(uint64(len(s))<<1 | 1)
-	e.buf = append(e.buf, s...)
+	*c = cached{p: p, n: len(s), gen: e.gen, i: i}
+	if sl != nil {
+		*sl = slot{s: s, i: i, gen: e.gen}
+	}
 }
+
+// ref writes a reference to the table's entry i.
+func (e *encoder) ref(i uint64) { e.uvarint((i + 1) << 1) }
 
 // pstr writes a string that repeats, if at all, as the very same string (a
 // message ID in an observation's keys and again in its relations, a request
@@ -122,7 +183,7 @@ func (e *encoder) pstr(s string) {
 	p := unsafe.StringData(s)
 	c := &e.cache[(uintptr(unsafe.Pointer(p))>>3^uintptr(len(s)))%uintptr(len(e.cache))]
 	if c.p == p && c.n == len(s) && c.gen == e.gen {
-		e.uvarint((c.i + 1) << 1)
+		e.ref(c.i)
 		return
 	}
 	if e.n < 1<<16 {
@@ -133,14 +194,44 @@ func (e *encoder) pstr(s string) {
 	e.buf = append(e.buf, s...)
 }
 
-func (e *encoder) time(t time.Time) {
+// time writes a time inside a record, relative to the record's time.
+func (e *encoder) time(t time.Time) { e.timeAt(t, e.rt) }
+
+// timeAt writes t relative to ref: 0 is the zero time, else the zigzagged
+// difference plus one.
+func (e *encoder) timeAt(t time.Time, ref int64) {
 	if t.IsZero() {
 		e.buf = append(e.buf, 0)
 		return
 	}
-	d := t.UnixNano() - e.base
-	// zigzag, then +1 so that 0 stays "zero time".
+	d := t.UnixNano() - ref
 	e.uvarint((uint64(d<<1) ^ uint64(d>>63)) + 1)
+}
+
+// traceID writes a trace ID (format 3): byte 0 for none, 1 for the trace ID
+// written last in the frame, else 2 and the 16 bytes.
+func (e *encoder) traceID(t tracing.TraceID) {
+	switch {
+	case !t.IsValid():
+		e.buf = append(e.buf, 0)
+	case t == e.lastTID:
+		e.buf = append(e.buf, 1)
+	default:
+		e.buf = append(e.buf, 2)
+		e.buf = append(e.buf, t[:]...)
+		e.lastTID = t
+	}
+}
+
+// spanID writes a span ID that is often unset (a root's parent, a
+// segment): byte 0 for none, else 2 and the 8 bytes (format 3).
+func (e *encoder) spanID(s tracing.SpanID) {
+	if !s.IsValid() {
+		e.buf = append(e.buf, 0)
+		return
+	}
+	e.buf = append(e.buf, 2)
+	e.buf = append(e.buf, s[:]...)
 }
 
 func (e *encoder) dur(d time.Duration) { e.varint(int64(d)) }
@@ -156,7 +247,7 @@ func (e *encoder) smap(m map[string]string) {
 func (e *encoder) key(k tracing.Key) {
 	e.byte1(uint8(k.Kind))
 	if k.Kind == tracing.KeyRequestID || k.Kind == tracing.KeyTraceID || k.Kind == tracing.KeyCorrelation {
-		e.istr(k.Value) // weak keys repeat across the lines of one invocation or trace
+		e.sstr(k.Value, &e.slots[slotKey+int(k.Kind)&15]) // weak keys repeat across the lines of one invocation or trace
 	} else {
 		e.pstr(k.Value) // format 2: a strong key repeats in the observation's relations
 	}
@@ -202,10 +293,19 @@ func (e *encoder) record(at time.Time, o *tracing.Observation) {
 
 // observation appends one record: at (when it was ingested) and o.
 func (e *encoder) observation(at time.Time, o *tracing.Observation) {
-	e.time(at)
+	atRef := e.base
+	if !at.IsZero() {
+		atRef = at.UnixNano()
+	}
+	e.timeAt(at, e.prevAt)
+	e.prevAt = atRef
 	e.byte1(uint8(o.Kind))
 	e.istr(o.Source)
-	e.time(o.Time)
+	e.timeAt(o.Time, atRef)
+	e.rt = atRef
+	if !o.Time.IsZero() {
+		e.rt = o.Time.UnixNano()
+	}
 	e.comp(o.Component)
 	e.uvarint(uint64(len(o.Keys)))
 	for _, k := range o.Keys {
@@ -220,10 +320,26 @@ func (e *encoder) observation(at time.Time, o *tracing.Observation) {
 	}
 	// A bit set says which payloads follow, in this order.
 	var set uint8
-	for i, p := range []bool{o.Span != nil, o.Log != nil, o.Invocation != nil, o.Message != nil, o.Function != nil, o.Queue != nil, o.Routes != nil} {
-		if p {
-			set |= 1 << i
-		}
+	if o.Span != nil {
+		set |= 1
+	}
+	if o.Log != nil {
+		set |= 2
+	}
+	if o.Invocation != nil {
+		set |= 4
+	}
+	if o.Message != nil {
+		set |= 8
+	}
+	if o.Function != nil {
+		set |= 16
+	}
+	if o.Queue != nil {
+		set |= 32
+	}
+	if o.Routes != nil {
+		set |= 64
 	}
 	e.byte1(set)
 	if s := o.Span; s != nil {
@@ -250,9 +366,9 @@ func (e *encoder) observation(at time.Time, o *tracing.Observation) {
 }
 
 func (e *encoder) span(s *tracing.Span) {
-	e.buf = append(e.buf, s.TraceID[:]...)
+	e.traceID(s.TraceID)
 	e.buf = append(e.buf, s.SpanID[:]...)
-	e.buf = append(e.buf, s.ParentID[:]...)
+	e.spanID(s.ParentID)
 	e.istr(s.Name)
 	e.istr(s.Service)
 	e.byte1(uint8(s.Kind))
@@ -273,7 +389,7 @@ func (e *encoder) span(s *tracing.Span) {
 	e.istr(m.Destination)
 	e.pstr(m.MessageID) // format 2; usually the same string as a key
 	e.varint(int64(m.BatchCount))
-	e.istr(s.InvocationID)
+	e.sstr(s.InvocationID, &e.slots[slotRequest])
 	e.bool(s.ColdStart)
 	e.smap(s.Attrs)
 	// Format 2: the span's events.
@@ -287,13 +403,13 @@ func (e *encoder) span(s *tracing.Span) {
 
 func (e *encoder) log(l *tracing.LogRecord) {
 	e.time(l.Time)
-	e.istr(l.Group)
-	e.istr(l.Stream)
+	e.sstr(l.Group, &e.slots[slotGroup])
+	e.sstr(l.Stream, &e.slots[slotStream])
 	e.eventID(l)
 	e.byte1(uint8(l.Kind))
 	e.istr(l.Level)
-	e.istr(l.RequestID)
-	e.buf = append(e.buf, l.TraceID[:]...)
+	e.sstr(l.RequestID, &e.slots[slotRequest])
+	e.traceID(l.TraceID)
 	e.str(l.Message)
 	e.istr(l.EventType)
 	e.istr(l.Reason)
@@ -302,23 +418,41 @@ func (e *encoder) log(l *tracing.LogRecord) {
 // eventID writes a log line's event ID (format 2). CloudWatch's live tail and
 // Logs Insights give none, so the collector makes one of the stream, the
 // time and the message; that one is written as the part between the stream
-// and the message (byte 1), which nearly halves a live-tailed line. Any
-// other ID is written whole (byte 0).
+// and the message (byte 1), which nearly halves a live-tailed line, or,
+// when that part is "/" and the line's time in Unix ms and "/" as the
+// collector makes it, as byte 2 alone (format 3). Any other ID is written
+// whole (byte 0).
 func (e *encoder) eventID(l *tracing.LogRecord) {
 	id := l.EventID
 	if l.Stream != "" && l.Message != "" && len(id) >= len(l.Stream)+len(l.Message) &&
 		strings.HasPrefix(id, l.Stream) && strings.HasSuffix(id, l.Message) {
+		mid := id[len(l.Stream) : len(id)-len(l.Message)]
+		if ms := l.Time.UnixMilli(); ms != e.midMs || !e.midOK {
+			e.mid, e.midMs, e.midOK = madeUpMid(e.mid[:0], l.Time), ms, true
+		}
+		if string(e.mid) == mid {
+			e.byte1(2)
+			return
+		}
 		e.byte1(1)
-		e.str(id[len(l.Stream) : len(id)-len(l.Message)])
+		e.str(mid)
 		return
 	}
 	e.byte1(0)
 	e.str(id)
 }
 
+// madeUpMid is the part of a made-up event ID between its stream and its
+// message: "/", the line's time in Unix ms, "/" (cwlogs sampled.go).
+func madeUpMid(dst []byte, t time.Time) []byte {
+	dst = append(dst, '/')
+	dst = strconv.AppendInt(dst, t.UnixMilli(), 10)
+	return append(dst, '/')
+}
+
 func (e *encoder) invocation(v *tracing.Invocation) {
 	e.istr(v.Function)
-	e.istr(v.RequestID)
+	e.sstr(v.RequestID, &e.slots[slotRequest])
 	e.dur(v.Duration)
 	e.dur(v.BilledDuration)
 	e.dur(v.InitDuration)
@@ -328,8 +462,8 @@ func (e *encoder) invocation(v *tracing.Invocation) {
 	e.varint(int64(v.MaxMemoryUsedMB))
 	e.byte1(uint8(v.Status))
 	e.istr(v.ErrorType)
-	e.buf = append(e.buf, v.TraceID[:]...)
-	e.buf = append(e.buf, v.SegmentID[:]...)
+	e.traceID(v.TraceID)
+	e.spanID(v.SegmentID)
 }
 
 func (e *encoder) message(m *tracing.Message) {
@@ -418,7 +552,13 @@ type decoder struct {
 	err   error
 	table []string
 	base  int64
-	ver   uint8 // the frame's record encoding: 0 is format 1, 2 is format 2
+	ver   uint8 // the frame's record encoding: 0 is format 1, 2 is format 2, 3 is format 3
+	// Format 3's references (see encoder): the record before's ingest time
+	// (base until atSet), the record's time, the trace ID read last.
+	prevAt  int64
+	atSet   bool
+	rt      int64
+	lastTID tracing.TraceID
 	// Slabs the frame's records take their keys, relations, log lines,
 	// spans and invocations from: one allocation for many records instead
 	// of one each (opening a recording allocates about half as often).
@@ -532,14 +672,53 @@ func (d *decoder) istr() string {
 	return d.table[i]
 }
 
-func (d *decoder) time() time.Time {
+// time reads a time inside a record (relative to the record's time in
+// format 3, to the frame's base before).
+func (d *decoder) time() time.Time { return d.timeAt(d.rt) }
+
+func (d *decoder) timeAt(ref int64) time.Time {
 	u := d.uvarint()
 	if u == 0 {
 		return time.Time{}
 	}
 	u--
 	delta := int64(u>>1) ^ -int64(u&1)
-	return time.Unix(0, d.base+delta)
+	return time.Unix(0, ref+delta)
+}
+
+// traceID reads a trace ID: 16 bytes before format 3, else a byte saying
+// none (0), the one read last (1) or 16 bytes (2).
+func (d *decoder) traceID(t *tracing.TraceID) {
+	if d.ver < 3 {
+		d.fixed(t[:])
+		return
+	}
+	switch d.byte1() {
+	case 0:
+	case 1:
+		*t = d.lastTID
+	case 2:
+		d.fixed(t[:])
+		d.lastTID = *t
+	default:
+		d.fail()
+	}
+}
+
+// spanID reads a span ID written with encoder.spanID (format 3), or its 8
+// bytes before.
+func (d *decoder) spanID(s *tracing.SpanID) {
+	if d.ver >= 3 {
+		switch d.byte1() {
+		case 0:
+			return
+		case 2:
+		default:
+			d.fail()
+			return
+		}
+	}
+	d.fixed(s[:])
 }
 
 func (d *decoder) dur() time.Duration { return time.Duration(d.varint()) }
@@ -603,10 +782,30 @@ func (d *decoder) observation() (at time.Time, o tracing.Observation) {
 
 // observationInto reads one record into o (zero on entry).
 func (d *decoder) observationInto(o *tracing.Observation) (at time.Time) {
-	at = d.time()
-	o.Kind = tracing.ObsKind(d.byte1())
-	o.Source = d.istr()
-	o.Time = d.time()
+	if d.ver < 3 {
+		d.rt = d.base
+		at = d.time()
+		o.Kind = tracing.ObsKind(d.byte1())
+		o.Source = d.istr()
+		o.Time = d.time()
+	} else {
+		if !d.atSet {
+			d.prevAt, d.atSet = d.base, true
+		}
+		at = d.timeAt(d.prevAt)
+		atRef := d.base
+		if !at.IsZero() {
+			atRef = at.UnixNano()
+		}
+		d.prevAt = atRef
+		o.Kind = tracing.ObsKind(d.byte1())
+		o.Source = d.istr()
+		o.Time = d.timeAt(atRef)
+		d.rt = atRef
+		if !o.Time.IsZero() {
+			d.rt = o.Time.UnixNano()
+		}
+	}
 	o.Component = d.comp()
 	if n := d.count(); n > 0 {
 		o.Keys = take(&d.keys, n)[:0]
@@ -650,9 +849,9 @@ func (d *decoder) observationInto(o *tracing.Observation) (at time.Time) {
 
 func (d *decoder) span() *tracing.Span {
 	s := &take(&d.spans, 1)[0]
-	d.fixed(s.TraceID[:])
+	d.traceID(&s.TraceID)
 	d.fixed(s.SpanID[:])
-	d.fixed(s.ParentID[:])
+	d.spanID(&s.ParentID)
 	s.Name = d.istr()
 	s.Service = d.istr()
 	s.Kind = tracing.SpanKind(d.byte1())
@@ -697,28 +896,35 @@ func (d *decoder) log() *tracing.LogRecord {
 	l.Time = d.time()
 	l.Group = d.istr()
 	l.Stream = d.istr()
-	derived := false
+	derived, made := false, false
 	if d.ver >= 2 {
-		switch d.byte1() {
-		case 0:
-		case 1:
+		switch k := d.byte1(); {
+		case k == 0:
+		case k == 1:
 			derived = true
+		case k == 2 && d.ver >= 3:
+			derived, made = true, true
 		default:
 			d.fail()
 		}
 	}
-	// When derived, the part between the stream and the message: the ID is
-	// made whole below, in one allocation.
+	// When derived, the part between the stream and the message (format
+	// 3's byte 2: "/", the line's time in Unix ms, "/"): the ID is made
+	// whole below, in one allocation.
 	var mid []byte
-	if derived {
+	var mb [24]byte
+	switch {
+	case made:
+		mid = madeUpMid(mb[:0], l.Time)
+	case derived:
 		mid = d.raw(d.uvarint())
-	} else {
+	default:
 		l.EventID = d.str()
 	}
 	l.Kind = tracing.LogKind(d.byte1())
 	l.Level = d.istr()
 	l.RequestID = d.istr()
-	d.fixed(l.TraceID[:])
+	d.traceID(&l.TraceID)
 	if derived {
 		// The message is the ID's tail: one string holds both.
 		msg := d.raw(d.uvarint())
@@ -754,8 +960,8 @@ func (d *decoder) invocation() *tracing.Invocation {
 	v.MaxMemoryUsedMB = d.int()
 	v.Status = tracing.InvocationStatus(d.byte1())
 	v.ErrorType = d.istr()
-	d.fixed(v.TraceID[:])
-	d.fixed(v.SegmentID[:])
+	d.traceID(&v.TraceID)
+	d.spanID(&v.SegmentID)
 	return v
 }
 

@@ -262,17 +262,88 @@ func TestReadsFormat1(t *testing.T) {
 	}
 }
 
-// TestDerivedEventID round-trips event IDs that look made up but are not.
+// v2Obs is observation i of testdata/v2.ftr: sample's every payload and
+// field, then sandbox-shaped lines (live-tailed IDs, an invocation's
+// repeated request ID, group and stream).
+func v2Obs(i int) tracing.Observation {
+	if i < 35 {
+		return sample(i)
+	}
+	return sandboxObs(i)
+}
+
+// TestReadsFormat2 reads a recording written by the format 2 writer (through
+// Writer, before format 3): later readers must keep reading them.
+func TestReadsFormat2(t *testing.T) {
+	t.Parallel()
+	r, err := Open("testdata/v2.ftr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Headers) != 1 || r.Headers[0].Format != 2 || r.Count != 70 || len(r.Frames) < 3 || len(r.Notes) != 0 {
+		t.Fatalf("headers %+v count %d frames %d notes %v", r.Headers, r.Count, len(r.Frames), r.Notes)
+	}
+	for _, f := range r.Frames {
+		if f.ver != 2 {
+			t.Fatalf("frame at %d has record encoding %d, want 2", f.Offset, f.ver)
+		}
+	}
+	got := decodeAll(t, r)
+	for i, o := range got {
+		if d := cmp.Diff(v2Obs(i), o); d != "" {
+			t.Fatalf("record %d differs (-want +read):\n%s", i, d)
+		}
+	}
+}
+
+// TestDerivedEventID round-trips event IDs that look made up but are not,
+// and the collector's made-up ones (stream/ms/message), which format 3
+// writes as one byte.
 func TestDerivedEventID(t *testing.T) {
 	t.Parallel()
-	for _, id := range []string{"s/1/m", "s/m", "sm", "s", "m", "", "x/s/1/m", "s/1/mx", "ss"} {
-		l := &tracing.LogRecord{Stream: "s", Message: "m", EventID: id}
+	at := time.UnixMilli(1_796_000_000_123).Add(456 * time.Microsecond)
+	for _, c := range []struct {
+		id   string
+		time time.Time
+		made bool
+	}{
+		{id: "s/1/m"},
+		{id: "s/m"},
+		{id: "sm"},
+		{id: "s"},
+		{id: "m"},
+		{id: ""},
+		{id: "x/s/1/m"},
+		{id: "s/1/mx"},
+		{id: "ss"},
+		{id: "s/1796000000123/m", time: at, made: true},
+		{id: "s/1796000000123/m", time: at.Add(time.Millisecond)},
+		{id: "s/1796000000124/m", time: at},
+		{id: "s//1796000000123/m", time: at},
+		{id: "s/1796000000123//m", time: at},
+		{id: "s/-62135596800000/m", made: true},
+		{id: "s/01796000000123/m", time: at},
+		{id: "s/+1796000000123/m", time: at},
+		{id: "s/-1796000000123/m", time: at},
+		{id: "s/1796000000123x/m", time: at},
+		{id: "s/99999999999999999999/m", time: at},
+		{id: "s/0/m", time: time.UnixMilli(0), made: true},
+		{id: "s/-0/m", time: time.UnixMilli(0)},
+		{id: "s/-1/m", time: time.UnixMilli(-1), made: true},
+		{id: "s//m", time: at},
+	} {
+		l := &tracing.LogRecord{Time: c.time, Stream: "s", Message: "m", EventID: c.id}
 		e := newEncoder()
-		e.reset(0)
+		e.reset(at.UnixNano())
 		e.log(l)
-		d := &decoder{buf: e.buf, ver: recordVersion}
-		if got := d.log(); got.EventID != id || d.err != nil {
-			t.Errorf("%q read back as %q (%v)", id, got.EventID, d.err)
+		d := &decoder{buf: e.buf, ver: recordVersion, rt: at.UnixNano()}
+		if got := d.log(); got.EventID != c.id || got.Message != "m" || d.err != nil || len(d.buf) != 0 {
+			t.Errorf("%q at %v read back as %q, message %q (%v)", c.id, c.time, got.EventID, got.Message, d.err)
+		}
+		id := newEncoder()
+		id.eventID(l)
+		if made := id.buf[0] == 2; made != c.made || made && len(id.buf) != 1 {
+			t.Errorf("%q at %v: written as % x, want made up %v", c.id, c.time, id.buf, c.made)
 		}
 	}
 }
@@ -450,7 +521,7 @@ func TestFullDisk(t *testing.T) {
 // memRecording builds a recording of n sample observations in memory,
 // frames of per records, the way Writer does (no file, no goroutines).
 func memRecording(n, per int) []byte {
-	data := putFrame(nil, frameHeader{kind: kindHeader}, []byte(`{"format":2,"flowtop":"fuzz"}`))
+	data := putFrame(nil, frameHeader{kind: kindHeader}, fmt.Appendf(nil, `{"format":%d,"flowtop":"fuzz"}`, FormatVersion))
 	e := newEncoder()
 	for i := 0; i < n; i += per {
 		e.reset(t0.UnixNano())

@@ -46,7 +46,6 @@ type Writer struct {
 	f    *os.File
 	q    chan chunk
 	done chan struct{}
-	pool sync.Pool
 
 	mu      sync.Mutex
 	enc     *encoder
@@ -61,6 +60,12 @@ type Writer struct {
 	bytes   int64  // bytes in the file
 	dropped uint64 // records dropped
 	queued  int    // records in the queue
+	// free holds frame buffers the disk goroutine is done with, for Add to
+	// fill again, the last one returned first (the one still in cache).
+	// Not a sync.Pool: a pool is emptied by every GC, and ingest collects
+	// often, so a frame could cost a fresh 320 KiB buffer (zeroed, then
+	// garbage).
+	free [][]byte
 }
 
 // Create opens path for appending (creating it) and starts the writer. An
@@ -140,8 +145,8 @@ func (w *Writer) cutLocked() {
 	select {
 	case w.q <- c:
 		w.queued += c.count
-		if b, ok := w.pool.Get().([]byte); ok {
-			w.enc.buf = b[:0]
+		if n := len(w.free); n > 0 {
+			w.enc.buf, w.free = w.free[n-1][:0], w.free[:n-1]
 		} else {
 			w.enc.buf = make([]byte, 0, w.opts.ChunkBytes+w.opts.ChunkBytes/4)
 		}
@@ -193,7 +198,11 @@ func (w *Writer) run() {
 				comp, codec = s2.Encode(comp[:cap(comp)], c.raw), codecS2
 			}
 			frame = putFrame(frame[:0], frameHeader{kind: kindObs, codec: codec, ver: recordVersion, count: uint32(c.count), first: c.first, last: c.last}, comp)
-			w.pool.Put(c.raw[:0]) //nolint:staticcheck // a slice header is fine here: it is one allocation saved per frame
+			w.mu.Lock()
+			if len(w.free) < freeBuffers { // else enough spare buffers: this one is garbage
+				w.free = append(w.free, c.raw[:0])
+			}
+			w.mu.Unlock()
 			w.write(frame, c.count)
 			if time.Since(lastSync) >= syncEvery {
 				lastSync = time.Now()
