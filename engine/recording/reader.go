@@ -146,13 +146,21 @@ type Columns struct {
 
 // DecodeColumns is [Recording.Decode] into columns.
 func (r *Recording) DecodeColumns(i int) (Columns, error) {
-	raw, err := r.raw(i)
+	buf := rawBufs.Get().(*[]byte)
+	defer rawBufs.Put(buf)
+	raw, err := r.rawInto(i, buf)
 	if err != nil {
 		return Columns{}, err
 	}
 	f := r.Frames[i]
 	return decodeColumns(raw, f.first, f.Count, f.Offset, f.ver)
 }
+
+// rawBufs holds buffers to decompress frames into. Decoding copies every
+// string and byte it keeps out of the frame, so a frame's buffer is free
+// again once it is decoded: opening a large recording then decompresses into
+// a few buffers instead of allocating (and zeroing) one a frame.
+var rawBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // decodeColumns decodes a frame's records into columns (see decodeRecords).
 func decodeColumns(raw []byte, base int64, count int, offset int64, ver uint8) (Columns, error) {
@@ -179,7 +187,11 @@ func decodeColumns(raw []byte, base int64, count int, offset int64, ver uint8) (
 }
 
 // raw is frame i's payload, decompressed.
-func (r *Recording) raw(i int) ([]byte, error) {
+func (r *Recording) raw(i int) ([]byte, error) { return r.rawInto(i, nil) }
+
+// rawInto is raw, decompressed into *buf when buf is not nil (which it grows
+// as needed and keeps). An uncompressed frame is its payload, not a copy.
+func (r *Recording) rawInto(i int, buf *[]byte) ([]byte, error) {
 	if i < 0 || i >= len(r.Frames) {
 		return nil, fmt.Errorf("recording: no frame %d", i)
 	}
@@ -192,7 +204,16 @@ func (r *Recording) raw(i int) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("recording: %w", err)
 		}
-		raw, err = dec.DecodeAll(f.payload, make([]byte, 0, len(f.payload)*6))
+		var dst []byte
+		if buf != nil {
+			dst = (*buf)[:0]
+		} else {
+			dst = make([]byte, 0, len(f.payload)*6)
+		}
+		raw, err = dec.DecodeAll(f.payload, dst)
+		if buf != nil && cap(raw) > cap(*buf) && cap(raw) <= maxDecoded {
+			*buf = raw[:0]
+		}
 		if err != nil {
 			return nil, fmt.Errorf("recording: frame at offset %d: %w", f.Offset, err)
 		}
@@ -201,7 +222,17 @@ func (r *Recording) raw(i int) ([]byte, error) {
 		if err != nil || n > maxDecoded {
 			return nil, fmt.Errorf("recording: frame at offset %d: damaged (s2)", f.Offset)
 		}
-		raw, err = s2.Decode(make([]byte, n), f.payload)
+		var dst []byte
+		switch {
+		case buf == nil:
+			dst = make([]byte, n)
+		case cap(*buf) >= n:
+			dst = (*buf)[:n]
+		default:
+			*buf = make([]byte, n)
+			dst = *buf
+		}
+		raw, err = s2.Decode(dst, f.payload)
 		if err != nil {
 			return nil, fmt.Errorf("recording: frame at offset %d: %w", f.Offset, err)
 		}
