@@ -185,6 +185,10 @@ func (p *Player) advance(ctx context.Context, until int64, all bool) bool {
 			if err != nil {
 				p.notes = append(p.notes, err.Error())
 			}
+			// Every batch of the last frame has been ingested (here, on this
+			// goroutine) and the graph keeps none of it: its memory decodes
+			// a later frame.
+			p.cols.Recycle()
 			p.cols, p.pos = cols, 0
 			p.mu.Unlock()
 			continue
@@ -265,6 +269,7 @@ func (p *Player) jump(ctx context.Context, to int64) {
 	to = min(max(to, p.rec.First.UnixNano()), p.rec.Last.UnixNano())
 	if to < p.clock.Load() {
 		p.mu.Lock()
+		p.cols.Recycle()
 		p.frame, p.cols, p.pos, p.played = 0, recording.Columns{}, 0, 0
 		p.mu.Unlock()
 		p.clock.Store(p.rec.First.UnixNano())
