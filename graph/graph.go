@@ -831,7 +831,7 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 			g.attachWeak(e, tracing.KeyAPIRequest, a.r.RequestID)
 			g.apiEdge(a, inv)
 		}
-		if len(inv.keys) < 16 && !slices.Contains(inv.keys, g.s.keyOf(via)) {
+		if len(inv.keys) < 16 && !g.invHasKey(inv, via) {
 			inv.keys = append(inv.keys, g.s.keyOf(via))
 		}
 		g.account(inv)
@@ -899,6 +899,19 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 			}
 		}
 	}
+}
+
+// invHasKey reports whether an invocation's keys hold key record ki's key,
+// read in place: an invocation is attached to the key it handled once per
+// source and relation that says so, and only the first keeps a copy.
+func (g *Graph) invHasKey(inv *invocation, ki int32) bool {
+	r := g.s.key(ki)
+	for _, k := range inv.keys {
+		if k.Kind == r.kind && g.s.arena.equal(r.str, k.Value) {
+			return true
+		}
+	}
+	return false
 }
 
 // joinNamed joins the one key an invocation's tracer named to the one its
