@@ -104,6 +104,7 @@ type Graph struct {
 	memo    []memoKey // strong keys resolved during the current observation
 	memoBuf [8]memoKey
 	invs    map[string]*invocation // request ID → invocation
+	lastInv *invocation            // the one findInv found last (held in invs)
 	invHead *invocation            // oldest; invocations are bounded at 2×MaxEvents
 	invTail *invocation
 	names   map[string]string   // canonical copies of function names, levels and error types
@@ -780,7 +781,7 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	spanTrace, _, _ := strings.Cut(span.Value, "/")
 	if request != "" {
 		var trace string
-		if inv := g.invs[request]; inv != nil && inv.trace.IsValid() {
+		if inv := g.findInv(request); inv != nil && inv.trace.IsValid() {
 			trace = inv.trace.String()
 		}
 		if !pub && g.findRef(e, func(f *refRec) bool { return f.pub() && f.via == via && s.arena.equal(f.req(), request) }) != 0 {
@@ -1151,8 +1152,23 @@ func specificity(k tracing.KeyKind) int {
 	return 0
 }
 
+// findInv is the invocation with the request ID, or nil. The last one found
+// is kept: an invocation's log lines, spans and relations come one after the
+// other, so most of the several lookups an observation makes are one string
+// compare instead of a map lookup.
+func (g *Graph) findInv(request string) *invocation {
+	if inv := g.lastInv; inv != nil && inv.request == request {
+		return inv
+	}
+	inv := g.invs[request]
+	if inv != nil {
+		g.lastInv = inv
+	}
+	return inv
+}
+
 func (g *Graph) invocation(request string, at time.Time) *invocation {
-	if inv, ok := g.invs[request]; ok {
+	if inv := g.findInv(request); inv != nil {
 		return inv
 	}
 	inv := &invocation{request: strings.Clone(request), start: at}
@@ -1170,6 +1186,9 @@ func (g *Graph) invocation(request string, at time.Time) *invocation {
 			g.invTail = nil
 		}
 		delete(g.invs, old.request)
+		if g.lastInv == old {
+			g.lastInv = nil
+		}
 	}
 	return inv
 }
