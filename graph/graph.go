@@ -282,7 +282,11 @@ func New(cfg Config) *Graph {
 // It takes no lock, so a reader polling it never waits for a long ingest.
 func (g *Graph) Version() uint64 { return g.version.Load() }
 
-// Ingest adds a batch. Only one goroutine may call it at a time.
+// Ingest adds a batch. Only one goroutine may call it at a time. The graph
+// keeps nothing of the batch once Ingest returns but the strings its
+// observations hold (strings are never written to): the caller may reuse
+// the observations and what they point to (the recording player decodes the
+// next frame into the last one's memory, engine/player.go).
 func (g *Graph) Ingest(b tracing.Batch) {
 	if len(b) == 0 {
 		return
