@@ -282,11 +282,12 @@ func New(cfg Config) *Graph {
 // It takes no lock, so a reader polling it never waits for a long ingest.
 func (g *Graph) Version() uint64 { return g.version.Load() }
 
-// Ingest adds a batch. Only one goroutine may call it at a time. The graph
-// keeps nothing of the batch once Ingest returns but the strings its
-// observations hold (strings are never written to): the caller may reuse
-// the observations and what they point to (the recording player decodes the
-// next frame into the last one's memory, engine/player.go).
+// Ingest adds a batch. Only one goroutine may call it at a time. Once it
+// returns, the graph holds none of the batch's observations, their Keys and
+// Relations arrays, or the Span, LogRecord and Invocation values they point
+// to, so the caller may reuse those (the recording player decodes the next
+// frame into the last one's memory, engine/player.go). It may keep what
+// those reference: strings, maps, a span's Links and Events.
 func (g *Graph) Ingest(b tracing.Batch) {
 	if len(b) == 0 {
 		return
