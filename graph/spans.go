@@ -258,8 +258,15 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 	ss := &g.sp
 	r := ss.spans.at(i)
 	ss.dropInv(&g.s.arena, i)
-	delete(ss.extra, i)
-	delete(ss.ends, i)
+	// The side tables hold a slot only while its flags say so (dropTrace
+	// deletes a dropped span's entries): most spans are new, and a delete
+	// from a map of hundreds of thousands of spans is a cache miss.
+	if r.flags&spanHasExtra != 0 {
+		delete(ss.extra, i)
+	}
+	if r.flags&spanLongEnd != 0 {
+		delete(ss.ends, i)
+	}
 	next := r.next
 	shape := spanShape{sp.Name, sp.Service, sp.Messaging.System, sp.Messaging.Operation, sp.Messaging.Destination}
 	*r = spanRec{
