@@ -49,49 +49,70 @@ type Player struct {
 	notes   []string
 	wake    chan struct{}
 	realNow func() time.Time
-	ahead   []*decoded // the next frames, in order, being decoded on other goroutines
+	ahead   []*decoded    // the next frames, in order, being decoded on other goroutines
+	workers chan struct{} // a token per frame being decoded
 }
 
 // decoded is a frame decoded ahead of ingest, so that decoding the next
 // frames overlaps ingesting this one (opening a large recording takes the
 // longer of the two, not their sum), on the cores ingest leaves.
 type decoded struct {
-	i    int
-	c    chan decoded
-	cols recording.Columns
-	err  error
+	i       int
+	started chan struct{} // closed once its decoding has a worker: the next frame's may take one
+	c       chan decoded
+	cols    recording.Columns
+	err     error
 }
 
-// decodeAhead starts decoding frame i, or returns nil past the last frame.
-func (p *Player) decodeAhead(i int) *decoded {
+// aheadFrames is how many frames are decoded ahead of the one ingested. A
+// frame is a millisecond or two of decoding: a queue that short would leave
+// ingest waiting whenever the decoding goroutine lost its core for one of the
+// scheduler's slices on a busy machine, so the queue is deep, while the
+// workers decoding it are few (see takeAhead).
+const aheadFrames = 16
+
+// decodeAhead starts decoding frame i once after (the frame before it in the
+// queue, or nil) has a worker, so frames take the workers in order; or
+// returns nil past the last frame.
+func (p *Player) decodeAhead(i int, after *decoded) *decoded {
 	if i >= len(p.rec.Frames) {
 		return nil
 	}
-	d := &decoded{i: i, c: make(chan decoded, 1)}
+	d := &decoded{i: i, started: make(chan struct{}), c: make(chan decoded, 1)}
+	workers := p.workers
 	go func() {
+		if after != nil {
+			<-after.started
+		}
+		workers <- struct{}{}
+		close(d.started)
 		cols, err := p.rec.DecodeColumns(i)
+		<-workers
 		d.c <- decoded{cols: cols, err: err}
 	}()
 	return d
 }
 
 // takeAhead returns frame i's decoding (started now if it was not yet) and
-// starts decoding the frames after it: as many at once as there are cores
-// besides the one ingesting (at least one). More would take the ingesting
-// goroutine's core, and ingest, not decoding, is what opening waits for. A
-// jump back leaves decodings of later frames queued: they are dropped.
-// p.mu is held.
+// queues the decoding of up to aheadFrames frames after it. They are decoded
+// in order by as many workers as there are cores besides the one ingesting
+// (at least one): more would take the ingesting goroutine's core, and
+// ingest, not decoding, is what opening waits for. A jump back leaves
+// decodings of later frames queued: they are dropped. p.mu is held.
 func (p *Player) takeAhead(i int) *decoded {
+	if p.workers == nil {
+		p.workers = make(chan struct{}, max(runtime.GOMAXPROCS(0)-1, 1))
+	}
 	if len(p.ahead) > 0 && p.ahead[0].i != i {
 		clear(p.ahead)
 		p.ahead = p.ahead[:0]
 	}
 	if len(p.ahead) == 0 {
-		p.ahead = append(p.ahead, p.decodeAhead(i))
+		p.ahead = append(p.ahead, p.decodeAhead(i, nil))
 	}
-	depth := max(runtime.GOMAXPROCS(0)-1, 1)
-	for next := p.ahead[len(p.ahead)-1].i + 1; len(p.ahead) <= depth && next < len(p.rec.Frames); next++ {
-		p.ahead = append(p.ahead, p.decodeAhead(next))
+	for last := p.ahead[len(p.ahead)-1]; len(p.ahead) <= aheadFrames && last.i+1 < len(p.rec.Frames); {
+		last = p.decodeAhead(last.i+1, last)
+		p.ahead = append(p.ahead, last)
 	}
 	d := p.ahead[0]
 	p.ahead = append(p.ahead[:0], p.ahead[1:]...)
@@ -164,6 +185,10 @@ func (p *Player) advance(ctx context.Context, until int64, all bool) bool {
 			if err != nil {
 				p.notes = append(p.notes, err.Error())
 			}
+			// Every batch of the last frame has been ingested (here, on this
+			// goroutine) and the graph keeps none of it: its memory decodes
+			// a later frame.
+			p.cols.Recycle()
 			p.cols, p.pos = cols, 0
 			p.mu.Unlock()
 			continue
@@ -244,6 +269,7 @@ func (p *Player) jump(ctx context.Context, to int64) {
 	to = min(max(to, p.rec.First.UnixNano()), p.rec.Last.UnixNano())
 	if to < p.clock.Load() {
 		p.mu.Lock()
+		p.cols.Recycle()
 		p.frame, p.cols, p.pos, p.played = 0, recording.Columns{}, 0, 0
 		p.mu.Unlock()
 		p.clock.Store(p.rec.First.UnixNano())

@@ -33,7 +33,10 @@ func (g *Graph) spanCloud(key tracing.Key) string {
 			continue
 		}
 		if x := ss.extra[i]; r.flags&spanHasExtra != 0 && x != nil {
-			return tracing.CloudOf(x.attrs)
+			return tracing.CloudOf(map[string]string{
+				tracing.AttrCloudProvider: x.attrs.get(tracing.AttrCloudProvider),
+				tracing.AttrCloudPlatform: x.attrs.get(tracing.AttrCloudPlatform),
+			})
 		}
 		return ""
 	}

@@ -104,6 +104,7 @@ type Graph struct {
 	memo    []memoKey // strong keys resolved during the current observation
 	memoBuf [8]memoKey
 	invs    map[string]*invocation // request ID → invocation
+	lastInv *invocation            // the one findInv found last (held in invs)
 	invHead *invocation            // oldest; invocations are bounded at 2×MaxEvents
 	invTail *invocation
 	names   map[string]string   // canonical copies of function names, levels and error types
@@ -281,7 +282,12 @@ func New(cfg Config) *Graph {
 // It takes no lock, so a reader polling it never waits for a long ingest.
 func (g *Graph) Version() uint64 { return g.version.Load() }
 
-// Ingest adds a batch. Only one goroutine may call it at a time.
+// Ingest adds a batch. Only one goroutine may call it at a time. Once it
+// returns, the graph holds none of the batch's observations, their Keys and
+// Relations arrays, or the Span, LogRecord and Invocation values they point
+// to, so the caller may reuse those (the recording player decodes the next
+// frame into the last one's memory, engine/player.go). It may keep what
+// those reference: strings, maps, a span's Links and Events.
 func (g *Graph) Ingest(b tracing.Batch) {
 	if len(b) == 0 {
 		return
@@ -780,7 +786,7 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 	spanTrace, _, _ := strings.Cut(span.Value, "/")
 	if request != "" {
 		var trace string
-		if inv := g.invs[request]; inv != nil && inv.trace.IsValid() {
+		if inv := g.findInv(request); inv != nil && inv.trace.IsValid() {
 			trace = inv.trace.String()
 		}
 		if !pub && g.findRef(e, func(f *refRec) bool { return f.pub() && f.via == via && s.arena.equal(f.req(), request) }) != 0 {
@@ -831,7 +837,7 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 			g.attachWeak(e, tracing.KeyAPIRequest, a.r.RequestID)
 			g.apiEdge(a, inv)
 		}
-		if len(inv.keys) < 16 && !slices.Contains(inv.keys, g.s.keyOf(via)) {
+		if len(inv.keys) < 16 && !g.invHasKey(inv, via) {
 			inv.keys = append(inv.keys, g.s.keyOf(via))
 		}
 		g.account(inv)
@@ -899,6 +905,19 @@ func (g *Graph) attach(via int32, kind tracing.RelKind, request string, span tra
 			}
 		}
 	}
+}
+
+// invHasKey reports whether an invocation's keys hold key record ki's key,
+// read in place: an invocation is attached to the key it handled once per
+// source and relation that says so, and only the first keeps a copy.
+func (g *Graph) invHasKey(inv *invocation, ki int32) bool {
+	r := g.s.key(ki)
+	for _, k := range inv.keys {
+		if k.Kind == r.kind && g.s.arena.equal(r.str, k.Value) {
+			return true
+		}
+	}
+	return false
 }
 
 // joinNamed joins the one key an invocation's tracer named to the one its
@@ -1138,8 +1157,23 @@ func specificity(k tracing.KeyKind) int {
 	return 0
 }
 
+// findInv is the invocation with the request ID, or nil. The last one found
+// is kept: an invocation's log lines, spans and relations come one after the
+// other, so most of the several lookups an observation makes are one string
+// compare instead of a map lookup.
+func (g *Graph) findInv(request string) *invocation {
+	if inv := g.lastInv; inv != nil && inv.request == request {
+		return inv
+	}
+	inv := g.invs[request]
+	if inv != nil {
+		g.lastInv = inv
+	}
+	return inv
+}
+
 func (g *Graph) invocation(request string, at time.Time) *invocation {
-	if inv, ok := g.invs[request]; ok {
+	if inv := g.findInv(request); inv != nil {
 		return inv
 	}
 	inv := &invocation{request: strings.Clone(request), start: at}
@@ -1157,6 +1191,9 @@ func (g *Graph) invocation(request string, at time.Time) *invocation {
 			g.invTail = nil
 		}
 		delete(g.invs, old.request)
+		if g.lastInv == old {
+			g.lastInv = nil
+		}
 	}
 	return inv
 }

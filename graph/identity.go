@@ -258,7 +258,7 @@ func (g *Graph) functionFault(trace tracing.TraceID, parent tracing.SpanID) (str
 		if r.parent != parent || r.status() != tracing.StatusError || r.flags&spanHasExtra == 0 {
 			continue
 		}
-		if x := ss.extra[i]; x != nil && x.attrs["aws.function_arn"] != "" {
+		if x := ss.extra[i]; x != nil && x.attrs.get("aws.function_arn") != "" {
 			return x.statusMsg, true
 		}
 	}

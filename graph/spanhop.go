@@ -54,8 +54,10 @@ func (g *Graph) fillFromSpan(h *Hop, key tracing.Key) {
 				h.ErrorType = "span status error"
 			}
 		}
-		if x != nil && x.attrs[ExecutionAttr] != "" {
-			h.Keys = append(h.Keys, tracing.Key{Kind: tracing.KeyExecution, Value: x.attrs[ExecutionAttr]})
+		if x != nil {
+			if v := x.attrs.get(ExecutionAttr); v != "" {
+				h.Keys = append(h.Keys, tracing.Key{Kind: tracing.KeyExecution, Value: v})
+			}
 		}
 		return
 	}

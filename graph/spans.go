@@ -121,9 +121,36 @@ type spanExtra struct {
 	shape     spanShape // when the shape interner is full
 	statusMsg string
 	links     []tracing.Link
-	attrs     map[string]string
+	attrs     spanAttrs
 	events    []tracing.SpanEvent
 	batch     int
+}
+
+// spanAttrs are the few attributes a stored span keeps (8 at most), as
+// pairs: one small allocation where a map took a few hundred bytes, for
+// each of the hundreds of thousands of spans a large recording holds.
+type spanAttrs []spanAttr
+
+type spanAttr struct{ k, v string }
+
+// get is the value of attribute k, or "".
+func (a spanAttrs) get(k string) string {
+	for _, x := range a {
+		if x.k == k {
+			return x.v
+		}
+	}
+	return ""
+}
+
+// has reports whether attribute k is kept.
+func (a spanAttrs) has(k string) bool {
+	for _, x := range a {
+		if x.k == k {
+			return true
+		}
+	}
+	return false
 }
 
 type spanStore struct {
@@ -231,8 +258,15 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 	ss := &g.sp
 	r := ss.spans.at(i)
 	ss.dropInv(&g.s.arena, i)
-	delete(ss.extra, i)
-	delete(ss.ends, i)
+	// The side tables hold a slot only while its flags say so (dropTrace
+	// deletes a dropped span's entries): most spans are new, and a delete
+	// from a map of hundreds of thousands of spans is a cache miss.
+	if r.flags&spanHasExtra != 0 {
+		delete(ss.extra, i)
+	}
+	if r.flags&spanLongEnd != 0 {
+		delete(ss.ends, i)
+	}
 	next := r.next
 	shape := spanShape{sp.Name, sp.Service, sp.Messaging.System, sp.Messaging.Operation, sp.Messaging.Destination}
 	*r = spanRec{
@@ -256,19 +290,21 @@ func (g *Graph) fillSpan(i int32, sp *tracing.Span) {
 	}
 	x.statusMsg, x.links, x.batch, x.events = sp.StatusMessage, sp.Links, sp.Messaging.BatchCount, sp.Events
 	if len(sp.Attrs) > 0 {
-		x.attrs = make(map[string]string, min(len(sp.Attrs), 8))
+		x.attrs = make(spanAttrs, 0, min(len(sp.Attrs), 8))
 		// aws.function_arn marks X-Ray's function segment (see functionFault);
 		// cloud.* say which cloud a hop ran in (cloud.go).
 		for _, k := range [...]string{"aws.function_arn", tracing.AttrCloudProvider, tracing.AttrCloudPlatform} {
 			if v := sp.Attrs[k]; v != "" {
-				x.attrs[k] = v
+				x.attrs = append(x.attrs, spanAttr{k, v})
 			}
 		}
 		for k, v := range sp.Attrs {
 			if len(x.attrs) == 8 {
 				break
 			}
-			x.attrs[k] = v
+			if !x.attrs.has(k) {
+				x.attrs = append(x.attrs, spanAttr{k, v})
+			}
 		}
 	}
 	if x.shape != (spanShape{}) || x.statusMsg != "" || len(x.links) > 0 || len(x.attrs) > 0 || len(x.events) > 0 || x.batch != 0 {
@@ -372,8 +408,8 @@ func (g *Graph) traceSpans(id tracing.TraceID, out []tracing.Span) []tracing.Spa
 			sp.Events = x.events // never changed once stored: a new copy of the span replaces the slice
 			if len(x.attrs) > 0 {
 				sp.Attrs = make(map[string]string, len(x.attrs))
-				for k, v := range x.attrs {
-					sp.Attrs[k] = v
+				for _, a := range x.attrs {
+					sp.Attrs[a.k] = a.v
 				}
 			}
 		}

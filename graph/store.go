@@ -615,7 +615,7 @@ type store struct {
 // newStore makes the storage of a graph configured by cfg.
 func newStore(cfg Config) store {
 	return store{
-		index:    table{size: tableSize(2*cfg.MaxEvents, cfg.MaxBytes)}, // a message and a weak key an event, often
+		index:    table{size: tableSize(3*cfg.MaxEvents, cfg.MaxBytes)}, // a message and two weak keys (request, trace) an event, often
 		hopExtra: map[int32]*hopExtra{},
 		evLinks:  map[int32]int32{},
 		seed:     maphash.MakeSeed(),

@@ -575,9 +575,11 @@ type decoder struct {
 const slabSize = 64
 
 // take returns n zero elements from slab (refilled when short), capped at n.
+// A refill is twice the last slab (from slabSize), so a decoder whose slabs
+// are reused (see frameMem) soon takes a whole frame from one.
 func take[T any](slab *[]T, n int) []T {
 	if cap(*slab)-len(*slab) < n {
-		*slab = make([]T, 0, max(n, slabSize))
+		*slab = make([]T, 0, max(n, slabSize, 2*cap(*slab)))
 	}
 	l := len(*slab)
 	*slab = (*slab)[:l+n]

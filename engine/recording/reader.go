@@ -142,23 +142,91 @@ func (r *Recording) Decode(i int) ([]Record, error) {
 type Columns struct {
 	At  []int64
 	Obs []tracing.Observation
+	mem *frameMem // what Obs and what its records point to live in, for Recycle
 }
 
-// DecodeColumns is [Recording.Decode] into columns.
+// frameMem is the memory one frame's columns take: the columns and the slabs
+// their records' keys, relations, log lines, spans and invocations come from.
+type frameMem struct {
+	at    []int64
+	obs   []tracing.Observation
+	keys  []tracing.Key
+	rels  []tracing.Relation
+	logs  []tracing.LogRecord
+	spans []tracing.Span
+	invs  []tracing.Invocation
+}
+
+// frameMems holds the memory of recycled frames (see [Columns.Recycle]).
+var frameMems = sync.Pool{New: func() any { return new(frameMem) }}
+
+// Recycle hands the columns' memory back for the next frame decoded, once
+// the caller is done with them: nothing may use c, its observations or what
+// they point to (their strings excepted, which are never reused) afterwards.
+// Opening a recording of a million observations then reuses a few frames'
+// worth of memory instead of allocating half a gigabyte for the collector.
+func (c Columns) Recycle() {
+	m := c.mem
+	if m == nil {
+		return
+	}
+	// Cleared, so that a reused slab's elements are zero (take's promise)
+	// and a pooled one holds nothing alive.
+	clear(m.obs[:cap(m.obs)])
+	clear(m.keys[:cap(m.keys)])
+	clear(m.rels[:cap(m.rels)])
+	clear(m.logs[:cap(m.logs)])
+	clear(m.spans[:cap(m.spans)])
+	clear(m.invs[:cap(m.invs)])
+	m.at, m.obs = m.at[:0], m.obs[:0]
+	m.keys, m.rels, m.logs, m.spans, m.invs = m.keys[:0], m.rels[:0], m.logs[:0], m.spans[:0], m.invs[:0]
+	frameMems.Put(m)
+}
+
+// DecodeColumns is [Recording.Decode] into columns. Their memory may be
+// reused with [Columns.Recycle].
 func (r *Recording) DecodeColumns(i int) (Columns, error) {
-	raw, err := r.raw(i)
+	buf := rawBufs.Get().(*[]byte)
+	defer rawBufs.Put(buf)
+	raw, err := r.rawInto(i, buf)
 	if err != nil {
 		return Columns{}, err
 	}
 	f := r.Frames[i]
-	return decodeColumns(raw, f.first, f.Count, f.Offset, f.ver)
+	return decodeColumnsIn(frameMems.Get().(*frameMem), raw, f.first, f.Count, f.Offset, f.ver)
 }
+
+// rawBufs holds buffers to decompress frames into. Decoding copies every
+// string and byte it keeps out of the frame, so a frame's buffer is free
+// again once it is decoded: opening a large recording then decompresses into
+// a few buffers instead of allocating (and zeroing) one a frame.
+var rawBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // decodeColumns decodes a frame's records into columns (see decodeRecords).
 func decodeColumns(raw []byte, base int64, count int, offset int64, ver uint8) (Columns, error) {
+	return decodeColumnsIn(nil, raw, base, count, offset, ver)
+}
+
+// decodeColumnsIn is decodeColumns into m's memory (empty, zero), which the
+// columns keep, when m is not nil.
+func decodeColumnsIn(m *frameMem, raw []byte, base int64, count int, offset int64, ver uint8) (c Columns, err error) {
 	d := &decoder{buf: raw, base: base, ver: ver}
 	n := min(count, len(raw))
-	c := Columns{At: make([]int64, 0, n), Obs: make([]tracing.Observation, 0, n)}
+	if m == nil || cap(m.obs) < n {
+		c.At, c.Obs = make([]int64, 0, n), make([]tracing.Observation, 0, n)
+	} else {
+		c.At, c.Obs = m.at, m.obs
+	}
+	if m != nil {
+		d.keys, d.rels, d.logs, d.spans, d.invs = m.keys, m.rels, m.logs, m.spans, m.invs
+		c.mem = m
+		defer func() {
+			// The slabs the frame ended with (grown, if it needed more) are
+			// the next frame's; earlier ones go with the columns.
+			m.at, m.obs = c.At, c.Obs
+			m.keys, m.rels, m.logs, m.spans, m.invs = d.keys, d.rels, d.logs, d.spans, d.invs
+		}()
+	}
 	for len(d.buf) > 0 && len(c.Obs) < count {
 		m := d.uvarint()
 		if d.err != nil || m > uint64(len(d.buf)) {
@@ -179,7 +247,11 @@ func decodeColumns(raw []byte, base int64, count int, offset int64, ver uint8) (
 }
 
 // raw is frame i's payload, decompressed.
-func (r *Recording) raw(i int) ([]byte, error) {
+func (r *Recording) raw(i int) ([]byte, error) { return r.rawInto(i, nil) }
+
+// rawInto is raw, decompressed into *buf when buf is not nil (which it grows
+// as needed and keeps). An uncompressed frame is its payload, not a copy.
+func (r *Recording) rawInto(i int, buf *[]byte) ([]byte, error) {
 	if i < 0 || i >= len(r.Frames) {
 		return nil, fmt.Errorf("recording: no frame %d", i)
 	}
@@ -192,7 +264,16 @@ func (r *Recording) raw(i int) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("recording: %w", err)
 		}
-		raw, err = dec.DecodeAll(f.payload, make([]byte, 0, len(f.payload)*6))
+		var dst []byte
+		if buf != nil {
+			dst = (*buf)[:0]
+		} else {
+			dst = make([]byte, 0, len(f.payload)*6)
+		}
+		raw, err = dec.DecodeAll(f.payload, dst)
+		if buf != nil && cap(raw) > cap(*buf) && cap(raw) <= maxDecoded {
+			*buf = raw[:0]
+		}
 		if err != nil {
 			return nil, fmt.Errorf("recording: frame at offset %d: %w", f.Offset, err)
 		}
@@ -201,7 +282,17 @@ func (r *Recording) raw(i int) ([]byte, error) {
 		if err != nil || n > maxDecoded {
 			return nil, fmt.Errorf("recording: frame at offset %d: damaged (s2)", f.Offset)
 		}
-		raw, err = s2.Decode(make([]byte, n), f.payload)
+		var dst []byte
+		switch {
+		case buf == nil:
+			dst = make([]byte, n)
+		case cap(*buf) >= n:
+			dst = (*buf)[:n]
+		default:
+			*buf = make([]byte, n)
+			dst = *buf
+		}
+		raw, err = s2.Decode(dst, f.payload)
 		if err != nil {
 			return nil, fmt.Errorf("recording: frame at offset %d: %w", f.Offset, err)
 		}
