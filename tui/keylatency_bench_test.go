@@ -4,6 +4,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -107,7 +108,10 @@ func keyToFrame(b *testing.B, g *graph.Graph, fps, rounds int) {
 	defer func() {
 		prog.Quit()
 		select {
-		case <-done:
+		case err := <-done:
+			if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+				b.Errorf("the console ended with %v", err)
+			}
 		case <-time.After(5 * time.Second):
 			prog.Kill()
 		}
