@@ -20,6 +20,12 @@ type Fault struct {
 	// the change is made, the caller can't know it (chaos kind "lost").
 	Lost    float64
 	Latency time.Duration // add this delay before answering
+	// Miss is, for SQS's short poll (ReceiveMessage with WaitTimeSeconds
+	// 0), the chance that each visible message is left out of the answer:
+	// AWS samples a subset of its servers, so a short poll "might not
+	// return all of your messages" (chaos kind "miss"; the sandbox
+	// otherwise returns every visible one).
+	Miss float64
 }
 
 // Faults holds the faults to inject, by "service" or "service.Operation"
@@ -94,10 +100,27 @@ func (f *Faults) decide(svc, op string) decision {
 	return decision{}
 }
 
+// miss draws whether a short poll of svc.op leaves one message out (see
+// [Fault.Miss]).
+func (f *Faults) miss(svc, op string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rule, ok := f.rules[svc+"."+op]
+	if !ok {
+		rule, ok = f.rules[svc]
+	}
+	if !ok {
+		rule, ok = f.rules["*"]
+	}
+	return ok && rule.Miss > 0 && f.rnd.Float64() < rule.Miss
+}
+
 // ParseChaos reads the `--chaos` flag syntax: comma-separated
 // target:kind=value items, e.g. "sqs:throttle=0.1,logs.FilterLogEvents:5xx=0.05,*:latency=20ms,xray:drop=0.01".
 // The kinds: throttle, 5xx, drop (no answer, nothing done), lost (done, then
-// no answer: "sqs.SendMessageBatch:lost=0.1") and latency.
+// no answer: "sqs.SendMessageBatch:lost=0.1"), miss (an SQS short poll
+// leaves each message out with this chance, as AWS's sampling does) and
+// latency.
 func ParseChaos(spec string) (map[string]Fault, error) {
 	out := map[string]Fault{}
 	if strings.TrimSpace(spec) == "" {
@@ -115,7 +138,7 @@ func ParseChaos(spec string) (map[string]Fault, error) {
 		}
 		fault := out[target]
 		switch kind {
-		case "throttle", "5xx", "drop", "lost":
+		case "throttle", "5xx", "drop", "lost", "miss":
 			p, err := strconv.ParseFloat(value, 64)
 			if err != nil || p < 0 || p > 1 {
 				return nil, fmt.Errorf("sandbox: chaos %q: %s wants a probability from 0 to 1", item, kind)
@@ -127,6 +150,8 @@ func ParseChaos(spec string) (map[string]Fault, error) {
 				fault.Error5xx = p
 			case "lost":
 				fault.Lost = p
+			case "miss":
+				fault.Miss = p
 			default:
 				fault.Drop = p
 			}
@@ -137,7 +162,7 @@ func ParseChaos(spec string) (map[string]Fault, error) {
 			}
 			fault.Latency = d
 		default:
-			return nil, fmt.Errorf("sandbox: chaos %q: unknown kind %q (throttle, 5xx, drop, lost, latency)", item, kind)
+			return nil, fmt.Errorf("sandbox: chaos %q: unknown kind %q (throttle, 5xx, drop, lost, miss, latency)", item, kind)
 		}
 		out[target] = fault
 	}

@@ -710,7 +710,7 @@ func (q *sqsService) receive(r *http.Request, in map[string]json.RawMessage) (an
 			q.mu.Unlock()
 			return nil, err
 		}
-		msgs := q.take(qq, in, q.s.now())
+		msgs := q.take(qq, in, q.s.now(), wait == 0)
 		arrived := qq.arrived
 		q.mu.Unlock()
 		if len(msgs) > 0 || !time.Now().Before(deadline) {
@@ -742,7 +742,8 @@ func wantAttr(list []string, name string) bool {
 }
 
 // take receives up to MaxNumberOfMessages visible messages (the caller holds the lock).
-func (q *sqsService) take(qq *sqsQueue, in map[string]json.RawMessage, now time.Time) []any {
+// A short poll may leave visible messages out, as AWS's does (Fault.Miss).
+func (q *sqsService) take(qq *sqsQueue, in map[string]json.RawMessage, now time.Time, short bool) []any {
 	max := int1(in, "MaxNumberOfMessages", 1)
 	if max < 1 {
 		max = 1
@@ -779,6 +780,9 @@ func (q *sqsService) take(qq *sqsQueue, in map[string]json.RawMessage, now time.
 			break
 		}
 		if m.deleted || m.visibleAt.After(now) {
+			continue
+		}
+		if short && q.s.Faults.miss("sqs", "ReceiveMessage") {
 			continue
 		}
 		if qq.fifo {

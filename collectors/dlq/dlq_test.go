@@ -185,3 +185,32 @@ func TestPeekFindsWhatAnotherReaderHeld(t *testing.T) {
 		}
 	}
 }
+
+// SQS's short poll samples a subset of its servers and "might not return all
+// of your messages": with the sandbox leaving each message out of a short
+// poll at random, a peek finds fewer than the DLQ holds, and the rest are
+// found at later peeks although the depth never moves.
+func TestPeekThroughSampledShortPolls(t *testing.T) {
+	t.Parallel()
+	srv, c, _ := setup(t, 12)
+	srv.Faults.Set("sqs.ReceiveMessage", sandbox.Fault{Miss: 0.7})
+	s := New(c, Config{Poll: 50 * time.Millisecond, PeekEvery: 100 * time.Millisecond})
+	rctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan tracing.Batch, 16)
+	go func() { _ = s.Run(rctx, out) }()
+	ids := map[string]bool{}
+	deadline := time.After(30 * time.Second)
+	for len(ids) < 12 {
+		select {
+		case b := <-out:
+			for _, o := range b {
+				if o.Kind == tracing.ObsMessage {
+					ids[o.Message.ID] = true
+				}
+			}
+		case <-deadline:
+			t.Fatalf("found %d of 12 messages through sampled short polls; stats %+v", len(ids), s.Health())
+		}
+	}
+}
