@@ -19,30 +19,7 @@ import (
 func TestPlayerManyFrames(t *testing.T) {
 	t.Parallel()
 	const n, per = 3000, 50
-	path := filepath.Join(t.TempDir(), "r.ftr")
-	clock := time.Unix(1_796_000_000, 0)
-	w, err := recording.Create(path, recording.Options{ChunkBytes: 4 << 10, Queue: 1 << 10, Now: func() time.Time { return clock }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < n; i += per {
-		batch := make(tracing.Batch, per)
-		for j := range batch {
-			batch[j] = benchObs(i + j)
-		}
-		w.Add(batch)
-		clock = clock.Add(10 * time.Millisecond)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	p, err := OpenRecording(path, graph.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f := len(p.Recording().Frames); f < 20 {
-		t.Fatalf("%d frames: too few to decode ahead", f)
-	}
+	p, path := openSmallFrames(t, n, per, nil)
 	if err := p.LoadAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -91,36 +68,17 @@ func TestPlayerManyFrames(t *testing.T) {
 func TestPlayerRecycledFrames(t *testing.T) {
 	t.Parallel()
 	const n, per = 3000, 50
-	path := filepath.Join(t.TempDir(), "r.ftr")
-	clock := time.Unix(1_796_000_000, 0)
-	w, err := recording.Create(path, recording.Options{ChunkBytes: 4 << 10, Queue: 1 << 10, Now: func() time.Time { return clock }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh := graph.New(graph.Config{Now: func() time.Time { return clock }})
-	for i := 0; i < n; i += per {
-		batch := make(tracing.Batch, per)
-		for j := range batch {
-			batch[j] = benchObs(i + j)
+	var fresh *graph.Graph
+	p, _ := openSmallFrames(t, n, per, func(clock func() time.Time, i int) {
+		if fresh == nil {
+			fresh = graph.New(graph.Config{Now: clock})
 		}
-		w.Add(batch)
 		own := make(tracing.Batch, per)
 		for j := range own {
 			own[j] = benchObs(i + j)
 		}
 		fresh.Ingest(own)
-		clock = clock.Add(10 * time.Millisecond)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	p, err := OpenRecording(path, graph.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f := len(p.Recording().Frames); f < 20 {
-		t.Fatalf("%d frames: too few to recycle", f)
-	}
+	})
 	if err := p.LoadAll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -150,4 +108,42 @@ func TestPlayerRecycledFrames(t *testing.T) {
 		}
 		same("lineage of "+req, got, want)
 	}
+}
+
+// openSmallFrames writes n sandbox-shaped observations (benchObs) as a
+// recording of many small frames, per observations a batch and 10 ms apart,
+// calling each (when set) with the writer's clock and the batch's first
+// index, and opens it; at least 20 frames, so frames are decoded ahead and
+// recycled. It returns the player and the file's path.
+func openSmallFrames(t *testing.T, n, per int, each func(clock func() time.Time, i int)) (*Player, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "r.ftr")
+	at := time.Unix(1_796_000_000, 0)
+	clock := func() time.Time { return at }
+	w, err := recording.Create(path, recording.Options{ChunkBytes: 4 << 10, Queue: 1 << 10, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i += per {
+		batch := make(tracing.Batch, per)
+		for j := range batch {
+			batch[j] = benchObs(i + j)
+		}
+		w.Add(batch)
+		if each != nil {
+			each(clock, i)
+		}
+		at = at.Add(10 * time.Millisecond)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := OpenRecording(path, graph.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := len(p.Recording().Frames); f < 20 {
+		t.Fatalf("%d frames: too few to decode ahead and recycle", f)
+	}
+	return p, path
 }
