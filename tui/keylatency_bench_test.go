@@ -100,9 +100,10 @@ func keyToFrame(b *testing.B, g *graph.Graph, fps, rounds int) {
 	out := &frameClock{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	prog := tea.NewProgram(p, programOptions(ctx, tea.WithInput(&escInput{File: pr, wait: escWait}),
-		tea.WithOutput(out), tea.WithWindowSize(120, 40), tea.WithFPS(fps), tea.WithoutSignalHandler(),
-		tea.WithEnvironment([]string{"TERM=xterm-256color"}))...)
+	prog := newProgram(ctx, p, p.Model, fps, tea.WithInput(&escInput{File: pr, wait: escWait}),
+		tea.WithOutput(out), tea.WithWindowSize(120, 40), tea.WithoutSignalHandler(),
+		tea.WithEnvironment([]string{"TERM=xterm-256color"}))
+	defer p.pace.stop()
 	done := make(chan error, 1)
 	go func() { _, err := prog.Run(); done <- err }()
 	defer func() {

@@ -74,6 +74,7 @@ type Model struct {
 	frame    string // the last rendered frame
 	dirty    bool   // something changed since frame was rendered
 	quitting bool
+	pace     *pacer // nil outside a program (tests of views)
 }
 
 type flash struct {
@@ -122,8 +123,9 @@ func Run(ctx context.Context, opts Options) error {
 	if in := terminalInput(); in != nil {
 		popts = append(popts, tea.WithInput(in))
 	}
-	p := tea.NewProgram(m, programOptions(ctx, popts...)...)
+	p := newProgram(ctx, m, m, frameRate, popts...)
 	_, err := p.Run()
+	m.pace.stop()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
 	}
@@ -134,12 +136,13 @@ func Run(ctx context.Context, opts Options) error {
 // key's answer waits for the next frame, up to one frame period: at the
 // terminal layer's default of 60 that is 17 ms of the 30 ms a key may take
 // to reach the screen; at 120 (its most) it is 8 ms. A frame is written only
-// when the view changed, so an idle console costs no more.
+// when the view changed, and the ticker rests while the view stands still
+// (pace.go), so an idle console costs no more.
 const frameRate = 120
 
 // programOptions are the options the console runs with, then extra.
 func programOptions(ctx context.Context, extra ...tea.ProgramOption) []tea.ProgramOption {
-	return append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithFilter(coalesceWheel()), tea.WithFPS(frameRate)}, extra...)
+	return append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithFilter(coalesceWheel())}, extra...)
 }
 
 // coalesceWheel drops wheel events that arrive faster than a frame, so a

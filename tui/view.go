@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -39,12 +40,16 @@ func computeLayout(w, h int) layout {
 // message changed something: an idle tick returns the last frame.
 func (m *Model) View() tea.View {
 	if m.quitting {
+		m.pace.viewed(m.frame != "", time.Now())
+		m.frame = ""
 		return tea.NewView("")
 	}
+	changed := false
 	if m.dirty || m.frame == "" {
-		m.frame = m.render()
-		m.dirty = false
+		frame := m.render()
+		changed, m.frame, m.dirty = frame != m.frame, frame, false
 	}
+	m.pace.viewed(changed, time.Now())
 	v := tea.NewView(m.frame)
 	v.AltScreen = true
 	v.MouseMode = tea.MouseModeCellMotion
