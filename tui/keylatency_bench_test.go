@@ -88,35 +88,54 @@ func BenchmarkKeyToFrame(b *testing.B) {
 	}
 }
 
-func keyToFrame(b *testing.B, g *graph.Graph, fps, rounds int) {
+// runProbe runs the console over g as the terminal layer runs it, at fps,
+// 120x40, with a frozen clock: its keys are written to the returned pipe,
+// its frames noted by the returned clock. stop ends it (bounded) and is
+// also registered as a cleanup. rest, if not zero, is the pacer's resting
+// tick.
+func runProbe(tb testing.TB, g *graph.Graph, fps int, rest time.Duration) (p *keyProbe, keys *os.File, out *frameClock, stop func()) {
+	tb.Helper()
 	frozen := time.Now()
-	p := &keyProbe{Model: New(Options{Feed: graphFeed{g}, NoColor: true, Title: "bench", Now: func() time.Time { return frozen }})}
+	p = &keyProbe{Model: New(Options{Feed: graphFeed{g}, NoColor: true, Title: "probe", Now: func() time.Time { return frozen }})}
 	pr, pw, err := os.Pipe()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer pw.Close()
-	defer pr.Close()
-	out := &frameClock{}
+	out = &frameClock{}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	prog := newProgram(ctx, p, p.Model, fps, tea.WithInput(&escInput{File: pr, wait: escWait}),
 		tea.WithOutput(out), tea.WithWindowSize(120, 40), tea.WithoutSignalHandler(),
 		tea.WithEnvironment([]string{"TERM=xterm-256color"}))
-	defer p.pace.stop()
+	if rest > 0 {
+		p.pace.rest = rest
+	}
 	done := make(chan error, 1)
 	go func() { _, err := prog.Run(); done <- err }()
-	defer func() {
-		prog.Quit()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
-				b.Errorf("the console ended with %v", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			prog.Quit()
+			select {
+			case err := <-done:
+				if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+					tb.Errorf("the console ended with %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				prog.Kill()
 			}
-		case <-time.After(5 * time.Second):
-			prog.Kill()
-		}
-	}()
+			p.pace.stop()
+			cancel()
+			pw.Close()
+			pr.Close()
+		})
+	}
+	tb.Cleanup(stop)
+	return p, pw, out, stop
+}
+
+func keyToFrame(b *testing.B, g *graph.Graph, fps, rounds int) {
+	p, pw, out, stop := runProbe(b, g, fps, 0)
+	defer stop()
 	// quiet waits until the screen has not changed for a while (the first
 	// reads and frames settle), bounded.
 	quiet := func() {

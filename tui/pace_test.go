@@ -3,13 +3,8 @@
 package tui
 
 import (
-	"context"
-	"errors"
-	"os"
 	"testing"
 	"time"
-
-	tea "charm.land/bubbletea/v2"
 )
 
 // snapshot reads the pacer's state, its kicks, and whether it looked for
@@ -27,37 +22,9 @@ func (p *pacer) snapshot() (state paceState, kicks int, missing bool) {
 // view stands still, wakes it for a key whose answer is then written at
 // once, and rests again.
 func TestPacerFindsTheTicker(t *testing.T) {
-	frozen := time.Now()
-	p := &keyProbe{Model: New(Options{Feed: graphFeed{bigGraph(2000)}, NoColor: true, Title: "pace", Now: func() time.Time { return frozen }})}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pw.Close()
-	defer pr.Close()
-	out := &frameClock{}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	prog := newProgram(ctx, p, p.Model, frameRate, tea.WithInput(&escInput{File: pr, wait: escWait}),
-		tea.WithOutput(out), tea.WithWindowSize(120, 40), tea.WithoutSignalHandler(),
-		tea.WithEnvironment([]string{"TERM=xterm-256color"}))
 	// A resting ticker ticks once an hour here: a frame written at once
 	// after the key is the kick's, not the resting ticker's.
-	p.pace.rest = time.Hour
-	done := make(chan error, 1)
-	go func() { _, err := prog.Run(); done <- err }()
-	defer func() {
-		prog.Quit()
-		select {
-		case err := <-done:
-			if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
-				t.Errorf("the console ended with %v", err)
-			}
-		case <-time.After(5 * time.Second):
-			prog.Kill()
-		}
-		p.pace.stop()
-	}()
+	p, pw, out, _ := runProbe(t, bigGraph(2000), frameRate, time.Hour)
 
 	// waitFor polls cond, bounded.
 	waitFor := func(what string, cond func() bool) {
