@@ -1837,7 +1837,7 @@ func (g *Graph) Totals() Totals {
 	defer g.mu.RUnlock()
 	return Totals{
 		Events: g.s.events.live, Observations: g.obsCount, Evicted: g.evicted, Unparsed: g.unparsed,
-		RatePerSec: g.rate.perSecond(g.cfg.Now()), Version: g.version.Load(),
+		RatePerSec: g.rate.recent(g.cfg.Now()), Version: g.version.Load(),
 		Waiting: g.pendingFragments(g.cfg.Now()), WaitSkipped: g.fragOverflow,
 	}
 }

@@ -33,6 +33,7 @@ func quantile(s *ddsketch.DDSketch, q float64) time.Duration {
 // rateRing counts events per bucket over the last rateBuckets buckets.
 type rateRing struct {
 	width  time.Duration
+	born   time.Time // the first count's time
 	start  time.Time // start of the newest bucket
 	counts [rateBuckets]float64
 	head   int
@@ -40,7 +41,7 @@ type rateRing struct {
 
 func (r *rateRing) advance(now time.Time) {
 	if r.start.IsZero() {
-		r.start = now.Truncate(r.width)
+		r.start, r.born = now.Truncate(r.width), now
 		return
 	}
 	for steps := 0; now.Sub(r.start) >= r.width && steps <= rateBuckets; steps++ {
@@ -77,6 +78,27 @@ func (r *rateRing) series(now time.Time) []float64 {
 		out[i] = cp.counts[(cp.head+1+i)%rateBuckets] / cp.width.Seconds()
 	}
 	return out
+}
+
+// recent is the rate over the last full bucket and the current one so far,
+// or since the first count when the ring is younger (at least a second):
+// unlike perSecond it moves as counts arrive, not once a bucket, so the
+// header's obs/s follows the stream within seconds. Counts must be by
+// arrival (the graph's own rate), not by event time: a source that lags
+// would leave the current bucket short and the figure low.
+func (r *rateRing) recent(now time.Time) float64 {
+	if r.start.IsZero() {
+		return 0
+	}
+	cp := *r
+	cp.advance(now)
+	window := cp.width + max(now.Sub(cp.start), 0)
+	if age := now.Sub(cp.born); age < window {
+		window = age
+	}
+	window = max(window, time.Second)
+	n := cp.counts[cp.head] + cp.counts[(cp.head-1+rateBuckets)%rateBuckets]
+	return n / window.Seconds()
 }
 
 // perSecond is the rate over the last two full buckets.
