@@ -187,6 +187,13 @@ func keyToFrame(b *testing.B, g *graph.Graph, fps, rounds int) {
 				}
 			}
 			ms := float64(frame.Sub(sent).Microseconds()) / 1000
+			if ms > 30 { // over the target: say where the time went
+				p.mu.Lock()
+				changed := p.changed
+				p.mu.Unlock()
+				b.Logf("key %q took %.1f ms: %.1f to its view, %.1f from view to frame", s.name, ms,
+					float64(changed.Sub(sent).Microseconds())/1000, float64(frame.Sub(changed).Microseconds())/1000)
+			}
 			if len(all) == 0 || ms > slices.Max(all) {
 				worst = s.name
 			}
